@@ -1,0 +1,149 @@
+/* detect.c - see detect.h for the rules. */
+#include "detect.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char *verdict_str(verdict_t v)
+{
+    switch (v) {
+    case VERDICT_HEALTHY: return "healthy";
+    case VERDICT_SUSPECT: return "suspect";
+    case VERDICT_UNREACHABLE: return "unreachable";
+    case VERDICT_DEAD: return "dead";
+    }
+    return "?";
+}
+
+const char *io_state_str(io_state_t s)
+{
+    switch (s) {
+    case IO_UNKNOWN: return "unknown";
+    case IO_NO: return "no";
+    case IO_CONNECTING: return "connecting";
+    case IO_YES: return "yes";
+    }
+    return "?";
+}
+
+io_state_t io_state_parse(const char *s)
+{
+    if (!s)
+        return IO_UNKNOWN;
+    if (strcasecmp(s, "Yes") == 0)
+        return IO_YES;
+    if (strcasecmp(s, "No") == 0)
+        return IO_NO;
+    /* "Connecting" and MariaDB's "Preparing" both mean: not receiving now. */
+    if (strcasecmp(s, "Connecting") == 0 || strcasecmp(s, "Preparing") == 0)
+        return IO_CONNECTING;
+    return IO_UNKNOWN;
+}
+
+static void say(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t len, const char *fmt, ...)
+{
+    if (!why || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+}
+
+static verdict_t set(detect_state_t *st, verdict_t v, uint64_t now)
+{
+    if (st->verdict != v) {
+        st->verdict = v;
+        st->since = now;
+    }
+    return v;
+}
+
+/* A replica's answer to "do you still hear the primary?" */
+typedef enum { ANSWER_PENDING, ANSWER_LOST, ANSWER_HEARS } answer_t;
+
+static answer_t replica_answer(const detect_replica_t *r, uint64_t suspect_at, const detect_params_t *p)
+{
+    if (r->observed_at < suspect_at)
+        return ANSWER_PENDING; /* asked, not answered yet */
+    if (r->io == IO_NO || r->io == IO_CONNECTING || r->last_io_errno != 0)
+        return ANSWER_LOST;
+    /* Its IO thread still says "Yes" (a cut connection can take the replica's
+     * net timeout to notice). A live primary sends a heartbeat at least every
+     * heartbeat period, so silence for replica_confirm means it is lost, and
+     * anything heard after the suspicion began means it is alive. */
+    if (r->observed_at >= r->heard_at + p->replica_confirm)
+        return ANSWER_LOST;
+    if (r->heard_at >= suspect_at)
+        return ANSWER_HEARS;
+    return ANSWER_PENDING; /* silent, but not yet for replica_confirm */
+}
+
+verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect_params_t *p,
+                      uint64_t now, char *why, size_t why_len)
+{
+    if (in->primary_ok || in->primary_fail_since == 0) {
+        st->suspect_at = 0;
+        say(why, why_len, "the primary answers probes");
+        return set(st, VERDICT_HEALTHY, now);
+    }
+    uint64_t failing = now >= in->primary_fail_since ? now - in->primary_fail_since : 0;
+    if (failing < p->down_after) {
+        st->suspect_at = 0;
+        say(why, why_len, "the primary has failed probes for %llu ms (down_after %llu ms)",
+            (unsigned long long)failing, (unsigned long long)p->down_after);
+        return set(st, VERDICT_HEALTHY, now);
+    }
+    if (st->suspect_at == 0)
+        st->suspect_at = now;
+
+    size_t asked = 0, lost = 0, hears = 0, pending = 0;
+    const char *hearing = NULL, *waiting = NULL;
+    for (size_t i = 0; i < in->n_replicas; i++) {
+        const detect_replica_t *r = &in->replicas[i];
+        if (!r->follows_primary)
+            continue;
+        if (!r->reachable && r->observed_at >= st->suspect_at)
+            continue; /* down itself: it can't answer */
+        asked++;
+        if (!r->reachable) { /* its last probe predates the suspicion and failed */
+            pending++;
+            waiting = waiting ? waiting : r->name;
+            continue;
+        }
+        switch (replica_answer(r, st->suspect_at, p)) {
+        case ANSWER_LOST: lost++; break;
+        case ANSWER_HEARS: hears++; hearing = hearing ? hearing : r->name; break;
+        case ANSWER_PENDING: pending++; waiting = waiting ? waiting : r->name; break;
+        }
+    }
+
+    if (hears > 0) {
+        say(why, why_len, "the manager can't reach the primary, but replica %s still receives from it",
+            hearing);
+        return set(st, VERDICT_UNREACHABLE, now);
+    }
+    if (asked == 0) {
+        say(why, why_len, "the manager can't reach the primary and no reachable replica follows it "
+                          "to confirm");
+        return set(st, VERDICT_UNREACHABLE, now);
+    }
+    if (pending > 0) {
+        say(why, why_len, "the primary has failed probes for %llu ms; waiting for replica %s to confirm",
+            (unsigned long long)failing, waiting);
+        /* Once unreachable, stay so until the evidence changes to dead. */
+        return set(st, st->verdict == VERDICT_UNREACHABLE ? VERDICT_UNREACHABLE : VERDICT_SUSPECT, now);
+    }
+    if (now < in->stalled_until) {
+        say(why, why_len, "the replicas confirm the primary is lost, but the manager's loop stalled "
+                          "recently; observing without acting");
+        return set(st, VERDICT_SUSPECT, now);
+    }
+    say(why, why_len, "the manager can't reach the primary for %llu ms and all %zu reachable "
+                      "replicas have lost it too",
+        (unsigned long long)failing, lost);
+    return set(st, VERDICT_DEAD, now);
+}

@@ -1,0 +1,77 @@
+/* detect.h - failure detection of a cluster's primary (pure: no I/O, no clock).
+ *
+ * The detector turns what the probes saw into a verdict on the primary:
+ *
+ *   healthy      the manager reaches the primary, or it has failed for less
+ *                than down_after (one lost probe is not a failure).
+ *   suspect      the manager has not reached the primary for down_after; the
+ *                replicas are being asked (probed at once) whether they still
+ *                hear it.
+ *   unreachable  the manager can't reach the primary, but at least one reachable
+ *                replica still receives from it (or no replica can be asked).
+ *                Alert; never fail over: the primary is alive for its clients.
+ *   dead         the manager can't reach the primary AND every reachable replica
+ *                that follows it has lost it too: its IO thread is not running or
+ *                is reconnecting, or it reports a connection error, or it has
+ *                received nothing (no event, no heartbeat) for replica_confirm.
+ *                A replica that received something after the suspicion began
+ *                still hears the primary.
+ *
+ * Only replica observations taken after the suspicion began count as answers;
+ * until every reachable replica has answered, the verdict stays suspect. While
+ * the loop guard reports a stall or clock jump (stalled_until in the future),
+ * the detector keeps observing but never escalates to dead.
+ */
+#ifndef FAILOVERD_DETECT_H
+#define FAILOVERD_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { VERDICT_HEALTHY, VERDICT_SUSPECT, VERDICT_UNREACHABLE, VERDICT_DEAD } verdict_t;
+
+typedef enum { IO_UNKNOWN, IO_NO, IO_CONNECTING, IO_YES } io_state_t;
+
+typedef struct {
+    uint64_t down_after;      /* ms the primary must fail before it is suspect */
+    uint64_t replica_confirm; /* ms of silence that makes a replica confirm */
+} detect_params_t;
+
+/* What the detector needs to know of one replica of the primary. */
+typedef struct {
+    const char *name;
+    bool reachable;        /* its latest probe succeeded */
+    uint64_t observed_at;  /* when its latest probe finished (success or failure) */
+    bool follows_primary;  /* its replication source is the cluster's primary */
+    io_state_t io;         /* IO (receiver) thread state */
+    unsigned last_io_errno;
+    uint64_t heard_at;     /* last time its received events/heartbeats were seen to change */
+} detect_replica_t;
+
+typedef struct {
+    bool primary_ok;            /* the latest probe of the primary succeeded */
+    uint64_t primary_fail_since; /* first failed probe of the current failure run; 0 if ok */
+    const detect_replica_t *replicas;
+    size_t n_replicas;
+    uint64_t stalled_until;     /* no escalation to dead before this time */
+} detect_input_t;
+
+/* The detector's memory between evaluations, kept per cluster. */
+typedef struct {
+    verdict_t verdict;
+    uint64_t since;      /* when the current verdict began */
+    uint64_t suspect_at; /* when the current suspicion began (0: none) */
+} detect_state_t;
+
+/* Evaluates the inputs at time now; updates *st and returns the verdict.
+ * why (may be NULL) receives one sentence explaining it. */
+verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect_params_t *p,
+                      uint64_t now, char *why, size_t why_len);
+
+const char *verdict_str(verdict_t v);
+const char *io_state_str(io_state_t s);
+/* Maps a replica status column ("Yes", "No", "Connecting", "Preparing" ...) to an io_state_t. */
+io_state_t io_state_parse(const char *s);
+
+#endif
