@@ -1,0 +1,244 @@
+/* model.c - see model.h. */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void observation_clear(observation_t *o)
+{
+    char **strs[] = {&o->error, &o->version, &o->server_uuid, &o->gtid_executed,
+                     &o->gtid_current_pos, &o->gtid_slave_pos, &o->source_host,
+                     &o->last_io_error, &o->last_sql_error, &o->received_gtids,
+                     &o->executed_gtids};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(*strs[i]);
+    memset(o, 0, sizeof *o);
+}
+
+void observation_move(observation_t *dst, observation_t *src)
+{
+    observation_clear(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+}
+
+void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule)
+{
+    memset(n, 0, sizeof *n);
+    n->name = xstrdup(name);
+    n->host = xstrdup(host);
+    n->port = port;
+    n->rule = rule;
+    n->role = ROLE_UNKNOWN;
+}
+
+void node_free(node_t *n)
+{
+    free(n->name);
+    free(n->host);
+    free(n->last_error);
+    observation_clear(&n->last_ok);
+    memset(n, 0, sizeof *n);
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+void node_observe(node_t *n, observation_t *obs)
+{
+    n->probed = true;
+    n->last_probe_at = obs->at;
+    if (!obs->ok) {
+        if (n->up || n->fail_since == 0)
+            n->fail_since = obs->at;
+        n->up = false;
+        free(n->last_error);
+        n->last_error = obs->error ? xstrdup(obs->error) : xstrdup("probe failed");
+        observation_clear(obs);
+        return;
+    }
+    /* Replication input moved: new events or heartbeats arrived since the
+     * last look. The first observation counts as hearing (nothing to compare). */
+    if (!n->last_ok.ok || obs->heartbeats != n->last_ok.heartbeats ||
+        str_differs(obs->received_gtids, n->last_ok.received_gtids))
+        n->heard_at = obs->at;
+    n->up = true;
+    n->fail_since = 0;
+    n->latency_ms = obs->latency_ms;
+    observation_move(&n->last_ok, obs);
+}
+
+int cluster_find_node(const cluster_t *c, const char *host, unsigned port)
+{
+    if (!host)
+        return -1;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (strcmp(c->nodes[i].host, host) == 0 && c->nodes[i].port == port)
+            return (int)i;
+    return -1;
+}
+
+int cluster_find_node_by_name(const cluster_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (strcmp(c->nodes[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+void cluster_add_issue(cluster_t *c, const char *fmt, ...)
+{
+    buf_t b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    c->issues = xrealloc(c->issues, (c->n_issues + 1) * sizeof *c->issues);
+    c->issues[c->n_issues++] = buf_steal(&b);
+}
+
+void cluster_clear_issues(cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_issues; i++)
+        free(c->issues[i]);
+    free(c->issues);
+    c->issues = NULL;
+    c->n_issues = 0;
+}
+
+void cluster_free(cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        node_free(&c->nodes[i]);
+    free(c->nodes);
+    free(c->name);
+    cluster_clear_issues(c);
+    memset(c, 0, sizeof *c);
+}
+
+/* The node a replica's source points at, or -1 (outside the cluster or not a replica). */
+static int source_of(const cluster_t *c, const node_t *n)
+{
+    if (!n->last_ok.ok || !n->last_ok.replica)
+        return -1;
+    return cluster_find_node(c, n->last_ok.source_host, n->last_ok.source_port);
+}
+
+bool cluster_infer_topology(cluster_t *c)
+{
+    size_t n = c->n_nodes;
+    int *followers = xcalloc(n, sizeof *followers);
+    size_t writable = 0, up = 0;
+    cluster_clear_issues(c);
+
+    for (size_t i = 0; i < n; i++) {
+        const node_t *nd = &c->nodes[i];
+        if (!nd->up)
+            continue;
+        up++;
+        if (!nd->last_ok.read_only)
+            writable++;
+        int s = source_of(c, nd);
+        if (s >= 0 && s != (int)i)
+            followers[s]++;
+    }
+
+    /* Choose: most-followed writable node; else most-followed node; else keep. */
+    int best = -1;
+    for (size_t i = 0; i < n; i++) {
+        const node_t *nd = &c->nodes[i];
+        bool cand = writable > 0 ? nd->up && !nd->last_ok.read_only : followers[i] > 0;
+        if (!cand)
+            continue;
+        if (best < 0 || followers[i] > followers[best] ||
+            (followers[i] == followers[best] && (int)i == c->primary))
+            best = (int)i;
+    }
+    int old = c->primary;
+    if (best >= 0 || up > 0)
+        c->primary = best >= 0 ? best : c->primary;
+
+    if (writable > 1) {
+        buf_t names = BUF_INIT;
+        for (size_t i = 0; i < n; i++)
+            if (c->nodes[i].up && !c->nodes[i].last_ok.read_only)
+                buf_printf(&names, "%s%s", names.len ? ", " : "", c->nodes[i].name);
+        cluster_add_issue(c, "%zu writable nodes: %s", writable, buf_str(&names));
+        buf_free(&names);
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        node_t *nd = &c->nodes[i];
+        const observation_t *o = &nd->last_ok;
+        if ((int)i == c->primary)
+            nd->role = ROLE_PRIMARY;
+        else if (o->ok && o->replica)
+            nd->role = ROLE_REPLICA;
+        else
+            nd->role = ROLE_UNKNOWN;
+        if (!nd->up || !o->replica)
+            continue;
+        int s = source_of(c, nd);
+        if (s < 0)
+            cluster_add_issue(c, "%s replicates from %s:%u, which is not in the cluster", nd->name,
+                              o->source_host ? o->source_host : "?", o->source_port);
+        else if (c->primary >= 0 && s != c->primary && (int)i != c->primary)
+            cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
+                              c->nodes[s].name, c->nodes[c->primary].name);
+        if (o->last_sql_errno)
+            cluster_add_issue(c, "replication broken on %s: SQL error %u: %s", nd->name,
+                              o->last_sql_errno, o->last_sql_error ? o->last_sql_error : "");
+        else if (o->io == IO_NO && o->last_io_errno)
+            cluster_add_issue(c, "replication broken on %s: IO error %u: %s", nd->name,
+                              o->last_io_errno, o->last_io_error ? o->last_io_error : "");
+        else if (o->io == IO_NO || !o->sql_running)
+            cluster_add_issue(c, "replication stopped on %s (IO %s, SQL %s)", nd->name,
+                              io_state_str(o->io), o->sql_running ? "running" : "stopped");
+        if (!o->read_only && (int)i != c->primary)
+            cluster_add_issue(c, "%s is a writable replica", nd->name);
+    }
+    free(followers);
+    return old != c->primary;
+}
+
+const char *role_str(role_t r)
+{
+    switch (r) {
+    case ROLE_PRIMARY: return "primary";
+    case ROLE_REPLICA: return "replica";
+    case ROLE_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+const char *family_str(server_family_t f)
+{
+    switch (f) {
+    case FAMILY_MYSQL: return "mysql";
+    case FAMILY_MARIADB: return "mariadb";
+    case FAMILY_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+static const char *const rule_names[] = {"prefer", "neutral", "prefer_not", "must_not"};
+
+const char *promotion_rule_str(promotion_rule_t r)
+{
+    return (unsigned)r < 4 ? rule_names[r] : "?";
+}
+
+bool promotion_rule_parse(const char *s, promotion_rule_t *out)
+{
+    for (unsigned i = 0; i < 4; i++)
+        if (strcmp(s, rule_names[i]) == 0) {
+            *out = (promotion_rule_t)i;
+            return true;
+        }
+    return false;
+}

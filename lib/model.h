@@ -1,0 +1,133 @@
+/* model.h - clusters, nodes and observations (pure: no I/O, no clock).
+ *
+ * An observation is everything one probe of one node learned, stamped with
+ * the (monotonic, ms) time the probe finished. A node keeps its last
+ * successful observation (what is known of it even while it is down: the
+ * failover needs a dead primary's last GTID set) and the outcome of its latest
+ * probe. Topology inference works out which node is the primary from the
+ * nodes' observations and lists what is inconsistent.
+ */
+#ifndef FAILOVERD_MODEL_H
+#define FAILOVERD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detect.h"
+
+typedef enum { FAMILY_UNKNOWN, FAMILY_MYSQL, FAMILY_MARIADB } server_family_t;
+typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
+typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promotion_rule_t;
+
+typedef struct {
+    uint64_t at;          /* monotonic ms when the probe finished */
+    bool ok;              /* the probe succeeded; the rest is valid only then */
+    char *error;          /* why it failed, when !ok */
+    unsigned err_code;    /* client/server errno of the failure */
+    double latency_ms;    /* round trip of the probe query */
+
+    server_family_t family;
+    char *version;
+    uint32_t server_id;
+    char *server_uuid;    /* MySQL only */
+    bool read_only;
+    int super_read_only;  /* 1, 0, or -1 where the server has none (MariaDB) */
+    bool log_bin;
+    bool log_replica_updates;
+    /* MySQL: @@gtid_executed. MariaDB: @@gtid_binlog_pos (what this server logged). */
+    char *gtid_executed;
+    char *gtid_current_pos; /* MariaDB only */
+    char *gtid_slave_pos;   /* MariaDB only */
+    bool semisync_source;
+    bool semisync_replica;
+
+    /* Replication, when the node has a replication source configured. */
+    bool replica;
+    char *source_host;
+    unsigned source_port;
+    io_state_t io;
+    bool sql_running;
+    unsigned last_io_errno;
+    char *last_io_error;
+    unsigned last_sql_errno;
+    char *last_sql_error;
+    int64_t lag_s;          /* Seconds_Behind_*, -1 when NULL */
+    char *received_gtids;   /* MySQL Retrieved_Gtid_Set; MariaDB Gtid_IO_Pos */
+    char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
+    uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
+    uint64_t relay_log_space;
+} observation_t;
+
+void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
+void observation_move(observation_t *dst, observation_t *src); /* dst cleared first; src zeroed */
+
+typedef struct {
+    /* From the configuration. */
+    char *name;
+    char *host;
+    unsigned port;
+    promotion_rule_t rule;
+
+    /* Latest probe outcome. */
+    bool probed;          /* at least one probe finished */
+    bool up;              /* the latest probe succeeded */
+    uint64_t last_probe_at;
+    uint64_t fail_since;  /* first failure of the current failure run; 0 while up */
+    char *last_error;     /* the latest failure's message, kept after recovery until replaced */
+    double latency_ms;
+
+    /* The last successful observation, and when its replication input last moved. */
+    observation_t last_ok;
+    uint64_t heard_at;    /* last time heartbeats or received GTIDs were seen to change */
+
+    role_t role;
+} node_t;
+
+typedef struct {
+    char *name;
+    node_t *nodes;
+    size_t n_nodes;
+    int primary;          /* index of the primary, -1 unknown; sticky across failures */
+    char **issues;        /* topology problems, one sentence each */
+    size_t n_issues;
+    detect_state_t detect;
+    char verdict_reason[256];
+} cluster_t;
+
+void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);
+void node_free(node_t *n);
+
+/* Folds a probe's observation into the node (takes ownership of *obs). */
+void node_observe(node_t *n, observation_t *obs);
+
+/* Which node, if any, has this host and port (exact host text, then port). -1 if none. */
+int cluster_find_node(const cluster_t *c, const char *host, unsigned port);
+int cluster_find_node_by_name(const cluster_t *c, const char *name);
+
+/* Works out the primary and every node's role from the nodes' last observations,
+ * and replaces c->issues with what is inconsistent. Rules, in order:
+ *  - a node that is up and writable (read_only off) is a primary candidate; more
+ *    than one is an issue (two writable nodes);
+ *  - among candidates, the one most up replicas follow wins; with no writable
+ *    node, the node most replicas follow is the primary even if it is down (a
+ *    dead primary is still the primary until a failover);
+ *  - with no evidence at all (nothing up) the previous primary is kept.
+ * Issues also cover a replica that follows a server outside the cluster, a
+ * replica that follows a node other than the primary, broken replication (an
+ * IO or SQL error) and a writable node that replicates.
+ * Errant GTIDs are checked separately (they need the GTID algebra).
+ * Returns true when the primary changed. */
+bool cluster_infer_topology(cluster_t *c);
+
+/* Adds an issue (formatted) to c->issues. */
+void cluster_add_issue(cluster_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cluster_clear_issues(cluster_t *c);
+void cluster_free(cluster_t *c);
+
+const char *role_str(role_t r);
+const char *family_str(server_family_t f);
+const char *promotion_rule_str(promotion_rule_t r);
+bool promotion_rule_parse(const char *s, promotion_rule_t *out);
+
+#endif

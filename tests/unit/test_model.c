@@ -1,0 +1,152 @@
+/* Topology inference and observation folding (see model.h). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "model.h"
+
+/* A compact description of one node's last observation for the tables. */
+typedef struct {
+    bool up;
+    bool ro;
+    int follows; /* index of the node it replicates from; -1 none; 9 = outside */
+    io_state_t io;
+    unsigned sql_errno;
+} nd_t;
+
+#define PRIMARY(up_) {up_, false, -1, IO_UNKNOWN, 0}
+#define REPLICA(up_, ro_, src, io_, err) {up_, ro_, src, io_, err}
+#define FOLLOWER(src) REPLICA(true, true, src, IO_YES, 0)
+
+static void build(cluster_t *c, const nd_t *d, size_t n, int known_primary)
+{
+    memset(c, 0, sizeof *c);
+    c->name = xstrdup("t");
+    c->nodes = xcalloc(n, sizeof *c->nodes);
+    c->n_nodes = n;
+    c->primary = known_primary;
+    for (size_t i = 0; i < n; i++) {
+        char name[32], host[32];
+        snprintf(name, sizeof name, "db%zu", i + 1);
+        snprintf(host, sizeof host, "10.0.0.%zu", i + 1);
+        node_init(&c->nodes[i], name, host, 3306, RULE_NEUTRAL);
+        observation_t o = {.at = 100, .ok = true, .read_only = d[i].ro};
+        if (d[i].follows >= 0) {
+            o.replica = true;
+            char src[32];
+            snprintf(src, sizeof src, "10.0.0.%d", d[i].follows + 1);
+            o.source_host = xstrdup(d[i].follows == 9 ? "192.0.2.1" : src);
+            o.source_port = 3306;
+            o.io = d[i].io ? d[i].io : IO_YES;
+            o.sql_running = d[i].sql_errno == 0;
+            o.last_sql_errno = d[i].sql_errno;
+            o.last_sql_error = d[i].sql_errno ? xstrdup("Duplicate entry") : NULL;
+        }
+        node_observe(&c->nodes[i], &o);
+        if (!d[i].up) {
+            observation_t f = {.at = 200, .ok = false, .error = xstrdup("refused")};
+            node_observe(&c->nodes[i], &f);
+        }
+    }
+}
+
+typedef struct {
+    const char *rule;
+    size_t n;
+    nd_t d[4];
+    int known;
+    int want_primary;
+    const char *want_issue; /* substring of some issue, or NULL for none at all */
+} row_t;
+
+static const row_t rows[] = {
+    {"the writable node the replicas follow is the primary", 3,
+     {PRIMARY(true), FOLLOWER(0), FOLLOWER(0)}, -1, 0, NULL},
+    {"a dead primary stays the primary while replicas still point at it", 3,
+     {PRIMARY(false), REPLICA(true, true, 0, IO_CONNECTING, 0),
+      REPLICA(true, true, 0, IO_CONNECTING, 0)}, 0, 0,
+     NULL},
+    {"with nothing up the known primary is kept", 2, {PRIMARY(false), REPLICA(false, true, 0, IO_YES, 0)}, 1, 1,
+     NULL},
+    {"after a promotion the new writable node wins", 3,
+     {PRIMARY(false), PRIMARY(true), FOLLOWER(1)}, 0, 1, NULL},
+    {"two writable nodes are an issue; the followed one wins", 3,
+     {PRIMARY(true), PRIMARY(true), FOLLOWER(1)}, 0, 1, "2 writable nodes: db1, db2"},
+    {"a replica of a server outside the cluster is an issue", 3,
+     {PRIMARY(true), FOLLOWER(0), FOLLOWER(9)}, -1, 0,
+     "db3 replicates from 192.0.2.1:3306, which is not in the cluster"},
+    {"a replica following another replica is an issue", 3,
+     {PRIMARY(true), FOLLOWER(0), FOLLOWER(1)}, -1, 0,
+     "db3 replicates from db2, not from the primary db1"},
+    {"an SQL error is broken replication", 2, {PRIMARY(true), REPLICA(true, true, 0, IO_YES, 1062)},
+     -1, 0, "replication broken on db2: SQL error 1062"},
+    {"a writable node that replicates is an issue", 2, {PRIMARY(true), REPLICA(true, false, 0, IO_YES, 0)}, -1, 0,
+     "db2 is a writable replica"},
+};
+
+Test(model, topology)
+{
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const row_t *row = &rows[r];
+        cluster_t c;
+        build(&c, row->d, row->n, row->known);
+        cluster_infer_topology(&c);
+        cr_expect_eq(c.primary, row->want_primary, "%s: primary %d, want %d", row->rule, c.primary,
+                     row->want_primary);
+        if (!row->want_issue) {
+            cr_expect_eq(c.n_issues, 0, "%s: unexpected issue \"%s\"", row->rule,
+                         c.n_issues ? c.issues[0] : "");
+        } else {
+            bool found = false;
+            for (size_t i = 0; i < c.n_issues; i++)
+                found = found || strstr(c.issues[i], row->want_issue);
+            cr_expect(found, "%s: no issue contains \"%s\" (%zu issues%s%s)", row->rule,
+                      row->want_issue, c.n_issues, c.n_issues ? ", first: " : "",
+                      c.n_issues ? c.issues[0] : "");
+        }
+        if (c.primary >= 0)
+            cr_expect_eq(c.nodes[c.primary].role, ROLE_PRIMARY, "%s", row->rule);
+        cluster_free(&c);
+    }
+}
+
+Test(model, observe_tracks_failure_runs_and_hearing)
+{
+    node_t n;
+    node_init(&n, "db1", "h", 3306, RULE_PREFER);
+    observation_t o = {.at = 10, .ok = true, .heartbeats = 5, .received_gtids = xstrdup("0-1-5")};
+    node_observe(&n, &o);
+    cr_assert(n.up);
+    cr_assert_eq(n.heard_at, 10);
+    observation_t same = {.at = 20, .ok = true, .heartbeats = 5, .received_gtids = xstrdup("0-1-5")};
+    node_observe(&n, &same);
+    cr_assert_eq(n.heard_at, 10, "nothing new was received");
+    observation_t hb = {.at = 30, .ok = true, .heartbeats = 6, .received_gtids = xstrdup("0-1-5")};
+    node_observe(&n, &hb);
+    cr_assert_eq(n.heard_at, 30, "a heartbeat counts as hearing");
+    observation_t f1 = {.at = 40, .error = xstrdup("timeout")};
+    node_observe(&n, &f1);
+    observation_t f2 = {.at = 50, .error = xstrdup("refused")};
+    node_observe(&n, &f2);
+    cr_assert(!n.up);
+    cr_assert_eq(n.fail_since, 40, "a failure run starts at its first failure");
+    cr_assert_str_eq(n.last_error, "refused");
+    cr_assert_str_eq(n.last_ok.received_gtids, "0-1-5", "the last good observation is kept");
+    observation_t ok = {.at = 60, .ok = true, .heartbeats = 6, .received_gtids = xstrdup("0-1-5")};
+    node_observe(&n, &ok);
+    cr_assert(n.up);
+    cr_assert_eq(n.fail_since, 0);
+    node_free(&n);
+}
+
+Test(model, names)
+{
+    promotion_rule_t r;
+    cr_assert(promotion_rule_parse("prefer_not", &r));
+    cr_assert_eq(r, RULE_PREFER_NOT);
+    cr_assert(!promotion_rule_parse("never", &r));
+    cr_assert_str_eq(promotion_rule_str(RULE_MUST_NOT), "must_not");
+    cr_assert_str_eq(role_str(ROLE_REPLICA), "replica");
+}
