@@ -1,0 +1,57 @@
+/* monitor.h - watches one cluster on the loop.
+ *
+ * Thin glue: every node has a probe; each observation is folded into the
+ * model, the topology is re-inferred and the detector re-evaluated, and every
+ * change (node down/up, primary changed, new topology issue, verdict change)
+ * becomes an event. When the primary becomes suspect, every replica is probed
+ * at once so that the detector hears their answers without waiting a whole
+ * interval.
+ */
+#ifndef FAILOVERD_MONITOR_H
+#define FAILOVERD_MONITOR_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "detect.h"
+#include "model.h"
+
+typedef struct {
+    const char *name;
+    const char *host;
+    unsigned port;
+    promotion_rule_t rule;
+} monitor_node_t;
+
+typedef struct {
+    const char *name;
+    const char *user;
+    const char *password;
+    uint64_t probe_interval_ms;
+    uint64_t probe_timeout_ms;
+    uint64_t backoff_max_ms;
+    detect_params_t detect;
+    const monitor_node_t *nodes;
+    size_t n_nodes;
+} monitor_settings_t;
+
+typedef struct monitor monitor_t;
+
+/* Called when the verdict on the primary changes (after the event is emitted). */
+typedef void (*monitor_verdict_cb)(monitor_t *m, verdict_t old, verdict_t now, void *ud);
+
+/* stalled_until points at the daemon's loop guard: no escalation to dead before it. */
+monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s,
+                          const uint64_t *stalled_until);
+void monitor_on_verdict(monitor_t *m, monitor_verdict_cb cb, void *ud);
+void monitor_start(monitor_t *m);
+/* Stops the probes; calls done(ud) once every handle is closed and m is freed. */
+void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud);
+
+cluster_t *monitor_cluster(monitor_t *m);
+/* Every node has been probed at least once. */
+bool monitor_first_round_done(const monitor_t *m);
+/* Probes every node as soon as possible. */
+void monitor_probe_all_now(monitor_t *m);
+
+#endif

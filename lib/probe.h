@@ -1,0 +1,41 @@
+/* probe.h - asynchronous probing of one node on the loop.
+ *
+ * A probe keeps one connection open to its node and, every interval, runs one
+ * round trip that gathers the node's state and replication status into an
+ * observation. Each probe is bounded by the timeout; a failed connection is
+ * re-established with exponential backoff (interval doubling up to
+ * backoff_max). Nothing blocks the loop: the connection runs on Connector/C's
+ * non-blocking API.
+ */
+#ifndef FAILOVERD_PROBE_H
+#define FAILOVERD_PROBE_H
+
+#include <uv.h>
+
+#include "model.h"
+
+typedef struct probe probe_t;
+
+typedef struct {
+    const char *name;     /* for log lines */
+    const char *host;
+    unsigned port;
+    const char *user;
+    const char *password;
+    uint64_t interval_ms;
+    uint64_t timeout_ms;
+    uint64_t backoff_max_ms;
+} probe_target_t;
+
+/* Called with every finished probe; the callee owns *obs (move it). */
+typedef void (*probe_cb)(probe_t *p, observation_t *obs, void *ud);
+
+probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, void *ud);
+void probe_start(probe_t *p);
+/* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
+void probe_now(probe_t *p);
+/* Stops probing (no more callbacks) and frees the probe once its handles are
+ * closed; then calls closed(ud) if given. */
+void probe_close(probe_t *p, void (*closed)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,80 @@
+/* status.c - see status.h. */
+#include "status.h"
+
+#include "detect.h"
+#include "event.h"
+
+static status_backlog_fn backlog_fn;
+
+void status_set_backlog_fn(status_backlog_fn fn) { backlog_fn = fn; }
+
+/* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
+static json_t *stamp(uint64_t mono, const status_clock_t *clk)
+{
+    if (!mono)
+        return json_null();
+    uint64_t ago = clk->now_mono > mono ? clk->now_mono - mono : 0;
+    char ts[32];
+    format_wall_ms(clk->now_wall - ago, ts, sizeof ts);
+    return json_string(ts);
+}
+
+static json_t *nullable_str(const char *s) { return s ? json_string(s) : json_null(); }
+
+static json_t *replication_json(const cluster_t *c, const observation_t *o)
+{
+    if (!o->ok || !o->replica)
+        return json_null();
+    int src = cluster_find_node(c, o->source_host, o->source_port);
+    long long backlog = backlog_fn ? backlog_fn(o) : -1;
+    return json_pack("{s:o, s:s?, s:I, s:s, s:b, s:o, s:o, s:s?, s:s?, s:s, s:s}", "source",
+                     src >= 0 ? json_string(c->nodes[src].name) : json_null(), "source_host",
+                     o->source_host, "source_port", (json_int_t)o->source_port, "io",
+                     io_state_str(o->io), "sql", o->sql_running, "lag_s",
+                     o->lag_s >= 0 ? json_integer(o->lag_s) : json_null(), "backlog",
+                     backlog >= 0 ? json_integer(backlog) : json_null(), "received_gtids",
+                     o->received_gtids, "executed_gtids", o->executed_gtids, "last_io_error",
+                     o->last_io_error ? o->last_io_error : "", "last_sql_error",
+                     o->last_sql_error ? o->last_sql_error : "");
+}
+
+static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
+{
+    const observation_t *o = &n->last_ok;
+    const char *state = !n->probed ? "unknown" : n->up ? "up" : "down";
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "name", n->name, "host", n->host,
+                          "port", (json_int_t)n->port, "role", role_str(n->role), "state", state,
+                          "promotion_rule", promotion_rule_str(n->rule));
+    bool known = o->ok;
+    json_object_set_new(j, "flavor", known ? json_string(family_str(o->family)) : json_null());
+    json_object_set_new(j, "version", known ? nullable_str(o->version) : json_null());
+    json_object_set_new(j, "read_only", known ? json_boolean(o->read_only) : json_null());
+    json_object_set_new(j, "super_read_only", known && o->super_read_only >= 0
+                                                  ? json_boolean(o->super_read_only)
+                                                  : json_null());
+    json_object_set_new(j, "server_id", known ? json_integer(o->server_id) : json_null());
+    json_object_set_new(j, "server_uuid", known ? nullable_str(o->server_uuid) : json_null());
+    json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
+    json_object_set_new(j, "replication", replication_json(c, o));
+    json_object_set_new(j, "latency_ms", n->up ? json_real(n->latency_ms) : json_null());
+    json_object_set_new(j, "last_probe", stamp(n->last_probe_at, clk));
+    json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
+    json_object_set_new(j, "last_error", n->up || !n->last_error ? json_null()
+                                                                 : json_string(n->last_error));
+    return j;
+}
+
+json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
+{
+    json_t *nodes = json_array();
+    for (size_t i = 0; i < c->n_nodes; i++)
+        json_array_append_new(nodes, node_json(c, &c->nodes[i], clk));
+    json_t *issues = json_array();
+    for (size_t i = 0; i < c->n_issues; i++)
+        json_array_append_new(issues, json_string(c->issues[i]));
+    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
+                     verdict_str(c->detect.verdict), "verdict_since",
+                     stamp(c->detect.since, clk), "verdict_reason", c->verdict_reason, "primary",
+                     c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
+                     "issues", issues, "nodes", nodes);
+}
