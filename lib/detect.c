@@ -147,3 +147,22 @@ verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect
         (unsigned long long)failing, lost);
     return set(st, VERDICT_DEAD, now);
 }
+
+bool guard_tick(guard_t *g, uint64_t mono, uint64_t wall, uint64_t interval, uint64_t threshold,
+                uint64_t grace)
+{
+    bool stalled = false;
+    if (g->last_mono) {
+        uint64_t dm = mono - g->last_mono;
+        int64_t drift = (int64_t)(wall - g->last_wall) - (int64_t)dm;
+        uint64_t late = dm > interval ? dm - interval : 0;
+        if (late > threshold || drift > (int64_t)threshold || -drift > (int64_t)threshold) {
+            stalled = true;
+            g->last_stall_ms = late > threshold ? late : (uint64_t)(drift < 0 ? -drift : drift);
+            g->stalled_until = mono + grace;
+        }
+    }
+    g->last_mono = mono;
+    g->last_wall = wall;
+    return stalled;
+}

@@ -74,4 +74,22 @@ const char *io_state_str(io_state_t s);
 /* Maps a replica status column ("Yes", "No", "Connecting", "Preparing" ...) to an io_state_t. */
 io_state_t io_state_parse(const char *s);
 
+
+
+/* The loop guard: a timer ticks every interval; if a tick comes late by more
+ * than threshold (the process was stopped, the VM paused, the loop blocked) or
+ * the wall clock moved differently from the monotonic clock by more than
+ * threshold (a clock jump), the detector must observe without acting until
+ * stalled_until = now + grace. */
+typedef struct {
+    uint64_t last_mono; /* 0 before the first tick */
+    uint64_t last_wall;
+    uint64_t stalled_until;
+    uint64_t last_stall_ms; /* how late the last stall was */
+} guard_t;
+
+/* Returns true when this tick reveals a stall or jump. Times in ms. */
+bool guard_tick(guard_t *g, uint64_t mono, uint64_t wall, uint64_t interval, uint64_t threshold,
+                uint64_t grace);
+
 #endif

@@ -137,3 +137,18 @@ Test(detect, io_state_words)
     cr_assert_eq(io_state_parse("garbage"), IO_UNKNOWN);
     cr_assert_str_eq(verdict_str(VERDICT_UNREACHABLE), "unreachable");
 }
+
+Test(detect, loop_guard)
+{
+    guard_t g = {0};
+    cr_assert(!guard_tick(&g, 1000, 50000, 100, 1000, 5000), "the first tick has nothing to compare");
+    cr_assert(!guard_tick(&g, 1100, 50100, 100, 1000, 5000));
+    cr_assert(!guard_tick(&g, 1900, 50900, 100, 1000, 5000), "700 ms late is within the threshold");
+    cr_assert(guard_tick(&g, 4000, 53000, 100, 1000, 5000), "a 2 s stall is seen");
+    cr_assert_eq(g.stalled_until, 9000);
+    cr_assert_eq(g.last_stall_ms, 2000);
+    cr_assert(guard_tick(&g, 4100, 60100, 100, 1000, 5000), "a wall-clock jump of 7 s is seen");
+    cr_assert_eq(g.stalled_until, 9100);
+    cr_assert(guard_tick(&g, 4200, 50000, 100, 1000, 5000), "a backwards jump is seen");
+    cr_assert(!guard_tick(&g, 4300, 50100, 100, 1000, 5000));
+}
