@@ -1,0 +1,48 @@
+/* journal.h - crash-safe record of what failovers and switchovers did.
+ *
+ * One append-only file of JSON lines under the state directory. Every record
+ * is written and fdatasync'd before the step it announces is carried out, so
+ * after a crash the journal tells exactly how far an operation got. Records:
+ *   {"seq":N, "time":"...", "cluster":"main", "op":"<id>", "kind":"failover|switchover",
+ *    "type":"begin|step|step_done|step_failed|done|failed|aborted|ack", ...fields}
+ * An operation is open from its "begin" until "done", "failed" or "aborted";
+ * an operation still open when the daemon starts was interrupted, and its
+ * cluster stays hands-off until an operator acknowledges it ("ack").
+ *
+ * The write is synchronous on the loop by design: a record must be on disk
+ * before its step runs; it costs one small write and fdatasync on local disk.
+ */
+#ifndef FAILOVERD_JOURNAL_H
+#define FAILOVERD_JOURNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct journal journal_t;
+
+/* Opens (creating) the journal file; reads it to learn the last sequence number
+ * and which operations are open. A torn last line (crash mid-write) is ignored
+ * and reported. NULL with err filled on failure. */
+journal_t *journal_open(const char *path, char *err, size_t err_len);
+void journal_close(journal_t *j);
+
+/* Appends rec (an object; "seq" and "time" are added) and syncs it. The
+ * reference to rec is stolen. Returns false when the write failed (logged). */
+bool journal_append(journal_t *j, json_t *rec);
+
+/* Convenience: a record for cluster/op of type with extra fields (stolen, may be NULL). */
+bool journal_record(journal_t *j, const char *cluster, const char *op, const char *kind,
+                    const char *type, json_t *fields);
+
+/* The records of the operation on this cluster that is still open, oldest first
+ * (a new reference to an array), or NULL when none is. */
+json_t *journal_open_op(journal_t *j, const char *cluster);
+
+/* Every record (optionally only one cluster's), oldest first; new reference. */
+json_t *journal_records(journal_t *j, const char *cluster);
+
+/* A fresh operation id: time-based and unique within this journal. */
+char *journal_new_op_id(journal_t *j);
+
+#endif
