@@ -34,7 +34,8 @@ struct monitor {
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
 
-monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s, const uint64_t *stalled_until)
+monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s,
+                          const uint64_t *stalled_until)
 {
     monitor_t *m = xcalloc(1, sizeof *m);
     m->loop = loop;
@@ -63,7 +64,10 @@ void monitor_on_verdict(monitor_t *m, monitor_verdict_cb cb, void *ud)
     m->verdict_ud = ud;
 }
 
-cluster_t *monitor_cluster(monitor_t *m) { return &m->c; }
+cluster_t *monitor_cluster(monitor_t *m)
+{
+    return &m->c;
+}
 
 bool monitor_first_round_done(const monitor_t *m)
 {
@@ -77,9 +81,14 @@ void monitor_start(monitor_t *m)
 {
     for (size_t i = 0; i < m->c.n_nodes; i++) {
         node_t *n = &m->c.nodes[i];
-        probe_target_t t = {.name = n->name, .host = n->host, .port = n->port, .user = m->user,
-                            .password = m->password, .interval_ms = m->interval,
-                            .timeout_ms = m->timeout, .backoff_max_ms = m->backoff_max};
+        probe_target_t t = {.name = n->name,
+                            .host = n->host,
+                            .port = n->port,
+                            .user = m->user,
+                            .password = m->password,
+                            .interval_ms = m->interval,
+                            .timeout_ms = m->timeout,
+                            .backoff_max_ms = m->backoff_max};
         probe_ctx_t *ctx = xmalloc(sizeof *ctx);
         ctx->m = m;
         ctx->idx = i;
@@ -124,21 +133,27 @@ static void evaluate(monitor_t *m, uint64_t now)
             continue;
         const observation_t *o = &nd->last_ok;
         int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
-        rs[n++] = (detect_replica_t){.name = nd->name, .reachable = nd->up,
+        rs[n++] = (detect_replica_t){.name = nd->name,
+                                     .reachable = nd->up,
                                      .observed_at = nd->last_probe_at,
-                                     .follows_primary = src == c->primary, .io = o->io,
-                                     .last_io_errno = o->last_io_errno, .heard_at = nd->heard_at};
+                                     .follows_primary = src == c->primary,
+                                     .io = o->io,
+                                     .last_io_errno = o->last_io_errno,
+                                     .heard_at = nd->heard_at};
     }
-    detect_input_t in = {.primary_ok = p->up, .primary_fail_since = p->fail_since, .replicas = rs,
-                         .n_replicas = n, .stalled_until = m->stalled_until ? *m->stalled_until : 0};
+    detect_input_t in = {.primary_ok = p->up,
+                         .primary_fail_since = p->fail_since,
+                         .replicas = rs,
+                         .n_replicas = n,
+                         .stalled_until = m->stalled_until ? *m->stalled_until : 0};
     verdict_t old = c->detect.verdict;
-    verdict_t v = detect_step(&c->detect, &in, &m->dp, now, c->verdict_reason,
-                              sizeof c->verdict_reason);
+    verdict_t v =
+        detect_step(&c->detect, &in, &m->dp, now, c->verdict_reason, sizeof c->verdict_reason);
     free(rs);
     if (v == old)
         return;
-    static const char *const names[] = {"primary_healthy", "primary_suspect",
-                                        "primary_unreachable", "primary_dead"};
+    static const char *const names[] = {"primary_healthy", "primary_suspect", "primary_unreachable",
+                                        "primary_dead"};
     static const log_level_t lvls[] = {LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_WARN, LOG_LVL_ERROR};
     uint64_t failing = p->fail_since && now > p->fail_since ? now - p->fail_since : 0;
     event_emit(lvls[v], names[v], c->name, p->name,
@@ -183,10 +198,10 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     int old_primary = c->primary;
     bool changed = cluster_infer_topology(c);
     if (changed && c->primary >= 0)
-            event_emit(LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
-                       json_pack("{s:s?}", "previous",
-                                 old_primary >= 0 ? c->nodes[old_primary].name : NULL),
-                   "the primary is %s", c->nodes[c->primary].name);
+        event_emit(
+            LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
+            json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
+            "the primary is %s", c->nodes[c->primary].name);
     report_new_issues(m, before, n_before);
     evaluate(m, now);
     for (size_t i = 0; i < n_before; i++)

@@ -6,7 +6,10 @@
 
 static status_backlog_fn backlog_fn;
 
-void status_set_backlog_fn(status_backlog_fn fn) { backlog_fn = fn; }
+void status_set_backlog_fn(status_backlog_fn fn)
+{
+    backlog_fn = fn;
+}
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -19,7 +22,10 @@ static json_t *stamp(uint64_t mono, const status_clock_t *clk)
     return json_string(ts);
 }
 
-static json_t *nullable_str(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *nullable_str(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 static json_t *replication_json(const cluster_t *c, const observation_t *o)
 {
@@ -49,9 +55,9 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "flavor", known ? json_string(family_str(o->family)) : json_null());
     json_object_set_new(j, "version", known ? nullable_str(o->version) : json_null());
     json_object_set_new(j, "read_only", known ? json_boolean(o->read_only) : json_null());
-    json_object_set_new(j, "super_read_only", known && o->super_read_only >= 0
-                                                  ? json_boolean(o->super_read_only)
-                                                  : json_null());
+    json_object_set_new(j, "super_read_only",
+                        known && o->super_read_only >= 0 ? json_boolean(o->super_read_only)
+                                                         : json_null());
     json_object_set_new(j, "server_id", known ? json_integer(o->server_id) : json_null());
     json_object_set_new(j, "server_uuid", known ? nullable_str(o->server_uuid) : json_null());
     json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
@@ -59,8 +65,8 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "latency_ms", n->up ? json_real(n->latency_ms) : json_null());
     json_object_set_new(j, "last_probe", stamp(n->last_probe_at, clk));
     json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
-    json_object_set_new(j, "last_error", n->up || !n->last_error ? json_null()
-                                                                 : json_string(n->last_error));
+    json_object_set_new(j, "last_error",
+                        n->up || !n->last_error ? json_null() : json_string(n->last_error));
     return j;
 }
 
@@ -73,8 +79,8 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
     for (size_t i = 0; i < c->n_issues; i++)
         json_array_append_new(issues, json_string(c->issues[i]));
     return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
-                     verdict_str(c->detect.verdict), "verdict_since",
-                     stamp(c->detect.since, clk), "verdict_reason", c->verdict_reason, "primary",
+                     verdict_str(c->detect.verdict), "verdict_since", stamp(c->detect.since, clk),
+                     "verdict_reason", c->verdict_reason, "primary",
                      c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
                      "issues", issues, "nodes", nodes);
 }
