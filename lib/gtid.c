@@ -30,19 +30,34 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 static bool is_hex(char c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
 
-static bool is_tag_start(char c) { return is_alpha(c) || c == '_'; }
-static bool is_tag_char(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+static bool is_tag_start(char c)
+{
+    return is_alpha(c) || c == '_';
+}
+static bool is_tag_char(char c)
+{
+    return is_alpha(c) || is_digit(c) || c == '_';
+}
 
 static size_t skip_ws(const char *t, size_t i)
 {
@@ -109,7 +124,10 @@ static int group_cmp(const group_t *a, const group_t *b)
     return key_cmp(a->uuid, a->tag, b->uuid, b->tag);
 }
 
-static int group_qsort_cmp(const void *a, const void *b) { return group_cmp(a, b); }
+static int group_qsort_cmp(const void *a, const void *b)
+{
+    return group_cmp(a, b);
+}
 
 static int interval_qsort_cmp(const void *a, const void *b)
 {
@@ -248,7 +266,10 @@ static void set_normalize(gtid_set_t *s)
     s->n = out;
 }
 
-gtid_set_t *gtid_set_new(void) { return xcalloc(1, sizeof(gtid_set_t)); }
+gtid_set_t *gtid_set_new(void)
+{
+    return xcalloc(1, sizeof(gtid_set_t));
+}
 
 void gtid_set_free(gtid_set_t *s)
 {
@@ -440,14 +461,12 @@ gtid_set_t *gtid_set_parse(const char *text, char *err, size_t errlen)
                 group_push_raw(&s->g[gi], first, last);
                 items++;
             } else {
-                perr(&p, i, "expected a transaction number or a tag, found %s",
-                     describe(t[i], d));
+                perr(&p, i, "expected a transaction number or a tag, found %s", describe(t[i], d));
                 goto fail;
             }
         }
         if (items == 0) {
-            perr(&p, label_at, "%s without transaction numbers",
-                 s->g[gi].tag[0] ? "tag" : "UUID");
+            perr(&p, label_at, "%s without transaction numbers", s->g[gi].tag[0] ? "tag" : "UUID");
             goto fail;
         }
         if (t[i] == '\0')
@@ -674,7 +693,10 @@ bool gtid_set_equal(const gtid_set_t *a, const gtid_set_t *b)
     return true;
 }
 
-bool gtid_set_is_empty(const gtid_set_t *s) { return s->n == 0; }
+bool gtid_set_is_empty(const gtid_set_t *s)
+{
+    return s->n == 0;
+}
 
 uint64_t gtid_set_count(const gtid_set_t *s)
 {
@@ -739,8 +761,8 @@ static size_t find_group(const gtid_set_t *s, const char *uuid, const char *tag,
     return lo;
 }
 
-bool gtid_set_add(gtid_set_t *s, const char *uuid, const char *tag, uint64_t first,
-                  uint64_t last, char *err, size_t errlen)
+bool gtid_set_add(gtid_set_t *s, const char *uuid, const char *tag, uint64_t first, uint64_t last,
+                  char *err, size_t errlen)
 {
     char u[GTID_UUID_LEN + 1], t[GTID_TAG_MAX + 1];
     if (!normalize_key(uuid, tag, u, t, err, errlen))
@@ -812,7 +834,10 @@ bool gtid_set_contains(const gtid_set_t *s, const char *uuid, const char *tag, u
     return lo < g->n && g->iv[lo].first <= txn;
 }
 
-size_t gtid_set_group_count(const gtid_set_t *s) { return s->n; }
+size_t gtid_set_group_count(const gtid_set_t *s)
+{
+    return s->n;
+}
 
 gtid_group_t gtid_set_group(const gtid_set_t *s, size_t i)
 {
@@ -902,7 +927,10 @@ int gtid_text_subset(const char *a, const char *b, char *err, size_t errlen)
 /* MariaDB GTID positions                                              */
 /* ------------------------------------------------------------------ */
 
-gtid_pos_t *gtid_pos_new(void) { return xcalloc(1, sizeof(gtid_pos_t)); }
+gtid_pos_t *gtid_pos_new(void)
+{
+    return xcalloc(1, sizeof(gtid_pos_t));
+}
 
 void gtid_pos_free(gtid_pos_t *p)
 {

@@ -89,10 +89,10 @@ typedef struct {
 
 /* A read-only view of one UUID-and-tag group of a set (see gtid_set_group). */
 typedef struct {
-    const char *uuid;           /* lowercase, 36 characters */
-    const char *tag;            /* lowercase; "" when untagged */
-    const gtid_interval_t *iv;  /* sorted, disjoint, never touching */
-    size_t n_iv;                /* >= 1 */
+    const char *uuid;          /* lowercase, 36 characters */
+    const char *tag;           /* lowercase; "" when untagged */
+    const gtid_interval_t *iv; /* sorted, disjoint, never touching */
+    size_t n_iv;               /* >= 1 */
 } gtid_group_t;
 
 /* A new, empty set. */
@@ -114,8 +114,8 @@ void gtid_set_append(buf_t *out, const gtid_set_t *s, const char *uuid_sep);
 
 /* Adds transactions first..last of uuid (and tag: NULL or "" for none), merging
  * as needed. Validates like the parser; false (and err) when something is wrong. */
-bool gtid_set_add(gtid_set_t *s, const char *uuid, const char *tag, uint64_t first,
-                  uint64_t last, char *err, size_t errlen);
+bool gtid_set_add(gtid_set_t *s, const char *uuid, const char *tag, uint64_t first, uint64_t last,
+                  char *err, size_t errlen);
 /* dst := dst ∪ src. */
 void gtid_set_add_set(gtid_set_t *dst, const gtid_set_t *src);
 
@@ -173,9 +173,9 @@ typedef struct {
 /* One domain in which b is ahead of a (see gtid_pos_diff). */
 typedef struct {
     uint32_t domain;
-    bool a_has;            /* a has the domain at all */
-    uint64_t a_seq;        /* a's sequence number when a_has */
-    gtid_pos_entry_t b;    /* b's entry: where a has to get to */
+    bool a_has;         /* a has the domain at all */
+    uint64_t a_seq;     /* a's sequence number when a_has */
+    gtid_pos_entry_t b; /* b's entry: where a has to get to */
 } gtid_pos_gap_t;
 
 /* The domains in which b is ahead of a, sorted by domain. */

@@ -14,7 +14,7 @@
 #define U1_UPPER "3E11FA47-71CA-11E1-9E33-C80AA9429562"
 #define U2 "8a94f357-aab4-11df-86ab-c80aa9429562"
 #define U3 "f47ac10b-58cc-4372-a567-0e02b2c3d479"
-#define MAX "9223372036854775806"    /* GTID_TXN_MAX */
+#define MAX "9223372036854775806" /* GTID_TXN_MAX */
 #define MAX_1 "9223372036854775805"
 #define TAG32 "abcdefghijklmnopqrstuvwxyz_01234"
 
@@ -178,8 +178,7 @@ static const error_case_t error_cases[] = {
     {"hello", "offset 0: expected a UUID, found 'h'"},
     {"3e11fa47-71ca-11e1-9e33-c80aa942956:1",
      "offset 35: malformed UUID: expected a hex digit, found ':'"},
-    {"3e11fa4771ca-11e1-9e33-c80aa9429562:1",
-     "offset 8: malformed UUID: expected '-', found '7'"},
+    {"3e11fa4771ca-11e1-9e33-c80aa9429562:1", "offset 8: malformed UUID: expected '-', found '7'"},
     {"3e11fa47-71ca-11e1-9e33-c80aa942956g:1",
      "offset 35: malformed UUID: expected a hex digit, found 'g'"},
     {"3e11fa47-71ca", "offset 13: malformed UUID: the text ends inside it"},
@@ -253,8 +252,8 @@ static const op_case_t op_cases[] = {
     {U1 ":1-5", U1 ":6-9", U1 ":1-9", U1 ":1-5", "", false, false},
     /* holes */
     {U1 ":1-10", U1 ":3-4:6", U1 ":1-10", U1 ":1-2:5:7-10", U1 ":3-4:6", false, false},
-    {U1 ":1-100", U1 ":2:4:6:98-99", U1 ":1-100", U1 ":1:3:5:7-97:100", U1 ":2:4:6:98-99",
-     false, false},
+    {U1 ":1-100", U1 ":2:4:6:98-99", U1 ":1-100", U1 ":1:3:5:7-97:100", U1 ":2:4:6:98-99", false,
+     false},
     /* one interval of b across several of a */
     {U1 ":1-3:5-7:9-11", U1 ":2-10", U1 ":1-11", U1 ":1:11", U1 ":2-3:5-7:9-10", false, false},
     {U1 ":3-4", U1 ":1-10", U1 ":1-10", "", U1 ":3-4", true, false},
@@ -264,8 +263,8 @@ static const op_case_t op_cases[] = {
     {U1 ":3-8", U1 ":1-5:7-10", U1 ":1-10", U1 ":6", U1 ":3-5:7-8", false, false},
     /* different UUIDs */
     {U1 ":1-5", U2 ":1-5", U1 ":1-5,\n" U2 ":1-5", U1 ":1-5", "", false, false},
-    {U1 ":1-5,\n" U2 ":1-5", U2 ":3", U1 ":1-5,\n" U2 ":1-5", U1 ":1-5,\n" U2 ":1-2:4-5",
-     U2 ":3", false, false},
+    {U1 ":1-5,\n" U2 ":1-5", U2 ":3", U1 ":1-5,\n" U2 ":1-5", U1 ":1-5,\n" U2 ":1-2:4-5", U2 ":3",
+     false, false},
     {U2 ":3", U1 ":1-5,\n" U2 ":1-5", U1 ":1-5,\n" U2 ":1-5", "", U2 ":3", true, false},
     /* tags are distinct from the untagged GTIDs of the same UUID */
     {U1 ":1-5", U1 ":t:1-5", U1 ":1-5:t:1-5", U1 ":1-5", "", false, false},
@@ -402,8 +401,7 @@ static const add_case_t add_cases[] = {
     {U1, NULL, 6, 5, NULL,
      "not a transaction interval: 6-5 (must be 1 <= first <= last <= " MAX ")"},
     {U1, NULL, 1, GTID_TXN_MAX + 1, NULL,
-     "not a transaction interval: 1-9223372036854775807 (must be 1 <= first <= last <= " MAX
-     ")"},
+     "not a transaction interval: 1-9223372036854775807 (must be 1 <= first <= last <= " MAX ")"},
     {"3e11fa47", NULL, 1, 1, NULL, "not a UUID: '3e11fa47'"},
     {U1 "x", NULL, 1, 1, NULL, "not a UUID: '" U1 "x'"},
     {NULL, NULL, 1, 1, NULL, "no UUID"},
@@ -573,8 +571,8 @@ Test(gtid_pos, malformed_text_is_rejected_with_what_and_where)
 typedef struct {
     const char *a, *b;
     bool a_covers_b;
-    const char *diff;     /* gtid_pos_diff_format(gtid_pos_diff(a, b)) */
-    const char *max;      /* gtid_pos_max(a, b) */
+    const char *diff; /* gtid_pos_diff_format(gtid_pos_diff(a, b)) */
+    const char *max;  /* gtid_pos_max(a, b) */
 } pos_cmp_case_t;
 
 static const pos_cmp_case_t pos_cmp_cases[] = {
@@ -684,13 +682,22 @@ static const adv_case_t adv_set_cases[] = {
     {"one replica", 1, {U1 ":1-5"}, 0, {""}},
     {"one empty replica", 1, {""}, 0, {""}},
     {"a chain", 3, {U1 ":1-5", U1 ":1-10", U1 ":1-7"}, 1, {U1 ":6-10", "", U1 ":8-10"}},
-    {"a tie goes to the lowest index", 3, {U1 ":1-5", U1 ":1-10", U1 ":1-10"}, 1,
+    {"a tie goes to the lowest index",
+     3,
+     {U1 ":1-5", U1 ":1-10", U1 ":1-10"},
+     1,
      {U1 ":6-10", "", ""}},
     {"all equal", 3, {"", "", ""}, 0, {"", "", ""}},
     {"all equal, not empty", 2, {U1 ":1-3", U1 ":1-3"}, 0, {"", ""}},
-    {"diverged: each has what the other lacks", 2, {U1 ":1-10", U1 ":1-9," U2 ":1"}, -1,
+    {"diverged: each has what the other lacks",
+     2,
+     {U1 ":1-10", U1 ":1-9," U2 ":1"},
+     -1,
      {U2 ":1", U1 ":10"}},
-    {"diverged, three ways", 3, {U1 ":1-3," U2 ":1-2", U1 ":1-2", U2 ":1-5"}, -1,
+    {"diverged, three ways",
+     3,
+     {U1 ":1-3," U2 ":1-2", U1 ":1-2", U2 ":1-5"},
+     -1,
      {U2 ":3-5", U1 ":3," U2 ":1-5", U1 ":1-3"}},
     {"a tagged transaction counts", 2, {U1 ":1-5:t:1", U1 ":1-5"}, 0, {"", U1 ":t:1"}},
     {"a hole counts", 2, {U1 ":1-4:6-10", U1 ":1-10"}, 1, {U1 ":5", ""}},
@@ -701,10 +708,16 @@ static const adv_case_t adv_pos_cases[] = {
     {"no replicas", 0, {NULL}, -1, {NULL}},
     {"one replica", 1, {"0-1-5"}, 0, {""}},
     {"ahead in the only domain", 2, {"0-1-100", "0-1-90"}, 0, {"", "0-1-100"}},
-    {"a tie goes to the lowest index", 3, {"0-1-90", "0-2-100,1-2-7", "0-2-100,1-2-7"}, 1,
+    {"a tie goes to the lowest index",
+     3,
+     {"0-1-90", "0-2-100,1-2-7", "0-2-100,1-2-7"},
+     1,
      {"0-2-100,1-2-7", "", ""}},
     {"a missing domain is behind", 2, {"0-1-100", "0-1-100,1-3-1"}, 1, {"1-3-1", ""}},
-    {"diverged: each ahead in a domain", 2, {"0-1-100,1-1-5", "0-1-90,1-1-9"}, -1,
+    {"diverged: each ahead in a domain",
+     2,
+     {"0-1-100,1-1-5", "0-1-90,1-1-9"},
+     -1,
      {"1-1-9", "0-1-100"}},
     {"all empty", 2, {"", ""}, 0, {"", ""}},
     {"equal seq, other server: not behind", 2, {"0-1-100", "0-2-100"}, 0, {"", ""}},
@@ -718,10 +731,10 @@ static void check_advanced(const adv_case_t *c, gtid_advanced_t *r)
     cr_expect_eq(r->n, c->n);
     for (size_t i = 0; i < c->n; i++) {
         char *t = gtid_advanced_missing_text(r, i);
-        cr_expect_str_eq(t, c->missing[i], "%s: replica %zu lacks \"%s\", want \"%s\"", c->name,
-                         i, t, c->missing[i]);
-        cr_expect_eq(gtid_advanced_lacks(r, i), c->missing[i][0] != '\0', "%s: lacks(%zu)",
-                     c->name, i);
+        cr_expect_str_eq(t, c->missing[i], "%s: replica %zu lacks \"%s\", want \"%s\"", c->name, i,
+                         t, c->missing[i]);
+        cr_expect_eq(gtid_advanced_lacks(r, i), c->missing[i][0] != '\0', "%s: lacks(%zu)", c->name,
+                     i);
         free(t);
     }
     cr_expect_not(gtid_advanced_lacks(r, c->n), "out of range lacks nothing");
@@ -780,7 +793,10 @@ static uint64_t rng_next(uint64_t *st)
     return z ^ (z >> 31);
 }
 
-static uint64_t rnd(uint64_t *st, uint64_t n) { return rng_next(st) % n; }
+static uint64_t rnd(uint64_t *st, uint64_t n)
+{
+    return rng_next(st) % n;
+}
 
 /* The small universe: 4 UUIDs x 4 tags x transactions 1..64, one bit each.
  * Both lists are in canonical (byte) order. */
