@@ -53,6 +53,7 @@ typedef struct {
     unsigned last_sql_errno;
     char *last_sql_error;
     int64_t lag_s;          /* Seconds_Behind_*, -1 when NULL */
+    int64_t sql_delay_s;    /* SQL_Delay: a delayed replica is never promoted */
     char *received_gtids;   /* MySQL Retrieved_Gtid_Set; MariaDB Gtid_IO_Pos */
     char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
     uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
