@@ -1,0 +1,746 @@
+/* flavor.c - see flavor.h. */
+#include "flavor.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+/* ---- Detection ---------------------------------------------------------- */
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    return hay && strcasestr(hay, needle) != NULL;
+}
+
+/* Reads an unsigned decimal of at most 5 digits at *p. */
+static bool read_number(const char **p, unsigned *out)
+{
+    const char *s = *p;
+    unsigned v = 0;
+    int n = 0;
+    while (isdigit((unsigned char)*s) && n < 6) {
+        v = v * 10 + (unsigned)(*s - '0');
+        s++;
+        n++;
+    }
+    if (n == 0 || n > 5)
+        return false;
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* Parses "X.Y.Z" at the start of s; what follows the patch number must not be
+ * another digit or dot ("8.0.22", "5.7.44-log", "10.11.19-MariaDB-..."). */
+static bool parse_triplet(const char *s, unsigned *maj, unsigned *min, unsigned *pat)
+{
+    const char *p = s;
+    if (!read_number(&p, maj) || *p++ != '.' || !read_number(&p, min) || *p++ != '.' ||
+        !read_number(&p, pat))
+        return false;
+    return *p != '.' && !isdigit((unsigned char)*p);
+}
+
+bool flavor_at_least(const flavor_t *f, unsigned major, unsigned minor, unsigned patch)
+{
+    if (f->major != major)
+        return f->major > major;
+    if (f->minor != minor)
+        return f->minor > minor;
+    return f->patch >= patch;
+}
+
+/* Derives the dialect of a MySQL server.  Rules:
+ *  - below 5.7.8 there is no super_read_only (and 5.6 has no
+ *    WAIT_FOR_EXECUTED_GTID_SET): refused;
+ *  - 6.x and 7.x never became server releases; 8.0.0 - 8.0.10 were development
+ *    milestones: refused;
+ *  - 10 and above are future releases whose statements nobody has checked:
+ *    refused rather than guessed.
+ * The REPLICA words for START/STOP/RESET/SHOW arrived in 8.0.22, CHANGE
+ * REPLICATION SOURCE and GET_SOURCE_PUBLIC_KEY in 8.0.23, the renamed
+ * variables (log_replica_updates) and semi-sync plugins in 8.0.26. */
+static bool detect_mysql(flavor_t *f, char *err, size_t errlen)
+{
+    if (f->major == 5 && f->minor == 7 && f->patch >= 8)
+        f->gen = FLAVOR_GEN_MYSQL_57;
+    else if (f->major == 8 && f->minor == 0 && f->patch >= 11)
+        f->gen = flavor_at_least(f, 8, 0, 23) ? FLAVOR_GEN_MYSQL_80 : FLAVOR_GEN_MYSQL_80_LEGACY;
+    else if (f->major == 8 && f->minor >= 1 && f->minor <= 3)
+        f->gen = FLAVOR_GEN_MYSQL_80;
+    else if (f->major == 8 && f->minor == 4)
+        f->gen = FLAVOR_GEN_MYSQL_84;
+    else if (f->major == 9)
+        f->gen = FLAVOR_GEN_MYSQL_9;
+    else if (!flavor_at_least(f, 5, 7, 8))
+        return fail(err, errlen,
+                    "MySQL %u.%u.%u is too old: failoverd supports MySQL 5.7.8 and newer "
+                    "(it needs super_read_only and WAIT_FOR_EXECUTED_GTID_SET)",
+                    f->major, f->minor, f->patch);
+    else if (f->major >= 10)
+        return fail(err, errlen,
+                    "MySQL %u.%u.%u is newer than this failoverd knows: it supports MySQL 5.7, "
+                    "8.0, 8.1 - 8.4 and 9.x",
+                    f->major, f->minor, f->patch);
+    else
+        return fail(err, errlen,
+                    "MySQL %u.%u.%u is not a release failoverd knows: it supports MySQL 5.7.8+, "
+                    "8.0.11+, 8.1 - 8.4 and 9.x",
+                    f->major, f->minor, f->patch);
+
+    f->replica_words = flavor_at_least(f, 8, 0, 22);
+    f->source_words = flavor_at_least(f, 8, 0, 23);
+    f->super_read_only = true;
+    f->get_public_key = f->major >= 8;
+    f->log_replica_updates = flavor_at_least(f, 8, 0, 26);
+    f->fractional_wait = f->major >= 8;
+    f->demote_to_slave = false;
+    f->semisync_source_legacy = !flavor_at_least(f, 8, 0, 26);
+    f->semisync_replica_legacy = f->semisync_source_legacy;
+    /* Host names grew from 60 to 255 characters in 8.0.17; user names are 32
+     * characters, replication passwords 32 characters. */
+    f->max_host_len = flavor_at_least(f, 8, 0, 17) ? 255 : 60;
+    f->max_user_len = 32;
+    f->max_password_len = 32;
+    return true;
+}
+
+/* Derives the dialect of a MariaDB server.  Rules:
+ *  - below 10.3 semi-sync is a plugin and the release series are long out of
+ *    support: refused;
+ *  - 12 and above: refused until someone checks their statements.
+ * The REPLICA synonyms (START/STOP/RESET REPLICA, SHOW ALL REPLICAS STATUS)
+ * arrived in 10.5.1 and MASTER_DEMOTE_TO_SLAVE in 10.10. */
+static bool detect_mariadb(flavor_t *f, char *err, size_t errlen)
+{
+    if (f->major == 10 && f->minor >= 3)
+        f->gen = FLAVOR_GEN_MARIADB_10;
+    else if (f->major == 11)
+        f->gen = FLAVOR_GEN_MARIADB_11;
+    else if (f->major < 10 || (f->major == 10 && f->minor < 3))
+        return fail(err, errlen,
+                    "MariaDB %u.%u.%u is too old: failoverd supports MariaDB 10.3 to 11.x",
+                    f->major, f->minor, f->patch);
+    else
+        return fail(err, errlen,
+                    "MariaDB %u.%u.%u is newer than this failoverd knows: it supports MariaDB "
+                    "10.3 to 11.x",
+                    f->major, f->minor, f->patch);
+
+    f->replica_words = flavor_at_least(f, 10, 5, 1);
+    f->source_words = false;
+    f->super_read_only = false;
+    f->get_public_key = false;
+    f->log_replica_updates = false;
+    f->fractional_wait = true;
+    f->demote_to_slave = flavor_at_least(f, 10, 10, 0);
+    f->semisync_source_legacy = true;
+    f->semisync_replica_legacy = true;
+    /* Limits of CHANGE MASTER TO (error 1470 beyond them), in bytes. */
+    f->max_host_len = 255;
+    f->max_user_len = 128;
+    f->max_password_len = 96;
+    return true;
+}
+
+bool flavor_detect(flavor_t *f, const char *version, const char *version_comment, char *err,
+                   size_t errlen)
+{
+    memset(f, 0, sizeof(*f));
+    if (!version || !*version)
+        return fail(err, errlen, "the server reported an empty version");
+    snprintf(f->version, sizeof(f->version), "%s", version);
+
+    /* MariaDB names itself in @@version ("10.11.19-MariaDB-0+deb12u1-log");
+     * the comment is a second chance for builds that strip the suffix.  MySQL
+     * and its derivatives (Percona Server) never do. */
+    bool mariadb = contains_ci(version, "mariadb") || contains_ci(version_comment, "mariadb");
+    const char *v = version;
+    /* The handshake of MariaDB 10.x and 11.x prefixes "5.5.5-" for old
+     * clients; @@version doesn't, but accept both. */
+    if (mariadb && strncmp(v, "5.5.5-", 6) == 0)
+        v += 6;
+    if (!parse_triplet(v, &f->major, &f->minor, &f->patch))
+        return fail(err, errlen,
+                    "cannot read a version number (major.minor.patch) from \"%s\"", f->version);
+
+    f->family = mariadb ? FLAVOR_MARIADB : FLAVOR_MYSQL;
+    return mariadb ? detect_mariadb(f, err, errlen) : detect_mysql(f, err, errlen);
+}
+
+const char *flavor_family_str(flavor_family_t fam)
+{
+    return fam == FLAVOR_MARIADB ? "MariaDB" : "MySQL";
+}
+
+const char *flavor_gen_str(flavor_gen_t gen)
+{
+    switch (gen) {
+    case FLAVOR_GEN_MYSQL_57: return "MySQL 5.7";
+    case FLAVOR_GEN_MYSQL_80_LEGACY: return "MySQL 8.0 (before 8.0.23)";
+    case FLAVOR_GEN_MYSQL_80: return "MySQL 8.0.23+";
+    case FLAVOR_GEN_MYSQL_84: return "MySQL 8.4";
+    case FLAVOR_GEN_MYSQL_9: return "MySQL 9";
+    case FLAVOR_GEN_MARIADB_10: return "MariaDB 10";
+    case FLAVOR_GEN_MARIADB_11: return "MariaDB 11";
+    }
+    return "unknown";
+}
+
+static const char SEMISYNC_SOURCE_NEW[] = "rpl_semi_sync_source_enabled";
+static const char SEMISYNC_SOURCE_OLD[] = "rpl_semi_sync_master_enabled";
+static const char SEMISYNC_REPLICA_NEW[] = "rpl_semi_sync_replica_enabled";
+static const char SEMISYNC_REPLICA_OLD[] = "rpl_semi_sync_slave_enabled";
+
+void flavor_note_semisync_variables(flavor_t *f, const char *source_var, const char *replica_var)
+{
+    if (source_var && strcasecmp(source_var, SEMISYNC_SOURCE_NEW) == 0)
+        f->semisync_source_legacy = false;
+    else if (source_var && strcasecmp(source_var, SEMISYNC_SOURCE_OLD) == 0)
+        f->semisync_source_legacy = true;
+    if (replica_var && strcasecmp(replica_var, SEMISYNC_REPLICA_NEW) == 0)
+        f->semisync_replica_legacy = false;
+    else if (replica_var && strcasecmp(replica_var, SEMISYNC_REPLICA_OLD) == 0)
+        f->semisync_replica_legacy = true;
+}
+
+/* ---- String literals ---------------------------------------------------- */
+
+void flavor_sql_escape(buf_t *out, const char *s, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        char rep;
+        switch (s[i]) {
+        case '\0': rep = '0'; break;
+        case '\n': rep = 'n'; break;
+        case '\r': rep = 'r'; break;
+        case '\032': rep = 'Z'; break;
+        case '\\': rep = '\\'; break;
+        case '\'': rep = '\''; break;
+        case '"': rep = '"'; break;
+        default: continue;
+        }
+        buf_append(out, s + start, i - start);
+        buf_putc(out, '\\');
+        buf_putc(out, rep);
+        start = i + 1;
+    }
+    buf_append(out, s + start, len - start);
+}
+
+void flavor_sql_quote(buf_t *out, const char *s, size_t len)
+{
+    buf_putc(out, '\'');
+    flavor_sql_escape(out, s, len);
+    buf_putc(out, '\'');
+}
+
+static void quote_str(buf_t *out, const char *s) { flavor_sql_quote(out, s, strlen(s)); }
+
+/* ---- Fixed statements --------------------------------------------------- */
+
+static bool is_mysql(const flavor_t *f) { return f->family == FLAVOR_MYSQL; }
+
+const char *flavor_sql_replica_status(const flavor_t *f)
+{
+    if (is_mysql(f))
+        return f->replica_words ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS";
+    return f->replica_words ? "SHOW ALL REPLICAS STATUS" : "SHOW ALL SLAVES STATUS";
+}
+
+const char *flavor_sql_start_replica(const flavor_t *f)
+{
+    return f->replica_words ? "START REPLICA" : "START SLAVE";
+}
+
+const char *flavor_sql_stop_replica(const flavor_t *f)
+{
+    return f->replica_words ? "STOP REPLICA" : "STOP SLAVE";
+}
+
+const char *flavor_sql_start_io_thread(const flavor_t *f)
+{
+    return f->replica_words ? "START REPLICA IO_THREAD" : "START SLAVE IO_THREAD";
+}
+
+const char *flavor_sql_stop_io_thread(const flavor_t *f)
+{
+    return f->replica_words ? "STOP REPLICA IO_THREAD" : "STOP SLAVE IO_THREAD";
+}
+
+const char *flavor_sql_reset_replica_all(const flavor_t *f)
+{
+    return f->replica_words ? "RESET REPLICA ALL" : "RESET SLAVE ALL";
+}
+
+const char *flavor_sql_gtid_executed(const flavor_t *f)
+{
+    return is_mysql(f) ? "SELECT @@GLOBAL.gtid_executed" : "SELECT @@GLOBAL.gtid_binlog_pos";
+}
+
+/* Both variables are named in every MySQL statement so that the result does
+ * not depend on the state before: super_read_only = ON implies read_only = ON
+ * and read_only = OFF implies super_read_only = OFF, hence the order. */
+const char *flavor_sql_set_read_only(const flavor_t *f, flavor_ro_t mode)
+{
+    if (!f->super_read_only)
+        return mode == FLAVOR_WRITABLE ? "SET GLOBAL read_only = OFF" : "SET GLOBAL read_only = ON";
+    switch (mode) {
+    case FLAVOR_WRITABLE: return "SET GLOBAL super_read_only = OFF, GLOBAL read_only = OFF";
+    case FLAVOR_READ_ONLY: return "SET GLOBAL super_read_only = OFF, GLOBAL read_only = ON";
+    case FLAVOR_SUPER_READ_ONLY: return "SET GLOBAL read_only = ON, GLOBAL super_read_only = ON";
+    }
+    return "SET GLOBAL read_only = ON";
+}
+
+const char *flavor_sql_set_semisync(const flavor_t *f, flavor_semisync_side_t side, bool on)
+{
+    if (side == FLAVOR_SEMISYNC_SOURCE) {
+        if (f->semisync_source_legacy)
+            return on ? "SET GLOBAL rpl_semi_sync_master_enabled = ON"
+                      : "SET GLOBAL rpl_semi_sync_master_enabled = OFF";
+        return on ? "SET GLOBAL rpl_semi_sync_source_enabled = ON"
+                  : "SET GLOBAL rpl_semi_sync_source_enabled = OFF";
+    }
+    if (f->semisync_replica_legacy)
+        return on ? "SET GLOBAL rpl_semi_sync_slave_enabled = ON"
+                  : "SET GLOBAL rpl_semi_sync_slave_enabled = OFF";
+    return on ? "SET GLOBAL rpl_semi_sync_replica_enabled = ON"
+              : "SET GLOBAL rpl_semi_sync_replica_enabled = OFF";
+}
+
+/* ---- The node state ----------------------------------------------------- */
+
+const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
+    [FLAVOR_NS_READ_ONLY] = "read_only",
+    [FLAVOR_NS_SUPER_READ_ONLY] = "super_read_only",
+    [FLAVOR_NS_VERSION] = "version",
+    [FLAVOR_NS_VERSION_COMMENT] = "version_comment",
+    [FLAVOR_NS_SERVER_ID] = "server_id",
+    [FLAVOR_NS_SERVER_UUID] = "server_uuid",
+    [FLAVOR_NS_LOG_BIN] = "log_bin",
+    [FLAVOR_NS_LOG_REPLICA_UPDATES] = "log_replica_updates",
+    [FLAVOR_NS_GTID_MODE] = "gtid_mode",
+    [FLAVOR_NS_GTID_EXECUTED] = "gtid_executed",
+    [FLAVOR_NS_GTID_PURGED] = "gtid_purged",
+    [FLAVOR_NS_GTID_BINLOG_POS] = "gtid_binlog_pos",
+    [FLAVOR_NS_GTID_CURRENT_POS] = "gtid_current_pos",
+    [FLAVOR_NS_GTID_SLAVE_POS] = "gtid_slave_pos",
+    [FLAVOR_NS_GTID_DOMAIN_ID] = "gtid_domain_id",
+    [FLAVOR_NS_GTID_STRICT_MODE] = "gtid_strict_mode",
+    [FLAVOR_NS_SEMISYNC_SOURCE_ENABLED] = "semisync_source_enabled",
+    [FLAVOR_NS_SEMISYNC_REPLICA_ENABLED] = "semisync_replica_enabled",
+    [FLAVOR_NS_SEMISYNC_SOURCE_STATUS] = "semisync_source_status",
+    [FLAVOR_NS_SEMISYNC_SOURCE_CLIENTS] = "semisync_source_clients",
+    [FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE] = "semisync_source_variable",
+    [FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE] = "semisync_replica_variable",
+    [FLAVOR_NS_REPLICA_HEARTBEATS] = "replica_heartbeats",
+};
+
+/* MySQL: a plugin variable may be absent, so semi-sync is read from
+ * performance_schema under both plugin generations' names.  Each table is
+ * scanned once, in a derived table of MAX(IF(...)) aggregates: with no
+ * matching row an aggregate still yields one row, of NULLs, so the outer
+ * SELECT always returns exactly one row.  (One scalar subquery per column
+ * works too, but every scan of these tables materializes all variables: on
+ * MySQL 9.7 that made the query 1.1 ms instead of 0.4 ms.)  Heartbeats of the
+ * default channel come from replication_connection_status, since SHOW
+ * REPLICA STATUS has no counter; no row (not a replica) gives NULL. */
+#define SS_SOURCE_VARS "'rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled'"
+#define SS_REPLICA_VARS "'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled'"
+#define SS_STATUS "'Rpl_semi_sync_source_status', 'Rpl_semi_sync_master_status'"
+#define SS_CLIENTS "'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_master_clients'"
+
+#define NODE_STATE_MYSQL(log_replica_updates)                                                  \
+    "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "    \
+    "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "               \
+    "@@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, "                   \
+    "@@GLOBAL.log_bin AS log_bin, @@GLOBAL." log_replica_updates " AS log_replica_updates, "   \
+    "@@GLOBAL.gtid_mode AS gtid_mode, @@GLOBAL.gtid_executed AS gtid_executed, "               \
+    "@@GLOBAL.gtid_purged AS gtid_purged, NULL AS gtid_binlog_pos, NULL AS gtid_current_pos, " \
+    "NULL AS gtid_slave_pos, NULL AS gtid_domain_id, NULL AS gtid_strict_mode, "               \
+    "v.source_enabled AS semisync_source_enabled, "                                           \
+    "v.replica_enabled AS semisync_replica_enabled, "                                         \
+    "s.source_status AS semisync_source_status, s.source_clients AS semisync_source_clients, " \
+    "v.source_variable AS semisync_source_variable, "                                         \
+    "v.replica_variable AS semisync_replica_variable, "                                       \
+    "(SELECT MAX(COUNT_RECEIVED_HEARTBEATS) FROM performance_schema.replication_connection_status " \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeats "                                          \
+    "FROM (SELECT "                                                                            \
+    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, " \
+    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_VALUE = 'ON', NULL)) AS replica_enabled, " \
+    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_NAME, NULL)) AS source_variable, " \
+    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_NAME, NULL)) AS replica_variable " \
+    "FROM performance_schema.global_variables "                                                \
+    "WHERE VARIABLE_NAME IN (" SS_SOURCE_VARS ", " SS_REPLICA_VARS ")) AS v, (SELECT "          \
+    "MAX(IF(VARIABLE_NAME IN (" SS_STATUS "), VARIABLE_VALUE = 'ON', NULL)) AS source_status, " \
+    "MAX(IF(VARIABLE_NAME IN (" SS_CLIENTS "), VARIABLE_VALUE, NULL)) AS source_clients "     \
+    "FROM performance_schema.global_status "                                                   \
+    "WHERE VARIABLE_NAME IN (" SS_STATUS ", " SS_CLIENTS ")) AS s"
+
+static const char NODE_STATE_MYSQL_OLD[] = NODE_STATE_MYSQL("log_slave_updates");
+static const char NODE_STATE_MYSQL_NEW[] = NODE_STATE_MYSQL("log_replica_updates");
+
+/* MariaDB: semi-sync is built in, so its variables always exist; status
+ * counters come from information_schema (performance_schema is off by
+ * default there and has no global_variables table in 10.x). */
+#define IS_STATUS(name) "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '" name "'"
+static const char NODE_STATE_MARIADB[] =
+    "SELECT @@GLOBAL.read_only AS read_only, NULL AS super_read_only, "
+    "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "
+    "@@GLOBAL.server_id AS server_id, NULL AS server_uuid, "
+    "@@GLOBAL.log_bin AS log_bin, @@GLOBAL.log_slave_updates AS log_replica_updates, "
+    "NULL AS gtid_mode, NULL AS gtid_executed, NULL AS gtid_purged, "
+    "@@GLOBAL.gtid_binlog_pos AS gtid_binlog_pos, @@GLOBAL.gtid_current_pos AS gtid_current_pos, "
+    "@@GLOBAL.gtid_slave_pos AS gtid_slave_pos, @@GLOBAL.gtid_domain_id AS gtid_domain_id, "
+    "@@GLOBAL.gtid_strict_mode AS gtid_strict_mode, "
+    "@@GLOBAL.rpl_semi_sync_master_enabled AS semisync_source_enabled, "
+    "@@GLOBAL.rpl_semi_sync_slave_enabled AS semisync_replica_enabled, "
+    "(SELECT MAX(VARIABLE_VALUE = 'ON') " IS_STATUS("Rpl_semi_sync_master_status")
+    ") AS semisync_source_status, "
+    "(SELECT MAX(VARIABLE_VALUE) " IS_STATUS("Rpl_semi_sync_master_clients")
+    ") AS semisync_source_clients, "
+    "'rpl_semi_sync_master_enabled' AS semisync_source_variable, "
+    "'rpl_semi_sync_slave_enabled' AS semisync_replica_variable, "
+    "(SELECT MAX(VARIABLE_VALUE) " IS_STATUS("Slave_received_heartbeats")
+    ") AS replica_heartbeats";
+
+const char *flavor_sql_node_state(const flavor_t *f)
+{
+    if (!is_mysql(f))
+        return NODE_STATE_MARIADB;
+    return f->log_replica_updates ? NODE_STATE_MYSQL_NEW : NODE_STATE_MYSQL_OLD;
+}
+
+/* ---- Replica status column names ---------------------------------------- */
+
+/* SHOW REPLICA STATUS, MySQL 8.0.22 and later. */
+static const flavor_replica_columns_t COLUMNS_MYSQL_REPLICA = {
+    .channel = "Channel_Name",
+    .io_state = "Replica_IO_State",
+    .io_running = "Replica_IO_Running",
+    .sql_running = "Replica_SQL_Running",
+    .sql_running_state = "Replica_SQL_Running_State",
+    .source_host = "Source_Host",
+    .source_port = "Source_Port",
+    .source_user = "Source_User",
+    .source_server_id = "Source_Server_Id",
+    .source_uuid = "Source_UUID",
+    .connect_retry = "Connect_Retry",
+    .source_log_file = "Source_Log_File",
+    .read_source_log_pos = "Read_Source_Log_Pos",
+    .relay_source_log_file = "Relay_Source_Log_File",
+    .exec_source_log_pos = "Exec_Source_Log_Pos",
+    .relay_log_space = "Relay_Log_Space",
+    .seconds_behind = "Seconds_Behind_Source",
+    .sql_delay = "SQL_Delay",
+    .last_io_errno = "Last_IO_Errno",
+    .last_io_error = "Last_IO_Error",
+    .last_io_error_timestamp = "Last_IO_Error_Timestamp",
+    .last_sql_errno = "Last_SQL_Errno",
+    .last_sql_error = "Last_SQL_Error",
+    .auto_position = "Auto_Position",
+    .retrieved_gtid_set = "Retrieved_Gtid_Set",
+    .executed_gtid_set = "Executed_Gtid_Set",
+};
+
+/* SHOW SLAVE STATUS, MySQL 5.7 and 8.0 before 8.0.22. */
+static const flavor_replica_columns_t COLUMNS_MYSQL_SLAVE = {
+    .channel = "Channel_Name",
+    .io_state = "Slave_IO_State",
+    .io_running = "Slave_IO_Running",
+    .sql_running = "Slave_SQL_Running",
+    .sql_running_state = "Slave_SQL_Running_State",
+    .source_host = "Master_Host",
+    .source_port = "Master_Port",
+    .source_user = "Master_User",
+    .source_server_id = "Master_Server_Id",
+    .source_uuid = "Master_UUID",
+    .connect_retry = "Connect_Retry",
+    .source_log_file = "Master_Log_File",
+    .read_source_log_pos = "Read_Master_Log_Pos",
+    .relay_source_log_file = "Relay_Master_Log_File",
+    .exec_source_log_pos = "Exec_Master_Log_Pos",
+    .relay_log_space = "Relay_Log_Space",
+    .seconds_behind = "Seconds_Behind_Master",
+    .sql_delay = "SQL_Delay",
+    .last_io_errno = "Last_IO_Errno",
+    .last_io_error = "Last_IO_Error",
+    .last_io_error_timestamp = "Last_IO_Error_Timestamp",
+    .last_sql_errno = "Last_SQL_Errno",
+    .last_sql_error = "Last_SQL_Error",
+    .auto_position = "Auto_Position",
+    .retrieved_gtid_set = "Retrieved_Gtid_Set",
+    .executed_gtid_set = "Executed_Gtid_Set",
+};
+
+/* SHOW ALL SLAVES STATUS / SHOW ALL REPLICAS STATUS: the same columns under
+ * both spellings of the statement. */
+static const flavor_replica_columns_t COLUMNS_MARIADB = {
+    .channel = "Connection_name",
+    .io_state = "Slave_IO_State",
+    .io_running = "Slave_IO_Running",
+    .sql_running = "Slave_SQL_Running",
+    .sql_running_state = "Slave_SQL_Running_State",
+    .source_host = "Master_Host",
+    .source_port = "Master_Port",
+    .source_user = "Master_User",
+    .source_server_id = "Master_Server_Id",
+    .connect_retry = "Connect_Retry",
+    .source_log_file = "Master_Log_File",
+    .read_source_log_pos = "Read_Master_Log_Pos",
+    .relay_source_log_file = "Relay_Master_Log_File",
+    .exec_source_log_pos = "Exec_Master_Log_Pos",
+    .relay_log_space = "Relay_Log_Space",
+    .seconds_behind = "Seconds_Behind_Master",
+    .sql_delay = "SQL_Delay",
+    .last_io_errno = "Last_IO_Errno",
+    .last_io_error = "Last_IO_Error",
+    .last_sql_errno = "Last_SQL_Errno",
+    .last_sql_error = "Last_SQL_Error",
+    .auto_position = "Using_Gtid",
+    .gtid_io_pos = "Gtid_IO_Pos",
+    .gtid_slave_pos = "Gtid_Slave_Pos",
+    .received_heartbeats = "Slave_received_heartbeats",
+    .heartbeat_period = "Slave_heartbeat_period",
+    .retried_transactions = "Retried_transactions",
+};
+
+const flavor_replica_columns_t *flavor_replica_columns(const flavor_t *f)
+{
+    if (!is_mysql(f))
+        return &COLUMNS_MARIADB;
+    return f->replica_words ? &COLUMNS_MYSQL_REPLICA : &COLUMNS_MYSQL_SLAVE;
+}
+
+/* ---- Statements with arguments ------------------------------------------ */
+
+/* Characters of a UTF-8 string (continuation bytes don't count). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Length as the server counts it for a CHANGE MASTER field. */
+static size_t server_len(const flavor_t *f, const char *s)
+{
+    return is_mysql(f) ? utf8_chars(s) : strlen(s);
+}
+
+/* A host is a DNS name or an IPv4/IPv6 address: letters, digits, '.', '-',
+ * '_' (seen in container names), ':' (IPv6) and '%' (IPv6 zone). */
+static bool check_host(const flavor_t *f, const char *host, char *err, size_t errlen)
+{
+    if (!host || !*host)
+        return fail(err, errlen, "the replication source host is empty");
+    size_t len = strlen(host);
+    if (len > f->max_host_len)
+        return fail(err, errlen,
+                    "the replication source host is %zu bytes long; %s %u.%u allows %zu", len,
+                    flavor_family_str(f->family), f->major, f->minor, f->max_host_len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (!isalnum(c) && !strchr(".-_:%", c))
+            return fail(err, errlen,
+                        "the replication source host contains a character (0x%02x at offset %zu) "
+                        "that no host name or address has",
+                        c, i);
+    }
+    return true;
+}
+
+/* A user name may hold quotes or backslashes (escaped like everything else),
+ * but no control characters: those are typos or attacks, never accounts. */
+static bool check_user(const flavor_t *f, const char *user, char *err, size_t errlen)
+{
+    if (!user || !*user)
+        return fail(err, errlen, "the replication user is empty");
+    for (size_t i = 0; user[i]; i++) {
+        unsigned char c = (unsigned char)user[i];
+        if (c < 0x20 || c == 0x7f)
+            return fail(err, errlen,
+                        "the replication user contains a control character (0x%02x at offset %zu)",
+                        c, i);
+    }
+    size_t len = server_len(f, user);
+    if (len > f->max_user_len)
+        return fail(err, errlen, "the replication user is %zu %s long; %s allows %zu", len,
+                    is_mysql(f) ? "characters" : "bytes", flavor_family_str(f->family),
+                    f->max_user_len);
+    return true;
+}
+
+/* MySQL refuses a newline in any CHANGE REPLICATION SOURCE value ("contains
+ * not-allowed LF value"), and MariaDB keeps these values in the line-based
+ * master.info file, where a newline would not survive a restart. */
+static bool check_password(const flavor_t *f, const char *password, char *err, size_t errlen)
+{
+    if (!password)
+        return fail(err, errlen, "the replication password is missing (use \"\" for none)");
+    const char *lf = strchr(password, '\n');
+    if (lf)
+        return fail(err, errlen,
+                    "the replication password contains a newline (at offset %zu), which a "
+                    "replica cannot store",
+                    (size_t)(lf - password));
+    size_t len = server_len(f, password);
+    if (len > f->max_password_len)
+        return fail(err, errlen, "the replication password is %zu %s long; %s allows %zu", len,
+                    is_mysql(f) ? "characters" : "bytes", flavor_family_str(f->family),
+                    f->max_password_len);
+    return true;
+}
+
+static bool check_path(const char *what, const char *path, char *err, size_t errlen)
+{
+    if (!path)
+        return true;
+    if (!*path)
+        return fail(err, errlen, "the TLS %s file name is empty", what);
+    for (size_t i = 0; path[i]; i++)
+        if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+            return fail(err, errlen,
+                        "the TLS %s file name contains a control character (0x%02x at offset %zu)",
+                        what, (unsigned char)path[i], i);
+    if (strlen(path) > 511)
+        return fail(err, errlen, "the TLS %s file name is longer than 511 bytes", what);
+    return true;
+}
+
+/* Milliseconds as the shortest decimal number of seconds: 1000 -> "1",
+ * 1500 -> "1.5", 1 -> "0.001". */
+static void put_seconds(buf_t *out, uint64_t ms)
+{
+    uint64_t s = ms / 1000, frac = ms % 1000;
+    if (frac == 0)
+        buf_printf(out, "%llu", (unsigned long long)s);
+    else if (frac % 100 == 0)
+        buf_printf(out, "%llu.%llu", (unsigned long long)s, (unsigned long long)(frac / 100));
+    else if (frac % 10 == 0)
+        buf_printf(out, "%llu.%02llu", (unsigned long long)s, (unsigned long long)(frac / 10));
+    else
+        buf_printf(out, "%llu.%03llu", (unsigned long long)s, (unsigned long long)frac);
+}
+
+/* Limits shared by every flavor: MySQL documents SOURCE_HEARTBEAT_PERIOD up to
+ * 4294967 seconds with millisecond resolution, MariaDB the same. */
+#define MAX_HEARTBEAT_MS 4294967000ull
+#define MAX_CONNECT_RETRY 86400u
+
+bool flavor_sql_change_source(const flavor_t *f, const flavor_source_t *src, bool redact_password,
+                              buf_t *out, char *err, size_t errlen)
+{
+    if (!check_host(f, src->host, err, errlen) || !check_user(f, src->user, err, errlen) ||
+        !check_password(f, src->password, err, errlen))
+        return false;
+    if (src->port < 1 || src->port > 65535)
+        return fail(err, errlen, "the replication source port %u is outside 1 - 65535", src->port);
+    if (src->connect_retry < 1 || src->connect_retry > MAX_CONNECT_RETRY)
+        return fail(err, errlen, "the connect retry interval %u s is outside 1 - %u s",
+                    src->connect_retry, MAX_CONNECT_RETRY);
+    if (src->heartbeat_ms < 1 || src->heartbeat_ms > MAX_HEARTBEAT_MS)
+        return fail(err, errlen, "the heartbeat period %u ms is outside 1 ms - 4294967 s",
+                    src->heartbeat_ms);
+    if (src->tls != FLAVOR_TLS_DEFAULT && src->tls != FLAVOR_TLS_OFF && src->tls != FLAVOR_TLS_ON)
+        return fail(err, errlen, "unknown TLS mode %d", (int)src->tls);
+    if (src->tls == FLAVOR_TLS_ON &&
+        (!check_path("CA", src->ssl_ca, err, errlen) ||
+         !check_path("certificate", src->ssl_cert, err, errlen) ||
+         !check_path("key", src->ssl_key, err, errlen)))
+        return false;
+
+    /* The option prefix: SOURCE_ where CHANGE REPLICATION SOURCE exists. */
+    const char *p = f->source_words ? "SOURCE" : "MASTER";
+    buf_puts(out, f->source_words ? "CHANGE REPLICATION SOURCE TO " : "CHANGE MASTER TO ");
+    buf_printf(out, "%s_HOST = ", p);
+    quote_str(out, src->host);
+    buf_printf(out, ", %s_PORT = %u, %s_USER = ", p, src->port, p);
+    quote_str(out, src->user);
+    buf_printf(out, ", %s_PASSWORD = ", p);
+    quote_str(out, redact_password ? "<redacted>" : src->password);
+    buf_printf(out, ", %s_CONNECT_RETRY = %u, %s_HEARTBEAT_PERIOD = ", p, src->connect_retry, p);
+    put_seconds(out, src->heartbeat_ms);
+
+    if (src->tls == FLAVOR_TLS_OFF) {
+        buf_printf(out, ", %s_SSL = 0", p);
+    } else if (src->tls == FLAVOR_TLS_ON) {
+        buf_printf(out, ", %s_SSL = 1", p);
+        if (src->ssl_ca) {
+            buf_printf(out, ", %s_SSL_CA = ", p);
+            quote_str(out, src->ssl_ca);
+        }
+        if (src->ssl_cert) {
+            buf_printf(out, ", %s_SSL_CERT = ", p);
+            quote_str(out, src->ssl_cert);
+        }
+        if (src->ssl_key) {
+            buf_printf(out, ", %s_SSL_KEY = ", p);
+            quote_str(out, src->ssl_key);
+        }
+        buf_printf(out, ", %s_SSL_VERIFY_SERVER_CERT = %d", p, src->ssl_verify_server_cert ? 1 : 0);
+    }
+
+    if (is_mysql(f)) {
+        buf_printf(out, ", %s_AUTO_POSITION = 1", p);
+        if (f->get_public_key)
+            buf_printf(out, ", GET_%s_PUBLIC_KEY = 1", p);
+    } else if (!src->rejoin_old_primary) {
+        buf_puts(out, ", MASTER_USE_GTID = slave_pos");
+    } else if (f->demote_to_slave) {
+        buf_puts(out, ", MASTER_USE_GTID = slave_pos, MASTER_DEMOTE_TO_SLAVE = 1");
+    } else {
+        buf_puts(out, ", MASTER_USE_GTID = current_pos");
+    }
+    return true;
+}
+
+bool flavor_sql_wait_gtid(const flavor_t *f, const char *gtid, uint64_t timeout_ms, buf_t *out,
+                          char *err, size_t errlen)
+{
+    if (!gtid)
+        return fail(err, errlen, "no GTID %s to wait for", is_mysql(f) ? "set" : "position");
+    if (timeout_ms < 1 || timeout_ms > FLAVOR_MAX_WAIT_MS)
+        return fail(err, errlen, "the GTID wait timeout %llu ms is outside 1 ms - %u ms",
+                    (unsigned long long)timeout_ms, FLAVOR_MAX_WAIT_MS);
+    buf_puts(out, is_mysql(f) ? "SELECT WAIT_FOR_EXECUTED_GTID_SET(" : "SELECT MASTER_GTID_WAIT(");
+    quote_str(out, gtid);
+    buf_puts(out, ", ");
+    if (f->fractional_wait)
+        put_seconds(out, timeout_ms);
+    else
+        buf_printf(out, "%llu", (unsigned long long)((timeout_ms + 999) / 1000));
+    buf_putc(out, ')');
+    return true;
+}
+
+flavor_wait_t flavor_gtid_wait_result(const flavor_t *f, const char *value)
+{
+    if (!value)
+        return FLAVOR_WAIT_ERROR;
+    if (strcmp(value, "0") == 0)
+        return FLAVOR_WAIT_OK;
+    if (strcmp(value, is_mysql(f) ? "1" : "-1") == 0)
+        return FLAVOR_WAIT_TIMEOUT;
+    return FLAVOR_WAIT_ERROR;
+}
