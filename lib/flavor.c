@@ -177,8 +177,8 @@ bool flavor_detect(flavor_t *f, const char *version, const char *version_comment
     if (mariadb && strncmp(v, "5.5.5-", 6) == 0)
         v += 6;
     if (!parse_triplet(v, &f->major, &f->minor, &f->patch))
-        return fail(err, errlen,
-                    "cannot read a version number (major.minor.patch) from \"%s\"", f->version);
+        return fail(err, errlen, "cannot read a version number (major.minor.patch) from \"%s\"",
+                    f->version);
 
     f->family = mariadb ? FLAVOR_MARIADB : FLAVOR_MYSQL;
     return mariadb ? detect_mariadb(f, err, errlen) : detect_mysql(f, err, errlen);
@@ -252,11 +252,17 @@ void flavor_sql_quote(buf_t *out, const char *s, size_t len)
     buf_putc(out, '\'');
 }
 
-static void quote_str(buf_t *out, const char *s) { flavor_sql_quote(out, s, strlen(s)); }
+static void quote_str(buf_t *out, const char *s)
+{
+    flavor_sql_quote(out, s, strlen(s));
+}
 
 /* ---- Fixed statements --------------------------------------------------- */
 
-static bool is_mysql(const flavor_t *f) { return f->family == FLAVOR_MYSQL; }
+static bool is_mysql(const flavor_t *f)
+{
+    return f->family == FLAVOR_MYSQL;
+}
 
 const char *flavor_sql_replica_status(const flavor_t *f)
 {
@@ -368,31 +374,34 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
 #define SS_STATUS "'Rpl_semi_sync_source_status', 'Rpl_semi_sync_master_status'"
 #define SS_CLIENTS "'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_master_clients'"
 
-#define NODE_STATE_MYSQL(log_replica_updates)                                                  \
-    "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "    \
-    "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "               \
-    "@@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, "                   \
-    "@@GLOBAL.log_bin AS log_bin, @@GLOBAL." log_replica_updates " AS log_replica_updates, "   \
-    "@@GLOBAL.gtid_mode AS gtid_mode, @@GLOBAL.gtid_executed AS gtid_executed, "               \
-    "@@GLOBAL.gtid_purged AS gtid_purged, NULL AS gtid_binlog_pos, NULL AS gtid_current_pos, " \
-    "NULL AS gtid_slave_pos, NULL AS gtid_domain_id, NULL AS gtid_strict_mode, "               \
-    "v.source_enabled AS semisync_source_enabled, "                                           \
-    "v.replica_enabled AS semisync_replica_enabled, "                                         \
-    "s.source_status AS semisync_source_status, s.source_clients AS semisync_source_clients, " \
-    "v.source_variable AS semisync_source_variable, "                                         \
-    "v.replica_variable AS semisync_replica_variable, "                                       \
-    "(SELECT MAX(COUNT_RECEIVED_HEARTBEATS) FROM performance_schema.replication_connection_status " \
-    "WHERE CHANNEL_NAME = '') AS replica_heartbeats "                                          \
-    "FROM (SELECT "                                                                            \
-    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, " \
-    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_VALUE = 'ON', NULL)) AS replica_enabled, " \
-    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_NAME, NULL)) AS source_variable, " \
-    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_NAME, NULL)) AS replica_variable " \
-    "FROM performance_schema.global_variables "                                                \
-    "WHERE VARIABLE_NAME IN (" SS_SOURCE_VARS ", " SS_REPLICA_VARS ")) AS v, (SELECT "          \
-    "MAX(IF(VARIABLE_NAME IN (" SS_STATUS "), VARIABLE_VALUE = 'ON', NULL)) AS source_status, " \
-    "MAX(IF(VARIABLE_NAME IN (" SS_CLIENTS "), VARIABLE_VALUE, NULL)) AS source_clients "     \
-    "FROM performance_schema.global_status "                                                   \
+#define NODE_STATE_MYSQL(log_replica_updates)                                                      \
+    "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "        \
+    "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "                   \
+    "@@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, "                       \
+    "@@GLOBAL.log_bin AS log_bin, @@GLOBAL." log_replica_updates " AS log_replica_updates, "       \
+    "@@GLOBAL.gtid_mode AS gtid_mode, @@GLOBAL.gtid_executed AS gtid_executed, "                   \
+    "@@GLOBAL.gtid_purged AS gtid_purged, NULL AS gtid_binlog_pos, NULL AS gtid_current_pos, "     \
+    "NULL AS gtid_slave_pos, NULL AS gtid_domain_id, NULL AS gtid_strict_mode, "                   \
+    "v.source_enabled AS semisync_source_enabled, "                                                \
+    "v.replica_enabled AS semisync_replica_enabled, "                                              \
+    "s.source_status AS semisync_source_status, s.source_clients AS semisync_source_clients, "     \
+    "v.source_variable AS semisync_source_variable, "                                              \
+    "v.replica_variable AS semisync_replica_variable, "                                            \
+    "(SELECT MAX(COUNT_RECEIVED_HEARTBEATS) FROM "                                                 \
+    "performance_schema.replication_connection_status "                                            \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeats "                                              \
+    "FROM (SELECT "                                                                                \
+    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
+    "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
+    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS                                                    \
+    "), VARIABLE_VALUE = 'ON', NULL)) AS replica_enabled, "                                        \
+    "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_NAME, NULL)) AS source_variable, "     \
+    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_NAME, NULL)) AS replica_variable "    \
+    "FROM performance_schema.global_variables "                                                    \
+    "WHERE VARIABLE_NAME IN (" SS_SOURCE_VARS ", " SS_REPLICA_VARS ")) AS v, (SELECT "             \
+    "MAX(IF(VARIABLE_NAME IN (" SS_STATUS "), VARIABLE_VALUE = 'ON', NULL)) AS source_status, "    \
+    "MAX(IF(VARIABLE_NAME IN (" SS_CLIENTS "), VARIABLE_VALUE, NULL)) AS source_clients "          \
+    "FROM performance_schema.global_status "                                                       \
     "WHERE VARIABLE_NAME IN (" SS_STATUS ", " SS_CLIENTS ")) AS s"
 
 static const char NODE_STATE_MYSQL_OLD[] = NODE_STATE_MYSQL("log_slave_updates");
@@ -401,7 +410,7 @@ static const char NODE_STATE_MYSQL_NEW[] = NODE_STATE_MYSQL("log_replica_updates
 /* MariaDB: semi-sync is built in, so its variables always exist; status
  * counters come from information_schema (performance_schema is off by
  * default there and has no global_variables table in 10.x). */
-#define IS_STATUS(name) "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '" name "'"
+/* clang-format off */
 static const char NODE_STATE_MARIADB[] =
     "SELECT @@GLOBAL.read_only AS read_only, NULL AS super_read_only, "
     "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "
@@ -413,14 +422,15 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.gtid_strict_mode AS gtid_strict_mode, "
     "@@GLOBAL.rpl_semi_sync_master_enabled AS semisync_source_enabled, "
     "@@GLOBAL.rpl_semi_sync_slave_enabled AS semisync_replica_enabled, "
-    "(SELECT MAX(VARIABLE_VALUE = 'ON') " IS_STATUS("Rpl_semi_sync_master_status")
-    ") AS semisync_source_status, "
-    "(SELECT MAX(VARIABLE_VALUE) " IS_STATUS("Rpl_semi_sync_master_clients")
-    ") AS semisync_source_clients, "
+    "(SELECT MAX(VARIABLE_VALUE = 'ON') FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME = 'Rpl_semi_sync_master_status') AS semisync_source_status, "
+    "(SELECT MAX(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME = 'Rpl_semi_sync_master_clients') AS semisync_source_clients, "
     "'rpl_semi_sync_master_enabled' AS semisync_source_variable, "
     "'rpl_semi_sync_slave_enabled' AS semisync_replica_variable, "
-    "(SELECT MAX(VARIABLE_VALUE) " IS_STATUS("Slave_received_heartbeats")
-    ") AS replica_heartbeats";
+    "(SELECT MAX(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME = 'Slave_received_heartbeats') AS replica_heartbeats";
+/* clang-format on */
 
 const char *flavor_sql_node_state(const flavor_t *f)
 {
@@ -664,10 +674,9 @@ bool flavor_sql_change_source(const flavor_t *f, const flavor_source_t *src, boo
                     src->heartbeat_ms);
     if (src->tls != FLAVOR_TLS_DEFAULT && src->tls != FLAVOR_TLS_OFF && src->tls != FLAVOR_TLS_ON)
         return fail(err, errlen, "unknown TLS mode %d", (int)src->tls);
-    if (src->tls == FLAVOR_TLS_ON &&
-        (!check_path("CA", src->ssl_ca, err, errlen) ||
-         !check_path("certificate", src->ssl_cert, err, errlen) ||
-         !check_path("key", src->ssl_key, err, errlen)))
+    if (src->tls == FLAVOR_TLS_ON && (!check_path("CA", src->ssl_ca, err, errlen) ||
+                                      !check_path("certificate", src->ssl_cert, err, errlen) ||
+                                      !check_path("key", src->ssl_key, err, errlen)))
         return false;
 
     /* The option prefix: SOURCE_ where CHANGE REPLICATION SOURCE exists. */

@@ -55,13 +55,13 @@ typedef struct {
     unsigned major, minor, patch;
     char version[64]; /* @@version as reported (truncated), for messages */
 
-    bool replica_words;  /* START/STOP/RESET REPLICA, SHOW [ALL] REPLICA[S] STATUS */
-    bool source_words;   /* CHANGE REPLICATION SOURCE TO ... SOURCE_* (MySQL 8.0.23+) */
-    bool super_read_only;/* MySQL only; MariaDB has read_only alone */
-    bool get_public_key; /* GET_{MASTER,SOURCE}_PUBLIC_KEY (MySQL 8.0) */
+    bool replica_words;       /* START/STOP/RESET REPLICA, SHOW [ALL] REPLICA[S] STATUS */
+    bool source_words;        /* CHANGE REPLICATION SOURCE TO ... SOURCE_* (MySQL 8.0.23+) */
+    bool super_read_only;     /* MySQL only; MariaDB has read_only alone */
+    bool get_public_key;      /* GET_{MASTER,SOURCE}_PUBLIC_KEY (MySQL 8.0) */
     bool log_replica_updates; /* the variable is named log_replica_updates (MySQL 8.0.26+) */
-    bool fractional_wait;/* the GTID wait function takes fractional seconds */
-    bool demote_to_slave;/* MariaDB 10.10+: MASTER_DEMOTE_TO_SLAVE replaces current_pos */
+    bool fractional_wait;     /* the GTID wait function takes fractional seconds */
+    bool demote_to_slave;     /* MariaDB 10.10+: MASTER_DEMOTE_TO_SLAVE replaces current_pos */
     /* Semi-sync variable names: rpl_semi_sync_master_enabled /
      * rpl_semi_sync_slave_enabled (legacy) or rpl_semi_sync_source_enabled /
      * rpl_semi_sync_replica_enabled (the plugins MySQL ships since 8.0.26). */
@@ -173,29 +173,29 @@ const char *flavor_sql_set_semisync(const flavor_t *f, flavor_semisync_side_t si
  * The probing account needs REPLICATION CLIENT (MariaDB 10.5+: REPLICA
  * MONITOR or SLAVE MONITOR) and, on MySQL, SELECT on performance_schema. */
 typedef enum {
-    FLAVOR_NS_READ_ONLY,               /* 0/1 */
-    FLAVOR_NS_SUPER_READ_ONLY,         /* 0/1; NULL on MariaDB */
-    FLAVOR_NS_VERSION,                 /* @@version */
-    FLAVOR_NS_VERSION_COMMENT,         /* @@version_comment */
+    FLAVOR_NS_READ_ONLY,       /* 0/1 */
+    FLAVOR_NS_SUPER_READ_ONLY, /* 0/1; NULL on MariaDB */
+    FLAVOR_NS_VERSION,         /* @@version */
+    FLAVOR_NS_VERSION_COMMENT, /* @@version_comment */
     FLAVOR_NS_SERVER_ID,
-    FLAVOR_NS_SERVER_UUID,             /* NULL on MariaDB */
-    FLAVOR_NS_LOG_BIN,                 /* 0/1 */
-    FLAVOR_NS_LOG_REPLICA_UPDATES,     /* 0/1 (log_slave_updates where so named) */
-    FLAVOR_NS_GTID_MODE,               /* "ON", "OFF" ...; NULL on MariaDB */
-    FLAVOR_NS_GTID_EXECUTED,           /* MySQL GTID set; NULL on MariaDB */
-    FLAVOR_NS_GTID_PURGED,             /* MySQL GTID set; NULL on MariaDB */
-    FLAVOR_NS_GTID_BINLOG_POS,         /* MariaDB positions; NULL on MySQL */
+    FLAVOR_NS_SERVER_UUID,         /* NULL on MariaDB */
+    FLAVOR_NS_LOG_BIN,             /* 0/1 */
+    FLAVOR_NS_LOG_REPLICA_UPDATES, /* 0/1 (log_slave_updates where so named) */
+    FLAVOR_NS_GTID_MODE,           /* "ON", "OFF" ...; NULL on MariaDB */
+    FLAVOR_NS_GTID_EXECUTED,       /* MySQL GTID set; NULL on MariaDB */
+    FLAVOR_NS_GTID_PURGED,         /* MySQL GTID set; NULL on MariaDB */
+    FLAVOR_NS_GTID_BINLOG_POS,     /* MariaDB positions; NULL on MySQL */
     FLAVOR_NS_GTID_CURRENT_POS,
     FLAVOR_NS_GTID_SLAVE_POS,
     FLAVOR_NS_GTID_DOMAIN_ID,          /* MariaDB; NULL on MySQL */
     FLAVOR_NS_GTID_STRICT_MODE,        /* MariaDB 0/1; NULL on MySQL */
     FLAVOR_NS_SEMISYNC_SOURCE_ENABLED, /* 0/1; NULL when the plugin is not loaded */
     FLAVOR_NS_SEMISYNC_REPLICA_ENABLED,
-    FLAVOR_NS_SEMISYNC_SOURCE_STATUS,  /* 1 while the source really waits for acks */
-    FLAVOR_NS_SEMISYNC_SOURCE_CLIENTS, /* semi-sync replicas connected */
+    FLAVOR_NS_SEMISYNC_SOURCE_STATUS,    /* 1 while the source really waits for acks */
+    FLAVOR_NS_SEMISYNC_SOURCE_CLIENTS,   /* semi-sync replicas connected */
     FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE,  /* name of the enabled variable, or NULL */
     FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE, /* (feed both to flavor_note_semisync_variables) */
-    FLAVOR_NS_REPLICA_HEARTBEATS,      /* heartbeats received on the default channel */
+    FLAVOR_NS_REPLICA_HEARTBEATS,        /* heartbeats received on the default channel */
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 
@@ -208,36 +208,36 @@ const char *flavor_sql_node_state(const flavor_t *f);
  * read a row by name without knowing the dialect.  NULL: this flavor's result
  * has no such column (then look in the node state, e.g. heartbeats on MySQL). */
 typedef struct {
-    const char *channel;            /* Channel_Name / Connection_name; "" = default */
-    const char *io_state;           /* Replica_IO_State / Slave_IO_State */
-    const char *io_running;         /* Replica_IO_Running / Slave_IO_Running: Yes/No/Connecting */
-    const char *sql_running;        /* Replica_SQL_Running / Slave_SQL_Running */
+    const char *channel;     /* Channel_Name / Connection_name; "" = default */
+    const char *io_state;    /* Replica_IO_State / Slave_IO_State */
+    const char *io_running;  /* Replica_IO_Running / Slave_IO_Running: Yes/No/Connecting */
+    const char *sql_running; /* Replica_SQL_Running / Slave_SQL_Running */
     const char *sql_running_state;
-    const char *source_host;        /* Source_Host / Master_Host */
+    const char *source_host; /* Source_Host / Master_Host */
     const char *source_port;
     const char *source_user;
     const char *source_server_id;
-    const char *source_uuid;        /* MySQL only */
+    const char *source_uuid; /* MySQL only */
     const char *connect_retry;
-    const char *source_log_file;    /* file the IO thread reads */
-    const char *read_source_log_pos;/* how far the IO thread read */
+    const char *source_log_file;     /* file the IO thread reads */
+    const char *read_source_log_pos; /* how far the IO thread read */
     const char *relay_source_log_file;
-    const char *exec_source_log_pos;/* how far the SQL thread applied */
-    const char *relay_log_space;    /* bytes of relay log not yet purged */
-    const char *seconds_behind;     /* Seconds_Behind_Source / Seconds_Behind_Master */
+    const char *exec_source_log_pos; /* how far the SQL thread applied */
+    const char *relay_log_space;     /* bytes of relay log not yet purged */
+    const char *seconds_behind;      /* Seconds_Behind_Source / Seconds_Behind_Master */
     const char *sql_delay;
     const char *last_io_errno;
     const char *last_io_error;
     const char *last_io_error_timestamp; /* MySQL only */
     const char *last_sql_errno;
     const char *last_sql_error;
-    const char *auto_position;      /* MySQL Auto_Position (0/1); MariaDB Using_Gtid (No/Slave_Pos/Current_Pos) */
-    const char *retrieved_gtid_set; /* MySQL: received GTIDs */
-    const char *executed_gtid_set;  /* MySQL: applied GTIDs (the whole server's) */
-    const char *gtid_io_pos;        /* MariaDB: received position */
-    const char *gtid_slave_pos;     /* MariaDB: applied position */
-    const char *received_heartbeats;/* MariaDB: Slave_received_heartbeats */
-    const char *heartbeat_period;   /* MariaDB: Slave_heartbeat_period */
+    const char *auto_position;        /* Auto_Position 0/1; MariaDB Using_Gtid Slave_Pos... */
+    const char *retrieved_gtid_set;   /* MySQL: received GTIDs */
+    const char *executed_gtid_set;    /* MySQL: applied GTIDs (the whole server's) */
+    const char *gtid_io_pos;          /* MariaDB: received position */
+    const char *gtid_slave_pos;       /* MariaDB: applied position */
+    const char *received_heartbeats;  /* MariaDB: Slave_received_heartbeats */
+    const char *heartbeat_period;     /* MariaDB: Slave_heartbeat_period */
     const char *retried_transactions; /* MariaDB */
 } flavor_replica_columns_t;
 
@@ -261,7 +261,7 @@ typedef struct {
     unsigned connect_retry; /* seconds between reconnects, 1 - 86400 */
     unsigned heartbeat_ms;  /* heartbeat period, 1 ms - 4294967 s (ms resolution) */
     flavor_tls_t tls;
-    const char *ssl_ca;     /* optional with FLAVOR_TLS_ON; ignored otherwise */
+    const char *ssl_ca; /* optional with FLAVOR_TLS_ON; ignored otherwise */
     const char *ssl_cert;
     const char *ssl_key;
     bool ssl_verify_server_cert; /* with FLAVOR_TLS_ON */
