@@ -43,6 +43,7 @@ static const detect_case_t detect_cases[] = {
     {"12.0.2-MariaDB", NULL, false, 0, 0, 0, 0, 0, "MariaDB 12.0.2 is newer than this failoverd knows"},
     /* MySQL and Percona Server */
     {"9.7.0", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 0, NULL},
+    {"9.7.4-2", "(Debian)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 4, NULL},
     {"9.1.0", "(Debian)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 1, 0, NULL},
     {"8.4.6", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 6, NULL},
     {"8.4.0-debug", NULL, true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 0, NULL},
