@@ -1,0 +1,459 @@
+/* elect.c - see elect.h for the rules. */
+#include "elect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "flavor.h"
+#include "gtid.h"
+
+const char *policy_str(policy_t p)
+{
+    return p == POLICY_AVAILABILITY ? "availability" : "reliability";
+}
+
+/* A node's GTID state in its flavor's algebra. */
+typedef struct {
+    bool mysql;
+    gtid_set_t *set;   /* MySQL */
+    gtid_pos_t *pos;   /* MariaDB */
+} gstate_t;
+
+static void gstate_free(gstate_t *g)
+{
+    gtid_set_free(g->set);
+    gtid_pos_free(g->pos);
+    memset(g, 0, sizeof *g);
+}
+
+static gtid_set_t *set_of(const char *text)
+{
+    gtid_set_t *s = text ? gtid_set_parse(text, NULL, 0) : NULL;
+    return s ? s : gtid_set_new();
+}
+
+static gtid_pos_t *pos_of(const char *text)
+{
+    gtid_pos_t *p = text ? gtid_pos_parse(text, NULL, 0) : NULL;
+    return p ? p : gtid_pos_new();
+}
+
+/* Received: MySQL executed ∪ retrieved; MariaDB the furthest of IO and applied. */
+static gstate_t received_of(const observation_t *o)
+{
+    gstate_t g = {.mysql = o->family != FAMILY_MARIADB};
+    if (g.mysql) {
+        gtid_set_t *e = set_of(o->gtid_executed), *r = set_of(o->received_gtids);
+        g.set = gtid_set_union(e, r);
+        gtid_set_free(e);
+        gtid_set_free(r);
+    } else {
+        gtid_pos_t *io = pos_of(o->received_gtids), *sl = pos_of(o->executed_gtids);
+        g.pos = gtid_pos_max(io, sl);
+        gtid_pos_free(io);
+        gtid_pos_free(sl);
+    }
+    return g;
+}
+
+static char *gstate_text(const gstate_t *g)
+{
+    return g->mysql ? gtid_set_format_line(g->set) : gtid_pos_format(g->pos);
+}
+
+/* Transactions received but not applied. */
+static long long backlog_of(const observation_t *o, const gstate_t *recv)
+{
+    if (recv->mysql) {
+        gtid_set_t *e = set_of(o->gtid_executed);
+        gtid_set_t *d = gtid_set_subtract(recv->set, e);
+        long long n = (long long)gtid_set_count(d);
+        gtid_set_free(e);
+        gtid_set_free(d);
+        return n;
+    }
+    gtid_pos_t *applied = pos_of(o->executed_gtids);
+    long long n = 0;
+    for (size_t i = 0; i < recv->pos->n; i++) {
+        const gtid_pos_entry_t *a = gtid_pos_find(applied, recv->pos->e[i].domain);
+        uint64_t done = a ? a->seq : 0;
+        if (recv->pos->e[i].seq > done)
+            n += (long long)(recv->pos->e[i].seq - done);
+    }
+    gtid_pos_free(applied);
+    return n;
+}
+
+/* Errant transactions of replica o against the old primary p (see elect.h). */
+static char *errant_of(const observation_t *o, const observation_t *p)
+{
+    if (!p->ok || !p->gtid_executed)
+        return xstrdup(""); /* the primary was never seen: nothing to compare with */
+    if (o->family != FAMILY_MARIADB) {
+        gtid_set_t *mine = set_of(o->gtid_executed), *theirs = set_of(p->gtid_executed);
+        gtid_set_t *d = gtid_set_subtract(mine, theirs);
+        gtid_set_t *errant = gtid_set_new();
+        for (size_t i = 0; i < gtid_set_group_count(d); i++) {
+            gtid_group_t g = gtid_set_group(d, i);
+            /* The primary's own later transactions are not errant: it wrote them after
+             * its last probe and the replica received them. */
+            if (p->server_uuid && strcasecmp(g.uuid, p->server_uuid) == 0)
+                continue;
+            for (size_t k = 0; k < g.n_iv; k++)
+                gtid_set_add(errant, g.uuid, g.tag, g.iv[k].first, g.iv[k].last, NULL, 0);
+        }
+        char *text = gtid_set_format_line(errant);
+        gtid_set_free(mine);
+        gtid_set_free(theirs);
+        gtid_set_free(d);
+        gtid_set_free(errant);
+        return text;
+    }
+    gtid_pos_t *mine = pos_of(o->gtid_executed), *theirs = pos_of(p->gtid_executed);
+    gtid_pos_t *errant = gtid_pos_new();
+    for (size_t i = 0; i < mine->n; i++) {
+        const gtid_pos_entry_t *e = &mine->e[i];
+        const gtid_pos_entry_t *t = gtid_pos_find(theirs, e->domain);
+        if (e->server != p->server_id && (!t || e->seq > t->seq))
+            gtid_pos_set(errant, e->domain, e->server, e->seq);
+    }
+    char *text = gtid_pos_format(errant);
+    gtid_pos_free(mine);
+    gtid_pos_free(theirs);
+    gtid_pos_free(errant);
+    return text;
+}
+
+/* a ⊆ b in the flavor's algebra. */
+static bool contained(const gstate_t *a, const gstate_t *b)
+{
+    return a->mysql ? gtid_set_is_subset(a->set, b->set) : gtid_pos_covers(b->pos, a->pos);
+}
+
+static bool newer_than(const observation_t *a, const observation_t *b)
+{
+    flavor_t fa, fb;
+    if (!a->version || !b->version || !flavor_detect(&fa, a->version, NULL, NULL, 0) ||
+        !flavor_detect(&fb, b->version, NULL, NULL, 0) || fa.family != fb.family)
+        return false;
+    return fa.major > fb.major || (fa.major == fb.major && fa.minor > fb.minor);
+}
+
+typedef struct {
+    const elect_result_t *r;
+    const cluster_t *c;
+    policy_t policy;
+    const bool *achievable;
+} rank_ctx_t;
+
+static rank_ctx_t rank_ctx; /* qsort has no user pointer; elect_run is not re-entered */
+
+static int cmp_candidates(const void *pa, const void *pb)
+{
+    size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+    const elect_candidate_t *a = &rank_ctx.r->c[ia], *b = &rank_ctx.r->c[ib];
+    int rule_a = rank_ctx.c->nodes[a->node].rule, rule_b = rank_ctx.c->nodes[b->node].rule;
+    int keys_a[4], keys_b[4];
+    if (rank_ctx.policy == POLICY_RELIABILITY) {
+        keys_a[0] = !rank_ctx.achievable[ia], keys_b[0] = !rank_ctx.achievable[ib];
+        keys_a[1] = rule_a, keys_b[1] = rule_b;
+        keys_a[2] = a->lacks, keys_b[2] = b->lacks;
+    } else {
+        keys_a[0] = a->lacks, keys_b[0] = b->lacks;
+        keys_a[1] = rule_a, keys_b[1] = rule_b;
+        keys_a[2] = 0, keys_b[2] = 0;
+    }
+    keys_a[3] = 0, keys_b[3] = 0;
+    for (int k = 0; k < 3; k++)
+        if (keys_a[k] != keys_b[k])
+            return keys_a[k] - keys_b[k];
+    long long ba = a->backlog < 0 ? (1LL << 62) : a->backlog;
+    long long bb = b->backlog < 0 ? (1LL << 62) : b->backlog;
+    if (ba != bb)
+        return ba < bb ? -1 : 1;
+    return a->node - b->node;
+}
+
+elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, const char *want)
+{
+    elect_result_t *r = xcalloc(1, sizeof *r);
+    r->chosen = -1;
+    r->most_advanced = -1;
+    r->c = xcalloc(c->n_nodes, sizeof *r->c);
+    gstate_t *recv = xcalloc(c->n_nodes, sizeof *recv);
+    static const observation_t none;
+    const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : &none;
+
+    /* Pass 1: per-node facts and exclusions. */
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if ((int)i == old_primary)
+            continue;
+        const node_t *nd = &c->nodes[i];
+        const observation_t *o = &nd->last_ok;
+        elect_candidate_t *e = &r->c[r->n];
+        e->node = (int)i;
+        e->backlog = -1;
+        e->errant = xstrdup("");
+        e->missing = xstrdup("");
+        int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
+        if (o->ok) {
+            recv[r->n] = received_of(o);
+            e->received = gstate_text(&recv[r->n]);
+            e->backlog = backlog_of(o, &recv[r->n]);
+            free(e->errant);
+            e->errant = errant_of(o, prim);
+            if (e->errant[0] && recv[r->n].mysql) {
+                /* What it holds besides its errant transactions still counts. */
+                gtid_set_t *bad = set_of(e->errant);
+                gtid_set_t *clean = gtid_set_subtract(recv[r->n].set, bad);
+                gtid_set_free(recv[r->n].set);
+                gtid_set_free(bad);
+                recv[r->n].set = clean;
+                free(e->received);
+                e->received = gstate_text(&recv[r->n]);
+            }
+        } else {
+            e->received = xstrdup("");
+        }
+        if (!nd->up)
+            e->excluded = "it is down";
+        else if (nd->rule == RULE_MUST_NOT)
+            e->excluded = "its promotion rule is must_not";
+        else if (!o->log_bin)
+            e->excluded = "its binary log is off";
+        else if (!o->log_replica_updates)
+            e->excluded = "it does not log replicated transactions (log_replica_updates off)";
+        else if (o->sql_delay_s > 0)
+            e->excluded = "it is a delayed replica";
+        else if (src < 0 || src != old_primary)
+            e->excluded = "it does not replicate from the old primary";
+        else if (o->last_sql_errno)
+            e->excluded = "its replication is broken (SQL error)";
+        else if (e->errant[0])
+            e->excluded = "it has errant GTIDs";
+        e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
+                       src == old_primary;
+        r->n++;
+    }
+
+    /* Pass 2: freshness over the pool of up replicas of the old primary: what they
+     * received together (errant transactions left out) is the data that must survive. */
+    size_t *pool = xcalloc(r->n + 1, sizeof *pool);
+    size_t np = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        const node_t *nd = &c->nodes[r->c[k].node];
+        int src = nd->last_ok.ok && nd->last_ok.replica
+                      ? cluster_find_node(c, nd->last_ok.source_host, nd->last_ok.source_port)
+                      : -1;
+        if (nd->up && src == old_primary)
+            pool[np++] = k;
+    }
+    if (np > 0) {
+        bool mysql = recv[pool[0]].mysql;
+        gtid_advanced_t *adv;
+        if (mysql) {
+            const gtid_set_t **sets = xcalloc(np, sizeof *sets);
+            for (size_t p = 0; p < np; p++)
+                sets[p] = recv[pool[p]].set;
+            adv = gtid_set_most_advanced(sets, np);
+            gtid_set_t *u = gtid_set_new();
+            for (size_t p = 0; p < np; p++)
+                gtid_set_add_set(u, sets[p]);
+            r->union_text = gtid_set_format_line(u);
+            gtid_set_free(u);
+            free(sets);
+        } else {
+            const gtid_pos_t **ps = xcalloc(np, sizeof *ps);
+            gtid_pos_t *u = gtid_pos_new();
+            for (size_t p = 0; p < np; p++) {
+                ps[p] = recv[pool[p]].pos;
+                gtid_pos_t *m = gtid_pos_max(u, ps[p]);
+                gtid_pos_free(u);
+                u = m;
+            }
+            adv = gtid_pos_most_advanced(ps, np);
+            r->union_text = gtid_pos_format(u);
+            gtid_pos_free(u);
+            free(ps);
+        }
+        for (size_t p = 0; p < np; p++) {
+            elect_candidate_t *e = &r->c[pool[p]];
+            e->lacks = gtid_advanced_lacks(adv, p);
+            free(e->missing);
+            e->missing = gtid_advanced_missing_text(adv, p);
+        }
+        if (adv->most_advanced >= 0)
+            r->most_advanced = r->c[pool[adv->most_advanced]].node;
+        gtid_advanced_free(adv);
+    } else {
+        r->union_text = xstrdup("");
+    }
+
+    /* Pass 3: a candidate must not be newer than the replicas that will follow it. */
+    for (size_t k = 0; k < r->n; k++) {
+        elect_candidate_t *e = &r->c[k];
+        if (e->excluded)
+            continue;
+        for (size_t p = 0; p < np; p++) {
+            const elect_candidate_t *f = &r->c[pool[p]];
+            if (f->node != e->node &&
+                newer_than(&c->nodes[e->node].last_ok, &c->nodes[f->node].last_ok)) {
+                e->excluded = "it runs a newer server version than a replica that would follow it";
+                break;
+            }
+        }
+    }
+
+    /* Pass 4: can a candidate end up with everything? Yes when it lacks nothing, or
+     * when the union of the catch-up sources holds everything it lacks. */
+    bool *achievable = xcalloc(r->n + 1, sizeof *achievable);
+    for (size_t k = 0; k < r->n; k++) {
+        if (r->c[k].excluded)
+            continue;
+        if (!r->c[k].lacks) {
+            achievable[k] = true;
+            continue;
+        }
+        gstate_t acc = {.mysql = recv[k].mysql};
+        acc.set = acc.mysql ? gtid_set_copy(recv[k].set) : NULL;
+        acc.pos = acc.mysql ? NULL : gtid_pos_copy(recv[k].pos);
+        for (size_t p = 0; p < np; p++) {
+            size_t s = pool[p];
+            if (s == k || !r->c[s].source_ok)
+                continue;
+            if (acc.mysql) {
+                gtid_set_add_set(acc.set, recv[s].set);
+            } else {
+                gtid_pos_t *m = gtid_pos_max(acc.pos, recv[s].pos);
+                gtid_pos_free(acc.pos);
+                acc.pos = m;
+            }
+        }
+        bool all = true;
+        for (size_t p = 0; p < np && all; p++)
+            all = contained(&recv[pool[p]], &acc);
+        achievable[k] = all;
+        gstate_free(&acc);
+    }
+
+    /* Pass 5: rank the eligible ones. */
+    size_t *order = xcalloc(r->n + 1, sizeof *order);
+    size_t ne = 0;
+    for (size_t k = 0; k < r->n; k++)
+        if (!r->c[k].excluded)
+            order[ne++] = k;
+    rank_ctx = (rank_ctx_t){.r = r, .c = c, .policy = policy, .achievable = achievable};
+    qsort(order, ne, sizeof *order, cmp_candidates);
+    for (size_t k = 0; k < ne; k++)
+        r->c[order[k]].rank = (int)k + 1;
+
+    size_t chosen_k = (size_t)-1;
+    if (want) {
+        int w = cluster_find_node_by_name(c, want);
+        for (size_t k = 0; k < r->n; k++)
+            if (r->c[k].node == w)
+                chosen_k = k;
+        if (w < 0 || w == old_primary)
+            snprintf(r->why, sizeof r->why, "%s is not a replica in this cluster", want);
+        else if (r->c[chosen_k].excluded) {
+            snprintf(r->why, sizeof r->why, "%s can't be promoted: %s", want,
+                     r->c[chosen_k].excluded);
+            chosen_k = (size_t)-1;
+        }
+    } else if (ne > 0) {
+        chosen_k = order[0];
+    } else {
+        snprintf(r->why, sizeof r->why, "no replica can be promoted");
+    }
+
+    if (chosen_k != (size_t)-1) {
+        elect_candidate_t *e = &r->c[chosen_k];
+        r->chosen = e->node;
+        /* Catch up (reliability only) from the sources holding what it lacks: the most
+         * advanced one if it can serve, else each source with something it lacks. */
+        r->catchup = xcalloc(np + 1, sizeof *r->catchup);
+        if (policy == POLICY_RELIABILITY && e->lacks) {
+            int ma = -1;
+            for (size_t p = 0; p < np; p++)
+                if (r->c[pool[p]].node == r->most_advanced && r->c[pool[p]].source_ok)
+                    ma = (int)pool[p];
+            for (size_t p = 0; p < np; p++) {
+                size_t s = pool[p];
+                if (s == chosen_k || !r->c[s].source_ok || contained(&recv[s], &recv[chosen_k]))
+                    continue;
+                if (ma >= 0 && (int)s != ma)
+                    continue;
+                r->catchup[r->n_catchup++] = r->c[s].node;
+            }
+        }
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "%s %s (%s", want ? "promote the requested" : "promote", c->nodes[e->node].name,
+                   promotion_rule_str(c->nodes[e->node].rule));
+        buf_printf(&b, e->lacks ? ", lacks %s" : ", holds everything received", e->missing);
+        if (e->backlog >= 0)
+            buf_printf(&b, ", backlog %lld", e->backlog);
+        buf_puts(&b, ")");
+        if (r->n_catchup) {
+            buf_puts(&b, " after catching up from ");
+            for (size_t k = 0; k < r->n_catchup; k++)
+                buf_printf(&b, "%s%s", k ? ", " : "", c->nodes[r->catchup[k]].name);
+        } else if (e->lacks) {
+            buf_puts(&b, policy == POLICY_AVAILABILITY
+                             ? "; what it lacks may be lost (availability policy)"
+                             : "; what it lacks is held by no replica that can serve it");
+        }
+        snprintf(r->why, sizeof r->why, "%s", buf_str(&b));
+        buf_free(&b);
+    }
+
+    for (size_t k = 0; k < r->n; k++)
+        gstate_free(&recv[k]);
+    free(recv);
+    free(pool);
+    free(order);
+    free(achievable);
+    return r;
+}
+
+void elect_free(elect_result_t *r)
+{
+    if (!r)
+        return;
+    for (size_t k = 0; k < r->n; k++) {
+        free(r->c[k].missing);
+        free(r->c[k].received);
+        free(r->c[k].errant);
+    }
+    free(r->c);
+    free(r->catchup);
+    free(r->union_text);
+    free(r);
+}
+
+json_t *elect_json(const cluster_t *c, const elect_result_t *r)
+{
+    json_t *cands = json_array();
+    for (size_t k = 0; k < r->n; k++) {
+        const elect_candidate_t *e = &r->c[k];
+        json_array_append_new(
+            cands, json_pack("{s:s, s:s, s:o, s:i, s:b, s:s, s:s, s:s, s:o}", "node",
+                             c->nodes[e->node].name, "promotion_rule",
+                             promotion_rule_str(c->nodes[e->node].rule), "excluded",
+                             e->excluded ? json_string(e->excluded) : json_null(), "rank", e->rank,
+                             "lacks", e->lacks, "missing", e->missing, "received", e->received,
+                             "errant", e->errant, "backlog",
+                             e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+    }
+    json_t *cu = json_array();
+    for (size_t k = 0; k < r->n_catchup; k++)
+        json_array_append_new(cu, json_string(c->nodes[r->catchup[k]].name));
+    return json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
+                     r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(),
+                     "most_advanced",
+                     r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name)
+                                           : json_null(),
+                     "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
+                     "why", r->why, "candidates", cands);
+}

@@ -1,0 +1,79 @@
+/* elect.h - choosing the new primary (pure: no I/O, no clock).
+ *
+ * Input: the cluster's nodes as last observed, the old primary, the policy,
+ * and optionally the node the operator asked for. Output: for every other
+ * node whether it may be promoted and why not, what it lacks, its rank, the
+ * chosen candidate, and which replicas the candidate must first catch up from.
+ *
+ * Exclusions (a reason is recorded for each):
+ *   - the node is down (its latest probe failed);
+ *   - promotion rule must_not;
+ *   - binary log off, or replicated transactions not logged
+ *     (log_replica_updates off): the others could not follow it;
+ *   - a delayed replica (SQL_Delay > 0);
+ *   - not a replica of the old primary (no replication, or another source);
+ *   - broken replication: an SQL thread error;
+ *   - errant GTIDs: transactions the old primary never had (MySQL: executed
+ *     GTIDs neither in the primary's last known set nor from its own uuid;
+ *     MariaDB: a binlog position entry from another server id beyond the
+ *     primary's last known position in that domain). Errant transactions are
+ *     reported, and such a node is never promoted nor used as a catch-up
+ *     source, so they are never spread;
+ *   - a server newer than another replica that would follow it (a replica
+ *     cannot always replicate from a newer major/minor version).
+ *
+ * Ranking of the rest:
+ *   reliability: promotion rule (prefer > neutral > prefer_not), then
+ *     freshness (it holds everything any replica received), then the
+ *     smallest apply backlog, then config order. A candidate that lacks
+ *     something first catches up from the replicas that have it: rule beats
+ *     freshness because catching up costs seconds and loses nothing.
+ *   availability: freshness first (nothing will wait for a catch-up), then
+ *     rule, backlog, config order.
+ * An operator's --to NODE overrides the ranking but not the exclusions.
+ * "Received" is the executed ∪ retrieved set (MySQL) or the furthest of the
+ * IO and applied positions (MariaDB).
+ */
+#ifndef FAILOVERD_ELECT_H
+#define FAILOVERD_ELECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+typedef enum { POLICY_RELIABILITY, POLICY_AVAILABILITY } policy_t;
+
+typedef struct {
+    int node;             /* index in the cluster */
+    const char *excluded; /* why it may not be promoted; NULL when eligible */
+    bool source_ok;       /* may serve as a catch-up source (up, logs, no errant) */
+    bool lacks;           /* lacks something another replica received */
+    char *missing;        /* what it lacks ("" when nothing) */
+    char *received;       /* its received GTID state, as text */
+    char *errant;         /* errant GTIDs ("" when none) */
+    long long backlog;    /* received but not applied (transactions), -1 unknown */
+    int rank;             /* 1 = best eligible; 0 = excluded */
+} elect_candidate_t;
+
+typedef struct {
+    elect_candidate_t *c; /* one per node other than the old primary */
+    size_t n;
+    int chosen;           /* node index, or -1 when none is eligible */
+    int most_advanced;    /* node index of a replica holding everything, -1 on divergence */
+    int *catchup;         /* node indices the chosen one catches up from, in order */
+    size_t n_catchup;
+    char *union_text;     /* everything the replicas received together */
+    char why[512];        /* one paragraph: the choice and its reasons */
+} elect_result_t;
+
+/* want: node name the operator asked for, or NULL. Never NULL. */
+elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, const char *want);
+void elect_free(elect_result_t *r);
+/* The result as JSON (for `failoverctl plan` and events). New reference. */
+json_t *elect_json(const cluster_t *c, const elect_result_t *r);
+
+const char *policy_str(policy_t p);
+
+#endif

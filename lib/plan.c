@@ -1,0 +1,436 @@
+/* plan.c - see plan.h. */
+#include "plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+const char *step_kind_str(step_kind_t k)
+{
+    switch (k) {
+    case STEP_SQL: return "sql";
+    case STEP_WAIT_GTID: return "wait_gtid";
+    case STEP_CAPTURE_GTID: return "capture_gtid";
+    case STEP_CHECK_LAG: return "check_lag";
+    case STEP_HOOK: return "hook";
+    case STEP_REFRESH: return "refresh";
+    case STEP_VERIFY: return "verify";
+    }
+    return "?";
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    buf_t b = BUF_INIT;
+    buf_vprintf(&b, fmt, ap);
+    return buf_steal(&b);
+}
+
+static plan_t *plan_new(const cluster_t *c, plan_kind_t kind, policy_t policy, int old_primary)
+{
+    plan_t *p = xcalloc(1, sizeof *p);
+    p->kind = kind;
+    p->policy = policy;
+    p->old_primary = old_primary;
+    p->candidate = -1;
+    p->flavors = xcalloc(c->n_nodes, sizeof *p->flavors);
+    p->known = xcalloc(c->n_nodes, sizeof *p->known);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const observation_t *o = &c->nodes[i].last_ok;
+        p->known[i] = o->ok && o->version && flavor_detect(&p->flavors[i], o->version, NULL, NULL, 0);
+    }
+    return p;
+}
+
+/* Appends a step to the list (steps or rollback) and returns it for filling in. */
+static step_t *add_to(step_t **list, size_t *n, step_kind_t kind, int group, int node,
+                      uint64_t timeout_ms, const char *name_fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static step_t *add_to(step_t **list, size_t *n, step_kind_t kind, int group, int node,
+                      uint64_t timeout_ms, const char *name_fmt, ...)
+{
+    *list = xrealloc(*list, (*n + 1) * sizeof **list);
+    step_t *s = &(*list)[(*n)++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->group = group;
+    s->node = node;
+    s->source = -1;
+    s->timeout_ms = timeout_ms;
+    va_list ap;
+    va_start(ap, name_fmt);
+    s->name = vfmt(name_fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void describe(step_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void describe(step_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(s->desc);
+    s->desc = vfmt(fmt, ap);
+    va_end(ap);
+}
+
+/* SQL text that is the same with and without secrets. */
+static void set_sql(step_t *s, const char *sql)
+{
+    s->sql = xstrdup(sql);
+    s->sql_log = xstrdup(sql);
+}
+
+/* Groups run in order: list the steps by group, keeping their order within one. */
+static void sort_by_group(plan_t *p)
+{
+    for (size_t i = 1; i < p->n; i++) {
+        step_t t = p->steps[i];
+        size_t j = i;
+        for (; j > 0 && p->steps[j - 1].group > t.group; j--)
+            p->steps[j] = p->steps[j - 1];
+        p->steps[j] = t;
+    }
+}
+
+#define STEP(p, ...) add_to(&(p)->steps, &(p)->n, __VA_ARGS__)
+
+static const char *nm(const cluster_t *c, int i) { return c->nodes[i].name; }
+
+static void add_hook(plan_t *p, int group, const char *hook, bool optional, const plan_opts_t *o)
+{
+    step_t *s = STEP(p, STEP_HOOK, group, -1, o->hook_timeout_ms, "hook:%s", hook);
+    s->hook = xstrdup(hook);
+    s->optional = optional;
+    describe(s, "run the %s hooks%s", hook, optional ? "" : " (a veto stops here)");
+}
+
+/* "STOP REPLICA; CHANGE ... TO <source>; [semi-sync]; START REPLICA" on node. */
+static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int source, bool rejoin,
+                        const plan_opts_t *o, step_t *s, char *err, size_t errlen)
+{
+    const flavor_t *f = &p->flavors[node];
+    flavor_source_t src = {.host = c->nodes[source].host, .port = c->nodes[source].port,
+                           .user = o->repl_user, .password = o->repl_password,
+                           .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
+                           .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
+                           .rejoin_old_primary = rejoin};
+    buf_t sql = BUF_INIT, log = BUF_INIT;
+    for (int redact = 0; redact < 2; redact++) {
+        buf_t *b = redact ? &log : &sql;
+        buf_printf(b, "%s; ", flavor_sql_stop_replica(f));
+        if (!flavor_sql_change_source(f, &src, redact, b, err, errlen)) {
+            buf_free(&sql);
+            buf_free(&log);
+            return false;
+        }
+        buf_puts(b, "; ");
+        if (o->semisync)
+            buf_printf(b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+        buf_puts(b, flavor_sql_start_replica(f));
+    }
+    s->sql = buf_steal(&sql);
+    s->sql_log = buf_steal(&log);
+    return true;
+}
+
+/* Promotion of node: replication off and forgotten, writable, semi-sync source. */
+static void promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
+{
+    const flavor_t *f = &p->flavors[node];
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s; %s; ", flavor_sql_stop_replica(f), flavor_sql_reset_replica_all(f));
+    if (o->semisync)
+        buf_printf(&b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true),
+                   flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
+    buf_puts(&b, flavor_sql_set_read_only(f, FLAVOR_WRITABLE));
+    set_sql(s, buf_str(&b));
+    buf_free(&b);
+}
+
+/* Nodes that replicated from the old primary and are reachable: they follow the new one. */
+static bool follows(const cluster_t *c, int i, int primary)
+{
+    const observation_t *o = &c->nodes[i].last_ok;
+    return o->ok && o->replica && cluster_find_node(c, o->source_host, o->source_port) == primary;
+}
+
+plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
+                              const plan_opts_t *o)
+{
+    plan_t *p = plan_new(c, PLAN_FAILOVER_PREPARE, policy, old_primary);
+    add_hook(p, 0, "pre_failover", false, o);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if ((int)i == old_primary || !c->nodes[i].up || !p->known[i] || !follows(c, (int)i, old_primary))
+            continue;
+        step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", nm(c, (int)i));
+        set_sql(s, flavor_sql_stop_io_thread(&p->flavors[i]));
+        s->optional = true;
+        describe(s, "stop %s's IO thread so nothing more arrives from the old primary",
+                 nm(c, (int)i));
+    }
+    if (old_primary >= 0 && p->known[old_primary]) {
+        step_t *s = STEP(p, STEP_SQL, 1, old_primary, o->fence_timeout_ms, "fence:%s",
+                         nm(c, old_primary));
+        set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
+        s->optional = true;
+        describe(s, "make the old primary %s read-only, if it can be reached at all",
+                 nm(c, old_primary));
+    }
+    step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, "hook:fence");
+    h->hook = xstrdup("fence");
+    h->optional = true;
+    describe(h, "run the fence hooks (release the VIP, STONITH)");
+    step_t *r = STEP(p, STEP_REFRESH, 2, -1, o->step_timeout_ms, "refresh");
+    describe(r, "read every reachable replica's state afresh and elect the new primary");
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "failover of %s (%s): stop the replicas' IO threads, fence %s, then elect",
+               c->name, policy_str(policy), old_primary >= 0 ? nm(c, old_primary) : "?");
+    p->summary = buf_steal(&b);
+    return p;
+}
+
+plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_result_t *e,
+                              policy_t policy, const plan_opts_t *o, char *err, size_t errlen)
+{
+    if (e->chosen < 0) {
+        snprintf(err, errlen, "%s", e->why[0] ? e->why : "no replica can be promoted");
+        return NULL;
+    }
+    plan_t *p = plan_new(c, PLAN_FAILOVER_PROMOTE, policy, old_primary);
+    int cand = e->chosen;
+    p->candidate = cand;
+    if (!p->known[cand]) {
+        snprintf(err, errlen, "the server version of %s is unknown", nm(c, cand));
+        plan_free(p);
+        return NULL;
+    }
+    bool reliable = policy == POLICY_RELIABILITY;
+    int g = 3;
+
+    /* Let the replicas apply what they received (bounded). */
+    for (size_t k = 0; k < e->n; k++) {
+        const elect_candidate_t *ec = &e->c[k];
+        int i = ec->node;
+        bool is_source = false;
+        for (size_t s = 0; s < e->n_catchup; s++)
+            is_source = is_source || e->catchup[s] == i;
+        if (!c->nodes[i].up || !p->known[i] || ec->errant[0] || !ec->received[0] ||
+            !follows(c, i, old_primary))
+            continue;
+        if (!reliable && i != cand)
+            continue;
+        step_t *s = STEP(p, STEP_WAIT_GTID, g, i,
+                         reliable ? o->wait_apply_timeout_ms
+                                  : (o->wait_apply_timeout_ms < 1000 ? o->wait_apply_timeout_ms : 1000),
+                         "apply:%s", nm(c, i));
+        s->gtid = xstrdup(ec->received);
+        s->optional = !(reliable && (i == cand || is_source));
+        describe(s, "wait until %s applied everything it received (%s)", nm(c, i), ec->received);
+    }
+    g++;
+
+    /* Catch up from the replicas that hold what the candidate lacks. */
+    for (size_t k = 0; k < e->n_catchup; k++) {
+        int src = e->catchup[k];
+        const char *target = "";
+        for (size_t x = 0; x < e->n; x++)
+            if (e->c[x].node == src)
+                target = e->c[x].received;
+        step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "catchup_start:%s",
+                         nm(c, src));
+        if (!repoint_sql(c, p, cand, src, false, o, s, err, errlen)) {
+            plan_free(p);
+            return NULL;
+        }
+        describe(s, "replicate %s from %s to catch up", nm(c, cand), nm(c, src));
+        s = STEP(p, STEP_WAIT_GTID, g++, cand, o->catchup_timeout_ms, "catchup_wait:%s",
+                 nm(c, src));
+        s->gtid = xstrdup(target);
+        describe(s, "wait until %s has %s", nm(c, cand), target);
+    }
+
+    p->point_of_no_return = p->n;
+    step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
+    promote_sql(p, cand, o, s);
+    describe(s, "promote %s: stop and forget replication, make it writable", nm(c, cand));
+    add_hook(p, g++, "post_promotion", true, o);
+
+    int rg = g++, vg = g++;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if ((int)i == cand || (int)i == old_primary || !c->nodes[i].up || !p->known[i] ||
+            !follows(c, (int)i, old_primary))
+            continue;
+        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        if (!repoint_sql(c, p, (int)i, cand, false, o, s, err, errlen)) {
+            plan_free(p);
+            return NULL;
+        }
+        s->optional = true;
+        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
+        s->source = cand;
+        s->optional = true;
+        describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
+    }
+    add_hook(p, g++, "post_failover", true, o);
+    sort_by_group(p);
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "failover of %s (%s): %s", c->name, policy_str(policy), e->why);
+    p->summary = buf_steal(&b);
+    return p;
+}
+
+plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                        const plan_opts_t *o, char *err, size_t errlen)
+{
+    plan_t *p = plan_new(c, PLAN_SWITCHOVER, policy, old_primary);
+    p->candidate = cand;
+    if (old_primary < 0 || !c->nodes[old_primary].up || !p->known[old_primary]) {
+        snprintf(err, errlen, "the primary is not reachable: a switchover needs a live primary "
+                              "(use failover for a dead one)");
+        goto fail;
+    }
+    if (cand < 0 || cand == old_primary || !c->nodes[cand].up || !p->known[cand] ||
+        !follows(c, cand, old_primary)) {
+        snprintf(err, errlen, "%s is not a reachable replica of the primary %s",
+                 cand >= 0 ? nm(c, cand) : "the candidate", nm(c, old_primary));
+        goto fail;
+    }
+    bool reliable = policy == POLICY_RELIABILITY;
+    const flavor_t *fo = &p->flavors[old_primary];
+    int g = 0;
+    add_hook(p, g++, "switchover_before", false, o);
+    step_t *s;
+    if (reliable) {
+        s = STEP(p, STEP_CHECK_LAG, g++, cand, o->switchover_timeout_ms, "check_lag:%s",
+                 nm(c, cand));
+        s->max_lag_ms = o->switchover_lag_max_ms;
+        describe(s, "wait until %s is less than %llu ms behind", nm(c, cand),
+                 (unsigned long long)o->switchover_lag_max_ms);
+        s = STEP(p, STEP_SQL, g++, old_primary, o->step_timeout_ms, "block_writes:%s",
+                 nm(c, old_primary));
+        set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_SUPER_READ_ONLY));
+        describe(s, "make the old primary %s read-only: writes are blocked from here",
+                 nm(c, old_primary));
+        s = STEP(p, STEP_CAPTURE_GTID, g++, old_primary, o->step_timeout_ms, "capture:%s",
+                 nm(c, old_primary));
+        describe(s, "read the GTID state of %s", nm(c, old_primary));
+        s = STEP(p, STEP_WAIT_GTID, g++, cand, o->switchover_timeout_ms, "sync:%s", nm(c, cand));
+        describe(s, "wait until %s executed all of it", nm(c, cand));
+    }
+    p->point_of_no_return = p->n;
+    s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
+    promote_sql(p, cand, o, s);
+    describe(s, "promote %s", nm(c, cand));
+    if (!reliable) {
+        s = STEP(p, STEP_SQL, g++, old_primary, o->step_timeout_ms, "block_writes:%s",
+                 nm(c, old_primary));
+        set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_SUPER_READ_ONLY));
+        s->optional = true;
+        describe(s, "make the old primary %s read-only", nm(c, old_primary));
+        s = STEP(p, STEP_CAPTURE_GTID, g++, old_primary, o->step_timeout_ms, "capture:%s",
+                 nm(c, old_primary));
+        s->optional = true;
+        describe(s, "read the GTID state of %s to report what may diverge", nm(c, old_primary));
+    }
+    add_hook(p, g++, "post_promotion", true, o);
+    int rg = g++, vg = g++;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        bool old = (int)i == old_primary;
+        if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
+            (!old && !follows(c, (int)i, old_primary)))
+            continue;
+        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        if (!repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
+            goto fail;
+        s->optional = true;
+        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
+        s->source = cand;
+        s->optional = true;
+        describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
+    }
+    add_hook(p, g++, "switchover_after", true, o);
+    sort_by_group(p);
+
+    /* Before the promotion everything can be undone: the old primary writable
+     * again, the candidate replicating. */
+    s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary, o->step_timeout_ms,
+               "rollback_writes:%s", nm(c, old_primary));
+    set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_WRITABLE));
+    describe(s, "make %s writable again", nm(c, old_primary));
+    s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
+               "rollback_replica:%s", nm(c, cand));
+    set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
+    s->optional = true;
+    describe(s, "make sure %s replicates again", nm(c, cand));
+
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "switchover of %s (%s) from %s to %s", c->name, policy_str(policy),
+               nm(c, old_primary), nm(c, cand));
+    p->summary = buf_steal(&b);
+    return p;
+fail:
+    plan_free(p);
+    return NULL;
+}
+
+static void free_steps(step_t *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(st[i].name);
+        free(st[i].desc);
+        free(st[i].sql);
+        free(st[i].sql_log);
+        free(st[i].gtid);
+        free(st[i].hook);
+    }
+    free(st);
+}
+
+void plan_free(plan_t *p)
+{
+    if (!p)
+        return;
+    free_steps(p->steps, p->n);
+    free_steps(p->rollback, p->n_rollback);
+    free(p->flavors);
+    free(p->known);
+    free(p->summary);
+    free(p);
+}
+
+static json_t *steps_json(const cluster_t *c, const step_t *st, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const step_t *s = &st[i];
+        json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:I, s:b}", "name", s->name, "kind",
+                              step_kind_str(s->kind), "group", s->group, "desc",
+                              s->desc ? s->desc : "", "timeout_ms", (json_int_t)s->timeout_ms,
+                              "optional", s->optional);
+        if (s->node >= 0)
+            json_object_set_new(j, "node", json_string(c->nodes[s->node].name));
+        if (s->sql_log)
+            json_object_set_new(j, "sql", json_string(s->sql_log));
+        if (s->gtid)
+            json_object_set_new(j, "gtid", json_string(s->gtid));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+json_t *plan_json(const cluster_t *c, const plan_t *p)
+{
+    static const char *const kinds[] = {"failover_prepare", "failover_promote", "switchover"};
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "kind", kinds[p->kind], "policy",
+                     policy_str(p->policy), "summary", p->summary ? p->summary : "", "candidate",
+                     p->candidate >= 0 ? json_string(c->nodes[p->candidate].name) : json_null(),
+                     "steps", steps_json(c, p->steps, p->n), "rollback",
+                     steps_json(c, p->rollback, p->n_rollback), "point_of_no_return",
+                     (json_int_t)p->point_of_no_return);
+}

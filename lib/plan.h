@@ -1,0 +1,111 @@
+/* plan.h - failover and switchover plans (pure: no I/O, no clock).
+ *
+ * A plan is an ordered list of steps. Steps with the same group number run in
+ * parallel; groups run in order, and a group starts only when every step of the
+ * previous one has ended. Every step has a timeout. A step that fails and is
+ * not optional ends the plan: the executor then runs the plan's rollback steps
+ * (if the failure came before the point of no return) and reports the state
+ * the cluster was left in.
+ *
+ * A failover is planned in two phases, because what the replicas received
+ * can only be known once they stop receiving:
+ *   prepare: pre-failover hook (may veto); stop every replica's IO thread;
+ *            fence the old primary as far as it can be reached; re-observe.
+ *   promote: (with the fresh observations and a new election) wait until the
+ *            replicas applied what they received; catch the candidate up if
+ *            it lacks anything; promote it; move traffic; repoint the others;
+ *            verify they replicate; post-failover hook.
+ * A switchover is one phase: check the candidate's lag; make the old primary
+ * read-only; capture its GTID state; wait for the candidate to execute it;
+ * promote; move traffic; repoint the replicas and the old primary.
+ */
+#ifndef FAILOVERD_PLAN_H
+#define FAILOVERD_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elect.h"
+#include "flavor.h"
+#include "model.h"
+
+typedef enum {
+    STEP_SQL,          /* run sql on node; success = no error */
+    STEP_WAIT_GTID,    /* wait on node until it executed gtid (or the captured state) */
+    STEP_CAPTURE_GTID, /* read node's executed GTID state into the plan's captured value */
+    STEP_CHECK_LAG,    /* poll node until its lag (backlog) is under max_lag_ms or time runs out */
+    STEP_HOOK,         /* run the hook point `hook` (a veto fails the step) */
+    STEP_REFRESH,      /* probe every reachable node afresh, then plan the next phase */
+    STEP_VERIFY,       /* poll node until it replicates from `source` with both threads running */
+} step_kind_t;
+
+typedef struct {
+    step_kind_t kind;
+    char *name;         /* stable id, e.g. "promote:db2"; journal and crash_at_step use it */
+    char *desc;         /* one sentence for people */
+    int node;           /* target node index, -1 for none (hooks, refresh) */
+    char *sql;          /* STEP_SQL: one or more statements */
+    char *sql_log;      /* the same with passwords redacted (journal, logs) */
+    char *gtid;         /* STEP_WAIT_GTID: the GTID state to wait for; NULL = captured */
+    char *hook;         /* STEP_HOOK: hook point name */
+    int source;         /* STEP_VERIFY: the node it must replicate from */
+    uint64_t max_lag_ms; /* STEP_CHECK_LAG */
+    uint64_t timeout_ms;
+    bool optional;      /* failure is reported but does not end the plan */
+    int group;
+} step_t;
+
+typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER } plan_kind_t;
+
+typedef struct {
+    plan_kind_t kind;
+    policy_t policy;
+    int old_primary;
+    int candidate;      /* -1 in the prepare phase */
+    step_t *steps;
+    size_t n;
+    /* Steps that undo a failed switchover before the promotion (old primary
+     * writable again, replication restarted). Empty for failovers. */
+    step_t *rollback;
+    size_t n_rollback;
+    /* Steps at and after this index can't be rolled back. */
+    size_t point_of_no_return;
+    flavor_t *flavors;  /* per node (indexed like the cluster); valid where known[] */
+    bool *known;
+    char *summary;      /* one paragraph */
+} plan_t;
+
+/* Timeouts and switches the plans take from the cluster's configuration. */
+typedef struct {
+    const char *repl_user;
+    const char *repl_password;
+    unsigned connect_retry_s;
+    unsigned heartbeat_ms;
+    bool semisync;
+    uint64_t step_timeout_ms;
+    uint64_t fence_timeout_ms;
+    uint64_t wait_apply_timeout_ms;
+    uint64_t catchup_timeout_ms;
+    uint64_t verify_timeout_ms;
+    uint64_t hook_timeout_ms;
+    uint64_t switchover_lag_max_ms;
+    uint64_t switchover_timeout_ms;
+} plan_opts_t;
+
+plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
+                              const plan_opts_t *o);
+/* After the refresh: the election result picks the candidate; NULL with err
+ * when no candidate can be promoted. */
+plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_result_t *e,
+                              policy_t policy, const plan_opts_t *o, char *err, size_t errlen);
+plan_t *plan_switchover(const cluster_t *c, int old_primary, int candidate, policy_t policy,
+                        const plan_opts_t *o, char *err, size_t errlen);
+void plan_free(plan_t *p);
+/* The plan as JSON: kind, policy, summary, and the steps (sql_log, never sql). */
+json_t *plan_json(const cluster_t *c, const plan_t *p);
+
+const char *step_kind_str(step_kind_t k);
+
+#endif

@@ -1,0 +1,199 @@
+/* The election's rules (see elect.h), one row each. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "elect.h"
+
+#define A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+#define B "4d22fa47-71ca-11e1-9e33-c80aa9429562"
+
+/* One node of a fixture: MySQL when pos is NULL-flavored by `maria` = false. */
+typedef struct {
+    const char *name;
+    bool up;
+    promotion_rule_t rule;
+    const char *version;   /* NULL: "8.4.3" or "10.11.19-MariaDB" */
+    bool replica;          /* follows db1 */
+    const char *executed;  /* MySQL gtid_executed / MariaDB gtid_binlog_pos */
+    const char *received;  /* MySQL Retrieved_Gtid_Set / MariaDB Gtid_IO_Pos */
+    const char *applied;   /* MariaDB gtid_slave_pos */
+    bool no_binlog, no_log_updates, sql_error;
+    int delay;
+} fx_t;
+
+typedef struct {
+    const char *rule;
+    bool maria;
+    policy_t policy;
+    const char *want;
+    fx_t n[4];
+    const char *chosen;       /* NULL: none */
+    const char *catchup;      /* comma list, "" none */
+    const char *excluded_node;
+    const char *excluded_why; /* substring */
+    const char *why;          /* substring of r->why */
+} row_t;
+
+#define PRIM_MY(exec) {"db1", false, RULE_NEUTRAL, NULL, false, exec, NULL, NULL, false, false, false, 0}
+#define REP_MY(nm, rule_, exec, recv) {nm, true, rule_, NULL, true, exec, recv, NULL, false, false, false, 0}
+
+static const row_t rows[] = {
+    {"the replica holding everything wins", false, POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-95", A ":1-100"),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-98", A ":1-98")},
+     "db2", "", NULL, NULL, "holds everything received"},
+    {"reliability: a behind prefer candidate catches up from the most advanced", false,
+     POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", ""),
+      REP_MY("db3", RULE_PREFER, A ":1-98", "")},
+     "db3", "db2", NULL, NULL, "after catching up from db2"},
+    {"availability: freshness beats the rule", false, POLICY_AVAILABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", ""),
+      REP_MY("db3", RULE_PREFER, A ":1-98", "")},
+     "db2", "", NULL, NULL, "holds everything"},
+    {"errant GTIDs exclude a replica and it is no catch-up source", false, POLICY_RELIABILITY,
+     NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100," B ":1", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-99", "")},
+     "db3", "", "db2", "errant", "no replica that can serve"},
+    {"the primary's own later transactions are not errant", false, POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-90"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-99", "")},
+     "db2", "", NULL, NULL, "holds everything"},
+    {"must_not is never promoted but can serve a catch-up", false, POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_MUST_NOT, A ":1-100", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-97", "")},
+     "db3", "db2", "db2", "must_not", "catching up from db2"},
+    {"diverged replicas: each catches what it lacks from the other", false, POLICY_RELIABILITY,
+     NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-99", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-98:100", "")},
+     "db2", "db3", NULL, NULL, "catching up from db3"},
+    {"the operator's choice wins the ranking", false, POLICY_RELIABILITY, "db3",
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_PREFER, A ":1-100", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-100", "")},
+     "db3", "", NULL, NULL, "requested db3"},
+    {"the operator's choice can't override an exclusion", false, POLICY_RELIABILITY, "db2",
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_MUST_NOT, A ":1-100", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-100", "")},
+     NULL, "", "db2", "must_not", "db2 can't be promoted"},
+    {"down, binlog off, updates unlogged and delayed replicas are excluded", false,
+     POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"),
+      {"db2", false, RULE_NEUTRAL, NULL, true, A ":1-100", "", NULL, false, false, false, 0},
+      {"db3", true, RULE_NEUTRAL, NULL, true, A ":1-100", "", NULL, true, false, false, 0},
+      {"db4", true, RULE_NEUTRAL, NULL, true, A ":1-100", "", NULL, false, false, false, 3600}},
+     NULL, "", "db3", "binary log is off", "no replica can be promoted"},
+    {"a newer server can't lead older replicas", false, POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"),
+      {"db2", true, RULE_NEUTRAL, "9.7.0", true, A ":1-100", "", NULL, false, false, false, 0},
+      {"db3", true, RULE_NEUTRAL, "8.4.3", true, A ":1-99", "", NULL, false, false, false, 0}},
+     "db3", "db2", "db2", "newer server version", "catching up from db2"},
+    {"MariaDB: the furthest IO position wins", true, POLICY_RELIABILITY, NULL,
+     {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false, false, false, 0},
+      {"db2", true, RULE_NEUTRAL, NULL, true, "0-1-95", "0-1-100", "0-1-95", false, false, false, 0},
+      {"db3", true, RULE_NEUTRAL, NULL, true, "0-1-99", "0-1-99", "0-1-99", false, false, false, 0}},
+     "db2", "", NULL, NULL, "holds everything"},
+    {"MariaDB: a local write on a replica is errant", true, POLICY_RELIABILITY, NULL,
+     {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false, false, false, 0},
+      {"db2", true, RULE_NEUTRAL, NULL, true, "0-2-101", "0-1-100", "0-1-100", false, false, false, 0},
+      {"db3", true, RULE_NEUTRAL, NULL, true, "0-1-100", "0-1-100", "0-1-100", false, false, false, 0}},
+     "db3", "", "db2", "errant", "holds everything"},
+};
+
+static void build(cluster_t *c, const row_t *row)
+{
+    memset(c, 0, sizeof *c);
+    c->name = xstrdup("t");
+    c->primary = 0;
+    size_t n = 0;
+    while (n < 4 && row->n[n].name)
+        n++;
+    c->n_nodes = n;
+    c->nodes = xcalloc(n, sizeof *c->nodes);
+    for (size_t i = 0; i < n; i++) {
+        const fx_t *f = &row->n[i];
+        char host[32];
+        snprintf(host, sizeof host, "10.0.0.%zu", i + 1);
+        node_init(&c->nodes[i], f->name, host, 3306, f->rule);
+        observation_t o = {.at = 100, .ok = true,
+                           .family = row->maria ? FAMILY_MARIADB : FAMILY_MYSQL,
+                           .version = xstrdup(f->version ? f->version
+                                                         : row->maria ? "10.11.19-MariaDB" : "8.4.3"),
+                           .server_id = (uint32_t)i + 1,
+                           .server_uuid = (!row->maria && i == 0) ? xstrdup(A) : NULL,
+                           .read_only = i != 0, .log_bin = !f->no_binlog,
+                           .log_replica_updates = !f->no_log_updates,
+                           .gtid_executed = xstrdup(f->executed), .sql_delay_s = f->delay};
+        if (f->replica) {
+            o.replica = true;
+            o.source_host = xstrdup("10.0.0.1");
+            o.source_port = 3306;
+            o.io = IO_CONNECTING;
+            o.sql_running = !f->sql_error;
+            o.last_sql_errno = f->sql_error ? 1062 : 0;
+            o.received_gtids = xstrdup(f->received ? f->received : "");
+            o.executed_gtids = xstrdup(f->applied ? f->applied : f->executed);
+        }
+        node_observe(&c->nodes[i], &o);
+        if (!f->up) {
+            observation_t d = {.at = 200, .error = xstrdup("down")};
+            node_observe(&c->nodes[i], &d);
+        }
+    }
+}
+
+Test(elect, rules)
+{
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const row_t *row = &rows[r];
+        cluster_t c;
+        build(&c, row);
+        elect_result_t *e = elect_run(&c, 0, row->policy, row->want);
+        const char *got = e->chosen >= 0 ? c.nodes[e->chosen].name : NULL;
+        if (row->chosen)
+            cr_expect(got && strcmp(got, row->chosen) == 0, "%s: chose %s, want %s (%s)",
+                      row->rule, got ? got : "none", row->chosen, e->why);
+        else
+            cr_expect(!got, "%s: chose %s, want none", row->rule, got);
+        buf_t cu = BUF_INIT;
+        for (size_t k = 0; k < e->n_catchup; k++)
+            buf_printf(&cu, "%s%s", k ? "," : "", c.nodes[e->catchup[k]].name);
+        cr_expect_str_eq(buf_str(&cu), row->catchup, "%s: catch up from \"%s\", want \"%s\"",
+                         row->rule, buf_str(&cu), row->catchup);
+        buf_free(&cu);
+        if (row->excluded_node) {
+            bool found = false;
+            for (size_t k = 0; k < e->n; k++)
+                if (strcmp(c.nodes[e->c[k].node].name, row->excluded_node) == 0) {
+                    found = true;
+                    cr_expect(e->c[k].excluded && strstr(e->c[k].excluded, row->excluded_why),
+                              "%s: %s excluded for \"%s\", want \"%s\"", row->rule,
+                              row->excluded_node, e->c[k].excluded ? e->c[k].excluded : "(not)",
+                              row->excluded_why);
+                }
+            cr_expect(found, "%s: no candidate %s", row->rule, row->excluded_node);
+        }
+        cr_expect(strstr(e->why, row->why), "%s: why \"%s\" lacks \"%s\"", row->rule, e->why,
+                  row->why);
+        json_t *j = elect_json(&c, e);
+        cr_expect(json_is_array(json_object_get(j, "candidates")));
+        json_decref(j);
+        elect_free(e);
+        cluster_free(&c);
+    }
+}
+
+Test(elect, errant_gtids_are_reported)
+{
+    const row_t *row = &rows[3];
+    cluster_t c;
+    build(&c, row);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_str_eq(e->c[0].errant, B ":1");
+    cr_assert_str_eq(e->c[1].errant, "");
+    elect_free(e);
+    cluster_free(&c);
+}

@@ -1,0 +1,191 @@
+/* Plans as step lists (see plan.h). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "plan.h"
+
+#define A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+
+static const plan_opts_t OPTS = {.repl_user = "repl", .repl_password = "s3cr'et",
+                                 .connect_retry_s = 1, .heartbeat_ms = 1000,
+                                 .step_timeout_ms = 5000, .fence_timeout_ms = 1000,
+                                 .wait_apply_timeout_ms = 10000, .catchup_timeout_ms = 30000,
+                                 .verify_timeout_ms = 5000, .hook_timeout_ms = 10000,
+                                 .switchover_lag_max_ms = 1000, .switchover_timeout_ms = 30000};
+
+/* db1 primary (up or not), db2 and db3 replicas of it; MySQL 9.7 or MariaDB 10.11. */
+static void build(cluster_t *c, bool maria, bool primary_up, const char *exec2, const char *exec3,
+                  promotion_rule_t rule3)
+{
+    memset(c, 0, sizeof *c);
+    c->name = xstrdup("main");
+    c->n_nodes = 3;
+    c->nodes = xcalloc(3, sizeof *c->nodes);
+    const char *exec[] = {maria ? "0-1-100" : A ":1-100", exec2, exec3};
+    for (int i = 0; i < 3; i++) {
+        char name[8], host[16];
+        snprintf(name, sizeof name, "db%d", i + 1);
+        snprintf(host, sizeof host, "10.0.0.%d", i + 1);
+        node_init(&c->nodes[i], name, host, 3306, i == 2 ? rule3 : RULE_NEUTRAL);
+        observation_t o = {.at = 100, .ok = true, .family = maria ? FAMILY_MARIADB : FAMILY_MYSQL,
+                           .version = xstrdup(maria ? "10.11.19-MariaDB" : "9.7.0"),
+                           .server_id = (uint32_t)i + 1, .read_only = i > 0, .log_bin = true,
+                           .log_replica_updates = true, .gtid_executed = xstrdup(exec[i]),
+                           .server_uuid = i == 0 && !maria ? xstrdup(A) : NULL};
+        if (i > 0) {
+            o.replica = true;
+            o.source_host = xstrdup("10.0.0.1");
+            o.source_port = 3306;
+            o.io = IO_YES;
+            o.sql_running = true;
+            o.received_gtids = xstrdup(exec[i]);
+            o.executed_gtids = xstrdup(exec[i]);
+        }
+        node_observe(&c->nodes[i], &o);
+    }
+    if (!primary_up) {
+        observation_t d = {.at = 200, .error = xstrdup("refused")};
+        node_observe(&c->nodes[0], &d);
+    }
+    c->primary = 0;
+}
+
+/* "name name ..." of the steps, with |group changes| marked by " / ". */
+static char *names(const step_t *st, size_t n)
+{
+    buf_t b = BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%s", i == 0 ? "" : st[i].group != st[i - 1].group ? " / " : " ",
+                   st[i].name);
+    return buf_steal(&b);
+}
+
+static const step_t *find(const plan_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->steps[i].name, name) == 0)
+            return &p->steps[i];
+    return NULL;
+}
+
+Test(plan, failover_prepare_stops_io_fences_then_refreshes)
+{
+    cluster_t c;
+    build(&c, false, false, A ":1-100", A ":1-99", RULE_NEUTRAL);
+    plan_t *p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "hook:pre_failover / stop_io:db2 stop_io:db3 fence:db1 hook:fence / refresh");
+    free(s);
+    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "STOP REPLICA IO_THREAD");
+    cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
+    cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, failover_promote_with_catch_up)
+{
+    cluster_t c;
+    build(&c, false, false, A ":1-100", A ":1-98", RULE_PREFER);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    char err[256] = "";
+    plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / promote:db3 / "
+                        "hook:post_promotion / repoint:db2 / verify:db2 / hook:post_failover");
+    free(s);
+    const step_t *cs = find(p, "catchup_start:db2");
+    cr_assert(strstr(cs->sql, "SOURCE_HOST = '10.0.0.2'"), "%s", cs->sql);
+    cr_assert(strstr(cs->sql, "SOURCE_AUTO_POSITION = 1"), "%s", cs->sql);
+    cr_assert(strstr(cs->sql, "s3cr\\'et"), "the real SQL carries the escaped password");
+    cr_assert(strstr(cs->sql_log, "<redacted>") && !strstr(cs->sql_log, "s3cr"),
+              "the logged SQL never does: %s", cs->sql_log);
+    cr_assert_str_eq(find(p, "catchup_wait:db2")->gtid, A ":1-100");
+    cr_assert(!find(p, "apply:db2")->optional, "a catch-up source must apply everything");
+    cr_assert(strstr(find(p, "promote:db3")->sql, "RESET REPLICA ALL"));
+    cr_assert(strstr(find(p, "repoint:db2")->sql, "SOURCE_HOST = '10.0.0.3'"));
+    cr_assert_eq(p->point_of_no_return, 4);
+    json_t *j = plan_json(&c, p);
+    char *text = json_dumps(j, 0);
+    cr_assert(!strstr(text, "s3cr"), "no password in the plan's JSON");
+    free(text);
+    json_decref(j);
+    plan_free(p);
+    elect_free(e);
+    cluster_free(&c);
+}
+
+Test(plan, availability_waits_only_briefly_for_the_candidate)
+{
+    cluster_t c;
+    build(&c, true, false, "0-1-100", "0-1-98", RULE_PREFER);
+    elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    char err[256] = "";
+    plan_t *p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &OPTS, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "apply:db2 / promote:db2 / hook:post_promotion / repoint:db3 / verify:db3 / "
+                        "hook:post_failover");
+    free(s);
+    const step_t *w = find(p, "apply:db2");
+    cr_assert(w->optional);
+    cr_assert_leq(w->timeout_ms, 1000);
+    cr_assert(strstr(find(p, "repoint:db3")->sql, "MASTER_USE_GTID = slave_pos"),
+              "%s", find(p, "repoint:db3")->sql);
+    plan_free(p);
+    elect_free(e);
+    cluster_free(&c);
+}
+
+Test(plan, no_candidate_is_a_stated_error)
+{
+    cluster_t c;
+    build(&c, false, false, A ":1-100", A ":1-99", RULE_MUST_NOT);
+    node_t *n2 = &c.nodes[1];
+    n2->rule = RULE_MUST_NOT;
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    char err[256] = "";
+    cr_assert_null(plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err));
+    cr_assert_str_eq(err, "no replica can be promoted");
+    elect_free(e);
+    cluster_free(&c);
+}
+
+Test(plan, switchover_reliability_blocks_syncs_promotes_and_can_roll_back)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "hook:switchover_before / check_lag:db2 / block_writes:db1 / capture:db1 / "
+                        "sync:db2 / promote:db2 / hook:post_promotion / repoint:db1 repoint:db3 / "
+                        "verify:db1 verify:db3 / hook:switchover_after");
+    free(s);
+    cr_assert_null(find(p, "sync:db2")->gtid, "the wait uses the captured state");
+    cr_assert_eq(p->point_of_no_return, 5);
+    s = names(p->rollback, p->n_rollback);
+    cr_assert_str_eq(s, "rollback_writes:db1 rollback_replica:db2");
+    free(s);
+    cr_assert(strstr(p->rollback[0].sql, "read_only = OFF"), "%s", p->rollback[0].sql);
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, switchover_refuses_a_dead_primary_or_a_non_replica)
+{
+    cluster_t c;
+    build(&c, false, false, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    cr_assert_null(plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &OPTS, err, sizeof err));
+    cr_assert(strstr(err, "needs a live primary"), "%s", err);
+    cluster_free(&c);
+    build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    cr_assert_null(plan_switchover(&c, 0, 0, POLICY_RELIABILITY, &OPTS, err, sizeof err));
+    cr_assert(strstr(err, "is not a reachable replica"), "%s", err);
+    cluster_free(&c);
+}
