@@ -1,0 +1,316 @@
+/* failoverctl - the operator's command line for failoverd.
+ *
+ * Each command becomes one request on the daemon's control socket
+ * (docs/protocol.md); the reply is rendered for people, or printed as JSON with
+ * --json. Exit codes are those of defaults.h, listed in usage() and in the
+ * protocol document.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "ctlclient.h"
+#include "ctlrender.h"
+#include "defaults.h"
+
+#define DEFAULT_WAIT_MS 10000
+#define LONG_WAIT_MS 120000  /* failover, and switchover without --timeout */
+#define SWITCHOVER_MARGIN_MS 15000 /* over the switchover's own --timeout */
+
+enum { O_TO = 1, O_POLICY = 2, O_DRY_RUN = 4, O_TIMEOUT = 8, O_FORCE = 16, O_LIMIT = 32 };
+enum { NO_CLUSTER, CLUSTER_OPTIONAL, CLUSTER_REQUIRED };
+
+typedef struct {
+    const char *name;
+    int cluster;
+    unsigned opts;
+    int wait_ms;
+} command_t;
+
+static const command_t commands[] = {
+    {"status", CLUSTER_OPTIONAL, 0, DEFAULT_WAIT_MS},
+    {"plan", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
+    {"switchover", CLUSTER_REQUIRED, O_TO | O_POLICY | O_DRY_RUN | O_TIMEOUT, LONG_WAIT_MS},
+    {"failover", CLUSTER_REQUIRED, O_TO | O_FORCE, LONG_WAIT_MS},
+    {"pause", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
+    {"resume", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
+    {"ack", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
+    {"history", CLUSTER_OPTIONAL, O_LIMIT, DEFAULT_WAIT_MS},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: failoverctl [-s SOCKET] [--json] [--timeout S] COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  status [CLUSTER]          clusters, verdicts and nodes\n"
+        "  plan CLUSTER              what a failover of CLUSTER would do now\n"
+        "  switchover CLUSTER [--to NODE] [--policy reliability|availability]\n"
+        "                    [--dry-run] [--timeout S]\n"
+        "                            move the primary on purpose\n"
+        "  failover CLUSTER [--to NODE] [--force]\n"
+        "                            promote a replica now\n"
+        "  pause CLUSTER             no automatic failover until resumed\n"
+        "  resume CLUSTER            automatic failover again\n"
+        "  ack CLUSTER               acknowledge the last failover (lifts its block)\n"
+        "  history [CLUSTER] [--limit N]\n"
+        "                            past failovers and switchovers\n"
+        "\n"
+        "options:\n"
+        "  -s, --socket PATH  control socket (default $FAILOVERD_SOCKET, else\n"
+        "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
+        "  --json             print the daemon's result as JSON\n"
+        "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
+        "                     switchover wait 120, or a switchover's --timeout + 15)\n"
+        "  -h, --help         this text;  -V, --version  the version\n"
+        "\n"
+        "exit codes: 0 done; 1 the request ran but failed; 64 bad command line;\n"
+        "65 rejected by the daemon (bad argument, unknown cluster ...); 69 failoverd\n"
+        "unreachable; 70 internal error; 75 busy or no reply in time: try again.\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("failoverctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(failoverctl --help lists the commands and options)\n", stderr);
+    return FO_EXIT_USAGE;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || v > 86400)
+        return false;
+    *out = v;
+    return true;
+}
+
+static const command_t *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Print the reply; returns the exit code. */
+static int show(const command_t *cmd, const json_t *reply, bool as_json)
+{
+    int code = ctlclient_exit_code(CTLCLIENT_OK, reply);
+    if (code != FO_EXIT_OK) {
+        const json_t *e = json_object_get(reply, "error");
+        const char *ecode = json_string_value(json_object_get(e, "code"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        fprintf(stderr, "failoverctl: %s: %s\n", cmd->name, msg ? msg : "the request failed");
+        if (ecode)
+            fprintf(stderr, "failoverctl: (error code %s)\n", ecode);
+        if (as_json) {
+            char *s = json_dumps(reply, JSON_INDENT(2));
+            if (s)
+                puts(s);
+            free(s);
+        }
+        return code;
+    }
+    const json_t *result = json_object_get(reply, "result");
+    if (as_json) {
+        char *s = json_dumps(result ? result : json_null(), JSON_INDENT(2) | JSON_ENCODE_ANY);
+        if (s)
+            puts(s);
+        free(s);
+        return FO_EXIT_OK;
+    }
+    buf_t out = BUF_INIT;
+    if (strcmp(cmd->name, "status") == 0 && json_is_object(result))
+        ctlrender_status(&out, result);
+    else
+        ctlrender_generic(&out, result);
+    fputs(buf_str(&out), stdout);
+    buf_free(&out);
+    return FO_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_JSON = 1000, OPT_TIMEOUT, OPT_TO, OPT_POLICY, OPT_DRY_RUN, OPT_FORCE, OPT_LIMIT };
+    static const struct option global_opts[] = {
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option cmd_opts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"to", required_argument, NULL, OPT_TO},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+
+    const char *socket_path = getenv("FAILOVERD_SOCKET");
+    if (!socket_path || !*socket_path)
+        socket_path = FO_DEFAULT_CONTROL_SOCKET;
+    bool as_json = false;
+    double wait_s = 0; /* 0: the command's default */
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+s:hV", global_opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            socket_path = optarg;
+            break;
+        case OPT_JSON:
+            as_json = true;
+            break;
+        case OPT_TIMEOUT:
+            if (!parse_seconds(optarg, &wait_s))
+                return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return FO_EXIT_OK;
+        case 'V':
+            printf("failoverctl %s\n", FAILOVERD_VERSION);
+            return FO_EXIT_OK;
+        default:
+            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return FO_EXIT_USAGE;
+    }
+    const command_t *cmd = find_command(argv[optind]);
+    if (!cmd)
+        return usage_error("unknown command '%s'", argv[optind]);
+
+    /* The command's own options and operands; GNU getopt lets them mix. */
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    json_t *args = json_object();
+    double op_timeout = 0;
+    int rc = FO_EXIT_USAGE;
+    optind = 0; /* restart getopt on the sub-vector */
+    while ((c = getopt_long(sub_argc, sub_argv, "h", cmd_opts, NULL)) != -1) {
+        unsigned need = c == OPT_TO        ? O_TO
+                        : c == OPT_POLICY  ? O_POLICY
+                        : c == OPT_DRY_RUN ? O_DRY_RUN
+                        : c == OPT_FORCE   ? O_FORCE
+                        : c == OPT_LIMIT   ? O_LIMIT
+                                           : 0;
+        if (need && !(cmd->opts & need)) {
+            rc = usage_error("this command takes no option '%s'", sub_argv[optind - 1]);
+            goto out;
+        }
+        switch (c) {
+        case OPT_JSON:
+            as_json = true;
+            break;
+        case OPT_TIMEOUT:
+            if (!parse_seconds(optarg, (cmd->opts & O_TIMEOUT) ? &op_timeout : &wait_s)) {
+                rc = usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
+                goto out;
+            }
+            if (cmd->opts & O_TIMEOUT)
+                json_object_set_new(args, "timeout_s", json_real(op_timeout));
+            break;
+        case OPT_TO: {
+            json_t *to = json_string(optarg);
+            if (!to) {
+                rc = usage_error("the node name '%s' is not valid UTF-8", optarg);
+                goto out;
+            }
+            json_object_set_new(args, "to", to);
+            break;
+        }
+        case OPT_POLICY:
+            if (strcmp(optarg, "reliability") != 0 && strcmp(optarg, "availability") != 0) {
+                rc = usage_error("--policy is reliability or availability, not '%s'", optarg);
+                goto out;
+            }
+            json_object_set_new(args, "policy", json_string(optarg));
+            break;
+        case OPT_DRY_RUN:
+            json_object_set_new(args, "dry_run", json_true());
+            break;
+        case OPT_FORCE:
+            json_object_set_new(args, "force", json_true());
+            break;
+        case OPT_LIMIT: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > 100000) {
+                rc = usage_error("--limit needs a positive count, not '%s'", optarg);
+                goto out;
+            }
+            json_object_set_new(args, "limit", json_integer(n));
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            rc = FO_EXIT_OK;
+            goto out;
+        default:
+            rc = usage_error("unknown or incomplete option '%s'", sub_argv[optind - 1]);
+            goto out;
+        }
+    }
+    int operands = sub_argc - optind;
+    if (operands > (cmd->cluster == NO_CLUSTER ? 0 : 1)) {
+        rc = usage_error("too many arguments for %s", cmd->name);
+        goto out;
+    }
+    if (operands == 0 && cmd->cluster == CLUSTER_REQUIRED) {
+        rc = usage_error("%s needs a CLUSTER", cmd->name);
+        goto out;
+    }
+    if (operands == 1) {
+        json_t *name = json_string(sub_argv[optind]);
+        if (!name) {
+            rc = usage_error("the cluster name '%s' is not valid UTF-8", sub_argv[optind]);
+            goto out;
+        }
+        json_object_set_new(args, "cluster", name);
+    }
+
+    int wait_ms = cmd->wait_ms;
+    if (wait_s > 0)
+        wait_ms = (int)(wait_s * 1000);
+    else if (op_timeout > 0)
+        wait_ms = (int)(op_timeout * 1000) + SWITCHOVER_MARGIN_MS;
+
+    char err[512];
+    json_t *reply = NULL;
+    ctlclient_status_t st = ctlclient_call(socket_path, cmd->name, args, wait_ms, &reply, err,
+                                           sizeof err);
+    if (st != CTLCLIENT_OK) {
+        fprintf(stderr, "failoverctl: %s\n", err);
+        rc = ctlclient_exit_code(st, NULL);
+        goto out;
+    }
+    rc = show(cmd, reply, as_json);
+    json_decref(reply);
+out:
+    json_decref(args);
+    return rc;
+}

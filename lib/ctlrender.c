@@ -1,0 +1,759 @@
+/* ctlrender.c - see ctlrender.h. */
+#include "ctlrender.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W CTLRENDER_WIDTH
+
+/* ---- text helpers ---- */
+
+static bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+size_t ctlrender_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (!is_cont((unsigned char)*s))
+            n++;
+    return n;
+}
+
+/* A copy of s fit for a terminal: C0 and C1 control characters (newlines,
+ * escapes) become spaces. */
+static char *clean(const char *s)
+{
+    char *out = xstrdup(s ? s : "");
+    char *w = out;
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *w++ = ' ';
+        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            *w++ = ' ';
+            p++;
+        } else {
+            *w++ = (char)*p;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Append the first n characters of s; returns where it stopped. */
+static const char *put_chars(buf_t *out, const char *s, size_t n)
+{
+    const char *p = s;
+    while (*p && n > 0) {
+        p++;
+        while (*p && is_cont((unsigned char)*p))
+            p++;
+        n--;
+    }
+    buf_append(out, s, (size_t)(p - s));
+    return p;
+}
+
+static void spaces(buf_t *out, size_t n)
+{
+    while (n--)
+        buf_putc(out, ' ');
+}
+
+/* s in exactly width columns: cut with '~' when longer, padded unless last. */
+static void put_cell(buf_t *out, const char *s, size_t width, bool last)
+{
+    char *c = clean(s);
+    size_t w = ctlrender_width(c);
+    if (w > width) {
+        put_chars(out, c, width - 1);
+        buf_putc(out, '~');
+        w = width;
+    } else {
+        buf_puts(out, c);
+    }
+    if (!last)
+        spaces(out, width - w + 1);
+    free(c);
+}
+
+/* A name in exactly width columns: cut in the middle when longer, since the
+ * end of a node name ("-01", "-02") is what tells nodes apart. */
+static void put_name_cell(buf_t *out, const char *s, size_t width)
+{
+    char *c = clean(s);
+    size_t w = ctlrender_width(c);
+    if (w > width) {
+        size_t head = (width - 1) / 2 + (width - 1) % 2, tail = (width - 1) / 2;
+        put_chars(out, c, head);
+        buf_putc(out, '~');
+        const char *p = c;
+        for (size_t skip = w - tail; skip > 0; skip--) {
+            p++;
+            while (*p && is_cont((unsigned char)*p))
+                p++;
+        }
+        buf_puts(out, p);
+        w = width;
+    } else {
+        buf_puts(out, c);
+    }
+    spaces(out, width - w + 1);
+    free(c);
+}
+
+/* prefix + text, word-wrapped at W columns; continuation lines start with
+ * indent spaces; a word longer than a line is split. Ends with a newline. */
+static void wrap(buf_t *out, const char *prefix, size_t indent, const char *text)
+{
+    char *t = clean(text);
+    if (indent > W / 2)
+        indent = W / 2; /* deep nesting must still leave room for text */
+    buf_puts(out, prefix);
+    size_t col = ctlrender_width(prefix);
+    bool empty = true; /* nothing of text on this line yet */
+    const char *p = t;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        char *word = xstrndup(p, (size_t)(e - p));
+        size_t wl = ctlrender_width(word);
+        if (!empty && col + 1 + wl > W) {
+            buf_putc(out, '\n');
+            spaces(out, indent);
+            col = indent;
+            empty = true;
+        }
+        if (!empty) {
+            buf_putc(out, ' ');
+            col++;
+        }
+        const char *rest = word;
+        while (col + ctlrender_width(rest) > W) {
+            size_t room = W > col ? W - col : 0;
+            if (room == 0 || (room < 8 && !empty)) {
+                buf_putc(out, '\n');
+                spaces(out, indent);
+                col = indent;
+                empty = true;
+                continue;
+            }
+            rest = put_chars(out, rest, room);
+            buf_putc(out, '\n');
+            spaces(out, indent);
+            col = indent;
+        }
+        buf_puts(out, rest);
+        col += ctlrender_width(rest);
+        empty = false;
+        free(word);
+        p = e;
+    }
+    buf_putc(out, '\n');
+    free(t);
+}
+
+/* Pieces separated by two spaces; a piece that would cross W starts a new
+ * line indented by indent. */
+typedef struct {
+    buf_t *out;
+    size_t col;
+    size_t indent;
+    bool first;
+} line_t;
+
+static void piece(line_t *l, const char *text)
+{
+    char *t = clean(text);
+    size_t w = ctlrender_width(t);
+    if (!l->first && l->col + 2 + w > W) {
+        buf_putc(l->out, '\n');
+        spaces(l->out, l->indent);
+        l->col = l->indent;
+        l->first = true;
+    }
+    if (!l->first) {
+        buf_puts(l->out, "  ");
+        l->col += 2;
+    }
+    if (l->col + w > W) {
+        put_chars(l->out, t, W - l->col - 1);
+        buf_putc(l->out, '~');
+        l->col = W;
+    } else {
+        buf_puts(l->out, t);
+        l->col += w;
+    }
+    l->first = false;
+    free(t);
+}
+
+static void piecef(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void piecef(line_t *l, const char *fmt, ...)
+{
+    buf_t b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    piece(l, buf_str(&b));
+    buf_free(&b);
+}
+
+/* ---- field access ---- */
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* A string field, or "?" when null or missing. */
+static const char *str_or(const json_t *o, const char *key, const char *dflt)
+{
+    const char *s = str(o, key);
+    return s ? s : dflt;
+}
+
+static bool nonempty(const char *s) { return s && *s; }
+
+/* ---- value formats ---- */
+
+static void fmt_duration(char *b, size_t n, double s)
+{
+    if (s < 0)
+        s = 0;
+    long long t = (long long)s;
+    if (t < 60)
+        snprintf(b, n, "%llds", t);
+    else if (t < 3600)
+        snprintf(b, n, "%lldm%02llds", t / 60, t % 60);
+    else if (t < 86400)
+        snprintf(b, n, "%lldh%02lldm", t / 3600, t % 3600 / 60);
+    else
+        snprintf(b, n, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
+}
+
+/* Lag in at most 4 columns. */
+static void fmt_lag(char *b, size_t n, const json_t *v)
+{
+    if (!json_is_number(v)) {
+        snprintf(b, n, "?");
+        return;
+    }
+    double s = json_number_value(v);
+    if (s < 0)
+        s = 0;
+    if (s < 999.5)
+        snprintf(b, n, "%.0fs", s);
+    else if (s < 999.5 * 60)
+        snprintf(b, n, "%.0fm", s / 60);
+    else if (s < 999.5 * 3600)
+        snprintf(b, n, "%.0fh", s / 3600);
+    else
+        snprintf(b, n, "%.0fd", s / 86400);
+}
+
+/* A count in at most 5 columns. */
+static void fmt_count(char *b, size_t n, const json_t *v)
+{
+    if (!json_is_integer(v)) {
+        snprintf(b, n, "?");
+        return;
+    }
+    long long c = json_integer_value(v);
+    if (c < 0)
+        c = 0;
+    if (c < 100000)
+        snprintf(b, n, "%lld", c);
+    else if (c < 10000000)
+        snprintf(b, n, "%lldk", c / 1000);
+    else if (c < 10000000000LL)
+        snprintf(b, n, "%lldM", c / 1000000);
+    else
+        snprintf(b, n, "%lldG", c / 1000000000);
+}
+
+/* Latency in at most 5 columns. */
+static void fmt_latency(char *b, size_t n, const json_t *v)
+{
+    if (!json_is_number(v)) {
+        snprintf(b, n, "?");
+        return;
+    }
+    double ms = json_number_value(v);
+    if (ms < 0)
+        ms = 0;
+    if (ms < 9.95)
+        snprintf(b, n, "%.1fms", ms);
+    else if (ms < 999.5)
+        snprintf(b, n, "%.0fms", ms);
+    else if (ms < 99950)
+        snprintf(b, n, "%.1fs", ms / 1000);
+    else
+        snprintf(b, n, "%.0fs", ms / 1000);
+}
+
+static const char *yes_no(const json_t *v)
+{
+    return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "?";
+}
+
+/* ---- GTID summary ---- */
+
+static bool is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+void ctlrender_gtid_summary(buf_t *out, const char *gtid, size_t width)
+{
+    /* Members, whitespace removed and UUIDs cut to 8 hex digits. */
+    char *all = clean(gtid);
+    size_t n = 0, cap = 0;
+    char **m = NULL;
+    for (char *save = NULL, *tok = strtok_r(all, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        buf_t b = BUF_INIT;
+        for (const char *p = tok; *p; p++)
+            if (!isspace((unsigned char)*p))
+                buf_putc(&b, *p);
+        if (b.len == 0) {
+            buf_free(&b);
+            continue;
+        }
+        if (b.len >= 36 && is_uuid(b.data) && (b.data[36] == ':' || b.data[36] == '\0')) {
+            for (int i = 0; i < 8; i++)
+                b.data[i] = (char)tolower((unsigned char)b.data[i]);
+            memmove(b.data + 8, b.data + 36, b.len - 36 + 1);
+            b.len -= 28;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            m = xrealloc(m, cap * sizeof *m);
+        }
+        m[n++] = buf_steal(&b);
+    }
+    free(all);
+
+    /* As many whole members as fit, the rest counted. */
+    size_t k = n, used = 0;
+    char more[32] = "";
+    for (; k > 0; k--) {
+        used = 0;
+        for (size_t i = 0; i < k; i++)
+            used += (i ? 1 : 0) + ctlrender_width(m[i]);
+        more[0] = '\0';
+        if (k < n)
+            snprintf(more, sizeof more, " +%zu", n - k);
+        if (used + strlen(more) <= width)
+            break;
+    }
+    if (k > 0) {
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                buf_putc(out, ',');
+            buf_puts(out, m[i]);
+        }
+        buf_puts(out, more);
+    } else if (n > 0) {
+        /* Not even the first member fits: cut it. */
+        if (n > 1)
+            snprintf(more, sizeof more, " +%zu", n - 1);
+        else
+            more[0] = '\0';
+        size_t room = width > strlen(more) + 1 ? width - strlen(more) - 1 : 0;
+        put_chars(out, m[0], room);
+        buf_putc(out, '~');
+        buf_puts(out, more);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(m[i]);
+    free(m);
+}
+
+/* ---- status ---- */
+
+static void render_daemon(buf_t *out, const json_t *d)
+{
+    if (!json_is_object(d))
+        return;
+    line_t l = {out, 0, 2, true};
+    piecef(&l, "failoverd %s", str_or(d, "version", "?"));
+    json_t *pid = json_object_get(d, "pid");
+    if (json_is_integer(pid))
+        piecef(&l, "pid %lld", json_integer_value(pid));
+    json_t *up = json_object_get(d, "uptime_s");
+    if (json_is_number(up)) {
+        char b[32];
+        fmt_duration(b, sizeof b, json_number_value(up));
+        piecef(&l, "up %s", b);
+    }
+    if (str(d, "config"))
+        piecef(&l, "config %s", str(d, "config"));
+    buf_putc(out, '\n');
+    if (json_is_true(json_object_get(d, "stalled")))
+        wrap(out, "WARNING: ", 9,
+             "the daemon's loop stalled or the clock jumped; it observes without acting "
+             "for now");
+}
+
+static void render_failover(buf_t *out, const json_t *f)
+{
+    if (!json_is_object(f))
+        return;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s %s", str_or(f, "kind", "failover"), str_or(f, "state", "?"));
+    const char *sep = ": ";
+    if (str(f, "step")) {
+        buf_printf(&b, "%sstep %s", sep, str(f, "step"));
+        sep = ", ";
+    }
+    if (str(f, "candidate")) {
+        buf_printf(&b, "%scandidate %s", sep, str(f, "candidate"));
+        sep = ", ";
+    }
+    if (str(f, "started"))
+        buf_printf(&b, "%sstarted %s", sep, str(f, "started"));
+    wrap(out, "  ", 4, buf_str(&b));
+    buf_free(&b);
+}
+
+/* The node table's fixed columns; NODE takes the width of the longest name
+ * (within limits) and GTID whatever is left of the line. */
+enum { C_ROLE = 7, C_STATE = 5, C_RO = 5, C_IOSQL = 8, C_LAG = 4, C_BKLOG = 5, C_LAT = 5 };
+#define NODE_MIN 4
+#define NODE_MAX 15
+#define FIXED (C_ROLE + C_STATE + C_RO + C_IOSQL + C_LAG + C_BKLOG + C_LAT + 8)
+
+static const char *io_short(const char *io)
+{
+    if (!io)
+        return "?";
+    if (strcmp(io, "yes") == 0 || strcmp(io, "no") == 0)
+        return io;
+    if (strcmp(io, "connecting") == 0)
+        return "conn";
+    return "?";
+}
+
+static const char *one_of(const char *s, const char *const *known)
+{
+    for (size_t i = 0; s && known[i]; i++)
+        if (strcmp(s, known[i]) == 0)
+            return known[i];
+    return "?";
+}
+
+static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
+{
+    static const char *const roles[] = {"primary", "replica", NULL};
+    static const char *const states[] = {"up", "down", NULL};
+    const json_t *r = json_object_get(n, "replication");
+    bool repl = json_is_object(r);
+    char iosql[32], lag[32], bklog[32], lat[32];
+
+    const json_t *ro = json_object_get(n, "read_only");
+    const char *ros = json_is_false(ro)                                        ? "no"
+                      : json_is_true(json_object_get(n, "super_read_only")) ? "super"
+                      : json_is_true(ro)                                       ? "yes"
+                                                                               : "?";
+    if (repl)
+        snprintf(iosql, sizeof iosql, "%s/%s", io_short(str(r, "io")),
+                 yes_no(json_object_get(r, "sql")));
+    else
+        snprintf(iosql, sizeof iosql, "-");
+    if (repl) {
+        fmt_lag(lag, sizeof lag, json_object_get(r, "lag_s"));
+        fmt_count(bklog, sizeof bklog, json_object_get(r, "backlog"));
+    } else {
+        snprintf(lag, sizeof lag, "-");
+        snprintf(bklog, sizeof bklog, "-");
+    }
+    fmt_latency(lat, sizeof lat, json_object_get(n, "latency_ms"));
+
+    put_name_cell(out, str_or(n, "name", "?"), node_w);
+    put_cell(out, one_of(str(n, "role"), roles), C_ROLE, false);
+    put_cell(out, one_of(str(n, "state"), states), C_STATE, false);
+    put_cell(out, ros, C_RO, false);
+    put_cell(out, iosql, C_IOSQL, false);
+    put_cell(out, lag, C_LAG, false);
+    put_cell(out, bklog, C_BKLOG, false);
+    put_cell(out, lat, C_LAT, false);
+    const char *g = str(n, "gtid_executed");
+    buf_t gs = BUF_INIT;
+    if (!g)
+        buf_puts(&gs, "?");
+    else if (!*g)
+        buf_puts(&gs, "-");
+    else
+        ctlrender_gtid_summary(&gs, g, W - FIXED - node_w);
+    put_cell(out, buf_str(&gs), W - FIXED - node_w, true);
+    buf_free(&gs);
+    buf_putc(out, '\n');
+}
+
+/* The lines under a node row: what went wrong, and where it replicates from
+ * when that is not the cluster's primary. */
+static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
+{
+    const json_t *r = json_object_get(n, "replication");
+    if (nonempty(str(n, "last_error")))
+        wrap(out, "  error: ", 9, str(n, "last_error"));
+    if (json_is_object(r)) {
+        if (nonempty(str(r, "last_io_error")))
+            wrap(out, "  io error: ", 12, str(r, "last_io_error"));
+        if (nonempty(str(r, "last_sql_error")))
+            wrap(out, "  sql error: ", 13, str(r, "last_sql_error"));
+        const char *src = str(r, "source");
+        buf_t b = BUF_INIT;
+        if (src && primary && strcmp(src, primary) != 0) {
+            buf_printf(&b, "%s (not the primary)", src);
+        } else if (!src && str(r, "source_host")) {
+            json_t *port = json_object_get(r, "source_port");
+            buf_printf(&b, "%s", str(r, "source_host"));
+            if (json_is_integer(port))
+                buf_printf(&b, ":%lld", json_integer_value(port));
+            buf_puts(&b, " (not in the cluster)");
+        }
+        if (b.len)
+            wrap(out, "  source: ", 10, buf_str(&b));
+        buf_free(&b);
+    }
+    if (str(n, "down_since") && nonempty(str(n, "state")) && strcmp(str(n, "state"), "down") == 0)
+        wrap(out, "  down since ", 4, str(n, "down_since"));
+}
+
+static void render_cluster(buf_t *out, const json_t *c)
+{
+    const char *primary = str(c, "primary");
+    const char *verdict = str(c, "verdict");
+    char vup[32];
+    snprintf(vup, sizeof vup, "%s", verdict ? verdict : "?");
+    for (char *p = vup; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+
+    line_t l = {out, 0, 2, true};
+    piecef(&l, "CLUSTER %s", str_or(c, "name", "?"));
+    piece(&l, vup);
+    piecef(&l, "primary %s", primary ? primary : "?");
+    piecef(&l, "policy %s", str_or(c, "policy", "?"));
+    piecef(&l, "paused %s", yes_no(json_object_get(c, "paused")));
+    if (json_is_false(json_object_get(c, "auto_failover")))
+        piece(&l, "auto-failover off");
+    buf_putc(out, '\n');
+
+    const char *since = str(c, "verdict_since");
+    const char *reason = str(c, "verdict_reason");
+    if (since || reason) {
+        buf_t b = BUF_INIT;
+        if (since)
+            buf_printf(&b, "since %s%s", since, reason ? ": " : "");
+        if (reason)
+            buf_puts(&b, reason);
+        wrap(out, "  ", 4, buf_str(&b));
+        buf_free(&b);
+    }
+    render_failover(out, json_object_get(c, "failover"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(c, "issues"), i, v) {
+        if (json_is_string(v))
+            wrap(out, "  issue: ", 9, json_string_value(v));
+    }
+
+    const json_t *nodes = json_object_get(c, "nodes");
+    if (json_array_size(nodes) == 0) {
+        buf_puts(out, "  (no nodes)\n");
+        return;
+    }
+    size_t node_w = NODE_MIN;
+    json_array_foreach(nodes, i, v) {
+        char *name = clean(str_or(v, "name", "?"));
+        size_t w = ctlrender_width(name);
+        free(name);
+        if (w > node_w)
+            node_w = w;
+    }
+    if (node_w > NODE_MAX)
+        node_w = NODE_MAX;
+    put_cell(out, "NODE", node_w, false);
+    put_cell(out, "ROLE", C_ROLE, false);
+    put_cell(out, "STATE", C_STATE, false);
+    put_cell(out, "RO", C_RO, false);
+    put_cell(out, "IO/SQL", C_IOSQL, false);
+    put_cell(out, "LAG", C_LAG, false);
+    put_cell(out, "BKLOG", C_BKLOG, false);
+    put_cell(out, "LAT", C_LAT, false);
+    put_cell(out, "GTID", W - FIXED - node_w, true);
+    buf_putc(out, '\n');
+    json_array_foreach(nodes, i, v) {
+        if (!json_is_object(v))
+            continue;
+        render_node_row(out, v, node_w);
+        render_node_notes(out, v, primary);
+    }
+}
+
+void ctlrender_status(buf_t *out, const json_t *result)
+{
+    render_daemon(out, json_object_get(result, "daemon"));
+    const json_t *clusters = json_object_get(result, "clusters");
+    if (json_array_size(clusters) == 0) {
+        buf_puts(out, "no clusters\n");
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(clusters, i, c) {
+        if (i > 0 || json_is_object(json_object_get(result, "daemon")))
+            buf_putc(out, '\n');
+        render_cluster(out, c);
+    }
+}
+
+/* ---- anything else ---- */
+
+static bool scalar(const json_t *v)
+{
+    return !(json_is_object(v) && json_object_size(v) > 0) &&
+           !(json_is_array(v) && json_array_size(v) > 0);
+}
+
+static void scalar_text(buf_t *b, const json_t *v)
+{
+    if (json_is_string(v))
+        buf_puts(b, json_string_value(v));
+    else if (json_is_integer(v))
+        buf_printf(b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        buf_printf(b, "%g", json_real_value(v));
+    else if (json_is_true(v))
+        buf_puts(b, "yes");
+    else if (json_is_false(v))
+        buf_puts(b, "no");
+    else if (json_is_array(v))
+        buf_puts(b, "(none)");
+    else if (json_is_object(v))
+        buf_puts(b, "(empty)");
+    else
+        buf_puts(b, "-");
+}
+
+static bool all_scalars(const json_t *a)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (!scalar(v) || json_is_array(v) || json_is_object(v))
+            return false;
+    }
+    return true;
+}
+
+static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash);
+
+static void gen_elements(buf_t *out, const json_t *a, size_t indent)
+{
+    if (indent > W / 2)
+        indent = W / 2;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_object(v) && json_object_size(v) > 0) {
+            gen_object(out, v, indent + 2, true);
+        } else if (json_is_array(v) && json_array_size(v) > 0) {
+            spaces(out, indent);
+            buf_puts(out, "-\n");
+            gen_elements(out, v, indent + 2);
+        } else {
+            buf_t p = BUF_INIT, t = BUF_INIT;
+            spaces(&p, indent);
+            buf_puts(&p, "- ");
+            scalar_text(&t, v);
+            wrap(out, buf_str(&p), indent + 2, buf_str(&t));
+            buf_free(&p);
+            buf_free(&t);
+        }
+    }
+}
+
+/* Keys at indent; with dash, the first line carries "- " in the two columns
+ * before indent (a list element). */
+static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
+{
+    if (indent > W / 2)
+        indent = W / 2;
+    const char *key;
+    json_t *v;
+    bool first = true;
+    json_object_foreach((json_t *)o, key, v) {
+        buf_t p = BUF_INIT;
+        if (dash && first) {
+            spaces(&p, indent - 2);
+            buf_puts(&p, "- ");
+        } else {
+            spaces(&p, indent);
+        }
+        first = false;
+        char *k = clean(key);
+        buf_printf(&p, "%s:", k);
+        free(k);
+        if (json_is_array(v) && json_array_size(v) > 0 && all_scalars(v)) {
+            buf_t t = BUF_INIT;
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e) {
+                if (i)
+                    buf_puts(&t, ", ");
+                scalar_text(&t, e);
+            }
+            buf_putc(&p, ' ');
+            wrap(out, buf_str(&p), indent + 4, buf_str(&t));
+            buf_free(&t);
+        } else if (scalar(v)) {
+            buf_t t = BUF_INIT;
+            scalar_text(&t, v);
+            buf_putc(&p, ' ');
+            wrap(out, buf_str(&p), indent + 4, buf_str(&t));
+            buf_free(&t);
+        } else if (json_is_object(v)) {
+            buf_puts(out, buf_str(&p));
+            buf_putc(out, '\n');
+            gen_object(out, v, indent + 2, false);
+        } else {
+            buf_puts(out, buf_str(&p));
+            buf_putc(out, '\n');
+            gen_elements(out, v, indent + 2);
+        }
+        buf_free(&p);
+    }
+}
+
+void ctlrender_generic(buf_t *out, const json_t *result)
+{
+    if (!result || json_is_null(result) || (json_is_object(result) && json_object_size(result) == 0)) {
+        buf_puts(out, "ok\n");
+    } else if (json_is_object(result)) {
+        gen_object(out, result, 0, false);
+    } else if (json_is_array(result) && json_array_size(result) > 0) {
+        gen_elements(out, result, 0);
+    } else {
+        buf_t t = BUF_INIT;
+        scalar_text(&t, result);
+        wrap(out, "", 2, buf_str(&t));
+        buf_free(&t);
+    }
+}

@@ -1,0 +1,38 @@
+/* ctlrender.h - failoverctl's human output (pure: JSON in, text out).
+ *
+ * Every line fits in CTLRENDER_WIDTH columns (counting one column per UTF-8
+ * character). Text that comes from servers (error messages, names) is shown
+ * with control characters replaced, so it cannot move the operator's cursor
+ * or forge lines.
+ */
+#ifndef FAILOVERD_CTLRENDER_H
+#define FAILOVERD_CTLRENDER_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+
+#define CTLRENDER_WIDTH 80
+
+/* The result of "status" (docs/protocol.md) as one block per cluster: a
+ * header line (name, verdict, primary, policy, paused), the verdict's reason,
+ * any failover in progress and issues, then a node table with the columns
+ * NODE ROLE STATE RO IO/SQL LAG BKLOG LAT GTID, and under a node its last
+ * error, replication errors and unexpected replication source, each on its own
+ * line. Missing or null fields show as "?", fields that do not apply as "-". */
+void ctlrender_status(buf_t *out, const json_t *result);
+
+/* Any result, as indented "key: value" lines; null or {} as "ok". */
+void ctlrender_generic(buf_t *out, const json_t *result);
+
+/* A GTID set or position list shortened to at most width columns: MySQL
+ * server UUIDs to their first 8 hex digits, members that do not fit counted as
+ * " +N", whitespace dropped. "" stays "". */
+void ctlrender_gtid_summary(buf_t *out, const char *gtid, size_t width);
+
+/* Columns a UTF-8 string takes (one per character). */
+size_t ctlrender_width(const char *s);
+
+#endif
