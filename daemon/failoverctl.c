@@ -20,7 +20,7 @@
 #include "defaults.h"
 
 #define DEFAULT_WAIT_MS 10000
-#define LONG_WAIT_MS 120000  /* failover, and switchover without --timeout */
+#define LONG_WAIT_MS 120000        /* failover, and switchover without --timeout */
 #define SWITCHOVER_MARGIN_MS 15000 /* over the switchover's own --timeout */
 
 enum { O_TO = 1, O_POLICY = 2, O_DRY_RUN = 4, O_TIMEOUT = 8, O_FORCE = 16, O_LIMIT = 32 };
@@ -46,34 +46,33 @@ static const command_t commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-        "usage: failoverctl [-s SOCKET] [--json] [--timeout S] COMMAND [ARGS]\n"
-        "\n"
-        "commands:\n"
-        "  status [CLUSTER]          clusters, verdicts and nodes\n"
-        "  plan CLUSTER              what a failover of CLUSTER would do now\n"
-        "  switchover CLUSTER [--to NODE] [--policy reliability|availability]\n"
-        "                    [--dry-run] [--timeout S]\n"
-        "                            move the primary on purpose\n"
-        "  failover CLUSTER [--to NODE] [--force]\n"
-        "                            promote a replica now\n"
-        "  pause CLUSTER             no automatic failover until resumed\n"
-        "  resume CLUSTER            automatic failover again\n"
-        "  ack CLUSTER               acknowledge the last failover (lifts its block)\n"
-        "  history [CLUSTER] [--limit N]\n"
-        "                            past failovers and switchovers\n"
-        "\n"
-        "options:\n"
-        "  -s, --socket PATH  control socket (default $FAILOVERD_SOCKET, else\n"
-        "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
-        "  --json             print the daemon's result as JSON\n"
-        "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
-        "                     switchover wait 120, or a switchover's --timeout + 15)\n"
-        "  -h, --help         this text;  -V, --version  the version\n"
-        "\n"
-        "exit codes: 0 done; 1 the request ran but failed; 64 bad command line;\n"
-        "65 rejected by the daemon (bad argument, unknown cluster ...); 69 failoverd\n"
-        "unreachable; 70 internal error; 75 busy or no reply in time: try again.\n");
+    fprintf(out, "usage: failoverctl [-s SOCKET] [--json] [--timeout S] COMMAND [ARGS]\n"
+                 "\n"
+                 "commands:\n"
+                 "  status [CLUSTER]          clusters, verdicts and nodes\n"
+                 "  plan CLUSTER              what a failover of CLUSTER would do now\n"
+                 "  switchover CLUSTER [--to NODE] [--policy reliability|availability]\n"
+                 "                    [--dry-run] [--timeout S]\n"
+                 "                            move the primary on purpose\n"
+                 "  failover CLUSTER [--to NODE] [--force]\n"
+                 "                            promote a replica now\n"
+                 "  pause CLUSTER             no automatic failover until resumed\n"
+                 "  resume CLUSTER            automatic failover again\n"
+                 "  ack CLUSTER               acknowledge the last failover (lifts its block)\n"
+                 "  history [CLUSTER] [--limit N]\n"
+                 "                            past failovers and switchovers\n"
+                 "\n"
+                 "options:\n"
+                 "  -s, --socket PATH  control socket (default $FAILOVERD_SOCKET, else\n"
+                 "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
+                 "  --json             print the daemon's result as JSON\n"
+                 "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
+                 "                     switchover wait 120, or a switchover's --timeout + 15)\n"
+                 "  -h, --help         this text;  -V, --version  the version\n"
+                 "\n"
+                 "exit codes: 0 done; 1 the request ran but failed; 64 bad command line;\n"
+                 "65 rejected by the daemon (bad argument, unknown cluster ...); 69 failoverd\n"
+                 "unreachable; 70 internal error; 75 busy or no reply in time: try again.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -176,24 +175,15 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+s:hV", global_opts, NULL)) != -1) {
         switch (c) {
-        case 's':
-            socket_path = optarg;
-            break;
-        case OPT_JSON:
-            as_json = true;
-            break;
+        case 's': socket_path = optarg; break;
+        case OPT_JSON: as_json = true; break;
         case OPT_TIMEOUT:
             if (!parse_seconds(optarg, &wait_s))
                 return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
             break;
-        case 'h':
-            usage(stdout);
-            return FO_EXIT_OK;
-        case 'V':
-            printf("failoverctl %s\n", FAILOVERD_VERSION);
-            return FO_EXIT_OK;
-        default:
-            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        case 'h': usage(stdout); return FO_EXIT_OK;
+        case 'V': printf("failoverctl %s\n", FAILOVERD_VERSION); return FO_EXIT_OK;
+        default: return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc) {
@@ -219,13 +209,15 @@ int main(int argc, char **argv)
                         : c == OPT_LIMIT   ? O_LIMIT
                                            : 0;
         if (need && !(cmd->opts & need)) {
-            rc = usage_error("this command takes no option '%s'", sub_argv[optind - 1]);
+            const char *name = "?";
+            for (const struct option *o = cmd_opts; o->name; o++)
+                if (o->val == c)
+                    name = o->name;
+            rc = usage_error("%s takes no option '--%s'", cmd->name, name);
             goto out;
         }
         switch (c) {
-        case OPT_JSON:
-            as_json = true;
-            break;
+        case OPT_JSON: as_json = true; break;
         case OPT_TIMEOUT:
             if (!parse_seconds(optarg, (cmd->opts & O_TIMEOUT) ? &op_timeout : &wait_s)) {
                 rc = usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
@@ -250,12 +242,8 @@ int main(int argc, char **argv)
             }
             json_object_set_new(args, "policy", json_string(optarg));
             break;
-        case OPT_DRY_RUN:
-            json_object_set_new(args, "dry_run", json_true());
-            break;
-        case OPT_FORCE:
-            json_object_set_new(args, "force", json_true());
-            break;
+        case OPT_DRY_RUN: json_object_set_new(args, "dry_run", json_true()); break;
+        case OPT_FORCE: json_object_set_new(args, "force", json_true()); break;
         case OPT_LIMIT: {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -301,8 +289,8 @@ int main(int argc, char **argv)
 
     char err[512];
     json_t *reply = NULL;
-    ctlclient_status_t st = ctlclient_call(socket_path, cmd->name, args, wait_ms, &reply, err,
-                                           sizeof err);
+    ctlclient_status_t st =
+        ctlclient_call(socket_path, cmd->name, args, wait_ms, &reply, err, sizeof err);
     if (st != CTLCLIENT_OK) {
         fprintf(stderr, "failoverctl: %s\n", err);
         rc = ctlclient_exit_code(st, NULL);

@@ -35,8 +35,8 @@ struct control_req {
     control_req_t *next;
     char *cmd;
     json_t *args;
-    json_t *id;       /* the client's "id", echoed in the reply; may be NULL */
-    char *reply;      /* the reply line, newline included, once answered */
+    json_t *id;  /* the client's "id", echoed in the reply; may be NULL */
+    char *reply; /* the reply line, newline included, once answered */
     size_t reply_len;
     bool answered;
     bool close_after; /* close the connection once this reply is written */
@@ -51,16 +51,16 @@ struct conn {
     control_t *ctl;
     conn_t *prev, *next;
     buf_t in;
-    size_t scanned;     /* bytes at the start of `in` known to hold no newline */
+    size_t scanned; /* bytes at the start of `in` known to hold no newline */
     control_req_t *head, *tail;
     unsigned in_flight; /* requests at handlers */
     int open_handles;
     uid_t uid;
     pid_t pid;
-    bool closing;    /* uv_close issued */
-    bool draining;   /* a close_after reply is queued: read no more requests */
-    bool eof;        /* the peer sent everything it will send */
-    bool shut;       /* uv_shutdown issued */
+    bool closing;  /* uv_close issued */
+    bool draining; /* a close_after reply is queued: read no more requests */
+    bool eof;      /* the peer sent everything it will send */
+    bool shut;     /* uv_shutdown issued */
     bool reading;
     bool processing; /* inside process_input: do not re-enter */
 };
@@ -292,11 +292,26 @@ static void synthetic_error(conn_t *c, json_t *id, bool close_after, json_t *ext
     answer(r, o);
 }
 
-const char *control_req_cmd(const control_req_t *req) { return req->cmd; }
-json_t *control_req_args(const control_req_t *req) { return req->args; }
-bool control_req_connected(const control_req_t *req) { return req->conn && !req->conn->closing; }
-uid_t control_req_uid(const control_req_t *req) { return req->uid; }
-pid_t control_req_pid(const control_req_t *req) { return req->pid; }
+const char *control_req_cmd(const control_req_t *req)
+{
+    return req->cmd;
+}
+json_t *control_req_args(const control_req_t *req)
+{
+    return req->args;
+}
+bool control_req_connected(const control_req_t *req)
+{
+    return req->conn && !req->conn->closing;
+}
+uid_t control_req_uid(const control_req_t *req)
+{
+    return req->uid;
+}
+pid_t control_req_pid(const control_req_t *req)
+{
+    return req->pid;
+}
 
 /* ---- argument helpers ---- */
 
@@ -360,8 +375,8 @@ bool control_arg_int(control_req_t *req, const char *name, bool required, long l
     return true;
 }
 
-bool control_arg_number(control_req_t *req, const char *name, bool required, double min,
-                        double max, double *out)
+bool control_arg_number(control_req_t *req, const char *name, bool required, double min, double max,
+                        double *out)
 {
     bool replied;
     json_t *v = arg_get(req, name, required, &replied);
@@ -403,13 +418,14 @@ bool control_args_only(control_req_t *req, const char *const *names)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(req->args, key, v) {
+    json_object_foreach(req->args, key, v)
+    {
         bool known = false;
         for (size_t i = 0; names[i] && !known; i++)
             known = strcmp(key, names[i]) == 0;
         if (!known) {
-            control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "%s takes no argument '%s'",
-                                req->cmd, key);
+            control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "%s takes no argument '%s'", req->cmd,
+                                key);
             return false;
         }
     }
@@ -643,8 +659,7 @@ static void handle_line(conn_t *c, const char *line, size_t len)
         synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
                         "the request needs \"cmd\", a command name");
     } else if (args && !json_is_null(args) && !json_is_object(args)) {
-        synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "\"args\" must be an object");
+        synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST, "\"args\" must be an object");
     } else {
         const handler_t *h = find_handler(c->ctl, json_string_value(cmd));
         if (!h) {
@@ -872,7 +887,10 @@ void control_register(control_t *ctl, const char *cmd, control_handler_fn fn, vo
     ctl->handlers[ctl->n_handlers++] = (handler_t){xstrdup(cmd), fn, userdata};
 }
 
-unsigned control_connection_count(const control_t *ctl) { return ctl->n_conns; }
+unsigned control_connection_count(const control_t *ctl)
+{
+    return ctl->n_conns;
+}
 
 /* Is someone accepting connections on path? A non-blocking connect answers at
  * once: refused means a stale file, success or a full backlog means alive. */
@@ -914,13 +932,11 @@ bool control_listen(control_t *ctl, char *err, size_t errlen)
             return false;
         }
         if (live < 0) {
-            snprintf(err, errlen, "cannot check the existing socket %s: %s", path,
-                     strerror(-live));
+            snprintf(err, errlen, "cannot check the existing socket %s: %s", path, strerror(-live));
             return false;
         }
         if (unlink(path) != 0 && errno != ENOENT) {
-            snprintf(err, errlen, "cannot remove the stale socket %s: %s", path,
-                     strerror(errno));
+            snprintf(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
             return false;
         }
         log_info("control: removed the stale socket %s", path);
@@ -974,8 +990,7 @@ void control_close(control_t *ctl, void (*cb)(void *data), void *data)
     /* Remove the file only if it is still ours: another instance may have
      * replaced it since. */
     struct stat st;
-    if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
-        st.st_ino == ctl->ino)
+    if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
         unlink(ctl->path);
     uv_close((uv_handle_t *)&ctl->server, server_closed);
     for (conn_t *c = ctl->conns; c; c = c->next)

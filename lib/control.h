@@ -73,18 +73,18 @@ typedef struct {
 typedef struct {
     pid_t pid;
     uid_t uid;
-    gid_t gid;              /* primary group */
-    const gid_t *groups;    /* supplementary groups, when the kernel tells them */
+    gid_t gid;           /* primary group */
+    const gid_t *groups; /* supplementary groups, when the kernel tells them */
     size_t n_groups;
 } control_peer_t;
 
 typedef struct {
-    const char *path;        /* socket path (copied) */
-    int mode;                /* permission bits of the socket file; -1: leave as created */
-    gid_t gid;               /* group of the socket file; (gid_t)-1: leave */
-    control_acl_t acl;       /* lists are copied */
-    size_t max_request;      /* longest request line in bytes, newline excluded */
-    size_t max_output;       /* bytes of replies a peer may leave unread */
+    const char *path;   /* socket path (copied) */
+    int mode;           /* permission bits of the socket file; -1: leave as created */
+    gid_t gid;          /* group of the socket file; (gid_t)-1: leave */
+    control_acl_t acl;  /* lists are copied */
+    size_t max_request; /* longest request line in bytes, newline excluded */
+    size_t max_output;  /* bytes of replies a peer may leave unread */
     unsigned idle_timeout_ms;
     unsigned max_connections;
 } control_opts_t;
@@ -147,8 +147,8 @@ bool control_arg_string(control_req_t *req, const char *name, bool required, con
 bool control_arg_bool(control_req_t *req, const char *name, bool required, bool *out);
 bool control_arg_int(control_req_t *req, const char *name, bool required, long long min,
                      long long max, long long *out);
-bool control_arg_number(control_req_t *req, const char *name, bool required, double min,
-                        double max, double *out);
+bool control_arg_number(control_req_t *req, const char *name, bool required, double min, double max,
+                        double *out);
 /* A string that must be one of the NULL-terminated list choices. */
 bool control_arg_enum(control_req_t *req, const char *name, bool required,
                       const char *const *choices, const char **out);

@@ -78,17 +78,23 @@ static ctlclient_status_t connect_to(const char *path, int64_t deadline, int *ou
             poll(NULL, 0, 10);
             continue;
         case ENOENT:
-            snprintf(err, errlen, "cannot connect to failoverd: no socket at %s "
-                     "(is failoverd running? -s or FAILOVERD_SOCKET choose another)", path);
+            snprintf(err, errlen,
+                     "cannot connect to failoverd: no socket at %s "
+                     "(is failoverd running? -s or FAILOVERD_SOCKET choose another)",
+                     path);
             return CTLCLIENT_UNREACHABLE;
         case ECONNREFUSED:
-            snprintf(err, errlen, "cannot connect to failoverd: nothing accepts on %s "
-                     "(is failoverd running?)", path);
+            snprintf(err, errlen,
+                     "cannot connect to failoverd: nothing accepts on %s "
+                     "(is failoverd running?)",
+                     path);
             return CTLCLIENT_UNREACHABLE;
         case EACCES:
         case EPERM:
-            snprintf(err, errlen, "cannot connect to failoverd at %s: permission denied "
-                     "(run as root or as a member of the socket's group)", path);
+            snprintf(err, errlen,
+                     "cannot connect to failoverd at %s: permission denied "
+                     "(run as root or as a member of the socket's group)",
+                     path);
             return CTLCLIENT_UNREACHABLE;
         default:
             snprintf(err, errlen, "cannot connect to failoverd at %s: %s", path, strerror(e));
@@ -126,8 +132,8 @@ static ctlclient_status_t send_all(int fd, const char *data, size_t len, int64_t
     return CTLCLIENT_OK;
 }
 
-static ctlclient_status_t read_line(int fd, buf_t *in, int64_t deadline, int timeout_ms,
-                                    char *err, size_t errlen)
+static ctlclient_status_t read_line(int fd, buf_t *in, int64_t deadline, int timeout_ms, char *err,
+                                    size_t errlen)
 {
     char chunk[16384];
     for (;;) {
@@ -167,8 +173,8 @@ static ctlclient_status_t read_line(int fd, buf_t *in, int64_t deadline, int tim
     }
 }
 
-ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *args,
-                                  int timeout_ms, json_t **reply, char *err, size_t errlen)
+ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *args, int timeout_ms,
+                                  json_t **reply, char *err, size_t errlen)
 {
     *reply = NULL;
     int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -201,10 +207,9 @@ ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *arg
     json_t *r = json_loadb(in.data, len, 0, &jerr);
     buf_free(&in);
     if (!json_is_object(r) || !json_is_boolean(json_object_get(r, "ok")) ||
-        (json_is_false(json_object_get(r, "ok")) &&
-         !json_is_object(json_object_get(r, "error")))) {
-        snprintf(err, errlen, "failoverd sent something that is not a reply%s%s",
-                 r ? "" : ": ", r ? "" : jerr.text);
+        (json_is_false(json_object_get(r, "ok")) && !json_is_object(json_object_get(r, "error")))) {
+        snprintf(err, errlen, "failoverd sent something that is not a reply%s%s", r ? "" : ": ",
+                 r ? "" : jerr.text);
         json_decref(r);
         return CTLCLIENT_PROTOCOL;
     }
@@ -214,8 +219,8 @@ ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *arg
 
 int ctlclient_exit_for_error(const char *code)
 {
-    static const char *const rejected[] = {"bad_request", "unknown_command", "missing_argument",
-                                           "bad_argument", "not_found", "forbidden",
+    static const char *const rejected[] = {"bad_request",  "unknown_command", "missing_argument",
+                                           "bad_argument", "not_found",       "forbidden",
                                            "too_large"};
     if (!code)
         return FO_EXIT_FAILURE;
@@ -238,12 +243,9 @@ int ctlclient_exit_code(ctlclient_status_t status, const json_t *reply)
         return ctlclient_exit_for_error(
             json_string_value(json_object_get(json_object_get(reply, "error"), "code")));
     case CTLCLIENT_UNREACHABLE:
-    case CTLCLIENT_CLOSED:
-        return FO_EXIT_UNAVAILABLE;
-    case CTLCLIENT_TIMEOUT:
-        return FO_EXIT_TEMPFAIL;
-    case CTLCLIENT_PROTOCOL:
-        return FO_EXIT_SOFTWARE;
+    case CTLCLIENT_CLOSED: return FO_EXIT_UNAVAILABLE;
+    case CTLCLIENT_TIMEOUT: return FO_EXIT_TEMPFAIL;
+    case CTLCLIENT_PROTOCOL: return FO_EXIT_SOFTWARE;
     }
     return FO_EXIT_SOFTWARE;
 }

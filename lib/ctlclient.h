@@ -23,8 +23,8 @@ typedef enum {
 /* Send {"cmd": cmd, "args": args} (args may be NULL; borrowed) to the daemon at
  * path and wait at most timeout_ms for the reply line. On CTLCLIENT_OK *reply
  * holds the reply object (caller decrefs); otherwise err says what happened. */
-ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *args,
-                                  int timeout_ms, json_t **reply, char *err, size_t errlen);
+ctlclient_status_t ctlclient_call(const char *path, const char *cmd, json_t *args, int timeout_ms,
+                                  json_t **reply, char *err, size_t errlen);
 
 /* failoverctl's exit code for an error code of the protocol:
  *   busy                                           -> FO_EXIT_TEMPFAIL (75)

@@ -12,7 +12,10 @@
 
 /* ---- text helpers ---- */
 
-static bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
 
 size_t ctlrender_width(const char *s)
 {
@@ -222,7 +225,10 @@ static const char *str_or(const json_t *o, const char *key, const char *dflt)
     return s ? s : dflt;
 }
 
-static bool nonempty(const char *s) { return s && *s; }
+static bool nonempty(const char *s)
+{
+    return s && *s;
+}
 
 /* ---- value formats ---- */
 
@@ -466,10 +472,10 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
     char iosql[32], lag[32], bklog[32], lat[32];
 
     const json_t *ro = json_object_get(n, "read_only");
-    const char *ros = json_is_false(ro)                                        ? "no"
+    const char *ros = json_is_false(ro)                                     ? "no"
                       : json_is_true(json_object_get(n, "super_read_only")) ? "super"
-                      : json_is_true(ro)                                       ? "yes"
-                                                                               : "?";
+                      : json_is_true(ro)                                    ? "yes"
+                                                                            : "?";
     if (repl)
         snprintf(iosql, sizeof iosql, "%s/%s", io_short(str(r, "io")),
                  yes_no(json_object_get(r, "sql")));
@@ -569,7 +575,8 @@ static void render_cluster(buf_t *out, const json_t *c)
     render_failover(out, json_object_get(c, "failover"));
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(c, "issues"), i, v) {
+    json_array_foreach(json_object_get(c, "issues"), i, v)
+    {
         if (json_is_string(v))
             wrap(out, "  issue: ", 9, json_string_value(v));
     }
@@ -580,7 +587,8 @@ static void render_cluster(buf_t *out, const json_t *c)
         return;
     }
     size_t node_w = NODE_MIN;
-    json_array_foreach(nodes, i, v) {
+    json_array_foreach(nodes, i, v)
+    {
         char *name = clean(str_or(v, "name", "?"));
         size_t w = ctlrender_width(name);
         free(name);
@@ -599,7 +607,8 @@ static void render_cluster(buf_t *out, const json_t *c)
     put_cell(out, "LAT", C_LAT, false);
     put_cell(out, "GTID", W - FIXED - node_w, true);
     buf_putc(out, '\n');
-    json_array_foreach(nodes, i, v) {
+    json_array_foreach(nodes, i, v)
+    {
         if (!json_is_object(v))
             continue;
         render_node_row(out, v, node_w);
@@ -617,7 +626,8 @@ void ctlrender_status(buf_t *out, const json_t *result)
     }
     size_t i;
     json_t *c;
-    json_array_foreach(clusters, i, c) {
+    json_array_foreach(clusters, i, c)
+    {
         if (i > 0 || json_is_object(json_object_get(result, "daemon")))
             buf_putc(out, '\n');
         render_cluster(out, c);
@@ -656,7 +666,8 @@ static bool all_scalars(const json_t *a)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (!scalar(v) || json_is_array(v) || json_is_object(v))
             return false;
     }
@@ -671,7 +682,8 @@ static void gen_elements(buf_t *out, const json_t *a, size_t indent)
         indent = W / 2;
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (json_is_object(v) && json_object_size(v) > 0) {
             gen_object(out, v, indent + 2, true);
         } else if (json_is_array(v) && json_array_size(v) > 0) {
@@ -699,7 +711,8 @@ static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
     const char *key;
     json_t *v;
     bool first = true;
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach((json_t *)o, key, v)
+    {
         buf_t p = BUF_INIT;
         if (dash && first) {
             spaces(&p, indent - 2);
@@ -715,7 +728,8 @@ static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
             buf_t t = BUF_INIT;
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) {
+            json_array_foreach(v, i, e)
+            {
                 if (i)
                     buf_puts(&t, ", ");
                 scalar_text(&t, e);
@@ -744,7 +758,8 @@ static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
 
 void ctlrender_generic(buf_t *out, const json_t *result)
 {
-    if (!result || json_is_null(result) || (json_is_object(result) && json_object_size(result) == 0)) {
+    if (!result || json_is_null(result) ||
+        (json_is_object(result) && json_object_size(result) == 0)) {
         buf_puts(out, "ok\n");
     } else if (json_is_object(result)) {
         gen_object(out, result, 0, false);

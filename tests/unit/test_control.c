@@ -55,7 +55,10 @@ static void h_echo(control_req_t *req, void *ud)
     control_reply_ok(req, json_deep_copy(control_req_args(req)));
 }
 
-static void slow_closed(uv_handle_t *h) { free(h->data); }
+static void slow_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void slow_fire(uv_timer_t *t)
 {
@@ -379,8 +382,7 @@ Test(control, pipelined_requests_answer_in_order_with_a_late_first, .timeout = 3
     double tb = now_ms();
     json_t *r = call(b, "{\"cmd\":\"status\"}\n");
     cr_assert(json_is_true(json_object_get(r, "ok")));
-    cr_assert_lt(now_ms() - tb, 200, "status took %.0f ms while a slow request ran",
-                 now_ms() - tb);
+    cr_assert_lt(now_ms() - tb, 200, "status took %.0f ms while a slow request ran", now_ms() - tb);
     json_decref(r);
     cl_close(b);
 
@@ -412,8 +414,8 @@ Test(control, a_long_pipeline_pauses_and_resumes_in_order, .timeout = 30)
         json_t *r = cl_reply(c, 5000);
         char want[16];
         snprintf(want, sizeof want, "t%d", i);
-        cr_assert_str_eq(
-            json_string_value(json_object_get(json_object_get(r, "result"), "slow")), want);
+        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "result"), "slow")),
+                         want);
         json_decref(r);
     }
     cl_close(c);
@@ -487,10 +489,9 @@ Test(control, argument_helpers_reply_the_errors, .timeout = 30)
          "integer from 1 to 10"},
         {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"n\":11}}\n", "bad_argument",
          "integer from 1 to 10"},
-        {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"n\":2.5}}\n", "bad_argument",
-         "integer"},
-        {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"policy\":\"fast\"}}\n",
-         "bad_argument", "reliability, availability"},
+        {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"n\":2.5}}\n", "bad_argument", "integer"},
+        {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"policy\":\"fast\"}}\n", "bad_argument",
+         "reliability, availability"},
         {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"too\":\"db2\"}}\n", "bad_argument",
          "no argument 'too'"},
         {"{\"cmd\":\"needs\",\"args\":{\"cluster\":\"m\",\"n\":3}}\n", NULL, NULL},
@@ -572,7 +573,8 @@ Test(control, a_client_gone_before_the_async_reply_is_dropped_safely, .timeout =
 {
     server_t *srv = server_start();
     client_t *c = cl_open(srv->path);
-    cl_send(c, "{\"cmd\":\"slow\",\"args\":{\"ms\":150}}\n{\"cmd\":\"slow\",\"args\":{\"ms\":250}}\n");
+    cl_send(c,
+            "{\"cmd\":\"slow\",\"args\":{\"ms\":150}}\n{\"cmd\":\"slow\",\"args\":{\"ms\":250}}\n");
     usleep(30000); /* both are at their handler */
     cl_close(c);
     wait_stat(srv->path, "dropped", 2);
@@ -737,8 +739,8 @@ Test(control, peer_access_rules)
     static const gid_t gids[] = {2001};
     static const gid_t in_group[] = {100, 2001};
     static const gid_t not_in_group[] = {100, 2002};
-    const control_acl_t acl = {.self_uid = 999, .uids = uids, .n_uids = 2, .gids = gids,
-                               .n_gids = 1};
+    const control_acl_t acl = {
+        .self_uid = 999, .uids = uids, .n_uids = 2, .gids = gids, .n_gids = 1};
     const control_acl_t empty = {.self_uid = 999};
     static const struct {
         const char *rule;
@@ -751,10 +753,14 @@ Test(control, peer_access_rules)
         {"the daemon's own uid is always allowed", true, {.uid = 999, .gid = 999}, true},
         {"a listed uid is allowed", false, {.uid = 1002, .gid = 50}, true},
         {"a listed primary group is allowed", false, {.uid = 1500, .gid = 2001}, true},
-        {"a listed supplementary group is allowed", false,
-         {.uid = 1500, .gid = 100, .groups = in_group, .n_groups = 2}, true},
-        {"other groups do not help", false,
-         {.uid = 1500, .gid = 100, .groups = not_in_group, .n_groups = 2}, false},
+        {"a listed supplementary group is allowed",
+         false,
+         {.uid = 1500, .gid = 100, .groups = in_group, .n_groups = 2},
+         true},
+        {"other groups do not help",
+         false,
+         {.uid = 1500, .gid = 100, .groups = not_in_group, .n_groups = 2},
+         false},
         {"an unlisted uid is refused", false, {.uid = 1003, .gid = 50}, false},
         {"with empty lists everyone else is refused", true, {.uid = 1001, .gid = 2001}, false},
     };
@@ -840,7 +846,10 @@ Test(control, a_forbidden_peer_is_told_and_disconnected, .timeout = 30)
 
 /* ---- the socket file ---- */
 
-static void noop_closed(void *data) { *(bool *)data = true; }
+static void noop_closed(void *data)
+{
+    *(bool *)data = true;
+}
 
 /* Listen on a fresh loop in this thread, expecting success or failure. */
 static void listen_once(const char *path, bool want_ok, const char *err_contains)

@@ -51,8 +51,7 @@ static void assert_fits(const char *text)
         cr_assert_leq(ctlrender_width(line), 80, "line %d is %zu columns: '%s'", n,
                       ctlrender_width(line), line);
         for (const char *p = line; *p; p++)
-            cr_assert((unsigned char)*p >= 0x20 && *p != 0x7f, "control character in '%s'",
-                      line);
+            cr_assert((unsigned char)*p >= 0x20 && *p != 0x7f, "control character in '%s'", line);
     }
     free(copy);
 }
@@ -85,7 +84,8 @@ Test(render, healthy_cluster_table)
     char *t = render_status_fixture("ctl_status_healthy.json");
     assert_fits(t);
     cr_assert(strstr(t, "failoverd 0.1.0  pid 4242  up 3h04m  config "
-                        "/etc/failoverd/failoverd.conf\n"), "%s", t);
+                        "/etc/failoverd/failoverd.conf\n"),
+              "%s", t);
     cr_assert(strstr(t, "\nCLUSTER main  HEALTHY  primary db1  policy reliability  paused no\n"),
               "%s", t);
     cr_assert(strstr(t, "\n  since 2026-11-23T22:50:01.123Z: the primary answers probes\n"));
@@ -99,10 +99,10 @@ Test(render, healthy_cluster_table)
     cr_assert_str_eq(db1, "db1  primary up    no    -        -    -     0.4ms 0-1-4242");
     cr_assert_str_eq(db3, "db3  replica up    yes   yes/yes  12s  3     23ms  0-1-4239");
     /* Columns line up with their headers. */
-    static const char *const cols[] = {" ROLE", " STATE", " RO ", " IO/SQL", " LAG", " BKLOG",
-                                       " LAT", " GTID"};
-    static const char *const vals[] = {" replica", " up", " yes ", " yes/yes", " 12s", " 3 ",
-                                       " 23ms", " 0-1-4239"};
+    static const char *const cols[] = {" ROLE", " STATE", " RO ", " IO/SQL",
+                                       " LAG",  " BKLOG", " LAT", " GTID"};
+    static const char *const vals[] = {" replica", " up", " yes ", " yes/yes",
+                                       " 12s",     " 3 ", " 23ms", " 0-1-4239"};
     for (size_t i = 0; i < 8; i++)
         cr_assert_eq(col_of(head, cols[i]), col_of(db3, vals[i]), "column %s", cols[i]);
     cr_assert_null(strstr(t, "error:"), "no error lines when nothing failed");
@@ -119,7 +119,8 @@ Test(render, troubled_clusters_fit_and_show_their_errors)
     /* The loop guard, the verdict, the failover and the issues. */
     cr_assert(strstr(t, "\nWARNING: the daemon's loop stalled"), "%s", t);
     cr_assert(strstr(t, "\nCLUSTER orders  DEAD  primary mysql-orders-primary-01  policy "
-                        "availability\n  paused no\n"), "%s", t);
+                        "availability\n  paused no\n"),
+              "%s", t);
     cr_assert(strstr(t, "\n  failover running: step promote, candidate mysql-orders-replica-02,"));
     cr_assert(strstr(t, "\n  issue: two writable nodes: mysql-orders-primary-01,"));
     cr_assert(strstr(t, "\n         reach them)\n"), "wrapped issue lines are indented");
@@ -141,7 +142,8 @@ Test(render, troubled_clusters_fit_and_show_their_errors)
     cr_assert(strstr(t, "\n  io error: error reconnecting to source 'repl@10.0.1.1:3306'"));
     cr_assert(strstr(t, "\n            retries: 3 message: "), "%s", t);
     cr_assert_null(strchr(t, '\x1b'));
-    cr_assert(strstr(t, "\n  sql error: Error 'Duplicate entry '42' for key 'PRIMARY'' on query\n"));
+    cr_assert(
+        strstr(t, "\n  sql error: Error 'Duplicate entry '42' for key 'PRIMARY'' on query\n"));
     cr_assert(strstr(t, "\n  source: mysql-orders-replica-02 (not the primary)\n"));
     char *r3 = line_starting(t, "mysql-o~lica-03 ");
     cr_assert(strstr(r3, " no    no/no    67m  ?     3.0ms -"), "'%s'", r3);
@@ -265,10 +267,18 @@ Test(exit_codes, error_codes_map_to_documented_exit_codes)
         const char *code;
         int want;
     } rows[] = {
-        {"bad_request", 65}, {"unknown_command", 65}, {"missing_argument", 65},
-        {"bad_argument", 65}, {"not_found", 65},     {"forbidden", 65},
-        {"too_large", 65},   {"busy", 75},           {"failed", 1},
-        {"internal", 70},    {"something_new", 1},   {NULL, 1},
+        {"bad_request", 65},
+        {"unknown_command", 65},
+        {"missing_argument", 65},
+        {"bad_argument", 65},
+        {"not_found", 65},
+        {"forbidden", 65},
+        {"too_large", 65},
+        {"busy", 75},
+        {"failed", 1},
+        {"internal", 70},
+        {"something_new", 1},
+        {NULL, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         cr_assert_eq(ctlclient_exit_for_error(rows[i].code), rows[i].want, "%s",
@@ -281,8 +291,8 @@ Test(exit_codes, error_codes_map_to_documented_exit_codes)
 Test(exit_codes, call_outcomes_map_to_exit_codes)
 {
     json_t *ok = json_loads("{\"ok\":true,\"result\":{}}", 0, NULL);
-    json_t *busy = json_loads("{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"x\"}}", 0,
-                              NULL);
+    json_t *busy =
+        json_loads("{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"x\"}}", 0, NULL);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, ok), 0);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, busy), 75);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_UNREACHABLE, NULL), 69);
@@ -398,7 +408,8 @@ Test(failoverctl, bad_command_lines_are_exit_64, .timeout = 30)
         {{"explode", NULL}, "unknown command 'explode'"},
         {{"plan", NULL}, "plan needs a CLUSTER"},
         {{"status", "a", "b", NULL}, "too many arguments"},
-        {{"status", "--force", NULL}, "no option '--force'"},
+        {{"status", "--force", NULL}, "status takes no option '--force'"},
+        {{"status", "--limit", "3", NULL}, "status takes no option '--limit'"},
         {{"switchover", "main", "--policy", "fast", NULL}, "reliability or availability"},
         {{"switchover", "main", "--timeout", "-1", NULL}, "--timeout needs seconds"},
         {{"--timeout", "soon", "status", NULL}, "--timeout needs seconds"},
@@ -445,14 +456,15 @@ static void d_status(control_req_t *req, void *ud)
 /* Hands back what it was asked, to check how the command line maps. */
 static void d_echo(control_req_t *req, void *ud)
 {
-    control_reply_ok(req, json_pack("{s:s, s:O}", "cmd", control_req_cmd(req), "args",
-                                    control_req_args(req)));
+    control_reply_ok(
+        req, json_pack("{s:s, s:O}", "cmd", control_req_cmd(req), "args", control_req_args(req)));
 }
 
 static void d_failed(control_req_t *req, void *ud)
 {
-    control_reply_error(req, CONTROL_E_FAILED, "the candidate db2 did not catch up within 5 s; "
-                                               "rolled back, db1 is writable again");
+    control_reply_error(req, CONTROL_E_FAILED,
+                        "the candidate db2 did not catch up within 5 s; "
+                        "rolled back, db1 is writable again");
 }
 
 static void d_busy(control_req_t *req, void *ud)
@@ -460,7 +472,10 @@ static void d_busy(control_req_t *req, void *ud)
     control_reply_error(req, CONTROL_E_BUSY, "a switchover of main is running");
 }
 
-static void late_closed(uv_handle_t *h) { free(h); }
+static void late_closed(uv_handle_t *h)
+{
+    free(h);
+}
 
 static void late_fire(uv_timer_t *t)
 {
@@ -561,8 +576,9 @@ Test(failoverctl, against_a_daemon, .timeout = 60)
     run_free(&r);
 
     /* The switchover's options become its arguments. */
-    const char *const so[] = {"-s", d->path, "--json", "switchover", "--to", "db2", "main",
-                              "--policy", "availability", "--dry-run", "--timeout", "30", NULL};
+    const char *const so[] = {"-s",        d->path, "--json",   "switchover",   "--to",
+                              "db2",       "main",  "--policy", "availability", "--dry-run",
+                              "--timeout", "30",    NULL};
     r = run_ctl(NULL, so);
     cr_assert_eq(r.rc, 0, "%s", r.err);
     got = json_loads(r.out, 0, NULL);
