@@ -622,6 +622,8 @@ struct load {
     size_t n_errs, cap_errs, dropped;
     text_t *texts; /* file contents, read again to check integers (see int_literal) */
     size_t n_texts;
+    const void **bad; /* list elements with errors of their own: left out of check_root */
+    size_t n_bad;
 };
 
 /* Errors kept before sorting; the rest are only counted. */
@@ -641,8 +643,8 @@ static size_t intern_file(load_t *L, const char *file)
 static fo_src_t src_of(load_t *L, const config_setting_t *at)
 {
     const char *f = at ? config_setting_source_file(at) : NULL;
-    fo_src_t src = {L->cfg->files[intern_file(L, f ? f : L->cfg->path)],
-                    at ? config_setting_source_line(at) : 0};
+    size_t i = intern_file(L, f ? f : L->cfg->path); /* may move cfg->files */
+    fo_src_t src = {L->cfg->files[i], at ? config_setting_source_line(at) : 0};
     return src;
 }
 
@@ -1298,10 +1300,15 @@ static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s,
             *AT(elem, sub->off_src, fo_src_t) = src_of(L, e);
         if (sub->off_index >= 0)
             *AT(elem, sub->off_index, size_t) = (size_t)i;
+        size_t errors_before = L->n_errs + L->dropped;
         if (!config_setting_is_group(e))
             err_at(L, e, p, "expected a group { ... }, found %s", found_type(e));
         else
             parse_section(L, e, sub, elem, p);
+        if (L->n_errs + L->dropped != errors_before) {
+            L->bad = xrealloc(L->bad, (L->n_bad + 1) * sizeof *L->bad);
+            L->bad[L->n_bad++] = elem;
+        }
         /* Names are unique within the list (node names: see check_root). */
         const char *name = name_row ? *CAT(elem, name_row->off, char *) : NULL;
         for (int j = 0; name && sub != &node_section && j < i; j++) {
@@ -1670,8 +1677,8 @@ static void parse_section(load_t *L, const config_setting_t *grp, const section_
         const setting_t *row = &sec->settings[i];
         const config_setting_t *m = grp ? config_setting_get_member(grp, row->name) : NULL;
         char *p = join_path(path, row->name);
-        /* A value in error leaves the default, so that later checks see no stray
-         * zeros (two nodes on port 0 are no duplicate worth a message). */
+        /* A value in error leaves the default: the tree stays complete for the
+         * checks that follow and for fo_config_free. */
         if (!m)
             apply_default(L, grp, row, p, obj, true);
         else if (!parse_value(L, m, row, p, obj))
@@ -1710,8 +1717,17 @@ static void node_error(load_t *L, const fo_cluster_cfg_t *cl, const fo_node_cfg_
     buf_free(&p);
 }
 
+static bool is_bad(const load_t *L, const void *elem)
+{
+    for (size_t i = 0; i < L->n_bad; i++)
+        if (L->bad[i] == elem)
+            return true;
+    return false;
+}
+
 /* Node names are unique within their cluster (failoverctl --to NODE), and addresses
- * across the file: a server managed twice would be failed over twice. */
+ * across the file: a server managed twice would be failed over twice.  Nodes with
+ * errors of their own are left out: their values are not what the operator meant. */
 static void check_root(load_t *L, void *obj, const char *path)
 {
     fo_config_t *cfg = obj;
@@ -1720,11 +1736,15 @@ static void check_root(load_t *L, void *obj, const char *path)
         for (size_t i = 0; i < cl->n_nodes; i++) {
             const fo_node_cfg_t *n = &cl->nodes[i];
             bool name_dup = false, addr_dup = false;
+            if (is_bad(L, n))
+                continue;
             for (size_t c2 = 0; c2 <= c; c2++) {
                 const fo_cluster_cfg_t *cl2 = &cfg->clusters[c2];
                 size_t upto = c2 == c ? i : cl2->n_nodes;
                 for (size_t j = 0; j < upto; j++) {
                     const fo_node_cfg_t *o = &cl2->nodes[j];
+                    if (is_bad(L, o))
+                        continue;
                     if (!name_dup && c2 == c && n->name && o->name &&
                         strcmp(n->name, o->name) == 0) {
                         node_error(L, cl, n, "duplicate node name \"%s\" (first defined at %s:%u)",
@@ -1755,6 +1775,7 @@ static void load_done(load_t *L)
         free(L->texts[i].text);
     }
     free(L->texts);
+    free(L->bad);
     free(L->dir);
 }
 
@@ -1789,7 +1810,8 @@ fo_config_t *fo_config_load(const char *path, fo_config_errors_t *errs)
         }
     }
 
-    qsort(L.errs, L.n_errs, sizeof *L.errs, err_cmp);
+    if (L.n_errs)
+        qsort(L.errs, L.n_errs, sizeof *L.errs, err_cmp);
     size_t keep = L.n_errs < FO_CONFIG_MAX_ERRORS ? L.n_errs : FO_CONFIG_MAX_ERRORS;
     errs->lines = xcalloc(keep, sizeof *errs->lines);
     for (size_t i = 0; i < L.n_errs; i++) {
@@ -2021,20 +2043,32 @@ static void print_value(buf_t *out, const section_t *sec, const setting_t *row, 
         break;
     }
     case K_KV: {
+        /* On one line when it fits, else one entry per line. */
         const fo_kvlist_t *kv = CAT(obj, off, fo_kvlist_t);
-        buf_puts(out, "{");
+        buf_t items[2] = {BUF_INIT, BUF_INIT};
         for (size_t i = 0; i < kv->n; i++) {
             const fo_kv_t *e = &kv->items[i];
-            buf_printf(out, " %s = ", e->key);
+            buf_t v = BUF_INIT;
             if (secret_key(e->key))
-                buf_puts(out, "\"********\"");
+                buf_puts(&v, "\"********\"");
             else if (e->type == FO_KV_STRING)
-                put_quoted(out, e->value);
+                put_quoted(&v, e->value);
             else
-                buf_puts(out, e->value);
-            buf_putc(out, ';');
+                buf_puts(&v, e->value);
+            buf_printf(&items[0], " %s = %s;", e->key, buf_str(&v));
+            indent(&items[1], ind + 2);
+            buf_printf(&items[1], "%s = %s;\n", e->key, buf_str(&v));
+            buf_free(&v);
         }
-        buf_puts(out, " }");
+        if ((size_t)ind + strlen(row->name) + items[0].len + 8 <= 90)
+            buf_printf(out, "{%s }", buf_str(&items[0]));
+        else {
+            buf_printf(out, "{\n%s", buf_str(&items[1]));
+            indent(out, ind);
+            buf_putc(out, '}');
+        }
+        buf_free(&items[0]);
+        buf_free(&items[1]);
         break;
     }
     case K_GROUP:

@@ -533,6 +533,9 @@ static const err_case_t error_cases[] = {
     {"duplicate host:port", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 3307; },\n"
                                  "            { name = \"db2\"; host = \"H1\"; port = 3307; } );\n" TAIL,
      "t.conf:3: clusters.main.nodes.db2: H1:3307 is also node db1 of cluster main (t.conf:2)\n"},
+    {"a node in error is no duplicate", HEAD "  nodes = ( { host = \"h1\"; port = 70000; },\n"
+                                            "            { host = \"h1\"; } );\n" TAIL,
+     "t.conf:2: clusters.main.nodes.h1:70000.port: 70000 is out of range (1..65535)\n"},
     {"same server in two clusters",
      HEAD NODES1 "},\n"
      "{ name = \"other\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
