@@ -30,8 +30,8 @@ static fo_config_t *load_config(const char *path)
         buf_t b = BUF_INIT;
         fo_config_errors_format(&errs, &b);
         size_t n = errs.n + errs.more;
-        fprintf(stderr, "%sfailoverd: %s: %zu error%s, configuration rejected\n", buf_str(&b),
-                path, n, n == 1 ? "" : "s");
+        fprintf(stderr, "%sfailoverd: %s: %zu error%s, configuration rejected\n", buf_str(&b), path,
+                n, n == 1 ? "" : "s");
         buf_free(&b);
     }
     fo_config_errors_free(&errs);
@@ -68,15 +68,9 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'V':
-            printf("failoverd %s\n", FAILOVERD_VERSION);
-            return FO_EXIT_OK;
-        case 'h':
-            usage(stdout);
-            return FO_EXIT_OK;
-        case 'c':
-            config_file = optarg;
-            break;
+        case 'V': printf("failoverd %s\n", FAILOVERD_VERSION); return FO_EXIT_OK;
+        case 'h': usage(stdout); return FO_EXIT_OK;
+        case 'c': config_file = optarg; break;
         case OPT_CHECK_CONFIG:
             check = true;
             /* getopt binds an optional argument only as --check-config=FILE; also
@@ -93,9 +87,7 @@ int main(int argc, char **argv)
             buf_free(&b);
             return FO_EXIT_OK;
         }
-        default:
-            usage(stderr);
-            return FO_EXIT_USAGE;
+        default: usage(stderr); return FO_EXIT_USAGE;
         }
     }
     if (optind < argc) {

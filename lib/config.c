@@ -26,18 +26,28 @@
 /* ------------------------------------------------------------------------ */
 /* Names of the enums                                                        */
 
+/* In the order of elect.h's policy_t and model.h's promotion_rule_t (checked by the
+ * unit tests against policy_str() and promotion_rule_str()). */
 static const char *const policy_names[] = {"reliability", "availability", NULL};
 static const char *const promotion_names[] = {"prefer", "neutral", "prefer_not", "must_not", NULL};
 static const char *const long_writes_names[] = {"wait", "kill", NULL};
 static const char *const webhook_format_names[] = {"json", "slack", NULL};
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
-static const char *const hook_names[] = {
-    "detection",       "pre_failover",     "fence",     "post_promotion", "post_failover",
-    "failover_failed", "switchover_before", "switchover_after", "node_down", "node_up", NULL};
+static const char *const hook_names[] = {"detection",
+                                         "pre_failover",
+                                         "fence",
+                                         "post_promotion",
+                                         "post_failover",
+                                         "failover_failed",
+                                         "switchover_before",
+                                         "switchover_after",
+                                         "node_down",
+                                         "node_up",
+                                         NULL};
 
 /* The table stores enums through an int; every enum used must be int-sized. */
-_Static_assert(sizeof(fo_policy_t) == sizeof(int), "enum size");
-_Static_assert(sizeof(fo_promotion_rule_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(policy_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(promotion_rule_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(fo_long_writes_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(fo_webhook_format_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(log_level_t) == sizeof(int), "enum size");
@@ -67,40 +77,26 @@ static bool parse_name(const char *const *names, const char *s, int *out)
     return false;
 }
 
-const char *fo_policy_str(fo_policy_t p) { return name_of(policy_names, (int)p); }
-const char *fo_promotion_rule_str(fo_promotion_rule_t r) { return name_of(promotion_names, (int)r); }
-const char *fo_long_writes_str(fo_long_writes_t w) { return name_of(long_writes_names, (int)w); }
+const char *fo_long_writes_str(fo_long_writes_t w)
+{
+    return name_of(long_writes_names, (int)w);
+}
 const char *fo_webhook_format_str(fo_webhook_format_t f)
 {
     return name_of(webhook_format_names, (int)f);
 }
-const char *fo_hook_point_str(fo_hook_point_t h) { return name_of(hook_names, (int)h); }
-
-bool fo_policy_parse(const char *s, fo_policy_t *out)
+const char *fo_hook_point_str(fo_hook_point_t h)
 {
-    int v;
-    if (!parse_name(policy_names, s, &v))
-        return false;
-    *out = (fo_policy_t)v;
-    return true;
-}
-
-bool fo_promotion_rule_parse(const char *s, fo_promotion_rule_t *out)
-{
-    int v;
-    if (!parse_name(promotion_names, s, &v))
-        return false;
-    *out = (fo_promotion_rule_t)v;
-    return true;
+    return name_of(hook_names, (int)h);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Durations                                                                 */
 
 #define MS(x) ((int64_t)(x))
-#define SEC(x) ((int64_t)(x) * 1000)
-#define MINUTES(x) ((int64_t)(x) * 60 * 1000)
-#define HOURS(x) ((int64_t)(x) * 3600 * 1000)
+#define SEC(x) ((int64_t)(x)*1000)
+#define MINUTES(x) ((int64_t)(x)*60 * 1000)
+#define HOURS(x) ((int64_t)(x)*3600 * 1000)
 
 static const struct {
     const char *unit;
@@ -231,10 +227,10 @@ typedef struct {
     kind_t kind;
     size_t off;
     size_t off2;
-    int64_t def;         /* K_INT, K_BOOL, K_DURATION, K_ENUM, K_MODE */
-    const char *def_s;   /* string kinds; K_IDS ("0 1"); K_INHERIT: the daemon setting */
-    int64_t min, max;    /* value bounds; string kinds: length bounds (max 0 = none);
-                            K_LIST: the least number of elements */
+    int64_t def;       /* K_INT, K_BOOL, K_DURATION, K_ENUM, K_MODE */
+    const char *def_s; /* string kinds; K_IDS ("0 1"); K_INHERIT: the daemon setting */
+    int64_t min, max;  /* value bounds; string kinds: length bounds (max 0 = none);
+                          K_LIST: the least number of elements */
     const char *const *names;
     const section_t *sub;
     str_check_fn check;
@@ -248,9 +244,9 @@ struct section {
     const char *where; /* how the docs address it: "clusters[].nodes[]" */
     const setting_t *settings;
     size_t n;
-    size_t size;      /* of the struct, for list elements */
-    long off_src;     /* offset of its fo_src_t, or -1 */
-    long off_index;   /* offset of its size_t index, or -1 */
+    size_t size;    /* of the struct, for list elements */
+    long off_src;   /* offset of its fo_src_t, or -1 */
+    long off_index; /* offset of its size_t index, or -1 */
     /* Checks that span settings, run after the section's settings are parsed. */
     void (*check)(load_t *L, void *obj, const char *path);
     const char *doc;
@@ -259,46 +255,76 @@ struct section {
 /* The offset of st.f, which must have type T (else the pointer subtraction fails to compile). */
 #define FLD(st, f, T) (offsetof(st, f) + 0 * sizeof(&((st *)0)->f - (T *)0))
 
-#define S_STRING(st, f, nm, dflt, lo, hi, chk, fl, text)                                      \
-    {.name = nm, .kind = K_STRING, .off = FLD(st, f, char *), .def_s = dflt, .min = lo,        \
-     .max = hi, .check = chk, .flags = fl, .doc = text}
-#define S_SECRET(st, f, nm, fl, text)                                                          \
-    {.name = nm, .kind = K_SECRET, .off = FLD(st, f, char *), .max = 4096, .flags = fl,         \
-     .doc = text}
-#define S_SECRET_FILE(st, f, secret, nm, text)                                                 \
-    {.name = nm, .kind = K_SECRET_FILE, .off = FLD(st, f, char *),                            \
-     .off2 = FLD(st, secret, char *), .min = 1, .max = 4096, .doc = text}
-#define S_COMMAND(st, f, nm, text)                                                             \
-    {.name = nm, .kind = K_COMMAND, .off = FLD(st, f, char *), .def_s = "", .max = 4096,       \
-     .doc = text}
-#define S_INT(st, f, nm, dflt, lo, hi, text)                                                   \
-    {.name = nm, .kind = K_INT, .off = FLD(st, f, int), .def = dflt, .min = lo, .max = hi,      \
-     .doc = text}
-#define S_BOOL(st, f, nm, dflt, text)                                                          \
-    {.name = nm, .kind = K_BOOL, .off = FLD(st, f, bool), .def = dflt, .doc = text}
-#define S_DURATION(st, f, nm, dflt, lo, hi, text)                                              \
-    {.name = nm, .kind = K_DURATION, .off = FLD(st, f, uint64_t), .def = dflt, .min = lo,       \
-     .max = hi, .doc = text}
-#define S_ENUM(st, f, T, nm, dflt, nms, text)                                                  \
-    {.name = nm, .kind = K_ENUM, .off = FLD(st, f, T), .def = dflt, .names = nms, .doc = text}
-#define S_MODE(st, f, nm, dflt, text)                                                          \
-    {.name = nm, .kind = K_MODE, .off = FLD(st, f, unsigned), .def = dflt, .min = 0,            \
-     .max = 0777, .doc = text}
-#define S_IDS(st, f, nm, dflt, text)                                                           \
-    {.name = nm, .kind = K_IDS, .off = FLD(st, f, fo_idlist_t), .def_s = dflt, .min = 0,        \
-     .max = 4294967294LL, .doc = text}
-#define S_STRINGS(st, f, nm, chk, text)                                                        \
-    {.name = nm, .kind = K_STRINGS, .off = FLD(st, f, fo_strlist_t), .min = 1, .max = 64,       \
-     .check = chk, .doc = text}
-#define S_KV(st, f, nm, fl, text)                                                              \
-    {.name = nm, .kind = K_KV, .off = FLD(st, f, fo_kvlist_t), .flags = fl, .doc = text}
-#define S_GROUP(st, f, T, nm, section, text)                                                   \
-    {.name = nm, .kind = K_GROUP, .off = FLD(st, f, T), .sub = section, .doc = text}
-#define S_LIST(st, f, T, cnt, nm, section, least, fl, text)                                    \
-    {.name = nm, .kind = K_LIST, .off = FLD(st, f, T *), .off2 = FLD(st, cnt, size_t),          \
-     .sub = section, .min = least, .flags = fl, .doc = text}
-#define S_INHERIT(st, f, T, nm)                                                                \
-    {.name = nm, .kind = K_INHERIT, .off = FLD(st, f, T), .def_s = nm}
+#define S_STRING(st, f, nm, dflt, lo, hi, chk, fl, text)                                           \
+    {                                                                                              \
+        .name = nm, .kind = K_STRING, .off = FLD(st, f, char *), .def_s = dflt, .min = lo,         \
+        .max = hi, .check = chk, .flags = fl, .doc = text                                          \
+    }
+#define S_SECRET(st, f, nm, fl, text)                                                              \
+    {                                                                                              \
+        .name = nm, .kind = K_SECRET, .off = FLD(st, f, char *), .max = 4096, .flags = fl,         \
+        .doc = text                                                                                \
+    }
+#define S_SECRET_FILE(st, f, secret, nm, text)                                                     \
+    {                                                                                              \
+        .name = nm, .kind = K_SECRET_FILE, .off = FLD(st, f, char *),                              \
+        .off2 = FLD(st, secret, char *), .min = 1, .max = 4096, .doc = text                        \
+    }
+#define S_COMMAND(st, f, nm, text)                                                                 \
+    {                                                                                              \
+        .name = nm, .kind = K_COMMAND, .off = FLD(st, f, char *), .def_s = "", .max = 4096,        \
+        .doc = text                                                                                \
+    }
+#define S_INT(st, f, nm, dflt, lo, hi, text)                                                       \
+    {                                                                                              \
+        .name = nm, .kind = K_INT, .off = FLD(st, f, int), .def = dflt, .min = lo, .max = hi,      \
+        .doc = text                                                                                \
+    }
+#define S_BOOL(st, f, nm, dflt, text)                                                              \
+    {                                                                                              \
+        .name = nm, .kind = K_BOOL, .off = FLD(st, f, bool), .def = dflt, .doc = text              \
+    }
+#define S_DURATION(st, f, nm, dflt, lo, hi, text)                                                  \
+    {                                                                                              \
+        .name = nm, .kind = K_DURATION, .off = FLD(st, f, uint64_t), .def = dflt, .min = lo,       \
+        .max = hi, .doc = text                                                                     \
+    }
+#define S_ENUM(st, f, T, nm, dflt, nms, text)                                                      \
+    {                                                                                              \
+        .name = nm, .kind = K_ENUM, .off = FLD(st, f, T), .def = dflt, .names = nms, .doc = text   \
+    }
+#define S_MODE(st, f, nm, dflt, text)                                                              \
+    {                                                                                              \
+        .name = nm, .kind = K_MODE, .off = FLD(st, f, unsigned), .def = dflt, .min = 0,            \
+        .max = 0777, .doc = text                                                                   \
+    }
+#define S_IDS(st, f, nm, dflt, text)                                                               \
+    {                                                                                              \
+        .name = nm, .kind = K_IDS, .off = FLD(st, f, fo_idlist_t), .def_s = dflt, .min = 0,        \
+        .max = 4294967294LL, .doc = text                                                           \
+    }
+#define S_STRINGS(st, f, nm, chk, text)                                                            \
+    {                                                                                              \
+        .name = nm, .kind = K_STRINGS, .off = FLD(st, f, fo_strlist_t), .min = 1, .max = 64,       \
+        .check = chk, .doc = text                                                                  \
+    }
+#define S_KV(st, f, nm, fl, text)                                                                  \
+    {                                                                                              \
+        .name = nm, .kind = K_KV, .off = FLD(st, f, fo_kvlist_t), .flags = fl, .doc = text         \
+    }
+#define S_GROUP(st, f, T, nm, section, text)                                                       \
+    {                                                                                              \
+        .name = nm, .kind = K_GROUP, .off = FLD(st, f, T), .sub = section, .doc = text             \
+    }
+#define S_LIST(st, f, T, cnt, nm, section, least, fl, text)                                        \
+    {                                                                                              \
+        .name = nm, .kind = K_LIST, .off = FLD(st, f, T *), .off2 = FLD(st, cnt, size_t),          \
+        .sub = section, .min = least, .flags = fl, .doc = text                                     \
+    }
+#define S_INHERIT(st, f, T, nm)                                                                    \
+    {                                                                                              \
+        .name = nm, .kind = K_INHERIT, .off = FLD(st, f, T), .def_s = nm                           \
+    }
 
 static bool check_abs_path(const char *s, buf_t *why);
 static bool check_cluster_name(const char *s, buf_t *why);
@@ -312,9 +338,8 @@ static void check_root(load_t *L, void *obj, const char *path);
 
 #define D fo_daemon_cfg_t
 static const setting_t daemon_settings[] = {
-    S_STRING(D, control_socket, "control_socket", FO_DEFAULT_CONTROL_SOCKET, 1, 107,
-             check_abs_path, 0,
-             "Path of the Unix socket that failoverctl talks to. Its directory must exist."),
+    S_STRING(D, control_socket, "control_socket", FO_DEFAULT_CONTROL_SOCKET, 1, 107, check_abs_path,
+             0, "Path of the Unix socket that failoverctl talks to. Its directory must exist."),
     S_MODE(D, control_socket_mode, "control_socket_mode", 0660,
            "Permission bits of the control socket, as an octal string."),
     S_STRING(D, control_socket_group, "control_socket_group", "", 0, 32, check_group_name, 0,
@@ -339,8 +364,7 @@ static const setting_t daemon_settings[] = {
     S_DURATION(D, down_after_ms, "down_after", SEC(1), MS(100), MINUTES(10),
                "How long a primary's probes must keep failing before it is suspect and its "
                "replicas are asked whether they still hear from it."),
-    S_DURATION(D, reconnect_backoff_max_ms, "reconnect_backoff_max", SEC(5), MS(100),
-               MINUTES(10),
+    S_DURATION(D, reconnect_backoff_max_ms, "reconnect_backoff_max", SEC(5), MS(100), MINUTES(10),
                "Longest wait between attempts to reconnect to a node that is down; the wait "
                "grows from probe_interval up to this."),
     S_DURATION(D, replica_confirm_ms, "replica_confirm", SEC(2), 0, MINUTES(10),
@@ -349,7 +373,7 @@ static const setting_t daemon_settings[] = {
     S_DURATION(D, stall_grace_ms, "stall_grace", SEC(5), 0, MINUTES(10),
                "After the event loop stalled or the clock jumped, observe without acting for "
                "this long."),
-    S_ENUM(D, policy, fo_policy_t, "policy", FO_POLICY_RELIABILITY, policy_names,
+    S_ENUM(D, policy, policy_t, "policy", POLICY_RELIABILITY, policy_names,
            "Default failover policy of the clusters: reliability (no acknowledged write is "
            "lost; writes may pause) or availability (writes come back first; divergence is "
            "possible, and reported)."),
@@ -358,16 +382,21 @@ static const setting_t daemon_settings[] = {
 
 #define N fo_node_cfg_t
 static const setting_t node_settings[] = {
-    {.name = "name", .kind = K_STRING, .off = FLD(N, name, char *), .min = 1, .max = 128,
-     .check = check_node_name, .flags = F_NAME, .def_doc = "host, or host:port",
+    {.name = "name",
+     .kind = K_STRING,
+     .off = FLD(N, name, char *),
+     .min = 1,
+     .max = 128,
+     .check = check_node_name,
+     .flags = F_NAME,
+     .def_doc = "host, or host:port",
      .doc = "Name of the node in status, events and failoverctl. The default has the port "
             "only when it is not 3306; an IPv6 address with a port is written [addr]:port."},
     S_STRING(N, host, "host", NULL, 1, 255, check_host, F_REQUIRED,
              "Host name or IP address (IPv6 without brackets) that failoverd connects to; "
              "replicas are pointed at the same address."),
     S_INT(N, port, "port", 3306, 1, 65535, "TCP port of the server."),
-    S_ENUM(N, promotion_rule, fo_promotion_rule_t, "promotion_rule", FO_PROMO_NEUTRAL,
-           promotion_names,
+    S_ENUM(N, promotion_rule, promotion_rule_t, "promotion_rule", RULE_NEUTRAL, promotion_names,
            "Preference when electing a new primary, after completeness of the data: prefer, "
            "neutral, prefer_not, or must_not (never promoted)."),
     S_KV(N, vars, "vars", F_KV_STRINGS,
@@ -384,8 +413,7 @@ static const setting_t hooks_settings[] = {
               "Runs during a failover to fence the old primary (power it off, cut it off)."),
     S_COMMAND(H, cmd[FO_HOOK_POST_PROMOTION], "post_promotion",
               "Runs once the new primary is writable; the place to move traffic."),
-    S_COMMAND(H, cmd[FO_HOOK_POST_FAILOVER], "post_failover",
-              "Runs after a failover succeeded."),
+    S_COMMAND(H, cmd[FO_HOOK_POST_FAILOVER], "post_failover", "Runs after a failover succeeded."),
     S_COMMAND(H, cmd[FO_HOOK_FAILOVER_FAILED], "failover_failed",
               "Runs after a failover failed or was aborted."),
     S_COMMAND(H, cmd[FO_HOOK_SWITCHOVER_BEFORE], "switchover_before",
@@ -416,8 +444,7 @@ static const setting_t webhook_settings[] = {
     S_ENUM(W, format, fo_webhook_format_t, "format", FO_WEBHOOK_JSON, webhook_format_names,
            "Body of the request: json (the event with all its details) or slack (a "
            "Slack-compatible message)."),
-    S_DURATION(W, timeout_ms, "timeout", SEC(5), MS(100), MINUTES(5),
-               "Bound on one request."),
+    S_DURATION(W, timeout_ms, "timeout", SEC(5), MS(100), MINUTES(5), "Bound on one request."),
     S_INT(W, retries, "retries", 5, 0, 100,
           "How many times a failed request is retried, with growing pauses."),
     S_STRINGS(W, events, "events", check_event_name,
@@ -437,38 +464,57 @@ static const setting_t test_settings[] = {
 #undef T
 
 static const section_t daemon_section = {
-    .name = "daemon", .where = "daemon", .settings = daemon_settings,
-    .n = sizeof daemon_settings / sizeof daemon_settings[0], .size = sizeof(fo_daemon_cfg_t),
-    .off_src = -1, .off_index = -1,
+    .name = "daemon",
+    .where = "daemon",
+    .settings = daemon_settings,
+    .n = sizeof daemon_settings / sizeof daemon_settings[0],
+    .size = sizeof(fo_daemon_cfg_t),
+    .off_src = -1,
+    .off_index = -1,
     .doc = "Settings of the daemon itself, and defaults for the clusters. The whole group is "
            "optional."};
 
 static const section_t node_section = {
-    .name = "node", .where = "clusters[].nodes[]", .settings = node_settings,
-    .n = sizeof node_settings / sizeof node_settings[0], .size = sizeof(fo_node_cfg_t),
-    .off_src = offsetof(fo_node_cfg_t, src), .off_index = offsetof(fo_node_cfg_t, index),
+    .name = "node",
+    .where = "clusters[].nodes[]",
+    .settings = node_settings,
+    .n = sizeof node_settings / sizeof node_settings[0],
+    .size = sizeof(fo_node_cfg_t),
+    .off_src = offsetof(fo_node_cfg_t, src),
+    .off_index = offsetof(fo_node_cfg_t, index),
     .check = check_node,
     .doc = "One server of a cluster. Node names are unique within their cluster, host:port "
            "pairs across the whole file."};
 
 static const section_t hooks_section = {
-    .name = "hooks", .where = "clusters[].hooks", .settings = hooks_settings,
-    .n = sizeof hooks_settings / sizeof hooks_settings[0], .size = sizeof(fo_hooks_cfg_t),
-    .off_src = -1, .off_index = -1,
+    .name = "hooks",
+    .where = "clusters[].hooks",
+    .settings = hooks_settings,
+    .n = sizeof hooks_settings / sizeof hooks_settings[0],
+    .size = sizeof(fo_hooks_cfg_t),
+    .off_src = -1,
+    .off_index = -1,
     .doc = "Script hooks, each optional. A hook is a command line: the absolute path of an "
            "executable, then arguments separated by spaces (no shell). The details of the "
            "event come in environment variables, never passwords."};
 
 static const section_t plugin_section = {
-    .name = "plugin", .where = "clusters[].plugins[]", .settings = plugin_settings,
-    .n = sizeof plugin_settings / sizeof plugin_settings[0], .size = sizeof(fo_plugin_cfg_t),
-    .off_src = offsetof(fo_plugin_cfg_t, src), .off_index = -1,
+    .name = "plugin",
+    .where = "clusters[].plugins[]",
+    .settings = plugin_settings,
+    .n = sizeof plugin_settings / sizeof plugin_settings[0],
+    .size = sizeof(fo_plugin_cfg_t),
+    .off_src = offsetof(fo_plugin_cfg_t, src),
+    .off_index = -1,
     .doc = "Plugins loaded for the cluster (virtual IP, DNS ...), in this order."};
 
 static const section_t webhook_section = {
-    .name = "webhook", .where = "clusters[].webhooks[]", .settings = webhook_settings,
+    .name = "webhook",
+    .where = "clusters[].webhooks[]",
+    .settings = webhook_settings,
     .n = sizeof webhook_settings / sizeof webhook_settings[0],
-    .size = sizeof(fo_webhook_cfg_t), .off_src = offsetof(fo_webhook_cfg_t, src),
+    .size = sizeof(fo_webhook_cfg_t),
+    .off_src = offsetof(fo_webhook_cfg_t, src),
     .off_index = -1,
     .doc = "HTTP endpoints told about events. Requests never delay a failover."};
 
@@ -476,7 +522,7 @@ static const section_t webhook_section = {
 static const setting_t cluster_settings[] = {
     S_STRING(C, name, "name", NULL, 1, 64, check_cluster_name, F_REQUIRED | F_NAME,
              "Name of the cluster in failoverctl, events and state files."),
-    S_INHERIT(C, policy, fo_policy_t, "policy"),
+    S_INHERIT(C, policy, policy_t, "policy"),
     S_STRING(C, user, "user", NULL, 1, 80, NULL, F_REQUIRED,
              "Account that failoverd logs in to every node with."),
     S_SECRET(C, password, "password", F_REQUIRED,
@@ -507,11 +553,17 @@ static const setting_t cluster_settings[] = {
     S_INHERIT(C, probe_timeout_ms, uint64_t, "probe_timeout"),
     S_INHERIT(C, down_after_ms, uint64_t, "down_after"),
     S_INHERIT(C, replica_confirm_ms, uint64_t, "replica_confirm"),
+    S_DURATION(C, fence_timeout_ms, "fence_timeout", SEC(1), MS(100), MINUTES(1),
+               "Failover: how long to try to make the old primary read-only; a dead primary "
+               "must not hold the failover up for long."),
     S_DURATION(C, wait_apply_timeout_ms, "wait_apply_timeout", SEC(10), MS(100), HOURS(1),
                "Failover: how long to wait for replicas to apply what they have received."),
     S_DURATION(C, catchup_timeout_ms, "catchup_timeout", SEC(30), MS(100), HOURS(1),
                "Failover: how long the elected replica may take to catch up from a more "
                "advanced one."),
+    S_DURATION(C, verify_timeout_ms, "verify_timeout", SEC(5), MS(100), MINUTES(10),
+               "How long a repointed replica may take to show it replicates from the new "
+               "primary (both threads running)."),
     S_DURATION(C, step_timeout_ms, "step_timeout", SEC(5), MS(100), MINUTES(10),
                "Bound on every other failover or switchover step (a statement, repointing a "
                "replica)."),
@@ -521,8 +573,7 @@ static const setting_t cluster_settings[] = {
     S_DURATION(C, switchover_timeout_ms, "switchover_timeout", SEC(30), SEC(1), HOURS(1),
                "Switchover: bound on the whole operation; running out before the promotion "
                "rolls back."),
-    S_ENUM(C, long_writes, fo_long_writes_t, "long_writes", FO_LONG_WRITES_WAIT,
-           long_writes_names,
+    S_ENUM(C, long_writes, fo_long_writes_t, "long_writes", FO_LONG_WRITES_WAIT, long_writes_names,
            "Switchover: writes still running on the old primary once it is read-only are "
            "waited for (up to long_writes_timeout) or killed."),
     S_DURATION(C, long_writes_timeout_ms, "long_writes_timeout", SEC(2), 0, HOURS(1),
@@ -545,31 +596,43 @@ static const setting_t cluster_settings[] = {
 #undef C
 
 static const section_t cluster_section = {
-    .name = "cluster", .where = "clusters[]", .settings = cluster_settings,
+    .name = "cluster",
+    .where = "clusters[]",
+    .settings = cluster_settings,
     .n = sizeof cluster_settings / sizeof cluster_settings[0],
-    .size = sizeof(fo_cluster_cfg_t), .off_src = offsetof(fo_cluster_cfg_t, src),
+    .size = sizeof(fo_cluster_cfg_t),
+    .off_src = offsetof(fo_cluster_cfg_t, src),
     .off_index = offsetof(fo_cluster_cfg_t, index),
     .doc = "One replication cluster: one primary and its replicas. A setting whose default "
            "is shown as `daemon.x` takes the daemon's value unless it is set here."};
 
 static const section_t test_section = {
-    .name = "test", .where = "test", .settings = test_settings,
-    .n = sizeof test_settings / sizeof test_settings[0], .size = sizeof(fo_test_cfg_t),
-    .off_src = -1, .off_index = -1,
+    .name = "test",
+    .where = "test",
+    .settings = test_settings,
+    .n = sizeof test_settings / sizeof test_settings[0],
+    .size = sizeof(fo_test_cfg_t),
+    .off_src = -1,
+    .off_index = -1,
     .doc = "Knobs for the test suite. Leave the group out in production."};
 
 static const setting_t root_settings[] = {
     S_GROUP(fo_config_t, daemon, fo_daemon_cfg_t, "daemon", &daemon_section,
             "Settings of the daemon."),
-    S_LIST(fo_config_t, clusters, fo_cluster_cfg_t, n_clusters, "clusters", &cluster_section,
-           1, F_REQUIRED, "The clusters failoverd manages."),
+    S_LIST(fo_config_t, clusters, fo_cluster_cfg_t, n_clusters, "clusters", &cluster_section, 1,
+           F_REQUIRED, "The clusters failoverd manages."),
     S_GROUP(fo_config_t, test, fo_test_cfg_t, "test", &test_section, "Test knobs."),
 };
 
-static const section_t root_section = {
-    .name = "top-level", .where = "", .settings = root_settings,
-    .n = sizeof root_settings / sizeof root_settings[0], .size = sizeof(fo_config_t),
-    .off_src = -1, .off_index = -1, .check = check_root, .doc = ""};
+static const section_t root_section = {.name = "top-level",
+                                       .where = "",
+                                       .settings = root_settings,
+                                       .n = sizeof root_settings / sizeof root_settings[0],
+                                       .size = sizeof(fo_config_t),
+                                       .off_src = -1,
+                                       .off_index = -1,
+                                       .check = check_root,
+                                       .doc = ""};
 
 /* Every section, in the order of the documentation. */
 static const section_t *const all_sections[] = {
@@ -1084,8 +1147,8 @@ static char *range_str(const setting_t *s)
     return buf_steal(&b);
 }
 
-static bool check_string(load_t *L, const config_setting_t *m, const setting_t *s,
-                         const char *path, const char *v)
+static bool check_string(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                         const char *v)
 {
     size_t len = strlen(v);
     if (s->min > 0 && len == 0) {
@@ -1188,8 +1251,7 @@ static bool read_secret_file(load_t *L, const config_setting_t *at, const char *
     return ok;
 }
 
-static void kv_add(fo_kvlist_t *kv, const char *key, char *value, fo_kv_type_t type,
-                   fo_src_t src)
+static void kv_add(fo_kvlist_t *kv, const char *key, char *value, fo_kv_type_t type, fo_src_t src)
 {
     kv->items = xrealloc(kv->items, (kv->n + 1) * sizeof *kv->items);
     kv->items[kv->n++] = (fo_kv_t){xstrdup(key), value, type, src};
@@ -1241,8 +1303,8 @@ static void parse_kv(load_t *L, const config_setting_t *m, const setting_t *s, c
     }
 }
 
-static void parse_section(load_t *L, const config_setting_t *grp, const section_t *sec,
-                          void *obj, const char *path);
+static void parse_section(load_t *L, const config_setting_t *grp, const section_t *sec, void *obj,
+                          const char *path);
 
 /* The path of list element i: the list's path and the element's name, or [i]. */
 static char *element_path(load_t *L, const char *list_path, const section_t *sub,
@@ -1276,8 +1338,8 @@ static char *element_path(load_t *L, const char *list_path, const section_t *sub
     return buf_steal(&b);
 }
 
-static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s,
-                       const char *path, void *obj)
+static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                       void *obj)
 {
     const section_t *sub = s->sub;
     int n = config_setting_length(m);
@@ -1475,8 +1537,8 @@ static bool parse_value(load_t *L, const config_setting_t *m, const setting_t *r
             if (!get_int(L, e, &v))
                 err_at(L, e, buf_str(&p), "expected an integer, found %s", found_type(e));
             else if (v < s->min || v > s->max)
-                err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v,
-                       (long long)s->min, (long long)s->max);
+                err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v, (long long)s->min,
+                       (long long)s->max);
             else
                 ids->ids[ids->n++] = (unsigned)v;
             buf_free(&p);
@@ -1526,8 +1588,7 @@ static bool parse_value(load_t *L, const config_setting_t *m, const setting_t *r
         }
         parse_list(L, m, s, path, obj);
         return true;
-    case K_INHERIT:
-        break;
+    case K_INHERIT: break;
     }
     abort();
 }
@@ -1556,21 +1617,12 @@ static void apply_default(load_t *L, const config_setting_t *grp, const setting_
             *AT(obj, row->off, char *) = xstrdup(row->def_s);
         return;
     case K_SECRET:
-    case K_SECRET_FILE:
-        return; /* see resolve_secrets */
+    case K_SECRET_FILE: return; /* see resolve_secrets */
     case K_INT:
-    case K_ENUM:
-        *AT(obj, row->off, int) = (int)row->def;
-        return;
-    case K_BOOL:
-        *AT(obj, row->off, bool) = row->def != 0;
-        return;
-    case K_DURATION:
-        *AT(obj, row->off, uint64_t) = (uint64_t)row->def;
-        return;
-    case K_MODE:
-        *AT(obj, row->off, unsigned) = (unsigned)row->def;
-        return;
+    case K_ENUM: *AT(obj, row->off, int) = (int)row->def; return;
+    case K_BOOL: *AT(obj, row->off, bool) = row->def != 0; return;
+    case K_DURATION: *AT(obj, row->off, uint64_t) = (uint64_t)row->def; return;
+    case K_MODE: *AT(obj, row->off, unsigned) = (unsigned)row->def; return;
     case K_IDS: {
         fo_idlist_t *ids = AT(obj, row->off, fo_idlist_t);
         const char *p = row->def_s;
@@ -1587,13 +1639,9 @@ static void apply_default(load_t *L, const config_setting_t *grp, const setting_
     }
     case K_STRINGS:
     case K_KV:
-    case K_LIST:
-        return; /* empty */
-    case K_GROUP:
-        parse_section(L, NULL, row->sub, AT(obj, row->off, void), path);
-        return;
-    case K_INHERIT:
-        break;
+    case K_LIST: return; /* empty */
+    case K_GROUP: parse_section(L, NULL, row->sub, AT(obj, row->off, void), path); return;
+    case K_INHERIT: break;
     }
     abort();
 }
@@ -1625,8 +1673,8 @@ static void unknown_setting(load_t *L, const config_setting_t *m, const section_
 }
 
 /* The password / password_file pairs: exactly one of the two, and the file is read. */
-static void resolve_secrets(load_t *L, const config_setting_t *grp, const section_t *sec,
-                            void *obj, const char *path)
+static void resolve_secrets(load_t *L, const config_setting_t *grp, const section_t *sec, void *obj,
+                            const char *path)
 {
     for (size_t i = 0; i < sec->n; i++) {
         const setting_t *f = &sec->settings[i];
@@ -1661,8 +1709,8 @@ static void resolve_secrets(load_t *L, const config_setting_t *grp, const sectio
 }
 
 /* Parse group grp (NULL when absent: defaults only) against sec into obj. */
-static void parse_section(load_t *L, const config_setting_t *grp, const section_t *sec,
-                          void *obj, const char *path)
+static void parse_section(load_t *L, const config_setting_t *grp, const section_t *sec, void *obj,
+                          const char *path)
 {
     int n = grp ? config_setting_length(grp) : 0;
     for (int i = 0; i < n; i++) {
@@ -1753,9 +1801,9 @@ static void check_root(load_t *L, void *obj, const char *path)
                     }
                     if (!addr_dup && n->host && o->host && n->port == o->port &&
                         strcasecmp(n->host, o->host) == 0) {
-                        node_error(L, cl, n, "%s:%d is also node %s of cluster %s (%s:%u)",
-                                   n->host, n->port, o->name ? o->name : "?",
-                                   cl2->name ? cl2->name : "?", o->src.file, o->src.line);
+                        node_error(L, cl, n, "%s:%d is also node %s of cluster %s (%s:%u)", n->host,
+                                   n->port, o->name ? o->name : "?", cl2->name ? cl2->name : "?",
+                                   o->src.file, o->src.line);
                         addr_dup = true;
                     }
                 }
@@ -1848,15 +1896,9 @@ static void free_section(const section_t *sec, void *obj)
         switch (s->kind) {
         case K_STRING:
         case K_SECRET_FILE:
-        case K_COMMAND:
-            free(*AT(obj, s->off, char *));
-            break;
-        case K_SECRET:
-            free_secret(*AT(obj, s->off, char *));
-            break;
-        case K_IDS:
-            free(AT(obj, s->off, fo_idlist_t)->ids);
-            break;
+        case K_COMMAND: free(*AT(obj, s->off, char *)); break;
+        case K_SECRET: free_secret(*AT(obj, s->off, char *)); break;
+        case K_IDS: free(AT(obj, s->off, fo_idlist_t)->ids); break;
         case K_STRINGS: {
             fo_strlist_t *sl = AT(obj, s->off, fo_strlist_t);
             for (size_t k = 0; k < sl->n; k++)
@@ -1873,9 +1915,7 @@ static void free_section(const section_t *sec, void *obj)
             free(kv->items);
             break;
         }
-        case K_GROUP:
-            free_section(s->sub, AT(obj, s->off, void));
-            break;
+        case K_GROUP: free_section(s->sub, AT(obj, s->off, void)); break;
         case K_LIST: {
             char *elems = *AT(obj, s->off, char *);
             size_t n = *AT(obj, s->off2, size_t);
@@ -1884,8 +1924,7 @@ static void free_section(const section_t *sec, void *obj)
             free(elems);
             break;
         }
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -2004,26 +2043,16 @@ static void print_value(buf_t *out, const section_t *sec, const setting_t *row, 
             put_quoted(out, v);
         break;
     }
-    case K_SECRET:
-        buf_puts(out, "\"********\"");
-        break;
-    case K_INT:
-        buf_printf(out, "%d", *CAT(obj, off, int));
-        break;
-    case K_BOOL:
-        buf_puts(out, *CAT(obj, off, bool) ? "true" : "false");
-        break;
+    case K_SECRET: buf_puts(out, "\"********\""); break;
+    case K_INT: buf_printf(out, "%d", *CAT(obj, off, int)); break;
+    case K_BOOL: buf_puts(out, *CAT(obj, off, bool) ? "true" : "false"); break;
     case K_DURATION:
         buf_putc(out, '"');
         fo_duration_format(*CAT(obj, off, uint64_t), out);
         buf_putc(out, '"');
         break;
-    case K_ENUM:
-        put_quoted(out, name_of(s->names, *CAT(obj, off, int)));
-        break;
-    case K_MODE:
-        buf_printf(out, "\"%04o\"", *CAT(obj, off, unsigned));
-        break;
+    case K_ENUM: put_quoted(out, name_of(s->names, *CAT(obj, off, int))); break;
+    case K_MODE: buf_printf(out, "\"%04o\"", *CAT(obj, off, unsigned)); break;
     case K_IDS: {
         const fo_idlist_t *ids = CAT(obj, off, fo_idlist_t);
         buf_puts(out, "[");
@@ -2096,8 +2125,7 @@ static void print_value(buf_t *out, const section_t *sec, const setting_t *row, 
         buf_puts(out, ")");
         break;
     }
-    case K_INHERIT:
-        abort();
+    case K_INHERIT: abort();
     }
     buf_puts(out, ";\n");
 }

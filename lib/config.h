@@ -22,19 +22,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "elect.h"
 #include "log.h"
-
-/* Failover policy (DESIGN section 1). */
-typedef enum { FO_POLICY_RELIABILITY, FO_POLICY_AVAILABILITY } fo_policy_t;
-
-/* Promotion rule of a node, in order of preference: a lower value is preferred,
- * FO_PROMO_MUST_NOT is never promoted. */
-typedef enum {
-    FO_PROMO_PREFER,
-    FO_PROMO_NEUTRAL,
-    FO_PROMO_PREFER_NOT,
-    FO_PROMO_MUST_NOT,
-} fo_promotion_rule_t;
+#include "model.h"
 
 /* What a switchover does with writes still running on the old primary. */
 typedef enum { FO_LONG_WRITES_WAIT, FO_LONG_WRITES_KILL } fo_long_writes_t;
@@ -56,15 +46,12 @@ typedef enum {
     FO_HOOK__COUNT
 } fo_hook_point_t;
 
-/* The names used in the file ("reliability", "prefer_not", "pre_failover" ...). */
-const char *fo_policy_str(fo_policy_t p);
-const char *fo_promotion_rule_str(fo_promotion_rule_t r);
+/* The names used in the file ("wait", "slack", "pre_failover" ...).  Policies and
+ * promotion rules are elect.h's policy_t and model.h's promotion_rule_t, with
+ * their policy_str() and promotion_rule_str(). */
 const char *fo_long_writes_str(fo_long_writes_t w);
 const char *fo_webhook_format_str(fo_webhook_format_t f);
 const char *fo_hook_point_str(fo_hook_point_t h);
-/* Parse those names (for the control socket's --policy and similar); false if unknown. */
-bool fo_policy_parse(const char *s, fo_policy_t *out);
-bool fo_promotion_rule_parse(const char *s, fo_promotion_rule_t *out);
 
 /* Where something was written: file (as the operator named it) and line.  The file
  * string belongs to the fo_config_t; line 0 means "not written, a default". */
@@ -103,11 +90,11 @@ typedef struct {
 
 typedef struct {
     char *control_socket;
-    unsigned control_socket_mode;   /* permission bits, e.g. 0660 */
-    char *control_socket_group;     /* "" = the daemon's own group */
+    unsigned control_socket_mode; /* permission bits, e.g. 0660 */
+    char *control_socket_group;   /* "" = the daemon's own group */
     fo_idlist_t control_allowed_uids;
     fo_idlist_t control_allowed_gids;
-    int control_max_request;        /* bytes */
+    int control_max_request; /* bytes */
     char *state_dir;
     log_level_t log_level;
     uint64_t probe_interval_ms;
@@ -116,16 +103,16 @@ typedef struct {
     uint64_t reconnect_backoff_max_ms;
     uint64_t replica_confirm_ms;
     uint64_t stall_grace_ms;
-    fo_policy_t policy;
+    policy_t policy;
 } fo_daemon_cfg_t;
 
 typedef struct {
-    char *name;                      /* as written, or host / host:port */
+    char *name; /* as written, or host / host:port */
     char *host;
     int port;
-    fo_promotion_rule_t promotion_rule;
-    fo_kvlist_t vars;                /* strings only */
-    size_t index;                    /* position in the cluster's list: config order */
+    promotion_rule_t promotion_rule;
+    fo_kvlist_t vars; /* strings only */
+    size_t index;     /* position in the cluster's list: config order */
     fo_src_t src;
 } fo_node_cfg_t;
 
@@ -137,7 +124,7 @@ typedef struct {
 } fo_hooks_cfg_t;
 
 typedef struct {
-    char *path;                      /* as written; relative = in the plugin directory */
+    char *path; /* as written; relative = in the plugin directory */
     fo_kvlist_t config;
     fo_src_t src;
 } fo_plugin_cfg_t;
@@ -147,16 +134,16 @@ typedef struct {
     fo_webhook_format_t format;
     uint64_t timeout_ms;
     int retries;
-    fo_strlist_t events;             /* empty = every event */
+    fo_strlist_t events; /* empty = every event */
     fo_src_t src;
 } fo_webhook_cfg_t;
 
 typedef struct {
     char *name;
-    fo_policy_t policy;
+    policy_t policy;
     char *user;
-    char *password;                  /* the secret itself, also when read from a file */
-    char *password_file;             /* "" when given inline */
+    char *password;      /* the secret itself, also when read from a file */
+    char *password_file; /* "" when given inline */
     char *repl_user;
     char *repl_password;
     char *repl_password_file;
@@ -164,18 +151,20 @@ typedef struct {
     uint64_t failover_block_ms;
     bool auto_rejoin;
     bool semisync;
-    uint64_t probe_interval_ms;      /* these four: the daemon's unless overridden */
+    uint64_t probe_interval_ms; /* these four: the daemon's unless overridden */
     uint64_t probe_timeout_ms;
     uint64_t down_after_ms;
     uint64_t replica_confirm_ms;
+    uint64_t fence_timeout_ms;
     uint64_t wait_apply_timeout_ms;
     uint64_t catchup_timeout_ms;
+    uint64_t verify_timeout_ms;
     uint64_t step_timeout_ms;
     uint64_t switchover_lag_max_ms;
     uint64_t switchover_timeout_ms;
     fo_long_writes_t long_writes;
     uint64_t long_writes_timeout_ms;
-    int connect_retry;               /* seconds (CHANGE ... CONNECT_RETRY) */
+    int connect_retry; /* seconds (CHANGE ... CONNECT_RETRY) */
     uint64_t heartbeat_period_ms;
     fo_node_cfg_t *nodes;
     size_t n_nodes;
@@ -189,17 +178,17 @@ typedef struct {
 } fo_cluster_cfg_t;
 
 typedef struct {
-    char *crash_at_step;             /* "" = never */
-    char *block_loop;                /* "" = never */
+    char *crash_at_step; /* "" = never */
+    char *block_loop;    /* "" = never */
 } fo_test_cfg_t;
 
 typedef struct {
-    char *path;                      /* the file as given to fo_config_load */
+    char *path; /* the file as given to fo_config_load */
     fo_daemon_cfg_t daemon;
     fo_cluster_cfg_t *clusters;
     size_t n_clusters;
     fo_test_cfg_t test;
-    char **files;                    /* every file read (main file, includes): fo_src_t.file */
+    char **files; /* every file read (main file, includes): fo_src_t.file */
     size_t n_files;
 } fo_config_t;
 
@@ -212,7 +201,10 @@ typedef struct {
     size_t more;
 } fo_config_errors_t;
 
-#define FO_CONFIG_ERRORS_INIT {NULL, 0, 0}
+#define FO_CONFIG_ERRORS_INIT                                                                      \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Read and validate path.  Returns the tree, or NULL with every error found in
  * errs (which the caller frees with fo_config_errors_free; it may be passed in

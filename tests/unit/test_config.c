@@ -100,7 +100,9 @@ static fo_config_t *load_text_ok(const char *text)
 }
 
 /* One cluster "main" with credentials, on line 1; the cases add its nodes. */
-#define HEAD "clusters = ({ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
+#define HEAD                                                                                       \
+    "clusters = ({ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "           \
+    "repl_password = \"q\";\n"
 #define NODES1 "  nodes = ( { name = \"db1\"; host = \"h1\"; } );\n"
 #define TAIL "});\n"
 
@@ -126,12 +128,12 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_eq(d->reconnect_backoff_max_ms, 5000);
     cr_expect_eq(d->replica_confirm_ms, 2000);
     cr_expect_eq(d->stall_grace_ms, 5000);
-    cr_expect_eq(d->policy, FO_POLICY_RELIABILITY);
+    cr_expect_eq(d->policy, POLICY_RELIABILITY);
 
     cr_assert_eq(cfg->n_clusters, 1);
     const fo_cluster_cfg_t *c = &cfg->clusters[0];
     cr_expect_str_eq(c->name, "main");
-    cr_expect_eq(c->policy, FO_POLICY_RELIABILITY);
+    cr_expect_eq(c->policy, POLICY_RELIABILITY);
     cr_expect_str_eq(c->user, "u");
     cr_expect_str_eq(c->password, "p");
     cr_expect_str_eq(c->password_file, "");
@@ -146,8 +148,10 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_eq(c->probe_timeout_ms, 500);
     cr_expect_eq(c->down_after_ms, 1000);
     cr_expect_eq(c->replica_confirm_ms, 2000);
+    cr_expect_eq(c->fence_timeout_ms, 1000);
     cr_expect_eq(c->wait_apply_timeout_ms, 10000);
     cr_expect_eq(c->catchup_timeout_ms, 30000);
+    cr_expect_eq(c->verify_timeout_ms, 5000);
     cr_expect_eq(c->step_timeout_ms, 5000);
     cr_expect_eq(c->switchover_lag_max_ms, 1000);
     cr_expect_eq(c->switchover_timeout_ms, 30000);
@@ -168,7 +172,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_str_eq(n->name, "db1");
     cr_expect_str_eq(n->host, "h1");
     cr_expect_eq(n->port, 3306);
-    cr_expect_eq(n->promotion_rule, FO_PROMO_NEUTRAL);
+    cr_expect_eq(n->promotion_rule, RULE_NEUTRAL);
     cr_expect_eq(n->vars.n, 0);
     cr_expect_eq(n->src.line, 2);
 
@@ -183,9 +187,11 @@ Test(config, clusters_inherit_daemon_settings_unless_overridden)
         "daemon = { probe_interval = \"200ms\"; probe_timeout = 300; down_after = \"3s\";\n"
         "           replica_confirm = \"1m\"; policy = \"availability\"; };\n"
         "clusters = (\n"
-        " { name = \"a\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
+        " { name = \"a\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = "
+        "\"q\";\n"
         "   nodes = ( { host = \"h1\"; } ); },\n"
-        " { name = \"b\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
+        " { name = \"b\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = "
+        "\"q\";\n"
         "   probe_interval = \"1s\"; probe_timeout = \"1.5s\"; down_after = 250;\n"
         "   replica_confirm = \"0ms\"; policy = \"reliability\";\n"
         "   nodes = ( { host = \"h2\"; } ); }\n"
@@ -196,24 +202,24 @@ Test(config, clusters_inherit_daemon_settings_unless_overridden)
     cr_expect_eq(a->probe_timeout_ms, 300);
     cr_expect_eq(a->down_after_ms, 3000);
     cr_expect_eq(a->replica_confirm_ms, 60000);
-    cr_expect_eq(a->policy, FO_POLICY_AVAILABILITY);
+    cr_expect_eq(a->policy, POLICY_AVAILABILITY);
     cr_expect_eq(b->probe_interval_ms, 1000);
     cr_expect_eq(b->probe_timeout_ms, 1500);
     cr_expect_eq(b->down_after_ms, 250);
     cr_expect_eq(b->replica_confirm_ms, 0);
-    cr_expect_eq(b->policy, FO_POLICY_RELIABILITY);
+    cr_expect_eq(b->policy, POLICY_RELIABILITY);
     cr_expect_eq(b->index, 1);
     fo_config_free(cfg);
 }
 
 Test(config, node_names_default_to_the_address)
 {
-    fo_config_t *cfg = load_text_ok(HEAD
-                                    "  nodes = ( { host = \"db1.example.com\"; },\n"
-                                    "            { host = \"10.0.0.2\"; port = 3307; },\n"
-                                    "            { host = \"::1\"; port = 3308; },\n"
-                                    "            { host = \"fe80::1\"; },\n"
-                                    "            { name = \"x\"; host = \"10.0.0.2\"; } );\n" TAIL);
+    fo_config_t *cfg =
+        load_text_ok(HEAD "  nodes = ( { host = \"db1.example.com\"; },\n"
+                          "            { host = \"10.0.0.2\"; port = 3307; },\n"
+                          "            { host = \"::1\"; port = 3308; },\n"
+                          "            { host = \"fe80::1\"; },\n"
+                          "            { name = \"x\"; host = \"10.0.0.2\"; } );\n" TAIL);
     const fo_cluster_cfg_t *c = &cfg->clusters[0];
     cr_assert_eq(c->n_nodes, 5);
     cr_expect_str_eq(c->nodes[0].name, "db1.example.com");
@@ -252,12 +258,12 @@ Test(config, full_file_sets_everything)
     cr_expect_eq(d->reconnect_backoff_max_ms, 2000);
     cr_expect_eq(d->replica_confirm_ms, 1500);
     cr_expect_eq(d->stall_grace_ms, 3000);
-    cr_expect_eq(d->policy, FO_POLICY_AVAILABILITY);
+    cr_expect_eq(d->policy, POLICY_AVAILABILITY);
 
     cr_assert_eq(cfg->n_clusters, 2);
     const fo_cluster_cfg_t *c = fo_config_cluster(cfg, "orders");
     cr_assert_not_null(c);
-    cr_expect_eq(c->policy, FO_POLICY_RELIABILITY);
+    cr_expect_eq(c->policy, POLICY_RELIABILITY);
     cr_expect_str_eq(c->user, "admin");
     cr_expect_str_eq(c->password, "s3cret", "final newline dropped");
     cr_expect_str_eq(c->password_file, "main.password");
@@ -270,8 +276,10 @@ Test(config, full_file_sets_everything)
     cr_expect_eq(c->probe_timeout_ms, 100);
     cr_expect_eq(c->down_after_ms, 400);
     cr_expect_eq(c->replica_confirm_ms, 800);
+    cr_expect_eq(c->fence_timeout_ms, 700);
     cr_expect_eq(c->wait_apply_timeout_ms, 20000);
     cr_expect_eq(c->catchup_timeout_ms, 60000);
+    cr_expect_eq(c->verify_timeout_ms, 8000);
     cr_expect_eq(c->step_timeout_ms, 2500);
     cr_expect_eq(c->switchover_lag_max_ms, 500);
     cr_expect_eq(c->switchover_timeout_ms, 45000);
@@ -285,12 +293,12 @@ Test(config, full_file_sets_everything)
     cr_assert_not_null(n);
     cr_expect_str_eq(n->host, "10.1.0.2");
     cr_expect_eq(n->port, 3307);
-    cr_expect_eq(n->promotion_rule, FO_PROMO_PREFER);
+    cr_expect_eq(n->promotion_rule, RULE_PREFER);
     cr_expect_str_eq(fo_kv_get(&n->vars, "ssh_host"), "o2.example.com");
     cr_expect_str_eq(fo_kv_get(&n->vars, "vip_interface"), "eth1");
     cr_expect_null(fo_kv_get(&n->vars, "nothing"));
-    cr_expect_eq(fo_config_node(c, "o3")->promotion_rule, FO_PROMO_MUST_NOT);
-    cr_expect_eq(fo_config_node(c, "o1")->promotion_rule, FO_PROMO_PREFER_NOT);
+    cr_expect_eq(fo_config_node(c, "o3")->promotion_rule, RULE_MUST_NOT);
+    cr_expect_eq(fo_config_node(c, "o1")->promotion_rule, RULE_PREFER_NOT);
     cr_expect_eq(fo_config_node_by_addr(c, "10.1.0.2", 3307), n);
     cr_expect_eq(fo_config_node_by_addr(c, "10.1.0.2", 3306), NULL);
     cr_expect_null(fo_config_node(c, "nope"));
@@ -330,7 +338,7 @@ Test(config, full_file_sets_everything)
 
     const fo_cluster_cfg_t *r = fo_config_cluster(cfg, "reports");
     cr_assert_not_null(r);
-    cr_expect_eq(r->policy, FO_POLICY_AVAILABILITY, "inherited from daemon.policy");
+    cr_expect_eq(r->policy, POLICY_AVAILABILITY, "inherited from daemon.policy");
     cr_expect_eq(r->probe_interval_ms, 250, "inherited from daemon.probe_interval");
     cr_expect_null(fo_config_cluster(cfg, "nope"));
 
@@ -356,8 +364,8 @@ Test(config, password_file_is_relative_to_the_config_file)
 Test(config, include_is_relative_to_the_main_file)
 {
     cr_assert_eq(mkdir("etc", 0755), 0);
-    write_file("etc/nodes.conf", "nodes = ( { host = \"h1\"; },\n  { host = \"h2\"; porrt = 1; } );\n",
-               0644);
+    write_file("etc/nodes.conf",
+               "nodes = ( { host = \"h1\"; },\n  { host = \"h2\"; porrt = 1; } );\n", 0644);
     write_file("etc/main.conf", HEAD "@include \"nodes.conf\"\n" TAIL, 0644);
     fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
     fo_config_t *cfg = fo_config_load("etc/main.conf", &errs);
@@ -404,20 +412,20 @@ static const err_case_t error_cases[] = {
      "t.conf:2: clusters.main.nodes: expected a list ( ... ), found a group\n"},
     {"list element not a group", HEAD "  nodes = ( \"h1\" );\n" TAIL,
      "t.conf:2: clusters.main.nodes[0]: expected a group { ... }, found a string\n"},
-    {"password of the wrong type is not echoed", "clusters = ({ name = \"main\"; user = \"u\";\n"
+    {"password of the wrong type is not echoed",
+     "clusters = ({ name = \"main\"; user = \"u\";\n"
      "  password = 12345; repl_user = \"r\"; repl_password = \"q\";\n" NODES1 TAIL,
      "t.conf:2: clusters.main.password: expected a string, found an integer\n"},
-    {"integer array with a string", "daemon = { control_allowed_uids = [ \"root\" ]; };\n" HEAD
-     NODES1 TAIL,
+    {"integer array with a string",
+     "daemon = { control_allowed_uids = [ \"root\" ]; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_allowed_uids[0]: expected an integer, found a string\n"},
-    {"string for an integer array", "daemon = { control_allowed_gids = \"adm\"; };\n" HEAD
-     NODES1 TAIL,
+    {"string for an integer array",
+     "daemon = { control_allowed_gids = \"adm\"; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_allowed_gids: expected an array of integers, found a string\n"},
-    {"uid list element", "daemon = { control_allowed_uids = ( 0, \"root\" ); };\n" HEAD NODES1
-     TAIL,
+    {"uid list element", "daemon = { control_allowed_uids = ( 0, \"root\" ); };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_allowed_uids[1]: expected an integer, found a string\n"},
-    {"non-string node var", HEAD "  nodes = ( { host = \"h1\"; vars = { ssh_port = 22; }; } );\n"
-     TAIL,
+    {"non-string node var",
+     HEAD "  nodes = ( { host = \"h1\"; vars = { ssh_port = 22; }; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.h1.vars.ssh_port: expected a string, found an integer\n"},
     {"nested group in plugin config",
      HEAD NODES1 "  plugins = ( { path = \"vip.so\"; config = { a = { b = 1; }; }; } );\n" TAIL,
@@ -425,13 +433,14 @@ static const err_case_t error_cases[] = {
      "found a group\n"},
 
     /* Out of range */
-    {"port above 65535", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; },\n"
-                              "            { name = \"db2\"; host = \"h2\"; port = 70000; } );\n" TAIL,
+    {"port above 65535",
+     HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; },\n"
+          "            { name = \"db2\"; host = \"h2\"; port = 70000; } );\n" TAIL,
      "t.conf:3: clusters.main.nodes.db2.port: 70000 is out of range (1..65535)\n"},
     {"port 0", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 0; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.db1.port: 0 is out of range (1..65535)\n"},
-    {"integer beyond 32 bits", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 4294970602; } );\n"
-     TAIL,
+    {"integer beyond 32 bits",
+     HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 4294970602; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.db1.port: 4294970602 is out of range (1..65535)\n"},
     {"64-bit integer", HEAD "  connect_retry = 5000000000L;\n" NODES1 TAIL,
      "t.conf:2: clusters.main.connect_retry: 5000000000 is out of range (1..3600)\n"},
@@ -439,13 +448,13 @@ static const err_case_t error_cases[] = {
      "t.conf:1: daemon.probe_interval: 10ms is out of range (50ms..1m)\n"},
     {"duration above its bound", HEAD "  down_after = \"1h\";\n" NODES1 TAIL,
      "t.conf:2: clusters.main.down_after: 1h is out of range (100ms..10m)\n"},
-    {"duration in milliseconds above its bound", "daemon = { probe_timeout = 90000; };\n" HEAD
-     NODES1 TAIL,
+    {"duration in milliseconds above its bound",
+     "daemon = { probe_timeout = 90000; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.probe_timeout: 1m30s is out of range (50ms..1m)\n"},
     {"negative duration", "daemon = { stall_grace = -5; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.stall_grace: -5 is not a duration (negative)\n"},
-    {"mode beyond permission bits", "daemon = { control_socket_mode = \"01777\"; };\n" HEAD
-     NODES1 TAIL,
+    {"mode beyond permission bits",
+     "daemon = { control_socket_mode = \"01777\"; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_socket_mode: 01777 is out of range (0000..0777)\n"},
     {"negative uid", "daemon = { control_allowed_uids = [ -1 ]; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_allowed_uids[0]: -1 is out of range (0..4294967294)\n"},
@@ -470,15 +479,15 @@ static const err_case_t error_cases[] = {
      "t.conf:1: daemon.log_level: \"loud\" is not one of debug, info, notice, warning, error\n"},
     {"bad octal mode", "daemon = { control_socket_mode = \"0999\"; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_socket_mode: \"0999\" is not an octal mode such as \"0660\"\n"},
-    {"relative control socket", "daemon = { control_socket = \"run/x.sock\"; };\n" HEAD NODES1
-     TAIL,
+    {"relative control socket", "daemon = { control_socket = \"run/x.sock\"; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_socket: \"run/x.sock\" is not an absolute path\n"},
     {"bad cluster name",
      "clusters = ({ name = \"ma in\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "
      "repl_password = \"q\";\n" NODES1 TAIL,
      "t.conf:1: clusters.ma in.name: \"ma in\" is not a valid cluster name (letters, digits, "
      "'_', '-' and '.', not starting with '.' or '-')\n"},
-    {"empty user", "clusters = ({ name = \"main\"; user = \"\"; password = \"p\"; repl_user = \"r\";"
+    {"empty user",
+     "clusters = ({ name = \"main\"; user = \"\"; password = \"p\"; repl_user = \"r\";"
      " repl_password = \"q\";\n" NODES1 TAIL,
      "t.conf:1: clusters.main.user: must not be empty\n"},
     {"host in brackets", HEAD "  nodes = ( { name = \"db1\"; host = \"[::1]\"; } );\n" TAIL,
@@ -500,8 +509,8 @@ static const err_case_t error_cases[] = {
      "t.conf:3: clusters.main.hooks.node_up: /etc/passwd is not an executable file\n"},
 
     /* Unknown settings */
-    {"unknown setting, a typo", HEAD "  nodes = ( { name = \"db2\"; host = \"h2\"; prot = 3307; } );\n"
-     TAIL,
+    {"unknown setting, a typo",
+     HEAD "  nodes = ( { name = \"db2\"; host = \"h2\"; prot = 3307; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.db2.prot: unknown setting (did you mean \"port\"?)\n"},
     {"unknown setting, in the wrong group",
      HEAD "  nodes = ( { name = \"db2\"; host = \"h2\"; down_after = \"2s\"; } );\n" TAIL,
@@ -523,37 +532,41 @@ static const err_case_t error_cases[] = {
     {"node without host", HEAD "  nodes = ( { name = \"db1\"; port = 3307; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.db1.host: required setting is missing\n"},
     {"cluster without a name",
-     "clusters = ({ user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
-     NODES1 TAIL,
+     "clusters = ({ user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = "
+     "\"q\";\n" NODES1 TAIL,
      "t.conf:1: clusters[0].name: required setting is missing\n"},
-    {"duplicate node name", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; },\n"
-                                 "            { name = \"db1\"; host = \"h2\"; } );\n" TAIL,
+    {"duplicate node name",
+     HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; },\n"
+          "            { name = \"db1\"; host = \"h2\"; } );\n" TAIL,
      "t.conf:3: clusters.main.nodes.db1: duplicate node name \"db1\" (first defined at "
      "t.conf:2)\n"},
-    {"duplicate host:port", HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 3307; },\n"
-                                 "            { name = \"db2\"; host = \"H1\"; port = 3307; } );\n" TAIL,
+    {"duplicate host:port",
+     HEAD "  nodes = ( { name = \"db1\"; host = \"h1\"; port = 3307; },\n"
+          "            { name = \"db2\"; host = \"H1\"; port = 3307; } );\n" TAIL,
      "t.conf:3: clusters.main.nodes.db2: H1:3307 is also node db1 of cluster main (t.conf:2)\n"},
-    {"a node in error is no duplicate", HEAD "  nodes = ( { host = \"h1\"; port = 70000; },\n"
-                                            "            { host = \"h1\"; } );\n" TAIL,
+    {"a node in error is no duplicate",
+     HEAD "  nodes = ( { host = \"h1\"; port = 70000; },\n"
+          "            { host = \"h1\"; } );\n" TAIL,
      "t.conf:2: clusters.main.nodes.h1:70000.port: 70000 is out of range (1..65535)\n"},
     {"same server in two clusters",
      HEAD NODES1 "},\n"
-     "{ name = \"other\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
-     "  nodes = ( { host = \"h1\"; port = 3306; } );\n" TAIL,
+                 "{ name = \"other\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "
+                 "repl_password = \"q\";\n"
+                 "  nodes = ( { host = \"h1\"; port = 3306; } );\n" TAIL,
      "t.conf:5: clusters.other.nodes.h1: h1:3306 is also node db1 of cluster main (t.conf:2)\n"},
     {"duplicate cluster name",
      HEAD NODES1 "},\n"
-     "{ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; repl_password = \"q\";\n"
-     "  nodes = ( { host = \"h2\"; } );\n" TAIL,
+                 "{ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "
+                 "repl_password = \"q\";\n"
+                 "  nodes = ( { host = \"h2\"; } );\n" TAIL,
      "t.conf:4: clusters.main: duplicate cluster name \"main\" (first defined at t.conf:1)\n"},
 
     /* Passwords */
     {"neither password nor password_file",
-     "clusters = ({ name = \"main\"; user = \"u\"; repl_user = \"r\"; repl_password = \"q\";\n"
-     NODES1 TAIL,
+     "clusters = ({ name = \"main\"; user = \"u\"; repl_user = \"r\"; repl_password = "
+     "\"q\";\n" NODES1 TAIL,
      "t.conf:1: clusters.main.password: required setting is missing (or set password_file)\n"},
-    {"both password and password_file",
-     HEAD "  password_file = \"/nonexistent\";\n" NODES1 TAIL,
+    {"both password and password_file", HEAD "  password_file = \"/nonexistent\";\n" NODES1 TAIL,
      "t.conf:2: clusters.main.password_file: set either password or password_file, not both\n"},
     {"missing password file",
      "clusters = ({ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\";\n"
@@ -659,8 +672,8 @@ Test(config, empty_or_multiline_password_file)
     free(got);
     write_file("pw", "one\ntwo\n", 0600);
     got = load_errors(password_text);
-    cr_expect_str_eq(got,
-                     "t.conf:2: clusters.main.password_file: pw must hold the password on one line\n");
+    cr_expect_str_eq(
+        got, "t.conf:2: clusters.main.password_file: pw must hold the password on one line\n");
     free(got);
 }
 
@@ -713,14 +726,29 @@ Test(config, duration_parse)
         bool ok;
         uint64_t ms;
     } cases[] = {
-        {"0ms", true, 0},          {"500ms", true, 500},       {"2s", true, 2000},
-        {"1.5s", true, 1500},      {"0.001s", true, 1},        {"1m", true, 60000},
-        {"1m30s", true, 90000},    {"1h", true, 3600000},      {"1h 2m 3s 4ms", true, 3723004},
-        {" 5s ", true, 5000},      {"10 s", true, 10000},      {"2.25m", true, 135000},
-        {"", false, 0},            {"5", false, 0},            {"s", false, 0},
-        {"1.5ms", false, 0},       {"0.0001s", false, 0},      {"-1s", false, 0},
-        {"1d", false, 0},          {"1 hour", false, 0},       {"1.s", false, 0},
-        {"1sec", false, 0},        {"99999999999999999999h", false, 0},
+        {"0ms", true, 0},
+        {"500ms", true, 500},
+        {"2s", true, 2000},
+        {"1.5s", true, 1500},
+        {"0.001s", true, 1},
+        {"1m", true, 60000},
+        {"1m30s", true, 90000},
+        {"1h", true, 3600000},
+        {"1h 2m 3s 4ms", true, 3723004},
+        {" 5s ", true, 5000},
+        {"10 s", true, 10000},
+        {"2.25m", true, 135000},
+        {"", false, 0},
+        {"5", false, 0},
+        {"s", false, 0},
+        {"1.5ms", false, 0},
+        {"0.0001s", false, 0},
+        {"-1s", false, 0},
+        {"1d", false, 0},
+        {"1 hour", false, 0},
+        {"1.s", false, 0},
+        {"1sec", false, 0},
+        {"99999999999999999999h", false, 0},
         {"1e3ms", false, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -738,9 +766,9 @@ Test(config, duration_format_is_exact_and_reparses)
         uint64_t ms;
         const char *text;
     } cases[] = {
-        {0, "0ms"},        {1, "1ms"},          {500, "500ms"},  {1000, "1s"},
-        {1500, "1s500ms"}, {90000, "1m30s"},    {3600000, "1h"}, {604800000, "168h"},
-        {3723004, "1h2m3s4ms"},
+        {0, "0ms"},      {1, "1ms"},          {500, "500ms"},
+        {1000, "1s"},    {1500, "1s500ms"},   {90000, "1m30s"},
+        {3600000, "1h"}, {604800000, "168h"}, {3723004, "1h2m3s4ms"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf_t b = BUF_INIT;
@@ -758,20 +786,35 @@ Test(config, duration_format_is_exact_and_reparses)
 
 Test(config, enum_names)
 {
-    cr_expect_str_eq(fo_policy_str(FO_POLICY_AVAILABILITY), "availability");
-    cr_expect_str_eq(fo_promotion_rule_str(FO_PROMO_PREFER_NOT), "prefer_not");
-    cr_expect_str_eq(fo_promotion_rule_str(FO_PROMO_MUST_NOT), "must_not");
     cr_expect_str_eq(fo_long_writes_str(FO_LONG_WRITES_KILL), "kill");
     cr_expect_str_eq(fo_webhook_format_str(FO_WEBHOOK_SLACK), "slack");
     cr_expect_str_eq(fo_hook_point_str(FO_HOOK_PRE_FAILOVER), "pre_failover");
     cr_expect_str_eq(fo_hook_point_str(FO_HOOK_NODE_UP), "node_up");
-    cr_expect_str_eq(fo_policy_str((fo_policy_t)7), "?");
-    fo_policy_t p;
-    cr_expect(fo_policy_parse("reliability", &p) && p == FO_POLICY_RELIABILITY);
-    cr_expect_not(fo_policy_parse("Reliability", &p));
-    fo_promotion_rule_t r;
-    cr_expect(fo_promotion_rule_parse("prefer", &r) && r == FO_PROMO_PREFER);
-    cr_expect_not(fo_promotion_rule_parse("no_master", &r));
+    cr_expect_str_eq(fo_hook_point_str((fo_hook_point_t)99), "?");
+}
+
+/* Policies and promotion rules are stored as elect.h's and model.h's enums: the file's
+ * names must be theirs, in their order. */
+Test(config, policy_and_rule_names_match_their_modules)
+{
+    for (int p = POLICY_RELIABILITY; p <= POLICY_AVAILABILITY; p++) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "daemon = { policy = \"%s\"; };\n" HEAD NODES1 TAIL, policy_str(p));
+        fo_config_t *cfg = load_text_ok(buf_str(&b));
+        cr_expect_eq(cfg->daemon.policy, p);
+        cr_expect_eq(cfg->clusters[0].policy, p);
+        fo_config_free(cfg);
+        buf_free(&b);
+    }
+    for (int r = RULE_PREFER; r <= RULE_MUST_NOT; r++) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, HEAD "  nodes = ( { host = \"h\"; promotion_rule = \"%s\"; } );\n" TAIL,
+                   promotion_rule_str(r));
+        fo_config_t *cfg = load_text_ok(buf_str(&b));
+        cr_expect_eq(cfg->clusters[0].nodes[0].promotion_rule, r);
+        fo_config_free(cfg);
+        buf_free(&b);
+    }
 }
 
 /* The config stores log_level through the log module's enum: same names, same order. */
@@ -916,7 +959,8 @@ Test(config, example_shows_every_setting_and_is_valid)
         char pat[80];
         snprintf(pat, sizeof pat, "%s = ", names[i]);
         const char *p = example;
-        while ((p = strstr(p, pat)) && p > example && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+        while ((p = strstr(p, pat)) && p > example &&
+               (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
             p++;
         cr_expect(p, "etc/failoverd.conf does not show %s", names[i]);
     }
@@ -1041,8 +1085,7 @@ Test(config, failoverd_command_line)
     free(err);
     /* Running (not checking) also refuses an invalid file with EX_CONFIG. */
     write_file("t.conf", "clusters = 1;\n", 0644);
-    cr_expect_eq(run_failoverd((const char *[]){"-c", "t.conf", NULL}, &out, &err),
-                 FO_EXIT_CONFIG);
+    cr_expect_eq(run_failoverd((const char *[]){"-c", "t.conf", NULL}, &out, &err), FO_EXIT_CONFIG);
     cr_expect_str_eq(err, "t.conf:1: clusters: expected a list ( ... ), found an integer\n"
                           "failoverd: t.conf: 1 error, configuration rejected\n");
     free(out);
