@@ -344,11 +344,12 @@ static const setting_t daemon_settings[] = {
            "Permission bits of the control socket, as an octal string."),
     S_STRING(D, control_socket_group, "control_socket_group", "", 0, 32, check_group_name, 0,
              "Group owning the control socket; \"\" keeps the daemon's own group."),
-    S_IDS(D, control_allowed_uids, "control_allowed_uids", "0",
-          "User ids allowed to send requests, checked with SO_PEERCRED. The daemon's own uid "
-          "is always allowed."),
+    S_IDS(D, control_allowed_uids, "control_allowed_uids", "",
+          "User ids allowed to send requests (checked with SO_PEERCRED), besides root and the "
+          "daemon's own uid, which always are."),
     S_IDS(D, control_allowed_gids, "control_allowed_gids", "",
-          "Group ids allowed to send requests: a peer whose gid (SO_PEERCRED) is listed may."),
+          "Group ids allowed to send requests: a peer whose primary or supplementary group is "
+          "listed may."),
     S_INT(D, control_max_request, "control_max_request", 65536, 1024, 16777216,
           "Largest control request accepted, in bytes; a longer one is refused."),
     S_STRING(D, state_dir, "state_dir", FO_DEFAULT_STATE_DIR, 1, 4000, check_abs_path, 0,

@@ -116,8 +116,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_str_eq(d->control_socket, FO_DEFAULT_CONTROL_SOCKET);
     cr_expect_eq(d->control_socket_mode, 0660);
     cr_expect_str_eq(d->control_socket_group, "");
-    cr_expect_eq(d->control_allowed_uids.n, 1);
-    cr_expect_eq(d->control_allowed_uids.ids[0], 0);
+    cr_expect_eq(d->control_allowed_uids.n, 0);
     cr_expect_eq(d->control_allowed_gids.n, 0);
     cr_expect_eq(d->control_max_request, 65536);
     cr_expect_str_eq(d->state_dir, FO_DEFAULT_STATE_DIR);
