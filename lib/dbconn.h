@@ -1,0 +1,178 @@
+/* dbconn.h - one asynchronous MySQL/MariaDB client connection on a libuv loop.
+ *
+ * Built on MariaDB Connector/C's non-blocking API: the library's suspended calls
+ * are resumed from a uv_poll_t on the socket and a uv_timer_t, so nothing here
+ * ever blocks the loop. It is the base of the prober (a kept-open connection per
+ * node, one short query every few hundred ms) and of the failover executor (SQL
+ * steps with timeouts).
+ *
+ * Rules of use:
+ * - One operation at a time: dbconn_connect() or dbconn_query(). Starting a
+ *   second one while the first runs is a programming error and returns -EBUSY.
+ * - Every operation has a deadline enforced by our own timer. When it passes the
+ *   connection is closed hard (the server may hang forever, e.g. when it is
+ *   SIGSTOPped) and the callback gets DBCONN_ERR_TIMEOUT.
+ * - The callback of an operation runs exactly once, always from the loop (never
+ *   from inside the call that started it), except that dbconn_disconnect() and
+ *   dbconn_close() call it synchronously with DBCONN_ERR_CANCELLED.
+ * - After any error except DBCONN_ERR_SERVER (a statement failed) the connection
+ *   is closed (state DBCONN_CLOSED); dbconn_connect() may be called again.
+ * - Host names are resolved on libuv's thread pool, then Connector/C is given the
+ *   numeric address, because its own resolver blocks.
+ */
+#ifndef FAILOVERD_DBCONN_H
+#define FAILOVERD_DBCONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define DBCONN_DEFAULT_PORT 3306
+#define DBCONN_DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DBCONN_DEFAULT_QUERY_TIMEOUT_MS 2000
+
+typedef struct dbconn dbconn_t;
+
+typedef enum {
+    DBCONN_CLOSED,     /* no server connection */
+    DBCONN_CONNECTING, /* dbconn_connect() in progress (lookup, handshake, session setup) */
+    DBCONN_IDLE,       /* connected, ready for a query */
+    DBCONN_BUSY,       /* a query is running */
+} dbconn_state_t;
+
+typedef enum {
+    DBCONN_ERR_NONE = 0,
+    DBCONN_ERR_RESOLVE,   /* the host name could not be resolved */
+    DBCONN_ERR_CONNECT,   /* refused, access denied, handshake or session setup failed */
+    DBCONN_ERR_TIMEOUT,   /* the operation's deadline passed */
+    DBCONN_ERR_LOST,      /* the server closed the connection, or sent something unreadable */
+    DBCONN_ERR_SERVER,    /* a statement failed; the connection stays usable */
+    DBCONN_ERR_CANCELLED, /* the caller disconnected or closed while the operation ran */
+} dbconn_errkind_t;
+
+typedef struct {
+    dbconn_errkind_t kind;
+    unsigned code;    /* server (ER_*, < 2000) or client (CR_*, >= 2000) errno; 0 for our timeout/cancel */
+    char sqlstate[6]; /* as Connector/C reports it ("HY000" for its own errors); "" for ours */
+    int stmt;         /* DBCONN_ERR_SERVER: 1-based index of the result that failed; else 0 */
+    char msg[512];    /* e.g. "connect to 10.0.0.1:3306: Access denied for user ..." */
+} dbconn_error_t;
+
+/* One result of a (multi-statement) query: a row set, or the OK of a statement
+ * that returns no rows (then ncols == 0 and affected_rows is set). */
+typedef struct {
+    bool has_rows;          /* the statement returned a row set (possibly empty) */
+    size_t ncols;
+    char **cols;            /* column names (aliases) */
+    size_t nrows;
+    char **vals;            /* vals[row * ncols + col], NUL-terminated; NULL is SQL NULL */
+    size_t *lens;           /* byte length of each value (values may hold NUL bytes) */
+    uint64_t affected_rows; /* statements without rows */
+    uint64_t insert_id;
+    unsigned warnings;
+} dbconn_rs_t;
+
+typedef struct {
+    size_t nsets;
+    dbconn_rs_t *sets; /* in statement order */
+} dbconn_result_t;
+
+/* res is never NULL (empty for dbconn_connect) and is freed when the callback
+ * returns, unless moved out with dbconn_result_move(). err is NULL on success.
+ * On DBCONN_ERR_SERVER, res holds the results of the statements before the
+ * failing one. */
+typedef void (*dbconn_cb)(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err,
+                          void *arg);
+typedef void (*dbconn_close_cb)(void *arg);
+
+typedef enum {
+    DBCONN_TLS_OFF = 0,       /* plain TCP */
+    DBCONN_TLS_REQUIRED,      /* encrypt, don't verify the server */
+    DBCONN_TLS_VERIFY_CA,     /* encrypt and verify the certificate chain */
+} dbconn_tls_mode_t;
+
+/* Passed to Connector/C as is; not exercised by the tests yet. */
+typedef struct {
+    dbconn_tls_mode_t mode;
+    const char *ca;   /* CA file, or NULL */
+    const char *cert; /* client certificate, or NULL */
+    const char *key;  /* client key, or NULL */
+} dbconn_tls_t;
+
+typedef struct {
+    const char *host;            /* name, IPv4 or IPv6 address */
+    unsigned port;               /* 0: 3306 */
+    const char *user;
+    const char *password;        /* NULL: none */
+    const char *database;        /* NULL: none */
+    unsigned connect_timeout_ms; /* whole connect: lookup, handshake, init_sql; 0: default */
+    unsigned query_timeout_ms;   /* for dbconn_query(..., 0, ...); 0: default */
+    /* Run after every connect, within the connect's deadline, e.g.
+     * "SET SESSION sql_mode='', wait_timeout=60"; may hold several statements.
+     * If it fails the connect fails. NULL: none. */
+    const char *init_sql;
+    dbconn_tls_t tls;
+} dbconn_opts_t;
+
+/* A closed connection; opts (and the strings it points to) are copied. */
+dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *opts);
+
+/* Connect. Returns 0 (cb will run), -EISCONN when connected, -EBUSY when an
+ * operation runs, -ESHUTDOWN after dbconn_close(). */
+int dbconn_connect(dbconn_t *c, dbconn_cb cb, void *arg);
+
+/* Run sql (one or several statements) and collect every result. timeout_ms 0
+ * uses opts.query_timeout_ms. Returns 0 (cb will run), -ENOTCONN when closed or
+ * connecting, -EBUSY when a query runs, -EINVAL for a NULL or empty sql,
+ * -ESHUTDOWN after dbconn_close(). */
+int dbconn_query(dbconn_t *c, const char *sql, unsigned timeout_ms, dbconn_cb cb, void *arg);
+
+/* Drop the server connection (state DBCONN_CLOSED); an operation in flight gets
+ * its callback with DBCONN_ERR_CANCELLED before this returns. */
+void dbconn_disconnect(dbconn_t *c);
+
+/* Disconnect and free c. cb(arg) runs from the loop once every libuv handle of
+ * c is closed; only then is c's memory released. Don't use c after this call
+ * (except from the cancelled operation's callback, where calls fail). */
+void dbconn_close(dbconn_t *c, dbconn_close_cb cb, void *arg);
+
+dbconn_state_t dbconn_state(const dbconn_t *c);
+const char *dbconn_state_str(dbconn_state_t s);
+const char *dbconn_errkind_str(dbconn_errkind_t k);
+/* "host:port" as given, "[v6addr]:port" for IPv6 addresses. */
+const char *dbconn_endpoint(const dbconn_t *c);
+/* Duration of the last finished operation (success or not), in microseconds:
+ * for a one-statement query on a kept-open connection, the round-trip time. */
+uint64_t dbconn_last_latency_us(const dbconn_t *c);
+/* Of the current connection (NULL / 0 when not connected). */
+const char *dbconn_server_version(const dbconn_t *c); /* e.g. "10.11.6-MariaDB-log" */
+unsigned long dbconn_server_version_num(const dbconn_t *c); /* e.g. 101106 */
+unsigned long dbconn_thread_id(const dbconn_t *c); /* the server's connection id */
+
+/* Results. */
+dbconn_result_t *dbconn_result_move(dbconn_result_t *res); /* take it out of a callback */
+void dbconn_result_free(dbconn_result_t *res);             /* of a moved result; NULL-safe */
+const dbconn_rs_t *dbconn_result_set(const dbconn_result_t *res, size_t i); /* NULL past the end */
+
+/* A value lookup says why there is no value (a NULL is not a missing column). */
+typedef enum {
+    DBCONN_VAL_OK,
+    DBCONN_VAL_NULL,    /* SQL NULL */
+    DBCONN_VAL_MISSING, /* no such column or row */
+    DBCONN_VAL_BAD,     /* not a number / not a boolean */
+} dbconn_val_t;
+
+/* Index of a column by name, case-insensitively; -1 if none. */
+int dbconn_rs_col(const dbconn_rs_t *rs, const char *name);
+/* The value by index; NULL for SQL NULL or out of range. */
+const char *dbconn_rs_value(const dbconn_rs_t *rs, size_t row, size_t col);
+/* The value by column name; NULL for SQL NULL or no such column/row. */
+const char *dbconn_rs_str(const dbconn_rs_t *rs, size_t row, const char *col);
+/* Decimal integers, whole value. */
+dbconn_val_t dbconn_rs_int(const dbconn_rs_t *rs, size_t row, const char *col, int64_t *out);
+dbconn_val_t dbconn_rs_uint(const dbconn_rs_t *rs, size_t row, const char *col, uint64_t *out);
+/* 1/0 (any integer: non-zero is true), ON/OFF, YES/NO, TRUE/FALSE, any case. */
+dbconn_val_t dbconn_rs_bool(const dbconn_rs_t *rs, size_t row, const char *col, bool *out);
+
+#endif
