@@ -352,8 +352,8 @@ dbconn_val_t dbconn_rs_bool(const dbconn_rs_t *rs, size_t row, const char *col, 
     static const struct {
         const char *word;
         bool val;
-    } words[] = {{"ON", true},   {"OFF", false},  {"YES", true},
-                 {"NO", false},  {"TRUE", true},  {"FALSE", false}};
+    } words[] = {{"ON", true},  {"OFF", false}, {"YES", true},
+                 {"NO", false}, {"TRUE", true}, {"FALSE", false}};
     const char *v;
     int64_t i;
     dbconn_val_t r = lookup(rs, row, col, &v);
@@ -465,8 +465,7 @@ static int step(dbconn_t *c, int ready)
         if (cont)
             return mysql_next_result_cont(&c->ret_int, c->my, ready);
         return mysql_next_result_start(&c->ret_int, c->my);
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -573,8 +572,8 @@ static void fail_mysql(dbconn_t *c, int stmt)
         msg = "unknown error";
     if (c->op == OP_CONNECT && c->in_init) {
         err_set(&e, DBCONN_ERR_CONNECT, code, state,
-                "connect to %s: session setup failed: statement %d: ERROR %u (%s): %s",
-                c->endpoint, stmt, code, state ? state : "", msg);
+                "connect to %s: session setup failed: statement %d: ERROR %u (%s): %s", c->endpoint,
+                stmt, code, state ? state : "", msg);
     } else if (c->op == OP_CONNECT) {
         errno_text(msg, text, sizeof(text));
         err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint, text);
@@ -661,8 +660,8 @@ static void wait_for(dbconn_t *c, int status)
         rc = fd == INVALID_SOCKET ? UV_EBADF : poll_on(c, fd, ev);
         if (rc < 0) {
             if (c->op == OP_CONNECT)
-                err_set(&e, DBCONN_ERR_CONNECT, 0, NULL, "connect to %s: cannot watch the socket: %s",
-                        c->endpoint, uv_strerror(rc));
+                err_set(&e, DBCONN_ERR_CONNECT, 0, NULL,
+                        "connect to %s: cannot watch the socket: %s", c->endpoint, uv_strerror(rc));
             else
                 err_set(&e, DBCONN_ERR_LOST, 0, NULL, "query: cannot watch the socket: %s",
                         uv_strerror(rc));
@@ -736,8 +735,7 @@ static bool advance(dbconn_t *c)
         }
         fail_mysql(c, (int)c->result.nsets + 1);
         return false;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -793,7 +791,8 @@ static void begin_connect(dbconn_t *c)
     }
     mysql_options(c->my, MYSQL_OPT_NONBLOCK, 0);
     mysql_options(c->my, MYSQL_OPT_PROTOCOL, &proto);
-    mysql_options(c->my, MYSQL_OPT_RECONNECT, &off); /* a silent reconnect would lose session state */
+    /* A silent reconnect would lose the session state init_sql set up. */
+    mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
     mysql_options(c->my, MYSQL_OPT_LOCAL_INFILE, &zero);
     mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     if (c->tls_mode != DBCONN_TLS_OFF) {
@@ -910,9 +909,10 @@ dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *o)
     c->tls_cert = dup_or_null(o->tls.cert);
     c->tls_key = dup_or_null(o->tls.key);
     c->port = o->port ? o->port : DBCONN_DEFAULT_PORT;
-    c->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
-                                                  : DBCONN_DEFAULT_CONNECT_TIMEOUT_MS;
-    c->query_timeout_ms = o->query_timeout_ms ? o->query_timeout_ms : DBCONN_DEFAULT_QUERY_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        o->connect_timeout_ms ? o->connect_timeout_ms : DBCONN_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->query_timeout_ms =
+        o->query_timeout_ms ? o->query_timeout_ms : DBCONN_DEFAULT_QUERY_TIMEOUT_MS;
     if (strchr(c->host, ':'))
         buf_printf(&ep, "[%s]:%u", c->host, c->port);
     else

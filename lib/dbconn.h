@@ -53,7 +53,9 @@ typedef enum {
 
 typedef struct {
     dbconn_errkind_t kind;
-    unsigned code;    /* server (ER_*, < 2000) or client (CR_*, >= 2000) errno; 0 for our timeout/cancel */
+    /* The server's (ER_*: below 2000, 3000-4999) or the client library's
+     * (CR_*: 2000-2999, 5000-5999) errno; 0 for our own timeout and cancel. */
+    unsigned code;
     char sqlstate[6]; /* as Connector/C reports it ("HY000" for its own errors); "" for ours */
     int stmt;         /* DBCONN_ERR_SERVER: 1-based index of the result that failed; else 0 */
     char msg[512];    /* e.g. "connect to 10.0.0.1:3306: Access denied for user ..." */
@@ -62,9 +64,9 @@ typedef struct {
 /* One result of a (multi-statement) query: a row set, or the OK of a statement
  * that returns no rows (then ncols == 0 and affected_rows is set). */
 typedef struct {
-    bool has_rows;          /* the statement returned a row set (possibly empty) */
+    bool has_rows; /* the statement returned a row set (possibly empty) */
     size_t ncols;
-    char **cols;            /* column names (aliases) */
+    char **cols; /* column names (aliases) */
     size_t nrows;
     char **vals;            /* vals[row * ncols + col], NUL-terminated; NULL is SQL NULL */
     size_t *lens;           /* byte length of each value (values may hold NUL bytes) */
@@ -82,14 +84,13 @@ typedef struct {
  * returns, unless moved out with dbconn_result_move(). err is NULL on success.
  * On DBCONN_ERR_SERVER, res holds the results of the statements before the
  * failing one. */
-typedef void (*dbconn_cb)(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err,
-                          void *arg);
+typedef void (*dbconn_cb)(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg);
 typedef void (*dbconn_close_cb)(void *arg);
 
 typedef enum {
-    DBCONN_TLS_OFF = 0,       /* plain TCP */
-    DBCONN_TLS_REQUIRED,      /* encrypt, don't verify the server */
-    DBCONN_TLS_VERIFY_CA,     /* encrypt and verify the certificate chain */
+    DBCONN_TLS_OFF = 0,   /* plain TCP */
+    DBCONN_TLS_REQUIRED,  /* encrypt, don't verify the server */
+    DBCONN_TLS_VERIFY_CA, /* encrypt and verify the certificate chain */
 } dbconn_tls_mode_t;
 
 /* Passed to Connector/C as is; not exercised by the tests yet. */
@@ -101,8 +102,8 @@ typedef struct {
 } dbconn_tls_t;
 
 typedef struct {
-    const char *host;            /* name, IPv4 or IPv6 address */
-    unsigned port;               /* 0: 3306 */
+    const char *host; /* name, IPv4 or IPv6 address */
+    unsigned port;    /* 0: 3306 */
     const char *user;
     const char *password;        /* NULL: none */
     const char *database;        /* NULL: none */
@@ -146,9 +147,9 @@ const char *dbconn_endpoint(const dbconn_t *c);
  * for a one-statement query on a kept-open connection, the round-trip time. */
 uint64_t dbconn_last_latency_us(const dbconn_t *c);
 /* Of the current connection (NULL / 0 when not connected). */
-const char *dbconn_server_version(const dbconn_t *c); /* e.g. "10.11.6-MariaDB-log" */
+const char *dbconn_server_version(const dbconn_t *c);       /* e.g. "10.11.6-MariaDB-log" */
 unsigned long dbconn_server_version_num(const dbconn_t *c); /* e.g. 101106 */
-unsigned long dbconn_thread_id(const dbconn_t *c); /* the server's connection id */
+unsigned long dbconn_thread_id(const dbconn_t *c);          /* the server's connection id */
 
 /* Results. */
 dbconn_result_t *dbconn_result_move(dbconn_result_t *res); /* take it out of a callback */

@@ -24,8 +24,9 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
 /* LeakSanitizer's report at process exit comes after criterion has counted
- * the test as passed; checking in the teardown makes a leak fail its test. */
-#define LEAK_CHECK() cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked (see above)")
+ * the test as passed; checking at the end of each test fails that test. */
+#define LEAK_CHECK()                                                                               \
+    cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked (see above)")
 #else
 #define LEAK_CHECK() ((void)0)
 #endif
@@ -503,7 +504,8 @@ Test(dbconn, value_helpers)
         {"0", DBCONN_VAL_OK, 0, DBCONN_VAL_OK, 0, DBCONN_VAL_OK, false},
         {"1", DBCONN_VAL_OK, 1, DBCONN_VAL_OK, 1, DBCONN_VAL_OK, true},
         {"-5", DBCONN_VAL_OK, -5, DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, true},
-        {"18446744073709551615", DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, UINT64_MAX, DBCONN_VAL_BAD, false},
+        {"18446744073709551615", DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, UINT64_MAX, DBCONN_VAL_BAD,
+         false},
         {"ON", DBCONN_VAL_BAD, 0, DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, true},
         {"off", DBCONN_VAL_BAD, 0, DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, false},
         {"Yes", DBCONN_VAL_BAD, 0, DBCONN_VAL_BAD, 0, DBCONN_VAL_OK, true},
@@ -518,8 +520,8 @@ Test(dbconn, value_helpers)
         char *cols[] = {"Value"};
         char *vals[] = {(char *)rows[k].v};
         size_t lens[] = {rows[k].v ? strlen(rows[k].v) : 0};
-        dbconn_rs_t rs = {.has_rows = true, .ncols = 1, .cols = cols, .nrows = 1, .vals = vals,
-                          .lens = lens};
+        dbconn_rs_t rs = {
+            .has_rows = true, .ncols = 1, .cols = cols, .nrows = 1, .vals = vals, .lens = lens};
         int64_t i = 0;
         uint64_t u = 0;
         bool b = false;
@@ -553,7 +555,8 @@ Test(dbconn, syntax_error_in_the_second_statement_is_reported_with_its_message)
     cr_assert_eq(cap.err.code, 1064);
     cr_assert_str_eq(cap.err.sqlstate, "42000");
     cr_assert_eq(cap.err.stmt, 2);
-    cr_assert(strstr(cap.err.msg, "statement 2: ERROR 1064 (42000): You have an error in your SQL syntax"),
+    cr_assert(strstr(cap.err.msg,
+                     "statement 2: ERROR 1064 (42000): You have an error in your SQL syntax"),
               "%s", cap.err.msg);
     cr_assert(strstr(cap.err.msg, "SELEC 2"), "%s", cap.err.msg);
     cr_assert_eq(cap.res->nsets, 1, "the first statement's result is kept");
@@ -822,12 +825,19 @@ Test(dbconn, a_port_speaking_another_protocol_is_an_error_not_a_crash)
         {"ssh banner", BYTES("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), false},
         {"http reply", BYTES("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"), true},
         {"framed junk", BYTES("\x05\x00\x00\x00\x0a\xff\xfe\x01\x02"), false},
-        {"short greeting", BYTES("\x0b\x00\x00\x00\x0a" "5.5.5\x00\x01\x00\x00"), true},
-        {"error packet", BYTES("\x17\x00\x00\x00\xff\x10\x04" "Too many connections"), true},
+        {"short greeting",
+         BYTES("\x0b\x00\x00\x00\x0a"
+               "5.5.5\x00\x01\x00\x00"),
+         true},
+        {"error packet",
+         BYTES("\x17\x00\x00\x00\xff\x10\x04"
+               "Too many connections"),
+         true},
         {"immediate close", BYTES(""), true},
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-        relay_t fake = {.banner = cases[k].bytes, .banner_len = cases[k].len,
+        relay_t fake = {.banner = cases[k].bytes,
+                        .banner_len = cases[k].len,
                         .close_after_banner = cases[k].close};
         capture_t cap = {0};
         dbconn_opts_t o;
@@ -901,14 +911,15 @@ Test(dbconn, garbage_mid_result_is_an_error_not_a_crash)
                 query(c, queries[k], 150, &cap);
                 if (cap.failed) {
                     errors[cap.err.kind]++;
-                    cr_assert(cap.err.kind == DBCONN_ERR_LOST || cap.err.kind == DBCONN_ERR_TIMEOUT ||
+                    cr_assert(cap.err.kind == DBCONN_ERR_LOST ||
+                                  cap.err.kind == DBCONN_ERR_TIMEOUT ||
                                   cap.err.kind == DBCONN_ERR_SERVER,
                               "%s", cap.err.msg);
                     if (cap.err.kind != DBCONN_ERR_SERVER)
                         cr_assert_eq(cap.state, DBCONN_CLOSED);
                     if (seed == 1)
-                        cr_log_info("%s after \"%.20s\": %s",
-                                    m ? "garbled payloads" : "garbage", queries[k], cap.err.msg);
+                        cr_log_info("%s after \"%.20s\": %s", m ? "garbled payloads" : "garbage",
+                                    queries[k], cap.err.msg);
                 }
                 /* A garbled payload can still parse (a row of other bytes):
                  * no error is then possible, and none is required. */

@@ -168,9 +168,15 @@ static bool install(const mysqld_t *m)
 
     snprintf(datadir, sizeof(datadir), "--datadir=%s/data", m->dir);
     snprintf(log, sizeof(log), "%s/install.log", m->dir);
-    char *argv[] = {"mariadb-install-db", "--no-defaults", datadir, "--user=root",
-                    "--auth-root-authentication-method=normal", "--skip-test-db",
-                    "--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M", NULL};
+    char *argv[] = {"mariadb-install-db",
+                    "--no-defaults",
+                    datadir,
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                    "--innodb-log-file-size=4M",
+                    "--innodb-buffer-pool-size=16M",
+                    NULL};
     pid = spawn(argv, log);
     if (pid < 0)
         return false;
@@ -202,11 +208,24 @@ static bool launch(mysqld_t *m, bool *port_taken)
     snprintf(pidfile, sizeof(pidfile), "--pid-file=%s/mariadbd.pid", m->dir);
     snprintf(tmpdir, sizeof(tmpdir), "--tmpdir=%s", m->dir);
     snprintf(out, sizeof(out), "%s/stdout.log", m->dir);
-    char *argv[] = {"mariadbd", "--no-defaults", "--user=root", datadir, sock, port,
-                    "--bind-address=127.0.0.1", "--skip-name-resolve", errlog, pidfile, tmpdir,
-                    "--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M",
-                    "--innodb-use-native-aio=0", "--performance-schema=OFF", "--skip-log-bin",
-                    "--max-connections=100", NULL};
+    char *argv[] = {"mariadbd",
+                    "--no-defaults",
+                    "--user=root",
+                    datadir,
+                    sock,
+                    port,
+                    "--bind-address=127.0.0.1",
+                    "--skip-name-resolve",
+                    errlog,
+                    pidfile,
+                    tmpdir,
+                    "--innodb-log-file-size=4M",
+                    "--innodb-buffer-pool-size=16M",
+                    "--innodb-use-native-aio=0",
+                    "--performance-schema=OFF",
+                    "--skip-log-bin",
+                    "--max-connections=100",
+                    NULL};
 
     *port_taken = false;
     m->pid = spawn(argv, out);
