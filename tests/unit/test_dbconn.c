@@ -84,7 +84,8 @@ static void finish(void)
     LEAK_CHECK();
 }
 
-/* Only for a test that failed half-way: close what it left open. */
+/* Only for a test that failed half-way: close what it left open, stop the
+ * servers it started. */
 static void teardown(void)
 {
     if (finished)
@@ -92,6 +93,7 @@ static void teardown(void)
     uv_walk(&loop, close_any, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    mysqld_stop_all();
 }
 
 TestSuite(dbconn, .init = setup, .fini = teardown, .timeout = 60);

@@ -25,6 +25,21 @@
 
 static mysqld_t shared;
 
+/* Copies of the servers this process started and has not stopped, so that a
+ * test that failed half-way can still stop them (mysqld_stop_all). A forked
+ * child inherits the table; owner_pid keeps it from stopping its parent's. */
+#define MAX_OWNED 8
+static mysqld_t owned[MAX_OWNED];
+static pid_t owner_pid[MAX_OWNED];
+
+static mysqld_t *owned_find(const char *dir)
+{
+    for (int i = 0; i < MAX_OWNED; i++)
+        if (owned[i].dir[0] && strcmp(owned[i].dir, dir) == 0)
+            return &owned[i];
+    return NULL;
+}
+
 double mysqld_now_ms(void)
 {
     struct timespec ts;
@@ -275,6 +290,12 @@ bool mysqld_start(mysqld_t *m)
     }
     if (!m->pid)
         goto fail;
+    for (int i = 0; i < MAX_OWNED; i++)
+        if (!owned[i].dir[0]) {
+            owned[i] = *m;
+            owner_pid[i] = getpid();
+            break;
+        }
     if (!mysqld_sql(m, "CREATE USER '" MYSQLD_USER "'@'%' IDENTIFIED BY '" MYSQLD_PASSWORD "';"
                        "GRANT ALL ON *.* TO '" MYSQLD_USER "'@'%' WITH GRANT OPTION;"
                        "CREATE DATABASE " MYSQLD_DB))
@@ -339,7 +360,10 @@ bool mysqld_resume(const mysqld_t *m)
 
 void mysqld_kill(mysqld_t *m)
 {
+    mysqld_t *o = owned_find(m->dir);
     int status;
+    if (o)
+        o->pid = 0; /* reaped below: its pid may be reused */
     if (m->pid <= 0)
         return;
     kill(m->pid, SIGKILL);
@@ -358,7 +382,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 void mysqld_stop(mysqld_t *m)
 {
+    mysqld_t *o = owned_find(m->dir);
     int status;
+    if (o)
+        memset(o, 0, sizeof(*o));
     if (m->pid > 0) {
         kill(m->pid, SIGCONT);
         kill(m->pid, SIGTERM);
@@ -369,6 +396,15 @@ void mysqld_stop(mysqld_t *m)
     if (m->dir[0] && strncmp(m->dir, "/tmp/fod-mysqld-", 16) == 0)
         nftw(m->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     m->dir[0] = '\0';
+}
+
+void mysqld_stop_all(void)
+{
+    for (int i = 0; i < MAX_OWNED; i++)
+        if (owned[i].dir[0] && owner_pid[i] == getpid()) {
+            mysqld_t m = owned[i];
+            mysqld_stop(&m);
+        }
 }
 
 bool mysqld_shared_start(void)

@@ -44,6 +44,9 @@ bool mysqld_resume(const mysqld_t *m); /* SIGCONT */
 void mysqld_kill(mysqld_t *m);
 /* Stop (SIGCONT, SIGTERM, SIGKILL after 10 s), reap, remove the directory. */
 void mysqld_stop(mysqld_t *m);
+/* Stop every server this process started and has not stopped: the cleanup
+ * of a test that failed half-way (e.g. from criterion's .fini). */
+void mysqld_stop_all(void);
 
 bool mysqld_shared_start(void);
 bool mysqld_shared(mysqld_t *m);
