@@ -412,14 +412,17 @@ def setup(flavors=FLAVORS, say=log):
     flavor (the template every node's data directory is copied from). Returns
     the list of things it did."""
     did = []
-    missing = _missing_packages(HOST_PACKAGES)
-    if missing:
-        say(f"installing {' '.join(missing)}")
-        env = {"DEBIAN_FRONTEND": "noninteractive"}
-        run(["apt-get", "update", "-qq"], timeout=600, env=env)
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing,
-            timeout=1200, env=env)
-        did.append("installed " + " ".join(missing))
+    if _missing_packages(HOST_PACKAGES):
+        with _flock(os.path.join(CACHE_DIR, ".lock")):
+            missing = _missing_packages(HOST_PACKAGES)
+            if missing:
+                say(f"installing {' '.join(missing)}")
+                env = {"DEBIAN_FRONTEND": "noninteractive"}
+                wait = ["-o", "DPkg::Lock::Timeout=600"]
+                run(["apt-get", "update", "-qq"], timeout=900, env=env)
+                run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + wait + missing,
+                    timeout=1800, env=env)
+                did.append("installed " + " ".join(missing))
     if "mysql" in flavors:
         if _ensure_mysql_chroot(say):
             did.append(f"built the MySQL chroot in {MYSQL_CHROOT}")

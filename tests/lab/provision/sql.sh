@@ -86,7 +86,8 @@ CHANGE MASTER TO MASTER_HOST='$host', MASTER_PORT=$port, MASTER_USER='$user',
 START SLAVE;
 SQL
   else
-    # caching_sha2_password over plain TCP needs the source's RSA key.
+    # Replicas use TLS to the source by default; GET_SOURCE_PUBLIC_KEY lets
+    # caching_sha2_password authenticate on a channel without TLS too.
     cat <<SQL
 STOP REPLICA;
 CHANGE REPLICATION SOURCE TO SOURCE_HOST='$host', SOURCE_PORT=$port, SOURCE_USER='$user',
