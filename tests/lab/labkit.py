@@ -1309,6 +1309,24 @@ class Lab:
             if g and not self.wait_gtid(n, g, timeout=max(1, left)):
                 raise WaitTimeout(f"{n.name} did not execute {g} from {p.name} in time")
 
+    def most_advanced(self, nodes=None, timeout=1):
+        """Of `nodes` (default: every running node that is not writable), one
+        that has executed everything each of the others has (waiting up to
+        timeout seconds per comparison for relay logs to be applied); None if
+        no node contains all others (they diverged). This is the check an
+        operator makes before promoting by hand: promoting a replica that
+        lacks a transaction another replica has leaves that one diverged."""
+        if nodes is None:
+            cands = [n for n in self.nodes if n.alive and not n.stopped and not _writable(self, n)]
+        else:
+            cands = [self.node(n) for n in nodes]
+        gtids = {n.name: self.gtid(n) for n in cands}
+        for c in cands:
+            if all(o is c or not gtids[o.name] or self.wait_gtid(c, gtids[o.name], timeout)
+                   for o in cands):
+                return c
+        return None
+
     def primary(self):
         """The one running node that is writable; raises if none or several."""
         w = [n for n in self.nodes if n.alive and not n.stopped and _writable(self, n)]
