@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "daemon.h"
 #include "defaults.h"
 
 static void usage(FILE *out)
@@ -103,7 +104,5 @@ int main(int argc, char **argv)
     fo_config_t *cfg = load_config(config_file);
     if (!cfg)
         return FO_EXIT_CONFIG;
-    fo_config_free(cfg);
-    fprintf(stderr, "failoverd: the daemon loop is not built yet\n");
-    return FO_EXIT_SOFTWARE;
+    return daemon_run(cfg);
 }

@@ -1,0 +1,653 @@
+/* daemon.c - see daemon.h.
+ *
+ * Everything here is glue: it owns the loop and the long-lived objects, turns
+ * signals into actions, and answers the control socket from the model. The
+ * decisions live in the pure modules.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "control.h"
+#include "failover.h"
+#include "defaults.h"
+#include "event.h"
+#include "journal.h"
+#include "log.h"
+#include "monitor.h"
+#include "notify.h"
+#include "status.h"
+
+#define GUARD_INTERVAL_MS 100
+#define GUARD_THRESHOLD_MS 1000
+
+typedef struct {
+    uv_loop_t loop;
+    fo_config_t *cfg;
+    monitor_t **mons;
+    failover_t **fos;     /* one per monitor, same index */
+    size_t n_mons;
+    control_t *ctl;
+    journal_t *journal;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t guard_timer;
+    guard_t guard;
+    uint64_t started_mono;
+    uint64_t last_watchdog;
+    uint64_t last_status;
+    uint64_t watchdog_ms;
+    int sigints;
+    bool ready;
+    bool stopping;
+    int exit_code;
+} daemon_t;
+
+static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
+{
+    monitor_node_t *nodes = xcalloc(cc->n_nodes, sizeof *nodes);
+    for (size_t i = 0; i < cc->n_nodes; i++)
+        nodes[i] = (monitor_node_t){.name = cc->nodes[i].name, .host = cc->nodes[i].host,
+                                    .port = (unsigned)cc->nodes[i].port,
+                                    .rule = cc->nodes[i].promotion_rule};
+    monitor_settings_t s = {
+        .name = cc->name,
+        .user = cc->user,
+        .password = cc->password,
+        .probe_interval_ms = cc->probe_interval_ms,
+        .probe_timeout_ms = cc->probe_timeout_ms,
+        .backoff_max_ms = d->cfg->daemon.reconnect_backoff_max_ms,
+        .detect = {.down_after = cc->down_after_ms, .replica_confirm = cc->replica_confirm_ms},
+        .nodes = nodes,
+        .n_nodes = cc->n_nodes,
+    };
+    monitor_t *m = monitor_create(&d->loop, &s, &d->guard.stalled_until);
+    free(nodes);
+    return m;
+}
+
+static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_settings_t *s)
+{
+    *s = (failover_settings_t){
+        .cluster = cc->name,
+        .policy = cc->policy,
+        .auto_failover = cc->auto_failover,
+        .failover_block_ms = cc->failover_block_ms,
+        .user = cc->user,
+        .password = cc->password,
+        .crash_at_step = d->cfg->test.crash_at_step,
+        .plan = {.repl_user = cc->repl_user,
+                 .repl_password = cc->repl_password,
+                 .connect_retry_s = (unsigned)cc->connect_retry,
+                 .heartbeat_ms = (unsigned)cc->heartbeat_period_ms,
+                 .semisync = cc->semisync,
+                 .step_timeout_ms = cc->step_timeout_ms,
+                 .fence_timeout_ms = cc->fence_timeout_ms,
+                 .wait_apply_timeout_ms = cc->wait_apply_timeout_ms,
+                 .catchup_timeout_ms = cc->catchup_timeout_ms,
+                 .verify_timeout_ms = cc->verify_timeout_ms,
+                 .hook_timeout_ms = cc->hooks.timeout_ms,
+                 .switchover_lag_max_ms = cc->switchover_lag_max_ms,
+                 .switchover_timeout_ms = cc->switchover_timeout_ms},
+    };
+}
+
+static void on_verdict(monitor_t *m, verdict_t old, verdict_t now, void *ud)
+{
+    (void)m;
+    failover_on_verdict(ud, old, now);
+}
+
+/* A monitor and its operations manager for cluster cc, at index i. */
+static void start_cluster(daemon_t *d, size_t i, const fo_cluster_cfg_t *cc, monitor_t *keep)
+{
+    d->mons[i] = keep ? keep : monitor_for(d, cc);
+    failover_settings_t fs;
+    failover_settings(d, cc, &fs);
+    if (!d->fos[i]) {
+        exec_env_t hooks = {0};
+        d->fos[i] = failover_create(&d->loop, d->mons[i], d->journal, &fs, &hooks);
+    } else {
+        failover_update(d->fos[i], &fs);
+    }
+    monitor_on_verdict(d->mons[i], on_verdict, d->fos[i]);
+    if (!keep)
+        monitor_start(d->mons[i]);
+}
+
+static void start_monitors(daemon_t *d)
+{
+    d->n_mons = d->cfg->n_clusters;
+    d->mons = xcalloc(d->n_mons, sizeof *d->mons);
+    d->fos = xcalloc(d->n_mons, sizeof *d->fos);
+    for (size_t i = 0; i < d->n_mons; i++)
+        start_cluster(d, i, &d->cfg->clusters[i], NULL);
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+static json_t *cluster_json(daemon_t *d, size_t i)
+{
+    status_clock_t clk = {.now_mono = uv_now(&d->loop), .now_wall = wall_now_ms()};
+    const fo_cluster_cfg_t *cc = &d->cfg->clusters[i];
+    json_t *j = status_cluster_json(monitor_cluster(d->mons[i]), &clk);
+    json_object_set_new(j, "policy", json_string(policy_str(cc->policy)));
+    json_object_set_new(j, "auto_failover", json_boolean(cc->auto_failover));
+    failover_status(d->fos[i], j);
+    return j;
+}
+
+static void handle_status(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {"cluster", NULL};
+    const char *only = NULL;
+    if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &only))
+        return;
+    json_t *clusters = json_array();
+    for (size_t i = 0; i < d->n_mons; i++)
+        if (!only || strcmp(only, d->cfg->clusters[i].name) == 0)
+            json_array_append_new(clusters, cluster_json(d, i));
+    if (only && json_array_size(clusters) == 0) {
+        json_decref(clusters);
+        control_reply_error(req, CONTROL_E_NOT_FOUND, "no cluster named \"%s\"", only);
+        return;
+    }
+    json_t *daemon = json_pack("{s:s, s:I, s:f, s:s, s:b}", "version", FAILOVERD_VERSION, "pid",
+                               (json_int_t)getpid(), "uptime_s",
+                               (double)(uv_now(&d->loop) - d->started_mono) / 1000.0, "config",
+                               d->cfg->path, "stalled",
+                               uv_now(&d->loop) < d->guard.stalled_until);
+    control_reply_ok(req, json_pack("{s:o, s:o}", "daemon", daemon, "clusters", clusters));
+}
+
+
+/* ---- operations ------------------------------------------------------------- */
+
+/* The cluster named by the request's "cluster" argument; replies itself and
+ * returns -1 when it is missing or unknown. */
+static int cluster_arg(daemon_t *d, control_req_t *req)
+{
+    const char *name = NULL;
+    if (!control_arg_string(req, "cluster", true, &name))
+        return -1;
+    for (size_t i = 0; i < d->n_mons; i++)
+        if (strcmp(d->cfg->clusters[i].name, name) == 0)
+            return (int)i;
+    control_reply_error(req, CONTROL_E_NOT_FOUND, "no cluster named \"%s\"", name);
+    return -1;
+}
+
+static void handle_plan(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {"cluster", "to", "kind", NULL};
+    static const char *const kinds[] = {"failover", "switchover", NULL};
+    const char *to = NULL, *kind = "failover";
+    if (!control_args_only(req, allowed) || !control_arg_string(req, "to", false, &to) ||
+        !control_arg_enum(req, "kind", false, kinds, &kind))
+        return;
+    int i = cluster_arg(d, req);
+    if (i < 0)
+        return;
+    char err[512];
+    json_t *j = failover_plan_json(d->fos[i], strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER
+                                                                               : OP_FAILOVER,
+                                   to, err, sizeof err);
+    if (!j)
+        control_reply_error(req, CONTROL_E_FAILED, "%s", err);
+    else
+        control_reply_ok(req, j);
+}
+
+static void op_replied(void *ctx, bool ok, const char *code, const char *msg, json_t *result)
+{
+    control_req_t *req = ctx;
+    if (ok) {
+        control_reply_ok(req, result);
+        return;
+    }
+    /* A finished operation that failed still reports what it did. */
+    if (result && json_object_size(result) > 0 && strcmp(code, "failed") == 0) {
+        json_object_set_new(result, "ok", json_false());
+        json_object_set_new(result, "error", json_string(msg ? msg : "failed"));
+        control_reply_ok(req, result);
+        return;
+    }
+    json_decref(result);
+    control_reply_error(req, code, "%s", msg ? msg : "failed");
+}
+
+static void handle_op(control_req_t *req, daemon_t *d, op_kind_t kind)
+{
+    static const char *const f_allowed[] = {"cluster", "to", "force", "policy", "dry_run", NULL};
+    static const char *const s_allowed[] = {"cluster", "to", "policy", "dry_run", "timeout_s",
+                                            NULL};
+    static const char *const policies[] = {"reliability", "availability", NULL};
+    const char *to = NULL, *policy = NULL;
+    bool force = false, dry = false;
+    double timeout = 0;
+    if (!control_args_only(req, kind == OP_FAILOVER ? f_allowed : s_allowed) ||
+        !control_arg_string(req, "to", false, &to) ||
+        !control_arg_enum(req, "policy", false, policies, &policy) ||
+        !control_arg_bool(req, "dry_run", false, &dry) ||
+        (kind == OP_FAILOVER && !control_arg_bool(req, "force", false, &force)) ||
+        (kind == OP_SWITCHOVER &&
+         !control_arg_number(req, "timeout_s", false, 0.001, 86400, &timeout)))
+        return;
+    int i = cluster_arg(d, req);
+    if (i < 0)
+        return;
+    log_notice("control: %s of %s requested by uid %u (pid %d)%s%s",
+               kind == OP_FAILOVER ? "failover" : "switchover", d->cfg->clusters[i].name,
+               (unsigned)control_req_uid(req), (int)control_req_pid(req), to ? " to " : "",
+               to ? to : "");
+    op_request_t r = {.kind = kind, .to = to, .force = force, .dry_run = dry,
+                      .policy_given = policy != NULL,
+                      .policy = policy && strcmp(policy, "availability") == 0
+                                    ? POLICY_AVAILABILITY
+                                    : POLICY_RELIABILITY,
+                      .timeout_ms = (uint64_t)(timeout * 1000)};
+    failover_request(d->fos[i], &r, op_replied, req);
+}
+
+static void handle_failover(control_req_t *req, void *ud) { handle_op(req, ud, OP_FAILOVER); }
+static void handle_switchover(control_req_t *req, void *ud) { handle_op(req, ud, OP_SWITCHOVER); }
+
+static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
+{
+    static const char *const allowed[] = {"cluster", NULL};
+    if (!control_args_only(req, allowed))
+        return;
+    int i = cluster_arg(d, req);
+    if (i < 0)
+        return;
+    failover_pause(d->fos[i], pause);
+    control_reply_ok(req, json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused",
+                                    pause));
+}
+
+static void handle_pause(control_req_t *req, void *ud) { handle_pause_resume(req, ud, true); }
+static void handle_resume(control_req_t *req, void *ud) { handle_pause_resume(req, ud, false); }
+
+static void handle_ack(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {"cluster", NULL};
+    if (!control_args_only(req, allowed))
+        return;
+    int i = cluster_arg(d, req);
+    if (i < 0)
+        return;
+    char msg[256];
+    if (!failover_ack(d->fos[i], msg, sizeof msg)) {
+        control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
+        return;
+    }
+    log_notice("control: %s (uid %u)", msg, (unsigned)control_req_uid(req));
+    control_reply_ok(req, json_pack("{s:s, s:s}", "cluster", d->cfg->clusters[i].name, "message",
+                                    msg));
+}
+
+/* Past operations from the journal: one entry per operation, newest first. */
+static void handle_history(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {"cluster", "limit", NULL};
+    const char *cluster = NULL;
+    long long limit = 20;
+    if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &cluster) ||
+        !control_arg_int(req, "limit", false, 1, 10000, &limit))
+        return;
+    json_t *recs = journal_records(d->journal, cluster);
+    json_t *ops = json_array();
+    json_t *by_op = json_object();
+    size_t i;
+    json_t *rec;
+    json_array_foreach(recs, i, rec)
+    {
+        const char *op = json_string_value(json_object_get(rec, "op"));
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (!op || !type)
+            continue;
+        json_t *e = json_object_get(by_op, op);
+        if (strcmp(type, "begin") == 0) {
+            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O}", "op", op, "cluster",
+                          json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
+                          "started", json_object_get(rec, "time"), "state", "interrupted",
+                          "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
+                          "automatic", json_object_get(rec, "automatic") ?: json_null());
+            json_object_set_new(by_op, op, e);
+            json_array_append(ops, e);
+        } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
+                         strcmp(type, "aborted") == 0)) {
+            json_object_set_new(e, "state", json_string(type));
+            json_object_set(e, "ended", json_object_get(rec, "time"));
+            static const char *const keys[] = {"new_primary", "duration_ms", "detection_ms",
+                                               "message", "possibly_lost", NULL};
+            for (const char *const *k = keys; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
+        } else if (e && strcmp(type, "ack") == 0) {
+            json_object_set_new(e, "acknowledged", json_true());
+        }
+    }
+    json_t *out = json_array();
+    for (size_t k = json_array_size(ops); k-- > 0 && json_array_size(out) < (size_t)limit;)
+        json_array_append(out, json_array_get(ops, k));
+    json_decref(ops);
+    json_decref(by_op);
+    json_decref(recs);
+    control_reply_ok(req, json_pack("{s:o}", "operations", out));
+}
+
+/* ---- the loop guard, systemd watchdog and status line ------------------ */
+
+static void update_status_line(daemon_t *d)
+{
+    size_t nodes = 0, up = 0, dead = 0;
+    for (size_t i = 0; i < d->n_mons; i++) {
+        cluster_t *c = monitor_cluster(d->mons[i]);
+        nodes += c->n_nodes;
+        for (size_t k = 0; k < c->n_nodes; k++)
+            up += c->nodes[k].up;
+        dead += c->detect.verdict == VERDICT_DEAD;
+    }
+    notify_status("%zu cluster%s, %zu of %zu nodes up, %zu primar%s dead, no failover running",
+                  d->n_mons, d->n_mons == 1 ? "" : "s", up, nodes, dead, dead == 1 ? "y" : "ies");
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    daemon_t *d = t->data;
+    uint64_t now = uv_now(&d->loop);
+    if (guard_tick(&d->guard, now, wall_now_ms(), GUARD_INTERVAL_MS, GUARD_THRESHOLD_MS,
+                   d->cfg->daemon.stall_grace_ms))
+        event_emit(LOG_LVL_WARN, "loop_stall", NULL, NULL,
+                   json_pack("{s:I}", "stall_ms", (json_int_t)d->guard.last_stall_ms),
+                   "the daemon's loop stalled or the clock jumped (%llu ms); observing without "
+                   "acting for %llu ms",
+                   (unsigned long long)d->guard.last_stall_ms,
+                   (unsigned long long)d->cfg->daemon.stall_grace_ms);
+    if (!d->ready) {
+        bool all = true;
+        for (size_t i = 0; i < d->n_mons && all; i++)
+            all = monitor_first_round_done(d->mons[i]);
+        if (all) {
+            d->ready = true;
+            update_status_line(d);
+            notify_ready();
+            log_info("first probe round done; ready");
+        }
+    }
+    if (d->watchdog_ms && now - d->last_watchdog >= d->watchdog_ms / 2) {
+        notify_watchdog();
+        d->last_watchdog = now;
+    }
+    if (d->ready && now - d->last_status >= 1000) {
+        update_status_line(d);
+        d->last_status = now;
+    }
+}
+
+/* ---- stopping and reloading -------------------------------------------- */
+
+static void on_closed_handle(uv_handle_t *h) { (void)h; }
+
+/* The loop ends when every handle is closed; nothing else waits for these. */
+static void closed_cb(void *ud) { (void)ud; }
+
+/* A cluster goes away: its operations manager first (it finishes an operation
+ * in flight), then its monitor. */
+static void close_monitor(void *ud) { monitor_close(ud, closed_cb, NULL); }
+
+static void retire_cluster(failover_t *fo, monitor_t *m) { failover_free(fo, close_monitor, m); }
+
+static void stop(daemon_t *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    notify_stopping();
+    event_emit(LOG_LVL_NOTICE, "daemon_stopping", NULL, NULL, NULL, "failoverd is stopping");
+    if (d->ctl)
+        control_close(d->ctl, closed_cb, d);
+    d->ctl = NULL;
+    for (size_t i = 0; i < d->n_mons; i++)
+        retire_cluster(d->fos[i], d->mons[i]);
+    uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
+    uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
+    uv_close((uv_handle_t *)&d->sig_hup, on_closed_handle);
+    /* SIGINT stays armed: a second one forces the exit. */
+    uv_unref((uv_handle_t *)&d->sig_int);
+}
+
+/* Clusters whose monitoring settings are the same keep their monitor (and what
+ * it has observed); the others are replaced. */
+static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b)
+{
+    if (strcmp(a->user, b->user) || strcmp(a->password, b->password) ||
+        a->probe_interval_ms != b->probe_interval_ms || a->probe_timeout_ms != b->probe_timeout_ms ||
+        a->down_after_ms != b->down_after_ms || a->replica_confirm_ms != b->replica_confirm_ms ||
+        a->n_nodes != b->n_nodes)
+        return false;
+    for (size_t i = 0; i < a->n_nodes; i++)
+        if (strcmp(a->nodes[i].name, b->nodes[i].name) || strcmp(a->nodes[i].host, b->nodes[i].host) ||
+            a->nodes[i].port != b->nodes[i].port ||
+            a->nodes[i].promotion_rule != b->nodes[i].promotion_rule)
+            return false;
+    return true;
+}
+
+static void reload(daemon_t *d)
+{
+    notify_reloading();
+    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
+    fo_config_t *next = fo_config_load(d->cfg->path, &errs);
+    if (!next) {
+        buf_t text = BUF_INIT;
+        fo_config_errors_format(&errs, &text);
+        event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
+                   json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", buf_str(&text)),
+                   "reload rejected; the running configuration stays in force:\n%s",
+                   buf_str(&text));
+        buf_free(&text);
+        fo_config_errors_free(&errs);
+        notify_ready();
+        return;
+    }
+    fo_config_errors_free(&errs);
+    /* Match the new clusters with the running ones by name. A cluster keeps its
+     * monitor when its monitoring settings are unchanged, and always while an
+     * operation runs on it (the change then waits for the next reload). */
+    monitor_t **mons = xcalloc(next->n_clusters + 1, sizeof *mons);
+    failover_t **fos = xcalloc(next->n_clusters + 1, sizeof *fos);
+    bool *kept = xcalloc(next->n_clusters + 1, sizeof *kept);
+    for (size_t i = 0; i < next->n_clusters; i++) {
+        for (size_t k = 0; k < d->n_mons; k++) {
+            if (!d->mons[k] || strcmp(d->cfg->clusters[k].name, next->clusters[i].name) != 0)
+                continue;
+            bool busy = failover_running(d->fos[k]);
+            if (busy || same_monitoring(&d->cfg->clusters[k], &next->clusters[i])) {
+                if (busy && !same_monitoring(&d->cfg->clusters[k], &next->clusters[i]))
+                    log_warn("cluster %s: an operation is running; its new monitoring settings "
+                             "wait for the next reload", next->clusters[i].name);
+                mons[i] = d->mons[k];
+                fos[i] = d->fos[k];
+                kept[i] = true;
+                d->mons[k] = NULL;
+                d->fos[k] = NULL;
+            }
+        }
+    }
+    for (size_t k = 0; k < d->n_mons; k++)
+        if (d->mons[k])
+            retire_cluster(d->fos[k], d->mons[k]);
+    fo_config_free(d->cfg);
+    d->cfg = next;
+    free(d->mons);
+    free(d->fos);
+    d->mons = mons;
+    d->fos = fos;
+    d->n_mons = next->n_clusters;
+    for (size_t i = 0; i < d->n_mons; i++)
+        start_cluster(d, i, &next->clusters[i], kept[i] ? mons[i] : NULL);
+    free(kept);
+    log_set_level(next->daemon.log_level);
+    event_emit(LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
+               json_pack("{s:s}", "file", next->path), "configuration reloaded from %s",
+               next->path);
+    notify_ready();
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    daemon_t *d = s->data;
+    if (signum == SIGHUP) {
+        if (!d->stopping)
+            reload(d);
+        return;
+    }
+    if (signum == SIGINT && ++d->sigints > 1) {
+        log_warn("second SIGINT: exiting at once");
+        _exit(FO_EXIT_FAILURE);
+    }
+    log_notice("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    stop(d);
+}
+
+/* ---- start -------------------------------------------------------------- */
+
+static bool ensure_dir(const char *path, mode_t mode)
+{
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return true;
+    log_error("cannot create %s: %s", path, strerror(errno));
+    return false;
+}
+
+static bool open_control(daemon_t *d)
+{
+    const fo_daemon_cfg_t *dc = &d->cfg->daemon;
+    char *dir = xstrdup(dc->control_socket);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        ensure_dir(dir, 0755);
+    }
+    free(dir);
+    control_opts_t o;
+    control_opts_init(&o);
+    o.path = dc->control_socket;
+    o.mode = (int)dc->control_socket_mode;
+    if (dc->control_socket_group[0]) {
+        struct group *g = getgrnam(dc->control_socket_group);
+        if (!g) {
+            log_error("control_socket_group \"%s\": no such group", dc->control_socket_group);
+            return false;
+        }
+        o.gid = g->gr_gid;
+    }
+    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
+    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
+    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
+        uids[i] = dc->control_allowed_uids.ids[i];
+    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
+        gids[i] = dc->control_allowed_gids.ids[i];
+    o.acl.uids = uids;
+    o.acl.n_uids = dc->control_allowed_uids.n;
+    o.acl.gids = gids;
+    o.acl.n_gids = dc->control_allowed_gids.n;
+    o.max_request = (size_t)dc->control_max_request;
+    d->ctl = control_create(&d->loop, &o);
+    free(uids);
+    free(gids);
+    control_register(d->ctl, "status", handle_status, d);
+    control_register(d->ctl, "plan", handle_plan, d);
+    control_register(d->ctl, "failover", handle_failover, d);
+    control_register(d->ctl, "switchover", handle_switchover, d);
+    control_register(d->ctl, "pause", handle_pause, d);
+    control_register(d->ctl, "resume", handle_resume, d);
+    control_register(d->ctl, "ack", handle_ack, d);
+    control_register(d->ctl, "history", handle_history, d);
+    char err[512];
+    if (!control_listen(d->ctl, err, sizeof err)) {
+        log_error("control socket: %s", err);
+        return false;
+    }
+    return true;
+}
+
+int daemon_run(fo_config_t *cfg)
+{
+    daemon_t *d = xcalloc(1, sizeof *d);
+    d->cfg = cfg;
+    d->exit_code = FO_EXIT_OK;
+    log_set_level(cfg->daemon.log_level);
+    if (notify_under_journal())
+        log_use_journal(true);
+    if (uv_loop_init(&d->loop) != 0) {
+        log_error("cannot initialise the event loop");
+        fo_config_free(cfg);
+        free(d);
+        return FO_EXIT_OSERR;
+    }
+    d->started_mono = uv_now(&d->loop);
+    d->watchdog_ms = notify_watchdog_ms();
+
+    char err[512];
+    buf_t jpath = BUF_INIT;
+    buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
+    if (ensure_dir(cfg->daemon.state_dir, 0750)) {
+        d->journal = journal_open(buf_str(&jpath), err, sizeof err);
+        if (!d->journal)
+            log_error("journal: %s", err);
+    }
+    buf_free(&jpath);
+    if (!d->journal) {
+        d->exit_code = FO_EXIT_OSERR;
+        goto out_loop;
+    }
+
+    uv_signal_init(&d->loop, &d->sig_term);
+    uv_signal_init(&d->loop, &d->sig_int);
+    uv_signal_init(&d->loop, &d->sig_hup);
+    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&d->sig_int, on_signal, SIGINT);
+    uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    uv_timer_init(&d->loop, &d->guard_timer);
+    d->guard_timer.data = d;
+    uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
+
+    start_monitors(d);
+    if (!open_control(d)) {
+        d->exit_code = FO_EXIT_OSERR;
+        stop(d);
+    } else {
+        event_emit(LOG_LVL_NOTICE, "daemon_started", NULL, NULL,
+                   json_pack("{s:s, s:I}", "config", cfg->path, "clusters",
+                             (json_int_t)cfg->n_clusters),
+                   "failoverd %s started: %zu cluster%s from %s", FAILOVERD_VERSION,
+                   cfg->n_clusters, cfg->n_clusters == 1 ? "" : "s", cfg->path);
+    }
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&d->sig_int, on_closed_handle);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+out_loop:
+    if (uv_loop_close(&d->loop) != 0)
+        log_warn("the event loop still had open handles at exit");
+    journal_close(d->journal);
+    free(d->mons);
+    free(d->fos);
+    fo_config_free(d->cfg);
+    int rc = d->exit_code;
+    free(d);
+    return rc;
+}

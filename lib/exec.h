@@ -1,0 +1,63 @@
+/* exec.h - runs a plan on the loop.
+ *
+ * Groups of steps run in order, the steps of a group in parallel, each bounded
+ * by its timeout. Every step is journaled before it runs ("step") and after
+ * ("step_done" / "step_failed"). A required step that fails ends the plan; if
+ * that happens before the plan's point of no return, the rollback steps run.
+ * SQL goes to each node over a connection of the executor's own (the probes'
+ * connections are never borrowed), with the admin credentials.
+ *
+ * Hooks and the refresh step are the daemon's business: the executor asks the
+ * environment to run them and waits (bounded) for the answer.
+ */
+#ifndef FAILOVERD_EXEC_H
+#define FAILOVERD_EXEC_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "journal.h"
+#include "model.h"
+#include "plan.h"
+
+typedef enum { EXEC_DONE, EXEC_FAILED, EXEC_ROLLED_BACK } exec_outcome_t;
+typedef enum { HOOK_OK, HOOK_VETO, HOOK_FAILED } hook_outcome_t;
+
+typedef struct exec exec_t;
+
+/* The answer to a hook or refresh request: call exactly once, from the loop,
+ * with the token the request carried - also after the step's own deadline
+ * passed (the answer is then ignored). */
+typedef void (*exec_answer_fn)(void *token, int outcome, const char *msg);
+
+typedef struct {
+    /* Run the hooks of point s->hook; answer with a hook_outcome_t. */
+    void (*run_hook)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
+    /* Probe every reachable node afresh; answer 0 when done, else non-zero. */
+    void (*refresh)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
+    void *ud;
+} exec_env_t;
+
+typedef struct {
+    const char *cluster;
+    const char *op;          /* journal operation id */
+    const char *kind;        /* "failover" / "switchover" */
+    const char *user;        /* admin credentials */
+    const char *password;
+    const char *crash_at_step; /* test knob: die (SIGKILL) right after journaling this step */
+} exec_opts_t;
+
+typedef void (*exec_done_cb)(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud);
+
+/* Starts running p (which must outlive the run) against the nodes of c. */
+exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const exec_opts_t *o,
+                   journal_t *j, const exec_env_t *env, exec_done_cb cb, void *ud);
+
+/* The step running now (for status), or NULL. */
+const char *exec_current_step(const exec_t *x);
+/* The GTID state captured by a capture step, or NULL. */
+const char *exec_captured(const exec_t *x);
+/* Every step's outcome so far: [{"name","ok","ms","error"}...] (borrowed). */
+json_t *exec_results(const exec_t *x);
+
+#endif

@@ -1,0 +1,642 @@
+/* failover.c - see failover.h. */
+#include "failover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "elect.h"
+#include "event.h"
+#include "log.h"
+
+#define REFRESH_POLL_MS 20
+
+struct failover {
+    uv_loop_t *loop;
+    monitor_t *m;
+    journal_t *j;
+    failover_settings_t s;    /* strings owned (copies) */
+    exec_env_t hooks;
+    bool paused;
+
+    /* The operation in flight. */
+    bool running;
+    op_kind_t kind;
+    bool automatic;
+    policy_t policy;
+    char *op;
+    char *to;
+    int old_primary;
+    int candidate;
+    plan_t *plan;
+    exec_t *exec;
+    elect_result_t *elect;
+    uint64_t started_mono, started_wall, detected_ms;
+    failover_reply_fn reply;
+    void *req_ctx;
+    char *lost;               /* what may have been lost (availability) */
+
+    /* The refresh step. */
+    uv_timer_t refresh_timer;
+    uint64_t refresh_since;
+    exec_answer_fn refresh_answer;
+    void *refresh_token;
+
+    /* History. */
+    uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
+    bool last_acked;
+    json_t *interrupted;      /* the open operation found in the journal, or NULL */
+    json_t *last_op;          /* summary of the last finished operation */
+    bool block_reported;
+
+    bool dying;               /* failover_free() was called during an operation */
+    void (*freed)(void *);
+    void *freed_ud;
+};
+
+static void really_free(failover_t *f);
+
+static char *dup0(const char *s) { return xstrdup(s ? s : ""); }
+
+static void settings_copy(failover_settings_t *d, const failover_settings_t *s)
+{
+    *d = *s;
+    d->cluster = dup0(s->cluster);
+    d->user = dup0(s->user);
+    d->password = dup0(s->password);
+    d->crash_at_step = dup0(s->crash_at_step);
+    d->plan.repl_user = dup0(s->plan.repl_user);
+    d->plan.repl_password = dup0(s->plan.repl_password);
+}
+
+static void settings_free(failover_settings_t *d)
+{
+    free((char *)d->cluster);
+    free((char *)d->user);
+    free((char *)d->password);
+    free((char *)d->crash_at_step);
+    free((char *)d->plan.repl_user);
+    free((char *)d->plan.repl_password);
+}
+
+static uint64_t wall_of(json_t *rec)
+{
+    return (uint64_t)json_integer_value(json_object_get(rec, "wall_ms"));
+}
+
+/* Reads what the journal knows of this cluster: an interrupted operation, the
+ * last failover's end and whether it was acknowledged. */
+static void load_history(failover_t *f)
+{
+    f->interrupted = journal_open_op(f->j, f->s.cluster);
+    json_t *all = journal_records(f->j, f->s.cluster);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(all, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+        if (!type)
+            continue;
+        if (strcmp(type, "done") == 0 && kind && strcmp(kind, "failover") == 0) {
+            f->last_failover_wall = wall_of(rec);
+            f->last_acked = false;
+        } else if (strcmp(type, "ack") == 0) {
+            f->last_acked = true;
+        }
+        if (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
+            strcmp(type, "aborted") == 0) {
+            json_decref(f->last_op);
+            f->last_op = json_deep_copy(rec);
+        }
+    }
+    json_decref(all);
+    if (f->interrupted) {
+        json_t *last = json_array_get(f->interrupted, json_array_size(f->interrupted) - 1);
+        const char *step = json_string_value(json_object_get(last, "step"));
+        json_t *first = json_array_get(f->interrupted, 0);
+        event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL,
+                   json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step),
+                   "a %s of this cluster (operation %s) was interrupted%s%s; nothing will be done "
+                   "automatically until an operator checks the cluster and runs `failoverctl ack "
+                   "%s`",
+                   json_string_value(json_object_get(first, "kind")),
+                   json_string_value(json_object_get(first, "op")), step ? " at step " : "",
+                   step ? step : "", f->s.cluster);
+    }
+}
+
+failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
+                            const failover_settings_t *s, const exec_env_t *hooks)
+{
+    failover_t *f = xcalloc(1, sizeof *f);
+    f->loop = loop;
+    f->m = m;
+    f->j = j;
+    settings_copy(&f->s, s);
+    f->hooks = *hooks;
+    f->candidate = f->old_primary = -1;
+    uv_timer_init(loop, &f->refresh_timer);
+    f->refresh_timer.data = f;
+    load_history(f);
+    return f;
+}
+
+void failover_update(failover_t *f, const failover_settings_t *s)
+{
+    failover_settings_t old = f->s;
+    settings_copy(&f->s, s);
+    settings_free(&old);
+}
+
+bool failover_running(const failover_t *f) { return f->running; }
+
+static const char *kind_str(op_kind_t k) { return k == OP_FAILOVER ? "failover" : "switchover"; }
+
+/* ---- the refresh step ------------------------------------------------------ */
+
+static void refresh_check(uv_timer_t *t)
+{
+    failover_t *f = t->data;
+    cluster_t *c = monitor_cluster(f->m);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].last_probe_at < f->refresh_since)
+            return; /* not yet: the step's own deadline bounds this */
+    uv_timer_stop(&f->refresh_timer);
+    exec_answer_fn answer = f->refresh_answer;
+    f->refresh_answer = NULL;
+    if (answer)
+        answer(f->refresh_token, 0, NULL);
+}
+
+static void do_refresh(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    (void)s;
+    f->refresh_since = uv_now(f->loop);
+    f->refresh_answer = answer;
+    f->refresh_token = token;
+    monitor_probe_all_now(f->m);
+    uv_timer_start(&f->refresh_timer, refresh_check, REFRESH_POLL_MS, REFRESH_POLL_MS);
+}
+
+static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    if (f->hooks.run_hook)
+        f->hooks.run_hook(s, answer, token, f->hooks.ud);
+    else
+        answer(token, HOOK_OK, NULL);
+}
+
+/* ---- finishing ----------------------------------------------------------------- */
+
+static void end_op(failover_t *f, const char *type, bool ok, const char *code, const char *msg,
+                   json_t *extra)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    uint64_t took = uv_now(f->loop) - f->started_mono;
+    json_t *rec = json_pack("{s:I, s:I, s:s?, s:s?, s:s?}", "wall_ms", (json_int_t)wall_now_ms(),
+                            "duration_ms", (json_int_t)took, "old_primary",
+                            f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL,
+                            "new_primary",
+                            ok && f->candidate >= 0 ? c->nodes[f->candidate].name : NULL, "message",
+                            msg);
+    if (f->detected_ms)
+        json_object_set_new(rec, "detection_ms", json_integer((json_int_t)f->detected_ms));
+    if (f->lost && f->lost[0])
+        json_object_set_new(rec, "possibly_lost", json_string(f->lost));
+    if (extra)
+        json_object_update(rec, extra);
+    if (f->exec)
+        json_object_set(rec, "steps", exec_results(f->exec));
+    journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec));
+    json_decref(f->last_op);
+    f->last_op = json_deep_copy(rec);
+    json_object_set_new(f->last_op, "type", json_string(type));
+    json_object_set_new(f->last_op, "kind", json_string(kind_str(f->kind)));
+    json_object_set_new(f->last_op, "op", json_string(f->op));
+    if (ok && f->kind == OP_FAILOVER) {
+        f->last_failover_wall = wall_now_ms();
+        f->last_acked = false;
+    }
+    f->running = false;
+    f->exec = NULL;
+    plan_free(f->plan);
+    f->plan = NULL;
+    elect_free(f->elect);
+    f->elect = NULL;
+    free(f->to);
+    f->to = NULL;
+    free(f->lost);
+    f->lost = NULL;
+    free(f->op);
+    f->op = NULL;
+    if (f->reply) {
+        failover_reply_fn reply = f->reply;
+        f->reply = NULL;
+        json_t *result = json_deep_copy(f->last_op);
+        reply(f->req_ctx, ok, code, msg, result);
+    }
+    json_decref(rec);
+    if (f->dying)
+        really_free(f);
+}
+
+static void start_exec(failover_t *f, exec_done_cb done);
+
+static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
+{
+    failover_t *f = ud;
+    cluster_t *c = monitor_cluster(f->m);
+    (void)x;
+    const char *cand = c->nodes[f->candidate].name;
+    const char *what = kind_str(f->kind);
+    if (outcome == EXEC_DONE) {
+        uint64_t took = uv_now(f->loop) - f->started_mono;
+        json_t *d = json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "new_primary", cand, "old_primary",
+                              f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL,
+                              "duration_ms", (json_int_t)took, "policy", policy_str(f->policy),
+                              "possibly_lost", f->lost && f->lost[0] ? f->lost : NULL);
+        event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? "failover_done" : "switchover_done",
+                   f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s%s", what,
+                   (unsigned long long)took, cand,
+                   f->lost && f->lost[0] ? "; possibly lost: " : "",
+                   f->lost && f->lost[0] ? f->lost : "");
+        end_op(f, "done", true, NULL, NULL, NULL);
+        monitor_probe_all_now(f->m);
+        return;
+    }
+    if (outcome == EXEC_ROLLED_BACK) {
+        event_emit(LOG_LVL_WARN, "switchover_rolled_back", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", msg),
+                   "switchover rolled back: %s; the old primary is writable again", msg);
+        end_op(f, "aborted", false, "failed", msg, json_pack("{s:b}", "rolled_back", true));
+        return;
+    }
+    event_emit(LOG_LVL_ERROR, f->kind == OP_FAILOVER ? "failover_failed" : "switchover_failed",
+               f->s.cluster, cand, json_pack("{s:s}", "error", msg),
+               "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
+               cand, msg, f->s.cluster);
+    end_op(f, "failed", false, "failed", msg, NULL);
+}
+
+/* After the prepare phase: elect with fresh observations, then promote. */
+static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
+{
+    failover_t *f = ud;
+    (void)x;
+    cluster_t *c = monitor_cluster(f->m);
+    if (outcome != EXEC_DONE) {
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", msg),
+                   "failover aborted before any promotion: %s. No node was made writable; the "
+                   "replicas' IO threads may be stopped. Fix the cause and run `failoverctl "
+                   "failover %s`",
+                   msg, f->s.cluster);
+        end_op(f, "aborted", false, "failed", msg, NULL);
+        return;
+    }
+    plan_free(f->plan);
+    f->plan = NULL;
+    f->elect = elect_run(c, f->old_primary, f->policy, f->to);
+    journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
+    char err[512];
+    f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
+                                    sizeof err);
+    if (!f->plan) {
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s, s:o}", "error", err, "election", elect_json(c, f->elect)),
+                   "failover aborted: %s. No node was made writable; the replicas' IO threads are "
+                   "stopped. See `failoverctl plan %s` for why each replica was excluded, fix one, "
+                   "then run `failoverctl failover %s --to NODE`",
+                   err, f->s.cluster, f->s.cluster);
+        end_op(f, "aborted", false, "failed", err, NULL);
+        return;
+    }
+    f->candidate = f->elect->chosen;
+    for (size_t k = 0; k < f->elect->n; k++)
+        if (f->elect->c[k].node == f->candidate && f->elect->c[k].lacks &&
+            f->elect->n_catchup == 0) {
+            free(f->lost);
+            f->lost = xstrdup(f->elect->c[k].missing);
+        }
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, c->nodes[f->candidate].name, "failover_step", "%s",
+               f->plan->summary);
+    start_exec(f, promote_done);
+}
+
+static void start_exec(failover_t *f, exec_done_cb done)
+{
+    exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = kind_str(f->kind),
+                     .user = f->s.user, .password = f->s.password,
+                     .crash_at_step = f->s.crash_at_step};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f};
+    f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
+}
+
+/* ---- starting ------------------------------------------------------------------- */
+
+static bool blocked(failover_t *f, char *why, size_t len)
+{
+    if (f->interrupted) {
+        snprintf(why, len, "an earlier operation was interrupted; acknowledge it with "
+                           "`failoverctl ack %s`", f->s.cluster);
+        return true;
+    }
+    if (f->paused) {
+        snprintf(why, len, "the cluster is paused (`failoverctl resume %s`)", f->s.cluster);
+        return true;
+    }
+    uint64_t now = wall_now_ms();
+    if (f->last_failover_wall && !f->last_acked &&
+        now < f->last_failover_wall + f->s.failover_block_ms) {
+        snprintf(why, len, "the last failover ended %llu s ago, within failover_block (%llu s); "
+                           "acknowledge it with `failoverctl ack %s` to allow another",
+                 (unsigned long long)((now - f->last_failover_wall) / 1000),
+                 (unsigned long long)(f->s.failover_block_ms / 1000), f->s.cluster);
+        return true;
+    }
+    return false;
+}
+
+static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    f->running = true;
+    f->kind = kind;
+    f->automatic = automatic;
+    f->policy = policy;
+    f->op = journal_new_op_id(f->j);
+    f->to = to ? xstrdup(to) : NULL;
+    f->old_primary = c->primary;
+    f->candidate = -1;
+    f->started_mono = uv_now(f->loop);
+    f->started_wall = wall_now_ms();
+    const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
+    f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
+    journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
+                   json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary", p ? p->name : NULL,
+                             "policy", policy_str(policy), "automatic", automatic, "to", to,
+                             "wall_ms", (json_int_t)f->started_wall));
+    event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? "failover_started" : "switchover_started",
+               f->s.cluster, p ? p->name : NULL,
+               json_pack("{s:s, s:b, s:s?, s:I}", "policy", policy_str(policy), "automatic",
+                         automatic, "to", to, "detection_ms", (json_int_t)f->detected_ms),
+               "%s%s of %s started (%s policy)%s%s", automatic ? "automatic " : "",
+               kind_str(kind), p ? p->name : "?", policy_str(policy), to ? ", to " : "",
+               to ? to : "");
+}
+
+void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
+{
+    (void)old;
+    if (now != VERDICT_DEAD) {
+        f->block_reported = false;
+        return;
+    }
+    if (f->running || !f->s.auto_failover)
+        return;
+    char why[512];
+    if (blocked(f, why, sizeof why)) {
+        if (!f->block_reported)
+            event_emit(LOG_LVL_ERROR, "failover_blocked", f->s.cluster, NULL,
+                       json_pack("{s:s}", "reason", why),
+                       "the primary is dead but no automatic failover will run: %s", why);
+        f->block_reported = true;
+        return;
+    }
+    cluster_t *c = monitor_cluster(f->m);
+    begin(f, OP_FAILOVER, true, f->s.policy, NULL);
+    f->plan = plan_failover_prepare(c, f->old_primary, f->policy, &f->s.plan);
+    start_exec(f, prepare_done);
+}
+
+static void reply_now(failover_reply_fn reply, void *ctx, bool ok, const char *code,
+                      const char *msg, json_t *result)
+{
+    reply(ctx, ok, code, msg, result);
+}
+
+json_t *failover_plan_json(failover_t *f, op_kind_t kind, const char *to, char *err, size_t errlen)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    if (c->primary < 0) {
+        snprintf(err, errlen, "the primary of %s is not known yet", f->s.cluster);
+        return NULL;
+    }
+    elect_result_t *e = elect_run(c, c->primary, f->s.policy, to);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:o}", "cluster", f->s.cluster, "kind",
+                            kind_str(kind), "primary", c->nodes[c->primary].name, "election",
+                            elect_json(c, e));
+    plan_t *p = NULL;
+    char perr[512] = "";
+    if (kind == OP_FAILOVER) {
+        plan_t *prep = plan_failover_prepare(c, c->primary, f->s.policy, &f->s.plan);
+        json_object_set_new(out, "prepare", plan_json(c, prep));
+        plan_free(prep);
+        p = plan_failover_promote(c, c->primary, e, f->s.policy, &f->s.plan, perr, sizeof perr);
+    } else {
+        p = e->chosen >= 0 ? plan_switchover(c, c->primary, e->chosen, f->s.policy, &f->s.plan,
+                                             perr, sizeof perr)
+                           : NULL;
+        if (!p && !perr[0])
+            snprintf(perr, sizeof perr, "%s", e->why);
+    }
+    if (p)
+        json_object_set_new(out, "plan", plan_json(c, p));
+    else
+        json_object_set_new(out, "error", json_string(perr));
+    json_object_set_new(out, "note", json_string(kind == OP_FAILOVER
+                                                     ? "a real failover elects again after "
+                                                       "stopping the replicas' IO threads"
+                                                     : "computed from the latest observations"));
+    plan_free(p);
+    elect_free(e);
+    return out;
+}
+
+void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    char err[512];
+    if (r->dry_run) {
+        json_t *j = failover_plan_json(f, r->kind, r->to, err, sizeof err);
+        if (!j)
+            reply_now(reply, ctx, false, "failed", err, NULL);
+        else
+            reply_now(reply, ctx, true, NULL, NULL, j);
+        return;
+    }
+    if (f->running) {
+        reply_now(reply, ctx, false, "busy", "an operation is already running on this cluster",
+                  NULL);
+        return;
+    }
+    if (f->interrupted) {
+        blocked(f, err, sizeof err);
+        reply_now(reply, ctx, false, "failed", err, NULL);
+        return;
+    }
+    if (c->primary < 0) {
+        reply_now(reply, ctx, false, "failed", "the primary is not known", NULL);
+        return;
+    }
+    policy_t policy = r->policy_given ? r->policy : f->s.policy;
+    if (r->to && cluster_find_node_by_name(c, r->to) < 0) {
+        snprintf(err, sizeof err, "no node named \"%s\" in %s", r->to, f->s.cluster);
+        reply_now(reply, ctx, false, "not_found", err, NULL);
+        return;
+    }
+    verdict_t v = c->detect.verdict;
+    if (r->kind == OP_FAILOVER) {
+        if (v == VERDICT_HEALTHY && c->nodes[c->primary].up) {
+            reply_now(reply, ctx, false, "failed",
+                      "the primary is healthy: use `failoverctl switchover` to move it", NULL);
+            return;
+        }
+        if (v != VERDICT_DEAD && !r->force) {
+            snprintf(err, sizeof err, "the primary is %s, not dead: replicas may still receive from "
+                                      "it; add --force to fail over anyway",
+                     verdict_str(v));
+            reply_now(reply, ctx, false, "failed", err, NULL);
+            return;
+        }
+        f->reply = reply;
+        f->req_ctx = ctx;
+        begin(f, OP_FAILOVER, false, policy, r->to);
+        f->plan = plan_failover_prepare(c, f->old_primary, policy, &f->s.plan);
+        start_exec(f, prepare_done);
+        return;
+    }
+    /* Switchover. */
+    elect_result_t *e = elect_run(c, c->primary, policy, r->to);
+    if (e->chosen < 0) {
+        reply_now(reply, ctx, false, "failed", e->why, NULL);
+        elect_free(e);
+        return;
+    }
+    plan_opts_t po = f->s.plan;
+    if (r->timeout_ms)
+        po.switchover_timeout_ms = r->timeout_ms;
+    plan_t *p = plan_switchover(c, c->primary, e->chosen, policy, &po, err, sizeof err);
+    if (!p) {
+        reply_now(reply, ctx, false, "failed", err, NULL);
+        elect_free(e);
+        return;
+    }
+    f->reply = reply;
+    f->req_ctx = ctx;
+    begin(f, OP_SWITCHOVER, false, policy, r->to);
+    f->elect = e;
+    f->candidate = e->chosen;
+    f->plan = p;
+    start_exec(f, promote_done);
+}
+
+void failover_pause(failover_t *f, bool paused)
+{
+    if (f->paused == paused)
+        return;
+    f->paused = paused;
+    event_emit(LOG_LVL_NOTICE, paused ? "cluster_paused" : "cluster_resumed", f->s.cluster, NULL,
+               NULL, "automatic failover %s", paused ? "paused" : "resumed");
+}
+
+bool failover_ack(failover_t *f, char *msg, size_t len)
+{
+    if (f->interrupted) {
+        json_t *first = json_array_get(f->interrupted, 0);
+        const char *op = json_string_value(json_object_get(first, "op"));
+        const char *kind = json_string_value(json_object_get(first, "kind"));
+        journal_record(f->j, f->s.cluster, op ? op : "?", kind ? kind : "failover", "ack", NULL);
+        snprintf(msg, len, "acknowledged the interrupted %s %s", kind ? kind : "operation",
+                 op ? op : "");
+        json_decref(f->interrupted);
+        f->interrupted = NULL;
+        f->last_acked = true;
+        return true;
+    }
+    if (f->last_failover_wall && !f->last_acked) {
+        char *op = journal_new_op_id(f->j);
+        journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
+        free(op);
+        f->last_acked = true;
+        snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
+        return true;
+    }
+    snprintf(msg, len, "nothing to acknowledge on %s", f->s.cluster);
+    return false;
+}
+
+void failover_status(failover_t *f, json_t *st)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    json_object_set_new(st, "paused", json_boolean(f->paused));
+    if (f->running) {
+        char ts[32];
+        format_wall_ms(f->started_wall, ts, sizeof ts);
+        const char *step = f->exec ? exec_current_step(f->exec) : NULL;
+        json_object_set_new(
+            st, "failover",
+            json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:b}", "kind", kind_str(f->kind), "state",
+                      "running", "step", step, "started", ts, "candidate",
+                      f->candidate >= 0 ? c->nodes[f->candidate].name : NULL, "op", f->op,
+                      "automatic", f->automatic));
+    } else if (f->interrupted) {
+        json_t *last = json_array_get(f->interrupted, json_array_size(f->interrupted) - 1);
+        json_t *first = json_array_get(f->interrupted, 0);
+        json_object_set_new(st, "failover",
+                            json_pack("{s:O, s:s, s:O, s:O, s:O}", "kind",
+                                      json_object_get(first, "kind"), "state", "interrupted",
+                                      "step", json_object_get(last, "step") ?: json_null(),
+                                      "started", json_object_get(first, "time"), "op",
+                                      json_object_get(first, "op")));
+    } else {
+        json_object_set_new(st, "failover", json_null());
+    }
+    uint64_t until = f->last_failover_wall && !f->last_acked
+                         ? f->last_failover_wall + f->s.failover_block_ms
+                         : 0;
+    if (until > wall_now_ms()) {
+        char ts[32];
+        format_wall_ms(until, ts, sizeof ts);
+        json_object_set_new(st, "blocked_until", json_string(ts));
+    } else {
+        json_object_set_new(st, "blocked_until", json_null());
+    }
+    json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
+}
+
+static void timer_freed(uv_handle_t *h)
+{
+    failover_t *f = h->data;
+    void (*done)(void *) = f->freed;
+    void *ud = f->freed_ud;
+    free(f);
+    if (done)
+        done(ud);
+}
+
+static void really_free(failover_t *f)
+{
+    json_decref(f->interrupted);
+    json_decref(f->last_op);
+    settings_free(&f->s);
+    uv_timer_stop(&f->refresh_timer);
+    uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);
+}
+
+void failover_free(failover_t *f, void (*done)(void *ud), void *ud)
+{
+    f->freed = done;
+    f->freed_ud = ud;
+    if (f->running) {
+        log_notice("%s: finishing the %s in flight before stopping", f->s.cluster,
+                   kind_str(f->kind));
+        f->dying = true;
+        return;
+    }
+    really_free(f);
+}

@@ -1,0 +1,85 @@
+/* failover.h - the operations of one cluster: failovers and switchovers.
+ *
+ * It decides when to act and keeps the record; the plans (plan.c) say what to
+ * do and the executor (exec.c) does it. Rules:
+ *   - an automatic failover starts when the verdict becomes dead, unless
+ *     auto_failover is off, the cluster is paused, an earlier operation was
+ *     interrupted (the journal has it open) and not acknowledged, or the last
+ *     failover ended less than failover_block ago and was not acknowledged;
+ *   - one operation at a time per cluster;
+ *   - an operator failover needs a dead primary, or --force when it is only
+ *     unreachable/suspect; a healthy primary is never failed over (switchover);
+ *   - every operation is journaled from "begin" to "done"/"failed"/"aborted"
+ *     and reported through events with what happened and what to do.
+ */
+#ifndef FAILOVERD_FAILOVER_H
+#define FAILOVERD_FAILOVER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "exec.h"
+#include "journal.h"
+#include "monitor.h"
+#include "plan.h"
+
+typedef struct {
+    const char *cluster;
+    policy_t policy;
+    bool auto_failover;
+    uint64_t failover_block_ms;
+    const char *user;      /* admin credentials for the executor */
+    const char *password;
+    plan_opts_t plan;
+    const char *crash_at_step; /* test knob */
+} failover_settings_t;
+
+typedef struct failover failover_t;
+
+/* The answer to an operator request: result (new reference) or an error. */
+typedef void (*failover_reply_fn)(void *req, bool ok, const char *code, const char *msg,
+                                  json_t *result);
+
+/* hooks: how hook steps run (may have NULL members: nothing to run). */
+failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
+                            const failover_settings_t *s, const exec_env_t *hooks);
+/* New settings after a reload (copied). */
+void failover_update(failover_t *f, const failover_settings_t *s);
+/* The monitor's verdict changed. */
+void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now);
+
+typedef enum { OP_FAILOVER, OP_SWITCHOVER } op_kind_t;
+
+typedef struct {
+    op_kind_t kind;
+    const char *to;       /* NULL: elect */
+    bool policy_given;
+    policy_t policy;
+    bool force;           /* failover of a primary that is not (yet) dead */
+    bool dry_run;         /* reply with the plan, do nothing */
+    uint64_t timeout_ms;  /* switchover: overrides switchover_timeout (0: keep) */
+} op_request_t;
+
+/* Starts an operator request; reply(req_ctx, ...) is called once, when it ends
+ * (or at once when it can't start or is a dry run). */
+void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *req_ctx);
+/* The plan the daemon would run now (dry run of a failover or switchover). New reference. */
+json_t *failover_plan_json(failover_t *f, op_kind_t kind, const char *to, char *err, size_t errlen);
+
+void failover_pause(failover_t *f, bool paused);
+/* Acknowledges an interrupted operation or the last failover (lifts the block).
+ * Returns false with msg when there is nothing to acknowledge. */
+bool failover_ack(failover_t *f, char *msg, size_t len);
+
+/* The status fields the daemon adds to the cluster's status: paused,
+ * "failover" (the running or interrupted operation, or null), "blocked_until",
+ * "last_operation". */
+void failover_status(failover_t *f, json_t *cluster_status);
+bool failover_running(const failover_t *f);
+
+/* Frees f, then calls done(ud). An operation in flight is finished first (every
+ * step is bounded, so this ends); the monitor must stay open until done runs. */
+void failover_free(failover_t *f, void (*done)(void *ud), void *ud);
+
+#endif

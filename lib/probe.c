@@ -1,0 +1,347 @@
+/* probe.c - see probe.h.
+ *
+ * One cycle: connect if needed (and learn the flavor from the handshake), then
+ * one round trip with two statements - the node state SELECT and the replica
+ * status - parsed into an observation. The whole cycle, connect included, is
+ * bounded by the probe timeout. Cycles start every interval; after failures
+ * the wait doubles up to backoff_max, unless probe_now() asks for one at once.
+ */
+#include "probe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "dbconn.h"
+#include "flavor.h"
+#include "log.h"
+
+/* Our sessions: no NO_BACKSLASH_ESCAPES (flavor.h escapes with backslashes),
+ * utf8mb4, and a long idle timeout so a kept-open connection survives. */
+#define PROBE_INIT_SQL "SET NAMES utf8mb4; SET SESSION sql_mode = '', SESSION wait_timeout = 3600"
+
+struct probe {
+    uv_loop_t *loop;
+    dbconn_t *conn;
+    uv_timer_t timer;
+    char *name, *host, *user, *password;
+    unsigned port;
+    uint64_t interval, timeout, backoff_max;
+    flavor_t flavor;
+    bool flavor_known;
+    probe_cb cb;
+    void *ud;
+    unsigned failures;
+    bool in_flight;
+    bool want_now;
+    bool closing;
+    uint64_t started;
+    int open_handles;
+    void (*closed)(void *);
+    void *closed_ud;
+};
+
+static void start_cycle(probe_t *p);
+
+static void on_timer(uv_timer_t *t) { start_cycle(t->data); }
+
+static void schedule(probe_t *p, uint64_t delay)
+{
+    if (!p->closing)
+        uv_timer_start(&p->timer, on_timer, delay, 0);
+}
+
+static void schedule_next(probe_t *p)
+{
+    if (p->want_now) {
+        p->want_now = false;
+        schedule(p, 0);
+        return;
+    }
+    uint64_t wait = p->interval;
+    for (unsigned i = 1; i < p->failures && wait < p->backoff_max; i++)
+        wait *= 2;
+    if (p->failures > 1 && wait > p->backoff_max)
+        wait = p->backoff_max > p->interval ? p->backoff_max : p->interval;
+    /* Cycles start every interval, measured from the last start. */
+    uint64_t elapsed = uv_now(p->loop) - p->started;
+    schedule(p, elapsed < wait ? wait - elapsed : 0);
+}
+
+static void deliver(probe_t *p, observation_t *o)
+{
+    o->at = uv_now(p->loop);
+    p->in_flight = false;
+    p->failures = o->ok ? 0 : p->failures + 1;
+    if (!p->closing)
+        p->cb(p, o, p->ud);
+    else
+        observation_clear(o);
+    schedule_next(p);
+}
+
+static void fail(probe_t *p, const dbconn_error_t *err, const char *fallback)
+{
+    observation_t o = {.ok = false, .err_code = err ? err->code : 0};
+    o.error = xstrdup(err && err->msg[0] ? err->msg : fallback);
+    deliver(p, &o);
+}
+
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
+
+static bool get_bool(const dbconn_rs_t *rs, const char *col, bool dflt)
+{
+    bool b;
+    return dbconn_rs_bool(rs, 0, col, &b) == DBCONN_VAL_OK ? b : dflt;
+}
+
+static uint64_t get_uint(const dbconn_rs_t *rs, size_t row, const char *col, uint64_t dflt)
+{
+    uint64_t v;
+    return col && dbconn_rs_uint(rs, row, col, &v) == DBCONN_VAL_OK ? v : dflt;
+}
+
+static const char *col_str(const dbconn_rs_t *rs, size_t row, const char *col)
+{
+    return col ? dbconn_rs_str(rs, row, col) : NULL;
+}
+
+/* Fills o from the node state row; false (with o->error) when the row is unusable. */
+static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
+{
+    const char *const *C = flavor_node_state_columns;
+    if (!ns || !ns->has_rows || ns->nrows != 1) {
+        o->error = xstrdup("the node state query returned no row");
+        return false;
+    }
+    const char *version = dbconn_rs_str(ns, 0, C[FLAVOR_NS_VERSION]);
+    const char *comment = dbconn_rs_str(ns, 0, C[FLAVOR_NS_VERSION_COMMENT]);
+    char err[256];
+    if (version && !flavor_detect(&p->flavor, version, comment, err, sizeof err)) {
+        o->error = xstrdup(err);
+        return false;
+    }
+    flavor_note_semisync_variables(&p->flavor,
+                                   dbconn_rs_str(ns, 0, C[FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE]),
+                                   dbconn_rs_str(ns, 0, C[FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE]));
+    bool maria = p->flavor.family == FLAVOR_MARIADB;
+    o->family = maria ? FAMILY_MARIADB : FAMILY_MYSQL;
+    o->version = dup_or_null(version);
+    o->server_id = (uint32_t)get_uint(ns, 0, C[FLAVOR_NS_SERVER_ID], 0);
+    o->server_uuid = dup_or_null(dbconn_rs_str(ns, 0, C[FLAVOR_NS_SERVER_UUID]));
+    o->read_only = get_bool(ns, C[FLAVOR_NS_READ_ONLY], false);
+    bool sro;
+    o->super_read_only = dbconn_rs_bool(ns, 0, C[FLAVOR_NS_SUPER_READ_ONLY], &sro) == DBCONN_VAL_OK
+                             ? sro
+                             : -1;
+    if (o->super_read_only == 1)
+        o->read_only = true;
+    o->log_bin = get_bool(ns, C[FLAVOR_NS_LOG_BIN], false);
+    o->log_replica_updates = get_bool(ns, C[FLAVOR_NS_LOG_REPLICA_UPDATES], false);
+    o->gtid_executed = dup_or_null(
+        dbconn_rs_str(ns, 0, C[maria ? FLAVOR_NS_GTID_BINLOG_POS : FLAVOR_NS_GTID_EXECUTED]));
+    o->gtid_current_pos = dup_or_null(dbconn_rs_str(ns, 0, C[FLAVOR_NS_GTID_CURRENT_POS]));
+    o->gtid_slave_pos = dup_or_null(dbconn_rs_str(ns, 0, C[FLAVOR_NS_GTID_SLAVE_POS]));
+    o->semisync_source = get_bool(ns, C[FLAVOR_NS_SEMISYNC_SOURCE_ENABLED], false);
+    o->semisync_replica = get_bool(ns, C[FLAVOR_NS_SEMISYNC_REPLICA_ENABLED], false);
+    o->heartbeats = get_uint(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEATS], 0);
+    return true;
+}
+
+/* Fills the replication part of o from the replica status (default channel). */
+static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
+{
+    const flavor_replica_columns_t *R = flavor_replica_columns(&p->flavor);
+    if (!rs || !rs->has_rows || rs->nrows == 0)
+        return;
+    size_t row = 0;
+    if (R->channel) {
+        for (size_t i = 0; i < rs->nrows; i++) {
+            const char *ch = dbconn_rs_str(rs, i, R->channel);
+            if (ch && !ch[0]) {
+                row = i;
+                break;
+            }
+        }
+    }
+    o->replica = true;
+    o->source_host = dup_or_null(col_str(rs, row, R->source_host));
+    o->source_port = (unsigned)get_uint(rs, row, R->source_port, 3306);
+    o->io = io_state_parse(col_str(rs, row, R->io_running));
+    const char *sql = col_str(rs, row, R->sql_running);
+    o->sql_running = sql && strcasecmp(sql, "Yes") == 0;
+    o->last_io_errno = (unsigned)get_uint(rs, row, R->last_io_errno, 0);
+    o->last_sql_errno = (unsigned)get_uint(rs, row, R->last_sql_errno, 0);
+    const char *e = col_str(rs, row, R->last_io_error);
+    o->last_io_error = e && e[0] ? xstrdup(e) : NULL;
+    e = col_str(rs, row, R->last_sql_error);
+    o->last_sql_error = e && e[0] ? xstrdup(e) : NULL;
+    int64_t v;
+    o->lag_s = R->seconds_behind && dbconn_rs_int(rs, row, R->seconds_behind, &v) == DBCONN_VAL_OK
+                   ? v
+                   : -1;
+    o->sql_delay_s = R->sql_delay && dbconn_rs_int(rs, row, R->sql_delay, &v) == DBCONN_VAL_OK
+                         ? v
+                         : 0;
+    o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
+    if (p->flavor.family == FLAVOR_MARIADB) {
+        o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
+        o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));
+        if (!o->executed_gtids)
+            o->executed_gtids = dup_or_null(o->gtid_slave_pos);
+        o->heartbeats = get_uint(rs, row, R->received_heartbeats, o->heartbeats);
+    } else {
+        o->received_gtids = dup_or_null(col_str(rs, row, R->retrieved_gtid_set));
+        o->executed_gtids = dup_or_null(col_str(rs, row, R->executed_gtid_set));
+    }
+}
+
+static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    probe_t *p = arg;
+    if (err) {
+        fail(p, err, "probe query failed");
+        return;
+    }
+    observation_t o = {.ok = true};
+    o.latency_ms = (double)dbconn_last_latency_us(c) / 1000.0;
+    if (!parse_state(p, dbconn_result_set(res, 0), &o)) {
+        char *msg = o.error;
+        o.error = NULL;
+        observation_clear(&o);
+        o.ok = false;
+        o.error = msg;
+        deliver(p, &o);
+        return;
+    }
+    parse_replica(p, dbconn_result_set(res, 1), &o);
+    deliver(p, &o);
+}
+
+static uint64_t remaining(probe_t *p)
+{
+    uint64_t used = uv_now(p->loop) - p->started;
+    return used + 1 < p->timeout ? p->timeout - used : 1;
+}
+
+static void run_probe(probe_t *p)
+{
+    buf_t sql = BUF_INIT;
+    buf_printf(&sql, "%s; %s", flavor_sql_node_state(&p->flavor),
+               flavor_sql_replica_status(&p->flavor));
+    int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)remaining(p), on_result, p);
+    buf_free(&sql);
+    if (rc != 0) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_LOST};
+        snprintf(e.msg, sizeof e.msg, "probe of %s could not start a query (%d)", p->name, rc);
+        fail(p, &e, NULL);
+    }
+}
+
+static void on_connected(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    probe_t *p = arg;
+    (void)res;
+    if (err) {
+        fail(p, err, "connect failed");
+        return;
+    }
+    char msg[256];
+    const char *v = dbconn_server_version(c);
+    if (!v || !flavor_detect(&p->flavor, v, NULL, msg, sizeof msg)) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_CONNECT};
+        snprintf(e.msg, sizeof e.msg, "%s: %s", dbconn_endpoint(c), v ? msg : "no server version");
+        dbconn_disconnect(c);
+        fail(p, &e, NULL);
+        return;
+    }
+    p->flavor_known = true;
+    log_debug("probe %s: connected to %s (%s)", p->name, v, flavor_gen_str(p->flavor.gen));
+    run_probe(p);
+}
+
+static void start_cycle(probe_t *p)
+{
+    if (p->closing || p->in_flight)
+        return;
+    p->in_flight = true;
+    p->started = uv_now(p->loop);
+    if (dbconn_state(p->conn) == DBCONN_IDLE) {
+        run_probe(p);
+        return;
+    }
+    int rc = dbconn_connect(p->conn, on_connected, p);
+    if (rc != 0) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_CONNECT};
+        snprintf(e.msg, sizeof e.msg, "probe of %s could not start connecting (%d)", p->name, rc);
+        fail(p, &e, NULL);
+    }
+}
+
+probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, void *ud)
+{
+    probe_t *p = xcalloc(1, sizeof *p);
+    p->loop = loop;
+    p->name = xstrdup(t->name);
+    p->host = xstrdup(t->host);
+    p->user = xstrdup(t->user);
+    p->password = xstrdup(t->password ? t->password : "");
+    p->port = t->port;
+    p->interval = t->interval_ms ? t->interval_ms : 500;
+    p->timeout = t->timeout_ms ? t->timeout_ms : 500;
+    p->backoff_max = t->backoff_max_ms ? t->backoff_max_ms : p->interval;
+    p->cb = cb;
+    p->ud = ud;
+    dbconn_opts_t o = {.host = p->host, .port = p->port, .user = p->user, .password = p->password,
+                       .connect_timeout_ms = (unsigned)p->timeout,
+                       .query_timeout_ms = (unsigned)p->timeout, .init_sql = PROBE_INIT_SQL};
+    p->conn = dbconn_new(loop, &o);
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    return p;
+}
+
+void probe_start(probe_t *p) { schedule(p, 0); }
+
+void probe_now(probe_t *p)
+{
+    if (p->closing)
+        return;
+    if (p->in_flight) {
+        p->want_now = true;
+        return;
+    }
+    uv_timer_stop(&p->timer);
+    schedule(p, 0);
+}
+
+static void one_closed(probe_t *p)
+{
+    if (--p->open_handles > 0)
+        return;
+    void (*closed)(void *) = p->closed;
+    void *ud = p->closed_ud;
+    free(p->name);
+    free(p->host);
+    free(p->user);
+    free(p->password);
+    free(p);
+    if (closed)
+        closed(ud);
+}
+
+static void timer_closed(uv_handle_t *h) { one_closed(h->data); }
+static void conn_closed(void *arg) { one_closed(arg); }
+
+void probe_close(probe_t *p, void (*closed)(void *ud), void *ud)
+{
+    p->closing = true;
+    p->closed = closed;
+    p->closed_ud = ud;
+    p->open_handles = 2;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, timer_closed);
+    /* Cancels a cycle in flight: its callback runs (and is ignored) before this returns. */
+    dbconn_close(p->conn, conn_closed, p);
+}

@@ -1,0 +1,199 @@
+"""failoverd's side of the lab tests: a config written from a lab's description,
+the daemon run in the lab's client namespace, and failoverctl to ask it things.
+
+Every wait is bounded (labkit.wait_for); the daemon is stopped by its PID.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+import labkit  # noqa: E402
+
+BUILD = os.environ.get("FAILOVERD_BUILD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+FAILOVERD = os.path.join(BUILD, "daemon", "failoverd")
+FAILOVERCTL = os.path.join(BUILD, "daemon", "failoverctl")
+
+
+def config_text(lab, sock, state_dir, cluster="main", daemon_extra="", cluster_extra="",
+                node_rules=None, test_extra=""):
+    """A failoverd configuration for the lab: every node, the lab's admin and
+    replication accounts, fast detection settings (the defaults)."""
+    users = lab.desc["users"]
+    node_rules = node_rules or {}
+    nodes = ",\n".join(
+        '      { name = "%s"; host = "%s"; port = %d; promotion_rule = "%s"; }'
+        % (n["name"], n["address"], n["port"], node_rules.get(n["name"], "neutral"))
+        for n in lab.desc["nodes"])
+    return """daemon = {
+  control_socket = "%(sock)s";
+  state_dir = "%(state)s";
+  log_level = "info";
+%(daemon_extra)s
+};
+clusters = (
+  {
+    name = "%(cluster)s";
+    user = "%(user)s";
+    password = "%(password)s";
+    repl_user = "%(ruser)s";
+    repl_password = "%(rpassword)s";
+    semisync = %(semisync)s;
+%(cluster_extra)s
+    nodes = (
+%(nodes)s
+    );
+  }
+);
+test = {
+%(test_extra)s
+};
+""" % dict(sock=sock, state=state_dir, cluster=cluster, user=users["admin"]["user"],
+           password=users["admin"]["password"], ruser=users["repl"]["user"],
+           rpassword=users["repl"]["password"], nodes=nodes, daemon_extra=daemon_extra,
+           cluster_extra=cluster_extra, test_extra=test_extra,
+           semisync="true" if lab.desc.get("semisync") else "false")
+
+
+class Daemon:
+    """failoverd running in the lab's client namespace."""
+
+    def __init__(self, lab, workdir=None, **config):
+        self.lab = lab
+        self.dir = workdir or tempfile.mkdtemp(prefix="failoverd-test-")
+        self.sock = os.path.join(self.dir, "control.sock")
+        self.state = os.path.join(self.dir, "state")
+        self.conf = os.path.join(self.dir, "failoverd.conf")
+        self.log_path = os.path.join(self.dir, "failoverd.log")
+        self.config = config
+        self.proc = None
+        self.write_config()
+
+    def write_config(self, **config):
+        self.config.update(config)
+        with open(self.conf, "w") as f:
+            f.write(config_text(self.lab, self.sock, self.state, **self.config))
+
+    def start(self, wait_ready=True, timeout=15):
+        log = open(self.log_path, "ab")
+        argv = ["ip", "netns", "exec", self.lab.client_ns, FAILOVERD, "-c", self.conf]
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        if wait_ready:
+            labkit.wait_for(lambda: self.first_round_done(), timeout,
+                            what="failoverd answers status after its first probe round")
+        return self
+
+    def first_round_done(self):
+        if self.proc.poll() is not None:
+            raise labkit.LabError("failoverd exited with %s:\n%s" % (self.proc.returncode,
+                                                                   self.log_tail()))
+        try:
+            st = self.status()
+        except Exception:
+            return False
+        return all(n["state"] != "unknown" for c in st["clusters"] for n in c["nodes"])
+
+    def ctl(self, *args, timeout=30, check=True):
+        """failoverctl --json ARGS; returns (exit code, parsed JSON or text)."""
+        argv = [FAILOVERCTL, "-s", self.sock, "--json"] + list(args)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        try:
+            out = json.loads(p.stdout) if p.stdout.strip() else None
+        except ValueError:
+            out = p.stdout
+        if check and p.returncode != 0:
+            raise labkit.LabError("failoverctl %s: exit %d: %s %s" % (
+                " ".join(args), p.returncode, p.stdout, p.stderr))
+        return p.returncode, out
+
+    def status(self, cluster=None):
+        args = ["status"] + ([cluster] if cluster else [])
+        return self.ctl(*args, timeout=10)[1]
+
+    def cluster(self, name="main"):
+        return next(c for c in self.status()["clusters"] if c["name"] == name)
+
+    def node(self, node, cluster="main"):
+        return next(n for n in self.cluster(cluster)["nodes"] if n["name"] == node)
+
+    def wait_verdict(self, verdict, timeout=15, cluster="main"):
+        labkit.wait_for(lambda: self.cluster(cluster)["verdict"] == verdict, timeout,
+                        what="verdict %s on %s" % (verdict, cluster))
+
+    def events(self):
+        """The event lines of the daemon's log so far (name -> list of lines)."""
+        out = {}
+        with open(self.log_path, errors="replace") as f:
+            for line in f:
+                i = line.find(" event=")
+                if i >= 0:
+                    name = line[i + 7:].split()[0]
+                    out.setdefault(name, []).append(line.rstrip())
+        return out
+
+    def wait_event(self, name, timeout=15, count=1):
+        labkit.wait_for(lambda: len(self.events().get(name, [])) >= count, timeout,
+                        what="event %s in the daemon's log" % name)
+        return self.events()[name]
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM, then wait (bounded) for a clean exit; returns the exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise labkit.LabError("failoverd did not stop within %d s" % timeout)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type:
+            sys.stderr.write("--- failoverd log (last lines) ---\n" + self.log_tail(80))
+        self.kill()
+
+
+def check(cond, what):
+    """An assertion with a sentence: raises with `what` when cond is false."""
+    if not cond:
+        raise AssertionError(what)
+
+
+def run_main(fn):
+    """Runs fn(), prints the outcome; exit 0 on success, 1 on failure."""
+    labkit.install_signal_handlers()
+    start = time.time()
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - report any failure as the test's failure
+        import traceback
+        traceback.print_exc()
+        print("FAILED after %.1f s: %s" % (time.time() - start, e))
+        sys.exit(1)
+    print("ok (%.1f s)" % (time.time() - start))
+    sys.exit(0)
