@@ -18,6 +18,7 @@
 #include "control.h"
 #include "failover.h"
 #include "defaults.h"
+#include "elect.h"
 #include "event.h"
 #include "journal.h"
 #include "log.h"
@@ -599,6 +600,7 @@ int daemon_run(fo_config_t *cfg)
         return FO_EXIT_OSERR;
     }
     d->started_mono = uv_now(&d->loop);
+    status_set_backlog_fn(elect_backlog);
     d->watchdog_ms = notify_watchdog_ms();
 
     char err[512];

@@ -55,7 +55,7 @@ static void say(char *why, size_t len, const char *fmt, ...)
 
 static verdict_t set(detect_state_t *st, verdict_t v, uint64_t now)
 {
-    if (st->verdict != v) {
+    if (st->verdict != v || st->since == 0) {
         st->verdict = v;
         st->since = now;
     }

@@ -141,6 +141,16 @@ static bool newer_than(const observation_t *a, const observation_t *b)
     return fa.major > fb.major || (fa.major == fb.major && fa.minor > fb.minor);
 }
 
+long long elect_backlog(const observation_t *o)
+{
+    if (!o->ok || !o->replica)
+        return -1;
+    gstate_t recv = received_of(o);
+    long long n = backlog_of(o, &recv);
+    gstate_free(&recv);
+    return n;
+}
+
 typedef struct {
     const elect_result_t *r;
     const cluster_t *c;

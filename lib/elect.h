@@ -75,5 +75,7 @@ void elect_free(elect_result_t *r);
 json_t *elect_json(const cluster_t *c, const elect_result_t *r);
 
 const char *policy_str(policy_t p);
+/* Transactions a replica received but has not applied yet, or -1 when unknown. */
+long long elect_backlog(const observation_t *o);
 
 #endif
