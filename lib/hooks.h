@@ -1,0 +1,143 @@
+/* hooks.h - script hooks and plugins at the hook points of one cluster.
+ *
+ * A hooks_t holds what one cluster runs at each hook point: at most one script
+ * per point (clusters[].hooks) and any number of plugins (clusters[].plugins).
+ * hooks_run_point() runs everything registered for a point in parallel, each
+ * bounded by the hook timeout, and reports once with the combined outcome; the
+ * failover and switchover executors call it at their hook steps
+ * (pre_failover, fence, post_promotion, switchover_before) and wait for it.
+ *
+ * The other points are fed by events (see hooks_point_of_event and
+ * docs/events.md): after hooks_subscribe(), an event of the cluster that maps to
+ * a point (node_down -> node_down, failover_done -> post_failover ...) runs that
+ * point without anyone waiting: fire and forget, one run after the other in
+ * event order, so that a node_up script never overtakes the node_down script of
+ * the same flap.
+ *
+ * Scripts get the context in FAILOVERD_* environment variables (and the event
+ * JSON on standard input); see docs/hooks.md.  Nothing here blocks the loop.
+ */
+#ifndef FAILOVERD_HOOKS_H
+#define FAILOVERD_HOOKS_H
+
+#include <failoverd/plugin.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "event.h"
+#include "plugin.h"
+
+#define HOOKS_DEFAULT_TIMEOUT_MS 10000
+/* Event-fed runs waiting behind a slow one, per cluster; the oldest is dropped
+ * (and logged) beyond this. */
+#define HOOKS_EVENT_QUEUE_MAX 64
+
+/* "pre_failover" ... (the names of the configuration, events and docs). */
+const char *hooks_point_name(failoverd_hook_point_t p);
+bool hooks_point_parse(const char *name, failoverd_hook_point_t *out);
+/* pre_failover and switchover_before: a non-zero exit there vetoes. */
+bool hooks_point_may_veto(failoverd_hook_point_t p);
+/* The point an event feeds, or -1 when it feeds none.  Points run by the
+ * executors themselves (pre_failover, fence, post_promotion, switchover_before)
+ * are never fed by events. */
+int hooks_point_of_event(const char *event_name);
+
+typedef enum {
+    HOOK_OK,
+    HOOK_VETOED,      /* non-zero exit (or a plugin's veto) at a veto point */
+    HOOK_FAILED,      /* non-zero exit elsewhere, killed by a signal, or a plugin failure */
+    HOOK_TIMEOUT,     /* outlived the hook timeout; killed (scripts) or abandoned (plugins) */
+    HOOK_SPAWN_ERROR, /* the script could not be started */
+} hook_outcome_t;
+
+const char *hook_outcome_str(hook_outcome_t o);
+
+/* How one script or plugin call ended. */
+typedef struct {
+    const char *who; /* "script /usr/local/bin/vip-move" or "plugin vip" */
+    hook_outcome_t outcome;
+    int exit_code; /* scripts that exited; else -1 */
+    uint64_t elapsed_ms;
+    const char *detail; /* "exited with status 1", a plugin's message ... */
+    const char *out;    /* a script's captured stdout / stderr (bounded); "" for plugins */
+    size_t out_len;
+    const char *err;
+    size_t err_len;
+} hook_result_t;
+
+/* Everything that ran at one point. */
+typedef struct {
+    failoverd_hook_point_t point;
+    hook_outcome_t outcome; /* HOOK_VETOED if anything vetoed, else HOOK_FAILED if anything
+                               did not succeed, else HOOK_OK (also when nothing ran) */
+    size_t n_vetoed;
+    size_t n_failed;              /* FAILED, TIMEOUT and CHILD_ERROR */
+    const hook_result_t *results; /* in order: the script first, then plugins in load order */
+    size_t n_results;
+    uint64_t elapsed_ms;
+} hook_report_t;
+
+/* r is valid during the call only. */
+typedef void (*hooks_done_cb)(const hook_report_t *r, void *ud);
+
+typedef struct {
+    const char *cluster;
+    const char *policy; /* the cluster's policy, for contexts that do not say */
+    /* One command line per point ("" or NULL: none): an absolute path, then
+     * arguments separated by spaces; no shell, no quoting. */
+    const char *cmd[FAILOVERD_HOOK__COUNT];
+    uint64_t timeout_ms;    /* each script and plugin call; 0: HOOKS_DEFAULT_TIMEOUT_MS */
+    uint64_t kill_grace_ms; /* SIGTERM to SIGKILL of a timed-out script; 0: 2 s */
+    size_t output_max;      /* bytes kept of a script's stdout and of its stderr; 0: 16 KiB */
+    /* The cluster's nodes, to fill in host and port of nodes a context names. */
+    const failoverd_node_t *nodes;
+    size_t n_nodes;
+} hooks_settings_t;
+
+typedef struct hooks hooks_t;
+
+/* NULL with err filled when a command is not an absolute path.  A command that
+ * does not exist (yet) is only a warning: it fails when it runs. */
+hooks_t *hooks_create(uv_loop_t *loop, const hooks_settings_t *s, char *err, size_t err_len);
+
+/* Adds a loaded plugin; h owns it from now on and unloads it in hooks_close(). */
+void hooks_add_plugin(hooks_t *h, plugin_t *p);
+
+/* Runs the script and every plugin registered for point, in parallel, with a
+ * copy of ctx (NULL strings count as ""; ctx->point, ->hook and ->cluster are
+ * set here; a NULL event_json is made from the other fields; hosts and ports of
+ * named nodes are filled in from the settings).  cb (may be NULL) is called once,
+ * never from within this call.  Each result is logged, with the output. */
+void hooks_run_point(hooks_t *h, failoverd_hook_point_t point, const failoverd_context_t *ctx,
+                     hooks_done_cb cb, void *ud);
+
+/* Feeds the event-driven points from the cluster's events (see above). */
+void hooks_subscribe(hooks_t *h);
+
+/* Runs or queues the point an event feeds; what the subscription does for each
+ * event of the cluster.  Returns false when the event feeds no point here. */
+bool hooks_feed_event(hooks_t *h, const event_t *ev);
+
+/* Stops taking events, waits for the runs in progress (each is bounded), unloads
+ * the plugins, frees h and calls done(ud). */
+void hooks_close(hooks_t *h, void (*done)(void *ud), void *ud);
+
+/* The context of an event (the event name, its node, the fields of its data that
+ * name nodes, GTIDs, timings ...); free with plugin_ctx_free(). */
+failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_point_t point,
+                                          const char *default_policy);
+
+/* The FAILOVERD_* environment of a script, "NAME=value" strings in out (a
+ * NULL-terminated vector the caller frees with child_argv_free). */
+char **hooks_env(const failoverd_context_t *ctx);
+
+/* Replaces, at any depth, the values of object members whose name contains
+ * "password", "passwd", "secret" or "token" by "********": hooks and webhooks
+ * never pass secrets on, even if an event carried one by mistake. */
+void hooks_redact_json(json_t *j);
+
+#endif
