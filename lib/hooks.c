@@ -275,7 +275,10 @@ char **hooks_env(const failoverd_context_t *c)
     }
     env_add(&v, &n, &cap, "FAILOVERD_TIMINGS", buf_str(&all));
     buf_free(&all);
-    env_add(&v, &n, &cap, "FAILOVERD_EVENT_JSON", c->event_json);
+    /* One environment string may not exceed 128 KiB (execve fails with E2BIG);
+     * a huge event (long GTID sets) still reaches the script on stdin. */
+    bool fits = strlen(c->event_json) <= HOOKS_ENV_JSON_MAX;
+    env_add(&v, &n, &cap, "FAILOVERD_EVENT_JSON", fits ? c->event_json : "");
     return v;
 }
 

@@ -35,6 +35,8 @@
 /* Event-fed runs waiting behind a slow one, per cluster; the oldest is dropped
  * (and logged) beyond this. */
 #define HOOKS_EVENT_QUEUE_MAX 64
+/* FAILOVERD_EVENT_JSON is left empty for a larger event (it is on stdin). */
+#define HOOKS_ENV_JSON_MAX (64 * 1024)
 
 /* "pre_failover" ... (the names of the configuration, events and docs). */
 const char *hooks_point_name(failoverd_hook_point_t p);
