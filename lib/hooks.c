@@ -35,22 +35,22 @@ bool hooks_point_may_veto(failoverd_hook_point_t p)
 }
 
 /* Which events feed which points.  The rules:
- * - a point the executors run themselves (pre_failover, fence, post_promotion,
- *   switchover_before) is fed by no event, so it never runs twice;
+ * - a point the executor runs as a step of its plans (pre_failover, fence,
+ *   post_promotion, post_failover, switchover_before, switchover_after after
+ *   a switchover that succeeded) is fed by no event, so nothing runs twice;
  * - detection runs when the detector declares the primary dead, not on
  *   suspicion or when it is merely unreachable (its replicas still hear it);
- * - the end of an operation feeds one point whatever the ending: a failover
- *   that failed or was aborted feeds failover_failed, and every ending of a
- *   switchover feeds switchover_after (the event name tells which). */
+ * - a failover that failed or was aborted feeds failover_failed;
+ * - a switchover that failed or was rolled back feeds switchover_after (the
+ *   plan, which stopped early, did not run it), so that point runs at the end
+ *   of every switchover and FAILOVERD_EVENT tells how it ended. */
 static const struct {
     const char *event;
     failoverd_hook_point_t point;
 } event_points[] = {
     {"primary_dead", FAILOVERD_HOOK_DETECTION},
-    {"failover_done", FAILOVERD_HOOK_POST_FAILOVER},
     {"failover_failed", FAILOVERD_HOOK_FAILOVER_FAILED},
     {"failover_aborted", FAILOVERD_HOOK_FAILOVER_FAILED},
-    {"switchover_done", FAILOVERD_HOOK_SWITCHOVER_AFTER},
     {"switchover_failed", FAILOVERD_HOOK_SWITCHOVER_AFTER},
     {"switchover_rolled_back", FAILOVERD_HOOK_SWITCHOVER_AFTER},
     {"node_down", FAILOVERD_HOOK_NODE_DOWN},
@@ -65,14 +65,14 @@ int hooks_point_of_event(const char *event_name)
     return -1;
 }
 
-const char *hook_outcome_str(hook_outcome_t o)
+const char *hooks_outcome_str(hooks_outcome_t o)
 {
     switch (o) {
-    case HOOK_OK: return "ok";
-    case HOOK_VETOED: return "vetoed";
-    case HOOK_FAILED: return "failed";
-    case HOOK_TIMEOUT: return "timeout";
-    case HOOK_SPAWN_ERROR: return "spawn_error";
+    case HOOKS_OK: return "ok";
+    case HOOKS_VETOED: return "vetoed";
+    case HOOKS_FAILED: return "failed";
+    case HOOKS_TIMEOUT: return "timeout";
+    case HOOKS_SPAWN_ERROR: return "spawn_error";
     }
     return "?";
 }
@@ -158,6 +158,8 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
     if (!c.old_primary.name && point == FAILOVERD_HOOK_DETECTION)
         c.old_primary.name = ev->node;
     c.lost_gtids = jstr(d, "lost_gtids");
+    if (!c.lost_gtids)
+        c.lost_gtids = jstr(d, "possibly_lost"); /* as failover_done says it */
     c.errant_gtids = jstr(d, "errant_gtids");
 
     /* Timings: the members of "timings", and any integer member named *_ms. */
@@ -288,7 +290,7 @@ typedef struct run run_t;
 
 typedef struct {
     run_t *run;
-    hook_result_t r;
+    hooks_result_t r;
     char *who, *detail, *out, *err;
     bool finished;
 } item_t;
@@ -482,19 +484,19 @@ static void log_output(const run_t *run, log_level_t lvl, const item_t *it, cons
  * veto is reported by the executor that stops its operation). */
 static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_total)
 {
-    const hook_result_t *r = &it->r;
-    log_level_t lvl = r->outcome == HOOK_OK ? LOG_LVL_INFO : LOG_LVL_WARN;
+    const hooks_result_t *r = &it->r;
+    log_level_t lvl = r->outcome == HOOKS_OK ? LOG_LVL_INFO : LOG_LVL_WARN;
     log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event, "hook %s: %s %s in %llu ms%s",
                run->ctx->hook, it->who, r->detail, (unsigned long long)r->elapsed_ms,
-               r->outcome == HOOK_VETOED ? " (veto)" : "");
+               r->outcome == HOOKS_VETOED ? " (veto)" : "");
     log_output(run, lvl, it, "stdout", r->out, r->out_len, out_total);
     log_output(run, lvl, it, "stderr", r->err, r->err_len, err_total);
-    if (r->outcome == HOOK_OK || r->outcome == HOOK_VETOED)
+    if (r->outcome == HOOKS_OK || r->outcome == HOOKS_VETOED)
         return;
     event_emit(LOG_LVL_WARN, "hook_failed", run->ctx->cluster, NULL,
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s}", "hook", run->ctx->hook,
                          "hook_event", run->ctx->event, "who", it->who, "outcome",
-                         hook_outcome_str(r->outcome), "detail", r->detail, "exit_code",
+                         hooks_outcome_str(r->outcome), "detail", r->detail, "exit_code",
                          r->exit_code, "elapsed_ms", (json_int_t)r->elapsed_ms, "operation",
                          run->ctx->operation),
                "hook %s: %s %s", run->ctx->hook, it->who, r->detail);
@@ -504,25 +506,26 @@ static void finish_run(run_t *run)
 {
     hooks_t *h = run->h;
     run->reported = true;
-    hook_result_t *results = xcalloc(run->n_items ? run->n_items : 1, sizeof *results);
-    hook_report_t rep = {.point = run->point,
-                         .outcome = HOOK_OK,
-                         .results = results,
-                         .n_results = run->n_items,
-                         .elapsed_ms = uv_now(h->loop) - run->started_ms};
+    hooks_result_t *results = xcalloc(run->n_items ? run->n_items : 1, sizeof *results);
+    hooks_report_t rep = {.point = run->point,
+                          .outcome = HOOKS_OK,
+                          .results = results,
+                          .n_results = run->n_items,
+                          .elapsed_ms = uv_now(h->loop) - run->started_ms};
     for (size_t i = 0; i < run->n_items; i++) {
         results[i] = run->items[i].r;
-        if (results[i].outcome == HOOK_VETOED)
+        if (results[i].outcome == HOOKS_VETOED)
             rep.n_vetoed++;
-        else if (results[i].outcome != HOOK_OK)
+        else if (results[i].outcome != HOOKS_OK)
             rep.n_failed++;
     }
-    rep.outcome = rep.n_vetoed ? HOOK_VETOED : rep.n_failed ? HOOK_FAILED : HOOK_OK;
+    rep.outcome = rep.n_vetoed ? HOOKS_VETOED : rep.n_failed ? HOOKS_FAILED : HOOKS_OK;
     if (run->n_items)
-        log_fields(rep.outcome == HOOK_OK ? LOG_LVL_DEBUG : LOG_LVL_NOTICE, run->ctx->cluster, NULL,
-                   run->ctx->event, "hook %s: %s (%zu ran, %zu vetoed, %zu failed) in %llu ms",
-                   run->ctx->hook, hook_outcome_str(rep.outcome), run->n_items, rep.n_vetoed,
-                   rep.n_failed, (unsigned long long)rep.elapsed_ms);
+        log_fields(rep.outcome == HOOKS_OK ? LOG_LVL_DEBUG : LOG_LVL_NOTICE, run->ctx->cluster,
+                   NULL, run->ctx->event,
+                   "hook %s: %s (%zu ran, %zu vetoed, %zu failed) in %llu ms", run->ctx->hook,
+                   hooks_outcome_str(rep.outcome), run->n_items, rep.n_vetoed, rep.n_failed,
+                   (unsigned long long)rep.elapsed_ms);
     if (run->cb)
         run->cb(&rep, run->ud);
     free(results);
@@ -549,14 +552,14 @@ static void on_script_done(const child_result_t *r, void *ud)
     child_describe(r, &how);
     switch (r->status) {
     case CHILD_EXITED:
-        it->r.outcome = r->exit_code == 0                  ? HOOK_OK
-                        : hooks_point_may_veto(run->point) ? HOOK_VETOED
-                                                           : HOOK_FAILED;
+        it->r.outcome = r->exit_code == 0                  ? HOOKS_OK
+                        : hooks_point_may_veto(run->point) ? HOOKS_VETOED
+                                                           : HOOKS_FAILED;
         it->r.exit_code = r->exit_code;
         break;
-    case CHILD_SIGNALED: it->r.outcome = HOOK_FAILED; break;
-    case CHILD_TIMEOUT: it->r.outcome = HOOK_TIMEOUT; break;
-    case CHILD_ERROR: it->r.outcome = HOOK_SPAWN_ERROR; break;
+    case CHILD_SIGNALED: it->r.outcome = HOOKS_FAILED; break;
+    case CHILD_TIMEOUT: it->r.outcome = HOOKS_TIMEOUT; break;
+    case CHILD_ERROR: it->r.outcome = HOOKS_SPAWN_ERROR; break;
     }
     it->detail = buf_steal(&how);
     it->out = xstrndup(r->out, r->out_len);
@@ -577,16 +580,16 @@ static void on_plugin_done(const plugin_result_t *r, void *ud)
     run_t *run = it->run;
     buf_t d = BUF_INIT;
     if (r->timed_out) {
-        it->r.outcome = HOOK_TIMEOUT;
+        it->r.outcome = HOOKS_TIMEOUT;
         buf_printf(&d, "did not answer within %llu ms", (unsigned long long)run->h->timeout_ms);
     } else if (r->outcome == FAILOVERD_DONE_OK) {
-        it->r.outcome = HOOK_OK;
+        it->r.outcome = HOOKS_OK;
         buf_printf(&d, "succeeded%s%s", r->message[0] ? ": " : "", r->message);
     } else if (r->outcome == FAILOVERD_DONE_VETO && hooks_point_may_veto(run->point)) {
-        it->r.outcome = HOOK_VETOED;
+        it->r.outcome = HOOKS_VETOED;
         buf_printf(&d, "vetoed%s%s", r->message[0] ? ": " : "", r->message);
     } else {
-        it->r.outcome = HOOK_FAILED;
+        it->r.outcome = HOOKS_FAILED;
         buf_printf(&d, "%s%s%s",
                    r->outcome == FAILOVERD_DONE_VETO ? "vetoed where no veto is possible (failed)"
                                                      : "failed",
@@ -640,7 +643,7 @@ static void on_run_start(uv_timer_t *t)
                    run->ctx->hook, h->cmd[pt]);
         if (child_start(h->loop, &o, on_script_done, it) != 0) {
             /* Only a relative path is refused here, and hooks_create() rejects those. */
-            it->r.outcome = HOOK_SPAWN_ERROR;
+            it->r.outcome = HOOKS_SPAWN_ERROR;
             it->detail = xstrdup("could not start: not an absolute path");
             it->r.detail = it->detail;
             report_item(run, it, 0, 0);

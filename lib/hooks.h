@@ -4,18 +4,24 @@
  * per point (clusters[].hooks) and any number of plugins (clusters[].plugins).
  * hooks_run_point() runs everything registered for a point in parallel, each
  * bounded by the hook timeout, and reports once with the combined outcome; the
- * failover and switchover executors call it at their hook steps
- * (pre_failover, fence, post_promotion, switchover_before) and wait for it.
+ * executor calls it at the hook steps of its plans (pre_failover, fence,
+ * post_promotion, post_failover, switchover_before, switchover_after) and
+ * waits for it.
  *
  * The other points are fed by events (see hooks_point_of_event and
  * docs/events.md): after hooks_subscribe(), an event of the cluster that maps to
- * a point (node_down -> node_down, failover_done -> post_failover ...) runs that
- * point without anyone waiting: fire and forget, one run after the other in
- * event order, so that a node_up script never overtakes the node_down script of
- * the same flap.
+ * a point (node_down -> node_down, primary_dead -> detection, failover_aborted
+ * -> failover_failed ...) runs that point without anyone waiting: fire and
+ * forget, one run after the other in event order, so that a node_up script
+ * never overtakes the node_down script of the same flap.
  *
  * Scripts get the context in FAILOVERD_* environment variables (and the event
  * JSON on standard input); see docs/hooks.md.  Nothing here blocks the loop.
+ *
+ * From the configuration: one hooks_t per cluster, cmd[p] = hooks.cmd[p] (the
+ * FO_HOOK_* and FAILOVERD_HOOK_* numbers are the same), timeout_ms =
+ * hooks.timeout_ms, nodes from the cluster's nodes; each clusters[].plugins[]
+ * entry loaded with plugin_load() and handed over with hooks_add_plugin().
  */
 #ifndef FAILOVERD_HOOKS_H
 #define FAILOVERD_HOOKS_H
@@ -43,25 +49,24 @@ const char *hooks_point_name(failoverd_hook_point_t p);
 bool hooks_point_parse(const char *name, failoverd_hook_point_t *out);
 /* pre_failover and switchover_before: a non-zero exit there vetoes. */
 bool hooks_point_may_veto(failoverd_hook_point_t p);
-/* The point an event feeds, or -1 when it feeds none.  Points run by the
- * executors themselves (pre_failover, fence, post_promotion, switchover_before)
- * are never fed by events. */
+/* The point an event feeds, or -1 when it feeds none.  Points the executor
+ * runs as plan steps are never fed by events. */
 int hooks_point_of_event(const char *event_name);
 
 typedef enum {
-    HOOK_OK,
-    HOOK_VETOED,      /* non-zero exit (or a plugin's veto) at a veto point */
-    HOOK_FAILED,      /* non-zero exit elsewhere, killed by a signal, or a plugin failure */
-    HOOK_TIMEOUT,     /* outlived the hook timeout; killed (scripts) or abandoned (plugins) */
-    HOOK_SPAWN_ERROR, /* the script could not be started */
-} hook_outcome_t;
+    HOOKS_OK,
+    HOOKS_VETOED,      /* non-zero exit (or a plugin's veto) at a veto point */
+    HOOKS_FAILED,      /* non-zero exit elsewhere, killed by a signal, or a plugin failure */
+    HOOKS_TIMEOUT,     /* outlived the hook timeout; killed (scripts) or abandoned (plugins) */
+    HOOKS_SPAWN_ERROR, /* the script could not be started */
+} hooks_outcome_t;
 
-const char *hook_outcome_str(hook_outcome_t o);
+const char *hooks_outcome_str(hooks_outcome_t o);
 
 /* How one script or plugin call ended. */
 typedef struct {
     const char *who; /* "script /usr/local/bin/vip-move" or "plugin vip" */
-    hook_outcome_t outcome;
+    hooks_outcome_t outcome;
     int exit_code; /* scripts that exited; else -1 */
     uint64_t elapsed_ms;
     const char *detail; /* "exited with status 1", a plugin's message ... */
@@ -69,22 +74,22 @@ typedef struct {
     size_t out_len;
     const char *err;
     size_t err_len;
-} hook_result_t;
+} hooks_result_t;
 
 /* Everything that ran at one point. */
 typedef struct {
     failoverd_hook_point_t point;
-    hook_outcome_t outcome; /* HOOK_VETOED if anything vetoed, else HOOK_FAILED if anything
-                               did not succeed, else HOOK_OK (also when nothing ran) */
+    hooks_outcome_t outcome; /* HOOKS_VETOED if anything vetoed, else HOOKS_FAILED if anything
+                               did not succeed, else HOOKS_OK (also when nothing ran) */
     size_t n_vetoed;
-    size_t n_failed;              /* FAILED, TIMEOUT and CHILD_ERROR */
-    const hook_result_t *results; /* in order: the script first, then plugins in load order */
+    size_t n_failed;               /* FAILED, TIMEOUT and CHILD_ERROR */
+    const hooks_result_t *results; /* in order: the script first, then plugins in load order */
     size_t n_results;
     uint64_t elapsed_ms;
-} hook_report_t;
+} hooks_report_t;
 
 /* r is valid during the call only. */
-typedef void (*hooks_done_cb)(const hook_report_t *r, void *ud);
+typedef void (*hooks_done_cb)(const hooks_report_t *r, void *ud);
 
 typedef struct {
     const char *cluster;

@@ -19,6 +19,9 @@
  *
  * URLs are logged without their path and query: chat webhooks carry their
  * secret there.
+ *
+ * From the configuration: one webhook_endpoint_t per clusters[].webhooks[]
+ * entry, with cluster = the cluster's name and the other settings one to one.
  */
 #ifndef FAILOVERD_WEBHOOK_H
 #define FAILOVERD_WEBHOOK_H

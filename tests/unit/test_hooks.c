@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "child.h"
 #include "hooks.h"
 #include "log.h"
 
@@ -157,10 +158,10 @@ static void close_all(hooks_t *h)
 typedef struct {
     bool done;
     int calls;
-    hook_outcome_t outcome;
+    hooks_outcome_t outcome;
     size_t n_results, n_vetoed, n_failed;
     uint64_t elapsed_ms;
-    hook_outcome_t outcomes[4];
+    hooks_outcome_t outcomes[4];
     char who[4][128];
     char detail[4][256];
     char out[4][2048];
@@ -168,7 +169,7 @@ typedef struct {
     char err[4][256];
 } report_t;
 
-static void on_report(const hook_report_t *r, void *ud)
+static void on_report(const hooks_report_t *r, void *ud)
 {
     report_t *rep = ud;
     rep->calls++;
@@ -229,11 +230,11 @@ Test(hooks, names_and_the_event_map)
         {"primary_suspect", -1},
         {"primary_unreachable", -1},
         {"failover_started", -1}, /* the executor runs pre_failover itself */
-        {"failover_done", FAILOVERD_HOOK_POST_FAILOVER},
+        {"failover_done", -1},    /* post_failover is the plan's last step */
         {"failover_failed", FAILOVERD_HOOK_FAILOVER_FAILED},
         {"failover_aborted", FAILOVERD_HOOK_FAILOVER_FAILED},
         {"switchover_started", -1},
-        {"switchover_done", FAILOVERD_HOOK_SWITCHOVER_AFTER},
+        {"switchover_done", -1}, /* so is switchover_after, when it succeeded */
         {"switchover_failed", FAILOVERD_HOOK_SWITCHOVER_AFTER},
         {"switchover_rolled_back", FAILOVERD_HOOK_SWITCHOVER_AFTER},
         {"node_down", FAILOVERD_HOOK_NODE_DOWN},
@@ -256,8 +257,8 @@ Test(hooks, a_relative_command_is_refused_and_a_missing_one_fails_when_run)
     s.cmd[FAILOVERD_HOOK_FENCE] = "/nonexistent/fence";
     hooks_t *h = make(&s);
     report_t r = run_point(h, FAILOVERD_HOOK_FENCE, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_FAILED);
-    cr_assert_eq(r.outcomes[0], HOOK_SPAWN_ERROR);
+    cr_assert_eq(r.outcome, HOOKS_FAILED);
+    cr_assert_eq(r.outcomes[0], HOOKS_SPAWN_ERROR);
     cr_assert(strstr(r.detail[0], "could not start: no such file or directory"), "%s", r.detail[0]);
     close_all(h);
 }
@@ -285,7 +286,7 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         .message = "db2 is the new primary; moving traffic",
     };
     report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, &c, 3000);
-    cr_assert_eq(r.outcome, HOOK_OK, "%s", r.detail[0]);
+    cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
     cr_assert_eq(r.n_results, 1);
     cr_assert_str_eq(r.detail[0], "exited with status 0");
 
@@ -362,28 +363,28 @@ Test(hooks, a_non_zero_exit_vetoes_only_where_a_veto_is_possible)
     hooks_t *h = make(&s);
 
     report_t r = run_point(h, FAILOVERD_HOOK_PRE_FAILOVER, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_VETOED);
+    cr_assert_eq(r.outcome, HOOKS_VETOED);
     cr_assert_eq(r.n_vetoed, 1);
     cr_assert_str_eq(r.who[0], "script /bin/false");
     cr_assert_str_eq(r.detail[0], "exited with status 1");
 
     r = run_point(h, FAILOVERD_HOOK_SWITCHOVER_BEFORE, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_VETOED);
+    cr_assert_eq(r.outcome, HOOKS_VETOED);
     cr_assert_str_eq(r.detail[0], "exited with status 3");
     cr_assert_eq(strstr(seen_events, "hook_failed"), NULL, "a veto is not a failure");
 
     r = run_point(h, FAILOVERD_HOOK_POST_FAILOVER, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_FAILED);
-    cr_assert_eq(r.outcomes[0], HOOK_FAILED);
+    cr_assert_eq(r.outcome, HOOKS_FAILED);
+    cr_assert_eq(r.outcomes[0], HOOKS_FAILED);
     cr_assert_eq(r.n_failed, 1);
     cr_assert_str_eq(seen_events, "hook_failed ", "a failure is an event: %s", seen_events);
 
     r = run_point(h, FAILOVERD_HOOK_FENCE, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_OK);
+    cr_assert_eq(r.outcome, HOOKS_OK);
 
     /* Nothing registered: OK with no results, still answered from the loop. */
     r = run_point(h, FAILOVERD_HOOK_NODE_UP, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_OK);
+    cr_assert_eq(r.outcome, HOOKS_OK);
     cr_assert_eq(r.n_results, 0);
     buf_free(&exit3);
     free(env);
@@ -401,8 +402,8 @@ static void check_timeout_kills_group(bool ignore_term)
     s.kill_grace_ms = 300;
     hooks_t *h = make(&s);
     report_t r = run_point(h, FAILOVERD_HOOK_FENCE, NULL, 5000);
-    cr_assert_eq(r.outcomes[0], HOOK_TIMEOUT, "%s", r.detail[0]);
-    cr_assert_eq(r.outcome, HOOK_FAILED);
+    cr_assert_eq(r.outcomes[0], HOOKS_TIMEOUT, "%s", r.detail[0]);
+    cr_assert_eq(r.outcome, HOOKS_FAILED);
     cr_assert_str_eq(r.detail[0], "timed out after 300 ms and was killed");
     if (ignore_term)
         cr_assert(r.elapsed_ms >= 550 && r.elapsed_ms < 2000, "SIGKILL after the grace: %llu ms",
@@ -444,7 +445,7 @@ Test(hooks, output_is_captured_within_bounds)
     s.output_max = 1000;
     hooks_t *h = make(&s);
     report_t r = run_point(h, FAILOVERD_HOOK_NODE_DOWN, NULL, 5000);
-    cr_assert_eq(r.outcome, HOOK_OK, "%s", r.detail[0]);
+    cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
     cr_assert_eq(r.out_len[0], 1000, "stdout is cut at output_max");
     cr_assert_eq(strspn(r.out[0], "x"), 1000);
     cr_assert_str_eq(r.err[0], "to stderr\n");
@@ -460,7 +461,7 @@ Test(hooks, a_script_leaving_a_child_behind_is_not_waited_for)
     s.cmd[FAILOVERD_HOOK_NODE_UP] = buf_str(&cmd);
     hooks_t *h = make(&s);
     report_t r = run_point(h, FAILOVERD_HOOK_NODE_UP, NULL, 5000);
-    cr_assert_eq(r.outcome, HOOK_OK);
+    cr_assert_eq(r.outcome, HOOKS_OK);
     cr_assert(r.elapsed_ms < 1500, "the child holding stdout delayed the report: %llu ms",
               (unsigned long long)r.elapsed_ms);
     cr_assert_str_eq(r.out[0], "started\n");
@@ -498,10 +499,10 @@ Test(hooks, scripts_and_plugins_run_in_parallel_and_any_veto_wins)
     report_t r = run_point(h, FAILOVERD_HOOK_PRE_FAILOVER, NULL, 5000);
     cr_assert_eq(r.calls, 1);
     cr_assert_eq(r.n_results, 2);
-    cr_assert_eq(r.outcome, HOOK_VETOED);
-    cr_assert_eq(r.outcomes[0], HOOK_OK);
+    cr_assert_eq(r.outcome, HOOKS_VETOED);
+    cr_assert_eq(r.outcomes[0], HOOKS_OK);
     cr_assert_str_eq(r.who[0], "script /bin/sleep");
-    cr_assert_eq(r.outcomes[1], HOOK_VETOED);
+    cr_assert_eq(r.outcomes[1], HOOKS_VETOED);
     cr_assert_str_eq(r.who[1], "plugin recorder");
     cr_assert_str_eq(r.detail[1], "vetoed: the recorder vetoes");
     cr_assert(r.elapsed_ms >= 380 && r.elapsed_ms < 750, "in parallel: %llu ms",
@@ -516,10 +517,10 @@ Test(hooks, a_plugin_veto_where_none_is_possible_is_a_failure)
     failoverd_kv_t kv[] = {{"veto", "post_failover"}, {"fail", "fence"}};
     hooks_add_plugin(h, recorder(kv, 2));
     report_t r = run_point(h, FAILOVERD_HOOK_POST_FAILOVER, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_FAILED);
+    cr_assert_eq(r.outcome, HOOKS_FAILED);
     cr_assert_str_eq(r.detail[0], "vetoed where no veto is possible (failed): the recorder vetoes");
     r = run_point(h, FAILOVERD_HOOK_FENCE, NULL, 3000);
-    cr_assert_eq(r.outcome, HOOK_FAILED);
+    cr_assert_eq(r.outcome, HOOKS_FAILED);
     cr_assert_str_eq(r.detail[0], "failed: the recorder fails");
     close_all(h);
 }
@@ -532,7 +533,7 @@ Test(hooks, a_plugin_that_does_not_answer_in_time_is_a_timeout)
     failoverd_kv_t kv[] = {{"delay_ms", "500"}};
     hooks_add_plugin(h, recorder(kv, 1));
     report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, NULL, 3000);
-    cr_assert_eq(r.outcomes[0], HOOK_TIMEOUT);
+    cr_assert_eq(r.outcomes[0], HOOKS_TIMEOUT);
     cr_assert_str_eq(r.detail[0], "did not answer within 150 ms");
     cr_assert(r.elapsed_ms < 450);
     close_all(h); /* waits for the late answer before unloading */
@@ -560,11 +561,12 @@ Test(hooks, events_feed_their_points_in_order_without_secrets)
     event_emit(LOG_LVL_ERROR, "primary_dead", "main", "db1",
                json_pack("{s:s, s:I}", "verdict", "dead", "failing_ms", (json_int_t)900),
                "primary db1 is dead");
-    event_emit(LOG_LVL_NOTICE, "failover_done", "main", "db2",
+    event_emit(LOG_LVL_NOTICE, "failover_done", "main", "db2", NULL, "feeds no point");
+    event_emit(LOG_LVL_ERROR, "failover_aborted", "main", NULL,
                json_pack("{s:s, s:{s:s, s:s, s:i}, s:s, s:{s:I}}", "old_primary", "db1",
                          "new_primary", "name", "db2", "host", "10.0.0.2", "port", 3307,
                          "lost_gtids", "0-1-7", "timings", "total_ms", (json_int_t)1234),
-               "failover of main done: db2 is the primary");
+               "failover aborted");
 
     char *e = wait_file(env, 3000);
     cr_assert_not_null(e, "the node_down script ran");
@@ -584,7 +586,7 @@ Test(hooks, events_feed_their_points_in_order_without_secrets)
     for (int i = 0; i < 150; i++) {
         free(r);
         r = slurp(rec);
-        if (r && strstr(r, "hook=post_failover"))
+        if (r && strstr(r, "hook=failover_failed"))
             break;
         run_until(&never, 20);
     }
@@ -594,12 +596,14 @@ Test(hooks, events_feed_their_points_in_order_without_secrets)
     const char *c = strstr(r, "event hook=detection event=primary_dead cluster=main node=db1 "
                               "old=db1@10.0.0.1:3306 new=@:0 cand= policy=reliability lost= "
                               "errant= timings=1 ");
-    const char *d = strstr(r, "event hook=post_failover event=failover_done cluster=main node=db2 "
-                              "old=db1@10.0.0.1:3306 new=db2@10.0.0.2:3307 cand= "
-                              "policy=reliability lost=0-1-7 errant= timings=1 ");
+    const char *d =
+        strstr(r, "event hook=failover_failed event=failover_aborted cluster=main node= "
+                  "old=db1@10.0.0.1:3306 new=db2@10.0.0.2:3307 cand= "
+                  "policy=reliability lost=0-1-7 errant= timings=1 ");
     cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", r);
     cr_assert_null(strstr(r, "other"), "another cluster's events are not ours");
     cr_assert_null(strstr(r, "primary_suspect"));
+    cr_assert_null(strstr(r, "failover_done"));
     free(r);
     free(e);
     free(env);
@@ -620,7 +624,62 @@ Test(hooks, close_waits_for_a_run_in_progress)
     run_until(&closed, 3000);
     cr_assert(closed);
     cr_assert(r.done, "the run finished and reported before the close completed");
-    cr_assert_eq(r.outcome, HOOK_OK);
+    cr_assert_eq(r.outcome, HOOKS_OK);
     uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+Test(hooks, an_event_becomes_a_context)
+{
+    event_t ev = {.name = "failover_done",
+                  .cluster = "main",
+                  .node = "db2",
+                  .level = LOG_LVL_NOTICE,
+                  .message = "failover done in 1433 ms: db2 is the primary",
+                  .data = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "old_primary", "db1",
+                                    "new_primary", "db2", "duration_ms", (json_int_t)1433, "policy",
+                                    "availability", "possibly_lost", "0-1-101", "detection_ms",
+                                    (json_int_t)812, "secret", "s3"),
+                  .wall_ms = 1795474201123ULL};
+    failoverd_context_t *c = hooks_ctx_from_event(&ev, FAILOVERD_HOOK_POST_FAILOVER, "reliability");
+    cr_assert_str_eq(c->hook, "post_failover");
+    cr_assert_str_eq(c->event, "failover_done");
+    cr_assert_str_eq(c->node.name, "db2");
+    cr_assert_str_eq(c->old_primary.name, "db1");
+    cr_assert_str_eq(c->new_primary.name, "db2");
+    cr_assert_str_eq(c->policy, "availability", "the event's policy wins over the cluster's");
+    cr_assert_str_eq(c->lost_gtids, "0-1-101");
+    cr_assert_eq(c->n_timings, 2);
+    bool duration = false, detection = false;
+    for (size_t i = 0; i < c->n_timings; i++) {
+        duration |= strcmp(c->timings[i].name, "duration_ms") == 0 && c->timings[i].ms == 1433;
+        detection |= strcmp(c->timings[i].name, "detection_ms") == 0 && c->timings[i].ms == 812;
+    }
+    cr_assert(duration && detection);
+    cr_assert(strstr(c->event_json, "\"time\":\"2026-11-23T22:50:01.123Z\""), "%s", c->event_json);
+    cr_assert(strstr(c->event_json, "\"secret\":\"********\""), "%s", c->event_json);
+
+    char **env = hooks_env(c);
+    bool found = false;
+    for (char **e = env; *e; e++)
+        found |= strcmp(*e, "FAILOVERD_TIMINGS=duration_ms=1433 detection_ms=812") == 0 ||
+                 strcmp(*e, "FAILOVERD_TIMINGS=detection_ms=812 duration_ms=1433") == 0;
+    cr_assert(found);
+    child_argv_free(env);
+
+    /* A JSON too large for one environment string stays on stdin only. */
+    free((char *)c->event_json);
+    char *big = xmalloc(HOOKS_ENV_JSON_MAX + 2);
+    memset(big, 'x', HOOKS_ENV_JSON_MAX + 1);
+    big[HOOKS_ENV_JSON_MAX + 1] = '\0';
+    c->event_json = big;
+    env = hooks_env(c);
+    found = false;
+    for (char **e = env; *e; e++)
+        found |= strcmp(*e, "FAILOVERD_EVENT_JSON=") == 0;
+    cr_assert(found);
+    child_argv_free(env);
+    plugin_ctx_free(c);
+    json_decref(ev.data);
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
