@@ -267,7 +267,7 @@ Test(webhook, a_json_payload_is_the_whole_event_and_emit_does_not_wait)
     uint64_t t0 = uv_hrtime();
     emit_dead();
     uint64_t emit_us = (uv_hrtime() - t0) / 1000;
-    cr_assert(emit_us < 20000, "event_emit took %llu us", (unsigned long long)emit_us);
+    cr_assert(emit_us < 50000, "event_emit took %llu us", (unsigned long long)emit_us);
     webhooks_stats_t st;
     webhooks_stats(w, &st);
     cr_assert_eq(st.delivered, 0, "nothing is delivered from within event_emit");
