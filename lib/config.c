@@ -362,7 +362,7 @@ static const setting_t daemon_settings[] = {
     S_DURATION(D, probe_timeout_ms, "probe_timeout", MS(500), MS(50), MINUTES(1),
                "Bound on one probe (connecting, or one round of queries); a probe that takes "
                "longer has failed."),
-    S_DURATION(D, down_after_ms, "down_after", SEC(1), MS(100), MINUTES(10),
+    S_DURATION(D, down_after_ms, "down_after", MS(500), MS(100), MINUTES(10),
                "How long a primary's probes must keep failing before it is suspect and its "
                "replicas are asked whether they still hear from it."),
     S_DURATION(D, reconnect_backoff_max_ms, "reconnect_backoff_max", SEC(5), MS(100), MINUTES(10),

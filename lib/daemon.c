@@ -23,18 +23,27 @@
 #include "journal.h"
 #include "log.h"
 #include "monitor.h"
+#include "wiring.h"
 #include "notify.h"
 #include "status.h"
 
 #define GUARD_INTERVAL_MS 100
 #define GUARD_THRESHOLD_MS 1000
 
+/* One cluster at run time. Allocated on its own: the operations manager keeps a
+ * pointer to its hooks slot, which a reload refills. */
+typedef struct {
+    monitor_t *m;
+    failover_t *fo;
+    hooks_t *hooks;
+} cluster_rt_t;
+
 typedef struct {
     uv_loop_t loop;
     fo_config_t *cfg;
-    monitor_t **mons;
-    failover_t **fos;     /* one per monitor, same index */
-    size_t n_mons;
+    cluster_rt_t **cl;    /* one per configured cluster, in config order */
+    size_t n_cl;
+    webhooks_t *webhooks;
     control_t *ctl;
     journal_t *journal;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -105,30 +114,44 @@ static void on_verdict(monitor_t *m, verdict_t old, verdict_t now, void *ud)
     failover_on_verdict(ud, old, now);
 }
 
-/* A monitor and its operations manager for cluster cc, at index i. */
-static void start_cluster(daemon_t *d, size_t i, const fo_cluster_cfg_t *cc, monitor_t *keep)
+/* Starts a new cluster (monitor, operations manager, hooks already built). */
+static cluster_rt_t *start_cluster(daemon_t *d, const fo_cluster_cfg_t *cc, hooks_t *hooks)
 {
-    d->mons[i] = keep ? keep : monitor_for(d, cc);
+    cluster_rt_t *rt = xcalloc(1, sizeof *rt);
+    rt->hooks = hooks;
+    rt->m = monitor_for(d, cc);
     failover_settings_t fs;
     failover_settings(d, cc, &fs);
-    if (!d->fos[i]) {
-        exec_env_t hooks = {0};
-        d->fos[i] = failover_create(&d->loop, d->mons[i], d->journal, &fs, &hooks);
-    } else {
-        failover_update(d->fos[i], &fs);
-    }
-    monitor_on_verdict(d->mons[i], on_verdict, d->fos[i]);
-    if (!keep)
-        monitor_start(d->mons[i]);
+    rt->fo = failover_create(&d->loop, rt->m, d->journal, &fs, &rt->hooks);
+    monitor_on_verdict(rt->m, on_verdict, rt->fo);
+    monitor_start(rt->m);
+    return rt;
 }
 
-static void start_monitors(daemon_t *d)
+/* Every cluster's hooks and plugins, or false (err filled) when one fails to load. */
+static bool build_hooks(daemon_t *d, const fo_config_t *cfg, hooks_t ***out, char *err,
+                        size_t err_len)
 {
-    d->n_mons = d->cfg->n_clusters;
-    d->mons = xcalloc(d->n_mons, sizeof *d->mons);
-    d->fos = xcalloc(d->n_mons, sizeof *d->fos);
-    for (size_t i = 0; i < d->n_mons; i++)
-        start_cluster(d, i, &d->cfg->clusters[i], NULL);
+    hooks_t **hs = xcalloc(cfg->n_clusters + 1, sizeof *hs);
+    for (size_t i = 0; i < cfg->n_clusters; i++) {
+        hs[i] = wiring_cluster_hooks(&d->loop, &cfg->clusters[i], err, err_len);
+        if (!hs[i]) {
+            for (size_t k = 0; k < i; k++)
+                hooks_close(hs[k], NULL, NULL);
+            free(hs);
+            return false;
+        }
+    }
+    *out = hs;
+    return true;
+}
+
+static void start_clusters(daemon_t *d, hooks_t **hooks)
+{
+    d->n_cl = d->cfg->n_clusters;
+    d->cl = xcalloc(d->n_cl + 1, sizeof *d->cl);
+    for (size_t i = 0; i < d->n_cl; i++)
+        d->cl[i] = start_cluster(d, &d->cfg->clusters[i], hooks[i]);
 }
 
 /* ---- status ---------------------------------------------------------- */
@@ -137,10 +160,10 @@ static json_t *cluster_json(daemon_t *d, size_t i)
 {
     status_clock_t clk = {.now_mono = uv_now(&d->loop), .now_wall = wall_now_ms()};
     const fo_cluster_cfg_t *cc = &d->cfg->clusters[i];
-    json_t *j = status_cluster_json(monitor_cluster(d->mons[i]), &clk);
+    json_t *j = status_cluster_json(monitor_cluster(d->cl[i]->m), &clk);
     json_object_set_new(j, "policy", json_string(policy_str(cc->policy)));
     json_object_set_new(j, "auto_failover", json_boolean(cc->auto_failover));
-    failover_status(d->fos[i], j);
+    failover_status(d->cl[i]->fo, j);
     return j;
 }
 
@@ -152,7 +175,7 @@ static void handle_status(control_req_t *req, void *ud)
     if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &only))
         return;
     json_t *clusters = json_array();
-    for (size_t i = 0; i < d->n_mons; i++)
+    for (size_t i = 0; i < d->n_cl; i++)
         if (!only || strcmp(only, d->cfg->clusters[i].name) == 0)
             json_array_append_new(clusters, cluster_json(d, i));
     if (only && json_array_size(clusters) == 0) {
@@ -178,7 +201,7 @@ static int cluster_arg(daemon_t *d, control_req_t *req)
     const char *name = NULL;
     if (!control_arg_string(req, "cluster", true, &name))
         return -1;
-    for (size_t i = 0; i < d->n_mons; i++)
+    for (size_t i = 0; i < d->n_cl; i++)
         if (strcmp(d->cfg->clusters[i].name, name) == 0)
             return (int)i;
     control_reply_error(req, CONTROL_E_NOT_FOUND, "no cluster named \"%s\"", name);
@@ -198,7 +221,7 @@ static void handle_plan(control_req_t *req, void *ud)
     if (i < 0)
         return;
     char err[512];
-    json_t *j = failover_plan_json(d->fos[i], strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER
+    json_t *j = failover_plan_json(d->cl[i]->fo, strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER
                                                                                : OP_FAILOVER,
                                    to, err, sizeof err);
     if (!j)
@@ -255,7 +278,7 @@ static void handle_op(control_req_t *req, daemon_t *d, op_kind_t kind)
                                     ? POLICY_AVAILABILITY
                                     : POLICY_RELIABILITY,
                       .timeout_ms = (uint64_t)(timeout * 1000)};
-    failover_request(d->fos[i], &r, op_replied, req);
+    failover_request(d->cl[i]->fo, &r, op_replied, req);
 }
 
 static void handle_failover(control_req_t *req, void *ud) { handle_op(req, ud, OP_FAILOVER); }
@@ -269,7 +292,7 @@ static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
     int i = cluster_arg(d, req);
     if (i < 0)
         return;
-    failover_pause(d->fos[i], pause);
+    failover_pause(d->cl[i]->fo, pause);
     control_reply_ok(req, json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused",
                                     pause));
 }
@@ -287,7 +310,7 @@ static void handle_ack(control_req_t *req, void *ud)
     if (i < 0)
         return;
     char msg[256];
-    if (!failover_ack(d->fos[i], msg, sizeof msg)) {
+    if (!failover_ack(d->cl[i]->fo, msg, sizeof msg)) {
         control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
         return;
     }
@@ -353,15 +376,15 @@ static void handle_history(control_req_t *req, void *ud)
 static void update_status_line(daemon_t *d)
 {
     size_t nodes = 0, up = 0, dead = 0;
-    for (size_t i = 0; i < d->n_mons; i++) {
-        cluster_t *c = monitor_cluster(d->mons[i]);
+    for (size_t i = 0; i < d->n_cl; i++) {
+        cluster_t *c = monitor_cluster(d->cl[i]->m);
         nodes += c->n_nodes;
         for (size_t k = 0; k < c->n_nodes; k++)
             up += c->nodes[k].up;
         dead += c->detect.verdict == VERDICT_DEAD;
     }
     notify_status("%zu cluster%s, %zu of %zu nodes up, %zu primar%s dead, no failover running",
-                  d->n_mons, d->n_mons == 1 ? "" : "s", up, nodes, dead, dead == 1 ? "y" : "ies");
+                  d->n_cl, d->n_cl == 1 ? "" : "s", up, nodes, dead, dead == 1 ? "y" : "ies");
 }
 
 static void on_guard(uv_timer_t *t)
@@ -378,8 +401,8 @@ static void on_guard(uv_timer_t *t)
                    (unsigned long long)d->cfg->daemon.stall_grace_ms);
     if (!d->ready) {
         bool all = true;
-        for (size_t i = 0; i < d->n_mons && all; i++)
-            all = monitor_first_round_done(d->mons[i]);
+        for (size_t i = 0; i < d->n_cl && all; i++)
+            all = monitor_first_round_done(d->cl[i]->m);
         if (all) {
             d->ready = true;
             update_status_line(d);
@@ -404,11 +427,18 @@ static void on_closed_handle(uv_handle_t *h) { (void)h; }
 /* The loop ends when every handle is closed; nothing else waits for these. */
 static void closed_cb(void *ud) { (void)ud; }
 
-/* A cluster goes away: its operations manager first (it finishes an operation
- * in flight), then its monitor. */
-static void close_monitor(void *ud) { monitor_close(ud, closed_cb, NULL); }
+/* A cluster goes away: its operations manager first (it finishes an operation in
+ * flight, every step bounded), then its monitor and hooks. */
+static void retired(void *ud)
+{
+    cluster_rt_t *rt = ud;
+    monitor_close(rt->m, closed_cb, NULL);
+    if (rt->hooks)
+        hooks_close(rt->hooks, NULL, NULL);
+    free(rt);
+}
 
-static void retire_cluster(failover_t *fo, monitor_t *m) { failover_free(fo, close_monitor, m); }
+static void retire_cluster(cluster_rt_t *rt) { failover_free(rt->fo, retired, rt); }
 
 static void stop(daemon_t *d)
 {
@@ -420,8 +450,13 @@ static void stop(daemon_t *d)
     if (d->ctl)
         control_close(d->ctl, closed_cb, d);
     d->ctl = NULL;
-    for (size_t i = 0; i < d->n_mons; i++)
-        retire_cluster(d->fos[i], d->mons[i]);
+    for (size_t i = 0; i < d->n_cl; i++)
+        retire_cluster(d->cl[i]);
+    d->n_cl = 0;
+    /* Webhooks get a moment to deliver the last events (daemon_stopping ...). */
+    if (d->webhooks)
+        webhooks_close(d->webhooks, 2000, closed_cb, NULL);
+    d->webhooks = NULL;
     uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
     uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
     uv_close((uv_handle_t *)&d->sig_hup, on_closed_handle);
@@ -446,6 +481,16 @@ static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b
     return true;
 }
 
+static void reject_reload(daemon_t *d, const char *errors)
+{
+    event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
+               json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", errors),
+               "reload rejected; the running configuration stays in force:\n%s", errors);
+    notify_ready();
+}
+
+/* SIGHUP: load and check the new file completely (plugins included) before
+ * anything changes; a bad file leaves the running configuration in force. */
 static void reload(daemon_t *d)
 {
     notify_reloading();
@@ -454,52 +499,70 @@ static void reload(daemon_t *d)
     if (!next) {
         buf_t text = BUF_INIT;
         fo_config_errors_format(&errs, &text);
-        event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
-                   json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", buf_str(&text)),
-                   "reload rejected; the running configuration stays in force:\n%s",
-                   buf_str(&text));
+        reject_reload(d, buf_str(&text));
         buf_free(&text);
         fo_config_errors_free(&errs);
-        notify_ready();
         return;
     }
     fo_config_errors_free(&errs);
+    char err[1024];
+    hooks_t **hooks;
+    if (!build_hooks(d, next, &hooks, err, sizeof err)) {
+        reject_reload(d, err);
+        fo_config_free(next);
+        return;
+    }
+    if (!wiring_webhooks(d->webhooks, next, err, sizeof err)) {
+        for (size_t i = 0; i < next->n_clusters; i++)
+            hooks_close(hooks[i], NULL, NULL);
+        free(hooks);
+        wiring_webhooks(d->webhooks, d->cfg, err, sizeof err); /* the old ones back */
+        reject_reload(d, err);
+        fo_config_free(next);
+        return;
+    }
     /* Match the new clusters with the running ones by name. A cluster keeps its
      * monitor when its monitoring settings are unchanged, and always while an
      * operation runs on it (the change then waits for the next reload). */
-    monitor_t **mons = xcalloc(next->n_clusters + 1, sizeof *mons);
-    failover_t **fos = xcalloc(next->n_clusters + 1, sizeof *fos);
-    bool *kept = xcalloc(next->n_clusters + 1, sizeof *kept);
+    cluster_rt_t **cl = xcalloc(next->n_clusters + 1, sizeof *cl);
     for (size_t i = 0; i < next->n_clusters; i++) {
-        for (size_t k = 0; k < d->n_mons; k++) {
-            if (!d->mons[k] || strcmp(d->cfg->clusters[k].name, next->clusters[i].name) != 0)
+        const fo_cluster_cfg_t *nc = &next->clusters[i];
+        for (size_t k = 0; k < d->n_cl && !cl[i]; k++) {
+            cluster_rt_t *rt = d->cl[k];
+            const fo_cluster_cfg_t *oc = &d->cfg->clusters[k];
+            if (!rt || strcmp(oc->name, nc->name) != 0)
                 continue;
-            bool busy = failover_running(d->fos[k]);
-            if (busy || same_monitoring(&d->cfg->clusters[k], &next->clusters[i])) {
-                if (busy && !same_monitoring(&d->cfg->clusters[k], &next->clusters[i]))
-                    log_warn("cluster %s: an operation is running; its new monitoring settings "
-                             "wait for the next reload", next->clusters[i].name);
-                mons[i] = d->mons[k];
-                fos[i] = d->fos[k];
-                kept[i] = true;
-                d->mons[k] = NULL;
-                d->fos[k] = NULL;
-            }
+            bool same = same_monitoring(oc, nc);
+            if (!same && !failover_running(rt->fo))
+                continue;
+            if (!same)
+                log_warn("cluster %s: an operation is running; its new monitoring settings wait "
+                         "for the next reload", nc->name);
+            hooks_t *old = rt->hooks;
+            rt->hooks = hooks[i];
+            hooks[i] = NULL;
+            if (old)
+                hooks_close(old, NULL, NULL);
+            failover_settings_t fs;
+            failover_settings(d, nc, &fs);
+            failover_update(rt->fo, &fs);
+            cl[i] = rt;
+            d->cl[k] = NULL;
         }
     }
-    for (size_t k = 0; k < d->n_mons; k++)
-        if (d->mons[k])
-            retire_cluster(d->fos[k], d->mons[k]);
-    fo_config_free(d->cfg);
+    for (size_t k = 0; k < d->n_cl; k++)
+        if (d->cl[k])
+            retire_cluster(d->cl[k]);
+    fo_config_t *old_cfg = d->cfg;
     d->cfg = next;
-    free(d->mons);
-    free(d->fos);
-    d->mons = mons;
-    d->fos = fos;
-    d->n_mons = next->n_clusters;
-    for (size_t i = 0; i < d->n_mons; i++)
-        start_cluster(d, i, &next->clusters[i], kept[i] ? mons[i] : NULL);
-    free(kept);
+    for (size_t i = 0; i < next->n_clusters; i++)
+        if (!cl[i])
+            cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
+    fo_config_free(old_cfg);
+    free(hooks);
+    free(d->cl);
+    d->cl = cl;
+    d->n_cl = next->n_clusters;
     log_set_level(next->daemon.log_level);
     event_emit(LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
                json_pack("{s:s}", "file", next->path), "configuration reloaded from %s",
@@ -628,8 +691,24 @@ int daemon_run(fo_config_t *cfg)
     d->guard_timer.data = d;
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
 
-    start_monitors(d);
-    if (!open_control(d)) {
+    hooks_t **hooks = NULL;
+    webhooks_opts_t wo = {0};
+    d->webhooks = webhooks_create(&d->loop, &wo);
+    bool ok = build_hooks(d, cfg, &hooks, err, sizeof err);
+    if (ok && !wiring_webhooks(d->webhooks, cfg, err, sizeof err)) {
+        for (size_t i = 0; i < cfg->n_clusters; i++)
+            hooks_close(hooks[i], NULL, NULL);
+        ok = false;
+    }
+    if (ok) {
+        start_clusters(d, hooks);
+    } else {
+        log_error("%s", err);
+        d->exit_code = FO_EXIT_CONFIG;
+        stop(d);
+    }
+    free(hooks);
+    if (!d->stopping && !open_control(d)) {
         d->exit_code = FO_EXIT_OSERR;
         stop(d);
     } else {
@@ -646,8 +725,7 @@ out_loop:
     if (uv_loop_close(&d->loop) != 0)
         log_warn("the event loop still had open handles at exit");
     journal_close(d->journal);
-    free(d->mons);
-    free(d->fos);
+    free(d->cl);
     fo_config_free(d->cfg);
     int rc = d->exit_code;
     free(d);

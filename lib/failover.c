@@ -17,7 +17,7 @@ struct failover {
     monitor_t *m;
     journal_t *j;
     failover_settings_t s;    /* strings owned (copies) */
-    exec_env_t hooks;
+    hooks_t *const *hooks;
     bool paused;
 
     /* The operation in flight. */
@@ -128,14 +128,14 @@ static void load_history(failover_t *f)
 }
 
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
-                            const failover_settings_t *s, const exec_env_t *hooks)
+                            const failover_settings_t *s, hooks_t *const *hooks_slot)
 {
     failover_t *f = xcalloc(1, sizeof *f);
     f->loop = loop;
     f->m = m;
     f->j = j;
     settings_copy(&f->s, s);
-    f->hooks = *hooks;
+    f->hooks = hooks_slot;
     f->candidate = f->old_primary = -1;
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
@@ -181,13 +181,74 @@ static void do_refresh(const step_t *s, exec_answer_fn answer, void *token, void
     uv_timer_start(&f->refresh_timer, refresh_check, REFRESH_POLL_MS, REFRESH_POLL_MS);
 }
 
+typedef struct {
+    exec_answer_fn answer;
+    void *token;
+} hook_wait_t;
+
+static void hook_done(const hooks_report_t *r, void *ud)
+{
+    hook_wait_t *w = ud;
+    char msg[512] = "";
+    for (size_t i = 0; i < r->n_results && !msg[0]; i++)
+        if (r->results[i].outcome != HOOKS_OK)
+            snprintf(msg, sizeof msg, "%s: %s", r->results[i].who,
+                     r->results[i].detail ? r->results[i].detail : hooks_outcome_str(r->results[i].outcome));
+    int outcome = r->outcome == HOOKS_VETOED  ? HOOK_VETO
+                  : r->outcome == HOOKS_FAILED ? HOOK_FAILED
+                                               : HOOK_OK;
+    w->answer(w->token, outcome, msg);
+    free(w);
+}
+
+static failoverd_node_ref_t node_ref(const cluster_t *c, int i)
+{
+    failoverd_node_ref_t r = {0};
+    if (i >= 0)
+        r = (failoverd_node_ref_t){.name = c->nodes[i].name, .host = c->nodes[i].host,
+                                   .port = (int)c->nodes[i].port};
+    return r;
+}
+
+/* Hook steps: the cluster's scripts and plugins, with what the operation knows. */
 static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
 {
     failover_t *f = ud;
-    if (f->hooks.run_hook)
-        f->hooks.run_hook(s, answer, token, f->hooks.ud);
-    else
+    hooks_t *h = f->hooks ? *f->hooks : NULL;
+    failoverd_hook_point_t point;
+    if (!h) {
         answer(token, HOOK_OK, NULL);
+        return;
+    }
+    if (!hooks_point_parse(s->hook, &point)) {
+        answer(token, HOOK_FAILED, "unknown hook point");
+        return;
+    }
+    cluster_t *c = monitor_cluster(f->m);
+    failoverd_timing_t timings[2] = {{.name = "detection_ms", .ms = (int64_t)f->detected_ms},
+                                     {.name = "elapsed_ms",
+                                      .ms = (int64_t)(uv_now(f->loop) - f->started_mono)}};
+    bool promoted = f->plan && f->plan->kind != PLAN_FAILOVER_PREPARE &&
+                    (point == FAILOVERD_HOOK_POST_PROMOTION ||
+                     point == FAILOVERD_HOOK_POST_FAILOVER ||
+                     point == FAILOVERD_HOOK_SWITCHOVER_AFTER);
+    failoverd_context_t ctx = {
+        .size = sizeof ctx,
+        .event = f->kind == OP_FAILOVER ? "failover_started" : "switchover_started",
+        .operation = f->op,
+        .policy = policy_str(f->policy),
+        .old_primary = node_ref(c, f->old_primary),
+        .new_primary = node_ref(c, promoted ? f->candidate : -1),
+        .candidate = node_ref(c, f->candidate),
+        .lost_gtids = f->lost,
+        .timings = timings,
+        .n_timings = 2,
+        .message = f->plan ? f->plan->summary : NULL,
+    };
+    hook_wait_t *w = xmalloc(sizeof *w);
+    w->answer = answer;
+    w->token = token;
+    hooks_run_point(h, point, &ctx, hook_done, w);
 }
 
 /* ---- finishing ----------------------------------------------------------------- */

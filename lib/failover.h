@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "exec.h"
+#include "hooks.h"
 #include "journal.h"
 #include "monitor.h"
 #include "plan.h"
@@ -41,9 +42,10 @@ typedef struct failover failover_t;
 typedef void (*failover_reply_fn)(void *req, bool ok, const char *code, const char *msg,
                                   json_t *result);
 
-/* hooks: how hook steps run (may have NULL members: nothing to run). */
+/* hooks_slot: where the cluster's hooks are (the daemon swaps them on reload);
+ * a NULL slot or hooks: hook steps have nothing to run. */
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
-                            const failover_settings_t *s, const exec_env_t *hooks);
+                            const failover_settings_t *s, hooks_t *const *hooks_slot);
 /* New settings after a reload (copied). */
 void failover_update(failover_t *f, const failover_settings_t *s);
 /* The monitor's verdict changed. */

@@ -123,7 +123,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_eq(d->log_level, LOG_LVL_INFO);
     cr_expect_eq(d->probe_interval_ms, 500);
     cr_expect_eq(d->probe_timeout_ms, 500);
-    cr_expect_eq(d->down_after_ms, 1000);
+    cr_expect_eq(d->down_after_ms, 500);
     cr_expect_eq(d->reconnect_backoff_max_ms, 5000);
     cr_expect_eq(d->replica_confirm_ms, 2000);
     cr_expect_eq(d->stall_grace_ms, 5000);
@@ -145,7 +145,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_not(c->semisync);
     cr_expect_eq(c->probe_interval_ms, 500);
     cr_expect_eq(c->probe_timeout_ms, 500);
-    cr_expect_eq(c->down_after_ms, 1000);
+    cr_expect_eq(c->down_after_ms, 500);
     cr_expect_eq(c->replica_confirm_ms, 2000);
     cr_expect_eq(c->fence_timeout_ms, 1000);
     cr_expect_eq(c->wait_apply_timeout_ms, 10000);
