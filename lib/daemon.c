@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -39,6 +40,8 @@ typedef struct {
     journal_t *journal;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t guard_timer;
+    uv_timer_t block_timer; /* test.block_loop; initialised only when set */
+    bool block_armed;
     guard_t guard;
     uint64_t started_mono;
     uint64_t last_watchdog;
@@ -410,6 +413,8 @@ static void close_monitor(void *ud) { monitor_close(ud, closed_cb, NULL); }
 
 static void retire_cluster(failover_t *fo, monitor_t *m) { failover_free(fo, close_monitor, m); }
 
+static void close_block_timer(daemon_t *d);
+
 static void stop(daemon_t *d)
 {
     if (d->stopping)
@@ -423,6 +428,7 @@ static void stop(daemon_t *d)
     for (size_t i = 0; i < d->n_mons; i++)
         retire_cluster(d->fos[i], d->mons[i]);
     uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
+    close_block_timer(d);
     uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
     uv_close((uv_handle_t *)&d->sig_hup, on_closed_handle);
     /* SIGINT stays armed: a second one forces the exit. */
@@ -521,6 +527,53 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_notice("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
     stop(d);
+}
+
+/* ---- test knob: a deliberately blocked loop ---------------------------- */
+
+/* test.block_loop = "2s" (any duration): one second after start the loop is
+ * blocked once, for that long, by a plain sleep - the one blocking call the
+ * daemon makes, on purpose - so that tests see the systemd watchdog stop being
+ * fed and the loop guard report the stall. Read at start only; a reload does
+ * not arm it again. */
+#define BLOCK_LOOP_AFTER_MS 1000
+
+static void close_block_timer(daemon_t *d)
+{
+    if (d->block_armed)
+        uv_close((uv_handle_t *)&d->block_timer, on_closed_handle);
+    d->block_armed = false;
+}
+
+static void on_block_loop(uv_timer_t *t)
+{
+    daemon_t *d = t->data;
+    uint64_t ms = 0;
+    fo_duration_parse(d->cfg->test.block_loop, &ms);
+    log_warn("test.block_loop: blocking the event loop for %llu ms", (unsigned long long)ms);
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    close_block_timer(d);
+}
+
+static void arm_block_loop(daemon_t *d)
+{
+    const char *v = d->cfg->test.block_loop;
+    uint64_t ms;
+    if (!v[0])
+        return;
+    if (!fo_duration_parse(v, &ms)) {
+        log_warn("test.block_loop = \"%s\" is not a duration; ignored", v);
+        return;
+    }
+    log_warn("test knob test.block_loop = \"%s\" is set: the loop will be blocked on purpose; "
+             "not for production",
+             v);
+    uv_timer_init(&d->loop, &d->block_timer);
+    d->block_timer.data = d;
+    uv_timer_start(&d->block_timer, on_block_loop, BLOCK_LOOP_AFTER_MS, 0);
+    d->block_armed = true;
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -628,6 +681,7 @@ int daemon_run(fo_config_t *cfg)
     d->guard_timer.data = d;
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
 
+    arm_block_loop(d);
     start_monitors(d);
     if (!open_control(d)) {
         d->exit_code = FO_EXIT_OSERR;
