@@ -1,6 +1,7 @@
 # Installation of everything besides the two binaries (daemon/CMakeLists.txt
 # installs those): the systemd unit, the sysusers.d and tmpfiles.d snippets, the
-# example configuration, the plugin directory, the man pages and the documents.
+# example configuration, the plugin directory and ABI header, the man pages and
+# the documents.
 #
 # Relative destinations follow the prefix given at install time
 # (cmake --install build --prefix /usr).  Two places are decided at install time
@@ -23,8 +24,10 @@ install(FILES systemd/failoverd.sysusers DESTINATION ${FAILOVERD_SYSUSERSDIR}
 install(FILES systemd/failoverd.tmpfiles DESTINATION ${FAILOVERD_TMPFILESDIR}
         RENAME failoverd.conf)
 
-# Plugins ship separately or later; the directory they are looked up in exists.
+# The directory plugins named by a relative path are looked up in, and the ABI
+# header they are built against, also outside this tree.
 install(DIRECTORY DESTINATION ${CMAKE_INSTALL_LIBDIR}/failoverd/plugins)
+install(FILES include/failoverd/plugin.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/failoverd)
 
 install(FILES docs/man/failoverd.8 docs/man/failoverctl.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES docs/man/failoverd.conf.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)

@@ -2,7 +2,7 @@
 # 82-install: `cmake --install --prefix /usr` into a DESTDIR gives the tree a
 # Debian system expects, and what it installs is sound:
 #   - binaries, unit, sysusers.d/tmpfiles.d snippets, example configuration,
-#     plugin directory, man pages and documents where they belong;
+#     plugin directory and ABI header, man pages and documents where they belong;
 #   - no failoverd.conf is ever written, and a second install leaves an
 #     operator's failoverd.conf alone;
 #   - the installed daemon runs and accepts the installed example;
@@ -50,7 +50,9 @@ expect_file /etc/failoverd/failoverd.conf.example 644
 expect_file /usr/share/man/man8/failoverd.8 644
 expect_file /usr/share/man/man8/failoverctl.8 644
 expect_file /usr/share/man/man5/failoverd.conf.5 644
+expect_file /usr/include/failoverd/plugin.h 644
 expect_file /usr/share/doc/failoverd/README.md
+expect_file /usr/share/doc/failoverd/plugins.md
 expect_file /usr/share/doc/failoverd/protocol.md
 expect_file /usr/share/doc/failoverd/configuration.md
 expect_file /usr/share/doc/failoverd/examples/failoverd.conf
@@ -62,7 +64,7 @@ check "no failoverd.conf is installed, only the example" test ! -e "$DEST/etc/fa
 check "the unit starts /usr/sbin/failoverd" \
   grep -qx 'ExecStart=/usr/sbin/failoverd -c /etc/failoverd/failoverd.conf' \
   "$DEST/usr/lib/systemd/system/failoverd.service"
-stray=$(cd "$DEST" && find . -type f | grep -Ev '^\./(usr/(s?bin|lib|share)|etc/failoverd)/' || true)
+stray=$(cd "$DEST" && find . -type f | grep -Ev '^\./(usr/(s?bin|lib|share|include)|etc/failoverd)/' || true)
 check "nothing is installed elsewhere${stray:+: $stray}" test -z "$stray"
 
 echo "-- the installed programs"

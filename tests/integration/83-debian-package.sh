@@ -52,7 +52,8 @@ for p in ./usr/sbin/failoverd ./usr/bin/failoverctl ./lib/systemd/system/failove
   ./usr/lib/sysusers.d/failoverd.conf ./usr/lib/tmpfiles.d/failoverd.conf \
   ./etc/failoverd/failoverd.conf.example ./usr/share/man/man8/failoverd.8.gz \
   ./usr/share/man/man8/failoverctl.8.gz ./usr/share/man/man5/failoverd.conf.5.gz \
-  ./usr/share/doc/failoverd/copyright ./usr/share/doc/failoverd/examples/local-vip.conf; do
+  ./usr/share/doc/failoverd/copyright ./usr/share/doc/failoverd/examples/local-vip.conf \
+  ./usr/include/failoverd/plugin.h; do
   grep -qx "$p" <<<"$contents" && ok "the package has $p" || fail "the package has $p"
 done
 grep -q '/failoverd/plugins/$' <<<"$contents" && ok "the package has the plugin directory" ||
