@@ -459,8 +459,9 @@ static const setting_t test_settings[] = {
              "Test knob: the daemon aborts (as if it crashed) when a failover reaches the "
              "step of this name. \"\" = never. Not for production."),
     S_STRING(T, block_loop, "block_loop", "", 0, 64, NULL, 0,
-             "Test knob: the daemon blocks its event loop at the point of this name, to "
-             "exercise the stall guard. \"\" = never. Not for production."),
+             "Test knob: a duration such as \"2s\"; one second after start the daemon blocks "
+             "its event loop once for that long, so that the systemd watchdog stops being fed "
+             "and the stall guard reacts. \"\" = never. Not for production."),
 };
 #undef T
 

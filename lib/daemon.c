@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -48,6 +50,8 @@ typedef struct {
     journal_t *journal;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t guard_timer;
+    uv_timer_t block_timer; /* test.block_loop; initialised only when set */
+    bool block_armed;
     guard_t guard;
     uint64_t started_mono;
     uint64_t last_watchdog;
@@ -375,16 +379,20 @@ static void handle_history(control_req_t *req, void *ud)
 
 static void update_status_line(daemon_t *d)
 {
-    size_t nodes = 0, up = 0, dead = 0;
+    size_t nodes = 0, up = 0, dead = 0, running = 0;
     for (size_t i = 0; i < d->n_cl; i++) {
         cluster_t *c = monitor_cluster(d->cl[i]->m);
         nodes += c->n_nodes;
         for (size_t k = 0; k < c->n_nodes; k++)
             up += c->nodes[k].up;
         dead += c->detect.verdict == VERDICT_DEAD;
+        running += failover_running(d->cl[i]->fo);
     }
-    notify_status("%zu cluster%s, %zu of %zu nodes up, %zu primar%s dead, no failover running",
-                  d->n_cl, d->n_cl == 1 ? "" : "s", up, nodes, dead, dead == 1 ? "y" : "ies");
+    char ops[64] = "no failover running";
+    if (running)
+        snprintf(ops, sizeof ops, "%zu operation%s running", running, running == 1 ? "" : "s");
+    notify_status("%zu cluster%s, %zu of %zu nodes up, %zu primar%s dead, %s", d->n_cl,
+                  d->n_cl == 1 ? "" : "s", up, nodes, dead, dead == 1 ? "y" : "ies", ops);
 }
 
 static void on_guard(uv_timer_t *t)
@@ -440,6 +448,8 @@ static void retired(void *ud)
 
 static void retire_cluster(cluster_rt_t *rt) { failover_free(rt->fo, retired, rt); }
 
+static void close_block_timer(daemon_t *d);
+
 static void stop(daemon_t *d)
 {
     if (d->stopping)
@@ -458,6 +468,7 @@ static void stop(daemon_t *d)
         webhooks_close(d->webhooks, 2000, closed_cb, NULL);
     d->webhooks = NULL;
     uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
+    close_block_timer(d);
     uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
     uv_close((uv_handle_t *)&d->sig_hup, on_closed_handle);
     /* SIGINT stays armed: a second one forces the exit. */
@@ -586,6 +597,53 @@ static void on_signal(uv_signal_t *s, int signum)
     stop(d);
 }
 
+/* ---- test knob: a deliberately blocked loop ---------------------------- */
+
+/* test.block_loop = "2s" (any duration): one second after start the loop is
+ * blocked once, for that long, by a plain sleep - the one blocking call the
+ * daemon makes, on purpose - so that tests see the systemd watchdog stop being
+ * fed and the loop guard report the stall. Read at start only; a reload does
+ * not arm it again. */
+#define BLOCK_LOOP_AFTER_MS 1000
+
+static void close_block_timer(daemon_t *d)
+{
+    if (d->block_armed)
+        uv_close((uv_handle_t *)&d->block_timer, on_closed_handle);
+    d->block_armed = false;
+}
+
+static void on_block_loop(uv_timer_t *t)
+{
+    daemon_t *d = t->data;
+    uint64_t ms = 0;
+    fo_duration_parse(d->cfg->test.block_loop, &ms);
+    log_warn("test.block_loop: blocking the event loop for %llu ms", (unsigned long long)ms);
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    close_block_timer(d);
+}
+
+static void arm_block_loop(daemon_t *d)
+{
+    const char *v = d->cfg->test.block_loop;
+    uint64_t ms;
+    if (!v[0])
+        return;
+    if (!fo_duration_parse(v, &ms)) {
+        log_warn("test.block_loop = \"%s\" is not a duration; ignored", v);
+        return;
+    }
+    log_warn("test knob test.block_loop = \"%s\" is set: the loop will be blocked on purpose; "
+             "not for production",
+             v);
+    uv_timer_init(&d->loop, &d->block_timer);
+    d->block_timer.data = d;
+    uv_timer_start(&d->block_timer, on_block_loop, BLOCK_LOOP_AFTER_MS, 0);
+    d->block_armed = true;
+}
+
 /* ---- start -------------------------------------------------------------- */
 
 static bool ensure_dir(const char *path, mode_t mode)
@@ -691,6 +749,7 @@ int daemon_run(fo_config_t *cfg)
     d->guard_timer.data = d;
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
 
+    arm_block_loop(d);
     hooks_t **hooks = NULL;
     webhooks_opts_t wo = {0};
     d->webhooks = webhooks_create(&d->loop, &wo);
