@@ -1118,13 +1118,26 @@ bool gtid_pos_equal(const gtid_pos_t *a, const gtid_pos_t *b)
     return true;
 }
 
+/* The sequence number a has reached in domain, starting the search at *i
+ * (domains are visited in ascending order, so the search never goes back).
+ * A domain a lacks counts as 0, as MASTER_GTID_WAIT counts it: an entry with
+ * sequence number 0 (a position set by hand before anything happened in that
+ * domain) is reached by every position, and a replica that lacks the domain
+ * altogether has nothing to catch up on there. */
+static uint64_t pos_reached(const gtid_pos_t *a, size_t *i, uint32_t domain, bool *has)
+{
+    while (*i < a->n && a->e[*i].domain < domain)
+        (*i)++;
+    *has = *i < a->n && a->e[*i].domain == domain;
+    return *has ? a->e[*i].seq : 0;
+}
+
 bool gtid_pos_covers(const gtid_pos_t *a, const gtid_pos_t *b)
 {
     size_t i = 0;
+    bool has;
     for (size_t j = 0; j < b->n; j++) {
-        while (i < a->n && a->e[i].domain < b->e[j].domain)
-            i++;
-        if (i == a->n || a->e[i].domain != b->e[j].domain || a->e[i].seq < b->e[j].seq)
+        if (pos_reached(a, &i, b->e[j].domain, &has) < b->e[j].seq)
             return false;
     }
     return true;
@@ -1155,10 +1168,8 @@ gtid_pos_diff_t *gtid_pos_diff(const gtid_pos_t *a, const gtid_pos_t *b)
     gtid_pos_diff_t *d = xcalloc(1, sizeof(*d));
     size_t i = 0;
     for (size_t j = 0; j < b->n; j++) {
-        while (i < a->n && a->e[i].domain < b->e[j].domain)
-            i++;
-        bool has = i < a->n && a->e[i].domain == b->e[j].domain;
-        if (has && a->e[i].seq >= b->e[j].seq)
+        bool has;
+        if (pos_reached(a, &i, b->e[j].domain, &has) >= b->e[j].seq)
             continue;
         d->gap = xrealloc(d->gap, (d->n + 1) * sizeof(*d->gap));
         d->gap[d->n].domain = b->e[j].domain;

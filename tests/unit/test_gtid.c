@@ -594,6 +594,12 @@ static const pos_cmp_case_t pos_cmp_cases[] = {
     {"0-1-100,1-1-1", "0-1-50,1-1-2", false, "1-1-2", "0-1-100,1-1-2"},
     {"0-1-90,2-1-5", "0-2-100,1-2-7,2-1-5", false, "0-2-100,1-2-7", "0-2-100,1-2-7,2-1-5"},
     {"0-0-18446744073709551615", "0-0-18446744073709551614", true, "", "0-0-18446744073709551615"},
+    /* a missing domain counts as sequence number 0, as in MASTER_GTID_WAIT:
+     * an entry with sequence number 0 is reached by every position */
+    {"", "0-1-0", true, "", "0-1-0"},
+    {"1-1-5", "0-1-0,1-1-5", true, "", "0-1-0,1-1-5"},
+    {"1-1-5", "0-1-1,1-1-5", false, "0-1-1", "0-1-1,1-1-5"},
+    {"0-2-0", "0-1-0", true, "", "0-2-0"},
 };
 
 Test(gtid_pos, covers_diff_and_max_per_domain)
@@ -722,6 +728,11 @@ static const adv_case_t adv_pos_cases[] = {
     {"all empty", 2, {"", ""}, 0, {"", ""}},
     {"equal seq, other server: not behind", 2, {"0-1-100", "0-2-100"}, 0, {"", ""}},
     {"no state counts as empty", 3, {"0-1-1", NULL, "0-1-2"}, 2, {"0-1-2", "0-1-2", ""}},
+    {"sequence number 0 in a domain another lacks is nothing to lack",
+     2,
+     {"1-1-5", "0-1-0,1-1-4"},
+     0,
+     {"", "1-1-5"}},
 };
 
 static void check_advanced(const adv_case_t *c, gtid_advanced_t *r)
