@@ -200,7 +200,9 @@ void gtid_pos_set(gtid_pos_t *p, uint32_t domain, uint32_t server, uint64_t seq)
 const gtid_pos_entry_t *gtid_pos_find(const gtid_pos_t *p, uint32_t domain);
 /* Same entries (domain, server and seq). */
 bool gtid_pos_equal(const gtid_pos_t *a, const gtid_pos_t *b);
-/* a is at or beyond b in every domain of b; a domain missing in a is behind. */
+/* a is at or beyond b in every domain of b. A domain missing in a counts as
+ * sequence number 0, as in MASTER_GTID_WAIT: behind any entry but one with
+ * sequence number 0. */
 bool gtid_pos_covers(const gtid_pos_t *a, const gtid_pos_t *b);
 /* New position holding, per domain, the entry with the highest seq of a and b
  * (a's on a tie): what a server that received both would have reached. */
