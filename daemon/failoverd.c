@@ -7,6 +7,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "defaults.h"
+#include "wiring.h"
 
 static void usage(FILE *out)
 {
@@ -39,11 +40,42 @@ static fo_config_t *load_config(const char *path)
     return cfg;
 }
 
+static void hooks_closed(void *ud) { (void)ud; }
+
+/* Loads every cluster's plugins and checks its hook commands, as the daemon
+ * would at start, and unloads them again. false (errors printed) when one fails. */
+static bool check_plugins(const fo_config_t *cfg)
+{
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0)
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < cfg->n_clusters; i++) {
+        char err[1024];
+        hooks_t *h = wiring_cluster_hooks(&loop, &cfg->clusters[i], err, sizeof err);
+        if (!h) {
+            fprintf(stderr, "%s\n", err);
+            ok = false;
+            continue;
+        }
+        hooks_close(h, hooks_closed, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return ok;
+}
+
 static int check_config(const char *path)
 {
     fo_config_t *cfg = load_config(path);
     if (!cfg)
         return FO_EXIT_CONFIG;
+    if (!check_plugins(cfg)) {
+        fprintf(stderr, "failoverd: %s: configuration rejected\n", path);
+        fo_config_free(cfg);
+        return FO_EXIT_CONFIG;
+    }
     buf_t b = BUF_INIT;
     fo_config_print(cfg, &b);
     fputs(buf_str(&b), stdout);

@@ -59,8 +59,8 @@ hooks_t *wiring_cluster_hooks(uv_loop_t *loop, const fo_cluster_cfg_t *cc, char 
         plugin_t *p = plugin_load(loop, &po, why, sizeof why);
         free(kv);
         if (!p) {
-            snprintf(err, err_len, "%s:%u: cluster %s: plugin %s: %s", pc->src.file, pc->src.line,
-                     cc->name, pc->path, why);
+            snprintf(err, err_len, "%s:%u: cluster %s: %s", pc->src.file, pc->src.line, cc->name,
+                     why);
             hooks_close(h, NULL, NULL);
             free_nodes(nodes, cc->n_nodes);
             return NULL;

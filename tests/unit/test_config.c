@@ -1063,6 +1063,21 @@ Test(config, check_config_rejects_a_broken_copy)
     free(err);
 }
 
+Test(config, check_config_loads_the_plugins)
+{
+    int line = broken_example("    plugins = (\n", "    plugins = (\n      { path = \"/nonexistent/vip.so\"; }\n");
+    char *out, *err;
+    int rc = run_failoverd((const char *[]){"--check-config", "broken.conf", NULL}, &out, &err);
+    cr_expect_eq(rc, FO_EXIT_CONFIG);
+    char want[300];
+    snprintf(want, sizeof want,
+             "broken.conf:%d: cluster main: plugin /nonexistent/vip.so: cannot load: ", line + 1);
+    cr_expect(strncmp(err, want, strlen(want)) == 0, "stderr: %s\nwant: %s", err, want);
+    cr_expect(strstr(err, "configuration rejected"), "stderr: %s", err);
+    free(out);
+    free(err);
+}
+
 Test(config, failoverd_command_line)
 {
     char *out, *err;
