@@ -141,6 +141,31 @@ static bool newer_than(const observation_t *a, const observation_t *b)
     return fa.major > fb.major || (fa.major == fb.major && fa.minor > fb.minor);
 }
 
+char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result_t *e)
+{
+    if (old_primary < 0)
+        return xstrdup("");
+    const observation_t *p = &c->nodes[old_primary].last_ok;
+    if (!p->ok || !p->gtid_executed || !e->union_text)
+        return xstrdup("");
+    if (p->family != FAMILY_MARIADB) {
+        gtid_set_t *mine = set_of(p->gtid_executed), *all = set_of(e->union_text);
+        gtid_set_t *d = gtid_set_subtract(mine, all);
+        char *text = gtid_set_format_line(d);
+        gtid_set_free(mine);
+        gtid_set_free(all);
+        gtid_set_free(d);
+        return text;
+    }
+    gtid_pos_t *mine = pos_of(p->gtid_executed), *all = pos_of(e->union_text);
+    gtid_pos_diff_t *d = gtid_pos_diff(all, mine);
+    char *text = gtid_pos_diff_format(d);
+    gtid_pos_diff_free(d);
+    gtid_pos_free(mine);
+    gtid_pos_free(all);
+    return text;
+}
+
 long long elect_backlog(const observation_t *o)
 {
     if (!o->ok || !o->replica)

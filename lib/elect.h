@@ -75,6 +75,12 @@ void elect_free(elect_result_t *r);
 json_t *elect_json(const cluster_t *c, const elect_result_t *r);
 
 const char *policy_str(policy_t p);
+/* What the old primary had when it was last seen that no replica received
+ * (its last known GTID state minus e->union_text): transactions that may be
+ * lost whatever is promoted. "" when nothing, or when the primary was never seen.
+ * Caller frees. */
+char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result_t *e);
+
 /* Transactions a replica received but has not applied yet, or -1 when unknown. */
 long long elect_backlog(const observation_t *o);
 

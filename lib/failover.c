@@ -377,12 +377,19 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         return;
     }
     f->candidate = f->elect->chosen;
+    /* What may be lost: what the candidate lacks and can't catch up on, and what
+     * the old primary had at its last probe that no replica received. */
+    buf_t lost = BUF_INIT;
     for (size_t k = 0; k < f->elect->n; k++)
         if (f->elect->c[k].node == f->candidate && f->elect->c[k].lacks &&
-            f->elect->n_catchup == 0) {
-            free(f->lost);
-            f->lost = xstrdup(f->elect->c[k].missing);
-        }
+            f->elect->n_catchup == 0)
+            buf_puts(&lost, f->elect->c[k].missing);
+    char *only = elect_primary_only(c, f->old_primary, f->elect);
+    if (only[0])
+        buf_printf(&lost, "%s%s (on the old primary only)", lost.len ? "; " : "", only);
+    free(only);
+    free(f->lost);
+    f->lost = buf_steal(&lost);
     log_fields(LOG_LVL_NOTICE, f->s.cluster, c->nodes[f->candidate].name, "failover_step", "%s",
                f->plan->summary);
     start_exec(f, promote_done);

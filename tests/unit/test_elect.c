@@ -197,3 +197,34 @@ Test(elect, errant_gtids_are_reported)
     elect_free(e);
     cluster_free(&c);
 }
+
+Test(elect, what_only_the_old_primary_had)
+{
+    /* db1 was last seen with 1-100; the replicas received up to 98. */
+    const row_t row = {"primary only", false, POLICY_AVAILABILITY, NULL,
+                       {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-98", ""),
+                        REP_MY("db3", RULE_NEUTRAL, A ":1-97", "")},
+                       "db2", "", NULL, NULL, ""};
+    cluster_t c;
+    build(&c, &row);
+    elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    char *only = elect_primary_only(&c, 0, e);
+    cr_assert_str_eq(only, A ":99-100");
+    free(only);
+    elect_free(e);
+    cluster_free(&c);
+
+    const row_t mrow = {"mariadb", true, POLICY_AVAILABILITY, NULL,
+                        {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false,
+                          false, false, 0},
+                         {"db2", true, RULE_NEUTRAL, NULL, true, "0-1-99", "0-1-99", "0-1-99",
+                          false, false, false, 0}},
+                        "db2", "", NULL, NULL, ""};
+    build(&c, &mrow);
+    e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    only = elect_primary_only(&c, 0, e);
+    cr_assert_str_eq(only, "0-1-100");
+    free(only);
+    elect_free(e);
+    cluster_free(&c);
+}
