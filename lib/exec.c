@@ -34,6 +34,7 @@ struct exec {
     bool failed;          /* a required step of this list failed */
     char *fail_msg;
     bool rolling_back;
+    bool past_no_return;  /* a plan step at or after the point of no return started */
     size_t failed_at;     /* index of the failed step in the plan list */
     char *captured;
     json_t *results;
@@ -370,6 +371,8 @@ static void start_step(exec_t *x, const step_t *s)
     r->timer.data = r;
     x->running++;
     x->current = s->name;
+    if (!x->rolling_back && (size_t)(s - x->p->steps) >= x->p->point_of_no_return)
+        x->past_no_return = true;
     journal_record(x->j, x->o.cluster, x->o.op, x->o.kind, "step",
                    json_pack("{s:s, s:s?, s:s?, s:s?}", "step", s->name, "node",
                              s->node >= 0 ? x->c->nodes[s->node].name : NULL, "sql", s->sql_log,
@@ -483,3 +486,4 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
 const char *exec_current_step(const exec_t *x) { return x->current; }
 const char *exec_captured(const exec_t *x) { return x->captured; }
 json_t *exec_results(const exec_t *x) { return x->results; }
+bool exec_reached_point_of_no_return(const exec_t *x) { return x->past_no_return; }

@@ -59,5 +59,8 @@ const char *exec_current_step(const exec_t *x);
 const char *exec_captured(const exec_t *x);
 /* Every step's outcome so far: [{"name","ok","ms","error"}...] (borrowed). */
 json_t *exec_results(const exec_t *x);
+/* A step at or after the plan's point of no return was started: from then on
+ * a node may have been made writable. */
+bool exec_reached_point_of_no_return(const exec_t *x);
 
 #endif
