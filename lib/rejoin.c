@@ -1,0 +1,645 @@
+/* rejoin.c - see rejoin.h. */
+#include "rejoin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "dbconn.h"
+#include "event.h"
+#include "flavor.h"
+#include "gtid.h"
+#include "log.h"
+
+#define FENCE_RETRY_MS 5000
+#define POLL_MS 200
+#define INIT_SQL "SET NAMES utf8mb4; SET SESSION sql_mode = ''"
+
+/* ---- pure -------------------------------------------------------------------- */
+
+rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint64_t now,
+                            uint64_t retry_ms, int *node)
+{
+    *node = -1;
+    int p = c->primary;
+    if (p < 0)
+        return REJOIN_NOTHING;
+    const node_t *pn = &c->nodes[p];
+    if (!pn->up || !pn->last_ok.ok || pn->last_ok.read_only)
+        return REJOIN_NOTHING;
+    /* Two writable nodes first: the one that is not the primary is fenced. */
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *n = &c->nodes[i];
+        if ((int)i == p || !n->up || !n->last_ok.ok || n->last_ok.read_only)
+            continue;
+        if (memo[i].fence_at && now < memo[i].fence_at + retry_ms)
+            continue;
+        *node = (int)i;
+        return REJOIN_FENCE;
+    }
+    /* Then the read-only nodes that don't follow the primary, once per GTID state. */
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *n = &c->nodes[i];
+        const observation_t *o = &n->last_ok;
+        if ((int)i == p || !n->up || !o->ok || !o->read_only)
+            continue;
+        if (o->replica &&
+            (cluster_find_node(c, o->source_host, o->source_port) == p || o->io == IO_YES))
+            continue; /* a replica of the primary, or busy replicating from elsewhere */
+        const char *g = o->gtid_executed ? o->gtid_executed : "";
+        if (memo[i].checked && strcmp(memo[i].checked, g) == 0)
+            continue;
+        *node = (int)i;
+        return REJOIN_CHECK;
+    }
+    return REJOIN_NOTHING;
+}
+
+/* The entries "d-s-n" of a MariaDB gtid_binlog_state (several per domain). */
+static gtid_pos_entry_t *parse_state(const char *text, size_t *n, char *err, size_t errlen)
+{
+    gtid_pos_entry_t *out = NULL;
+    *n = 0;
+    char *copy = xstrdup(text);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        gtid_pos_t *one = gtid_pos_parse(tok, err, errlen);
+        if (!one || one->n != 1) {
+            if (one && err)
+                snprintf(err, errlen, "\"%s\" is not one GTID", tok);
+            gtid_pos_free(one);
+            free(out);
+            free(copy);
+            return NULL;
+        }
+        out = xrealloc(out, (*n + 1) * sizeof *out);
+        out[(*n)++] = one->e[0];
+        gtid_pos_free(one);
+    }
+    free(copy);
+    return out;
+}
+
+static int compare_mariadb(const char *node, const char *primary, char **errant, char *err,
+                           size_t errlen)
+{
+    char e[GTID_ERR_SIZE];
+    gtid_pos_t *np = gtid_pos_parse(node, e, sizeof e);
+    if (!np) {
+        snprintf(err, errlen, "the node's position: %s", e);
+        return -1;
+    }
+    size_t ns = 0;
+    gtid_pos_entry_t *st = parse_state(primary, &ns, e, sizeof e);
+    if (!st && primary[strspn(primary, " \t\r\n")]) {
+        snprintf(err, errlen, "the primary's binlog state: %s", e);
+        gtid_pos_free(np);
+        return -1;
+    }
+    buf_t b = BUF_INIT;
+    for (size_t i = 0; i < np->n; i++) {
+        const gtid_pos_entry_t *x = &np->e[i];
+        const gtid_pos_entry_t *have = NULL;
+        for (size_t k = 0; k < ns; k++)
+            if (st[k].domain == x->domain && st[k].server == x->server)
+                have = &st[k];
+        if (have && have->seq >= x->seq)
+            continue;
+        buf_printf(&b, "%s%u-%u-%llu", b.len ? ", " : "", x->domain, x->server,
+                   (unsigned long long)x->seq);
+        if (have)
+            buf_printf(&b, " (the primary has up to %u-%u-%llu)", have->domain, have->server,
+                       (unsigned long long)have->seq);
+        else
+            buf_printf(&b, " (the primary has nothing from server %u in domain %u)", x->server,
+                       x->domain);
+    }
+    gtid_pos_free(np);
+    free(st);
+    if (!b.len) {
+        buf_free(&b);
+        return 1;
+    }
+    *errant = buf_steal(&b);
+    return 0;
+}
+
+int rejoin_compare(bool mariadb, const char *node, const char *primary, char **errant, char *err,
+                   size_t errlen)
+{
+    *errant = NULL;
+    node = node ? node : "";
+    primary = primary ? primary : "";
+    if (mariadb)
+        return compare_mariadb(node, primary, errant, err, errlen);
+    char e[GTID_ERR_SIZE];
+    gtid_set_t *a = gtid_set_parse(node, e, sizeof e);
+    if (!a) {
+        snprintf(err, errlen, "the node's GTID set: %s", e);
+        return -1;
+    }
+    gtid_set_t *b = gtid_set_parse(primary, e, sizeof e);
+    if (!b) {
+        snprintf(err, errlen, "the primary's GTID set: %s", e);
+        gtid_set_free(a);
+        return -1;
+    }
+    gtid_set_t *d = gtid_set_subtract(a, b);
+    int rc = gtid_set_is_empty(d) ? 1 : 0;
+    if (!rc)
+        *errant = gtid_set_format_line(d);
+    gtid_set_free(a);
+    gtid_set_free(b);
+    gtid_set_free(d);
+    return rc;
+}
+
+/* ---- the actions ------------------------------------------------------------- */
+
+typedef enum { ST_IDLE, ST_FENCE, ST_CHECK_PRIMARY, ST_CHECK_NODE, ST_REJOIN, ST_VERIFY } state_t;
+
+typedef struct {
+    char *name, *host;
+    unsigned port;
+    flavor_t flavor;
+    dbconn_t *conn;
+} target_t;
+
+struct rejoin {
+    uv_loop_t *loop;
+    rejoin_settings_t s; /* strings owned */
+    rejoin_memo_t *memo;
+    bool *fence_reported; /* a failed fence was reported (once until it works) */
+    size_t n_memo;
+
+    /* The action in flight. */
+    state_t st;
+    int idx;
+    target_t node, primary;
+    bool node_replica;   /* it had a replication source configured */
+    char *seen;          /* its GTID state as observed: what the memo keeps */
+    char *primary_state; /* what the primary has (set or binlog state) */
+    uint64_t started;
+    uv_timer_t timer;
+    bool timer_on;
+
+    int open; /* handles and connections still open */
+    bool freeing;
+    void (*done)(void *);
+    void *done_ud;
+};
+
+static char *dup0(const char *s)
+{
+    return xstrdup(s ? s : "");
+}
+
+static void settings_copy(rejoin_settings_t *d, const rejoin_settings_t *s)
+{
+    *d = *s;
+    d->cluster = dup0(s->cluster);
+    d->user = dup0(s->user);
+    d->password = dup0(s->password);
+    d->plan.repl_user = dup0(s->plan.repl_user);
+    d->plan.repl_password = dup0(s->plan.repl_password);
+}
+
+static void settings_free(rejoin_settings_t *d)
+{
+    free((char *)d->cluster);
+    free((char *)d->user);
+    free((char *)d->password);
+    free((char *)d->plan.repl_user);
+    free((char *)d->plan.repl_password);
+}
+
+static void memo_clear(rejoin_t *r)
+{
+    for (size_t i = 0; i < r->n_memo; i++)
+        free(r->memo[i].checked);
+    free(r->memo);
+    free(r->fence_reported);
+    r->memo = NULL;
+    r->fence_reported = NULL;
+    r->n_memo = 0;
+}
+
+rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s)
+{
+    rejoin_t *r = xcalloc(1, sizeof *r);
+    r->loop = loop;
+    settings_copy(&r->s, s);
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    r->open = 1;
+    return r;
+}
+
+void rejoin_update(rejoin_t *r, const rejoin_settings_t *s)
+{
+    rejoin_settings_t old = r->s;
+    settings_copy(&r->s, s);
+    settings_free(&old);
+    if (r->st == ST_IDLE)
+        memo_clear(r);
+}
+
+bool rejoin_busy(const rejoin_t *r)
+{
+    return r->st != ST_IDLE;
+}
+
+static void really_free(rejoin_t *r)
+{
+    void (*done)(void *) = r->done;
+    void *ud = r->done_ud;
+    memo_clear(r);
+    settings_free(&r->s);
+    free(r);
+    if (done)
+        done(ud);
+}
+
+static void one_closed(rejoin_t *r)
+{
+    if (--r->open == 0)
+        really_free(r);
+}
+
+static void conn_closed(void *arg)
+{
+    one_closed(arg);
+}
+static void timer_closed(uv_handle_t *h)
+{
+    one_closed(h->data);
+}
+
+static void target_clear(rejoin_t *r, target_t *t)
+{
+    if (t->conn) {
+        r->open++;
+        dbconn_close(t->conn, conn_closed, r);
+    }
+    free(t->name);
+    free(t->host);
+    memset(t, 0, sizeof *t);
+}
+
+/* Ends the action in flight; the node's GTID state counts as looked at. */
+static void end_action(rejoin_t *r, bool remember)
+{
+    if (remember && r->idx >= 0 && (size_t)r->idx < r->n_memo) {
+        free(r->memo[r->idx].checked);
+        r->memo[r->idx].checked = xstrdup(r->seen ? r->seen : "");
+    }
+    target_clear(r, &r->node);
+    target_clear(r, &r->primary);
+    free(r->seen);
+    free(r->primary_state);
+    r->seen = r->primary_state = NULL;
+    r->st = ST_IDLE;
+    r->idx = -1;
+    if (r->freeing) {
+        uv_timer_stop(&r->timer);
+        uv_close((uv_handle_t *)&r->timer, timer_closed);
+    }
+}
+
+void rejoin_free(rejoin_t *r, void (*done)(void *ud), void *ud)
+{
+    r->freeing = true;
+    r->done = done;
+    r->done_ud = ud;
+    if (r->st == ST_IDLE) {
+        uv_timer_stop(&r->timer);
+        uv_close((uv_handle_t *)&r->timer, timer_closed);
+    }
+}
+
+/* ---- SQL on a target ---------------------------------------------------------- */
+
+typedef struct {
+    rejoin_t *r;
+    target_t *t;
+    char *sql;
+    dbconn_cb cb;
+} pending_t;
+
+static void run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb);
+
+static void connected(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    pending_t *p = arg;
+    (void)c;
+    (void)res;
+    if (err)
+        p->cb(p->t->conn, NULL, err, p->r);
+    else
+        run(p->r, p->t, p->sql, p->cb);
+    free(p->sql);
+    free(p);
+}
+
+static void run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
+{
+    unsigned timeout = (unsigned)r->s.plan.step_timeout_ms;
+    if (!t->conn) {
+        dbconn_opts_t o = {.host = t->host,
+                           .port = t->port,
+                           .user = r->s.user,
+                           .password = r->s.password,
+                           .connect_timeout_ms = timeout,
+                           .init_sql = INIT_SQL};
+        t->conn = dbconn_new(r->loop, &o);
+    }
+    int rc;
+    if (dbconn_state(t->conn) == DBCONN_CLOSED) {
+        pending_t *p = xcalloc(1, sizeof *p);
+        *p = (pending_t){.r = r, .t = t, .sql = xstrdup(sql), .cb = cb};
+        rc = dbconn_connect(t->conn, connected, p);
+        if (rc != 0) {
+            free(p->sql);
+            free(p);
+        }
+    } else {
+        rc = dbconn_query(t->conn, sql, timeout, cb, r);
+    }
+    if (rc != 0) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_CONNECT};
+        snprintf(e.msg, sizeof e.msg, "the connection to %s is busy or closed (%d)", t->name, rc);
+        cb(t->conn, NULL, &e, r);
+    }
+}
+
+static const char *first_value(dbconn_result_t *res)
+{
+    const dbconn_rs_t *rs = res ? dbconn_result_set(res, 0) : NULL;
+    return rs && rs->nrows > 0 && rs->ncols > 0 ? dbconn_rs_value(rs, 0, 0) : NULL;
+}
+
+/* ---- fence --------------------------------------------------------------------- */
+
+static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    (void)res;
+    bool *reported = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->fence_reported[r->idx] : NULL;
+    if (err) {
+        if (reported && !*reported)
+            event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
+                       json_pack("{s:s, s:s}", "primary", r->primary.name, "error", err->msg),
+                       "%s is writable besides the primary %s and could not be made read-only: "
+                       "%s. Fence it by hand (read_only, super_read_only) or stop it; failoverd "
+                       "tries again every %d s",
+                       r->node.name, r->primary.name, err->msg, FENCE_RETRY_MS / 1000);
+        if (reported)
+            *reported = true;
+    } else {
+        if (reported)
+            *reported = false;
+        event_emit(LOG_LVL_WARN, "node_fenced", r->s.cluster, r->node.name,
+                   json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", r->seen),
+                   "%s was writable although %s is the primary: made it read-only%s", r->node.name,
+                   r->primary.name,
+                   r->node.flavor.super_read_only
+                       ? " (super_read_only)"
+                       : " (read_only; accounts with READ_ONLY ADMIN can still write)");
+    }
+    end_action(r, false);
+}
+
+/* ---- check, rejoin, verify ------------------------------------------------------------ */
+
+static void rejoin_failed(rejoin_t *r, const char *why)
+{
+    event_emit(LOG_LVL_ERROR, "node_rejoin_failed", r->s.cluster, r->node.name,
+               json_pack("{s:s, s:s}", "primary", r->primary.name, "error", why),
+               "%s could not rejoin as a replica of %s: %s. It stays read-only; repoint it by "
+               "hand",
+               r->node.name, r->primary.name, why);
+    end_action(r, true);
+}
+
+static void poll_again(rejoin_t *r, const char *why);
+static void poll_now(uv_timer_t *t);
+
+static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    if (err) {
+        poll_again(r, err->msg);
+        return;
+    }
+    const flavor_replica_columns_t *R = flavor_replica_columns(&r->node.flavor);
+    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
+    if (!rs || rs->nrows == 0) {
+        poll_again(r, "it has no replication configured");
+        return;
+    }
+    const char *host = dbconn_rs_str(rs, 0, R->source_host);
+    uint64_t port = 0;
+    dbconn_rs_uint(rs, 0, R->source_port, &port);
+    const char *io = dbconn_rs_str(rs, 0, R->io_running);
+    const char *sql = dbconn_rs_str(rs, 0, R->sql_running);
+    if (!host || strcmp(host, r->primary.host) != 0 || port != r->primary.port) {
+        poll_again(r, "it does not replicate from the primary");
+        return;
+    }
+    if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0) {
+        char why[700];
+        const char *e1 = dbconn_rs_str(rs, 0, R->last_io_error);
+        const char *e2 = dbconn_rs_str(rs, 0, R->last_sql_error);
+        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s", io ? io : "?",
+                 sql ? sql : "?", e1 && e1[0] ? ": " : "", e1 ? e1 : "", e2 && e2[0] ? ": " : "",
+                 e2 ? e2 : "");
+        poll_again(r, why);
+        return;
+    }
+    event_emit(LOG_LVL_NOTICE, "node_rejoined", r->s.cluster, r->node.name,
+               json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
+               "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,
+               r->primary.name, r->primary.name);
+    end_action(r, true);
+}
+
+static void poll_again(rejoin_t *r, const char *why)
+{
+    if (uv_now(r->loop) - r->started + POLL_MS >= r->s.plan.verify_timeout_ms) {
+        char msg[800];
+        snprintf(msg, sizeof msg, "not replicating after %llu ms: %s",
+                 (unsigned long long)r->s.plan.verify_timeout_ms, why);
+        rejoin_failed(r, msg);
+        return;
+    }
+    r->timer_on = true;
+    uv_timer_start(&r->timer, poll_now, POLL_MS, 0);
+}
+
+static void poll_now(uv_timer_t *t)
+{
+    rejoin_t *r = t->data;
+    r->timer_on = false;
+    run(r, &r->node, flavor_sql_replica_status(&r->node.flavor), verify_polled);
+}
+
+static void repointed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    (void)res;
+    if (err) {
+        rejoin_failed(r, err->msg);
+        return;
+    }
+    r->st = ST_VERIFY;
+    r->started = uv_now(r->loop);
+    poll_now(&r->timer);
+}
+
+static void start_rejoin(rejoin_t *r)
+{
+    const flavor_t *f = &r->node.flavor;
+    const plan_opts_t *o = &r->s.plan;
+    flavor_source_t src = {.host = r->primary.host,
+                           .port = r->primary.port,
+                           .user = o->repl_user,
+                           .password = o->repl_password,
+                           .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
+                           .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
+                           .rejoin_old_primary = !r->node_replica};
+    buf_t b = BUF_INIT;
+    char err[256];
+    buf_printf(&b, "%s; %s; ", flavor_sql_set_read_only(f, FLAVOR_SUPER_READ_ONLY),
+               flavor_sql_stop_replica(f));
+    if (!flavor_sql_change_source(f, &src, false, &b, err, sizeof err)) {
+        buf_free(&b);
+        rejoin_failed(r, err);
+        return;
+    }
+    buf_puts(&b, "; ");
+    if (o->semisync)
+        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+    buf_puts(&b, flavor_sql_start_replica(f));
+    log_fields(LOG_LVL_NOTICE, r->s.cluster, r->node.name, "node_rejoin",
+               "rejoining %s as a replica of %s", r->node.name, r->primary.name);
+    r->st = ST_REJOIN;
+    run(r, &r->node, buf_str(&b), repointed);
+    buf_free(&b);
+}
+
+static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    if (err) {
+        rejoin_failed(r, err->msg);
+        return;
+    }
+    const char *mine = first_value(res);
+    bool mariadb = r->node.flavor.family == FLAVOR_MARIADB;
+    char *errant = NULL;
+    char e[512];
+    int rc = rejoin_compare(mariadb, mine, r->primary_state, &errant, e, sizeof e);
+    if (rc < 0) {
+        rejoin_failed(r, e);
+        return;
+    }
+    if (rc == 0) {
+        event_emit(LOG_LVL_ERROR, "node_errant", r->s.cluster, r->node.name,
+                   json_pack("{s:s, s:s, s:s?}", "primary", r->primary.name, "errant", errant,
+                             "gtid", mine),
+                   "%s is back but has transactions the primary %s lacks: %s. It stays "
+                   "read-only and is not rejoined: compare them with what the primary has "
+                   "(they may be lost writes), then rebuild %s from %s or repair it by hand",
+                   r->node.name, r->primary.name, errant, r->node.name, r->primary.name);
+        free(errant);
+        end_action(r, true);
+        return;
+    }
+    if (!r->s.auto_rejoin) {
+        event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
+                   json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
+                   "%s is up, read-only and not a replica of the primary %s; everything it has is "
+                   "on %s, so it can rejoin as a replica (auto_rejoin is off: repoint it by hand)",
+                   r->node.name, r->primary.name, r->primary.name);
+        end_action(r, true);
+        return;
+    }
+    start_rejoin(r);
+}
+
+static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    if (err) {
+        rejoin_failed(r, err->msg);
+        return;
+    }
+    const char *v = first_value(res);
+    r->primary_state = xstrdup(v ? v : "");
+    r->st = ST_CHECK_NODE;
+    run(r, &r->node, flavor_sql_gtid_executed(&r->node.flavor), node_read);
+}
+
+/* ---- looking ---------------------------------------------------------------------- */
+
+static bool target_set(target_t *t, const node_t *n)
+{
+    memset(t, 0, sizeof *t);
+    if (!n->last_ok.version || !flavor_detect(&t->flavor, n->last_ok.version, NULL, NULL, 0))
+        return false;
+    t->name = xstrdup(n->name);
+    t->host = xstrdup(n->host);
+    t->port = n->port;
+    return true;
+}
+
+void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
+{
+    if (r->freeing || r->st != ST_IDLE)
+        return;
+    if (r->n_memo != c->n_nodes) {
+        memo_clear(r);
+        r->memo = xcalloc(c->n_nodes, sizeof *r->memo);
+        r->fence_reported = xcalloc(c->n_nodes, sizeof *r->fence_reported);
+        r->n_memo = c->n_nodes;
+    }
+    /* A node that goes away is looked at afresh when it comes back. */
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (!c->nodes[i].up && r->memo[i].checked) {
+            free(r->memo[i].checked);
+            r->memo[i].checked = NULL;
+        }
+    int i;
+    rejoin_action_t a = rejoin_next(c, r->memo, now, FENCE_RETRY_MS, &i);
+    if (a == REJOIN_NOTHING)
+        return;
+    const node_t *n = &c->nodes[i];
+    if (!target_set(&r->node, n) || !target_set(&r->primary, &c->nodes[c->primary])) {
+        target_clear(r, &r->node);
+        target_clear(r, &r->primary);
+        return; /* versions unknown: the next observation will have them */
+    }
+    r->idx = i;
+    r->seen = xstrdup(n->last_ok.gtid_executed ? n->last_ok.gtid_executed : "");
+    r->node_replica = n->last_ok.replica;
+    r->started = now;
+    if (a == REJOIN_FENCE) {
+        r->memo[i].fence_at = now ? now : 1;
+        r->st = ST_FENCE;
+        run(r, &r->node, flavor_sql_set_read_only(&r->node.flavor, FLAVOR_SUPER_READ_ONLY),
+            fence_done);
+        return;
+    }
+    r->st = ST_CHECK_PRIMARY;
+    run(r, &r->primary,
+        r->primary.flavor.family == FLAVOR_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
+                                                   : flavor_sql_gtid_executed(&r->primary.flavor),
+        primary_read);
+}

@@ -1,0 +1,90 @@
+/* rejoin.h - the nodes a failover left behind: fenced, rejoined or reported.
+ *
+ * After failoverd promoted a node, every other node should be a read-only
+ * replica of it. The old primary may come back (restarted, network healed),
+ * writable if its configuration says so, and a replica the failover could not
+ * repoint (down then, or the daemon died mid-failover) still points at the
+ * dead one. rejoin_look() looks at the cluster as the monitor last saw it and
+ * starts at most one action at a time. Rules (rejoin_next() is the pure part):
+ *   - the caller decides whether failoverd may act at all: no operation
+ *     running, none interrupted and unacknowledged, the cluster not paused,
+ *     and the primary is the node failoverd promoted last (failoverd does not
+ *     fight a topology an operator made by hand);
+ *   - the primary must be up and writable, else nothing is done;
+ *   - a node that is up and writable besides the primary is fenced first:
+ *     super_read_only on MySQL, read_only on MariaDB (the same switch a
+ *     failover's fence uses), and reported (event node_fenced); a failed fence
+ *     is retried every few seconds and reported once;
+ *   - a node that is up, read-only and not replicating from the primary (no
+ *     source, or another one whose IO thread is not running) is checked once
+ *     per GTID state: its executed GTIDs against the primary's (MySQL GTID
+ *     sets; MariaDB its gtid_binlog_pos against the primary's
+ *     gtid_binlog_state, server by server within each domain).
+ *       contained, auto_rejoin on:  repointed at the primary with GTID
+ *                                   auto-positioning, semi-sync replica side
+ *                                   if configured, and verified (node_rejoined,
+ *                                   or node_rejoin_failed);
+ *       contained, auto_rejoin off: reported as ready to rejoin
+ *                                   (node_rejoin_ready);
+ *       not contained:              its errant GTIDs are reported
+ *                                   (node_errant) and it stays read-only.
+ */
+#ifndef FAILOVERD_REJOIN_H
+#define FAILOVERD_REJOIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "model.h"
+#include "plan.h"
+
+typedef struct {
+    const char *cluster;
+    const char *user; /* admin credentials */
+    const char *password;
+    bool auto_rejoin;
+    plan_opts_t plan; /* replication account, connect retry, heartbeat, semi-sync, timeouts */
+} rejoin_settings_t;
+
+typedef struct rejoin rejoin_t;
+
+rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s);
+/* New settings (copied); what was reported is forgotten, so it is looked at again. */
+void rejoin_update(rejoin_t *r, const rejoin_settings_t *s);
+/* Looks at c once and starts at most one action (nothing while one runs).
+ * The caller has checked that failoverd may act on c (see above). */
+void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now);
+bool rejoin_busy(const rejoin_t *r);
+/* Frees r once its action in flight (bounded) has ended, then calls done(ud). */
+void rejoin_free(rejoin_t *r, void (*done)(void *ud), void *ud);
+
+/* ---- pure ---------------------------------------------------------------- */
+
+typedef enum { REJOIN_NOTHING, REJOIN_FENCE, REJOIN_CHECK } rejoin_action_t;
+
+/* What is remembered of a node between looks. */
+typedef struct {
+    char *checked;     /* its GTID state when it was last checked; NULL: not checked */
+    uint64_t fence_at; /* when a fence of it was last tried; 0: never */
+} rejoin_memo_t;
+
+/* The next action by the rules above, and its node (-1 with REJOIN_NOTHING).
+ * memo has one entry per node; a fence is not tried again within retry_ms. */
+rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint64_t now,
+                            uint64_t retry_ms, int *node);
+
+/* Whether a node's transactions are all on the primary.
+ *   MySQL:   node and primary are GTID sets (gtid_executed); errant is node − primary.
+ *   MariaDB: node is its gtid_binlog_pos, primary the primary's gtid_binlog_state
+ *            (one entry per domain and server); a node entry d-s-n is contained
+ *            when the primary logged d-s-m with m >= n (under gtid_strict_mode a
+ *            server's sequence numbers only grow); errant lists what is not,
+ *            as d-s-n, with the primary's last d-s-m from that server if any.
+ * Returns 1 (contained), 0 (not: *errant says what, caller frees) or -1 with
+ * err when a GTID text is malformed. */
+int rejoin_compare(bool mariadb, const char *node, const char *primary, char **errant, char *err,
+                   size_t errlen);
+
+#endif
