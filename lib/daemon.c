@@ -92,6 +92,7 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
         .cluster = cc->name,
         .policy = cc->policy,
         .auto_failover = cc->auto_failover,
+        .auto_rejoin = cc->auto_rejoin,
         .failover_block_ms = cc->failover_block_ms,
         .user = cc->user,
         .password = cc->password,

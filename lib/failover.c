@@ -9,8 +9,10 @@
 #include "elect.h"
 #include "event.h"
 #include "log.h"
+#include "rejoin.h"
 
 #define REFRESH_POLL_MS 20
+#define LOOK_MS 250
 
 struct failover {
     uv_loop_t *loop;
@@ -36,12 +38,21 @@ struct failover {
     failover_reply_fn reply;
     void *req_ctx;
     char *lost;               /* what may have been lost (availability) */
+    int elections;            /* elections run by this failover (a lost candidate: again) */
+    char *fail_msg;           /* a failed promote plan: what failed */
+    bool fail_past_no_return; /* ... after a node may have been made writable */
+    json_t *earlier_steps;    /* step results of this operation's earlier plans */
 
     /* The refresh step. */
     uv_timer_t refresh_timer;
     uint64_t refresh_since;
     exec_answer_fn refresh_answer;
     void *refresh_token;
+
+    /* The nodes the last operation left behind (rejoin.h). */
+    rejoin_t *rj;
+    uv_timer_t look_timer;
+    char *promoted;           /* the node failoverd made the primary last, or NULL */
 
     /* History. */
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
@@ -50,6 +61,7 @@ struct failover {
     json_t *last_op;          /* summary of the last finished operation */
     bool block_reported;
 
+    int open;                 /* timers and the rejoin still to close when freeing */
     bool dying;               /* failover_free() was called during an operation */
     void (*freed)(void *);
     void *freed_ud;
@@ -80,9 +92,55 @@ static void settings_free(failover_settings_t *d)
     free((char *)d->plan.repl_password);
 }
 
+static void set_promoted(failover_t *f, const char *node)
+{
+    free(f->promoted);
+    f->promoted = node ? xstrdup(node) : NULL;
+}
+
+static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)
+{
+    *r = (rejoin_settings_t){.cluster = s->cluster, .user = s->user, .password = s->password,
+                             .auto_rejoin = s->auto_rejoin, .plan = s->plan};
+}
+
 static uint64_t wall_of(json_t *rec)
 {
     return (uint64_t)json_integer_value(json_object_get(rec, "wall_ms"));
+}
+
+/* Where an interrupted operation stopped, from its journal records: the last
+ * step it journaled and how far that step got ("started": the daemon died
+ * while it ran, so its effect is unknown; "done"; "failed"), the candidate of
+ * its last election, and whether the promotion had not started, was done,
+ * or started with an unknown outcome. New reference. */
+static json_t *interrupted_summary(json_t *records)
+{
+    const char *step = NULL, *state = NULL, *candidate = NULL, *promotion = "not started";
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        const char *name = json_string_value(json_object_get(rec, "step"));
+        if (!type)
+            continue;
+        if (strcmp(type, "elect") == 0) {
+            candidate = json_string_value(json_object_get(rec, "chosen"));
+            promotion = "not started";
+        }
+        if (!name)
+            continue;
+        bool started = strcmp(type, "step") == 0, done = strcmp(type, "step_done") == 0;
+        step = name;
+        state = started ? "started" : done ? "done" : "failed";
+        if (strncmp(name, "promote:", 8) == 0) {
+            candidate = name + 8;
+            promotion = started ? "unknown" : done ? "done" : "failed";
+        }
+    }
+    return json_pack("{s:s?, s:s?, s:s?, s:s}", "step", step, "step_state", state, "candidate",
+                     candidate, "promotion", promotion);
 }
 
 /* Reads what the journal knows of this cluster: an interrupted operation, the
@@ -105,6 +163,8 @@ static void load_history(failover_t *f)
         } else if (strcmp(type, "ack") == 0) {
             f->last_acked = true;
         }
+        if (strcmp(type, "done") == 0)
+            set_promoted(f, json_string_value(json_object_get(rec, "new_primary")));
         if (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
             strcmp(type, "aborted") == 0) {
             json_decref(f->last_op);
@@ -113,18 +173,53 @@ static void load_history(failover_t *f)
     }
     json_decref(all);
     if (f->interrupted) {
-        json_t *last = json_array_get(f->interrupted, json_array_size(f->interrupted) - 1);
-        const char *step = json_string_value(json_object_get(last, "step"));
+        json_t *sum = interrupted_summary(f->interrupted);
+        const char *step = json_string_value(json_object_get(sum, "step"));
+        const char *state = json_string_value(json_object_get(sum, "step_state"));
+        const char *cand = json_string_value(json_object_get(sum, "candidate"));
+        const char *promo = json_string_value(json_object_get(sum, "promotion"));
         json_t *first = json_array_get(f->interrupted, 0);
-        event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL,
-                   json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step),
-                   "a %s of this cluster (operation %s) was interrupted%s%s; nothing will be done "
+        buf_t where = BUF_INIT;
+        if (step)
+            buf_printf(&where, " at step %s (%s)", step,
+                       strcmp(state, "started") == 0
+                           ? "started, not finished: its effect is unknown"
+                           : state);
+        if (!cand)
+            buf_puts(&where, "; no new primary had been elected");
+        else if (strcmp(promo, "done") == 0)
+            buf_printf(&where, "; %s had been promoted (made writable), the rest was not done",
+                       cand);
+        else if (strcmp(promo, "unknown") == 0)
+            buf_printf(&where, "; the promotion of %s had started: %s may or may not be writable",
+                       cand, cand);
+        else
+            buf_printf(&where, "; %s had been elected but not promoted: no node was made writable",
+                       cand);
+        json_t *d = json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step);
+        json_object_update(d, sum);
+        event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
+                   "a %s of this cluster (operation %s) was interrupted%s. Nothing will be done "
                    "automatically until an operator checks the cluster and runs `failoverctl ack "
                    "%s`",
                    json_string_value(json_object_get(first, "kind")),
-                   json_string_value(json_object_get(first, "op")), step ? " at step " : "",
-                   step ? step : "", f->s.cluster);
+                   json_string_value(json_object_get(first, "op")), buf_str(&where), f->s.cluster);
+        buf_free(&where);
+        json_decref(sum);
     }
+}
+
+/* The nodes left behind by the last operation, when failoverd may act: no
+ * operation running or interrupted, not paused, and the primary is the node
+ * failoverd promoted last. */
+static void look(uv_timer_t *t)
+{
+    failover_t *f = t->data;
+    cluster_t *c = monitor_cluster(f->m);
+    if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
+        strcmp(c->nodes[c->primary].name, f->promoted) != 0)
+        return;
+    rejoin_look(f->rj, c, uv_now(f->loop));
 }
 
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
@@ -140,6 +235,12 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
     load_history(f);
+    rejoin_settings_t rs;
+    rejoin_settings(&f->s, &rs);
+    f->rj = rejoin_create(loop, &rs);
+    uv_timer_init(loop, &f->look_timer);
+    f->look_timer.data = f;
+    uv_timer_start(&f->look_timer, look, LOOK_MS, LOOK_MS);
     return f;
 }
 
@@ -148,6 +249,9 @@ void failover_update(failover_t *f, const failover_settings_t *s)
     failover_settings_t old = f->s;
     settings_copy(&f->s, s);
     settings_free(&old);
+    rejoin_settings_t rs;
+    rejoin_settings(&f->s, &rs);
+    rejoin_update(f->rj, &rs);
 }
 
 bool failover_running(const failover_t *f) { return f->running; }
@@ -270,8 +374,10 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         json_object_set_new(rec, "possibly_lost", json_string(f->lost));
     if (extra)
         json_object_update(rec, extra);
+    json_t *steps = f->earlier_steps ? json_deep_copy(f->earlier_steps) : json_array();
     if (f->exec)
-        json_object_set(rec, "steps", exec_results(f->exec));
+        json_array_extend(steps, exec_results(f->exec));
+    json_object_set_new(rec, "steps", steps);
     journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec));
     json_decref(f->last_op);
     f->last_op = json_deep_copy(rec);
@@ -282,6 +388,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         f->last_failover_wall = wall_now_ms();
         f->last_acked = false;
     }
+    if (ok && f->candidate >= 0)
+        set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
     f->exec = NULL;
     plan_free(f->plan);
@@ -294,6 +402,11 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     f->lost = NULL;
     free(f->op);
     f->op = NULL;
+    free(f->fail_msg);
+    f->fail_msg = NULL;
+    json_decref(f->earlier_steps);
+    f->earlier_steps = NULL;
+    f->elections = 0;
     if (f->reply) {
         failover_reply_fn reply = f->reply;
         f->reply = NULL;
@@ -306,12 +419,139 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
 }
 
 static void start_exec(failover_t *f, exec_done_cb done);
+static void elect_and_promote(failover_t *f);
+
+/* Keeps the step results of a plan that ended, for the operation's record. */
+static void keep_steps(failover_t *f, exec_t *x)
+{
+    if (!f->earlier_steps)
+        f->earlier_steps = json_array();
+    json_array_extend(f->earlier_steps, exec_results(x));
+    if (f->exec == x)
+        f->exec = NULL; /* it is finishing: its results are kept now */
+}
+
+/* The nodes that are up and writable, as last observed: "db2, db3" or "none". */
+static void writable_nodes(const cluster_t *c, buf_t *out, json_t *list)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].up && c->nodes[i].last_ok.ok && !c->nodes[i].last_ok.read_only) {
+            buf_printf(out, "%s%s", out->len ? ", " : "", c->nodes[i].name);
+            json_array_append_new(list, json_string(c->nodes[i].name));
+        }
+    if (!out->len)
+        buf_puts(out, "none");
+}
+
+/* A one-step plan: probe every node afresh (bounded by step_timeout). */
+static plan_t *refresh_plan(failover_t *f, const char *name, const char *desc)
+{
+    plan_t *p = xcalloc(1, sizeof *p);
+    p->kind = PLAN_FAILOVER_PREPARE;
+    p->policy = f->policy;
+    p->old_primary = f->old_primary;
+    p->candidate = f->candidate;
+    p->steps = xcalloc(1, sizeof *p->steps);
+    p->n = 1;
+    step_t *s = &p->steps[0];
+    s->kind = STEP_REFRESH;
+    s->name = xstrdup(name);
+    s->desc = xstrdup(desc);
+    s->node = s->source = -1;
+    s->group = 0;
+    s->optional = true; /* report with what is known if a node does not answer in time */
+    s->timeout_ms = f->s.plan.step_timeout_ms;
+    p->summary = xstrdup(desc);
+    return p;
+}
+
+/* After a failed promote plan and a fresh look at every node: elect again, or
+ * end the operation in the state observed. Rules:
+ *   - the failure came before the point of no return (nothing was sent that
+ *     makes a node writable) and the candidate is down now: it died during the
+ *     failover; elect again without it (bounded by the number of nodes);
+ *   - before the point of no return otherwise: aborted, no node was made
+ *     writable (the observed writable nodes are listed);
+ *   - the promotion itself failed: the candidate's observed state says
+ *     whether it was made writable; if it can't be reached that is unknown,
+ *     and the operator must look at it before anything else is promoted. */
+static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
+{
+    failover_t *f = ud;
+    (void)outcome;
+    (void)msg;
+    cluster_t *c = monitor_cluster(f->m);
+    keep_steps(f, x);
+    const node_t *cn = &c->nodes[f->candidate];
+    const char *cand = cn->name;
+    buf_t w = BUF_INIT;
+    json_t *wl = json_array();
+    writable_nodes(c, &w, wl);
+    if (!f->fail_past_no_return && !cn->up && f->elections < (int)c->n_nodes - 1) {
+        event_emit(LOG_LVL_WARN, "failover_retry", f->s.cluster, cand,
+                   json_pack("{s:s, s:s, s:i}", "lost_candidate", cand, "error", f->fail_msg,
+                             "election", f->elections + 1),
+                   "candidate %s was lost before its promotion (%s); electing again without it",
+                   cand, f->fail_msg);
+        json_decref(wl);
+        buf_free(&w);
+        plan_free(f->plan);
+        f->plan = NULL;
+        elect_free(f->elect);
+        f->elect = NULL;
+        free(f->lost);
+        f->lost = NULL;
+        free(f->fail_msg);
+        f->fail_msg = NULL;
+        f->candidate = -1;
+        f->exec = NULL;
+        elect_and_promote(f);
+        return;
+    }
+    char *err = f->fail_msg;
+    f->fail_msg = NULL;
+    if (!f->fail_past_no_return) {
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, cand,
+                   json_pack("{s:s, s:s, s:o}", "error", err, "candidate", cand, "writable", wl),
+                   "failover aborted before any promotion: %s. No node was made writable "
+                   "(writable now: %s); the replicas' IO threads are stopped. Fix the cause and "
+                   "run `failoverctl failover %s`",
+                   err, buf_str(&w), f->s.cluster);
+        end_op(f, "aborted", false, "failed", err, json_pack("{s:b}", "promoted", false));
+    } else if (cn->up && cn->last_ok.ok && cn->last_ok.read_only) {
+        event_emit(LOG_LVL_ERROR, "failover_failed", f->s.cluster, cand,
+                   json_pack("{s:s, s:s, s:o, s:b}", "error", err, "candidate", cand, "writable",
+                             wl, "candidate_writable", false),
+                   "failover failed: %s. %s was not made writable (it is read-only now; writable "
+                   "now: %s); the replicas' IO threads are stopped. Fix the cause (the account's "
+                   "privileges on %s?) and run `failoverctl failover %s` (--to NODE for another "
+                   "node)",
+                   err, cand, buf_str(&w), cand, f->s.cluster);
+        end_op(f, "failed", false, "failed", err, json_pack("{s:b}", "promoted", false));
+    } else {
+        bool writable = cn->up && cn->last_ok.ok && !cn->last_ok.read_only;
+        event_emit(LOG_LVL_ERROR, "failover_failed", f->s.cluster, cand,
+                   json_pack("{s:s, s:s, s:o, s:o}", "error", err, "candidate", cand, "writable",
+                             wl, "candidate_writable",
+                             cn->up ? json_boolean(writable) : json_null()),
+                   "failover failed while promoting %s: %s. %s (writable now: %s); the other "
+                   "replicas were not repointed. Look at %s before anything else, then repoint "
+                   "the replicas or run `failoverctl failover %s`",
+                   cand, err,
+                   writable ? "It is writable: it is the primary, but nothing follows it"
+                            : "It can't be reached, so whether it was made writable is unknown",
+                   buf_str(&w), cand, f->s.cluster);
+        end_op(f, "failed", false, "failed", err,
+               writable ? NULL : json_pack("{s:b}", "promoted", false));
+    }
+    free(err);
+    buf_free(&w);
+}
 
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
     cluster_t *c = monitor_cluster(f->m);
-    (void)x;
     const char *cand = c->nodes[f->candidate].name;
     const char *what = kind_str(f->kind);
     if (outcome == EXEC_DONE) {
@@ -336,31 +576,31 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         end_op(f, "aborted", false, "failed", msg, json_pack("{s:b}", "rolled_back", true));
         return;
     }
-    event_emit(LOG_LVL_ERROR, f->kind == OP_FAILOVER ? "failover_failed" : "switchover_failed",
-               f->s.cluster, cand, json_pack("{s:s}", "error", msg),
+    if (f->kind == OP_FAILOVER) {
+        /* Look at every node afresh before saying what the failure left. */
+        keep_steps(f, x);
+        free(f->fail_msg);
+        f->fail_msg = xstrdup(msg ? msg : "failed");
+        f->fail_past_no_return = exec_reached_point_of_no_return(x);
+        plan_free(f->plan);
+        f->plan = refresh_plan(f, "refresh:after_failure",
+                               "read every reachable node's state afresh to see what the failed "
+                               "step left");
+        start_exec(f, failure_refreshed);
+        return;
+    }
+    event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+               json_pack("{s:s}", "error", msg),
                "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
                cand, msg, f->s.cluster);
     end_op(f, "failed", false, "failed", msg, NULL);
 }
 
-/* After the prepare phase: elect with fresh observations, then promote. */
-static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
+/* Elects with the latest observations and runs the promote plan. */
+static void elect_and_promote(failover_t *f)
 {
-    failover_t *f = ud;
-    (void)x;
     cluster_t *c = monitor_cluster(f->m);
-    if (outcome != EXEC_DONE) {
-        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
-                   json_pack("{s:s}", "error", msg),
-                   "failover aborted before any promotion: %s. No node was made writable; the "
-                   "replicas' IO threads may be stopped. Fix the cause and run `failoverctl "
-                   "failover %s`",
-                   msg, f->s.cluster);
-        end_op(f, "aborted", false, "failed", msg, NULL);
-        return;
-    }
-    plan_free(f->plan);
-    f->plan = NULL;
+    f->elections++;
     f->elect = elect_run(c, f->old_primary, f->policy, f->to);
     journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
     char err[512];
@@ -393,6 +633,26 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     log_fields(LOG_LVL_NOTICE, f->s.cluster, c->nodes[f->candidate].name, "failover_step", "%s",
                f->plan->summary);
     start_exec(f, promote_done);
+}
+
+/* After the prepare phase: elect with fresh observations, then promote. */
+static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
+{
+    failover_t *f = ud;
+    if (outcome != EXEC_DONE) {
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", msg),
+                   "failover aborted before any promotion: %s. No node was made writable; the "
+                   "replicas' IO threads may be stopped. Fix the cause and run `failoverctl "
+                   "failover %s`",
+                   msg, f->s.cluster);
+        end_op(f, "aborted", false, "failed", msg, NULL);
+        return;
+    }
+    keep_steps(f, x);
+    plan_free(f->plan);
+    f->plan = NULL;
+    elect_and_promote(f);
 }
 
 static void start_exec(failover_t *f, exec_done_cb done)
@@ -612,6 +872,21 @@ void failover_pause(failover_t *f, bool paused)
                NULL, "automatic failover %s", paused ? "paused" : "resumed");
 }
 
+/* After an acknowledgement: a primary that is dead right now is failed over
+ * automatically, as if it had just died (the verdict does not change again,
+ * so nothing else would start it). Appends what happens to msg. */
+static void after_ack(failover_t *f, char *msg, size_t len)
+{
+    char why[512];
+    if (f->running || !f->s.auto_failover ||
+        monitor_cluster(f->m)->detect.verdict != VERDICT_DEAD || blocked(f, why, sizeof why))
+        return;
+    size_t used = strlen(msg);
+    snprintf(msg + used, len - used, "; the primary is dead: an automatic failover starts now");
+    f->block_reported = false;
+    failover_on_verdict(f, VERDICT_DEAD, VERDICT_DEAD);
+}
+
 bool failover_ack(failover_t *f, char *msg, size_t len)
 {
     if (f->interrupted) {
@@ -621,9 +896,16 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         journal_record(f->j, f->s.cluster, op ? op : "?", kind ? kind : "failover", "ack", NULL);
         snprintf(msg, len, "acknowledged the interrupted %s %s", kind ? kind : "operation",
                  op ? op : "");
+        /* A promotion it finished counts as failoverd's: the nodes it left
+         * behind are seen to from now on. */
+        json_t *sum = interrupted_summary(f->interrupted);
+        if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
+            set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
+        json_decref(sum);
         json_decref(f->interrupted);
         f->interrupted = NULL;
         f->last_acked = true;
+        after_ack(f, msg, len);
         return true;
     }
     if (f->last_failover_wall && !f->last_acked) {
@@ -632,6 +914,7 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         free(op);
         f->last_acked = true;
         snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
+        after_ack(f, msg, len);
         return true;
     }
     snprintf(msg, len, "nothing to acknowledge on %s", f->s.cluster);
@@ -653,14 +936,14 @@ void failover_status(failover_t *f, json_t *st)
                       f->candidate >= 0 ? c->nodes[f->candidate].name : NULL, "op", f->op,
                       "automatic", f->automatic));
     } else if (f->interrupted) {
-        json_t *last = json_array_get(f->interrupted, json_array_size(f->interrupted) - 1);
         json_t *first = json_array_get(f->interrupted, 0);
-        json_object_set_new(st, "failover",
-                            json_pack("{s:O, s:s, s:O, s:O, s:O}", "kind",
-                                      json_object_get(first, "kind"), "state", "interrupted",
-                                      "step", json_object_get(last, "step") ?: json_null(),
-                                      "started", json_object_get(first, "time"), "op",
-                                      json_object_get(first, "op")));
+        json_t *fo = json_pack("{s:O, s:s, s:O, s:O}", "kind", json_object_get(first, "kind"),
+                               "state", "interrupted", "started", json_object_get(first, "time"),
+                               "op", json_object_get(first, "op"));
+        json_t *sum = interrupted_summary(f->interrupted);
+        json_object_update(fo, sum);
+        json_decref(sum);
+        json_object_set_new(st, "failover", fo);
     } else {
         json_object_set_new(st, "failover", json_null());
     }
@@ -677,9 +960,10 @@ void failover_status(failover_t *f, json_t *st)
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
 }
 
-static void timer_freed(uv_handle_t *h)
+static void one_freed(failover_t *f)
 {
-    failover_t *f = h->data;
+    if (--f->open > 0)
+        return;
     void (*done)(void *) = f->freed;
     void *ud = f->freed_ud;
     free(f);
@@ -687,13 +971,21 @@ static void timer_freed(uv_handle_t *h)
         done(ud);
 }
 
+static void timer_freed(uv_handle_t *h) { one_freed(h->data); }
+static void rejoin_freed(void *ud) { one_freed(ud); }
+
 static void really_free(failover_t *f)
 {
     json_decref(f->interrupted);
     json_decref(f->last_op);
+    free(f->promoted);
     settings_free(&f->s);
+    f->open = 3;
     uv_timer_stop(&f->refresh_timer);
     uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);
+    uv_timer_stop(&f->look_timer);
+    uv_close((uv_handle_t *)&f->look_timer, timer_freed);
+    rejoin_free(f->rj, rejoin_freed, f);
 }
 
 void failover_free(failover_t *f, void (*done)(void *ud), void *ud)

@@ -10,7 +10,14 @@
  *   - an operator failover needs a dead primary, or --force when it is only
  *     unreachable/suspect; a healthy primary is never failed over (switchover);
  *   - every operation is journaled from "begin" to "done"/"failed"/"aborted"
- *     and reported through events with what happened and what to do.
+ *     and reported through events with what happened and what to do;
+ *   - a failover whose candidate is lost before its promotion elects again
+ *     without it (at most once per node); any other failed step ends it, and
+ *     every node is probed afresh so the event can say what it left;
+ *   - while the primary is the node failoverd promoted last and nothing
+ *     blocks automatic action, the nodes the operation left behind are seen
+ *     to (rejoin.h): a second writable node is fenced, a returning old
+ *     primary is rejoined (auto_rejoin) or reported.
  */
 #ifndef FAILOVERD_FAILOVER_H
 #define FAILOVERD_FAILOVER_H
@@ -29,6 +36,7 @@ typedef struct {
     const char *cluster;
     policy_t policy;
     bool auto_failover;
+    bool auto_rejoin;      /* rejoin a returning old primary whose GTIDs the new one has */
     uint64_t failover_block_ms;
     const char *user;      /* admin credentials for the executor */
     const char *password;
