@@ -152,6 +152,29 @@ class Daemon:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def journal(self):
+        """The daemon's journal records, oldest first (a torn last line is skipped)."""
+        out = []
+        try:
+            with open(os.path.join(self.state, "journal.jsonl")) as f:
+                for line in f:
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        except OSError:
+            pass
+        return out
+
+    def wait_exit(self, timeout=30):
+        """Waits (bounded) for the daemon to exit by itself; returns its exit
+        status (negative: killed by that signal)."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise labkit.LabError("failoverd did not exit within %d s:\n%s"
+                                  % (timeout, self.log_tail()))
+
     def stop(self, timeout=30):
         """SIGTERM, then wait (bounded) for a clean exit; returns the exit code."""
         if not self.proc or self.proc.poll() is not None:
@@ -176,6 +199,21 @@ class Daemon:
         if exc_type:
             sys.stderr.write("--- failoverd log (last lines) ---\n" + self.log_tail(80))
         self.kill()
+
+
+def writable_nodes(lab):
+    """Names of the running nodes that are writable now (read_only off), asked
+    by unix socket, so partitions don't hide them."""
+    out = []
+    for n in lab.nodes:
+        if not n.alive or n.stopped:
+            continue
+        try:
+            if lab.value(n, "SELECT @@read_only", timeout=3) == "0":
+                out.append(n.name)
+        except labkit.LabError:
+            pass
+    return out
 
 
 def check(cond, what):
