@@ -607,12 +607,21 @@ static void elect_and_promote(failover_t *f)
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
                                     sizeof err);
     if (!f->plan) {
+        /* Say why each node was left out: that is what the operator must fix. */
+        buf_t why = BUF_INIT;
+        for (size_t k = 0; k < f->elect->n; k++)
+            if (f->elect->c[k].excluded)
+                buf_printf(&why, "%s%s: %s", why.len ? "; " : " (",
+                           c->nodes[f->elect->c[k].node].name, f->elect->c[k].excluded);
+        if (why.len)
+            buf_puts(&why, ")");
         event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
                    json_pack("{s:s, s:o}", "error", err, "election", elect_json(c, f->elect)),
-                   "failover aborted: %s. No node was made writable; the replicas' IO threads are "
-                   "stopped. See `failoverctl plan %s` for why each replica was excluded, fix one, "
-                   "then run `failoverctl failover %s --to NODE`",
-                   err, f->s.cluster, f->s.cluster);
+                   "failover aborted: %s%s. No node was made writable; the replicas' IO threads "
+                   "are stopped. See `failoverctl plan %s` for why each replica was excluded, fix "
+                   "one, then run `failoverctl failover %s --to NODE`",
+                   err, buf_str(&why), f->s.cluster, f->s.cluster);
+        buf_free(&why);
         end_op(f, "aborted", false, "failed", err, NULL);
         return;
     }
