@@ -357,6 +357,8 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
 
 /* ---- finishing ----------------------------------------------------------------- */
 
+/* Ends the operation: journal record, status, reply. extra (may be NULL) holds
+ * more fields for the record; its reference is stolen. */
 static void end_op(failover_t *f, const char *type, bool ok, const char *code, const char *msg,
                    json_t *extra)
 {
@@ -372,8 +374,10 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         json_object_set_new(rec, "detection_ms", json_integer((json_int_t)f->detected_ms));
     if (f->lost && f->lost[0])
         json_object_set_new(rec, "possibly_lost", json_string(f->lost));
-    if (extra)
+    if (extra) {
         json_object_update(rec, extra);
+        json_decref(extra);
+    }
     json_t *steps = f->earlier_steps ? json_deep_copy(f->earlier_steps) : json_array();
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
