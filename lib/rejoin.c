@@ -551,7 +551,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     }
     if (rc == 0) {
         event_emit(LOG_LVL_ERROR, "node_errant", r->s.cluster, r->node.name,
-                   json_pack("{s:s, s:s, s:s?}", "primary", r->primary.name, "errant", errant,
+                   json_pack("{s:s, s:s, s:s?}", "primary", r->primary.name, "errant_gtids", errant,
                              "gtid", mine),
                    "%s is back but has transactions the primary %s lacks: %s. It stays "
                    "read-only and is not rejoined: compare them with what the primary has "
