@@ -86,9 +86,8 @@ def before_promotion(flavor, step):
                         replica(lab, "db3").get("source_host") == lab.node("db2").address,
                         20, what="db3 to replicate from db2")
         check(writable_nodes(lab) == ["db2"], f"db2 alone writable: {writable_nodes(lab)}")
-        st = d.cluster()
-        check(st["primary"] == "db2" and st["failover"] is None,
-              f"status: primary db2, nothing interrupted: {st['primary']} {st['failover']}")
+        labkit.wait_for(lambda: d.cluster()["primary"] == "db2", 10, what="primary db2 in status")
+        check(d.cluster()["failover"] is None, "nothing interrupted any more")
         v = lab.writer_verify()
         check(v["primary"] == "db2" and not v["lost"] and not v["split_brain"] and
               not v["divergence"],
