@@ -5,6 +5,7 @@ Every wait is bounded (labkit.wait_for); the daemon is stopped by its PID.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +66,7 @@ class Daemon:
 
     def __init__(self, lab, workdir=None, **config):
         self.lab = lab
+        self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="failoverd-test-")
         self.sock = os.path.join(self.dir, "control.sock")
         self.state = os.path.join(self.dir, "state")
@@ -199,6 +201,8 @@ class Daemon:
         if exc_type:
             sys.stderr.write("--- failoverd log (last lines) ---\n" + self.log_tail(80))
         self.kill()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def writable_nodes(lab):
