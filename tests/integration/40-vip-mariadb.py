@@ -17,7 +17,6 @@ coming from the node's vars. The write checker writes through the VIP.
 Prints how long the plugin took to move the VIP (from its own report)."""
 import os
 import re
-import subprocess
 import sys
 import time
 
