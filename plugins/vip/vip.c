@@ -1,12 +1,14 @@
 /* vip.c - the virtual IP plugin: the address clients use follows the primary.
  *
- * At `fence` (failovers) it releases the address on the old primary's host, best
- * effort and briefly bounded, since that host may be dead.  At `post_promotion`
- * (failovers and switchovers; the new primary is writable by then) it acquires
- * the address on the new primary's host, announces it with a gratuitous ARP
- * that nobody waits for, releases it on the old primary's host if no fence step
- * did so in this operation (a switchover), and reports success only once the
- * address answers.
+ * At `post_promotion` (failovers and switchovers; the new primary is writable
+ * by then) it acquires the address on the new primary's host, announces it with
+ * a gratuitous ARP that nobody waits for, releases it on the old primary's host
+ * (best effort, briefly bounded: that host may be dead), and reports success
+ * only once the address answers. Make before break: while the old host still
+ * holds the address, clients trying it get a refusal at once (the old server is
+ * gone or fenced read-only); an address released first would swallow their
+ * connection attempts until TCP's one-second SYN retransmit.
+ * With release_at_fence, the `fence` step of a failover releases it instead.
  *
  * Commands are templates run through a wrapper that reaches the node's host
  * (ssh in production, ip netns exec in the lab); see docs/plugins-vip.md.
@@ -58,6 +60,7 @@ typedef struct {
     int port; /* 0: the new primary's own port */
     uint64_t acquire_timeout, release_timeout, announce_timeout, check_timeout;
     char *fenced_op; /* the operation whose fence step released the address */
+    bool release_at_fence;
 } vip_t;
 
 /* One on_event() call in progress. */
@@ -562,7 +565,10 @@ static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_cal
     j->new = find_node(v, ctx->new_primary.name);
     if (!j->new)
         j->new = find_node(v, ctx->candidate.name);
-    if (ctx->point == FAILOVERD_HOOK_FENCE)
+    if (ctx->point == FAILOVERD_HOOK_FENCE && !v->release_at_fence)
+        finish(j, FAILOVERD_DONE_OK, "%s moves at post_promotion (release_at_fence is off)",
+               v->address);
+    else if (ctx->point == FAILOVERD_HOOK_FENCE)
         fence(j);
     else if (ctx->point == FAILOVERD_HOOK_POST_PROMOTION)
         promote(j);
@@ -573,7 +579,7 @@ static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_cal
 static const char *const known_settings[] = {
     "address", "interface", "wrap", "wrap_quote", "acquire", "release", "announce",
     "check", "port", "acquire_timeout", "release_timeout", "announce_timeout",
-    "check_timeout", NULL};
+    "check_timeout", "release_at_fence", NULL};
 
 static bool duration(const failoverd_init_t *a, const char *key, uint64_t def, uint64_t *out,
                      char *err, size_t err_len)
@@ -716,6 +722,10 @@ static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t e
         goto fail;
     }
     v->port = (int)port;
+    if ((s = putil_setting(kv, n, "release_at_fence")) && !putil_bool(s, &v->release_at_fence)) {
+        snprintf(err, err_len, "release_at_fence: \"%s\" is not true or false", s);
+        goto fail;
+    }
     if (!duration(a, "acquire_timeout", 3000, &v->acquire_timeout, err, err_len) ||
         !duration(a, "release_timeout", 2000, &v->release_timeout, err, err_len) ||
         !duration(a, "announce_timeout", 3000, &v->announce_timeout, err, err_len) ||

@@ -21,16 +21,34 @@ FAILOVERD = os.path.join(BUILD, "daemon", "failoverd")
 FAILOVERCTL = os.path.join(BUILD, "daemon", "failoverctl")
 
 
+VIP_SO = os.path.join(BUILD, "plugins", "vip.so")
+
+
+def vip_plugin_config(lab):
+    """The plugins group that moves the lab's VIP with plugins/vip: it reaches each
+    node's namespace through the node's `netns` var (see config_text)."""
+    vip = lab.desc["vip"]
+    return """    plugins = (
+      { path = "%s";
+        config = { address = "%s/%d"; interface = "%s"; wrap = "ip netns exec {netns}"; }; }
+    );""" % (VIP_SO, vip["address"], vip["prefix_len"], vip["interface"])
+
+
 def config_text(lab, sock, state_dir, cluster="main", daemon_extra="", cluster_extra="",
-                node_rules=None, test_extra=""):
-    """A failoverd configuration for the lab: every node, the lab's admin and
-    replication accounts, fast detection settings (the defaults)."""
+                node_rules=None, test_extra="", vip_plugin=False):
+    """A failoverd configuration for the lab: every node (with its namespace in
+    vars.netns), the lab's admin and replication accounts, the default detection
+    settings; with vip_plugin, plugins/vip moves the lab's VIP."""
     users = lab.desc["users"]
     node_rules = node_rules or {}
     nodes = ",\n".join(
-        '      { name = "%s"; host = "%s"; port = %d; promotion_rule = "%s"; }'
-        % (n["name"], n["address"], n["port"], node_rules.get(n["name"], "neutral"))
+        '      { name = "%s"; host = "%s"; port = %d; promotion_rule = "%s"; '
+        'vars = { netns = "%s"; }; }'
+        % (n["name"], n["address"], n["port"], node_rules.get(n["name"], "neutral"),
+           n["namespace"])
         for n in lab.desc["nodes"])
+    if vip_plugin:
+        cluster_extra = vip_plugin_config(lab) + "\n" + cluster_extra
     return """daemon = {
   control_socket = "%(sock)s";
   state_dir = "%(state)s";

@@ -505,10 +505,31 @@ Test(vip, switchover_acquires_announces_releases_the_old_and_checks)
     free(rec);
 }
 
-Test(vip, failover_releases_at_fence_and_not_again)
+Test(vip, by_default_a_failover_moves_the_address_make_before_break)
 {
     char err[512] = "";
     plugin_t *p = load(NULL, 0, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    answer_t a;
+    call(p, FAILOVERD_HOOK_FENCE, "f-0", &a);
+    cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
+    cr_expect(strstr(a.message, "moves at post_promotion"), "%s", a.message);
+    call(p, FAILOVERD_HOOK_POST_PROMOTION, "f-0", &a);
+    cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
+    unload_and_close(p);
+    char *rec = slurp(record);
+    const char *acq = strstr(rec, "acquire 127.0.0.1/8 bond0 db2\n");
+    const char *rel = strstr(rec, "release 127.0.0.1/8 lo db1\n");
+    cr_expect(acq && rel && acq < rel, "acquired on the new host, then released on the old: %s",
+              rec);
+    free(rec);
+}
+
+Test(vip, failover_releases_at_fence_and_not_again)
+{
+    char err[512] = "";
+    failoverd_kv_t kv0[] = {{"release_at_fence", "true"}};
+    plugin_t *p = load(kv0, 1, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     answer_t a;
     call(p, FAILOVERD_HOOK_FENCE, "f-1", &a);
@@ -531,8 +552,8 @@ Test(vip, fence_of_an_address_that_is_not_there_is_fine)
     char err[512] = "";
     char release[400];
     snprintf(release, sizeof release, "%s release-absent {address}", fake);
-    failoverd_kv_t kv[] = {{"release", release}};
-    plugin_t *p = load(kv, 1, err, sizeof err);
+    failoverd_kv_t kv[] = {{"release", release}, {"release_at_fence", "true"}};
+    plugin_t *p = load(kv, 2, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     answer_t a;
     call(p, FAILOVERD_HOOK_FENCE, "f-2", &a);
@@ -546,8 +567,9 @@ Test(vip, fence_is_bounded_when_the_old_host_does_not_answer)
     char err[512] = "";
     char release[400];
     snprintf(release, sizeof release, "%s hang", fake);
-    failoverd_kv_t kv[] = {{"release", release}, {"release_timeout", "300ms"}};
-    plugin_t *p = load(kv, 2, err, sizeof err);
+    failoverd_kv_t kv[] = {{"release", release}, {"release_timeout", "300ms"},
+                           {"release_at_fence", "true"}};
+    plugin_t *p = load(kv, 3, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     answer_t a;
     call(p, FAILOVERD_HOOK_FENCE, "f-3", &a);
@@ -622,8 +644,8 @@ Test(vip, a_check_command_runs_through_the_wrapper_on_the_new_primary)
 {
     char err[512] = "", check[400];
     snprintf(check, sizeof check, "%s check '{ip} {port}'", fake);
-    failoverd_kv_t kv[] = {{"check", check}, {"announce", ""}};
-    plugin_t *p = load(kv, 2, err, sizeof err);
+    failoverd_kv_t kv[] = {{"check", check}, {"announce", ""}, {"release_at_fence", "true"}};
+    plugin_t *p = load(kv, 3, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     answer_t a;
     call(p, FAILOVERD_HOOK_FENCE, "f-4", &a);
