@@ -40,6 +40,7 @@ void node_free(node_t *n)
     free(n->name);
     free(n->host);
     free(n->last_error);
+    free(n->errant);
     observation_clear(&n->last_ok);
     memset(n, 0, sizeof *n);
 }

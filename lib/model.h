@@ -83,6 +83,9 @@ typedef struct {
     uint64_t heard_at;    /* last time heartbeats or received GTIDs were seen to change */
 
     role_t role;
+    /* Errant GTIDs against the primary, as last judged (see monitor.c); NULL
+     * until judged, "" when none. */
+    char *errant;
 } node_t;
 
 typedef struct {
@@ -117,7 +120,7 @@ int cluster_find_node_by_name(const cluster_t *c, const char *name);
  * Issues also cover a replica that follows a server outside the cluster, a
  * replica that follows a node other than the primary, broken replication (an
  * IO or SQL error) and a writable node that replicates.
- * Errant GTIDs are checked separately (they need the GTID algebra).
+ * Errant GTIDs are judged by the monitor (they need the GTID algebra; see elect_errant).
  * Returns true when the primary changed. */
 bool cluster_infer_topology(cluster_t *c);
 
