@@ -171,8 +171,9 @@ static void evaluate(monitor_t *m, uint64_t now)
                                      .last_io_errno = o->last_io_errno,
                                      .heard_at = nd->heard_at};
     }
+    uint64_t unreached_since = node_unreached_since(p);
     detect_input_t in = {.primary_ok = p->up,
-                         .primary_fail_since = p->fail_since,
+                         .primary_fail_since = unreached_since,
                          .replicas = rs,
                          .n_replicas = n,
                          .stalled_until = m->stalled_until ? *m->stalled_until : 0};
@@ -185,7 +186,7 @@ static void evaluate(monitor_t *m, uint64_t now)
     static const char *const names[] = {"primary_healthy", "primary_suspect", "primary_unreachable",
                                         "primary_dead"};
     static const log_level_t lvls[] = {LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_WARN, LOG_LVL_ERROR};
-    uint64_t failing = p->fail_since && now > p->fail_since ? now - p->fail_since : 0;
+    uint64_t failing = unreached_since && now > unreached_since ? now - unreached_since : 0;
     event_emit(lvls[v], names[v], c->name, p->name,
                json_pack("{s:s, s:s, s:I}", "verdict", verdict_str(v), "previous", verdict_str(old),
                          "failing_ms", (json_int_t)failing),

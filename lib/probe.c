@@ -72,6 +72,7 @@ static void schedule_next(probe_t *p)
 static void deliver(probe_t *p, observation_t *o)
 {
     o->at = uv_now(p->loop);
+    o->started = p->started;
     p->in_flight = false;
     p->failures = o->ok ? 0 : p->failures + 1;
     if (!p->closing)
