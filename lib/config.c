@@ -363,8 +363,10 @@ static const setting_t daemon_settings[] = {
                "Bound on one probe (connecting, or one round of queries); a probe that takes "
                "longer has failed."),
     S_DURATION(D, down_after_ms, "down_after", MS(500), MS(100), MINUTES(10),
-               "How long a primary's probes must keep failing before it is suspect and its "
-               "replicas are asked whether they still hear from it."),
+               "How long the manager must go without reaching the primary before it is "
+               "suspect and its replicas are asked whether they still hear from it: counted "
+               "from its last successful probe once two probes in a row have failed, from the "
+               "failure after a single failed probe."),
     S_DURATION(D, reconnect_backoff_max_ms, "reconnect_backoff_max", SEC(5), MS(100), MINUTES(10),
                "Longest wait between attempts to reconnect to a node that is down; the wait "
                "grows from probe_interval up to this."),

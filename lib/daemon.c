@@ -495,9 +495,21 @@ static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b
 
 static void reject_reload(daemon_t *d, const char *errors)
 {
+    /* One log line: the errors ("file:line: setting: message", one per line)
+     * joined by "; ", so that a reader of the log sees where the file is
+     * wrong on the event's own line. The errors field keeps the lines. */
+    buf_t line = BUF_INIT;
+    for (const char *p = errors; *p; p++) {
+        if (*p != '\n')
+            buf_putc(&line, *p);
+        else if (p[1])
+            buf_puts(&line, "; ");
+    }
     event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
                json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", errors),
-               "reload rejected; the running configuration stays in force:\n%s", errors);
+               "reload of %s rejected, the running configuration stays in force: %s",
+               d->cfg->path, buf_str(&line));
+    buf_free(&line);
     notify_ready();
 }
 

@@ -93,7 +93,8 @@ verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect
     uint64_t failing = now >= in->primary_fail_since ? now - in->primary_fail_since : 0;
     if (failing < p->down_after) {
         st->suspect_at = 0;
-        say(why, why_len, "the primary has failed probes for %llu ms (down_after %llu ms)",
+        say(why, why_len,
+            "the manager has not reached the primary for %llu ms (down_after %llu ms)",
             (unsigned long long)failing, (unsigned long long)p->down_after);
         return set(st, VERDICT_HEALTHY, now);
     }
@@ -132,7 +133,8 @@ verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect
         return set(st, VERDICT_UNREACHABLE, now);
     }
     if (pending > 0) {
-        say(why, why_len, "the primary has failed probes for %llu ms; waiting for replica %s to confirm",
+        say(why, why_len,
+            "the manager has not reached the primary for %llu ms; waiting for replica %s to confirm",
             (unsigned long long)failing, waiting);
         /* Once unreachable, stay so until the evidence changes to dead. */
         return set(st, st->verdict == VERDICT_UNREACHABLE ? VERDICT_UNREACHABLE : VERDICT_SUSPECT, now);

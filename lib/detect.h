@@ -51,7 +51,9 @@ typedef struct {
 
 typedef struct {
     bool primary_ok;            /* the latest probe of the primary succeeded */
-    uint64_t primary_fail_since; /* first failed probe of the current failure run; 0 if ok */
+    /* Since when the manager has not reached the primary (node_unreached_since
+     * in model.h); 0 while it answers. */
+    uint64_t primary_fail_since;
     const detect_replica_t *replicas;
     size_t n_replicas;
     uint64_t stalled_until;     /* no escalation to dead before this time */

@@ -87,7 +87,7 @@ static long long backlog_of(const observation_t *o, const gstate_t *recv)
 }
 
 /* Errant transactions of replica o against the old primary p (see elect.h). */
-static char *errant_of(const observation_t *o, const observation_t *p)
+char *elect_errant(const observation_t *o, const observation_t *p)
 {
     if (!p->ok || !p->gtid_executed)
         return xstrdup(""); /* the primary was never seen: nothing to compare with */
@@ -238,7 +238,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
             e->received = gstate_text(&recv[r->n]);
             e->backlog = backlog_of(o, &recv[r->n]);
             free(e->errant);
-            e->errant = errant_of(o, prim);
+            e->errant = elect_errant(o, prim);
             if (e->errant[0] && recv[r->n].mysql) {
                 /* What it holds besides its errant transactions still counts. */
                 gtid_set_t *bad = set_of(e->errant);

@@ -84,4 +84,9 @@ char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result
 /* Transactions a replica received but has not applied yet, or -1 when unknown. */
 long long elect_backlog(const observation_t *o);
 
+/* The errant-GTID rule above, one node at a time (the monitor reports errant
+ * nodes as topology issues): the errant GTIDs of o against the primary's
+ * observation p, as text ("" when none, or when p was never observed). Caller frees. */
+char *elect_errant(const observation_t *o, const observation_t *p);
+
 #endif

@@ -40,6 +40,7 @@ void node_free(node_t *n)
     free(n->name);
     free(n->host);
     free(n->last_error);
+    free(n->errant);
     observation_clear(&n->last_ok);
     memset(n, 0, sizeof *n);
 }
@@ -56,6 +57,7 @@ void node_observe(node_t *n, observation_t *obs)
     if (!obs->ok) {
         if (n->up || n->fail_since == 0)
             n->fail_since = obs->at;
+        n->failures = n->up ? 1 : n->failures + 1;
         n->up = false;
         free(n->last_error);
         n->last_error = obs->error ? xstrdup(obs->error) : xstrdup("probe failed");
@@ -69,8 +71,19 @@ void node_observe(node_t *n, observation_t *obs)
         n->heard_at = obs->at;
     n->up = true;
     n->fail_since = 0;
+    n->failures = 0;
     n->latency_ms = obs->latency_ms;
     observation_move(&n->last_ok, obs);
+}
+
+uint64_t node_unreached_since(const node_t *n)
+{
+    if (n->up || !n->fail_since)
+        return 0;
+    if (n->failures < 2 || !n->last_ok.ok)
+        return n->fail_since;
+    uint64_t began = n->last_ok.started ? n->last_ok.started : n->last_ok.at;
+    return began < n->fail_since ? began : n->fail_since;
 }
 
 int cluster_find_node(const cluster_t *c, const char *host, unsigned port)

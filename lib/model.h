@@ -22,6 +22,7 @@ typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promo
 
 typedef struct {
     uint64_t at;          /* monotonic ms when the probe finished */
+    uint64_t started;     /* monotonic ms when the probe began (0: not known) */
     bool ok;              /* the probe succeeded; the rest is valid only then */
     char *error;          /* why it failed, when !ok */
     unsigned err_code;    /* client/server errno of the failure */
@@ -75,6 +76,7 @@ typedef struct {
     bool up;              /* the latest probe succeeded */
     uint64_t last_probe_at;
     uint64_t fail_since;  /* first failure of the current failure run; 0 while up */
+    unsigned failures;    /* failed probes in a row; 0 while up */
     char *last_error;     /* the latest failure's message, kept after recovery until replaced */
     double latency_ms;
 
@@ -83,6 +85,9 @@ typedef struct {
     uint64_t heard_at;    /* last time heartbeats or received GTIDs were seen to change */
 
     role_t role;
+    /* Errant GTIDs against the primary, as last judged (see monitor.c); NULL
+     * until judged, "" when none. */
+    char *errant;
 } node_t;
 
 typedef struct {
@@ -102,6 +107,15 @@ void node_free(node_t *n);
 /* Folds a probe's observation into the node (takes ownership of *obs). */
 void node_observe(node_t *n, observation_t *obs);
 
+/* Since when the manager has not reached the node, for down_after; 0 while
+ * it is up. Once two probes in a row have failed: since its last successful
+ * probe began (the node was lost somewhere after that answer; counting from
+ * the first failed probe would add up to one probe interval to every
+ * detection). After a single failed probe: since that failure, so that one
+ * lost probe counts only for the time since it failed. A node never reached
+ * counts from its first failure. */
+uint64_t node_unreached_since(const node_t *n);
+
 /* Which node, if any, has this host and port (exact host text, then port). -1 if none. */
 int cluster_find_node(const cluster_t *c, const char *host, unsigned port);
 int cluster_find_node_by_name(const cluster_t *c, const char *name);
@@ -117,7 +131,7 @@ int cluster_find_node_by_name(const cluster_t *c, const char *name);
  * Issues also cover a replica that follows a server outside the cluster, a
  * replica that follows a node other than the primary, broken replication (an
  * IO or SQL error) and a writable node that replicates.
- * Errant GTIDs are checked separately (they need the GTID algebra).
+ * Errant GTIDs are judged by the monitor (they need the GTID algebra; see elect_errant).
  * Returns true when the primary changed. */
 bool cluster_infer_topology(cluster_t *c);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "elect.h"
 #include "event.h"
 #include "log.h"
 #include "probe.h"
@@ -119,6 +120,35 @@ static void report_new_issues(monitor_t *m, char **before, size_t n_before)
     }
 }
 
+/* Errant GTIDs (transactions a node has that the primary never had) need the
+ * GTID algebra: elect's rule judges them, node by node. A judgment is kept
+ * between observations and renewed only when the primary's latest successful
+ * observation is at least as recent as the node's. A replica holds nothing
+ * the primary did not have first, so that comparison is sound; against an
+ * older look at the primary, a transaction the primary received since (after
+ * a failover, from the old primary's catch-up) would look errant. A new
+ * primary voids every judgment. Each errant node is a topology issue. */
+static void judge_errant(cluster_t *c, bool primary_changed)
+{
+    const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        node_t *nd = &c->nodes[i];
+        if (primary_changed || nd == p) {
+            free(nd->errant);
+            nd->errant = NULL;
+        }
+        if (!p || nd == p || !nd->last_ok.ok || !p->last_ok.ok || p->last_ok.at < nd->last_ok.at)
+            continue;
+        free(nd->errant);
+        nd->errant = elect_errant(&nd->last_ok, &p->last_ok);
+    }
+    for (size_t i = 0; p && i < c->n_nodes; i++)
+        if (c->nodes[i].errant && c->nodes[i].errant[0])
+            cluster_add_issue(c,
+                              "errant GTIDs on %s: %s (transactions the primary %s does not have)",
+                              c->nodes[i].name, c->nodes[i].errant, p->name);
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -141,8 +171,9 @@ static void evaluate(monitor_t *m, uint64_t now)
                                      .last_io_errno = o->last_io_errno,
                                      .heard_at = nd->heard_at};
     }
+    uint64_t unreached_since = node_unreached_since(p);
     detect_input_t in = {.primary_ok = p->up,
-                         .primary_fail_since = p->fail_since,
+                         .primary_fail_since = unreached_since,
                          .replicas = rs,
                          .n_replicas = n,
                          .stalled_until = m->stalled_until ? *m->stalled_until : 0};
@@ -155,7 +186,7 @@ static void evaluate(monitor_t *m, uint64_t now)
     static const char *const names[] = {"primary_healthy", "primary_suspect", "primary_unreachable",
                                         "primary_dead"};
     static const log_level_t lvls[] = {LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_WARN, LOG_LVL_ERROR};
-    uint64_t failing = p->fail_since && now > p->fail_since ? now - p->fail_since : 0;
+    uint64_t failing = unreached_since && now > unreached_since ? now - unreached_since : 0;
     event_emit(lvls[v], names[v], c->name, p->name,
                json_pack("{s:s, s:s, s:I}", "verdict", verdict_str(v), "previous", verdict_str(old),
                          "failing_ms", (json_int_t)failing),
@@ -197,6 +228,7 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     c->n_issues = 0;
     int old_primary = c->primary;
     bool changed = cluster_infer_topology(c);
+    judge_errant(c, changed);
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,

@@ -72,6 +72,7 @@ static void schedule_next(probe_t *p)
 static void deliver(probe_t *p, observation_t *o)
 {
     o->at = uv_now(p->loop);
+    o->started = p->started;
     p->in_flight = false;
     p->failures = o->ok ? 0 : p->failures + 1;
     if (!p->closing)
@@ -200,6 +201,18 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
 static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     probe_t *p = arg;
+    if (err && err->kind == DBCONN_ERR_SERVER && (err->stmt == 1 || err->stmt == 2)) {
+        /* Say which of the two statements the server refused: "statement 2"
+         * alone means nothing to an operator fixing the account's rights. */
+        dbconn_error_t e = *err;
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "%s query refused: %s", err->stmt == 1 ? "node state" : "replica status",
+                   err->msg);
+        snprintf(e.msg, sizeof e.msg, "%.*s", (int)(sizeof e.msg - 1), buf_str(&b));
+        buf_free(&b);
+        fail(p, &e, NULL);
+        return;
+    }
     if (err) {
         fail(p, err, "probe query failed");
         return;

@@ -128,17 +128,38 @@ Test(model, observe_tracks_failure_runs_and_hearing)
     cr_assert_eq(n.heard_at, 30, "a heartbeat counts as hearing");
     observation_t f1 = {.at = 40, .error = xstrdup("timeout")};
     node_observe(&n, &f1);
+    cr_assert_eq(node_unreached_since(&n), 40, "one lost probe counts from its failure");
     observation_t f2 = {.at = 50, .error = xstrdup("refused")};
     node_observe(&n, &f2);
     cr_assert(!n.up);
+    cr_assert_eq(n.failures, 2);
     cr_assert_eq(n.fail_since, 40, "a failure run starts at its first failure");
+    cr_assert_eq(node_unreached_since(&n), 30,
+                 "two in a row: since its last answer (probe start unknown: its end)");
     cr_assert_str_eq(n.last_error, "refused");
     cr_assert_str_eq(n.last_ok.received_gtids, "0-1-5", "the last good observation is kept");
     observation_t ok = {.at = 60, .ok = true, .heartbeats = 6, .received_gtids = xstrdup("0-1-5")};
     node_observe(&n, &ok);
     cr_assert(n.up);
     cr_assert_eq(n.fail_since, 0);
+    cr_assert_eq(node_unreached_since(&n), 0, "reached now");
+    cr_assert_eq(n.failures, 0);
+    observation_t g1 = {.at = 70, .error = xstrdup("refused")};
+    observation_t g2 = {.at = 80, .error = xstrdup("refused")};
+    n.last_ok.started = 58;
+    node_observe(&n, &g1);
+    node_observe(&n, &g2);
+    cr_assert_eq(node_unreached_since(&n), 58, "since its last successful probe began");
     node_free(&n);
+
+    node_t never;
+    node_init(&never, "db2", "h", 3306, RULE_NEUTRAL);
+    observation_t f = {.at = 70, .error = xstrdup("refused")};
+    observation_t f2b = {.at = 80, .error = xstrdup("refused")};
+    node_observe(&never, &f);
+    node_observe(&never, &f2b);
+    cr_assert_eq(node_unreached_since(&never), 70, "never reached: since its first failure");
+    node_free(&never);
 }
 
 Test(model, names)
