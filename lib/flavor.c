@@ -291,6 +291,11 @@ const char *flavor_sql_stop_io_thread(const flavor_t *f)
     return f->replica_words ? "STOP REPLICA IO_THREAD" : "STOP SLAVE IO_THREAD";
 }
 
+const char *flavor_sql_start_sql_thread(const flavor_t *f)
+{
+    return f->replica_words ? "START REPLICA SQL_THREAD" : "START SLAVE SQL_THREAD";
+}
+
 const char *flavor_sql_reset_replica_all(const flavor_t *f)
 {
     return f->replica_words ? "RESET REPLICA ALL" : "RESET SLAVE ALL";

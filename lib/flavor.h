@@ -123,6 +123,8 @@ const char *flavor_sql_start_replica(const flavor_t *f);
 const char *flavor_sql_stop_replica(const flavor_t *f);
 const char *flavor_sql_start_io_thread(const flavor_t *f);
 const char *flavor_sql_stop_io_thread(const flavor_t *f);
+/* Starts the applier only (a no-op with a note when it already runs). */
+const char *flavor_sql_start_sql_thread(const flavor_t *f);
 /* Forgets the source and its connection settings; replication must be stopped. */
 const char *flavor_sql_reset_replica_all(const flavor_t *f);
 /* One row, one column: the GTID state a primary has written, which other

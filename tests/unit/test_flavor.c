@@ -1,6 +1,7 @@
 /* The SQL dialects, as a specification: what each server version is taken
  * for, and the exact text failoverd sends it. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,6 +225,11 @@ Test(flavor_sql, fixed_statements)
         cr_assert_str_eq(flavor_sql_stop_replica(&f), c->stop, "%s", c->version);
         cr_assert_str_eq(flavor_sql_start_io_thread(&f), c->start_io, "%s", c->version);
         cr_assert_str_eq(flavor_sql_stop_io_thread(&f), c->stop_io, "%s", c->version);
+        /* The applier is started with the same words as the receiver. */
+        char start_sql[64];
+        snprintf(start_sql, sizeof start_sql, "%.*sSQL_THREAD",
+                 (int)(strlen(c->start_io) - strlen("IO_THREAD")), c->start_io);
+        cr_assert_str_eq(flavor_sql_start_sql_thread(&f), start_sql, "%s", c->version);
         cr_assert_str_eq(flavor_sql_reset_replica_all(&f), c->reset, "%s", c->version);
         cr_assert_str_eq(flavor_sql_gtid_executed(&f), c->gtid, "%s", c->version);
     }
