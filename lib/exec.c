@@ -29,7 +29,9 @@ struct exec {
     dbconn_t **conns;     /* per node, created on first use */
     const step_t *steps;  /* the list running: plan steps, then maybe rollback */
     size_t n_steps;
+    size_t first;         /* first step of the group running */
     size_t next;          /* first step of the next group */
+    bool *ended;          /* per step of the list running: it has ended */
     size_t running;       /* steps of the current group still running */
     bool failed;          /* a required step of this list failed */
     char *fail_msg;
@@ -66,6 +68,7 @@ static void conn_closed(void *arg)
     exec_t *x = arg;
     if (--x->open == 0) {
         free(x->conns);
+        free(x->ended);
         free(x->captured);
         free(x->fail_msg);
         json_decref(x->results);
@@ -135,6 +138,12 @@ static void step_end(run_t *r, bool ok, const char *msg)
         log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
                    "failover_step", "step %s done in %llu ms", s->name, (unsigned long long)ms);
     }
+    /* Status shows a step of the group that still runs. */
+    x->ended[s - x->steps] = true;
+    x->current = NULL;
+    for (size_t i = x->first; i < x->next && !x->current; i++)
+        if (!x->ended[i])
+            x->current = x->steps[i].name;
     if (r->timer_on)
         uv_timer_stop(&r->timer);
     uv_close((uv_handle_t *)&r->timer, timer_closed);
@@ -439,6 +448,8 @@ static void next_group(exec_t *x)
             x->steps = x->p->rollback;
             x->n_steps = x->p->n_rollback;
             x->next = 0;
+            free(x->ended);
+            x->ended = xcalloc(x->n_steps + 1, sizeof *x->ended);
             event_emit(LOG_LVL_WARN, "failover_step", x->o.cluster, NULL,
                        json_pack("{s:s}", "error", x->fail_msg), "rolling back: %s", x->fail_msg);
         } else {
@@ -454,11 +465,16 @@ static void next_group(exec_t *x)
         return;
     }
     int g = x->steps[x->next].group;
-    size_t first = x->next;
+    x->first = x->next;
     while (x->next < x->n_steps && x->steps[x->next].group == g)
         x->next++;
-    for (size_t i = first; i < x->next; i++)
+    for (size_t i = x->first; i < x->next; i++)
         start_step(x, &x->steps[i]);
+    /* Steps that ended at once (nothing to wait for) leave the first still running. */
+    x->current = NULL;
+    for (size_t i = x->first; i < x->next && !x->current; i++)
+        if (!x->ended[i])
+            x->current = x->steps[i].name;
 }
 
 exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const exec_opts_t *o,
@@ -476,6 +492,7 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
     x->conns = xcalloc(c->n_nodes, sizeof *x->conns);
     x->steps = p->steps;
     x->n_steps = p->n;
+    x->ended = xcalloc(p->n + 1, sizeof *x->ended);
     x->results = json_array();
     uv_idle_init(loop, &x->kick);
     x->kick.data = x;
