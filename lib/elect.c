@@ -452,6 +452,44 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     return r;
 }
 
+char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, const char *kept,
+                 uint64_t *count)
+{
+    const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : NULL;
+    const char *seen = prim && prim->ok ? prim->gtid_executed : NULL;
+    bool mysql = true;
+    if (e->chosen >= 0 && c->nodes[e->chosen].last_ok.ok)
+        mysql = c->nodes[e->chosen].last_ok.family != FAMILY_MARIADB;
+    else if (prim && prim->ok)
+        mysql = prim->family != FAMILY_MARIADB;
+    *count = 0;
+    char *text;
+    if (mysql) {
+        gtid_set_t *all = set_of(e->union_text), *old = set_of(seen), *have = set_of(kept);
+        gtid_set_add_set(all, old);
+        gtid_set_t *lost = gtid_set_subtract(all, have);
+        *count = gtid_set_count(lost);
+        text = gtid_set_format_line(lost);
+        gtid_set_free(all);
+        gtid_set_free(old);
+        gtid_set_free(have);
+        gtid_set_free(lost);
+        return text;
+    }
+    gtid_pos_t *recv = pos_of(e->union_text), *old = pos_of(seen), *have = pos_of(kept);
+    gtid_pos_t *all = gtid_pos_max(recv, old);
+    gtid_pos_diff_t *d = gtid_pos_diff(have, all);
+    for (size_t i = 0; i < d->n; i++)
+        *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
+    text = gtid_pos_diff_format(d);
+    gtid_pos_diff_free(d);
+    gtid_pos_free(recv);
+    gtid_pos_free(old);
+    gtid_pos_free(have);
+    gtid_pos_free(all);
+    return text;
+}
+
 void elect_free(elect_result_t *r)
 {
     if (!r)

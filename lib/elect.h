@@ -74,6 +74,16 @@ void elect_free(elect_result_t *r);
 /* The result as JSON (for `failoverctl plan` and events). New reference. */
 json_t *elect_json(const cluster_t *c, const elect_result_t *r);
 
+/* What may be lost when the chosen node becomes primary holding `kept` (its
+ * GTID state once it stopped replicating): everything the replicas of the
+ * election received (errant transactions left out) and everything the old
+ * primary was last seen with, minus kept. Text in the cluster's notation, ""
+ * when nothing: a MySQL GTID set, or the MariaDB positions the new primary
+ * falls short of (its own position in that domain up to the one given).
+ * *count is the number of transactions. Caller frees. */
+char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, const char *kept,
+                 uint64_t *count);
+
 const char *policy_str(policy_t p);
 /* What the old primary had when it was last seen that no replica received
  * (its last known GTID state minus e->union_text): transactions that may be

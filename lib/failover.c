@@ -37,7 +37,8 @@ struct failover {
     uint64_t started_mono, started_wall, detected_ms;
     failover_reply_fn reply;
     void *req_ctx;
-    char *lost;               /* what may have been lost (availability) */
+    char *lost;               /* what may have been lost */
+    uint64_t lost_count;      /* transactions in it; 0 when unknown or none */
     int elections;            /* elections run by this failover (a lost candidate: again) */
     char *fail_msg;           /* a failed promote plan: what failed */
     bool fail_past_no_return; /* ... after a node may have been made writable */
@@ -374,6 +375,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         json_object_set_new(rec, "detection_ms", json_integer((json_int_t)f->detected_ms));
     if (f->lost && f->lost[0])
         json_object_set_new(rec, "possibly_lost", json_string(f->lost));
+    if (f->lost_count)
+        json_object_set_new(rec, "possibly_lost_count", json_integer((json_int_t)f->lost_count));
     if (extra) {
         json_object_update(rec, extra);
         json_decref(extra);
@@ -404,6 +407,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     f->to = NULL;
     free(f->lost);
     f->lost = NULL;
+    f->lost_count = 0;
     free(f->op);
     f->op = NULL;
     free(f->fail_msg);
@@ -559,16 +563,31 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     const char *cand = c->nodes[f->candidate].name;
     const char *what = kind_str(f->kind);
     if (outcome == EXEC_DONE) {
+        /* What the others had beyond what the new primary kept (captured before
+         * it became writable) may be lost: the transactions only the dead
+         * primary had, and under availability a relay log it had not applied. */
+        const char *kept = f->kind == OP_FAILOVER && f->elect ? exec_captured(x) : NULL;
+        if (kept) {
+            free(f->lost);
+            f->lost = elect_lost(c, f->old_primary, f->elect, kept, &f->lost_count);
+        }
         uint64_t took = uv_now(f->loop) - f->started_mono;
         json_t *d = json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "new_primary", cand, "old_primary",
                               f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL,
                               "duration_ms", (json_int_t)took, "policy", policy_str(f->policy),
                               "possibly_lost", f->lost && f->lost[0] ? f->lost : NULL);
+        if (f->lost_count)
+            json_object_set_new(d, "possibly_lost_count", json_integer((json_int_t)f->lost_count));
+        buf_t lost = BUF_INIT;
+        if (f->lost && f->lost[0] && f->lost_count)
+            buf_printf(&lost, "; possibly lost: %llu transaction%s (%s)",
+                       (unsigned long long)f->lost_count, f->lost_count == 1 ? "" : "s", f->lost);
+        else if (f->lost && f->lost[0])
+            buf_printf(&lost, "; possibly lost: %s", f->lost);
         event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? "failover_done" : "switchover_done",
-                   f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s%s", what,
-                   (unsigned long long)took, cand,
-                   f->lost && f->lost[0] ? "; possibly lost: " : "",
-                   f->lost && f->lost[0] ? f->lost : "");
+                   f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s", what,
+                   (unsigned long long)took, cand, buf_str(&lost));
+        buf_free(&lost);
         end_op(f, "done", true, NULL, NULL, NULL);
         monitor_probe_all_now(f->m);
         return;

@@ -166,10 +166,19 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
     for (size_t i = 0; i < c->n_nodes; i++) {
         if ((int)i == old_primary || !c->nodes[i].up || !p->known[i] || !follows(c, (int)i, old_primary))
             continue;
+        /* The applier is started too: a replica whose SQL thread was stopped
+         * (by hand, for a backup) would otherwise never apply what it received,
+         * and the failover waits for exactly that. */
         step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", nm(c, (int)i));
-        set_sql(s, flavor_sql_stop_io_thread(&p->flavors[i]));
+        buf_t sql = BUF_INIT;
+        buf_printf(&sql, "%s; %s", flavor_sql_stop_io_thread(&p->flavors[i]),
+                   flavor_sql_start_sql_thread(&p->flavors[i]));
+        set_sql(s, buf_str(&sql));
+        buf_free(&sql);
         s->optional = true;
-        describe(s, "stop %s's IO thread so nothing more arrives from the old primary",
+        describe(s,
+                 "stop %s's IO thread so nothing more arrives from the old primary, and let "
+                 "its SQL thread apply what it received",
                  nm(c, (int)i));
     }
     if (old_primary >= 0 && p->known[old_primary]) {
@@ -253,10 +262,23 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
         describe(s, "wait until %s has %s", nm(c, cand), target);
     }
 
+    /* What the candidate holds once it stops replicating is what the cluster
+     * keeps: it is read before anyone can write to it, so that what the other
+     * nodes had beyond it is known and reported (availability promotes without
+     * waiting for everything to be applied; a relay log not applied by then is
+     * dropped with the replication settings). */
+    step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "stop_replica:%s", nm(c, cand));
+    set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
+    describe(s, "stop replication on %s", nm(c, cand));
+    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture:%s", nm(c, cand));
+    s->optional = true;
+    describe(s, "read the GTID state %s keeps, to report what the others had beyond it",
+             nm(c, cand));
+
     p->point_of_no_return = p->n;
-    step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
+    s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
-    describe(s, "promote %s: stop and forget replication, make it writable", nm(c, cand));
+    describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
     add_hook(p, g++, "post_promotion", true, o);
 
     int rg = g++, vg = g++;

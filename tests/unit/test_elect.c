@@ -1,6 +1,7 @@
 /* The election's rules (see elect.h), one row each. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -101,6 +102,10 @@ static const row_t rows[] = {
       {"db2", true, RULE_NEUTRAL, NULL, true, "0-2-101", "0-1-100", "0-1-100", false, false, false, 0},
       {"db3", true, RULE_NEUTRAL, NULL, true, "0-1-100", "0-1-100", "0-1-100", false, false, false, 0}},
      "db3", "", "db2", "errant", "holds everything"},
+    {"the old primary's last transactions reached no replica", false, POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-97", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-96", "")},
+     "db2", "", NULL, NULL, "holds everything received"},
 };
 
 static void build(cluster_t *c, const row_t *row)
@@ -227,4 +232,42 @@ Test(elect, what_only_the_old_primary_had)
     free(only);
     elect_free(e);
     cluster_free(&c);
+}
+
+/* What may be lost: what the replicas received and the old primary was last
+ * seen with, beyond what the new primary kept. */
+typedef struct {
+    const char *rule;
+    size_t row;        /* fixture from rows[] (db1 the old primary) */
+    const char *kept;  /* the new primary's GTID state when it stopped replicating */
+    const char *lost;
+    uint64_t count;
+} lost_row_t;
+
+static const lost_row_t lost_rows[] = {
+    {"nothing lost when the new primary kept everything", 0, A ":1-100", "", 0},
+    {"a relay log dropped unapplied is lost", 0, A ":1-95", A ":96-100", 5},
+    {"what only the old primary had is lost", 13, A ":1-97", A ":98-100", 3},
+    {"what another replica had is lost", 4, A ":1-99", A ":100", 1},
+    {"errant transactions are no loss", 3, A ":1-100", "", 0},
+    {"MariaDB: the positions the new primary falls short of", 11, "0-1-97", "0-1-100", 3},
+    {"MariaDB: nothing when it reached every position", 11, "0-1-100", "", 0},
+};
+
+Test(elect, lost)
+{
+    for (size_t r = 0; r < sizeof lost_rows / sizeof lost_rows[0]; r++) {
+        const lost_row_t *lr = &lost_rows[r];
+        cluster_t c;
+        build(&c, &rows[lr->row]);
+        elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+        uint64_t n = 99;
+        char *lost = elect_lost(&c, 0, e, lr->kept, &n);
+        cr_expect_str_eq(lost, lr->lost, "%s: lost \"%s\", want \"%s\"", lr->rule, lost, lr->lost);
+        cr_expect_eq(n, lr->count, "%s: count %llu, want %llu", lr->rule, (unsigned long long)n,
+                     (unsigned long long)lr->count);
+        free(lost);
+        elect_free(e);
+        cluster_free(&c);
+    }
 }

@@ -78,7 +78,8 @@ Test(plan, failover_prepare_stops_io_fences_then_refreshes)
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "hook:pre_failover / stop_io:db2 stop_io:db3 fence:db1 hook:fence / refresh");
     free(s);
-    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "STOP REPLICA IO_THREAD");
+    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "STOP REPLICA IO_THREAD; START REPLICA SQL_THREAD",
+                     "a stopped applier is started: the failover waits for what it received");
     cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
     cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
     plan_free(p);
@@ -94,7 +95,8 @@ Test(plan, failover_promote_with_catch_up)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / promote:db3 / "
+    cr_assert_str_eq(s, "apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
+                        "stop_replica:db3 / capture:db3 / promote:db3 / "
                         "hook:post_promotion / repoint:db2 / verify:db2 / hook:post_failover");
     free(s);
     const step_t *cs = find(p, "catchup_start:db2");
@@ -107,7 +109,9 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(!find(p, "apply:db2")->optional, "a catch-up source must apply everything");
     cr_assert(strstr(find(p, "promote:db3")->sql, "RESET REPLICA ALL"));
     cr_assert(strstr(find(p, "repoint:db2")->sql, "SOURCE_HOST = '10.0.0.3'"));
-    cr_assert_eq(p->point_of_no_return, 4);
+    cr_assert_eq(p->point_of_no_return, 6);
+    cr_assert_str_eq(p->steps[p->point_of_no_return].name, "promote:db3");
+    cr_assert(find(p, "capture:db3")->optional, "a failed capture only costs the loss report");
     json_t *j = plan_json(&c, p);
     char *text = json_dumps(j, 0);
     cr_assert(!strstr(text, "s3cr"), "no password in the plan's JSON");
@@ -127,8 +131,8 @@ Test(plan, availability_waits_only_briefly_for_the_candidate)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "apply:db2 / promote:db2 / hook:post_promotion / repoint:db3 / verify:db3 / "
-                        "hook:post_failover");
+    cr_assert_str_eq(s, "apply:db2 / stop_replica:db2 / capture:db2 / promote:db2 / "
+                        "hook:post_promotion / repoint:db3 / verify:db3 / hook:post_failover");
     free(s);
     const step_t *w = find(p, "apply:db2");
     cr_assert(w->optional);
