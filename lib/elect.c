@@ -111,17 +111,31 @@ char *elect_errant(const observation_t *o, const observation_t *p)
         gtid_set_free(errant);
         return text;
     }
+    /* MariaDB positions keep only the last transaction per domain, so two
+     * signs are read: an entry of another server beyond the primary's
+     * position; and, where the replica replicates the domain, a last logged
+     * transaction of its own that is not the last one it replicated. The
+     * second catches a local write even after the primary went past its
+     * sequence number (under gtid_strict_mode the replica then stops at the
+     * primary's transaction with that number, with the local one last in its
+     * binary log). */
     gtid_pos_t *mine = pos_of(o->gtid_executed), *theirs = pos_of(p->gtid_executed);
+    gtid_pos_t *slave = pos_of(o->gtid_slave_pos ? o->gtid_slave_pos : o->executed_gtids);
     gtid_pos_t *errant = gtid_pos_new();
     for (size_t i = 0; i < mine->n; i++) {
         const gtid_pos_entry_t *e = &mine->e[i];
         const gtid_pos_entry_t *t = gtid_pos_find(theirs, e->domain);
-        if (e->server != p->server_id && (!t || e->seq > t->seq))
+        const gtid_pos_entry_t *r = gtid_pos_find(slave, e->domain);
+        bool beyond = e->server != p->server_id && (!t || e->seq > t->seq);
+        bool local = o->server_id && e->server == o->server_id && e->server != p->server_id && r &&
+                     (r->server != e->server || r->seq != e->seq) && e->seq >= r->seq;
+        if (beyond || local)
             gtid_pos_set(errant, e->domain, e->server, e->seq);
     }
     char *text = gtid_pos_format(errant);
     gtid_pos_free(mine);
     gtid_pos_free(theirs);
+    gtid_pos_free(slave);
     gtid_pos_free(errant);
     return text;
 }

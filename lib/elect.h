@@ -16,7 +16,9 @@
  *   - errant GTIDs: transactions the old primary never had (MySQL: executed
  *     GTIDs neither in the primary's last known set nor from its own uuid;
  *     MariaDB: a binlog position entry from another server id beyond the
- *     primary's last known position in that domain). Errant transactions are
+ *     primary's last known position in that domain, or a last logged
+ *     transaction of the replica's own server id that is not the last one it
+ *     replicated in that domain). Errant transactions are
  *     reported, and such a node is never promoted nor used as a catch-up
  *     source, so they are never spread;
  *   - a server newer than another replica that would follow it (a replica

@@ -106,6 +106,18 @@ static const row_t rows[] = {
      {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-97", ""),
       REP_MY("db3", RULE_NEUTRAL, A ":1-96", "")},
      "db2", "", NULL, NULL, "holds everything received"},
+    {"MariaDB: a local write stays errant after the primary went past it", true,
+     POLICY_RELIABILITY, NULL,
+     {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-105", NULL, NULL, false, false, false, 0},
+      {"db2", true, RULE_PREFER, NULL, true, "0-2-101", "0-1-105", "0-1-100", false, false, true, 0},
+      {"db3", true, RULE_NEUTRAL, NULL, true, "0-1-105", "0-1-105", "0-1-105", false, false, false, 0}},
+     "db3", "", "db2", "broken", "holds everything"},
+    {"MariaDB: no errant while the applier is between binlog and slave position", true,
+     POLICY_RELIABILITY, NULL,
+     {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-105", NULL, NULL, false, false, false, 0},
+      {"db2", true, RULE_NEUTRAL, NULL, true, "0-1-104", "0-1-105", "0-1-103", false, false, false, 0},
+      {"db3", true, RULE_NEUTRAL, NULL, true, "0-3-90", "0-1-105", "0-3-90", false, false, false, 0}},
+     "db2", "", NULL, NULL, "holds everything"},
 };
 
 static void build(cluster_t *c, const row_t *row)
@@ -198,6 +210,22 @@ Test(elect, errant_gtids_are_reported)
     build(&c, row);
     elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
     cr_assert_str_eq(e->c[0].errant, B ":1");
+    cr_assert_str_eq(e->c[1].errant, "");
+    elect_free(e);
+    cluster_free(&c);
+
+    /* MariaDB: reported even when its replication broke on it first. */
+    build(&c, &rows[14]);
+    e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_str_eq(e->c[0].errant, "0-2-101");
+    cr_assert_str_eq(e->c[1].errant, "");
+    elect_free(e);
+    cluster_free(&c);
+    /* Not errant: the applier between binary log and slave position, and an
+     * old primary's own last transaction that is also its slave position. */
+    build(&c, &rows[15]);
+    e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_str_eq(e->c[0].errant, "");
     cr_assert_str_eq(e->c[1].errant, "");
     elect_free(e);
     cluster_free(&c);
