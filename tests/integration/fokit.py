@@ -212,6 +212,38 @@ class Daemon:
             self.proc.kill()
             self.proc.wait(5)
 
+
+    def journal(self):
+        """Every record of the daemon's journal (state_dir/journal.jsonl), oldest first."""
+        path = os.path.join(self.state, "journal.jsonl")
+        out = []
+        try:
+            with open(path) as f:
+                for line in f:
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass    # a torn last line
+        except FileNotFoundError:
+            pass
+        return out
+
+    def operations(self, cluster="main"):
+        """Finished operations in the journal (their done/failed/aborted records), oldest first."""
+        return [r for r in self.journal() if r.get("cluster") == cluster
+                and r.get("type") in ("done", "failed", "aborted")]
+
+    def wait_operation(self, count=1, timeout=40, cluster="main"):
+        """Waits until `count` operations of the cluster have finished; returns the
+        last one's end record (type done, failed or aborted) from the journal."""
+        labkit.wait_for(lambda: len(self.operations(cluster)) >= count, timeout,
+                        what="operation %d of %s to finish" % (count, cluster))
+        return self.operations(cluster)[count - 1]
+
+    def op_records(self, op):
+        """Every journal record of one operation (begin, step..., elect, done)."""
+        return [r for r in self.journal() if r.get("op") == op]
+
     def __enter__(self):
         return self
 
@@ -236,6 +268,95 @@ def writable_nodes(lab):
         except labkit.LabError:
             pass
     return out
+
+
+# ---------------------------------------------------------------- GTIDs
+# Just enough GTID algebra to judge the data: MySQL sets (uuid[:tag]:ranges)
+# and MariaDB positions (domain-server-seq per domain).
+
+def gtid_parse(flavor, text):
+    """MySQL: {"uuid[:tag]": set of transaction numbers}; MariaDB: {domain: (server, seq)}."""
+    text = (text or "").replace("\n", "").strip()
+    out = {}
+    if not text:
+        return out
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if flavor == "mariadb":
+            d, srv, seq = part.split("-")
+            out[int(d)] = (int(srv), int(seq))
+            continue
+        fields = part.split(":")
+        key, txns = fields[0].lower(), out.setdefault(fields[0].lower(), set())
+        for f in fields[1:]:
+            if not f[0].isdigit():        # a tag: the intervals after it belong to uuid:tag
+                key = fields[0].lower() + ":" + f
+                txns = out.setdefault(key, set())
+                continue
+            a, _, b = f.partition("-")
+            txns.update(range(int(a), int(b or a) + 1))
+    return out
+
+
+def gtid_missing(flavor, have, want):
+    """How many transactions of `want` `have` lacks (MariaDB: by sequence number
+    per domain)."""
+    h, w = gtid_parse(flavor, have), gtid_parse(flavor, want)
+    if flavor == "mariadb":
+        return sum(max(0, seq - h.get(d, (0, 0))[1]) for d, (_srv, seq) in w.items())
+    return sum(len(txns - h.get(k, set())) for k, txns in w.items())
+
+
+def gtid_covers(flavor, have, want):
+    """`have` holds everything in `want`."""
+    return gtid_missing(flavor, have, want) == 0
+
+
+# ---------------------------------------------------------------- topology
+
+def writable_nodes(lab):
+    """Names of the running, answering nodes whose read_only is off."""
+    out = []
+    for n in lab.nodes:
+        if not n.alive or n.stopped:
+            continue
+        try:
+            if lab.value(n, "SELECT @@read_only", timeout=3) == "0":
+                out.append(n.name)
+        except labkit.LabError:
+            pass
+    return out
+
+
+def wait_topology(lab, primary, timeout=30):
+    """Waits until `primary` is the one writable node of the running ones and
+    every other running node replicates from it (IO and SQL threads running)
+    and has executed what it has. Returns {node: state} of the replicas."""
+    p = lab.node(primary)
+
+    def ok():
+        w = writable_nodes(lab)
+        if w != [p.name]:
+            raise labkit.LabError("writable nodes: %s (expected only %s)" % (w, p.name))
+        out = {}
+        for n in lab.nodes:
+            if n is p or not n.alive or n.stopped:
+                continue
+            st = lab.state(n)
+            r = st["replica"] or {}
+            if r.get("source_host") != p.address or r.get("io_running") != "Yes" \
+                    or r.get("sql_running") != "Yes":
+                raise labkit.LabError("%s does not replicate from %s: %s" % (n.name, p.name, r))
+            out[n.name] = st
+        return [out]
+    states, = labkit.wait_for(ok, timeout, interval=0.2,
+                             what="%s the only primary, every running node its replica" % p.name)
+    g = lab.gtid(p)
+    for name in states:
+        check(lab.wait_gtid(name, g, timeout=timeout), "%s did not execute %s" % (name, g))
+    return states
 
 
 def check(cond, what):
