@@ -11,6 +11,7 @@
 #include "dbconn.h"
 #include "event.h"
 #include "flavor.h"
+#include "gtid.h"
 #include "log.h"
 
 #define POLL_MS 50
@@ -267,6 +268,34 @@ static void capture_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t
 
 static void poll_again(run_t *r, const char *why);
 
+/* A verify step that must reach the captured GTID state: has the replica
+ * executed it (MySQL Executed_Gtid_Set, MariaDB Gtid_Slave_Pos)? Without a
+ * captured value there is nothing to check. */
+static bool reached(const exec_t *x, const dbconn_rs_t *rs, const flavor_replica_columns_t *R,
+                    const step_t *s)
+{
+    if (!s->reach_captured || !x->captured || !x->captured[0])
+        return true;
+    const flavor_t *f = &x->p->flavors[s->node];
+    bool ok = false;
+    if (f->family == FLAVOR_MARIADB) {
+        const char *col = R->gtid_slave_pos ? dbconn_rs_str(rs, 0, R->gtid_slave_pos) : NULL;
+        gtid_pos_t *have = col ? gtid_pos_parse(col, NULL, 0) : NULL;
+        gtid_pos_t *want = gtid_pos_parse(x->captured, NULL, 0);
+        ok = !want || (have && gtid_pos_covers(have, want));
+        gtid_pos_free(have);
+        gtid_pos_free(want);
+    } else {
+        const char *col = R->executed_gtid_set ? dbconn_rs_str(rs, 0, R->executed_gtid_set) : NULL;
+        gtid_set_t *have = col ? gtid_set_parse(col, NULL, 0) : NULL;
+        gtid_set_t *want = gtid_set_parse(x->captured, NULL, 0);
+        ok = !want || (have && gtid_set_is_subset(want, have));
+        gtid_set_free(have);
+        gtid_set_free(want);
+    }
+    return ok;
+}
+
 static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     (void)c;
@@ -293,13 +322,16 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
         dbconn_rs_uint(rs, 0, R->source_port, &port);
         if (!host || strcmp(host, src->host) != 0 || port != src->port) {
             poll_again(r, "it does not replicate from the new primary");
-        } else if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0) {
+        } else if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0 ||
+                   !reached(x, rs, R, s)) {
             char why[600];
             const char *e1 = dbconn_rs_str(rs, 0, R->last_io_error);
             const char *e2 = dbconn_rs_str(rs, 0, R->last_sql_error);
-            snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s", io ? io : "?",
+            snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s%s", io ? io : "?",
                      sql ? sql : "?", e1 && e1[0] ? ": " : "", e1 ? e1 : "",
-                     e2 && e2[0] ? ": " : "", e2 ? e2 : "");
+                     e2 && e2[0] ? ": " : "", e2 ? e2 : "",
+                     reached(x, rs, R, s) ? ""
+                                          : "; it has not executed all the new primary held yet");
             poll_again(r, why);
         } else {
             step_end(r, true, NULL);

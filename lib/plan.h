@@ -51,6 +51,7 @@ typedef struct {
     char *gtid;         /* STEP_WAIT_GTID: the GTID state to wait for; NULL = captured */
     char *hook;         /* STEP_HOOK: hook point name */
     int source;         /* STEP_VERIFY: the node it must replicate from */
+    bool reach_captured; /* STEP_VERIFY: and have executed the plan's captured value */
     uint64_t max_lag_ms; /* STEP_CHECK_LAG */
     uint64_t timeout_ms;
     bool optional;      /* failure is reported but does not end the plan */

@@ -109,6 +109,8 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(!find(p, "apply:db2")->optional, "a catch-up source must apply everything");
     cr_assert(strstr(find(p, "promote:db3")->sql, "RESET REPLICA ALL"));
     cr_assert(strstr(find(p, "repoint:db2")->sql, "SOURCE_HOST = '10.0.0.3'"));
+    cr_assert(find(p, "verify:db2")->reach_captured,
+              "a repointed replica must reach what the new primary held, not only run");
     cr_assert_eq(p->point_of_no_return, 6);
     cr_assert_str_eq(p->steps[p->point_of_no_return].name, "promote:db3");
     cr_assert(find(p, "capture:db3")->optional, "a failed capture only costs the loss report");
