@@ -584,11 +584,31 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                        (unsigned long long)f->lost_count, f->lost_count == 1 ? "" : "s", f->lost);
         else if (f->lost && f->lost[0])
             buf_printf(&lost, "; possibly lost: %s", f->lost);
+        /* Replicas that were repointed but don't follow (an optional verify
+         * failed) are for the operator to repair: name them. */
+        json_t *stray = json_array();
+        size_t i;
+        json_t *res;
+        json_array_foreach(exec_results(x), i, res)
+        {
+            const char *name = json_string_value(json_object_get(res, "name"));
+            if (name && strncmp(name, "verify:", 7) == 0 &&
+                !json_is_true(json_object_get(res, "ok")))
+                json_array_append_new(stray, json_string(name + 7));
+        }
+        if (json_array_size(stray)) {
+            buf_puts(&lost, "; not following it: ");
+            json_array_foreach(stray, i, res)
+                buf_printf(&lost, "%s%s", i ? ", " : "", json_string_value(res));
+            buf_puts(&lost, " (see the failover_step warnings)");
+        }
+        json_t *extra = json_pack("{s:O}", "not_following", stray);
+        json_object_set_new(d, "not_following", stray);
         event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? "failover_done" : "switchover_done",
                    f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s", what,
                    (unsigned long long)took, cand, buf_str(&lost));
         buf_free(&lost);
-        end_op(f, "done", true, NULL, NULL, NULL);
+        end_op(f, "done", true, NULL, NULL, extra);
         monitor_probe_all_now(f->m);
         return;
     }
