@@ -776,10 +776,15 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
         f->block_reported = false;
         return;
     }
-    if (f->running || !f->s.auto_failover)
+    if (f->running)
         return;
     char why[512];
-    if (blocked(f, why, sizeof why)) {
+    if (!f->s.auto_failover)
+        snprintf(why, sizeof why,
+                 "automatic failover is off (auto_failover = false); fail over with "
+                 "`failoverctl failover %s [--to NODE]`",
+                 f->s.cluster);
+    if (!f->s.auto_failover || blocked(f, why, sizeof why)) {
         if (!f->block_reported)
             event_emit(LOG_LVL_ERROR, "failover_blocked", f->s.cluster, NULL,
                        json_pack("{s:s}", "reason", why),
@@ -883,6 +888,22 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
             reply_now(reply, ctx, false, "failed", err, NULL);
             return;
         }
+        if (r->to) {
+            /* A node that can't be promoted now (must_not, errant, not a
+             * replica of the primary ...) is refused before anything is
+             * touched: the prepare phase would stop every replica's IO thread
+             * only to find the same. */
+            elect_result_t *e = elect_run(c, c->primary, policy, r->to);
+            if (e->chosen < 0) {
+                buf_t b = BUF_INIT;
+                buf_printf(&b, "%s; nothing was done", e->why);
+                reply_now(reply, ctx, false, "failed", buf_str(&b), NULL);
+                buf_free(&b);
+                elect_free(e);
+                return;
+            }
+            elect_free(e);
+        }
         f->reply = reply;
         f->req_ctx = ctx;
         begin(f, OP_FAILOVER, false, policy, r->to);
@@ -915,6 +936,17 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
     start_exec(f, promote_done);
 }
 
+/* A block was lifted (resume, ack): a primary that is dead now is failed over
+ * now, as it would have been without the block; the verdict will not change
+ * again by itself. */
+static void reconsider(failover_t *f)
+{
+    if (monitor_cluster(f->m)->detect.verdict != VERDICT_DEAD)
+        return;
+    f->block_reported = false;
+    failover_on_verdict(f, VERDICT_DEAD, VERDICT_DEAD);
+}
+
 void failover_pause(failover_t *f, bool paused)
 {
     if (f->paused == paused)
@@ -922,6 +954,8 @@ void failover_pause(failover_t *f, bool paused)
     f->paused = paused;
     event_emit(LOG_LVL_NOTICE, paused ? "cluster_paused" : "cluster_resumed", f->s.cluster, NULL,
                NULL, "automatic failover %s", paused ? "paused" : "resumed");
+    if (!paused)
+        reconsider(f);
 }
 
 /* After an acknowledgement: a primary that is dead right now is failed over

@@ -6,6 +6,8 @@
  *     auto_failover is off, the cluster is paused, an earlier operation was
  *     interrupted (the journal has it open) and not acknowledged, or the last
  *     failover ended less than failover_block ago and was not acknowledged;
+ *     each of these is reported once (failover_blocked). Lifting the block
+ *     (resume, ack) while the primary is still dead starts it then;
  *   - one operation at a time per cluster;
  *   - an operator failover needs a dead primary, or --force when it is only
  *     unreachable/suspect; a healthy primary is never failed over (switchover);
