@@ -57,6 +57,7 @@ struct failover {
 
     /* History. */
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
+    char *last_failover_op;      /* its operation id (an ack names it), or NULL */
     bool last_acked;
     json_t *interrupted;      /* the open operation found in the journal, or NULL */
     json_t *last_op;          /* summary of the last finished operation */
@@ -161,6 +162,8 @@ static void load_history(failover_t *f)
         if (strcmp(type, "done") == 0 && kind && strcmp(kind, "failover") == 0) {
             f->last_failover_wall = wall_of(rec);
             f->last_acked = false;
+            free(f->last_failover_op);
+            f->last_failover_op = dup0(json_string_value(json_object_get(rec, "op")));
         } else if (strcmp(type, "ack") == 0) {
             f->last_acked = true;
         }
@@ -394,6 +397,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (ok && f->kind == OP_FAILOVER) {
         f->last_failover_wall = wall_now_ms();
         f->last_acked = false;
+        free(f->last_failover_op);
+        f->last_failover_op = dup0(f->op);
     }
     if (ok && f->candidate >= 0)
         set_promoted(f, c->nodes[f->candidate].name);
@@ -936,9 +941,9 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
     start_exec(f, promote_done);
 }
 
-/* A block was lifted (resume, ack): a primary that is dead now is failed over
- * now, as it would have been without the block; the verdict will not change
- * again by itself. */
+/* The cluster was resumed: a primary that is dead now is failed over now, as
+ * it would have been if the cluster had not been paused; the verdict will not
+ * change again by itself (after_ack does the same for an ack). */
 static void reconsider(failover_t *f)
 {
     if (monitor_cluster(f->m)->detect.verdict != VERDICT_DEAD)
@@ -995,7 +1000,10 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         return true;
     }
     if (f->last_failover_wall && !f->last_acked) {
-        char *op = journal_new_op_id(f->j);
+        /* Recorded under the failover's own id, so that its history shows it
+         * acknowledged. */
+        char *op = f->last_failover_op && f->last_failover_op[0] ? xstrdup(f->last_failover_op)
+                                                                 : journal_new_op_id(f->j);
         journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
         free(op);
         f->last_acked = true;
@@ -1065,6 +1073,7 @@ static void really_free(failover_t *f)
     json_decref(f->interrupted);
     json_decref(f->last_op);
     free(f->promoted);
+    free(f->last_failover_op);
     settings_free(&f->s);
     f->open = 3;
     uv_timer_stop(&f->refresh_timer);
