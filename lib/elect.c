@@ -210,9 +210,11 @@ static int cmp_candidates(const void *pa, const void *pb)
         keys_a[1] = rule_a, keys_b[1] = rule_b;
         keys_a[2] = a->lacks, keys_b[2] = b->lacks;
     } else {
+        /* Nothing waits long for a relay log to be applied either: what a
+         * candidate received but did not apply is dropped when it is promoted. */
         keys_a[0] = a->lacks, keys_b[0] = b->lacks;
-        keys_a[1] = rule_a, keys_b[1] = rule_b;
-        keys_a[2] = 0, keys_b[2] = 0;
+        keys_a[1] = a->backlog > 0, keys_b[1] = b->backlog > 0;
+        keys_a[2] = rule_a, keys_b[2] = rule_b;
     }
     keys_a[3] = 0, keys_b[3] = 0;
     for (int k = 0; k < 3; k++)

@@ -31,6 +31,8 @@
  *     something first catches up from the replicas that have it: rule beats
  *     freshness because catching up costs seconds and loses nothing.
  *   availability: freshness first (nothing will wait for a catch-up), then
+ *     an empty apply backlog (nothing waits long for a relay log to be
+ *     applied either: promoting a replica drops what it did not apply), then
  *     rule, backlog, config order.
  * An operator's --to NODE overrides the ranking but not the exclusions.
  * "Received" is the executed ∪ retrieved set (MySQL) or the furthest of the

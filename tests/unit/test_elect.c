@@ -118,6 +118,16 @@ static const row_t rows[] = {
       {"db2", true, RULE_NEUTRAL, NULL, true, "0-1-104", "0-1-105", "0-1-103", false, false, false, 0},
       {"db3", true, RULE_NEUTRAL, NULL, true, "0-3-90", "0-1-105", "0-3-90", false, false, false, 0}},
      "db2", "", NULL, NULL, "holds everything"},
+    {"availability: an applied replica beats a preferred one with a backlog", false,
+     POLICY_AVAILABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", A ":1-100"),
+      REP_MY("db3", RULE_PREFER, A ":1-90", A ":1-100")},
+     "db2", "", NULL, NULL, "holds everything received, backlog 0"},
+    {"reliability: the preferred one with a backlog wins (it is waited for)", false,
+     POLICY_RELIABILITY, NULL,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", A ":1-100"),
+      REP_MY("db3", RULE_PREFER, A ":1-90", A ":1-100")},
+     "db3", "", NULL, NULL, "backlog 10"},
 };
 
 static void build(cluster_t *c, const row_t *row)
