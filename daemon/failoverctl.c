@@ -109,7 +109,13 @@ static const command_t *find_command(const char *name)
 static int show(const command_t *cmd, const json_t *reply, bool as_json)
 {
     int code = ctlclient_exit_code(CTLCLIENT_OK, reply);
-    if (code != FO_EXIT_OK) {
+    const json_t *result = json_object_get(reply, "result");
+    if (code != FO_EXIT_OK && json_is_true(json_object_get(reply, "ok"))) {
+        /* A failover or switchover that ran and failed: why on stderr, then
+         * its record like any result. */
+        const char *msg = json_string_value(json_object_get(result, "error"));
+        fprintf(stderr, "failoverctl: %s: %s\n", cmd->name, msg ? msg : "the operation failed");
+    } else if (code != FO_EXIT_OK) {
         const json_t *e = json_object_get(reply, "error");
         const char *ecode = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -124,13 +130,12 @@ static int show(const command_t *cmd, const json_t *reply, bool as_json)
         }
         return code;
     }
-    const json_t *result = json_object_get(reply, "result");
     if (as_json) {
         char *s = json_dumps(result ? result : json_null(), JSON_INDENT(2) | JSON_ENCODE_ANY);
         if (s)
             puts(s);
         free(s);
-        return FO_EXIT_OK;
+        return code;
     }
     buf_t out = BUF_INIT;
     if (strcmp(cmd->name, "status") == 0 && json_is_object(result))
@@ -139,7 +144,7 @@ static int show(const command_t *cmd, const json_t *reply, bool as_json)
         ctlrender_generic(&out, result);
     fputs(buf_str(&out), stdout);
     buf_free(&out);
-    return FO_EXIT_OK;
+    return code;
 }
 
 int main(int argc, char **argv)

@@ -238,8 +238,12 @@ int ctlclient_exit_code(ctlclient_status_t status, const json_t *reply)
 {
     switch (status) {
     case CTLCLIENT_OK:
+        /* An operation that ran and failed replies with its record, which
+         * says "ok": false: the request ran but failed. */
         if (json_is_true(json_object_get(reply, "ok")))
-            return FO_EXIT_OK;
+            return json_is_false(json_object_get(json_object_get(reply, "result"), "ok"))
+                       ? FO_EXIT_FAILURE
+                       : FO_EXIT_OK;
         return ctlclient_exit_for_error(
             json_string_value(json_object_get(json_object_get(reply, "error"), "code")));
     case CTLCLIENT_UNREACHABLE:

@@ -299,6 +299,12 @@ Test(exit_codes, call_outcomes_map_to_exit_codes)
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_CLOSED, NULL), 69);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_TIMEOUT, NULL), 75);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_PROTOCOL, NULL), 70);
+    /* A failover that ran and was aborted replies with its record. */
+    json_t *ran = json_loads("{\"ok\":true,\"result\":{\"type\":\"aborted\",\"ok\":false,"
+                             "\"error\":\"no replica can be promoted\"}}",
+                             0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, ran), 1);
+    json_decref(ran);
     json_decref(ok);
     json_decref(busy);
 }
