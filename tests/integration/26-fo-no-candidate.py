@@ -5,7 +5,8 @@ operator finishes it, on both flavors.
 db2 and db3 are both must_not. db1 is killed under writes: failoverd must
 abort with failover_aborted naming every replica and why it was excluded,
 make no node writable, keep answering status, and leave the replicas holding
-what they received. The operator then changes db3's promotion rule and reloads
+what they received; `failoverctl failover` then ends the same way and exits 1.
+The operator then changes db3's promotion rule and reloads
 the configuration: failoverd fails over to db3, which holds every transaction
 the replicas had, and no acknowledged write is lost."""
 import os
@@ -43,11 +44,16 @@ def scenario(flavor):
         st = d.cluster()
         check(st["verdict"] == "dead" and st["failover"] is None, "still monitoring: %s" % st)
         received = elect["received_by_all"]
+        # Asking again changes nothing: the same abort, and failoverctl exits 1.
+        rc, res = d.ctl("failover", "main", timeout=60, check=False)
+        check(rc == 1 and res["type"] == "aborted" and res["ok"] is False,
+              "an aborted operator failover exits 1 with its record: %s %s" % (rc, res))
+        check(fokit.writable_nodes(lab) == [], "still nothing writable")
 
         # The operator allows db3 and reloads.
         d.write_config(node_rules={"db2": "must_not", "db3": "neutral"})
         d.signal(signal.SIGHUP)
-        op = d.wait_operation(2, timeout=40)
+        op = d.wait_operation(3, timeout=40)
         check(op["type"] == "done" and op["new_primary"] == "db3", "db3 promoted: %s" % op)
         check(gtid_covers(flavor, lab.gtid("db3"), received),
               "db3 holds everything the replicas received (%s)" % received)
