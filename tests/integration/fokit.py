@@ -219,22 +219,6 @@ class Daemon:
             self.proc.kill()
             self.proc.wait(5)
 
-
-    def journal(self):
-        """Every record of the daemon's journal (state_dir/journal.jsonl), oldest first."""
-        path = os.path.join(self.state, "journal.jsonl")
-        out = []
-        try:
-            with open(path) as f:
-                for line in f:
-                    try:
-                        out.append(json.loads(line))
-                    except ValueError:
-                        pass    # a torn last line
-        except FileNotFoundError:
-            pass
-        return out
-
     def operations(self, cluster="main"):
         """Finished operations in the journal (their done/failed/aborted records), oldest first."""
         return [r for r in self.journal() if r.get("cluster") == cluster
@@ -322,20 +306,6 @@ def gtid_covers(flavor, have, want):
 
 
 # ---------------------------------------------------------------- topology
-
-def writable_nodes(lab):
-    """Names of the running, answering nodes whose read_only is off."""
-    out = []
-    for n in lab.nodes:
-        if not n.alive or n.stopped:
-            continue
-        try:
-            if lab.value(n, "SELECT @@read_only", timeout=3) == "0":
-                out.append(n.name)
-        except labkit.LabError:
-            pass
-    return out
-
 
 def wait_topology(lab, primary, timeout=30):
     """Waits until `primary` is the one writable node of the running ones and
