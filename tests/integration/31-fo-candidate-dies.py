@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The candidate dies in the middle of a failover (reliability, semi-sync).
 
-db2 is the preferred candidate and its SQL thread is stopped (lab.lag), so the
-failover waits in its step apply:db2 (wait_apply_timeout 30 s) for db2 to
+db2 is the preferred candidate and its SQL thread is held by a table lock
+(fokit.ApplierLock), so the failover waits in its step apply:db2 (wait_apply_timeout 30 s) for db2 to
 apply what it received. The test kills db2 during that wait.
 
 1. Both flavors, 3 nodes: the failover elects again without db2 and promotes
@@ -32,7 +32,7 @@ def kill_candidate_during_apply(lab, d):
     acknowledged write must survive on the last replica standing)."""
     lab.writer_start(through="vip")
     lab.wait_acks(20)
-    lab.lag("db2", on=True)
+    lock = fokit.ApplierLock(lab, "db2")
     lab.wait_acks(30)
     lab.writer_stop()
     # db3 applies everything the primary has, db2 only receives it.
@@ -46,6 +46,7 @@ def kill_candidate_during_apply(lab, d):
     check(fo and fo["state"] == "running" and fo["candidate"] == "db2",
           f"the failover should be running with candidate db2: {fo}")
     lab.kill("db2")
+    lock.close()
 
 
 def next_candidate(flavor):

@@ -9,12 +9,12 @@ event that says what happened and what to do, and the daemon goes on.
    reload) the dead primary is failed over to db2 automatically.
 2. Missing privilege on the candidate (both flavors): failoverd's account on
    db2 alone (revoked there without binary logging) lacks the replication
-   admin privilege, so db2's promotion fails with the server's error. The
-   event says db2 was not made writable; nothing is. `failoverctl failover
-   --to db3` then works.
-3. A timeout (MariaDB): the candidate cannot apply what it received (SQL
-   thread stopped, wait_apply_timeout 2 s): the failover aborts before any
-   promotion, saying which wait timed out; nothing is writable."""
+   admin privilege, so stopping db2's replication before its promotion fails
+   with the server's error. The failover aborts before any promotion and
+   says so; nothing is writable. `failoverctl failover --to db3` then works.
+3. A timeout (MariaDB): the candidate cannot apply what it received (its SQL
+   thread held by a table lock, wait_apply_timeout 2 s): the failover aborts
+   before any promotion, saying which wait timed out; nothing is writable."""
 import os
 import signal
 import sys
@@ -97,15 +97,15 @@ def missing_privilege(flavor):
         check(lab.gtid("db2") == before, "the revoke must not create a transaction")
         d.start()
         settle_and_kill(lab)
-        fail = d.wait_event("failover_failed", timeout=30)[-1]
-        check("promote:db2" in fail and "denied" in fail.lower() and
-              "db2 was not made writable" in fail and "failoverctl failover main" in fail,
-              f"failover_failed should give the step, the server's error, db2's state and "
+        fail = d.wait_event("failover_aborted", timeout=30)[-1]
+        check("stop_replica:db2" in fail and "denied" in fail.lower() and
+              "No node was made writable" in fail and "failoverctl failover main" in fail,
+              f"failover_aborted should give the step, the server's error, the state and "
               f"what to do: {fail}")
         check(writable_nodes(lab) == [], f"no node writable: {writable_nodes(lab)}")
         st = d.cluster()
-        check(st["last_operation"]["type"] == "failed" and st["failover"] is None,
-              f"status: the failover failed, nothing running: {st['last_operation']}")
+        check(st["last_operation"]["type"] == "aborted" and st["failover"] is None,
+              f"status: the failover aborted, nothing running: {st['last_operation']}")
 
         # What to do: another node.
         rc, out = d.ctl("failover", "main", "--to", "db3", timeout=60)
@@ -114,8 +114,8 @@ def missing_privilege(flavor):
         v = lab.writer_verify()
         check(v["primary"] == "db3" and not v["lost"],
               f"every acknowledged write on db3: {v['lost_ranges']}")
-        print(f"{flavor}: missing {priv} on db2: promotion refused and reported, db2 read-only, "
-              f"--to db3 worked")
+        print(f"{flavor}: missing {priv} on db2: refused before the promotion and reported, "
+              f"db2 read-only, --to db3 worked")
 
 
 def timeout():
@@ -127,7 +127,7 @@ def timeout():
         d.start()
         lab.writer_start(through="vip")
         lab.wait_acks(10)
-        lab.lag("db2", on=True)
+        lock = fokit.ApplierLock(lab, "db2")
         lab.wait_acks(20)
         lab.writer_stop()
         lab.kill("db1")
@@ -137,6 +137,7 @@ def timeout():
         check(writable_nodes(lab) == [], f"no node writable: {writable_nodes(lab)}")
         time.sleep(1)
         check(d.cluster()["verdict"] == "dead", "the daemon still reports the dead primary")
+        lock.close()
         print(f"{flavor}: the candidate's apply wait timed out: aborted before any promotion")
 
 

@@ -336,6 +336,49 @@ def wait_topology(lab, primary, timeout=30):
     return states
 
 
+class ApplierLock:
+    """A lagging replica that stays behind: a session on node holds LOCK TABLES
+    lab.writes READ, so its SQL thread waits at the next write while its IO
+    thread goes on receiving. (Stopping the SQL thread, lab.lag, does not last
+    through a failover: failoverd starts the appliers of the replicas it
+    prepares.) release() ends the session and returns the time it did."""
+
+    def __init__(self, lab, node):
+        self.lab, self.node = lab, node
+        argv, env = lab.client_argv(node)
+        self.proc = subprocess.Popen(argv + ["--batch"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     text=True, env={**os.environ, **env})
+        self.proc.stdin.write("LOCK TABLES lab.writes READ; SELECT SLEEP(300) AS held;\n")
+        self.proc.stdin.flush()
+        labkit.wait_for(self.session, 10, what="the lock on %s" % node)
+
+    def session(self):
+        return self.lab.value(self.node, "SELECT ID FROM information_schema.PROCESSLIST "
+                                         "WHERE INFO LIKE 'SELECT SLEEP(300)%'")
+
+    def release(self):
+        try:
+            sid = self.session()
+            if sid:
+                self.lab.sql(self.node, "KILL %s" % sid)
+        except labkit.LabError:
+            pass                # the node is gone, and its session with it
+        self.close()
+        return time.time()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdin:
+            self.proc.stdin.close()
+
+
 def check(cond, what):
     """An assertion with a sentence: raises with `what` when cond is false."""
     if not cond:
