@@ -14,8 +14,8 @@
    one lacks (checked on the old primary, started again), and cover every
    acknowledged write the checker found missing.
 
-The write checker writes through the VIP, which a post_promotion script hook
-moves to the new primary (hooks/lab-vip)."""
+The write checker writes through the VIP, which failoverd's VIP plugin moves
+to the new primary."""
 import os
 import signal
 import sys
@@ -43,7 +43,7 @@ def reliability_kill(lab, d, say):
     check(op["type"] == "done", "the failover must be done: %s" % op)
     new = op["new_primary"]
     check(new in ("db2", "db3"), "a replica is the new primary: %s" % op)
-    check(lab.vip_holders() == [new], "the hook moved the VIP to %s" % new)
+    check(lab.vip_holders() == [new], "the VIP plugin moved the VIP to %s" % new)
     lab.wait_acks(50, server_id=lab.node(new).server_id)
     fokit.wait_topology(lab, new)
     # Semi-sync is set up again: source on the new primary, its replica connected.
@@ -66,7 +66,7 @@ def reliability_kill(lab, d, say):
 
 def availability_crash(lab, d, old, say):
     other = next(n.name for n in lab.nodes if n.name not in ("db1", old))
-    d.write_config(cluster_extra=fokit.vip_hook(lab) + '\n    policy = "availability";')
+    d.write_config(cluster_extra='    policy = "availability";')
     d.signal(signal.SIGHUP)
     wait_for(lambda: d.cluster()["policy"] == "availability", 10, what="the reload")
     d.ctl("ack", "main")                    # lift failover_block for the next failover
@@ -91,7 +91,7 @@ def availability_crash(lab, d, old, say):
     done = [e for e in d.events().get("failover_done", []) if "failover done in" in e]
     check(len(done) == 2 and "possibly lost: %d transaction" % count in done[-1],
           "the failover_done event says it: %s" % done[-1:])
-    check(lab.vip_holders() == [other], "the hook moved the VIP to %s" % other)
+    check(lab.vip_holders() == [other], "the VIP plugin moved the VIP to %s" % other)
     v = lab.writer_verify()
     check(v["primary"] == other and v["lost"], "writes after the cut are lost: %s" % v)
     check(count >= len(v["lost"]), "possibly_lost (%d) covers the %d lost acknowledged writes"
@@ -114,7 +114,7 @@ def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo20-" + flavor), semisync=True) as lab:
-        with fokit.Daemon(lab, cluster_extra=fokit.vip_hook(lab)) as d:
+        with fokit.Daemon(lab, vip_plugin=True) as d:
             d.start()
             new = reliability_kill(lab, d, say)
             availability_crash(lab, d, new, say)

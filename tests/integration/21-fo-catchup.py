@@ -24,7 +24,7 @@ def scenario(flavor):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo21-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, node_rules={"db2": "must_not", "db3": "prefer"},
-                         cluster_extra=fokit.vip_hook(lab)) as d:
+                         vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip")
         lab.wait_acks(30)
@@ -52,7 +52,7 @@ def scenario(flavor):
         g3 = lab.gtid("db3")
         check(gtid_covers(flavor, g3, elect["received_by_all"]),
               "db3 (%s) must hold everything received (%s)" % (g3, elect["received_by_all"]))
-        check(lab.vip_holders() == ["db3"], "the hook moved the VIP to db3")
+        check(lab.vip_holders() == ["db3"], "the VIP plugin moved the VIP to db3")
         lab.wait_acks(50, server_id=lab.node("db3").server_id)
         fokit.wait_topology(lab, "db3")
         v = lab.writer_verify()

@@ -34,7 +34,7 @@ def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo22-" + flavor), semisync=True) as lab, \
-            fokit.Daemon(lab, node_rules={"db2": "prefer"}, cluster_extra=fokit.vip_hook(lab)) as d:
+            fokit.Daemon(lab, node_rules={"db2": "prefer"}, vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip")
         lab.wait_acks(30)
@@ -68,7 +68,7 @@ def scenario(flavor):
                   "db3 must not have %s: %s" % (g, lab.gtid("db3")))
         check(lab.value("db3", "SELECT COUNT(*) FROM lab.errant") == "0",
               "the errant row must not reach db3")
-        check(lab.vip_holders() == ["db3"], "the hook moved the VIP to db3")
+        check(lab.vip_holders() == ["db3"], "the VIP plugin moved the VIP to db3")
         lab.wait_acks(50, server_id=lab.node("db3").server_id)
         if flavor == "mysql":
             fokit.wait_topology(lab, "db3")

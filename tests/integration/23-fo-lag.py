@@ -53,7 +53,7 @@ def lagging(lab, say):
 def reliability_waits(flavor, say):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo23r-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, node_rules=RULES,
-                         cluster_extra=fokit.vip_hook(lab) + '\n    wait_apply_timeout = "60s";') as d:
+                         vip_plugin=True, cluster_extra='    wait_apply_timeout = "60s";') as d:
         d.start()
         lock, behind = lagging(lab, say)
         try:
@@ -78,7 +78,7 @@ def reliability_waits(flavor, say):
         g2 = lab.gtid("db2")
         check(gtid_missing(flavor, g2, g3) == 0, "db2 (%s) holds everything db3 (%s) has" % (g2, g3))
         check(not op.get("possibly_lost"), "nothing reported lost: %s" % op)
-        check(lab.vip_holders() == ["db2"], "the hook moved the VIP to db2")
+        check(lab.vip_holders() == ["db2"], "the VIP plugin moved the VIP to db2")
         lab.wait_acks(30, server_id=lab.node("db2").server_id)
         fokit.wait_topology(lab, "db2")
         v = lab.writer_verify()
@@ -90,7 +90,7 @@ def reliability_waits(flavor, say):
 def bounded_then_availability(flavor, say):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo23a-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, node_rules=RULES,
-                         cluster_extra=fokit.vip_hook(lab) + '\n    wait_apply_timeout = "3s";') as d:
+                         vip_plugin=True, cluster_extra='    wait_apply_timeout = "3s";') as d:
         d.start()
         lock, behind = lagging(lab, say)
         try:
@@ -105,8 +105,7 @@ def bounded_then_availability(flavor, say):
                   "the event states the safe state: %s" % aborted[-1:])
             check(d.cluster()["verdict"] == "dead", "the daemon keeps monitoring")
             # The operator accepts the loss: availability, by hand.
-            d.write_config(cluster_extra=fokit.vip_hook(lab) +
-                           '\n    wait_apply_timeout = "3s"; policy = "availability";')
+            d.write_config(cluster_extra='    wait_apply_timeout = "3s"; policy = "availability";')
             d.signal(signal.SIGHUP)
             wait_for(lambda: d.cluster()["policy"] == "availability", 10, what="the reload")
             reply = []
@@ -129,7 +128,7 @@ def bounded_then_availability(flavor, say):
         done = [e for e in d.events().get("failover_done", []) if "failover done in" in e]
         check(done and "possibly lost: %d transaction" % count in done[-1],
               "the failover_done event says it: %s" % done[-1:])
-        check(lab.vip_holders() == ["db2"], "the hook moved the VIP to db2")
+        check(lab.vip_holders() == ["db2"], "the VIP plugin moved the VIP to db2")
         lab.wait_acks(30, server_id=lab.node("db2").server_id)
         check(fokit.writable_nodes(lab) == ["db2"], "db2 is the one writable node")
         v = lab.writer_verify()

@@ -23,7 +23,7 @@ def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo24-" + flavor), semisync=True) as lab, \
-            fokit.Daemon(lab, cluster_extra=fokit.vip_hook(lab)) as d:
+            fokit.Daemon(lab, vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip")
         lab.wait_acks(30)

@@ -44,7 +44,7 @@ def scenario(flavor):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 4, name=labkit.unique_name("fo25-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, node_rules=RULES,
-                         cluster_extra=fokit.vip_hook(lab) + "\n    auto_failover = false;") as d:
+                         vip_plugin=True, cluster_extra="    auto_failover = false;") as d:
         d.start()
         # 1. The dry run.
         plan = d.ctl("plan", "main")[1]
@@ -87,7 +87,7 @@ def scenario(flavor):
         fokit.wait_topology(lab, "db3")
 
         # 3. failover_block and ack.
-        d.write_config(cluster_extra=fokit.vip_hook(lab) + "\n    auto_failover = true;")
+        d.write_config(cluster_extra="    auto_failover = true;")
         d.signal(signal.SIGHUP)
         wait_for(lambda: d.cluster()["auto_failover"], 10, what="the reload")
         check(d.cluster()["blocked_until"], "the last failover blocks the next: %s" % d.cluster())

@@ -25,7 +25,7 @@ def scenario(flavor):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo26-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, node_rules={"db2": "must_not", "db3": "must_not"},
-                         cluster_extra=fokit.vip_hook(lab)) as d:
+                         vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip")
         lab.wait_acks(50)

@@ -79,13 +79,6 @@ test = {
            semisync="true" if lab.desc.get("semisync") else "false")
 
 
-def vip_hook(lab):
-    """cluster_extra for a post_promotion script hook that moves the lab's VIP to
-    the new primary (hooks/lab-vip), as the VIP plugin would."""
-    hook = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hooks", "lab-vip")
-    return '    hooks = { post_promotion = "%s %s"; };' % (hook, lab.name)
-
-
 class Daemon:
     """failoverd running in the lab's client namespace."""
 
