@@ -356,19 +356,23 @@ static void handle_history(control_req_t *req, void *ud)
             continue;
         json_t *e = json_object_get(by_op, op);
         if (strcmp(type, "begin") == 0) {
-            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O}", "op", op, "cluster",
+            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O}", "op", op, "cluster",
                           json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
                           "started", json_object_get(rec, "time"), "state", "interrupted",
                           "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
-                          "automatic", json_object_get(rec, "automatic") ?: json_null());
+                          "automatic", json_object_get(rec, "automatic") ?: json_null(),
+                          "policy", json_object_get(rec, "policy") ?: json_null());
             json_object_set_new(by_op, op, e);
             json_array_append(ops, e);
         } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
                          strcmp(type, "aborted") == 0)) {
             json_object_set_new(e, "state", json_string(type));
             json_object_set(e, "ended", json_object_get(rec, "time"));
-            static const char *const keys[] = {"new_primary", "duration_ms", "detection_ms",
-                                               "message", "possibly_lost", NULL};
+            static const char *const keys[] = {"new_primary",      "duration_ms",
+                                               "detection_ms",     "message",
+                                               "possibly_lost",    "possibly_lost_count",
+                                               "write_blocked_ms", "rolled_back",
+                                               NULL};
             for (const char *const *k = keys; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));
