@@ -637,16 +637,18 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         /* Nothing was promoted and no traffic moved; say what was restored. */
         const char *oldname = c->nodes[f->old_primary].name;
         json_t *rr = step_result(x, "rollback_replica:", f->candidate, c);
-        bool replicating = rr && json_is_true(json_object_get(rr, "ok"));
+        bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
         buf_t m = BUF_INIT;
         buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; traffic "
                        "was not moved; ",
                    msg, oldname);
-        if (replicating)
+        if (!rr)
+            buf_printf(&m, "%s was left replicating as it was", cand);
+        else if (replicating)
             buf_printf(&m, "%s replicates from it again", cand);
         else
             buf_printf(&m, "%s could not be told to replicate again (%s): check it", cand,
-                       rr ? json_string_value(json_object_get(rr, "error")) : "not tried");
+                       json_string_value(json_object_get(rr, "error")));
         event_emit(LOG_LVL_WARN, "switchover_rolled_back", f->s.cluster, oldname,
                    json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "primary", oldname,
                              "candidate", cand, "candidate_replicating", replicating),

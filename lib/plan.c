@@ -411,16 +411,21 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     sort_by_group(p);
 
     /* Before the promotion everything can be undone: the old primary writable
-     * again, the candidate replicating. */
+     * again; the candidate replicating again where the switchover stopped it
+     * (availability). Reliability never touches the candidate before the
+     * promotion, and leaves its replication as it found it (an applier an
+     * operator stopped stays stopped). */
     s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary, o->step_timeout_ms,
                "rollback_writes:%s", nm(c, old_primary));
     set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_WRITABLE));
     describe(s, "make %s writable again", nm(c, old_primary));
-    s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
-               "rollback_replica:%s", nm(c, cand));
-    set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
-    s->optional = true;
-    describe(s, "make sure %s replicates again", nm(c, cand));
+    if (!reliable) {
+        s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
+                   "rollback_replica:%s", nm(c, cand));
+        set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
+        s->optional = true;
+        describe(s, "make %s replicate again", nm(c, cand));
+    }
 
     buf_t b = BUF_INIT;
     buf_printf(&b, "switchover of %s (%s) from %s to %s", c->name, policy_str(policy),
