@@ -55,6 +55,7 @@ struct run {
     uint64_t started;
     uint64_t timeout_ms; /* the step's own, or less: what is left before the plan's deadline */
     bool clamped;     /* timeout_ms was cut by the deadline */
+    int good_polls;   /* verify: polls in a row that found both threads running */
     uv_timer_t timer; /* deadline for hooks/refresh; poll interval for check/verify */
     bool timer_on;
     bool finished;
@@ -333,6 +334,9 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
         const char *host = dbconn_rs_str(rs, 0, R->source_host);
         uint64_t port = 0;
         dbconn_rs_uint(rs, 0, R->source_port, &port);
+        if (!host || strcmp(host, src->host) != 0 || port != src->port ||
+            !io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0)
+            r->good_polls = 0;
         if (!host || strcmp(host, src->host) != 0 || port != src->port) {
             poll_again(r, "it does not replicate from the new primary");
         } else if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0) {
@@ -343,6 +347,10 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
                      sql ? sql : "?", e1 && e1[0] ? ": " : "", e1 ? e1 : "",
                      e2 && e2[0] ? ": " : "", e2 ? e2 : "");
             poll_again(r, why);
+        } else if (++r->good_polls < 2) {
+            /* Once more a poll later: a source that refuses the replica (a
+             * GTID it lacks) lets the IO thread connect before saying so. */
+            poll_again(r, "it has just started replicating");
         } else {
             step_end(r, true, NULL);
         }
