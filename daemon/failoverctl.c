@@ -148,16 +148,25 @@ static int show(const command_t *cmd, const json_t *args, const json_t *reply, b
                 puts(s);
             free(s);
         } else if (json_is_object(op)) {
-            /* What a failed operation did, before why it failed. */
+            /* What a failed operation did, before why it failed (which
+             * follows on stderr, so not twice). */
+            json_t *what = json_deep_copy(op);
+            json_object_del(what, "message");
             buf_t out = BUF_INIT;
-            render(&out, cmd, args, op);
+            render(&out, cmd, args, what);
+            json_decref(what);
             fputs(buf_str(&out), stdout);
             buf_free(&out);
             fflush(stdout);
         }
-        fprintf(stderr, "failoverctl: %s: %s\n", cmd->name, msg ? msg : "the request failed");
+        buf_t prefix = BUF_INIT, text = BUF_INIT;
+        buf_printf(&prefix, "failoverctl: %s: ", cmd->name);
+        ctlrender_message(&text, buf_str(&prefix), msg ? msg : "the request failed");
         if (ecode)
-            fprintf(stderr, "failoverctl: (error code %s)\n", ecode);
+            buf_printf(&text, "failoverctl: (error code %s)\n", ecode);
+        fputs(buf_str(&text), stderr);
+        buf_free(&prefix);
+        buf_free(&text);
         return code;
     }
     const json_t *result = json_object_get(reply, "result");

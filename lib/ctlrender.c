@@ -672,14 +672,14 @@ static void trim_lines(buf_t *out, size_t from)
         out->data[w] = '\0';
 }
 
-/* "2026-11-23T22:50:01.123Z" as "2026-11-23 22:50:01" (19 columns). */
+/* "2026-11-23T22:50:01.123Z" as "2026-11-23 22:50" (16 columns). */
 static void fmt_time(char *b, size_t n, const char *iso)
 {
-    if (!iso || strlen(iso) < 19) {
+    if (!iso || strlen(iso) < 16) {
         snprintf(b, n, "%s", iso ? iso : "?");
         return;
     }
-    snprintf(b, n, "%.10s %.8s", iso, iso + 11);
+    snprintf(b, n, "%.10s %.5s", iso, iso + 11);
 }
 
 /* Width of the widest string field key of the array's objects, within limits. */
@@ -717,7 +717,7 @@ static void render_steps_done(buf_t *out, const json_t *steps)
         char at[32], took[32];
         fmt_ms(at, sizeof at, json_object_get(st, "at_ms"));
         fmt_ms(took, sizeof took, json_object_get(st, "ms"));
-        put_cell(out, str_or(st, "name", "?"), STEP_W, false);
+        put_name_cell(out, str_or(st, "name", "?"), STEP_W);
         put_cell(out, json_is_true(json_object_get(st, "ok")) ? "ok" : "FAILED", 6, false);
         put_cell(out, json_object_get(st, "at_ms") ? at : "-", TOOK_W, false);
         put_cell(out, took, TOOK_W, true);
@@ -867,9 +867,9 @@ static void render_plan_steps(buf_t *out, const json_t *plan, const char *title)
     wrap(out, "", 2, title);
     put_cell(out, " G", 3, false);
     put_cell(out, "STEP", STEP_W, false);
-    put_cell(out, "NODE", 12, false);
+    put_cell(out, "NODE", NODE_MAX, false);
     put_cell(out, "TIMEOUT", 7, false);
-    put_cell(out, "", W - STEP_W - 27, true);
+    put_cell(out, "", 8, true);
     buf_putc(out, '\n');
     size_t i;
     json_t *st;
@@ -882,11 +882,10 @@ static void render_plan_steps(buf_t *out, const json_t *plan, const char *title)
         snprintf(g, sizeof g, "%2lld", json_is_integer(gv) ? json_integer_value(gv) : 0);
         fmt_ms(t, sizeof t, json_object_get(st, "timeout_ms"));
         put_cell(out, g, 3, false);
-        put_cell(out, str_or(st, "name", "?"), STEP_W, false);
-        put_cell(out, str_or(st, "node", "-"), 12, false);
+        put_name_cell(out, str_or(st, "name", "?"), STEP_W);
+        put_name_cell(out, str_or(st, "node", "-"), NODE_MAX);
         put_cell(out, t, 7, false);
-        put_cell(out, json_is_true(json_object_get(st, "optional")) ? "optional" : "",
-                 W - STEP_W - 27, true);
+        put_cell(out, json_is_true(json_object_get(st, "optional")) ? "optional" : "", 8, true);
         buf_putc(out, '\n');
         if (nonempty(str(st, "desc")))
             wrap(out, "      ", 6, str(st, "desc"));
@@ -941,16 +940,20 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
         buf_puts(out, "no failovers or switchovers yet\n");
         return;
     }
+    /* STARTED CLUSTER KIND STATE FROM TO TOOK: the node names share what the
+     * others leave. */
+    enum { T_W = 16, K_W = 10, S_W = 11, D_W = 6 };
     size_t cw = column_width(ops, "cluster", 7, 12);
-    size_t ow = column_width(ops, "old_primary", 4, 10);
-    size_t nw = column_width(ops, "new_primary", 4, 10);
-    put_cell(out, "STARTED", 19, false);
+    size_t room = (W - T_W - cw - K_W - S_W - D_W - 6) / 2;
+    size_t ow = column_width(ops, "old_primary", 4, room);
+    size_t nw = column_width(ops, "new_primary", 4, room);
+    put_cell(out, "STARTED", T_W, false);
     put_cell(out, "CLUSTER", cw, false);
-    put_cell(out, "KIND", 10, false);
-    put_cell(out, "STATE", 11, false);
+    put_cell(out, "KIND", K_W, false);
+    put_cell(out, "STATE", S_W, false);
     put_cell(out, "FROM", ow, false);
     put_cell(out, "TO", nw, false);
-    put_cell(out, "TOOK", W - 19 - cw - 10 - 11 - ow - nw - 6, true);
+    put_cell(out, "TOOK", D_W, true);
     buf_putc(out, '\n');
     size_t i;
     json_t *o;
@@ -962,14 +965,13 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
         const char *state = str_or(o, "state", "?");
         if (json_is_true(json_object_get(o, "rolled_back")))
             state = "rolled back";
-        put_cell(out, t, 19, false);
+        put_cell(out, t, T_W, false);
         put_name_cell(out, str_or(o, "cluster", "?"), cw);
-        put_cell(out, str_or(o, "kind", "?"), 10, false);
-        put_cell(out, state, 11, false);
+        put_cell(out, str_or(o, "kind", "?"), K_W, false);
+        put_cell(out, state, S_W, false);
         put_name_cell(out, str_or(o, "old_primary", "-"), ow);
         put_name_cell(out, str_or(o, "new_primary", "-"), nw);
-        put_cell(out, json_object_get(o, "duration_ms") ? took : "-",
-                 W - 19 - cw - 10 - 11 - ow - nw - 6, true);
+        put_cell(out, json_object_get(o, "duration_ms") ? took : "-", D_W, true);
         buf_putc(out, '\n');
         line_t l = {out, 0, 4, true};
         bool any = false;
@@ -1008,6 +1010,11 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
         if (nonempty(str(o, "message")) && strcmp(str_or(o, "state", ""), "done") != 0)
             wrap(out, "    ", 6, str(o, "message"));
     }
+}
+
+void ctlrender_message(buf_t *out, const char *prefix, const char *text)
+{
+    wrap(out, prefix, 4, text ? text : "");
 }
 
 /* ---- anything else ---- */

@@ -41,6 +41,10 @@ void ctlrender_plan(buf_t *out, const json_t *result);
  * its message on the lines under it. */
 void ctlrender_history(buf_t *out, const json_t *result);
 
+/* prefix + text word-wrapped in 80 columns, later lines indented by 4; text
+ * from the daemon is cleaned of control characters. Ends with a newline. */
+void ctlrender_message(buf_t *out, const char *prefix, const char *text);
+
 /* Any result, as indented "key: value" lines; null or {} as "ok". */
 void ctlrender_generic(buf_t *out, const json_t *result);
 
