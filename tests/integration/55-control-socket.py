@@ -92,8 +92,9 @@ def access(lab, say):
               "socket mode, owner, group from the configuration: %o %d %d"
               % (st.st_mode & 0o777, st.st_uid, st.st_gid))
         p = d.ctl_text("status", user="nobody")
-        check(p.returncode == 65 and "uid %d may not use this control socket" % NOBODY in p.stderr
-              and "forbidden" in p.stderr, "nobody is refused: %s %s" % (p.returncode, p.stderr))
+        said = fokit.squash(p.stderr)
+        check(p.returncode == 65 and "uid %d may not use this control socket" % NOBODY in said
+              and "forbidden" in said, "nobody is refused: %s %s" % (p.returncode, p.stderr))
         check(d.ctl_text("status").returncode == 0, "root is served")
         say("socket 0666 root:nogroup; uid %d forbidden, root served" % NOBODY)
         protocol(d, say)
@@ -191,19 +192,22 @@ def hostile(lab, d, say):
     try:
         for _ in range(40):
             extra.append(Conn(d.sock))
+        time.sleep(1)                       # the refusals are sent at once
         busy = 0
         for c in extra:
             try:
-                c.s.settimeout(0.5)
-                r = c.reply()
-                busy += error_code(r) == "busy"
+                c.s.settimeout(0.01)
+                busy += error_code(c.reply()) == "busy"
             except (socket.timeout, EOFError):
                 pass
         check(busy >= 40 - 32, "connections beyond the limit get busy: %d" % busy)
     finally:
         for c in extra:
             c.close()
-    check(d.ctl_text("status").returncode == 0, "status answers after the flood of connections")
+    # A connection racing the daemon's noticing of the closes may itself be
+    # told busy (exit 75: try again); it is served once they are noticed.
+    wait_for(lambda: d.ctl_text("status").returncode == 0, 10,
+             what="status to answer after the flood of connections")
     half.close()
     greedy.close()
     say("half a line, a client that never reads (dropped), %d connections too many (busy): "

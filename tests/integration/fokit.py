@@ -246,6 +246,12 @@ def writable_nodes(lab):
     return out
 
 
+def squash(text):
+    """failoverctl wraps what it says at 80 columns: the text with every run
+    of blanks made one space, for looking for phrases in it."""
+    return " ".join((text or "").split())
+
+
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hooks")
 
 
