@@ -131,8 +131,13 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
             return false;
         }
         buf_puts(b, "; ");
+        /* A replica acknowledges; it must not wait for acknowledgements
+         * itself: an old primary that kept the source side on would hold
+         * every transaction it applies until the semi-sync timeout, since
+         * nobody replicates from it. */
         if (o->semisync)
-            buf_printf(b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+            buf_printf(b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, false),
+                       flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
         buf_puts(b, flavor_sql_start_replica(f));
     }
     s->sql = buf_steal(&sql);

@@ -311,3 +311,23 @@ Test(plan, divergence_is_what_the_old_primary_had_beyond_the_new_one)
     cr_assert_null(plan_divergence(false, "not a gtid", "", &n, err, sizeof err));
     cr_assert(err[0], "a parse error is explained");
 }
+
+Test(plan, a_repointed_old_primary_stops_waiting_for_acknowledgements)
+{
+    cluster_t c;
+    build(&c, true, true, "0-1-100", "0-1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.semisync = true;
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    const char *sql = find(p, "repoint:db1")->sql;
+    const char *off = strstr(sql, "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+    const char *on = strstr(sql, "SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+    const char *start = strstr(sql, "START REPLICA");
+    cr_assert(off && on && start && off < start && on < start,
+              "source side off, replica side on, before replication starts: %s", sql);
+    cr_assert(strstr(find(p, "promote:db2")->sql, "rpl_semi_sync_master_enabled = ON"));
+    plan_free(p);
+    cluster_free(&c);
+}
