@@ -76,15 +76,19 @@ def error_code(r):
     return None if r.get("ok") else r["error"]["code"]
 
 
-def daemon_dir():
-    d = tempfile.mkdtemp(prefix="failoverd-ctl-")
-    os.chmod(d, 0o755)          # nobody must reach the socket in it
+def daemon(lab, **config):
+    """A Daemon whose work directory nobody may traverse (it holds the socket);
+    removed with the daemon, as fokit does with the ones it makes."""
+    path = tempfile.mkdtemp(prefix="failoverd-ctl-")
+    os.chmod(path, 0o755)
+    d = fokit.Daemon(lab, workdir=path, **config)
+    d.own_dir = True
     return d
 
 
 def access(lab, say):
-    d = fokit.Daemon(lab, workdir=daemon_dir(), daemon_extra='  control_socket_mode = "0666";\n'
-                     '  control_socket_group = "nogroup";\n  control_max_request = 1024;')
+    d = daemon(lab, daemon_extra='  control_socket_mode = "0666";\n'
+               '  control_socket_group = "nogroup";\n  control_max_request = 1024;')
     with d:
         d.start()
         st = os.stat(d.sock)
@@ -103,8 +107,7 @@ def access(lab, say):
         check(d.stop() == 0, "failoverd stops cleanly")
     for extra, how in (("  control_allowed_uids = [ %d ];" % NOBODY, "by uid"),
                        ("  control_allowed_gids = [ %d ];" % NOBODY, "by group")):
-        d = fokit.Daemon(lab, workdir=daemon_dir(),
-                         daemon_extra='  control_socket_mode = "0666";\n' + extra)
+        d = daemon(lab, daemon_extra='  control_socket_mode = "0666";\n' + extra)
         with d:
             d.start()
             p = d.ctl_text("status", user="nobody")
@@ -112,7 +115,7 @@ def access(lab, say):
                   "nobody allowed %s is served: %s %s" % (how, p.returncode, p.stderr))
             d.stop()
         say("nobody allowed %s: served" % how)
-    d = fokit.Daemon(lab, workdir=daemon_dir(), daemon_extra='  control_socket_mode = "0660";')
+    d = daemon(lab, daemon_extra='  control_socket_mode = "0660";')
     with d:
         d.start()
         p = d.ctl_text("status", user="nobody")
