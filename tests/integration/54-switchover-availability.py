@@ -58,7 +58,8 @@ def scenario(flavor):
             h = d.ctl("history", "main")[1]["operations"][0]
             check(h.get("possibly_lost_count") == n and h.get("policy") == "availability", str(h))
 
-            v = lab.writer_verify()
+            # On MariaDB the diverged replicas cannot settle: no long wait for them.
+            v = lab.writer_verify(settle_timeout=30 if flavor == "mysql" else 3)
             only_db1 = ids(lab, "db1") - ids(lab, "db2")
             check(len(only_db1) == n, "reported %d transactions, db1 holds %d rows db2 lacks"
                   % (n, len(only_db1)))
