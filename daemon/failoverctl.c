@@ -21,7 +21,10 @@
 
 #define DEFAULT_WAIT_MS 10000
 #define LONG_WAIT_MS 120000        /* failover, and switchover without --timeout */
-#define SWITCHOVER_MARGIN_MS 15000 /* over the switchover's own --timeout */
+/* Over the switchover's own --timeout, which bounds only what comes before
+ * the promotion: the hooks, repointing and verifying that follow have their
+ * own bounds (hook timeout, step_timeout, verify_timeout). */
+#define SWITCHOVER_MARGIN_MS 60000
 
 enum { O_TO = 1, O_POLICY = 2, O_DRY_RUN = 4, O_TIMEOUT = 8, O_FORCE = 16, O_LIMIT = 32,
        O_SWITCH = 64 };
@@ -69,7 +72,7 @@ static void usage(FILE *out)
                  "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
                  "  --json             print the daemon's result as JSON\n"
                  "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
-                 "                     switchover wait 120, or a switchover's --timeout + 15)\n"
+                 "                     switchover wait 120, or a switchover's --timeout + 60)\n"
                  "  -h, --help         this text;  -V, --version  the version\n"
                  "\n"
                  "exit codes: 0 done; 1 the request ran but failed (a switchover rolled back,\n"
