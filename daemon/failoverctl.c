@@ -21,9 +21,13 @@
 
 #define DEFAULT_WAIT_MS 10000
 #define LONG_WAIT_MS 120000        /* failover, and switchover without --timeout */
-#define SWITCHOVER_MARGIN_MS 15000 /* over the switchover's own --timeout */
+/* Over the switchover's own --timeout, which bounds only what comes before
+ * the promotion: the hooks, repointing and verifying that follow have their
+ * own bounds (hook timeout, step_timeout, verify_timeout). */
+#define SWITCHOVER_MARGIN_MS 60000
 
-enum { O_TO = 1, O_POLICY = 2, O_DRY_RUN = 4, O_TIMEOUT = 8, O_FORCE = 16, O_LIMIT = 32 };
+enum { O_TO = 1, O_POLICY = 2, O_DRY_RUN = 4, O_TIMEOUT = 8, O_FORCE = 16, O_LIMIT = 32,
+       O_SWITCH = 64 };
 enum { NO_CLUSTER, CLUSTER_OPTIONAL, CLUSTER_REQUIRED };
 
 typedef struct {
@@ -35,9 +39,9 @@ typedef struct {
 
 static const command_t commands[] = {
     {"status", CLUSTER_OPTIONAL, 0, DEFAULT_WAIT_MS},
-    {"plan", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
+    {"plan", CLUSTER_REQUIRED, O_TO | O_POLICY | O_SWITCH, DEFAULT_WAIT_MS},
     {"switchover", CLUSTER_REQUIRED, O_TO | O_POLICY | O_DRY_RUN | O_TIMEOUT, LONG_WAIT_MS},
-    {"failover", CLUSTER_REQUIRED, O_TO | O_FORCE, LONG_WAIT_MS},
+    {"failover", CLUSTER_REQUIRED, O_TO | O_FORCE | O_POLICY | O_DRY_RUN, LONG_WAIT_MS},
     {"pause", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"resume", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"ack", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
@@ -50,11 +54,12 @@ static void usage(FILE *out)
                  "\n"
                  "commands:\n"
                  "  status [CLUSTER]          clusters, verdicts and nodes\n"
-                 "  plan CLUSTER              what a failover of CLUSTER would do now\n"
+                 "  plan CLUSTER [--switchover] [--to NODE] [--policy P]\n"
+                 "                            what a failover (or switchover) would do now\n"
                  "  switchover CLUSTER [--to NODE] [--policy reliability|availability]\n"
                  "                    [--dry-run] [--timeout S]\n"
                  "                            move the primary on purpose\n"
-                 "  failover CLUSTER [--to NODE] [--force]\n"
+                 "  failover CLUSTER [--to NODE] [--force] [--policy P] [--dry-run]\n"
                  "                            promote a replica now\n"
                  "  pause CLUSTER             no automatic failover until resumed\n"
                  "  resume CLUSTER            automatic failover again\n"
@@ -67,12 +72,13 @@ static void usage(FILE *out)
                  "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
                  "  --json             print the daemon's result as JSON\n"
                  "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
-                 "                     switchover wait 120, or a switchover's --timeout + 15)\n"
+                 "                     switchover wait 120, or a switchover's --timeout + 60)\n"
                  "  -h, --help         this text;  -V, --version  the version\n"
                  "\n"
-                 "exit codes: 0 done; 1 the request ran but failed; 64 bad command line;\n"
-                 "65 rejected by the daemon (bad argument, unknown cluster ...); 69 failoverd\n"
-                 "unreachable; 70 internal error; 75 busy or no reply in time: try again.\n");
+                 "exit codes: 0 done; 1 the request ran but failed (a switchover rolled back,\n"
+                 "nothing to acknowledge ...); 64 bad command line; 65 rejected by the daemon\n"
+                 "(bad argument, unknown cluster, not allowed ...); 69 failoverd unreachable;\n"
+                 "70 internal error; 75 busy or no reply in time: try again.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -105,8 +111,33 @@ static const command_t *find_command(const char *name)
     return NULL;
 }
 
+/* The human rendering of a command's result (or of the operation a failed
+ * switchover or failover reports). */
+static void render(buf_t *out, const command_t *cmd, const json_t *args, const json_t *result)
+{
+    const char *name = cmd->name;
+    bool dry = json_is_true(json_object_get(args, "dry_run"));
+    const char *cluster = json_string_value(json_object_get(result, "cluster"));
+    if (strcmp(name, "status") == 0 && json_is_object(result))
+        ctlrender_status(out, result);
+    else if (strcmp(name, "plan") == 0 || dry)
+        ctlrender_plan(out, result);
+    else if (strcmp(name, "switchover") == 0 || strcmp(name, "failover") == 0)
+        ctlrender_operation(out, result);
+    else if (strcmp(name, "history") == 0)
+        ctlrender_history(out, result);
+    else if ((strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0) && cluster)
+        buf_printf(out, "%s: automatic failover %s\n", cluster,
+                   json_is_true(json_object_get(result, "paused")) ? "paused" : "resumed");
+    else if (strcmp(name, "ack") == 0 && json_string_value(json_object_get(result, "message")))
+        buf_printf(out, "%s: %s\n", cluster ? cluster : "?",
+                   json_string_value(json_object_get(result, "message")));
+    else
+        ctlrender_generic(out, result);
+}
+
 /* Print the reply; returns the exit code. */
-static int show(const command_t *cmd, const json_t *reply, bool as_json)
+static int show(const command_t *cmd, const json_t *args, const json_t *reply, bool as_json)
 {
     int code = ctlclient_exit_code(CTLCLIENT_OK, reply);
     const json_t *result = json_object_get(reply, "result");
@@ -119,15 +150,32 @@ static int show(const command_t *cmd, const json_t *reply, bool as_json)
         const json_t *e = json_object_get(reply, "error");
         const char *ecode = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
-        fprintf(stderr, "failoverctl: %s: %s\n", cmd->name, msg ? msg : "the request failed");
-        if (ecode)
-            fprintf(stderr, "failoverctl: (error code %s)\n", ecode);
+        const json_t *op = json_object_get(e, "operation");
         if (as_json) {
             char *s = json_dumps(reply, JSON_INDENT(2));
             if (s)
                 puts(s);
             free(s);
+        } else if (json_is_object(op)) {
+            /* What a failed operation did, before why it failed (which
+             * follows on stderr, so not twice). */
+            json_t *what = json_deep_copy(op);
+            json_object_del(what, "message");
+            buf_t out = BUF_INIT;
+            render(&out, cmd, args, what);
+            json_decref(what);
+            fputs(buf_str(&out), stdout);
+            buf_free(&out);
+            fflush(stdout);
         }
+        buf_t prefix = BUF_INIT, text = BUF_INIT;
+        buf_printf(&prefix, "failoverctl: %s: ", cmd->name);
+        ctlrender_message(&text, buf_str(&prefix), msg ? msg : "the request failed");
+        if (ecode)
+            buf_printf(&text, "failoverctl: (error code %s)\n", ecode);
+        fputs(buf_str(&text), stderr);
+        buf_free(&prefix);
+        buf_free(&text);
         return code;
     }
     if (as_json) {
@@ -138,10 +186,7 @@ static int show(const command_t *cmd, const json_t *reply, bool as_json)
         return code;
     }
     buf_t out = BUF_INIT;
-    if (strcmp(cmd->name, "status") == 0 && json_is_object(result))
-        ctlrender_status(&out, result);
-    else
-        ctlrender_generic(&out, result);
+    render(&out, cmd, args, result);
     fputs(buf_str(&out), stdout);
     buf_free(&out);
     return code;
@@ -149,7 +194,8 @@ static int show(const command_t *cmd, const json_t *reply, bool as_json)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_JSON = 1000, OPT_TIMEOUT, OPT_TO, OPT_POLICY, OPT_DRY_RUN, OPT_FORCE, OPT_LIMIT };
+    enum { OPT_JSON = 1000, OPT_TIMEOUT, OPT_TO, OPT_POLICY, OPT_DRY_RUN, OPT_FORCE, OPT_LIMIT,
+           OPT_SWITCH };
     static const struct option global_opts[] = {
         {"socket", required_argument, NULL, 's'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -166,6 +212,7 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
         {"limit", required_argument, NULL, OPT_LIMIT},
+        {"switchover", no_argument, NULL, OPT_SWITCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -212,6 +259,7 @@ int main(int argc, char **argv)
                         : c == OPT_DRY_RUN ? O_DRY_RUN
                         : c == OPT_FORCE   ? O_FORCE
                         : c == OPT_LIMIT   ? O_LIMIT
+                        : c == OPT_SWITCH  ? O_SWITCH
                                            : 0;
         if (need && !(cmd->opts & need)) {
             const char *name = "?";
@@ -249,6 +297,7 @@ int main(int argc, char **argv)
             break;
         case OPT_DRY_RUN: json_object_set_new(args, "dry_run", json_true()); break;
         case OPT_FORCE: json_object_set_new(args, "force", json_true()); break;
+        case OPT_SWITCH: json_object_set_new(args, "kind", json_string("switchover")); break;
         case OPT_LIMIT: {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -301,7 +350,7 @@ int main(int argc, char **argv)
         rc = ctlclient_exit_code(st, NULL);
         goto out;
     }
-    rc = show(cmd, reply, as_json);
+    rc = show(cmd, args, reply, as_json);
     json_decref(reply);
 out:
     json_decref(args);

@@ -572,16 +572,18 @@ static const setting_t cluster_settings[] = {
                "Bound on every other failover or switchover step (a statement, repointing a "
                "replica)."),
     S_DURATION(C, switchover_lag_max_ms, "switchover_lag_max", SEC(1), 0, HOURS(1),
-               "Switchover: the candidate's replication lag must be below this before the "
-               "primary is made read-only (retried until switchover_timeout)."),
+               "Switchover: the candidate's replication lag must be at most this before the "
+               "primary is made read-only (checked again until switchover_timeout)."),
     S_DURATION(C, switchover_timeout_ms, "switchover_timeout", SEC(30), SEC(1), HOURS(1),
-               "Switchover: bound on the whole operation; running out before the promotion "
-               "rolls back."),
+               "Switchover: bound on everything before the promotion (lag check, read-only, "
+               "catching up); running out rolls the switchover back."),
     S_ENUM(C, long_writes, fo_long_writes_t, "long_writes", FO_LONG_WRITES_WAIT, long_writes_names,
-           "Switchover: writes still running on the old primary once it is read-only are "
-           "waited for (up to long_writes_timeout) or killed."),
+           "Switchover: writes still running on the old primary while it is made read-only "
+           "are waited for up to long_writes_timeout, then killed (kill) or given up on: the "
+           "switchover is rolled back (wait)."),
     S_DURATION(C, long_writes_timeout_ms, "long_writes_timeout", SEC(2), 0, HOURS(1),
-               "Switchover: how long to wait for running writes."),
+               "Switchover: how long running writes may delay making the old primary "
+               "read-only (see long_writes)."),
     S_INT(C, connect_retry, "connect_retry", 1, 1, 3600,
           "Seconds between reconnection attempts of a repointed replica (CONNECT_RETRY)."),
     S_DURATION(C, heartbeat_period_ms, "heartbeat_period", SEC(1), 0, HOURS(1),

@@ -268,6 +268,26 @@ void control_reply_error(control_req_t *req, const char *code, const char *fmt, 
     va_end(ap);
 }
 
+void control_reply_error_with(control_req_t *req, const char *code, json_t *extra,
+                              const char *fmt, ...)
+{
+    buf_t msg = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    json_t *o = error_object(code, buf_str(&msg));
+    buf_free(&msg);
+    if (extra) {
+        /* code and message stay the ones given */
+        json_object_del(extra, "code");
+        json_object_del(extra, "message");
+        json_object_update(json_object_get(o, "error"), extra);
+        json_decref(extra);
+    }
+    answer(req, o);
+}
+
 /* An error reply that no handler sees (framing, parse, access, limits). */
 static void synthetic_error(conn_t *c, json_t *id, bool close_after, json_t *extra,
                             const char *code, const char *fmt, ...)

@@ -137,6 +137,10 @@ pid_t control_req_pid(const control_req_t *req);
 void control_reply_ok(control_req_t *req, json_t *result);
 void control_reply_error(control_req_t *req, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with more fields in the error object: extra's members (its
+ * reference is taken; NULL for none), e.g. what a failed operation did. */
+void control_reply_error_with(control_req_t *req, const char *code, json_t *extra,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Argument helpers. Each returns true when the argument is absent and not
  * required (out untouched), or present with the right type (out set; strings

@@ -109,7 +109,9 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .verify_timeout_ms = cc->verify_timeout_ms,
                  .hook_timeout_ms = cc->hooks.timeout_ms,
                  .switchover_lag_max_ms = cc->switchover_lag_max_ms,
-                 .switchover_timeout_ms = cc->switchover_timeout_ms},
+                 .switchover_timeout_ms = cc->switchover_timeout_ms,
+                 .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
+                 .long_writes_timeout_ms = cc->long_writes_timeout_ms},
     };
 }
 
@@ -216,21 +218,28 @@ static int cluster_arg(daemon_t *d, control_req_t *req)
 static void handle_plan(control_req_t *req, void *ud)
 {
     daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", "to", "kind", NULL};
+    static const char *const allowed[] = {"cluster", "to", "kind", "policy", NULL};
     static const char *const kinds[] = {"failover", "switchover", NULL};
-    const char *to = NULL, *kind = "failover";
+    static const char *const policies[] = {"reliability", "availability", NULL};
+    const char *to = NULL, *kind = "failover", *policy = NULL;
     if (!control_args_only(req, allowed) || !control_arg_string(req, "to", false, &to) ||
-        !control_arg_enum(req, "kind", false, kinds, &kind))
+        !control_arg_enum(req, "kind", false, kinds, &kind) ||
+        !control_arg_enum(req, "policy", false, policies, &policy))
         return;
     int i = cluster_arg(d, req);
     if (i < 0)
         return;
     char err[512];
-    json_t *j = failover_plan_json(d->cl[i]->fo, strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER
-                                                                               : OP_FAILOVER,
-                                   to, err, sizeof err);
+    op_request_t r = {.kind = strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER : OP_FAILOVER,
+                      .to = to, .policy_given = policy != NULL,
+                      .policy = policy && strcmp(policy, "availability") == 0
+                                    ? POLICY_AVAILABILITY
+                                    : POLICY_RELIABILITY};
+    json_t *j = failover_plan_json(d->cl[i]->fo, &r, err, sizeof err);
     if (!j)
-        control_reply_error(req, CONTROL_E_FAILED, "%s", err);
+        control_reply_error(req, strstr(err, "no node named") ? CONTROL_E_NOT_FOUND
+                                                              : CONTROL_E_FAILED,
+                            "%s", err);
     else
         control_reply_ok(req, j);
 }
@@ -242,11 +251,11 @@ static void op_replied(void *ctx, bool ok, const char *code, const char *msg, js
         control_reply_ok(req, result);
         return;
     }
-    /* A finished operation that failed still reports what it did. */
-    if (result && json_object_size(result) > 0 && strcmp(code, "failed") == 0) {
-        json_object_set_new(result, "ok", json_false());
-        json_object_set_new(result, "error", json_string(msg ? msg : "failed"));
-        control_reply_ok(req, result);
+    /* A finished operation that failed (or was rolled back) still reports
+     * what it did, in the error's "operation". */
+    if (result && json_object_size(result) > 0) {
+        control_reply_error_with(req, code, json_pack("{s:o}", "operation", result), "%s",
+                                 msg ? msg : "failed");
         return;
     }
     json_decref(result);
@@ -347,19 +356,23 @@ static void handle_history(control_req_t *req, void *ud)
             continue;
         json_t *e = json_object_get(by_op, op);
         if (strcmp(type, "begin") == 0) {
-            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O}", "op", op, "cluster",
+            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O}", "op", op, "cluster",
                           json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
                           "started", json_object_get(rec, "time"), "state", "interrupted",
                           "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
-                          "automatic", json_object_get(rec, "automatic") ?: json_null());
+                          "automatic", json_object_get(rec, "automatic") ?: json_null(),
+                          "policy", json_object_get(rec, "policy") ?: json_null());
             json_object_set_new(by_op, op, e);
             json_array_append(ops, e);
         } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
                          strcmp(type, "aborted") == 0)) {
             json_object_set_new(e, "state", json_string(type));
             json_object_set(e, "ended", json_object_get(rec, "time"));
-            static const char *const keys[] = {"new_primary", "duration_ms", "detection_ms",
-                                               "message", "possibly_lost", NULL};
+            static const char *const keys[] = {"new_primary",      "duration_ms",
+                                               "detection_ms",     "message",
+                                               "possibly_lost",    "possibly_lost_count",
+                                               "write_blocked_ms", "rolled_back",
+                                               NULL};
             for (const char *const *k = keys; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));

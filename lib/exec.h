@@ -5,7 +5,10 @@
  * ("step_done" / "step_failed"). A required step that fails ends the plan; if
  * that happens before the plan's point of no return, the rollback steps run.
  * SQL goes to each node over a connection of the executor's own (the probes'
- * connections are never borrowed), with the admin credentials.
+ * connections are never borrowed), with the admin credentials; a block_writes
+ * step also opens a second one to its node, to see and kill long writes.
+ * Before the plan's point of no return, every step also ends by the plan's
+ * deadline (deadline_ms after the start), if it has one.
  *
  * Hooks and the refresh step are the daemon's business: the executor asks the
  * environment to run them and waits (bounded) for the answer.
@@ -55,8 +58,10 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
 
 /* The step running now (for status), or NULL. */
 const char *exec_current_step(const exec_t *x);
-/* The GTID state captured by a capture step, or NULL. */
+/* The GTID state captured by the last capture step, or NULL. */
 const char *exec_captured(const exec_t *x);
+/* The GTID state the last capture step on node read, or NULL. */
+const char *exec_captured_at(const exec_t *x, int node);
 /* Every step's outcome so far: [{"name","ok","ms","error"}...] (borrowed). */
 json_t *exec_results(const exec_t *x);
 /* A step at or after the plan's point of no return was started: from then on

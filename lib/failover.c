@@ -561,12 +561,64 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
     buf_free(&w);
 }
 
+/* The result of one step of x by name ({"name","ok","ms","at_ms"...}), or NULL. */
+static json_t *step_result(exec_t *x, const char *prefix, int node, const cluster_t *c)
+{
+    size_t i;
+    json_t *res;
+    json_array_foreach(exec_results(x), i, res)
+    {
+        const char *name = json_string_value(json_object_get(res, "name"));
+        size_t n = strlen(prefix);
+        if (name && strncmp(name, prefix, n) == 0 &&
+            (node < 0 || strcmp(name + n, c->nodes[node].name) == 0))
+            return res;
+    }
+    return NULL;
+}
+
+/* What a switchover adds to its record: the write-blocked window
+ * (reliability: from the start of block_writes to the end of the
+ * post_promotion hooks, which move traffic), and under availability what the
+ * old primary had beyond what the new one kept. */
+static json_t *switchover_extra(failover_t *f, exec_t *x)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    json_t *extra = json_pack("{s:s}", "policy", policy_str(f->policy));
+    json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+    json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+    if (f->policy == POLICY_RELIABILITY && bw && pp) {
+        json_int_t from = json_integer_value(json_object_get(bw, "at_ms"));
+        json_int_t to = json_integer_value(json_object_get(pp, "at_ms")) +
+                        json_integer_value(json_object_get(pp, "ms"));
+        json_object_set_new(extra, "write_blocked_ms", json_integer(to - from));
+    }
+    const char *old = exec_captured_at(x, f->old_primary);
+    const char *kept = exec_captured_at(x, f->candidate);
+    if (f->policy == POLICY_AVAILABILITY && old && kept && f->plan) {
+        char err[256];
+        uint64_t n = 0;
+        char *d = plan_divergence(f->plan->flavors[f->old_primary].family == FLAVOR_MARIADB, old,
+                                  kept, &n, err, sizeof err);
+        if (d) {
+            free(f->lost);
+            f->lost = d;
+            f->lost_count = n;
+        } else {
+            log_warn("%s: cannot compare the GTID states of %s and %s: %s", f->s.cluster,
+                     c->nodes[f->old_primary].name, c->nodes[f->candidate].name, err);
+        }
+    }
+    return extra;
+}
+
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
     cluster_t *c = monitor_cluster(f->m);
     const char *cand = c->nodes[f->candidate].name;
     const char *what = kind_str(f->kind);
+    json_t *extra = f->kind == OP_SWITCHOVER ? switchover_extra(f, x) : NULL;
     if (outcome == EXEC_DONE) {
         /* What the others had beyond what the new primary kept (captured before
          * it became writable) may be lost: the transactions only the dead
@@ -607,8 +659,12 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                 buf_printf(&lost, "%s%s", i ? ", " : "", json_string_value(res));
             buf_puts(&lost, " (see the failover_step warnings)");
         }
-        json_t *extra = json_pack("{s:O}", "not_following", stray);
+        if (!extra)
+            extra = json_object();
+        json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
+        if (json_object_get(extra, "write_blocked_ms"))
+            json_object_set(d, "write_blocked_ms", json_object_get(extra, "write_blocked_ms"));
         event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? "failover_done" : "switchover_done",
                    f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s", what,
                    (unsigned long long)took, cand, buf_str(&lost));
@@ -618,10 +674,28 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         return;
     }
     if (outcome == EXEC_ROLLED_BACK) {
-        event_emit(LOG_LVL_WARN, "switchover_rolled_back", f->s.cluster, NULL,
-                   json_pack("{s:s}", "error", msg),
-                   "switchover rolled back: %s; the old primary is writable again", msg);
-        end_op(f, "aborted", false, "failed", msg, json_pack("{s:b}", "rolled_back", true));
+        /* Nothing was promoted and no traffic moved; say what was restored. */
+        const char *oldname = c->nodes[f->old_primary].name;
+        json_t *rr = step_result(x, "rollback_replica:", f->candidate, c);
+        bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
+        buf_t m = BUF_INIT;
+        buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; traffic "
+                       "was not moved; ",
+                   msg, oldname);
+        if (!rr)
+            buf_printf(&m, "%s was left replicating as it was", cand);
+        else if (replicating)
+            buf_printf(&m, "%s replicates from it again", cand);
+        else
+            buf_printf(&m, "%s could not be told to replicate again (%s): check it", cand,
+                       json_string_value(json_object_get(rr, "error")));
+        event_emit(LOG_LVL_WARN, "switchover_rolled_back", f->s.cluster, oldname,
+                   json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "primary", oldname,
+                             "candidate", cand, "candidate_replicating", replicating),
+                   "%s", buf_str(&m));
+        json_object_set_new(extra, "rolled_back", json_true());
+        end_op(f, "aborted", false, "failed", buf_str(&m), extra);
+        buf_free(&m);
         return;
     }
     if (f->kind == OP_FAILOVER) {
@@ -641,7 +715,7 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                json_pack("{s:s}", "error", msg),
                "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
                cand, msg, f->s.cluster);
-    end_op(f, "failed", false, "failed", msg, NULL);
+    end_op(f, "failed", false, "failed", msg, extra);
 }
 
 /* Elects with the latest observations and runs the promote plan. */
@@ -809,27 +883,37 @@ static void reply_now(failover_reply_fn reply, void *ctx, bool ok, const char *c
     reply(ctx, ok, code, msg, result);
 }
 
-json_t *failover_plan_json(failover_t *f, op_kind_t kind, const char *to, char *err, size_t errlen)
+json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size_t errlen)
 {
     cluster_t *c = monitor_cluster(f->m);
+    op_kind_t kind = r->kind;
+    const char *to = r->to;
+    policy_t policy = r->policy_given ? r->policy : f->s.policy;
+    plan_opts_t po = f->s.plan;
+    if (r->timeout_ms)
+        po.switchover_timeout_ms = r->timeout_ms;
     if (c->primary < 0) {
         snprintf(err, errlen, "the primary of %s is not known yet", f->s.cluster);
         return NULL;
     }
-    elect_result_t *e = elect_run(c, c->primary, f->s.policy, to);
-    json_t *out = json_pack("{s:s, s:s, s:s, s:o}", "cluster", f->s.cluster, "kind",
-                            kind_str(kind), "primary", c->nodes[c->primary].name, "election",
-                            elect_json(c, e));
+    if (to && cluster_find_node_by_name(c, to) < 0) {
+        snprintf(err, errlen, "no node named \"%s\" in %s", to, f->s.cluster);
+        return NULL;
+    }
+    elect_result_t *e = elect_run(c, c->primary, policy, to);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o}", "cluster", f->s.cluster, "kind",
+                            kind_str(kind), "policy", policy_str(policy), "primary",
+                            c->nodes[c->primary].name, "election", elect_json(c, e));
     plan_t *p = NULL;
     char perr[512] = "";
     if (kind == OP_FAILOVER) {
-        plan_t *prep = plan_failover_prepare(c, c->primary, f->s.policy, &f->s.plan);
+        plan_t *prep = plan_failover_prepare(c, c->primary, policy, &po);
         json_object_set_new(out, "prepare", plan_json(c, prep));
         plan_free(prep);
-        p = plan_failover_promote(c, c->primary, e, f->s.policy, &f->s.plan, perr, sizeof perr);
+        p = plan_failover_promote(c, c->primary, e, policy, &po, perr, sizeof perr);
     } else {
-        p = e->chosen >= 0 ? plan_switchover(c, c->primary, e->chosen, f->s.policy, &f->s.plan,
-                                             perr, sizeof perr)
+        p = e->chosen >= 0 ? plan_switchover(c, c->primary, e->chosen, policy, &po, perr,
+                                             sizeof perr)
                            : NULL;
         if (!p && !perr[0])
             snprintf(perr, sizeof perr, "%s", e->why);
@@ -852,9 +936,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
     cluster_t *c = monitor_cluster(f->m);
     char err[512];
     if (r->dry_run) {
-        json_t *j = failover_plan_json(f, r->kind, r->to, err, sizeof err);
+        json_t *j = failover_plan_json(f, r, err, sizeof err);
+        const char *why = json_string_value(json_object_get(j, "error"));
         if (!j)
-            reply_now(reply, ctx, false, "failed", err, NULL);
+            reply_now(reply, ctx, false, strstr(err, "no node named") ? "not_found" : "failed",
+                      err, NULL);
+        else if (why) /* nothing could be planned: a failure, with the reasons */
+            reply_now(reply, ctx, false, "failed", why, j);
         else
             reply_now(reply, ctx, true, NULL, NULL, j);
         return;

@@ -76,8 +76,10 @@ typedef struct {
 /* Starts an operator request; reply(req_ctx, ...) is called once, when it ends
  * (or at once when it can't start or is a dry run). */
 void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *req_ctx);
-/* The plan the daemon would run now (dry run of a failover or switchover). New reference. */
-json_t *failover_plan_json(failover_t *f, op_kind_t kind, const char *to, char *err, size_t errlen);
+/* The plan the daemon would run now for request r (kind, to, policy, timeout):
+ * a dry run. New reference; NULL with err when there is no known primary or no
+ * such node. */
+json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size_t errlen);
 
 void failover_pause(failover_t *f, bool paused);
 /* Acknowledges an interrupted operation or the last failover (lifts the block).

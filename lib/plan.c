@@ -1,12 +1,14 @@
 /* plan.c - see plan.h. */
 #include "plan.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "gtid.h"
 
 const char *step_kind_str(step_kind_t k)
 {
@@ -18,6 +20,7 @@ const char *step_kind_str(step_kind_t k)
     case STEP_HOOK: return "hook";
     case STEP_REFRESH: return "refresh";
     case STEP_VERIFY: return "verify";
+    case STEP_BLOCK_WRITES: return "block_writes";
     }
     return "?";
 }
@@ -128,8 +131,13 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
             return false;
         }
         buf_puts(b, "; ");
+        /* A replica acknowledges; it must not wait for acknowledgements
+         * itself: an old primary that kept the source side on would hold
+         * every transaction it applies until the semi-sync timeout, since
+         * nobody replicates from it. */
         if (o->semisync)
-            buf_printf(b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+            buf_printf(b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, false),
+                       flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
         buf_puts(b, flavor_sql_start_replica(f));
     }
     s->sql = buf_steal(&sql);
@@ -311,11 +319,49 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     return p;
 }
 
+/* The old primary made read-only: writes still running after the long-writes
+ * bound are killed or end the step (kill decides). */
+static step_t *block_writes_step(plan_t *p, const cluster_t *c, int group, int node, bool kill,
+                                 const plan_opts_t *o)
+{
+    step_t *s = STEP(p, STEP_BLOCK_WRITES, group, node,
+                     o->long_writes_timeout_ms + o->step_timeout_ms, "block_writes:%s",
+                     nm(c, node));
+    set_sql(s, flavor_sql_set_read_only(&p->flavors[node], FLAVOR_SUPER_READ_ONLY));
+    s->long_writes_ms = o->long_writes_timeout_ms;
+    s->kill_long_writes = kill;
+    return s;
+}
+
+/* Reliability (no acknowledged write may be lost; writes pause):
+ *   1. switchover_before hooks (a veto stops here);
+ *   2. the candidate's lag under switchover_lag_max, polled until the timeout;
+ *   3. the old primary read-only (super_read_only where there is one): writes
+ *      still running after long_writes_timeout are killed, or the switchover
+ *      gives up (long_writes = wait);
+ *   4. the old primary's GTID state captured;
+ *   5. the candidate waited for until it executed all of it;
+ *   -- everything up to here is undone on failure: the old primary writable
+ *      again, the candidate replicating; no traffic was moved --
+ *   6. the candidate promoted; 7. post_promotion hooks move traffic;
+ *   8. the replicas and the old primary repointed, then verified;
+ *   9. every node probed afresh; switchover_after hooks.
+ * Availability (writes come back first; what the old primary had beyond the
+ * candidate is reported as possibly lost):
+ *   1. hooks; 2. the candidate's replication stopped and its GTID state read
+ *   (what it keeps); -- undone on failure --
+ *   3. promoted; 4. traffic moved; 5. the old primary read-only, long writes
+ *   killed after long_writes_timeout whatever long_writes says (it must not
+ *   stay writable beside the new primary), and its GTID state read; 6.-7. as
+ *   8.-9. above.
+ * Steps 1-5 (reliability) and 1-2 (availability) all end within
+ * switchover_timeout of the start. */
 plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t policy,
                         const plan_opts_t *o, char *err, size_t errlen)
 {
     plan_t *p = plan_new(c, PLAN_SWITCHOVER, policy, old_primary);
     p->candidate = cand;
+    p->deadline_ms = o->switchover_timeout_ms;
     if (old_primary < 0 || !c->nodes[old_primary].up || !p->known[old_primary]) {
         snprintf(err, errlen, "the primary is not reachable: a switchover needs a live primary "
                               "(use failover for a dead one)");
@@ -336,35 +382,43 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         s = STEP(p, STEP_CHECK_LAG, g++, cand, o->switchover_timeout_ms, "check_lag:%s",
                  nm(c, cand));
         s->max_lag_ms = o->switchover_lag_max_ms;
-        describe(s, "wait until %s is less than %llu ms behind", nm(c, cand),
-                 (unsigned long long)o->switchover_lag_max_ms);
-        s = STEP(p, STEP_SQL, g++, old_primary, o->step_timeout_ms, "block_writes:%s",
-                 nm(c, old_primary));
-        set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_SUPER_READ_ONLY));
-        describe(s, "make the old primary %s read-only: writes are blocked from here",
-                 nm(c, old_primary));
+        describe(s, "wait until %s is at most %llu ms behind, with its SQL thread running",
+                 nm(c, cand), (unsigned long long)o->switchover_lag_max_ms);
+        s = block_writes_step(p, c, g++, old_primary, o->long_writes_kill, o);
+        describe(s, "make the old primary %s read-only: writes are blocked from here (writes "
+                    "still running after %llu ms are %s)",
+                 nm(c, old_primary), (unsigned long long)o->long_writes_timeout_ms,
+                 o->long_writes_kill ? "killed" : "waited for no longer: the switchover is "
+                                                  "rolled back");
         s = STEP(p, STEP_CAPTURE_GTID, g++, old_primary, o->step_timeout_ms, "capture:%s",
                  nm(c, old_primary));
         describe(s, "read the GTID state of %s", nm(c, old_primary));
         s = STEP(p, STEP_WAIT_GTID, g++, cand, o->switchover_timeout_ms, "sync:%s", nm(c, cand));
         describe(s, "wait until %s executed all of it", nm(c, cand));
+    } else {
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "stop_replica:%s", nm(c, cand));
+        set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
+        describe(s, "stop replication on %s without waiting for it to catch up", nm(c, cand));
+        s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture:%s", nm(c, cand));
+        s->optional = true;
+        describe(s, "read the GTID state %s keeps, to report what it lacks", nm(c, cand));
     }
     p->point_of_no_return = p->n;
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
-    describe(s, "promote %s", nm(c, cand));
+    describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
+    add_hook(p, g++, "post_promotion", true, o);
     if (!reliable) {
-        s = STEP(p, STEP_SQL, g++, old_primary, o->step_timeout_ms, "block_writes:%s",
-                 nm(c, old_primary));
-        set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_SUPER_READ_ONLY));
-        s->optional = true;
-        describe(s, "make the old primary %s read-only", nm(c, old_primary));
+        s = block_writes_step(p, c, g++, old_primary, true, o);
+        describe(s, "make the old primary %s read-only (writes still running after %llu ms are "
+                    "killed)",
+                 nm(c, old_primary), (unsigned long long)o->long_writes_timeout_ms);
         s = STEP(p, STEP_CAPTURE_GTID, g++, old_primary, o->step_timeout_ms, "capture:%s",
                  nm(c, old_primary));
         s->optional = true;
-        describe(s, "read the GTID state of %s to report what may diverge", nm(c, old_primary));
+        describe(s, "read the GTID state of %s to report what %s lacks", nm(c, old_primary),
+                 nm(c, cand));
     }
-    add_hook(p, g++, "post_promotion", true, o);
     int rg = g++, vg = g++;
     for (size_t i = 0; i < c->n_nodes; i++) {
         bool old = (int)i == old_primary;
@@ -381,20 +435,29 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         s->optional = true;
         describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
     }
+    /* The reply then describes the cluster as it is now, not as last probed. */
+    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
+    s->optional = true;
+    describe(s, "read every node's state afresh");
     add_hook(p, g++, "switchover_after", true, o);
     sort_by_group(p);
 
     /* Before the promotion everything can be undone: the old primary writable
-     * again, the candidate replicating. */
+     * again; the candidate replicating again where the switchover stopped it
+     * (availability). Reliability never touches the candidate before the
+     * promotion, and leaves its replication as it found it (an applier an
+     * operator stopped stays stopped). */
     s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary, o->step_timeout_ms,
                "rollback_writes:%s", nm(c, old_primary));
     set_sql(s, flavor_sql_set_read_only(fo, FLAVOR_WRITABLE));
     describe(s, "make %s writable again", nm(c, old_primary));
-    s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
-               "rollback_replica:%s", nm(c, cand));
-    set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
-    s->optional = true;
-    describe(s, "make sure %s replicates again", nm(c, cand));
+    if (!reliable) {
+        s = add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
+                   "rollback_replica:%s", nm(c, cand));
+        set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
+        s->optional = true;
+        describe(s, "make %s replicate again", nm(c, cand));
+    }
 
     buf_t b = BUF_INIT;
     buf_printf(&b, "switchover of %s (%s) from %s to %s", c->name, policy_str(policy),
@@ -446,6 +509,12 @@ static json_t *steps_json(const cluster_t *c, const step_t *st, size_t n)
             json_object_set_new(j, "sql", json_string(s->sql_log));
         if (s->gtid)
             json_object_set_new(j, "gtid", json_string(s->gtid));
+        if (s->kind == STEP_CHECK_LAG)
+            json_object_set_new(j, "max_lag_ms", json_integer((json_int_t)s->max_lag_ms));
+        if (s->kind == STEP_BLOCK_WRITES) {
+            json_object_set_new(j, "long_writes_ms", json_integer((json_int_t)s->long_writes_ms));
+            json_object_set_new(j, "long_writes", json_string(s->kill_long_writes ? "kill" : "wait"));
+        }
         json_array_append_new(a, j);
     }
     return a;
@@ -454,10 +523,113 @@ static json_t *steps_json(const cluster_t *c, const step_t *st, size_t n)
 json_t *plan_json(const cluster_t *c, const plan_t *p)
 {
     static const char *const kinds[] = {"failover_prepare", "failover_promote", "switchover"};
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "kind", kinds[p->kind], "policy",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "kind", kinds[p->kind], "policy",
                      policy_str(p->policy), "summary", p->summary ? p->summary : "", "candidate",
                      p->candidate >= 0 ? json_string(c->nodes[p->candidate].name) : json_null(),
                      "steps", steps_json(c, p->steps, p->n), "rollback",
                      steps_json(c, p->rollback, p->n_rollback), "point_of_no_return",
                      (json_int_t)p->point_of_no_return);
+    if (p->deadline_ms)
+        json_object_set_new(j, "deadline_ms", json_integer((json_int_t)p->deadline_ms));
+    return j;
+}
+
+/* ---- long writes ---------------------------------------------------------- */
+
+/* The text after blanks, comments and opening parentheses. */
+static const char *skip_noise(const char *s)
+{
+    for (;;) {
+        while (*s && (isspace((unsigned char)*s) || *s == '('))
+            s++;
+        if (s[0] == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            if (!e)
+                return s + strlen(s);
+            s = e + 2;
+        } else if ((s[0] == '-' && s[1] == '-') || s[0] == '#') {
+            const char *e = strchr(s, '\n');
+            if (!e)
+                return s + strlen(s);
+            s = e + 1;
+        } else {
+            return s;
+        }
+    }
+}
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+    return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
+
+/* A whole word w somewhere in s (case-insensitive). */
+static bool has_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = s; *p; p++) {
+        if (strncasecmp(p, w, n) == 0 && (p == s || !isalnum((unsigned char)p[-1])) &&
+            !isalnum((unsigned char)p[n]) && p[n] != '_')
+            return true;
+    }
+    return false;
+}
+
+bool plan_is_long_write(const char *command, const char *state, const char *info)
+{
+    static const char *const writes[] = {"INSERT", "UPDATE",   "DELETE",   "REPLACE", "LOAD",
+                                         "ALTER",  "CREATE",   "DROP",     "RENAME",  "TRUNCATE",
+                                         "OPTIMIZE", "REPAIR", "ANALYZE",  "GRANT",   "REVOKE",
+                                         "CALL",   NULL};
+    if (!command || !info || (strcasecmp(command, "Query") != 0 && strcasecmp(command, "Execute") != 0))
+        return false;
+    if (state && (strcasestr(state, "global read lock") || strcasestr(state, "backup lock")))
+        return false;
+    const char *w = skip_noise(info);
+    size_t n = 0;
+    while (isalpha((unsigned char)w[n]))
+        n++;
+    for (const char *const *k = writes; *k; k++)
+        if (word_is(w, n, *k))
+            return true;
+    if (word_is(w, n, "WITH"))
+        return has_word(w, "UPDATE") || has_word(w, "DELETE");
+    return false;
+}
+
+/* ---- divergence ------------------------------------------------------------ */
+
+char *plan_divergence(bool mariadb, const char *old_gtid, const char *new_gtid, uint64_t *count,
+                      char *err, size_t errlen)
+{
+    *count = 0;
+    if (!mariadb) {
+        gtid_set_t *a = gtid_set_parse(old_gtid ? old_gtid : "", err, errlen);
+        gtid_set_t *b = a ? gtid_set_parse(new_gtid ? new_gtid : "", err, errlen) : NULL;
+        if (!a || !b) {
+            gtid_set_free(a);
+            return NULL;
+        }
+        gtid_set_t *d = gtid_set_subtract(a, b);
+        *count = gtid_set_count(d);
+        char *out = gtid_set_format_line(d);
+        gtid_set_free(a);
+        gtid_set_free(b);
+        gtid_set_free(d);
+        return out;
+    }
+    gtid_pos_t *a = gtid_pos_parse(old_gtid ? old_gtid : "", err, errlen);
+    gtid_pos_t *b = a ? gtid_pos_parse(new_gtid ? new_gtid : "", err, errlen) : NULL;
+    if (!a || !b) {
+        gtid_pos_free(a);
+        return NULL;
+    }
+    gtid_pos_diff_t *d = gtid_pos_diff(b, a);
+    for (size_t i = 0; i < d->n; i++)
+        *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
+    char *out = gtid_pos_diff_format(d);
+    gtid_pos_diff_free(d);
+    gtid_pos_free(a);
+    gtid_pos_free(b);
+    return out;
 }

@@ -15,9 +15,13 @@
  *            replicas applied what they received; catch the candidate up if
  *            it lacks anything; promote it; move traffic; repoint the others;
  *            verify they replicate; post-failover hook.
- * A switchover is one phase: check the candidate's lag; make the old primary
- * read-only; capture its GTID state; wait for the candidate to execute it;
- * promote; move traffic; repoint the replicas and the old primary.
+ * A switchover is one phase. Reliability: check the candidate's lag; make the
+ * old primary read-only (waiting for or killing long writes); capture its GTID
+ * state; wait for the candidate to execute it; promote; move traffic; repoint
+ * the replicas and the old primary. Availability moves traffic first: stop the
+ * candidate's replication and read what it keeps; promote; move traffic; then
+ * make the old primary read-only and read what it had, so that what the new
+ * primary lacks is known and reported; repoint everyone.
  */
 #ifndef FAILOVERD_PLAN_H
 #define FAILOVERD_PLAN_H
@@ -39,6 +43,8 @@ typedef enum {
     STEP_HOOK,         /* run the hook point `hook` (a veto fails the step) */
     STEP_REFRESH,      /* probe every reachable node afresh, then plan the next phase */
     STEP_VERIFY,       /* poll node until it replicates from `source` with both threads running */
+    STEP_BLOCK_WRITES, /* run sql (read-only on) on node; writes still running after
+                          long_writes_ms are killed (kill_long_writes) or end the step */
 } step_kind_t;
 
 typedef struct {
@@ -53,6 +59,8 @@ typedef struct {
     int source;         /* STEP_VERIFY: the node it must replicate from */
     bool reach_captured; /* STEP_VERIFY: and have executed the plan's captured value */
     uint64_t max_lag_ms; /* STEP_CHECK_LAG */
+    uint64_t long_writes_ms; /* STEP_BLOCK_WRITES: how long running writes may delay it */
+    bool kill_long_writes;   /* STEP_BLOCK_WRITES: then kill them (else the step fails) */
     uint64_t timeout_ms;
     bool optional;      /* failure is reported but does not end the plan */
     int group;
@@ -73,6 +81,9 @@ typedef struct {
     size_t n_rollback;
     /* Steps at and after this index can't be rolled back. */
     size_t point_of_no_return;
+    /* The steps before the point of no return must all end within this many
+     * ms of the plan's start (a switchover's timeout); 0: no such bound. */
+    uint64_t deadline_ms;
     flavor_t *flavors;  /* per node (indexed like the cluster); valid where known[] */
     bool *known;
     char *summary;      /* one paragraph */
@@ -93,6 +104,8 @@ typedef struct {
     uint64_t hook_timeout_ms;
     uint64_t switchover_lag_max_ms;
     uint64_t switchover_timeout_ms;
+    bool long_writes_kill;           /* switchover: kill long writes (else wait, then give up) */
+    uint64_t long_writes_timeout_ms; /* switchover: how long running writes may delay read-only */
 } plan_opts_t;
 
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
@@ -108,5 +121,26 @@ void plan_free(plan_t *p);
 json_t *plan_json(const cluster_t *c, const plan_t *p);
 
 const char *step_kind_str(step_kind_t k);
+
+/* Whether a statement seen running on an old primary (processlist COMMAND,
+ * STATE and INFO) is a write that keeps read_only from being set. Rules:
+ *   1. only running statements count (COMMAND Query or Execute);
+ *   2. a statement already waiting for the global read lock (or MariaDB's
+ *      backup lock) is queued behind read_only, not in its way;
+ *   3. the first word of the text, after blanks, comments and parentheses,
+ *      decides: INSERT UPDATE DELETE REPLACE LOAD ALTER CREATE DROP RENAME
+ *      TRUNCATE OPTIMIZE REPAIR ANALYZE GRANT REVOKE CALL are writes; WITH
+ *      is one when an UPDATE or DELETE follows; anything else (SELECT, SHOW,
+ *      SET ...) is not. */
+bool plan_is_long_write(const char *command, const char *state, const char *info);
+
+/* What the old primary had that the new one lacks, from their captured GTID
+ * states (MySQL sets or MariaDB positions): a GTID set (old - new), or the
+ * MariaDB domains in which the old primary is ahead, as old's positions.
+ * *count is the number of transactions (MariaDB: sequence numbers beyond
+ * new's in those domains). "" and 0 when nothing; NULL with err when a state
+ * cannot be parsed. Caller frees. */
+char *plan_divergence(bool mariadb, const char *old_gtid, const char *new_gtid, uint64_t *count,
+                      char *err, size_t errlen);
 
 #endif

@@ -132,6 +132,14 @@ class Daemon:
                 " ".join(args), p.returncode, p.stdout, p.stderr))
         return p.returncode, out
 
+    def ctl_text(self, *args, timeout=30, user=None):
+        """failoverctl ARGS without --json (human output), optionally run as
+        another user (runuser -u USER); returns the CompletedProcess (text)."""
+        argv = [FAILOVERCTL, "-s", self.sock] + list(args)
+        if user:
+            argv = ["runuser", "-u", user, "--"] + argv
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
     def status(self, cluster=None):
         args = ["status"] + ([cluster] if cluster else [])
         return self.ctl(*args, timeout=10)[1]
@@ -370,6 +378,21 @@ class ApplierLock:
                 self.proc.wait(5)
         if self.proc.stdin:
             self.proc.stdin.close()
+
+
+def squash(text):
+    """failoverctl wraps what it says at 80 columns: the text with every run
+    of blanks made one space, for looking for phrases in it."""
+    return " ".join((text or "").split())
+
+
+HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hooks")
+
+
+def vip_hook(lab):
+    """A cluster_extra line: the post_promotion script hook that moves the
+    lab's VIP to the new primary (tests/integration/hooks/lab-vip)."""
+    return '    hooks = { post_promotion = "%s %s"; };' % (os.path.join(HOOKS, "lab-vip"), lab.name)
 
 
 def check(cond, what):

@@ -170,12 +170,12 @@ Test(plan, switchover_reliability_blocks_syncs_promotes_and_can_roll_back)
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "hook:switchover_before / check_lag:db2 / block_writes:db1 / capture:db1 / "
                         "sync:db2 / promote:db2 / hook:post_promotion / repoint:db1 repoint:db3 / "
-                        "verify:db1 verify:db3 / hook:switchover_after");
+                        "verify:db1 verify:db3 / refresh / hook:switchover_after");
     free(s);
     cr_assert_null(find(p, "sync:db2")->gtid, "the wait uses the captured state");
     cr_assert_eq(p->point_of_no_return, 5);
     s = names(p->rollback, p->n_rollback);
-    cr_assert_str_eq(s, "rollback_writes:db1 rollback_replica:db2");
+    cr_assert_str_eq(s, "rollback_writes:db1", "the candidate's replication was never touched");
     free(s);
     cr_assert(strstr(p->rollback[0].sql, "read_only = OFF"), "%s", p->rollback[0].sql);
     plan_free(p);
@@ -193,5 +193,147 @@ Test(plan, switchover_refuses_a_dead_primary_or_a_non_replica)
     build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
     cr_assert_null(plan_switchover(&c, 0, 0, POLICY_RELIABILITY, &OPTS, err, sizeof err));
     cr_assert(strstr(err, "is not a reachable replica"), "%s", err);
+    cluster_free(&c);
+}
+
+Test(plan, switchover_availability_moves_traffic_before_blocking_the_old_primary)
+{
+    cluster_t c;
+    build(&c, true, true, "0-1-90", "0-1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.long_writes_timeout_ms = 2000;
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_AVAILABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "hook:switchover_before / stop_replica:db2 / capture:db2 / promote:db2 / "
+                        "hook:post_promotion / block_writes:db1 / capture:db1 / repoint:db1 "
+                        "repoint:db3 / verify:db1 verify:db3 / refresh / hook:switchover_after");
+    free(s);
+    cr_assert_eq(p->point_of_no_return, 3, "only stopping the candidate can be undone");
+    const step_t *bw = find(p, "block_writes:db1");
+    cr_assert_eq(bw->kind, STEP_BLOCK_WRITES);
+    cr_assert(bw->kill_long_writes, "the old primary must not stay writable beside the new one");
+    cr_assert(!bw->optional);
+    s = names(p->rollback, p->n_rollback);
+    cr_assert_str_eq(s, "rollback_writes:db1 rollback_replica:db2");
+    free(s);
+    cr_assert(strstr(find(p, "repoint:db1")->sql, "MASTER_DEMOTE_TO_SLAVE = 1"),
+              "the old MariaDB primary rejoins with its own transactions: %s",
+              find(p, "repoint:db1")->sql);
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, switchover_block_writes_carries_the_long_writes_rule_and_the_deadline)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.long_writes_timeout_ms = 1500;
+    o.long_writes_kill = false;
+    plan_t *p = plan_switchover(&c, 0, 2, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    const step_t *bw = find(p, "block_writes:db1");
+    cr_assert_eq(bw->kind, STEP_BLOCK_WRITES);
+    cr_assert_eq(bw->long_writes_ms, 1500);
+    cr_assert(!bw->kill_long_writes);
+    cr_assert_eq(bw->timeout_ms, 1500 + OPTS.step_timeout_ms, "room to wait, then to give up");
+    cr_assert_str_eq(bw->sql, "SET GLOBAL read_only = ON, GLOBAL super_read_only = ON");
+    cr_assert_eq(p->deadline_ms, OPTS.switchover_timeout_ms);
+    cr_assert_eq(find(p, "check_lag:db3")->max_lag_ms, OPTS.switchover_lag_max_ms);
+    json_t *j = plan_json(&c, p);
+    json_t *st = json_array_get(json_object_get(j, "steps"), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(st, "name")), "block_writes:db1");
+    cr_assert_str_eq(json_string_value(json_object_get(st, "long_writes")), "wait");
+    json_decref(j);
+    plan_free(p);
+    cluster_free(&c);
+}
+
+/* What keeps read_only from being set: running writes, by their text. */
+Test(plan, long_writes_are_running_write_statements)
+{
+    static const struct {
+        const char *command, *state, *info;
+        bool write;
+    } cases[] = {
+        {"Query", "User sleep", "INSERT INTO t SELECT 1, SLEEP(9)", true},
+        {"Query", "updating", "  update t set a = 1", true},
+        {"Execute", "Sending data", "DELETE FROM t", true},
+        {"Query", "", "/* app: batch */ REPLACE INTO t VALUES (1)", true},
+        {"Query", "", "-- note\nLOAD DATA INFILE 'x' INTO TABLE t", true},
+        {"Query", "altering table", "ALTER TABLE t ADD COLUMN b INT", true},
+        {"Query", "", "(INSERT INTO t VALUES (1))", true},
+        {"Query", "", "WITH x AS (SELECT 1) UPDATE t, x SET t.a = 1", true},
+        {"Query", "", "WITH x AS (SELECT 1) SELECT * FROM x", false},
+        {"Query", "Sending data", "SELECT * FROM t FOR UPDATE", false},
+        {"Query", "", "SHOW PROCESSLIST", false},
+        {"Query", "", "SET GLOBAL read_only = ON", false},
+        {"Query", "Waiting for global read lock", "INSERT INTO t VALUES (2)", false},
+        {"Query", "Waiting for backup lock", "UPDATE t SET a = 2", false},
+        {"Sleep", "", NULL, false},
+        {"Sleep", "", "INSERT INTO t VALUES (3)", false},
+        {"Binlog Dump GTID", "Source has sent all binlog", NULL, false},
+        {"Query", "", "INSERTED", false},
+        {"Query", "", "", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_expect_eq(plan_is_long_write(cases[i].command, cases[i].state, cases[i].info),
+                     cases[i].write, "%s / %s / %s", cases[i].command, cases[i].state,
+                     cases[i].info ? cases[i].info : "(null)");
+}
+
+/* What the old primary had beyond the new one, per flavor. */
+Test(plan, divergence_is_what_the_old_primary_had_beyond_the_new_one)
+{
+    static const struct {
+        bool maria;
+        const char *old_gtid, *new_gtid, *want;
+        uint64_t count;
+    } cases[] = {
+        {false, A ":1-100", A ":1-100", "", 0},
+        {false, A ":1-100", A ":1-97", A ":98-100", 3},
+        {false, A ":1-100", A ":1-100:200", "", 0},
+        {true, "0-1-100", "0-1-100", "", 0},
+        {true, "0-1-100", "0-1-96", "0-1-100", 4},
+        {true, "0-1-100,1-1-7", "0-1-100", "1-1-7", 7},
+        {true, "0-1-100", "0-2-101", "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t n = 99;
+        char err[128] = "";
+        char *d = plan_divergence(cases[i].maria, cases[i].old_gtid, cases[i].new_gtid, &n, err,
+                                  sizeof err);
+        cr_assert_not_null(d, "%s", err);
+        cr_expect_str_eq(d, cases[i].want, "%s - %s", cases[i].old_gtid, cases[i].new_gtid);
+        cr_expect_eq(n, cases[i].count, "%s - %s: %llu", cases[i].old_gtid, cases[i].new_gtid,
+                     (unsigned long long)n);
+        free(d);
+    }
+    uint64_t n;
+    char err[128] = "";
+    cr_assert_null(plan_divergence(false, "not a gtid", "", &n, err, sizeof err));
+    cr_assert(err[0], "a parse error is explained");
+}
+
+Test(plan, a_repointed_old_primary_stops_waiting_for_acknowledgements)
+{
+    cluster_t c;
+    build(&c, true, true, "0-1-100", "0-1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.semisync = true;
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    const char *sql = find(p, "repoint:db1")->sql;
+    const char *off = strstr(sql, "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+    const char *on = strstr(sql, "SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+    const char *start = strstr(sql, "START REPLICA");
+    cr_assert(off && on && start && off < start && on < start,
+              "source side off, replica side on, before replication starts: %s", sql);
+    cr_assert(strstr(find(p, "promote:db2")->sql, "rpl_semi_sync_master_enabled = ON"));
+    plan_free(p);
     cluster_free(&c);
 }
