@@ -92,6 +92,9 @@ def failover(lab, d, say):
     check(lab.vip_holders() == ["db2"], "db2 holds the VIP before the failover")
     lab.kill("db2")
     d.wait_event("failover_done", timeout=40)
+    # status names the new primary once it has been probed as such.
+    wait_for(lambda: d.cluster()["primary"] not in (None, "db2"), 10,
+             what="status naming the new primary")
     new = d.cluster()["primary"]
     check(new in ("db1", "db3"), "a replica of db2 is the new primary: %s" % new)
     ms, detail = wait_moved(lab, d, new, 2)
