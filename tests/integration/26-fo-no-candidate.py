@@ -46,7 +46,10 @@ def scenario(flavor):
         received = elect["received_by_all"]
         # Asking again changes nothing: the same abort, and failoverctl exits 1.
         rc, res = d.ctl("failover", "main", timeout=60, check=False)
-        check(rc == 1 and res["type"] == "aborted" and res["ok"] is False,
+        # A failed operation is an error reply ("failed") carrying its record.
+        err = (res or {}).get("error") or {}
+        rec = err.get("operation") or {}
+        check(rc == 1 and err.get("code") == "failed" and rec.get("type") == "aborted",
               "an aborted operator failover exits 1 with its record: %s %s" % (rc, res))
         check(fokit.writable_nodes(lab) == [], "still nothing writable")
 
