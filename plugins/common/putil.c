@@ -382,3 +382,27 @@ bool putil_which(const char *program, const char *path, char *out, size_t out_le
     }
     return false;
 }
+
+void putil_describe(const failoverd_spawn_result_t *r, char *out, size_t len)
+{
+    int n;
+    switch (r->status) {
+    case FAILOVERD_SPAWN_EXITED:
+        n = snprintf(out, len, "exited with status %d", r->exit_code);
+        break;
+    case FAILOVERD_SPAWN_SIGNALED:
+        n = snprintf(out, len, "killed by signal %d", r->term_signal);
+        break;
+    case FAILOVERD_SPAWN_TIMEOUT:
+        n = snprintf(out, len, "timed out after %llu ms", (unsigned long long)r->elapsed_ms);
+        break;
+    default:
+        n = snprintf(out, len, "could not start: %s", r->error);
+        break;
+    }
+    /* The first line of what it said. */
+    const char *say = r->err_len ? r->err : r->out;
+    size_t say_len = strcspn(say, "\n");
+    if (n > 0 && (size_t)n < len && say_len)
+        snprintf(out + n, len - (size_t)n, ": %.*s", (int)(say_len > 200 ? 200 : say_len), say);
+}

@@ -101,4 +101,9 @@ void putil_argv_text(char *const *argv, putil_str_t *out);
  * "/usr/sbin:/usr/bin:/sbin:/bin").  Returns false when none is found. */
 bool putil_which(const char *program, const char *path, char *out, size_t out_len);
 
+/* What became of a spawned command, for messages: "exited with status 2: the
+ * first line it printed" (up to 200 bytes of it), "killed by signal 9", "timed
+ * out after 2000 ms", "could not start: ...". */
+void putil_describe(const failoverd_spawn_result_t *r, char *out, size_t len);
+
 #endif

@@ -84,29 +84,6 @@ static uint64_t now(const dns_t *d)
     return d->host->now_ms(d->host);
 }
 
-/* "exited with status 2: update failed: REFUSED" and the like. */
-static void describe(const failoverd_spawn_result_t *r, char *out, size_t len)
-{
-    int n;
-    switch (r->status) {
-    case FAILOVERD_SPAWN_EXITED:
-        n = snprintf(out, len, "exited with status %d", r->exit_code);
-        break;
-    case FAILOVERD_SPAWN_SIGNALED:
-        n = snprintf(out, len, "killed by signal %d", r->term_signal);
-        break;
-    case FAILOVERD_SPAWN_TIMEOUT:
-        n = snprintf(out, len, "timed out after %llu ms", (unsigned long long)r->elapsed_ms);
-        break;
-    default:
-        n = snprintf(out, len, "could not start: %s", r->error);
-        break;
-    }
-    const char *say = r->err_len ? r->err : r->out;
-    size_t say_len = strcspn(say, "\n");
-    if (n > 0 && (size_t)n < len && say_len)
-        snprintf(out + n, len - (size_t)n, ": %.*s", (int)(say_len > 200 ? 200 : say_len), say);
-}
 
 /* ---- verify: ask the server ------------------------------------------------- */
 
@@ -131,7 +108,7 @@ static void on_answer(void *ud, const failoverd_spawn_result_t *r)
         }
     } else {
         char how[300];
-        describe(r, how, sizeof how);
+        putil_describe(r, how, sizeof how);
         snprintf(j->last, sizeof j->last, "dig %s", how);
     }
     if (now(d) + VERIFY_RETRY_MS >= j->verify_deadline) {
@@ -173,7 +150,7 @@ static void on_updated(void *ud, const failoverd_spawn_result_t *r)
     dns_t *d = j->d;
     if (r->status != FAILOVERD_SPAWN_EXITED || r->exit_code != 0) {
         char how[300];
-        describe(r, how, sizeof how);
+        putil_describe(r, how, sizeof how);
         finish(j, FAILOVERD_DONE_FAILED, "updating %s to %s on %s failed: nsupdate %s", d->name,
                j->address, d->server, how);
         return;

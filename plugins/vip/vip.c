@@ -178,30 +178,6 @@ static bool run(const vip_t *v, const failoverd_node_t *node, const char *what, 
     return true;
 }
 
-/* "exited with status 2: RTNETLINK answers: File exists" and the like. */
-static void describe(const failoverd_spawn_result_t *r, char *out, size_t len)
-{
-    int n;
-    switch (r->status) {
-    case FAILOVERD_SPAWN_EXITED:
-        n = snprintf(out, len, "exited with status %d", r->exit_code);
-        break;
-    case FAILOVERD_SPAWN_SIGNALED:
-        n = snprintf(out, len, "killed by signal %d", r->term_signal);
-        break;
-    case FAILOVERD_SPAWN_TIMEOUT:
-        n = snprintf(out, len, "timed out after %llu ms", (unsigned long long)r->elapsed_ms);
-        break;
-    default:
-        n = snprintf(out, len, "could not start: %s", r->error);
-        break;
-    }
-    /* The first line of what it said. */
-    const char *say = r->err_len ? r->err : r->out;
-    size_t say_len = strcspn(say, "\n");
-    if (n > 0 && (size_t)n < len && say_len)
-        snprintf(out + n, len - (size_t)n, ": %.*s", (int)(say_len > 160 ? 160 : say_len), say);
-}
 
 static bool succeeded(const failoverd_spawn_result_t *r)
 {
@@ -264,7 +240,7 @@ static void on_fence_released(void *ud, const failoverd_spawn_result_t *r)
     else if (was_absent(r))
         finish(j, FAILOVERD_DONE_OK, "%s was not on %s", j->v->address, j->old->name);
     else {
-        describe(r, how, sizeof how);
+        putil_describe(r, how, sizeof how);
         finish(j, FAILOVERD_DONE_FAILED, "could not release %s on %s: %s", j->v->address,
                j->old->name, how);
     }
@@ -303,7 +279,7 @@ static void on_old_released(void *ud, const failoverd_spawn_result_t *r)
     job_t *j = ud;
     if (!succeeded(r) && !was_absent(r)) {
         char how[256];
-        describe(r, how, sizeof how);
+        putil_describe(r, how, sizeof how);
         snprintf(j->note, sizeof j->note, "releasing it on %s failed: %.150s", j->old->name, how);
     }
     check_start(j);
@@ -315,7 +291,7 @@ static void on_acquired(void *ud, const failoverd_spawn_result_t *r)
     vip_t *v = j->v;
     char err[512];
     if (!succeeded(r)) {
-        describe(r, err, sizeof err);
+        putil_describe(r, err, sizeof err);
         finish(j, FAILOVERD_DONE_FAILED, "could not acquire %s on %s: %s", v->address, j->new->name,
                err);
         return;
@@ -504,7 +480,7 @@ static void on_check_command(void *ud, const failoverd_spawn_result_t *r)
         check_ok(j, "the check passes");
         return;
     }
-    describe(r, j->last_error, sizeof j->last_error);
+    putil_describe(r, j->last_error, sizeof j->last_error);
     uint64_t now = j->v->host->now_ms(j->v->host);
     if (now + CHECK_COMMAND_RETRY_MS >= j->check_deadline)
         check_failed(j);
