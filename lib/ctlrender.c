@@ -523,6 +523,8 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
             wrap(out, "  io error: ", 12, str(r, "last_io_error"));
         if (nonempty(str(r, "last_sql_error")))
             wrap(out, "  sql error: ", 13, str(r, "last_sql_error"));
+        if (nonempty(str(n, "replication_filters")))
+            wrap(out, "  filters: ", 11, str(n, "replication_filters"));
         const char *src = str(r, "source");
         buf_t b = BUF_INIT;
         if (src && primary && strcmp(src, primary) != 0) {
@@ -820,6 +822,8 @@ static void render_candidates(buf_t *out, const json_t *e)
             buf_puts(&st, "eligible");
         if (nonempty(str(c, "errant")))
             buf_printf(&st, "; errant %s", str(c, "errant"));
+        if (json_is_true(json_object_get(c, "filtering")))
+            buf_printf(&st, "; filters %s", str_or(c, "filters", "?"));
         /* The status wraps under its own column. */
         char *cl = clean(buf_str(&st));
         size_t col = node_w + 23, room = W - col;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "filters.h"
 #include "flavor.h"
 #include "gtid.h"
 
@@ -203,6 +204,9 @@ static int cmp_candidates(const void *pa, const void *pb)
 {
     size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
     const elect_candidate_t *a = &rank_ctx.r->c[ia], *b = &rank_ctx.r->c[ib];
+    /* A replica without filters before any filtering one, whatever the policy. */
+    if (a->filtering != b->filtering)
+        return a->filtering ? 1 : -1;
     int rule_a = rank_ctx.c->nodes[a->node].rule, rule_b = rank_ctx.c->nodes[b->node].rule;
     int keys_a[4], keys_b[4];
     if (rank_ctx.policy == POLICY_RELIABILITY) {
@@ -236,6 +240,9 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     gstate_t *recv = xcalloc(c->n_nodes, sizeof *recv);
     static const observation_t none;
     const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : &none;
+    bool *filtering = xcalloc(c->n_nodes + 1, sizeof *filtering);
+    filters_judge(c, old_primary, filtering);
+    bool filtered_out = false; /* a filtering replica was excluded for it */
 
     /* Pass 1: per-node facts and exclusions. */
     for (size_t i = 0; i < c->n_nodes; i++) {
@@ -284,8 +291,14 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
             e->excluded = "its replication is broken (SQL error)";
         else if (e->errant[0])
             e->excluded = "it has errant GTIDs";
+        else if (filtering[i] && policy == POLICY_RELIABILITY) {
+            e->excluded = "its replication filters differ from the other replicas' (it may lack "
+                          "data it reports as replicated)";
+            filtered_out = true;
+        }
+        e->filtering = filtering[i];
         e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
-                       src == old_primary;
+                       src == old_primary && !filtering[i];
         r->n++;
     }
 
@@ -415,6 +428,11 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         }
     } else if (ne > 0) {
         chosen_k = order[0];
+    } else if (filtered_out) {
+        snprintf(r->why, sizeof r->why,
+                 "no replica can be promoted: the replicas without replication filters are "
+                 "excluded, and a replica whose filters differ from the others' may lack data "
+                 "(reliability policy)");
     } else {
         snprintf(r->why, sizeof r->why, "no replica can be promoted");
     }
@@ -455,6 +473,11 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
                              ? "; what it lacks may be lost (availability policy)"
                              : "; what it lacks is held by no replica that can serve it");
         }
+        if (e->filtering)
+            buf_printf(&b,
+                       "; its replication filters (%s) differ from the other replicas': the data "
+                       "it filtered out is lost (availability policy)",
+                       c->nodes[e->node].last_ok.repl_filters);
         snprintf(r->why, sizeof r->why, "%s", buf_str(&b));
         buf_free(&b);
     }
@@ -465,6 +488,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     free(pool);
     free(order);
     free(achievable);
+    free(filtering);
     return r;
 }
 
@@ -534,6 +558,11 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
                              "lacks", e->lacks, "missing", e->missing, "received", e->received,
                              "errant", e->errant, "backlog",
                              e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+        const observation_t *o = &c->nodes[e->node].last_ok;
+        json_t *cand = json_array_get(cands, json_array_size(cands) - 1);
+        json_object_set_new(cand, "filters",
+                            o->ok && o->repl_filters ? json_string(o->repl_filters) : json_null());
+        json_object_set_new(cand, "filtering", json_boolean(e->filtering));
     }
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)

@@ -23,6 +23,13 @@
  *     source, so they are never spread;
  *   - a server newer than another replica that would follow it (a replica
  *     cannot always replicate from a newer major/minor version).
+ *   - reliability: a filtering replica (filters.h: the replicas do not all
+ *     filter the same way, and it has filters). Its GTID state claims
+ *     transactions whose data it may have filtered out, so it is neither
+ *     promoted nor used as a catch-up source; with no other candidate the
+ *     failover is aborted rather than promote it. Under availability it is
+ *     eligible but ranks after every replica without filters, and the
+ *     choice says what that costs.
  *
  * Ranking of the rest:
  *   reliability: promotion rule (prefer > neutral > prefer_not), then
@@ -59,6 +66,7 @@ typedef struct {
     char *errant;         /* errant GTIDs ("" when none) */
     long long backlog;    /* received but not applied (transactions), -1 unknown */
     int rank;             /* 1 = best eligible; 0 = excluded */
+    bool filtering;       /* its replication filters differ from the others' (filters.h) */
 } elect_candidate_t;
 
 typedef struct {

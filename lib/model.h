@@ -59,6 +59,9 @@ typedef struct {
     char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
     uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
     uint64_t relay_log_space;
+    /* Replication filters in force on the default channel, in filters.h's
+     * canonical text: "" none; NULL when not a replica. */
+    char *repl_filters;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "elect.h"
 #include "event.h"
+#include "filters.h"
 #include "log.h"
 #include "probe.h"
 
@@ -229,6 +230,7 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     int old_primary = c->primary;
     bool changed = cluster_infer_topology(c);
     judge_errant(c, changed);
+    filters_add_issues(c);
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,

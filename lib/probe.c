@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "dbconn.h"
+#include "filters.h"
 #include "flavor.h"
 #include "log.h"
 
@@ -150,6 +151,15 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     return true;
 }
 
+/* The replication filters of one replica status row (filters.h). */
+static char *parse_filters(const dbconn_rs_t *rs, size_t row)
+{
+    const char *vals[FILTERS_NCOLUMNS + 1] = {NULL};
+    for (size_t i = 0; filters_columns[i]; i++)
+        vals[i] = dbconn_rs_str(rs, row, filters_columns[i]);
+    return filters_canonical(vals);
+}
+
 /* Fills the replication part of o from the replica status (default channel). */
 static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
 {
@@ -186,6 +196,7 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
                          ? v
                          : 0;
     o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
+    o->repl_filters = parse_filters(rs, row);
     if (p->flavor.family == FLAVOR_MARIADB) {
         o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
         o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));

@@ -63,6 +63,9 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
     json_object_set_new(j, "errant_gtids", n->errant ? json_string(n->errant) : json_null());
     json_object_set_new(j, "replication", replication_json(c, o));
+    json_object_set_new(j, "replication_filters",
+                        known && o->replica && o->repl_filters ? json_string(o->repl_filters)
+                                                               : json_null());
     json_object_set_new(j, "latency_ms", n->up ? json_real(n->latency_ms) : json_null());
     json_object_set_new(j, "last_probe", stamp(n->last_probe_at, clk));
     json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
