@@ -59,7 +59,8 @@ static bool put_items(buf_t *out, const char *v)
         }
         p = *q ? q + 1 : q;
     }
-    qsort(items, n, sizeof *items, cmp_str);
+    if (n > 1)
+        qsort(items, n, sizeof *items, cmp_str);
     for (size_t i = 0; i < n; i++) {
         buf_printf(out, "%s%s", i ? "," : "", items[i]);
         free(items[i]);
