@@ -322,3 +322,30 @@ Test(filters, status_shows_a_replicas_filters)
     json_decref(res);
     cluster_free(&c);
 }
+
+Test(filters, plan_shows_why_a_filtering_replica_is_excluded)
+{
+    cluster_t c;
+    fbuild(&c, &frows[0]);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    json_t *res = json_pack("{s:s, s:s, s:s, s:s, s:o}", "cluster", "t", "kind", "failover",
+                            "policy", "reliability", "primary", "db1", "election",
+                            elect_json(&c, e));
+    buf_t out = BUF_INIT;
+    ctlrender_plan(&out, res);
+    char *flat = xstrdup(buf_str(&out));
+    /* The status column wraps: compare with every run of blanks made one space. */
+    char *w = flat;
+    for (const char *r = flat; *r; r++)
+        if (!(*r == ' ' || *r == '\n') || (w > flat && w[-1] != ' '))
+            *w++ = (*r == '\n') ? ' ' : *r;
+    *w = '\0';
+    cr_expect(strstr(flat, "excluded: its replication filters differ") &&
+                  strstr(flat, "filters " IGN1),
+              "%s", buf_str(&out));
+    free(flat);
+    buf_free(&out);
+    json_decref(res);
+    elect_free(e);
+    cluster_free(&c);
+}
