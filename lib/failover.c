@@ -54,6 +54,7 @@ struct failover {
     rejoin_t *rj;
     uv_timer_t look_timer;
     char *promoted;           /* the node failoverd made the primary last, or NULL */
+    uint64_t ended_mono;      /* when the last operation ended (loop ms); 0: none yet */
 
     /* History. */
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
@@ -223,6 +224,11 @@ static void look(uv_timer_t *t)
     if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
         strcmp(c->nodes[c->primary].name, f->promoted) != 0)
         return;
+    /* What a node looked like while the operation ran is no reason to act:
+     * wait until every reachable node was probed after it ended. */
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].up && c->nodes[i].last_ok.started < f->ended_mono)
+            return;
     rejoin_look(f->rj, c, uv_now(f->loop));
 }
 
@@ -403,6 +409,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (ok && f->candidate >= 0)
         set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
+    f->ended_mono = uv_now(f->loop);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
