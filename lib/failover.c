@@ -929,6 +929,9 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
         json_object_set_new(out, "plan", plan_json(c, p));
     else
         json_object_set_new(out, "error", json_string(perr));
+    char why[512];
+    if (kind == OP_FAILOVER && blocked(f, why, sizeof why))
+        json_object_set_new(out, "auto_blocked", json_string(why));
     json_object_set_new(out, "note", json_string(kind == OP_FAILOVER
                                                      ? "a real failover elects again after "
                                                        "stopping the replicas' IO threads"
@@ -1146,6 +1149,8 @@ void failover_status(failover_t *f, json_t *st)
     } else {
         json_object_set_new(st, "blocked_until", json_null());
     }
+    char why[512];
+    json_object_set_new(st, "auto_blocked", blocked(f, why, sizeof why) ? json_string(why) : json_null());
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
 }
 

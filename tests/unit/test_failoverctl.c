@@ -150,8 +150,10 @@ Test(render, troubled_clusters_fit_and_show_their_errors)
     free(r3);
 
     /* Unknowns show as "?", what does not apply as "-". */
-    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"),
+    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"
+                        "  automatic failover blocked until 2026-11-24T00:30:00.000Z: the last"),
               "%s", t);
+    cr_assert(strstr(t, "`failoverctl ack edge`"), "the way out is named: %s", t);
     cr_assert(strstr(t, "\ne1   ?       ?     ?     -        -    -     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\ne2   replica up    yes   ?/?      ?    ?     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\n  source: 192.168.7.7:3307 (not in the cluster)\n"));
