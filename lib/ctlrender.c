@@ -786,6 +786,9 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         piecef(&l, "detected in %s", d);
     }
     buf_putc(out, '\n');
+    if (json_is_false(json_object_get(op, "traffic_moved")))
+        wrap(out, "  TRAFFIC NOT MOVED: ", 4,
+             "the post_promotion hook failed; clients still go where they went");
     if (nonempty(str(op, "possibly_lost"))) {
         buf_t lost = BUF_INIT;
         json_t *n = json_object_get(op, "possibly_lost_count");

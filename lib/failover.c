@@ -666,8 +666,20 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                 buf_printf(&lost, "%s%s", i ? ", " : "", json_string_value(res));
             buf_puts(&lost, " (see the failover_step warnings)");
         }
+        /* Traffic moves at post_promotion: when its hook failed, clients still
+         * go where they went (the old primary, read-only, or nowhere). */
+        json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+        bool moved = !pp || json_is_true(json_object_get(pp, "ok"));
+        if (!moved) {
+            const char *why = json_string_value(json_object_get(pp, "error"));
+            buf_printf(&lost, "; the traffic did NOT move: the post_promotion hook failed (%s): "
+                              "point the VIP or DNS name at %s by hand",
+                       why ? why : "see its step", cand);
+        }
         if (!extra)
             extra = json_object();
+        json_object_set_new(extra, "traffic_moved", json_boolean(moved));
+        json_object_set_new(d, "traffic_moved", json_boolean(moved));
         json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))

@@ -417,6 +417,15 @@ Test(exit_codes, call_outcomes_map_to_exit_codes)
                              0, NULL);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, ran), 1);
     json_decref(ran);
+    /* Done, but the post_promotion hook failed: the traffic did not move. */
+    json_t *stuck = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":false}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, stuck), 2);
+    json_decref(stuck);
+    json_t *moved = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":true}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, moved), 0);
+    json_decref(moved);
     json_decref(ok);
     json_decref(busy);
 }
