@@ -698,9 +698,15 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_t *rr = step_result(x, "rollback_replica:", f->candidate, c);
         bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
         buf_t m = BUF_INIT;
-        buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; traffic "
-                       "was not moved; ",
-                   msg, oldname);
+        json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+        if (bw)
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; "
+                           "traffic was not moved; ",
+                       msg, oldname);
+        else
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and was never made "
+                           "read-only; traffic was not moved; ",
+                       msg, oldname);
         if (!rr)
             buf_printf(&m, "%s was left replicating as it was", cand);
         else if (replicating)
