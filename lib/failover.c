@@ -410,6 +410,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
     f->ended_mono = uv_now(f->loop);
+    monitor_quiet(f->m, false);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
@@ -849,6 +850,7 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
 {
     cluster_t *c = monitor_cluster(f->m);
     f->running = true;
+    monitor_quiet(f->m, true);
     f->kind = kind;
     f->automatic = automatic;
     f->policy = policy;
