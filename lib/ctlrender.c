@@ -544,6 +544,21 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
         wrap(out, "  down since ", 4, str(n, "down_since"));
 }
 
+/* Why an automatic failover would not start now, when it would not. */
+static void render_auto_blocked(buf_t *out, const json_t *c)
+{
+    const char *why = str(c, "auto_blocked");
+    if (!nonempty(why))
+        return;
+    buf_t b = BUF_INIT;
+    const char *until = str(c, "blocked_until");
+    if (nonempty(until))
+        buf_printf(&b, "until %s: ", until);
+    buf_puts(&b, why);
+    wrap(out, "  automatic failover blocked ", 4, buf_str(&b));
+    buf_free(&b);
+}
+
 static void render_cluster(buf_t *out, const json_t *c)
 {
     const char *primary = str(c, "primary");
@@ -575,6 +590,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         buf_free(&b);
     }
     render_failover(out, json_object_get(c, "failover"));
+    render_auto_blocked(out, c);
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(c, "issues"), i, v)
@@ -772,6 +788,9 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         piecef(&l, "detected in %s", d);
     }
     buf_putc(out, '\n');
+    if (json_is_false(json_object_get(op, "traffic_moved")))
+        wrap(out, "  TRAFFIC NOT MOVED: ", 4,
+             "the post_promotion hook failed; clients still go where they went");
     if (nonempty(str(op, "possibly_lost"))) {
         buf_t lost = BUF_INIT;
         json_t *n = json_object_get(op, "possibly_lost_count");
@@ -933,6 +952,8 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     if (json_is_object(plan))
         render_plan_steps(out, plan, json_is_object(prep) ? "PROMOTE:" : "STEPS (a group's "
                                                                          "steps run in parallel):");
+    if (nonempty(str(r, "auto_blocked")))
+        wrap(out, "automatic failover blocked: ", 2, str(r, "auto_blocked"));
     if (nonempty(str(r, "note")))
         wrap(out, "note: ", 6, str(r, "note"));
 }

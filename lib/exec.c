@@ -401,6 +401,13 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
     int64_t behind = -1;
     dbconn_rs_int(rs, 0, R->seconds_behind, &behind);
     bool applying = sql && strcasecmp(sql, "Yes") == 0;
+    if (io && strcasecmp(io, "No") == 0) {
+        /* Stopped, not failing to connect: nothing will arrive until someone
+         * starts it, so waiting out the step's time helps nobody. */
+        step_end(r, false, "its IO thread is stopped: it receives nothing from the primary, and "
+                           "that does not change by itself (start it, then try again)");
+        return;
+    }
     if (behind >= 0 && (uint64_t)behind * 1000 <= s->max_lag_ms && applying) {
         step_end(r, true, NULL);
     } else {

@@ -54,6 +54,7 @@ struct failover {
     rejoin_t *rj;
     uv_timer_t look_timer;
     char *promoted;           /* the node failoverd made the primary last, or NULL */
+    uint64_t ended_mono;      /* when the last operation ended (loop ms); 0: none yet */
 
     /* History. */
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
@@ -223,6 +224,11 @@ static void look(uv_timer_t *t)
     if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
         strcmp(c->nodes[c->primary].name, f->promoted) != 0)
         return;
+    /* What a node looked like while the operation ran is no reason to act:
+     * wait until every reachable node was probed after it ended. */
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].up && c->nodes[i].last_ok.started < f->ended_mono)
+            return;
     rejoin_look(f->rj, c, uv_now(f->loop));
 }
 
@@ -403,6 +409,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (ok && f->candidate >= 0)
         set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
+    f->ended_mono = uv_now(f->loop);
+    monitor_quiet(f->m, false);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
@@ -659,8 +667,20 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                 buf_printf(&lost, "%s%s", i ? ", " : "", json_string_value(res));
             buf_puts(&lost, " (see the failover_step warnings)");
         }
+        /* Traffic moves at post_promotion: when its hook failed, clients still
+         * go where they went (the old primary, read-only, or nowhere). */
+        json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+        bool moved = !pp || json_is_true(json_object_get(pp, "ok"));
+        if (!moved) {
+            const char *why = json_string_value(json_object_get(pp, "error"));
+            buf_printf(&lost, "; the traffic did NOT move: the post_promotion hook failed (%s): "
+                              "point the VIP or DNS name at %s by hand",
+                       why ? why : "see its step", cand);
+        }
         if (!extra)
             extra = json_object();
+        json_object_set_new(extra, "traffic_moved", json_boolean(moved));
+        json_object_set_new(d, "traffic_moved", json_boolean(moved));
         json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
@@ -679,9 +699,15 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_t *rr = step_result(x, "rollback_replica:", f->candidate, c);
         bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
         buf_t m = BUF_INIT;
-        buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; traffic "
-                       "was not moved; ",
-                   msg, oldname);
+        json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+        if (bw)
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; "
+                           "traffic was not moved; ",
+                       msg, oldname);
+        else
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and was never made "
+                           "read-only; traffic was not moved; ",
+                       msg, oldname);
         if (!rr)
             buf_printf(&m, "%s was left replicating as it was", cand);
         else if (replicating)
@@ -824,6 +850,7 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
 {
     cluster_t *c = monitor_cluster(f->m);
     f->running = true;
+    monitor_quiet(f->m, true);
     f->kind = kind;
     f->automatic = automatic;
     f->policy = policy;
@@ -922,6 +949,9 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
         json_object_set_new(out, "plan", plan_json(c, p));
     else
         json_object_set_new(out, "error", json_string(perr));
+    char why[512];
+    if (kind == OP_FAILOVER && blocked(f, why, sizeof why))
+        json_object_set_new(out, "auto_blocked", json_string(why));
     json_object_set_new(out, "note", json_string(kind == OP_FAILOVER
                                                      ? "a real failover elects again after "
                                                        "stopping the replicas' IO threads"
@@ -1139,6 +1169,8 @@ void failover_status(failover_t *f, json_t *st)
     } else {
         json_object_set_new(st, "blocked_until", json_null());
     }
+    char why[512];
+    json_object_set_new(st, "auto_blocked", blocked(f, why, sizeof why) ? json_string(why) : json_null());
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
 }
 

@@ -470,14 +470,14 @@ static void log_output(const run_t *run, log_level_t lvl, const item_t *it, cons
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event, "hook %s: %s %s: %.*s",
-                   run->ctx->hook, it->who, stream, (int)n, p);
+        log_fields(lvl, run->ctx->cluster, NULL, NULL, "hook %s (%s): %s %s: %.*s",
+                   run->ctx->hook, run->ctx->event, it->who, stream, (int)n, p);
         p += n + (nl ? 1 : 0);
     }
     if (total > len)
-        log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event,
-                   "hook %s: %s %s: (%zu more bytes not kept)", run->ctx->hook, it->who, stream,
-                   total - len);
+        log_fields(lvl, run->ctx->cluster, NULL, NULL,
+                   "hook %s (%s): %s %s: (%zu more bytes not kept)", run->ctx->hook,
+                   run->ctx->event, it->who, stream, total - len);
 }
 
 /* Logs one result, and reports failures as events so they reach people (a
@@ -486,8 +486,8 @@ static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_tot
 {
     const hooks_result_t *r = &it->r;
     log_level_t lvl = r->outcome == HOOKS_OK ? LOG_LVL_INFO : LOG_LVL_WARN;
-    log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event, "hook %s: %s %s in %llu ms%s",
-               run->ctx->hook, it->who, r->detail, (unsigned long long)r->elapsed_ms,
+    log_fields(lvl, run->ctx->cluster, NULL, NULL, "hook %s (%s): %s %s in %llu ms%s",
+               run->ctx->hook, run->ctx->event, it->who, r->detail, (unsigned long long)r->elapsed_ms,
                r->outcome == HOOKS_VETOED ? " (veto)" : "");
     log_output(run, lvl, it, "stdout", r->out, r->out_len, out_total);
     log_output(run, lvl, it, "stderr", r->err, r->err_len, err_total);
@@ -522,9 +522,9 @@ static void finish_run(run_t *run)
     rep.outcome = rep.n_vetoed ? HOOKS_VETOED : rep.n_failed ? HOOKS_FAILED : HOOKS_OK;
     if (run->n_items)
         log_fields(rep.outcome == HOOKS_OK ? LOG_LVL_DEBUG : LOG_LVL_NOTICE, run->ctx->cluster,
-                   NULL, run->ctx->event,
-                   "hook %s: %s (%zu ran, %zu vetoed, %zu failed) in %llu ms", run->ctx->hook,
-                   hooks_outcome_str(rep.outcome), run->n_items, rep.n_vetoed, rep.n_failed,
+                   NULL, NULL,
+                   "hook %s (%s): %s (%zu ran, %zu vetoed, %zu failed) in %llu ms", run->ctx->hook,
+                   run->ctx->event, hooks_outcome_str(rep.outcome), run->n_items, rep.n_vetoed, rep.n_failed,
                    (unsigned long long)rep.elapsed_ms);
     if (run->cb)
         run->cb(&rep, run->ud);
@@ -639,8 +639,8 @@ static void on_run_start(uv_timer_t *t)
                           .output_max = h->output_max,
                           .input = run->input,
                           .input_len = len + 1};
-        log_fields(LOG_LVL_DEBUG, run->ctx->cluster, NULL, run->ctx->event, "hook %s: running %s",
-                   run->ctx->hook, h->cmd[pt]);
+        log_fields(LOG_LVL_DEBUG, run->ctx->cluster, NULL, NULL, "hook %s (%s): running %s",
+                   run->ctx->hook, run->ctx->event, h->cmd[pt]);
         if (child_start(h->loop, &o, on_script_done, it) != 0) {
             /* Only a relative path is refused here, and hooks_create() rejects those. */
             it->r.outcome = HOOKS_SPAWN_ERROR;
@@ -737,7 +737,7 @@ bool hooks_feed_event(hooks_t *h, const event_t *ev)
         qitem_t *old = h->qhead;
         h->qhead = old->next;
         h->qlen--;
-        log_fields(LOG_LVL_WARN, h->cluster, NULL, old->ctx->event,
+        log_fields(LOG_LVL_WARN, h->cluster, NULL, NULL,
                    "hook %s for %s dropped: %d event-driven hook runs already waiting",
                    old->ctx->hook, old->ctx->event, HOOKS_EVENT_QUEUE_MAX);
         plugin_ctx_free(old->ctx);

@@ -32,6 +32,14 @@ struct monitor {
     void (*done)(void *);
     void *done_ud;
     bool closing;
+    /* Topology issues are reported (as events) from a settled view only:
+     * not while an operation changes the cluster (quiet), and after a call
+     * for fresh probes not until every reachable node was probed since
+     * settle_since. reported[] is what the events have said so far. */
+    bool quiet;
+    uint64_t settle_since;
+    char **reported;
+    size_t n_reported;
 };
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
@@ -103,22 +111,61 @@ void monitor_start(monitor_t *m)
 
 void monitor_probe_all_now(monitor_t *m)
 {
+    m->settle_since = uv_now(m->loop);
     for (size_t i = 0; i < m->c.n_nodes; i++)
         if (m->probes[i])
             probe_now(m->probes[i]);
 }
 
-/* Emits an event for each issue in now[] that was not in before[]. */
-static void report_new_issues(monitor_t *m, char **before, size_t n_before)
+void monitor_quiet(monitor_t *m, bool quiet)
 {
+    m->quiet = quiet;
+    if (!quiet)
+        monitor_probe_all_now(m);
+}
+
+static bool settled(const monitor_t *m)
+{
+    if (m->quiet)
+        return false;
+    for (size_t i = 0; i < m->c.n_nodes; i++) {
+        const node_t *n = &m->c.nodes[i];
+        if (n->up && n->last_ok.started < m->settle_since)
+            return false;
+    }
+    return true;
+}
+
+static void free_reported(monitor_t *m)
+{
+    for (size_t i = 0; i < m->n_reported; i++)
+        free(m->reported[i]);
+    free(m->reported);
+    m->reported = NULL;
+    m->n_reported = 0;
+}
+
+/* Emits an event for each current issue that the events have not said yet,
+ * once the view is settled. An issue that came and went while it was not
+ * (two writable nodes seen from probes taken on either side of a switchover's
+ * read_only) is never reported. */
+static void report_new_issues(monitor_t *m)
+{
+    if (!settled(m))
+        return;
     for (size_t i = 0; i < m->c.n_issues; i++) {
         bool known = false;
-        for (size_t j = 0; j < n_before && !known; j++)
-            known = strcmp(before[j], m->c.issues[i]) == 0;
+        for (size_t j = 0; j < m->n_reported && !known; j++)
+            known = strcmp(m->reported[j], m->c.issues[i]) == 0;
         if (!known)
             event_emit(LOG_LVL_WARN, "topology_issue", m->c.name, NULL,
                        json_pack("{s:s}", "issue", m->c.issues[i]), "%s", m->c.issues[i]);
     }
+    free_reported(m);
+    m->reported = xcalloc(m->c.n_issues + 1, sizeof *m->reported);
+    for (size_t i = 0; i < m->c.n_issues; i++)
+        m->reported[i] = xstrdup(m->c.issues[i]);
+    m->n_reported = m->c.n_issues;
 }
 
 /* Errant GTIDs (transactions a node has that the primary never had) need the
@@ -223,10 +270,7 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
                        n->last_error);
     }
 
-    char **before = c->issues;
-    size_t n_before = c->n_issues;
-    c->issues = NULL;
-    c->n_issues = 0;
+    cluster_clear_issues(c);
     int old_primary = c->primary;
     bool changed = cluster_infer_topology(c);
     judge_errant(c, changed);
@@ -236,11 +280,8 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
             json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
             "the primary is %s", c->nodes[c->primary].name);
-    report_new_issues(m, before, n_before);
+    report_new_issues(m);
     evaluate(m, now);
-    for (size_t i = 0; i < n_before; i++)
-        free(before[i]);
-    free(before);
 }
 
 static void probe_closed(void *ud)
@@ -257,6 +298,7 @@ static void probe_closed(void *ud)
     free(m->probes_ctx);
     free(m->user);
     free(m->password);
+    free_reported(m);
     cluster_free(&m->c);
     free(m);
     if (done)
@@ -272,6 +314,7 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
         free(m->probes);
         free(m->user);
         free(m->password);
+        free_reported(m);
         cluster_free(&m->c);
         free(m);
         if (done)

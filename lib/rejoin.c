@@ -45,9 +45,14 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
         const observation_t *o = &n->last_ok;
         if ((int)i == p || !n->up || !o->ok || !o->read_only)
             continue;
-        if (o->replica &&
-            (cluster_find_node(c, o->source_host, o->source_port) == p || o->io == IO_YES))
-            continue; /* a replica of the primary, or busy replicating from elsewhere */
+        if (o->replica) {
+            int src = cluster_find_node(c, o->source_host, o->source_port);
+            if (src == p || (src < 0 && o->io == IO_YES))
+                continue; /* a replica of the primary, or of a server outside the cluster */
+            /* A replica still following another node of the cluster (it was
+             * hung or cut off while an operation repointed the others) is
+             * checked and repointed like any node left behind. */
+        }
         const char *g = o->gtid_executed ? o->gtid_executed : "";
         if (memo[i].checked && strcmp(memo[i].checked, g) == 0)
             continue;
@@ -561,7 +566,10 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         end_action(r, true);
         return;
     }
-    if (!r->s.auto_rejoin) {
+    /* auto_rejoin governs nodes that were not replicating: an old primary
+     * coming back. A replica left pointing at another node is only moved to
+     * the primary it should have been following all along. */
+    if (!r->s.auto_rejoin && !r->node_replica) {
         event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "

@@ -16,15 +16,21 @@
  *     failover's fence uses), and reported (event node_fenced); a failed fence
  *     is retried every few seconds and reported once;
  *   - a node that is up, read-only and not replicating from the primary (no
- *     source, or another one whose IO thread is not running) is checked once
- *     per GTID state: its executed GTIDs against the primary's (MySQL GTID
+ *     source; another node of the cluster, e.g. a replica that was hung while
+ *     an operation repointed the others; or a source outside the cluster whose
+ *     IO thread is not running) is checked once per GTID state, when it has
+ *     been probed since the last operation ended: its executed GTIDs against
+ *     the primary's (MySQL GTID
  *     sets; MariaDB its gtid_binlog_pos against the primary's
  *     gtid_binlog_state, server by server within each domain).
  *       contained, auto_rejoin on:  repointed at the primary with GTID
  *                                   auto-positioning, semi-sync replica side
  *                                   if configured, and verified (node_rejoined,
  *                                   or node_rejoin_failed);
- *       contained, auto_rejoin off: reported as ready to rejoin
+ *       contained, auto_rejoin off: a replica left behind is repointed all
+ *                                   the same (it needs no rejoin decision);
+ *                                   a node that was not replicating (an old
+ *                                   primary) is reported as ready to rejoin
  *                                   (node_rejoin_ready);
  *       not contained:              its errant GTIDs are reported
  *                                   (node_errant) and it stays read-only.

@@ -150,8 +150,10 @@ Test(render, troubled_clusters_fit_and_show_their_errors)
     free(r3);
 
     /* Unknowns show as "?", what does not apply as "-". */
-    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"),
+    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"
+                        "  automatic failover blocked until 2026-11-24T00:30:00.000Z: the last"),
               "%s", t);
+    cr_assert(strstr(t, "`failoverctl ack edge`"), "the way out is named: %s", t);
     cr_assert(strstr(t, "\ne1   ?       ?     ?     -        -    -     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\ne2   replica up    yes   ?/?      ?    ?     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\n  source: 192.168.7.7:3307 (not in the cluster)\n"));
@@ -415,6 +417,15 @@ Test(exit_codes, call_outcomes_map_to_exit_codes)
                              0, NULL);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, ran), 1);
     json_decref(ran);
+    /* Done, but the post_promotion hook failed: the traffic did not move. */
+    json_t *stuck = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":false}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, stuck), 2);
+    json_decref(stuck);
+    json_t *moved = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":true}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, moved), 0);
+    json_decref(moved);
     json_decref(ok);
     json_decref(busy);
 }

@@ -157,9 +157,17 @@ static const next_row_t next_rows[] = {
      10000,
      REJOIN_CHECK,
      2},
-    {"a replica busy with another source is left alone",
+    {"a replica still following another node of the cluster is checked",
      0,
      {PRIM, REPL, {true, true, 1, IO_YES, A ":1-10"}},
+     {0},
+     {0},
+     10000,
+     REJOIN_CHECK,
+     2},
+    {"a replica busy with a source outside the cluster is left alone",
+     0,
+     {PRIM, REPL, {true, true, 3, IO_YES, A ":1-10"}},
      {0},
      {0},
      10000,
@@ -195,7 +203,8 @@ static const next_row_t next_rows[] = {
 static void set_node(cluster_t *c, size_t i, const nfx_t *f)
 {
     static const char *const names[] = {"db1", "db2", "db3"};
-    static const char *const hosts[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+    /* hosts[3] is a server outside the cluster. */
+    static const char *const hosts[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.9"};
     node_t *n = &c->nodes[i];
     node_init(n, names[i], hosts[i], 3306, RULE_NEUTRAL);
     n->probed = true;
