@@ -59,6 +59,12 @@ typedef struct {
     char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
     uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
     uint64_t relay_log_space;
+
+    /* The first GTID text of this observation that does not parse in its
+     * flavor's notation (which variable, the text, why), or NULL when every
+     * one does. Set where the observation is made (elect_gtid_error): such a
+     * node is up, but its GTID state is unknown, never empty. */
+    char *gtid_error;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
