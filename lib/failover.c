@@ -398,14 +398,16 @@ static void remember_before(failover_t *f, const cluster_t *c)
     }
 }
 
-/* The replicas of the old primary whose received set went backwards between
- * the last probe before the failover and now (the refresh): a server threw
- * away transactions it had received and acknowledged (MariaDB discards the
- * relay log when a replication thread starts while both are stopped; a
- * restarted replica may lose it too). Whatever rule did it, a reliability
- * failover can't promote past it: those transactions may be on no other
- * node. Returns [{node, before, now, lost, lost_count}], empty when none; the
- * first time, each is reported (received_regressed) and journaled. */
+/* The replicas (up now, other than the old primary) whose received set went
+ * backwards between the last probe before the failover and now (the
+ * refresh): a server threw away transactions it had received and, under
+ * semi-sync, acknowledged (MariaDB discards the relay log when a replication
+ * thread starts while both are stopped; a restarted replica may lose it too).
+ * Whatever rule did it, a reliability failover can't promote past it: those
+ * transactions may be on no other node. Returns [{node, lost, lost_count,
+ * received_before, executed_before, received_now, executed_now}], empty when
+ * none; the first time in an operation, they are journaled (regressed) and
+ * each is reported (received_regressed). */
 static json_t *received_went_back(failover_t *f, const cluster_t *c)
 {
     json_t *out = json_array();
