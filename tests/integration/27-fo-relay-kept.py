@@ -22,7 +22,9 @@ no promotable node has applied. db3 can't be promoted nor serve a catch-up
    `failover_aborted` naming db2 and what it lost, no node writable. The
    operator then accepts the loss with `failoverctl failover main --policy
    availability`: db2 is promoted and the loss is reported, at least what db2
-   had received and lost."""
+   had received and lost.
+3. Under the availability policy the same failover goes on: db2 is promoted,
+   `received_regressed` is reported and `possibly_lost` counts what db2 lost."""
 import os
 import stat
 import sys
@@ -146,11 +148,39 @@ def went_backwards(flavor, say):
             % (out["possibly_lost_count"], len(v["lost"])))
 
 
+def availability_goes_on(flavor, say):
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("relay27a-" + flavor),
+                       semisync=True) as lab, \
+            fokit.Daemon(lab, vip_plugin=True) as d:
+        d.write_config(cluster_extra=hook_script(d, lab, flavor) + '\n    policy = "availability";')
+        d.start()
+        lagging(lab, say)
+        lab.kill("db1")
+        op = d.wait_operation(1, timeout=90)
+        check(op["type"] == "done" and op["new_primary"] == "db2",
+              "availability promotes db2 all the same: %s" % op)
+        ev = d.events().get("received_regressed", [])
+        check(any("db2" in e for e in ev), "and reports what db2 lost: %s" % ev)
+        rec = next(r for r in d.op_records(op["op"]) if r["type"] == "regressed")
+        lost = {r["node"]: r for r in rec["replicas"]}["db2"]
+        check(op.get("possibly_lost_count", 0) >= lost["lost_count"],
+              "possibly_lost counts what db2 lost (%d): %s" % (lost["lost_count"], op))
+        lab.wait_acks(30, server_id=lab.node("db2").server_id)
+        check(fokit.writable_nodes(lab) == ["db2"], "db2 is the one writable node")
+        v = lab.writer_verify()
+        check(len(v["lost"]) <= op["possibly_lost_count"],
+              "every lost acknowledged write is within the reported loss (%d <= %d)"
+              % (len(v["lost"]), op["possibly_lost_count"]))
+        say("availability went on: db2 promoted, %d reported lost (db2 lost %d)"
+            % (op["possibly_lost_count"], lost["lost_count"]))
+
+
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     relay_kept(flavor, say)
     went_backwards(flavor, say)
+    availability_goes_on(flavor, say)
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.FLAVORS)])
