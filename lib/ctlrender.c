@@ -518,6 +518,8 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
     const json_t *r = json_object_get(n, "replication");
     if (nonempty(str(n, "last_error")))
         wrap(out, "  error: ", 9, str(n, "last_error"));
+    if (nonempty(str(n, "gtid_error")))
+        wrap(out, "  gtid error: ", 14, str(n, "gtid_error"));
     if (json_is_object(r)) {
         if (nonempty(str(r, "last_io_error")))
             wrap(out, "  io error: ", 12, str(r, "last_io_error"));

@@ -68,6 +68,13 @@ struct failover {
     bool dying;               /* failover_free() was called during an operation */
     void (*freed)(void *);
     void *freed_ud;
+
+    /* What each node had received when the failover began (its last
+     * successful observation, GTID fields only): the refresh is compared with
+     * it (received_went_back). n_before entries, or NULL. */
+    observation_t *before;
+    size_t n_before;
+    bool regress_reported;    /* the received_regressed events were emitted */
 };
 
 static void really_free(failover_t *f);
@@ -365,6 +372,89 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
     hooks_run_point(h, point, &ctx, hook_done, w);
 }
 
+/* ---- received sets that go backwards ------------------------------------------ */
+
+static void forget_before(failover_t *f)
+{
+    for (size_t i = 0; i < f->n_before; i++)
+        observation_clear(&f->before[i]);
+    free(f->before);
+    f->before = NULL;
+    f->n_before = 0;
+    f->regress_reported = false;
+}
+
+/* Keeps what every node had received as last observed before the failover. */
+static void remember_before(failover_t *f, const cluster_t *c)
+{
+    forget_before(f);
+    f->before = xcalloc(c->n_nodes + 1, sizeof *f->before);
+    f->n_before = c->n_nodes;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const observation_t *o = &c->nodes[i].last_ok;
+        observation_t *b = &f->before[i];
+        b->ok = o->ok;
+        b->at = o->at;
+        b->family = o->family;
+        b->replica = o->replica;
+        b->gtid_executed = o->gtid_executed ? xstrdup(o->gtid_executed) : NULL;
+        b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
+        b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
+        b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
+    }
+}
+
+/* The replicas (up now, other than the old primary) whose received set went
+ * backwards between the last probe before the failover and now (the
+ * refresh): a server threw away transactions it had received and, under
+ * semi-sync, acknowledged (MariaDB discards the relay log when a replication
+ * thread starts while both are stopped; a restarted replica may lose it too).
+ * Whatever rule did it, a reliability failover can't promote past it: those
+ * transactions may be on no other node. Returns [{node, lost, lost_count,
+ * received_before, executed_before, received_now, executed_now}], empty when
+ * none; the first time in an operation, they are journaled (regressed) and
+ * each is reported (received_regressed). */
+static json_t *received_went_back(failover_t *f, const cluster_t *c)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < f->n_before && i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if ((int)i == f->old_primary || !nd->up)
+            continue;
+        uint64_t n = 0;
+        char *lost = elect_received_regress(&f->before[i], &nd->last_ok, &n);
+        if (lost[0]) {
+            json_array_append_new(
+                out, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:I}", "node", nd->name,
+                               "received_before", f->before[i].received_gtids,
+                               "executed_before", f->before[i].executed_gtids,
+                               "received_now", nd->last_ok.received_gtids, "executed_now",
+                               nd->last_ok.executed_gtids, "lost", lost, "lost_count",
+                               (json_int_t)n));
+        }
+        free(lost);
+    }
+    if (json_array_size(out) && !f->regress_reported) {
+        f->regress_reported = true;
+        journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), "regressed",
+                       json_pack("{s:O}", "replicas", out));
+        size_t k;
+        json_t *r;
+        json_array_foreach(out, k, r)
+        {
+            const char *name = json_string_value(json_object_get(r, "node"));
+            json_int_t n = json_integer_value(json_object_get(r, "lost_count"));
+            event_emit(LOG_LVL_ERROR, "received_regressed", f->s.cluster, name, json_deep_copy(r),
+                       "%s no longer holds %lld transaction%s it had received before the "
+                       "failover (%s): its received set went backwards between the last probe "
+                       "before the failover and the refresh; the server discarded them",
+                       name, (long long)n, n == 1 ? "" : "s",
+                       json_string_value(json_object_get(r, "lost")));
+        }
+    }
+    return out;
+}
+
 /* ---- finishing ----------------------------------------------------------------- */
 
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
@@ -428,6 +518,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     json_decref(f->earlier_steps);
     f->earlier_steps = NULL;
     f->elections = 0;
+    forget_before(f);
     if (f->reply) {
         failover_reply_fn reply = f->reply;
         f->reply = NULL;
@@ -744,12 +835,59 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     end_op(f, "failed", false, "failed", msg, extra);
 }
 
+/* A reliability failover stops when a replica's received set went backwards:
+ * nothing was made writable, the replicas' IO threads are stopped. */
+static void abort_regressed(failover_t *f, json_t *back)
+{
+    buf_t who = BUF_INIT;
+    size_t k;
+    json_t *r;
+    json_array_foreach(back, k, r)
+        buf_printf(&who, "%s%s lost %s", k ? "; " : "",
+                   json_string_value(json_object_get(r, "node")),
+                   json_string_value(json_object_get(r, "lost")));
+    buf_t err = BUF_INIT;
+    buf_printf(&err, "the received set of a replica went backwards during the failover (%s)",
+               buf_str(&who));
+    event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+               json_pack("{s:s, s:O, s:o}", "error", buf_str(&err), "regressed", back, "writable",
+                         json_array()),
+               "failover aborted before any promotion: %s. Those transactions were received "
+               "and may have been acknowledged to clients, and may be on no other node: the "
+               "reliability policy does not promote past them. No node was made writable; the "
+               "replicas' IO threads are stopped. Recover them (the old primary's binary log, "
+               "another replica) or accept the loss with `failoverctl failover %s --policy "
+               "availability`",
+               buf_str(&err), f->s.cluster);
+    end_op(f, "aborted", false, "failed", buf_str(&err),
+           json_pack("{s:b, s:O}", "promoted", false, "regressed", back));
+    json_decref(back);
+    buf_free(&err);
+    buf_free(&who);
+}
+
 /* Elects with the latest observations and runs the promote plan. */
 static void elect_and_promote(failover_t *f)
 {
     cluster_t *c = monitor_cluster(f->m);
     f->elections++;
+    json_t *back = received_went_back(f, c);
+    if (json_array_size(back) && f->policy == POLICY_RELIABILITY) {
+        abort_regressed(f, back);
+        return;
+    }
     f->elect = elect_run(c, f->old_primary, f->policy, f->to);
+    /* Availability goes on; what a replica had received before it went
+     * backwards counts as received, so that the loss report names it. */
+    size_t bk;
+    json_t *br;
+    json_array_foreach(back, bk, br)
+    {
+        int i = cluster_find_node_by_name(c, json_string_value(json_object_get(br, "node")));
+        if (i >= 0 && (size_t)i < f->n_before)
+            elect_add_received(f->elect, &f->before[i]);
+    }
+    json_decref(back);
     journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
     char err[512];
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
@@ -862,6 +1000,8 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->started_wall = wall_now_ms();
     const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
     f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
+    if (kind == OP_FAILOVER)
+        remember_before(f, c);
     journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
                    json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary", p ? p->name : NULL,
                              "policy", policy_str(policy), "automatic", automatic, "to", to,

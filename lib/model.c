@@ -12,7 +12,7 @@ void observation_clear(observation_t *o)
     char **strs[] = {&o->error, &o->version, &o->server_uuid, &o->gtid_executed,
                      &o->gtid_current_pos, &o->gtid_slave_pos, &o->source_host,
                      &o->last_io_error, &o->last_sql_error, &o->received_gtids,
-                     &o->executed_gtids, &o->repl_filters};
+                     &o->executed_gtids, &o->repl_filters, &o->gtid_error};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     memset(o, 0, sizeof *o);

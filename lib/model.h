@@ -62,6 +62,11 @@ typedef struct {
     /* Replication filters in force on the default channel, in filters.h's
      * canonical text: "" none; NULL when not a replica. */
     char *repl_filters;
+    /* The first GTID text of this observation that does not parse in its
+     * flavor's notation (which variable, the text, why), or NULL when every
+     * one does. Set where the observation is made (elect_gtid_error): such a
+     * node is up, but its GTID state is unknown, never empty. */
+    char *gtid_error;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

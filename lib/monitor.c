@@ -197,6 +197,17 @@ static void judge_errant(cluster_t *c, bool primary_changed)
                               c->nodes[i].name, c->nodes[i].errant, p->name);
 }
 
+/* A node whose GTID state can't be parsed is up, but what it holds is
+ * unknown: a topology issue (and an election exclusion, see elect.h). */
+static void judge_gtid_errors(cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if (nd->up && nd->last_ok.ok && nd->last_ok.gtid_error)
+            cluster_add_issue(c, "GTID state of %s unknown: %s", nd->name, nd->last_ok.gtid_error);
+    }
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -275,6 +286,7 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     bool changed = cluster_infer_topology(c);
     judge_errant(c, changed);
     filters_add_issues(c);
+    judge_gtid_errors(c);
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,

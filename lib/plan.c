@@ -166,6 +166,47 @@ static bool follows(const cluster_t *c, int i, int primary)
     return o->ok && o->replica && cluster_find_node(c, o->source_host, o->source_port) == primary;
 }
 
+/* The stop_io step of one replica: nothing more may arrive from the old
+ * primary, and everything it received must be applied, never discarded.
+ *
+ * The applier is started as well: a replica whose SQL thread was stopped (by
+ * hand, for a backup) would otherwise never apply what it received, and the
+ * failover waits for exactly that. It is started FIRST, while the IO thread
+ * still runs: MariaDB, replicating with GTID (MASTER_USE_GTID = slave_pos or
+ * current_pos), deletes every relay log when a replication thread is started
+ * while both are stopped (start_slave_threads in sql/slave.cc), and resets
+ * what the IO thread had received (Gtid_IO_Pos) to what was applied. "Stop
+ * IO, then start SQL" on a replica whose applier was stopped would throw
+ * away everything it had received and acknowledged; "start SQL, then stop
+ * IO" never has both threads stopped. MySQL keeps its relay log either way.
+ *
+ * When the last observation shows both threads already stopped on MariaDB,
+ * starting either one would discard the relay log: the replica is left as it
+ * is (its IO thread is stopped already), and what it received but did not
+ * apply stays on disk for the operator. Under reliability the wait for it to
+ * apply then runs out if it is the candidate, and nothing is promoted. */
+static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
+{
+    const flavor_t *f = &p->flavors[i];
+    const observation_t *ob = &c->nodes[i].last_ok;
+    if (f->family == FLAVOR_MARIADB && ob->io == IO_NO && !ob->sql_running) {
+        set_sql(s, flavor_sql_stop_io_thread(f));
+        describe(s,
+                 "leave %s's replication stopped: both its threads are stopped, and starting "
+                 "either would make the server discard the relay log it has not applied",
+                 nm(c, i));
+        return;
+    }
+    buf_t sql = BUF_INIT;
+    buf_printf(&sql, "%s; %s", flavor_sql_start_sql_thread(f), flavor_sql_stop_io_thread(f));
+    set_sql(s, buf_str(&sql));
+    buf_free(&sql);
+    describe(s,
+             "let %s's SQL thread apply what it received, then stop its IO thread so nothing "
+             "more arrives from the old primary (in this order: the relay log is kept)",
+             nm(c, i));
+}
+
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
                               const plan_opts_t *o)
 {
@@ -174,20 +215,9 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
     for (size_t i = 0; i < c->n_nodes; i++) {
         if ((int)i == old_primary || !c->nodes[i].up || !p->known[i] || !follows(c, (int)i, old_primary))
             continue;
-        /* The applier is started too: a replica whose SQL thread was stopped
-         * (by hand, for a backup) would otherwise never apply what it received,
-         * and the failover waits for exactly that. */
         step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", nm(c, (int)i));
-        buf_t sql = BUF_INIT;
-        buf_printf(&sql, "%s; %s", flavor_sql_stop_io_thread(&p->flavors[i]),
-                   flavor_sql_start_sql_thread(&p->flavors[i]));
-        set_sql(s, buf_str(&sql));
-        buf_free(&sql);
+        stop_io_sql(c, p, (int)i, s);
         s->optional = true;
-        describe(s,
-                 "stop %s's IO thread so nothing more arrives from the old primary, and let "
-                 "its SQL thread apply what it received",
-                 nm(c, (int)i));
     }
     if (old_primary >= 0 && p->known[old_primary]) {
         step_t *s = STEP(p, STEP_SQL, 1, old_primary, o->fence_timeout_ms, "fence:%s",

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "dbconn.h"
 #include "filters.h"
+#include "elect.h"
 #include "flavor.h"
 #include "log.h"
 
@@ -240,6 +241,9 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     parse_replica(p, dbconn_result_set(res, 1), &o);
+    /* GTID text is parsed here, once, where it enters: a value that does not
+     * parse is this node's error, never an empty set further in. */
+    o.gtid_error = elect_gtid_error(&o);
     deliver(p, &o);
 }
 

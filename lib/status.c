@@ -62,6 +62,7 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "server_uuid", known ? nullable_str(o->server_uuid) : json_null());
     json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
     json_object_set_new(j, "errant_gtids", n->errant ? json_string(n->errant) : json_null());
+    json_object_set_new(j, "gtid_error", known ? nullable_str(o->gtid_error) : json_null());
     json_object_set_new(j, "replication", replication_json(c, o));
     json_object_set_new(j, "replication_filters",
                         known && o->replica && o->repl_filters ? json_string(o->repl_filters)
