@@ -107,6 +107,12 @@ void monitor_probe_all_now(monitor_t *m)
             probe_now(m->probes[i]);
 }
 
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on)
+{
+    if (idx < m->c.n_nodes && m->probes[idx])
+        probe_set_backoff(m->probes[idx], on);
+}
+
 /* Emits an event for each issue in now[] that was not in before[]. */
 static void report_new_issues(monitor_t *m, char **before, size_t n_before)
 {

@@ -53,5 +53,7 @@ cluster_t *monitor_cluster(monitor_t *m);
 bool monitor_first_round_done(const monitor_t *m);
 /* Probes every node as soon as possible. */
 void monitor_probe_all_now(monitor_t *m);
+/* Whether failed probes of node idx back off (probe_set_backoff). */
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
 
 #endif
