@@ -13,7 +13,8 @@ failoverd must make db1 read-only within about one probe interval of it
 answering again (asserted: PROBE_INTERVAL + MARGIN, measured and printed),
 the checker must see no two writable nodes for longer than that, and no
 write acknowledged by db1 may be missing from the new primary
-(writer_verify: lost == []). Commits db1 made that no client was told about
+(writer_verify: lost == []; and the checker's log shows no acknowledgement from
+db1 after it hung). Commits db1 made that no client was told about
 (the sessions the fence cut off) are db1's own: it stays read-only and out of
 replication (node_errant) when it has any."""
 import calendar
@@ -92,6 +93,8 @@ def hung_primary_returns(flavor):
         check(fenced_after <= bound,
               f"db1 read-only {fenced_after:.2f} s after it ran again (bound {bound:.1f} s)")
         check(not v["lost"], f"acknowledged writes lost: {v['lost_ranges']}")
+        check(log is not None and not late,
+              f"writes acknowledged by db1 after it hung (ids): {[a[1] for a in late]}")
         check(longest <= bound * 1000,
               f"two writable nodes for {longest} ms (bound {bound * 1000:.0f} ms): {windows}")
 
