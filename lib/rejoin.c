@@ -437,9 +437,12 @@ static const char *first_value(dbconn_result_t *res)
  *      (holding what read_only waits for) until the timeout. When only
  *      sessions that were cut off still wait for an acknowledgement, the
  *      node's semi-sync source side is switched off: that ends their waits
- *      with nobody left to tell, and read_only goes through. (MySQL takes up
- *      to about a second to switch it off.) A later promotion of the node
- *      switches it on again.
+ *      with nobody left to tell, and read_only goes through. (MySQL takes
+ *      about a second to switch it off: its acknowledgement receiver looks
+ *      for changes once a second. Ending the waits through
+ *      wait_no_replica = OFF instead is no faster while the replicas it had
+ *      are still registered, and their dump threads take as long to go.) A
+ *      later promotion of the node switches it on again.
  * Raising the semi-sync timeout would not help (a wait's deadline is fixed
  * when it starts), nor would stopping the server (MySQL acknowledges the
  * waiting commits when it shuts down). What the cut-off sessions committed
