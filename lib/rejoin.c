@@ -211,13 +211,13 @@ struct rejoin {
     void *done_ud;
 
     /* The fence in flight (see fence_start). */
-    target_t aux;            /* a second session on the node: looks, kills, releases */
-    bool fence_watch;        /* the read-only statement has not come back yet */
-    unsigned long *cut;      /* sessions cut off (KILL CONNECTION sent) */
+    target_t aux;       /* a second session on the node: looks, kills, releases */
+    bool fence_watch;   /* the read-only statement has not come back yet */
+    unsigned long *cut; /* sessions cut off (KILL CONNECTION sent) */
     size_t n_cut, next_cut;
-    bool released;           /* the semi-sync source side is being switched off */
-    bool release_wanted;     /* ... is to be, once the sessions listed are cut off */
-    char *fence_trouble;     /* the last thing that went wrong on aux, for the report */
+    bool released;       /* the semi-sync source side is being switched off */
+    bool release_wanted; /* ... is to be, once the sessions listed are cut off */
+    char *fence_trouble; /* the last thing that went wrong on aux, for the report */
 };
 
 static char *dup0(const char *s)
@@ -448,8 +448,8 @@ static const char *first_value(dbconn_result_t *res)
  * waiting commits when it shuts down). What the cut-off sessions committed
  * is on this node only: the check after the fence reports it (node_errant). */
 #define FENCE_LOOK_MS 20
-#define FENCE_SESSIONS_SQL                                                                        \
-    "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST "                        \
+#define FENCE_SESSIONS_SQL                                                                         \
+    "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST "                         \
     "WHERE ID <> CONNECTION_ID()"
 
 static void fence_look(rejoin_t *r);
@@ -497,17 +497,15 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
     if (err) {
         if (reported && !*reported)
             event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
-                       json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name,
-                                 "error", err->msg, "sessions_cut", (json_int_t)r->n_cut,
-                                 "semisync_released", r->released, "trouble",
-                                 r->fence_trouble),
+                       json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name, "error",
+                                 err->msg, "sessions_cut", (json_int_t)r->n_cut,
+                                 "semisync_released", r->released, "trouble", r->fence_trouble),
                        "%s is writable besides the primary %s and could not be made read-only: "
                        "%s%s%s%s. Fence it by hand (read_only, super_read_only; KILL CONNECTION "
                        "its client sessions first, never KILL QUERY) or stop it; failoverd tries "
                        "again every %d s",
-                       r->node.name, r->primary.name, err->msg, cut,
-                       r->fence_trouble ? "; " : "", r->fence_trouble ? r->fence_trouble : "",
-                       FENCE_RETRY_MS / 1000);
+                       r->node.name, r->primary.name, err->msg, cut, r->fence_trouble ? "; " : "",
+                       r->fence_trouble ? r->fence_trouble : "", FENCE_RETRY_MS / 1000);
         if (reported)
             *reported = true;
     } else {
@@ -516,8 +514,7 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
         event_emit(LOG_LVL_WARN, "node_fenced", r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?, s:I, s:b, s:I}", "primary", r->primary.name, "gtid",
                              r->seen, "sessions_cut", (json_int_t)r->n_cut, "semisync_released",
-                             r->released, "fence_ms",
-                             (json_int_t)(uv_now(r->loop) - r->started)),
+                             r->released, "fence_ms", (json_int_t)(uv_now(r->loop) - r->started)),
                    "%s was writable although %s is the primary: made it read-only%s%s",
                    r->node.name, r->primary.name,
                    r->node.flavor.super_read_only
@@ -531,8 +528,7 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
 static void fence_release(rejoin_t *r);
 static void fence_cut_next(rejoin_t *r);
 
-static void fence_cut_sent(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err,
-                           void *arg)
+static void fence_cut_sent(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
     (void)c;
@@ -557,8 +553,7 @@ static void fence_cut_next(rejoin_t *r)
     run(r, &r->aux, sql, fence_cut_sent);
 }
 
-static void fence_released(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err,
-                           void *arg)
+static void fence_released(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
     (void)c;
