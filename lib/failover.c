@@ -221,6 +221,16 @@ static void load_history(failover_t *f)
     }
 }
 
+/* A node the last operation left behind may come back writable at any moment
+ * (a hung old primary resumes; a server restarts): while failoverd may act on
+ * them, their failed probes do not back off, so a returning node is seen, and
+ * fenced, within about one probe interval. */
+static void look_closely(failover_t *f, const cluster_t *c, bool may)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        monitor_set_backoff(f->m, i, !(may && (int)i != c->primary));
+}
+
 /* The nodes left behind by the last operation, when failoverd may act: no
  * operation running or interrupted, not paused, and the primary is the node
  * failoverd promoted last. */
@@ -228,8 +238,10 @@ static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
-    if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
-        strcmp(c->nodes[c->primary].name, f->promoted) != 0)
+    bool may = !(f->running || f->interrupted || f->paused || f->dying || !f->promoted ||
+                 c->primary < 0 || strcmp(c->nodes[c->primary].name, f->promoted) != 0);
+    look_closely(f, c, may);
+    if (!may)
         return;
     /* What a node looked like while the operation ran is no reason to act:
      * wait until every reachable node was probed after it ended. */

@@ -117,6 +117,12 @@ void monitor_probe_all_now(monitor_t *m)
             probe_now(m->probes[i]);
 }
 
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on)
+{
+    if (idx < m->c.n_nodes && m->probes[idx])
+        probe_set_backoff(m->probes[idx], on);
+}
+
 void monitor_quiet(monitor_t *m, bool quiet)
 {
     m->quiet = quiet;

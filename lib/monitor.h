@@ -59,5 +59,7 @@ void monitor_probe_all_now(monitor_t *m);
  * events. Ending the quiet asks for fresh probes; what is still wrong then is
  * reported. */
 void monitor_quiet(monitor_t *m, bool quiet);
+/* Whether failed probes of node idx back off (probe_set_backoff). */
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
 
 #endif

@@ -42,6 +42,7 @@ struct probe {
     int open_handles;
     void (*closed)(void *);
     void *closed_ud;
+    bool no_backoff; /* failed probes go on every interval (probe_set_backoff) */
 };
 
 static void start_cycle(probe_t *p);
@@ -62,9 +63,9 @@ static void schedule_next(probe_t *p)
         return;
     }
     uint64_t wait = p->interval;
-    for (unsigned i = 1; i < p->failures && wait < p->backoff_max; i++)
+    for (unsigned i = 1; !p->no_backoff && i < p->failures && wait < p->backoff_max; i++)
         wait *= 2;
-    if (p->failures > 1 && wait > p->backoff_max)
+    if (!p->no_backoff && p->failures > 1 && wait > p->backoff_max)
         wait = p->backoff_max > p->interval ? p->backoff_max : p->interval;
     /* Cycles start every interval, measured from the last start. */
     uint64_t elapsed = uv_now(p->loop) - p->started;
@@ -342,6 +343,19 @@ void probe_now(probe_t *p)
     }
     uv_timer_stop(&p->timer);
     schedule(p, 0);
+}
+
+void probe_set_backoff(probe_t *p, bool on)
+{
+    if (p->no_backoff == !on)
+        return;
+    p->no_backoff = !on;
+    /* A long backoff already scheduled is cut short. */
+    if (p->no_backoff && !p->in_flight && !p->closing && p->failures > 1) {
+        uv_timer_stop(&p->timer);
+        uint64_t elapsed = uv_now(p->loop) - p->started;
+        schedule(p, elapsed < p->interval ? p->interval - elapsed : 0);
+    }
 }
 
 static void one_closed(probe_t *p)
