@@ -67,6 +67,13 @@ struct failover {
     bool dying;               /* failover_free() was called during an operation */
     void (*freed)(void *);
     void *freed_ud;
+
+    /* What the operation in flight owns until it ends: the hooks it started
+     * with (held), and settings a reload brought meanwhile, which wait for it
+     * (see failover_update). */
+    hooks_t *op_hooks;
+    failover_settings_t next_s;
+    bool has_next_s;
 };
 
 static void really_free(failover_t *f);
@@ -248,8 +255,27 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     return f;
 }
 
+/* A reload while an operation runs: the operation goes on with the settings
+ * it started with (every string and timeout it uses comes from f->s, and its
+ * executor and rejoin copies may still point there); the new ones take effect
+ * when it ends, in op_release(). */
+static void defer_settings(failover_t *f, const failover_settings_t *s)
+{
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    settings_copy(&f->next_s, s);
+    f->has_next_s = true;
+    log_notice("%s: configuration reloaded while a %s runs; its new settings take effect when "
+               "the %s ends", f->s.cluster, f->kind == OP_FAILOVER ? "failover" : "switchover",
+               f->kind == OP_FAILOVER ? "failover" : "switchover");
+}
+
 void failover_update(failover_t *f, const failover_settings_t *s)
 {
+    if (f->running) {
+        defer_settings(f, s);
+        return;
+    }
     failover_settings_t old = f->s;
     settings_copy(&f->s, s);
     settings_free(&old);
@@ -322,7 +348,7 @@ static failoverd_node_ref_t node_ref(const cluster_t *c, int i)
 static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
 {
     failover_t *f = ud;
-    hooks_t *h = f->hooks ? *f->hooks : NULL;
+    hooks_t *h = f->op_hooks;
     failoverd_hook_point_t point;
     if (!h) {
         answer(token, HOOK_OK, NULL);
@@ -360,6 +386,32 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
 }
 
 /* ---- finishing ----------------------------------------------------------------- */
+
+/* An operation runs the hooks in force when it began: it holds them until it
+ * ends, also when a reload replaces the cluster's hooks meanwhile. */
+static void op_hold(failover_t *f)
+{
+    f->op_hooks = f->hooks ? *f->hooks : NULL;
+    if (f->op_hooks)
+        hooks_hold(f->op_hooks);
+}
+
+/* The operation ended: its hooks go back (a reload may have replaced them
+ * meanwhile: they close now), and settings a reload brought meanwhile take
+ * effect. */
+static void op_release(failover_t *f)
+{
+    if (f->op_hooks)
+        hooks_release(f->op_hooks);
+    f->op_hooks = NULL;
+    if (f->has_next_s) {
+        f->has_next_s = false;
+        failover_settings_t next = f->next_s;
+        memset(&f->next_s, 0, sizeof f->next_s);
+        failover_update(f, &next);
+        settings_free(&next);
+    }
+}
 
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
  * more fields for the record; its reference is stolen. */
@@ -403,6 +455,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (ok && f->candidate >= 0)
         set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
+    op_release(f);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
@@ -824,6 +877,7 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
 {
     cluster_t *c = monitor_cluster(f->m);
     f->running = true;
+    op_hold(f);
     f->kind = kind;
     f->automatic = automatic;
     f->policy = policy;
@@ -1163,6 +1217,9 @@ static void really_free(failover_t *f)
     free(f->promoted);
     free(f->last_failover_op);
     settings_free(&f->s);
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    f->has_next_s = false;
     f->open = 3;
     uv_timer_stop(&f->refresh_timer);
     uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);

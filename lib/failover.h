@@ -56,7 +56,9 @@ typedef void (*failover_reply_fn)(void *req, bool ok, const char *code, const ch
  * a NULL slot or hooks: hook steps have nothing to run. */
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
                             const failover_settings_t *s, hooks_t *const *hooks_slot);
-/* New settings after a reload (copied). */
+/* New settings after a reload (copied). An operation in flight owns the
+ * settings and hooks it started with until it ends: new settings given while
+ * it runs take effect when it ends. */
 void failover_update(failover_t *f, const failover_settings_t *s);
 /* The monitor's verdict changed. */
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now);
