@@ -277,7 +277,8 @@ static void defer_settings(failover_t *f, const failover_settings_t *s)
     settings_copy(&f->next_s, s);
     f->has_next_s = true;
     log_notice("%s: configuration reloaded while a %s runs; its new settings take effect when "
-               "the %s ends", f->s.cluster, f->kind == OP_FAILOVER ? "failover" : "switchover",
+               "the %s ends",
+               f->s.cluster, f->kind == OP_FAILOVER ? "failover" : "switchover",
                f->kind == OP_FAILOVER ? "failover" : "switchover");
 }
 
@@ -891,9 +892,9 @@ static bool startup_held(failover_t *f, char *why, size_t len)
     uint64_t until = 0;
     /* The operator who acknowledged an interrupted operation has checked the
      * cluster: that confirms the failover it lets start. */
-    startup_verdict_t v = startup_judge(primary_seen(f) || f->startup_confirmed, f->s.policy,
-                                        f->watch_since, f->s.startup_grace_ms, uv_now(f->loop),
-                                        &until);
+    startup_verdict_t v =
+        startup_judge(primary_seen(f) || f->startup_confirmed, f->s.policy, f->watch_since,
+                      f->s.startup_grace_ms, uv_now(f->loop), &until);
     f->startup_until = v == STARTUP_WAIT ? until : 0;
     const char *p = c->primary >= 0 ? c->nodes[c->primary].name : "the primary";
     if (v == STARTUP_REFUSE)
@@ -938,7 +939,8 @@ static void note_unseen_primary(failover_t *f, op_kind_t kind)
     event_emit(LOG_LVL_WARN, "primary_state_unknown", f->s.cluster, p,
                json_pack("{s:s}", "old_primary", p),
                "failing over %s, which failoverd never reached: its last GTID state is unknown, "
-               "so transactions only it had (if any) are not counted in what may be lost", p);
+               "so transactions only it had (if any) are not counted in what may be lost",
+               p);
 }
 
 static bool blocked(failover_t *f, char *why, size_t len)
