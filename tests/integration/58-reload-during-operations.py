@@ -103,6 +103,7 @@ class Reloader(threading.Thread):
         if self.ident is not None:
             self.join(10)
         check(self.error is None, "the reloader failed: %s" % self.error)
+        alive(self.d)
         # The last valid configuration back in force.
         n = len(self.d.events().get("config_reloaded", []))
         self.write(self.valid())
