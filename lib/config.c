@@ -547,6 +547,12 @@ static const setting_t cluster_settings[] = {
     S_DURATION(C, failover_block_ms, "failover_block", HOURS(1), 0, HOURS(24 * 7),
                "No automatic failover within this long after the last one, unless it was "
                "acknowledged (failoverctl ack)."),
+    S_DURATION(C, startup_grace_ms, "startup_grace", SEC(30), 0, HOURS(24),
+               "A primary failoverd has not reached since it started watching the cluster "
+               "(its GTID state is unknown) is never failed over automatically under the "
+               "reliability policy (failoverctl failover confirms), and under availability "
+               "only once this long has passed since the start. A primary reached once is "
+               "failed over as usual."),
     S_BOOL(C, auto_rejoin, "auto_rejoin", false,
            "Rejoin a returning old primary as a replica when its GTID set is contained in the "
            "new primary's; otherwise it stays read-only and is reported."),

@@ -112,6 +112,7 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .switchover_timeout_ms = cc->switchover_timeout_ms,
                  .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
                  .long_writes_timeout_ms = cc->long_writes_timeout_ms},
+        .startup_grace_ms = cc->startup_grace_ms,
     };
 }
 
@@ -526,6 +527,23 @@ static void reject_reload(daemon_t *d, const char *errors)
     notify_ready();
 }
 
+/* For each new cluster that replaces a running one of the same name (its
+ * monitor is started afresh): the primary the running one had reached, which
+ * the new watch counts as seen (startup.h), or NULL. */
+static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t **kept)
+{
+    char **seen = xcalloc(next->n_clusters + 1, sizeof *seen);
+    for (size_t i = 0; i < next->n_clusters; i++)
+        for (size_t k = 0; k < d->n_cl && !kept[i]; k++) {
+            if (!d->cl[k] || strcmp(d->cfg->clusters[k].name, next->clusters[i].name) != 0)
+                continue;
+            const char *p = failover_seen_primary(d->cl[k]->fo);
+            if (p)
+                seen[i] = xstrdup(p);
+        }
+    return seen;
+}
+
 /* SIGHUP: load and check the new file completely (plugins included) before
  * anything changes; a bad file leaves the running configuration in force. */
 static void reload(daemon_t *d)
@@ -587,14 +605,20 @@ static void reload(daemon_t *d)
             d->cl[k] = NULL;
         }
     }
+    char **seen = seen_primaries(d, next, cl);
     for (size_t k = 0; k < d->n_cl; k++)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
-        if (!cl[i])
+        if (!cl[i]) {
             cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
+            failover_primary_seen(cl[i]->fo, seen[i]);
+        }
+    for (size_t i = 0; i < next->n_clusters; i++)
+        free(seen[i]);
+    free(seen);
     fo_config_free(old_cfg);
     free(hooks);
     free(d->cl);

@@ -88,10 +88,35 @@ static void run_free(run_t *r)
 
 /* ---- finishing ------------------------------------------------------------ */
 
+/* The executor keeps its own copies of the strings it was started with: the
+ * caller's (the cluster's settings) may be replaced by a reload while the plan
+ * runs. */
+static void opts_copy(exec_opts_t *d, const exec_opts_t *s)
+{
+    *d = *s;
+    d->cluster = xstrdup(s->cluster ? s->cluster : "");
+    d->op = xstrdup(s->op ? s->op : "");
+    d->kind = xstrdup(s->kind ? s->kind : "");
+    d->user = xstrdup(s->user ? s->user : "");
+    d->password = xstrdup(s->password ? s->password : "");
+    d->crash_at_step = xstrdup(s->crash_at_step ? s->crash_at_step : "");
+}
+
+static void opts_free(exec_opts_t *o)
+{
+    free((char *)o->cluster);
+    free((char *)o->op);
+    free((char *)o->kind);
+    free((char *)o->user);
+    free((char *)o->password);
+    free((char *)o->crash_at_step);
+}
+
 static void conn_closed(void *arg)
 {
     exec_t *x = arg;
     if (--x->open == 0) {
+        opts_free(&x->o);
         free(x->conns);
         free(x->ended);
         free(x->aux);
@@ -852,7 +877,7 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
     x->loop = loop;
     x->c = c;
     x->p = p;
-    x->o = *o;
+    opts_copy(&x->o, o);
     x->j = j;
     x->env = *env;
     x->cb = cb;

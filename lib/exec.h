@@ -52,7 +52,8 @@ typedef struct {
 
 typedef void (*exec_done_cb)(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud);
 
-/* Starts running p (which must outlive the run) against the nodes of c. */
+/* Starts running p (which must outlive the run) against the nodes of c. The
+ * strings of o are copied: a reload may replace the caller's while p runs. */
 exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const exec_opts_t *o,
                    journal_t *j, const exec_env_t *env, exec_done_cb cb, void *ud);
 

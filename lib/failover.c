@@ -10,6 +10,7 @@
 #include "event.h"
 #include "log.h"
 #include "rejoin.h"
+#include "startup.h"
 
 #define REFRESH_POLL_MS 20
 #define LOOK_MS 250
@@ -75,6 +76,18 @@ struct failover {
     observation_t *before;
     size_t n_before;
     bool regress_reported;    /* the received_regressed events were emitted */
+    /* What the operation in flight owns until it ends: the hooks it started
+     * with (held), and settings a reload brought meanwhile, which wait for it
+     * (see failover_update). */
+    hooks_t *op_hooks;
+    failover_settings_t next_s;
+    bool has_next_s;
+
+    /* A primary not reached since the watch began (startup.h). */
+    uint64_t watch_since;   /* monotonic ms when this cluster's watch began */
+    uint64_t startup_until; /* availability: the grace ends then; 0: not waiting */
+    char *seen_before;      /* the primary the watch before a reload had reached, or NULL */
+    bool startup_confirmed; /* an ack of an interrupted operation confirmed the failover */
 };
 
 static void really_free(failover_t *f);
@@ -230,6 +243,7 @@ static void look_closely(failover_t *f, const cluster_t *c, bool may)
     for (size_t i = 0; i < c->n_nodes; i++)
         monitor_set_backoff(f->m, i, !(may && (int)i != c->primary));
 }
+static void startup_recheck(failover_t *f);
 
 /* The nodes left behind by the last operation, when failoverd may act: no
  * operation running or interrupted, not paused, and the primary is the node
@@ -238,6 +252,7 @@ static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
+    startup_recheck(f);
     bool may = !(f->running || f->interrupted || f->paused || f->dying || !f->promoted ||
                  c->primary < 0 || strcmp(c->nodes[c->primary].name, f->promoted) != 0);
     look_closely(f, c, may);
@@ -261,6 +276,7 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     settings_copy(&f->s, s);
     f->hooks = hooks_slot;
     f->candidate = f->old_primary = -1;
+    f->watch_since = uv_now(loop);
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
     load_history(f);
@@ -273,8 +289,28 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     return f;
 }
 
+/* A reload while an operation runs: the operation goes on with the settings
+ * it started with (every string and timeout it uses comes from f->s, and its
+ * executor and rejoin copies may still point there); the new ones take effect
+ * when it ends, in op_release(). */
+static void defer_settings(failover_t *f, const failover_settings_t *s)
+{
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    settings_copy(&f->next_s, s);
+    f->has_next_s = true;
+    log_notice("%s: configuration reloaded while a %s runs; its new settings take effect when "
+               "the %s ends",
+               f->s.cluster, f->kind == OP_FAILOVER ? "failover" : "switchover",
+               f->kind == OP_FAILOVER ? "failover" : "switchover");
+}
+
 void failover_update(failover_t *f, const failover_settings_t *s)
 {
+    if (f->running) {
+        defer_settings(f, s);
+        return;
+    }
     failover_settings_t old = f->s;
     settings_copy(&f->s, s);
     settings_free(&old);
@@ -347,7 +383,7 @@ static failoverd_node_ref_t node_ref(const cluster_t *c, int i)
 static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
 {
     failover_t *f = ud;
-    hooks_t *h = f->hooks ? *f->hooks : NULL;
+    hooks_t *h = f->op_hooks;
     failoverd_hook_point_t point;
     if (!h) {
         answer(token, HOOK_OK, NULL);
@@ -469,6 +505,32 @@ static json_t *received_went_back(failover_t *f, const cluster_t *c)
 
 /* ---- finishing ----------------------------------------------------------------- */
 
+/* An operation runs the hooks in force when it began: it holds them until it
+ * ends, also when a reload replaces the cluster's hooks meanwhile. */
+static void op_hold(failover_t *f)
+{
+    f->op_hooks = f->hooks ? *f->hooks : NULL;
+    if (f->op_hooks)
+        hooks_hold(f->op_hooks);
+}
+
+/* The operation ended: its hooks go back (a reload may have replaced them
+ * meanwhile: they close now), and settings a reload brought meanwhile take
+ * effect. */
+static void op_release(failover_t *f)
+{
+    if (f->op_hooks)
+        hooks_release(f->op_hooks);
+    f->op_hooks = NULL;
+    if (f->has_next_s) {
+        f->has_next_s = false;
+        failover_settings_t next = f->next_s;
+        memset(&f->next_s, 0, sizeof f->next_s);
+        failover_update(f, &next);
+        settings_free(&next);
+    }
+}
+
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
  * more fields for the record; its reference is stolen. */
 static void end_op(failover_t *f, const char *type, bool ok, const char *code, const char *msg,
@@ -513,6 +575,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     f->running = false;
     f->ended_mono = uv_now(f->loop);
     monitor_quiet(f->m, false);
+    op_release(f);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
@@ -973,6 +1036,87 @@ static void start_exec(failover_t *f, exec_done_cb done)
 
 /* ---- starting ------------------------------------------------------------------- */
 
+/* Whether the primary's state is known: reached by this watch, or by the one
+ * before a reload (startup.h). */
+static bool primary_seen(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    return startup_primary_seen(c) || (f->seen_before && c->primary >= 0 &&
+                                       strcmp(c->nodes[c->primary].name, f->seen_before) == 0);
+}
+
+void failover_primary_seen(failover_t *f, const char *node)
+{
+    free(f->seen_before);
+    f->seen_before = node ? xstrdup(node) : NULL;
+}
+
+const char *failover_seen_primary(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    return primary_seen(f) ? c->nodes[c->primary].name : NULL;
+}
+
+/* The start-up rule (startup.h) for an automatic failover: true, with why,
+ * when it must not start now. Under availability the grace's end is kept, and
+ * look() reconsiders the dead primary then. */
+static bool startup_held(failover_t *f, char *why, size_t len)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    uint64_t until = 0;
+    /* The operator who acknowledged an interrupted operation has checked the
+     * cluster: that confirms the failover it lets start. */
+    startup_verdict_t v =
+        startup_judge(primary_seen(f) || f->startup_confirmed, f->s.policy, f->watch_since,
+                      f->s.startup_grace_ms, uv_now(f->loop), &until);
+    f->startup_until = v == STARTUP_WAIT ? until : 0;
+    const char *p = c->primary >= 0 ? c->nodes[c->primary].name : "the primary";
+    if (v == STARTUP_REFUSE)
+        snprintf(why, len,
+                 "failoverd has not reached %s since it started watching the cluster: its last "
+                 "GTID state is unknown, so a promotion could lose transactions only it had, and "
+                 "the reliability policy does not promote past that. If %s is down for "
+                 "maintenance, start it again; if it is gone, run `failoverctl failover %s` "
+                 "[--to NODE] to fail over anyway",
+                 p, p, f->s.cluster);
+    else if (v == STARTUP_WAIT)
+        snprintf(why, len,
+                 "failoverd has not reached %s since it started watching the cluster (its GTID "
+                 "state is unknown); it waits startup_grace (%llu s) for it to come back: an "
+                 "automatic failover starts in %llu ms unless it does (`failoverctl failover "
+                 "%s` to fail over now)",
+                 p, (unsigned long long)(f->s.startup_grace_ms / 1000),
+                 (unsigned long long)(until - uv_now(f->loop)), f->s.cluster);
+    return v != STARTUP_GO;
+}
+
+static void reconsider(failover_t *f);
+
+/* The start-up grace ended with the primary still dead: reconsider it (the
+ * verdict will not change again by itself). */
+static void startup_recheck(failover_t *f)
+{
+    if (!f->startup_until || f->running || uv_now(f->loop) < f->startup_until)
+        return;
+    f->startup_until = 0;
+    reconsider(f);
+}
+
+/* A failover of a primary failoverd never reached (an operator's, or
+ * availability's after the grace) says that what only it had is unknown. */
+static void note_unseen_primary(failover_t *f, op_kind_t kind)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    if (kind != OP_FAILOVER || c->primary < 0 || primary_seen(f))
+        return;
+    const char *p = c->nodes[c->primary].name;
+    event_emit(LOG_LVL_WARN, "primary_state_unknown", f->s.cluster, p,
+               json_pack("{s:s}", "old_primary", p),
+               "failing over %s, which failoverd never reached: its last GTID state is unknown, "
+               "so transactions only it had (if any) are not counted in what may be lost",
+               p);
+}
+
 static bool blocked(failover_t *f, char *why, size_t len)
 {
     if (f->interrupted) {
@@ -993,14 +1137,16 @@ static bool blocked(failover_t *f, char *why, size_t len)
                  (unsigned long long)(f->s.failover_block_ms / 1000), f->s.cluster);
         return true;
     }
-    return false;
+    return startup_held(f, why, len);
 }
 
 static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
 {
     cluster_t *c = monitor_cluster(f->m);
+    note_unseen_primary(f, kind);
     f->running = true;
     monitor_quiet(f->m, true);
+    op_hold(f);
     f->kind = kind;
     f->automatic = automatic;
     f->policy = policy;
@@ -1266,6 +1412,7 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         json_decref(f->interrupted);
         f->interrupted = NULL;
         f->last_acked = true;
+        f->startup_confirmed = true;
         after_ack(f, msg, len);
         return true;
     }
@@ -1346,7 +1493,11 @@ static void really_free(failover_t *f)
     json_decref(f->last_op);
     free(f->promoted);
     free(f->last_failover_op);
+    free(f->seen_before);
     settings_free(&f->s);
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    f->has_next_s = false;
     f->open = 3;
     uv_timer_stop(&f->refresh_timer);
     uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);

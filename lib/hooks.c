@@ -341,6 +341,7 @@ struct hooks {
     void (*close_done)(void *ud);
     void *close_ud;
     hooks_t *next_sub;
+    unsigned holds; /* hooks_hold() not yet released: closing waits for them */
 };
 
 hooks_t *hooks_create(uv_loop_t *loop, const hooks_settings_t *s, char *err, size_t err_len)
@@ -689,7 +690,7 @@ void hooks_run_point(hooks_t *h, failoverd_hook_point_t point, const failoverd_c
                      hooks_done_cb cb, void *ud)
 {
     static const failoverd_context_t empty;
-    if ((unsigned)point >= FAILOVERD_HOOK__COUNT || h->closing) {
+    if ((unsigned)point >= FAILOVERD_HOOK__COUNT || (h->closing && !h->holds)) {
         /* A caller's mistake: say so, and still answer once, as promised. */
         log_error("cluster %s: hooks_run_point(%d) %s; nothing runs", h->cluster, (int)point,
                   h->closing ? "after hooks_close()" : "with an unknown point");
@@ -829,7 +830,7 @@ static void on_plugin_unloaded(void *ud)
 
 static void maybe_close(hooks_t *h)
 {
-    if (!h->closing || h->n_runs > 0 || h->unloading > 0 ||
+    if (!h->closing || h->n_runs > 0 || h->holds > 0 || h->unloading > 0 ||
         uv_is_closing((uv_handle_t *)&h->close_timer))
         return;
     if (h->n_plugins == 0) {
@@ -859,5 +860,17 @@ void hooks_close(hooks_t *h, void (*done)(void *ud), void *ud)
     }
     h->qtail = NULL;
     h->qlen = 0;
+    maybe_close(h);
+}
+
+void hooks_hold(hooks_t *h)
+{
+    h->holds++;
+}
+
+void hooks_release(hooks_t *h)
+{
+    if (h->holds > 0)
+        h->holds--;
     maybe_close(h);
 }

@@ -223,6 +223,10 @@ struct rejoin {
     bool released;       /* the semi-sync source side is being switched off */
     bool release_wanted; /* ... is to be, once the sessions listed are cut off */
     char *fence_trouble; /* the last thing that went wrong on aux, for the report */
+    /* Settings a reload brought while an action ran: they take effect when it
+     * ends (an action runs with the settings it started with). */
+    rejoin_settings_t next_s;
+    bool has_next_s;
 };
 
 static char *dup0(const char *s)
@@ -273,6 +277,13 @@ rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s)
 
 void rejoin_update(rejoin_t *r, const rejoin_settings_t *s)
 {
+    if (r->st != ST_IDLE) {
+        if (r->has_next_s)
+            settings_free(&r->next_s);
+        settings_copy(&r->next_s, s);
+        r->has_next_s = true;
+        return;
+    }
     rejoin_settings_t old = r->s;
     settings_copy(&r->s, s);
     settings_free(&old);
@@ -291,6 +302,8 @@ static void really_free(rejoin_t *r)
     void *ud = r->done_ud;
     memo_clear(r);
     settings_free(&r->s);
+    if (r->has_next_s)
+        settings_free(&r->next_s);
     free(r);
     if (done)
         done(ud);
@@ -344,6 +357,12 @@ static void end_action(rejoin_t *r, bool remember)
     r->seen = r->primary_state = NULL;
     r->st = ST_IDLE;
     r->idx = -1;
+    if (r->has_next_s) {
+        r->has_next_s = false;
+        rejoin_settings_t next = r->next_s;
+        rejoin_update(r, &next);
+        settings_free(&next);
+    }
     if (r->freeing) {
         uv_timer_stop(&r->timer);
         uv_close((uv_handle_t *)&r->timer, timer_closed);

@@ -60,7 +60,8 @@ typedef struct {
 typedef struct rejoin rejoin_t;
 
 rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s);
-/* New settings (copied); what was reported is forgotten, so it is looked at again. */
+/* New settings (copied); what was reported is forgotten, so it is looked at again.
+ * While an action runs, they take effect when it ends. */
 void rejoin_update(rejoin_t *r, const rejoin_settings_t *s);
 /* Looks at c once and starts at most one action (nothing while one runs).
  * The caller has checked that failoverd may act on c (see above). */

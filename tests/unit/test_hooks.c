@@ -629,6 +629,30 @@ Test(hooks, close_waits_for_a_run_in_progress)
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
 
+/* An operation holds the hooks it started with: a reload's hooks_close()
+ * meanwhile does not stop its next hook steps, and h goes only after the
+ * release. */
+Test(hooks, a_held_hooks_set_runs_after_close_until_released)
+{
+    hooks_settings_t s = settings();
+    s.cmd[FAILOVERD_HOOK_POST_PROMOTION] = "/bin/true";
+    hooks_t *h = make(&s);
+    hooks_hold(h);
+    closed = false;
+    hooks_close(h, on_closed, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    cr_assert_not(closed, "closed while held");
+    report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, NULL, 3000);
+    cr_assert_eq(r.outcome, HOOKS_OK);
+    cr_assert_eq(r.n_results, 1, "the script ran");
+    cr_assert_not(closed, "closed while held");
+    hooks_release(h);
+    run_until(&closed, 3000);
+    cr_assert(closed, "the close finished after the release");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
 Test(hooks, an_event_becomes_a_context)
 {
     event_t ev = {.name = "failover_done",
