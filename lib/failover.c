@@ -67,9 +67,16 @@ struct failover {
     bool dying;               /* failover_free() was called during an operation */
     void (*freed)(void *);
     void *freed_ud;
+
+    /* The journal can't be trusted for this cluster (damaged, unreadable, or
+     * a record of it could not be made durable): why; automatic actions are
+     * held until an operator acknowledges it. NULL when it can. */
+    char *state_unknown;
+    bool journal_damaged;     /* ... because of damage found in the file */
 };
 
 static void really_free(failover_t *f);
+static void hold_unknown(failover_t *f, const char *why);
 
 static char *dup0(const char *s) { return xstrdup(s ? s : ""); }
 
@@ -149,6 +156,11 @@ static json_t *interrupted_summary(json_t *records)
  * last failover's end and whether it was acknowledged. */
 static void load_history(failover_t *f)
 {
+    char dmg[600];
+    if (journal_damage(f->j, f->s.cluster, dmg, sizeof dmg)) {
+        f->journal_damaged = true;
+        hold_unknown(f, dmg);
+    }
     f->interrupted = journal_open_op(f->j, f->s.cluster);
     json_t *all = journal_records(f->j, f->s.cluster);
     size_t i;
@@ -220,7 +232,8 @@ static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
-    if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
+    if (f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
+        !f->promoted || c->primary < 0 ||
         strcmp(c->nodes[c->primary].name, f->promoted) != 0)
         return;
     rejoin_look(f->rj, c, uv_now(f->loop));
@@ -361,6 +374,21 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
 
 /* ---- finishing ----------------------------------------------------------------- */
 
+/* The journal can't be trusted for this cluster: say so once per cause, and
+ * hold every automatic action until an operator acknowledges it. */
+static void hold_unknown(failover_t *f, const char *why)
+{
+    if (f->state_unknown)
+        return; /* the first cause is the one to look at */
+    f->state_unknown = xstrdup(why);
+    event_emit(LOG_LVL_ERROR, "state_unknown", f->s.cluster, NULL,
+               json_pack("{s:s}", "reason", why),
+               "state unknown: %s. Automatic failover, fencing and rejoining are held on this "
+               "cluster until an operator checks it (`failoverctl status %s`, the nodes "
+               "themselves) and runs `failoverctl ack %s`",
+               why, f->s.cluster, f->s.cluster);
+}
+
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
  * more fields for the record; its reference is stolen. */
 static void end_op(failover_t *f, const char *type, bool ok, const char *code, const char *msg,
@@ -388,7 +416,19 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
     json_object_set_new(rec, "steps", steps);
-    journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec));
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec))) {
+        /* The journal does not say how this ended: a restart would find the
+         * operation open. Until an operator has looked, act on nothing. */
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the end of %s %s (%s) could not be journaled: %s", kind_str(f->kind),
+                   f->op, type, journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, NULL,
+                   json_pack("{s:s, s:s, s:s}", "error", journal_last_error(f->j), "op", f->op,
+                             "record", type),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+    }
     json_decref(f->last_op);
     f->last_op = json_deep_copy(rec);
     json_object_set_new(f->last_op, "type", json_string(type));
@@ -724,8 +764,20 @@ static void elect_and_promote(failover_t *f)
     cluster_t *c = monitor_cluster(f->m);
     f->elections++;
     f->elect = elect_run(c, f->old_primary, f->policy, f->to);
-    journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
     char err[512];
+    if (!journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect))) {
+        snprintf(err, sizeof err, "the election could not be journaled (%s)",
+                 journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", err),
+                   "failover aborted before any promotion: %s. No node was made writable; the "
+                   "replicas' IO threads are stopped. Make the state directory writable, check "
+                   "the cluster, then `failoverctl ack %s` and `failoverctl failover %s`",
+                   err, f->s.cluster, f->s.cluster);
+        hold_unknown(f, err);
+        end_op(f, "aborted", false, "failed", err, NULL);
+        return;
+    }
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
                                     sizeof err);
     if (!f->plan) {
@@ -799,6 +851,12 @@ static void start_exec(failover_t *f, exec_done_cb done)
 
 static bool blocked(failover_t *f, char *why, size_t len)
 {
+    if (f->state_unknown) {
+        snprintf(why, len, "state unknown: %s; check the cluster and acknowledge with "
+                           "`failoverctl ack %s`",
+                 f->state_unknown, f->s.cluster);
+        return true;
+    }
     if (f->interrupted) {
         snprintf(why, len, "an earlier operation was interrupted; acknowledge it with "
                            "`failoverctl ack %s`", f->s.cluster);
@@ -820,7 +878,9 @@ static bool blocked(failover_t *f, char *why, size_t len)
     return false;
 }
 
-static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
+/* Starts the operation's record; false (f left idle, the cluster held) when
+ * its "begin" can't be made durable: then nothing of it may run. */
+static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
 {
     cluster_t *c = monitor_cluster(f->m);
     f->running = true;
@@ -835,10 +895,27 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->started_wall = wall_now_ms();
     const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
     f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
-    journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
-                   json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary", p ? p->name : NULL,
-                             "policy", policy_str(policy), "automatic", automatic, "to", to,
-                             "wall_ms", (json_int_t)f->started_wall));
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
+                        json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary",
+                                  p ? p->name : NULL, "policy", policy_str(policy), "automatic",
+                                  automatic, "to", to, "wall_ms", (json_int_t)f->started_wall))) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the %s was not started: its journal record could not be made durable "
+                       "(%s); nothing was done",
+                   kind_str(kind), journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, p ? p->name : NULL,
+                   json_pack("{s:s, s:s, s:b}", "error", journal_last_error(f->j), "operation",
+                             kind_str(kind), "step_ran", 0),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+        f->running = false;
+        free(f->op);
+        f->op = NULL;
+        free(f->to);
+        f->to = NULL;
+        return false;
+    }
     event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? "failover_started" : "switchover_started",
                f->s.cluster, p ? p->name : NULL,
                json_pack("{s:s, s:b, s:s?, s:I}", "policy", policy_str(policy), "automatic",
@@ -846,6 +923,7 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
                "%s%s of %s started (%s policy)%s%s", automatic ? "automatic " : "",
                kind_str(kind), p ? p->name : "?", policy_str(policy), to ? ", to " : "",
                to ? to : "");
+    return true;
 }
 
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
@@ -872,7 +950,8 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
         return;
     }
     cluster_t *c = monitor_cluster(f->m);
-    begin(f, OP_FAILOVER, true, f->s.policy, NULL);
+    if (!begin(f, OP_FAILOVER, true, f->s.policy, NULL))
+        return;
     f->plan = plan_failover_prepare(c, f->old_primary, f->policy, &f->s.plan);
     start_exec(f, prepare_done);
 }
@@ -952,7 +1031,7 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
                   NULL);
         return;
     }
-    if (f->interrupted) {
+    if (f->interrupted || f->state_unknown) {
         blocked(f, err, sizeof err);
         reply_now(reply, ctx, false, "failed", err, NULL);
         return;
@@ -997,9 +1076,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
             }
             elect_free(e);
         }
+        if (!begin(f, OP_FAILOVER, false, policy, r->to)) {
+            blocked(f, err, sizeof err);
+            reply_now(reply, ctx, false, "failed", err, NULL);
+            return;
+        }
         f->reply = reply;
         f->req_ctx = ctx;
-        begin(f, OP_FAILOVER, false, policy, r->to);
         f->plan = plan_failover_prepare(c, f->old_primary, policy, &f->s.plan);
         start_exec(f, prepare_done);
         return;
@@ -1020,9 +1103,15 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         elect_free(e);
         return;
     }
+    if (!begin(f, OP_SWITCHOVER, false, policy, r->to)) {
+        blocked(f, err, sizeof err);
+        reply_now(reply, ctx, false, "failed", err, NULL);
+        plan_free(p);
+        elect_free(e);
+        return;
+    }
     f->reply = reply;
     f->req_ctx = ctx;
-    begin(f, OP_SWITCHOVER, false, policy, r->to);
     f->elect = e;
     f->candidate = e->chosen;
     f->plan = p;
@@ -1068,21 +1157,43 @@ static void after_ack(failover_t *f, char *msg, size_t len)
 
 bool failover_ack(failover_t *f, char *msg, size_t len)
 {
-    if (f->interrupted) {
-        json_t *first = json_array_get(f->interrupted, 0);
+    if (f->interrupted || f->state_unknown) {
+        json_t *first = f->interrupted ? json_array_get(f->interrupted, 0) : NULL;
         const char *op = json_string_value(json_object_get(first, "op"));
         const char *kind = json_string_value(json_object_get(first, "kind"));
-        journal_record(f->j, f->s.cluster, op ? op : "?", kind ? kind : "failover", "ack", NULL);
-        snprintf(msg, len, "acknowledged the interrupted %s %s", kind ? kind : "operation",
-                 op ? op : "");
-        /* A promotion it finished counts as failoverd's: the nodes it left
-         * behind are seen to from now on. */
-        json_t *sum = interrupted_summary(f->interrupted);
-        if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
-            set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
-        json_decref(sum);
-        json_decref(f->interrupted);
-        f->interrupted = NULL;
+        char *own = op ? NULL : journal_new_op_id(f->j);
+        json_t *fields = NULL;
+        if (f->state_unknown)
+            fields = json_pack("{s:b, s:s}", "journal_damage", 1, "state_unknown",
+                               f->state_unknown);
+        bool ok = journal_record(f->j, f->s.cluster, op ? op : own, kind ? kind : "failover",
+                                 "ack", fields);
+        free(own);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged. Make the state directory writable (restart the "
+                               "daemon if the journal can't be read), then ack again",
+                     journal_last_error(f->j));
+            return false;
+        }
+        if (f->interrupted)
+            snprintf(msg, len, "acknowledged the interrupted %s %s%s", kind ? kind : "operation",
+                     op ? op : "", f->state_unknown ? " and the state of the journal" : "");
+        else
+            snprintf(msg, len, "acknowledged the state of the journal of %s", f->s.cluster);
+        free(f->state_unknown);
+        f->state_unknown = NULL;
+        f->journal_damaged = false;
+        if (f->interrupted) {
+            /* A promotion it finished counts as failoverd's: the nodes it
+             * left behind are seen to from now on. */
+            json_t *sum = interrupted_summary(f->interrupted);
+            if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
+                set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
+            json_decref(sum);
+            json_decref(f->interrupted);
+            f->interrupted = NULL;
+        }
         f->last_acked = true;
         after_ack(f, msg, len);
         return true;
@@ -1092,8 +1203,14 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
          * acknowledged. */
         char *op = f->last_failover_op && f->last_failover_op[0] ? xstrdup(f->last_failover_op)
                                                                  : journal_new_op_id(f->j);
-        journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
+        bool ok = journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
         free(op);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged",
+                     journal_last_error(f->j));
+            return false;
+        }
         f->last_acked = true;
         snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
         after_ack(f, msg, len);
@@ -1101,6 +1218,33 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
     }
     snprintf(msg, len, "nothing to acknowledge on %s", f->s.cluster);
     return false;
+}
+
+/* A cluster whose journal can't be trusted, or whose last operation was
+ * interrupted, is not "healthy" whatever its primary answers: the traffic may
+ * point at a node the operation left read-only. Its verdict reads "unknown"
+ * (the detector's stays in primary_verdict) until an operator acknowledges. */
+static void held_status(failover_t *f, json_t *st)
+{
+    json_object_set_new(st, "state_unknown",
+                        f->state_unknown ? json_string(f->state_unknown) : json_null());
+    const char *v = json_string_value(json_object_get(st, "verdict"));
+    if (!v)
+        return;
+    json_object_set_new(st, "primary_verdict", json_string(v));
+    if ((!f->state_unknown && !f->interrupted) || f->running || strcmp(v, "healthy") != 0)
+        return;
+    buf_t b = BUF_INIT;
+    if (f->state_unknown)
+        buf_printf(&b, "state unknown: %s; check and `failoverctl ack %s`", f->state_unknown,
+                   f->s.cluster);
+    else
+        buf_printf(&b, "state unknown: an operation was interrupted; check and `failoverctl ack "
+                       "%s` (the primary answers probes)",
+                   f->s.cluster);
+    json_object_set_new(st, "verdict", json_string("unknown"));
+    json_object_set_new(st, "verdict_reason", json_string(buf_str(&b)));
+    buf_free(&b);
 }
 
 void failover_status(failover_t *f, json_t *st)
@@ -1140,6 +1284,7 @@ void failover_status(failover_t *f, json_t *st)
         json_object_set_new(st, "blocked_until", json_null());
     }
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
+    held_status(f, st);
 }
 
 static void one_freed(failover_t *f)
@@ -1158,6 +1303,7 @@ static void rejoin_freed(void *ud) { one_freed(ud); }
 
 static void really_free(failover_t *f)
 {
+    free(f->state_unknown);
     json_decref(f->interrupted);
     json_decref(f->last_op);
     free(f->promoted);
