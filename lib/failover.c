@@ -10,9 +10,13 @@
 #include "event.h"
 #include "log.h"
 #include "rejoin.h"
+#include "resume.h"
 
 #define REFRESH_POLL_MS 20
 #define LOOK_MS 250
+/* How long a restarted daemon waits for every node's first probe before it
+ * decides on an interrupted switchover with what it has seen. */
+#define RESUME_WAIT_MS 10000
 
 struct failover {
     uv_loop_t *loop;
@@ -73,6 +77,8 @@ struct failover {
      * held until an operator acknowledges it. NULL when it can. */
     char *state_unknown;
     bool journal_damaged;     /* ... because of damage found in the file */
+    bool resume_decided;      /* an interrupted switchover was looked at after the restart */
+    uint64_t created_mono;
 };
 
 static void really_free(failover_t *f);
@@ -141,6 +147,10 @@ static json_t *interrupted_summary(json_t *records)
         if (!name)
             continue;
         bool started = strcmp(type, "step") == 0, done = strcmp(type, "step_done") == 0;
+        /* A switchover's candidate is in the names of its steps before the
+         * promotion (it has no election record). */
+        if (!candidate && (strncmp(name, "check_lag:", 10) == 0 || strncmp(name, "sync:", 5) == 0))
+            candidate = strchr(name, ':') + 1;
         step = name;
         state = started ? "started" : done ? "done" : "failed";
         if (strncmp(name, "promote:", 8) == 0) {
@@ -150,6 +160,26 @@ static json_t *interrupted_summary(json_t *records)
     }
     return json_pack("{s:s?, s:s?, s:s?, s:s}", "step", step, "step_state", state, "candidate",
                      candidate, "promotion", promotion);
+}
+
+/* How far the step of this name got in records: "started", "done", "failed",
+ * or NULL when it was never journaled. */
+static const char *op_step_state(json_t *records, const char *step)
+{
+    const char *state = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        const char *name = json_string_value(json_object_get(rec, "step"));
+        if (!type || !name || strcmp(name, step) != 0)
+            continue;
+        state = strcmp(type, "step") == 0        ? "started"
+                : strcmp(type, "step_done") == 0 ? "done"
+                                                 : "failed";
+    }
+    return state;
 }
 
 /* Reads what the journal knows of this cluster: an interrupted operation, the
@@ -212,14 +242,29 @@ static void load_history(failover_t *f)
         else
             buf_printf(&where, "; %s had been elected but not promoted: no node was made writable",
                        cand);
+        const char *kind = json_string_value(json_object_get(first, "kind"));
+        bool resumable = kind && strcmp(kind, "switchover") == 0 && cand &&
+                         (strcmp(promo, "done") == 0 || strcmp(promo, "unknown") == 0);
+        if (cand && strcmp(promo, "not started") != 0) {
+            const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+            if (!pp || strcmp(pp, "done") != 0)
+                buf_printf(&where, "; the post_promotion hooks (they move the traffic) %s",
+                           !pp ? "did not run" : strcmp(pp, "started") == 0
+                                                     ? "were started, not finished"
+                                                     : "failed");
+        }
         json_t *d = json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step);
         json_object_update(d, sum);
         event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
-                   "a %s of this cluster (operation %s) was interrupted%s. Nothing will be done "
-                   "automatically until an operator checks the cluster and runs `failoverctl ack "
-                   "%s`",
-                   json_string_value(json_object_get(first, "kind")),
-                   json_string_value(json_object_get(first, "op")), buf_str(&where), f->s.cluster);
+                   "a %s of this cluster (operation %s) was interrupted%s. %s",
+                   kind ? kind : "operation",
+                   json_string_value(json_object_get(first, "op")), buf_str(&where),
+                   resumable ? "The switchover is finished as soon as the nodes, probed now, "
+                               "show that it is safe (switchover_resumed); else nothing is done "
+                               "automatically until an operator checks the cluster and "
+                               "acknowledges it"
+                             : "Nothing will be done automatically until an operator checks "
+                               "the cluster and runs `failoverctl ack`");
         buf_free(&where);
         json_decref(sum);
     }
@@ -228,10 +273,14 @@ static void load_history(failover_t *f)
 /* The nodes left behind by the last operation, when failoverd may act: no
  * operation running or interrupted, not paused, and the primary is the node
  * failoverd promoted last. */
+static void try_resume(failover_t *f);
+
 static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
+    if (f->interrupted && !f->resume_decided)
+        try_resume(f);
     if (f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
         !f->promoted || c->primary < 0 ||
         strcmp(c->nodes[c->primary].name, f->promoted) != 0)
@@ -249,6 +298,7 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     settings_copy(&f->s, s);
     f->hooks = hooks_slot;
     f->candidate = f->old_primary = -1;
+    f->created_mono = uv_now(loop);
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
     load_history(f);
@@ -652,6 +702,45 @@ static json_t *switchover_extra(failover_t *f, exec_t *x)
     return extra;
 }
 
+static bool step_ok(json_t *res) { return res && json_is_true(json_object_get(res, "ok")); }
+
+/* The state a switchover that stopped early left, from its steps' outcomes:
+ * which node was made what, whether traffic moved, and what to do. */
+static void switchover_left(failover_t *f, exec_t *x, buf_t *out)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    const char *old = c->nodes[f->old_primary].name, *cand = c->nodes[f->candidate].name;
+    json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+    json_t *rb = step_result(x, "rollback_writes:", f->old_primary, c);
+    json_t *pr = step_result(x, "promote:", f->candidate, c);
+    json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+    if (step_ok(pr)) {
+        buf_printf(out, "%s was promoted and is writable; ", cand);
+        if (step_ok(pp))
+            buf_printf(out, "the post_promotion hooks moved the traffic to it; ");
+        else
+            buf_printf(out, "the post_promotion hooks did not %s: traffic still goes to %s: move "
+                            "it to %s (run the post_promotion hook by hand); ",
+                       pp ? "succeed" : "run", old, cand);
+        buf_printf(out, "point the nodes that were not repointed (%s included) at %s", old, cand);
+    } else if (pr) {
+        buf_printf(out, "the promotion of %s failed: check whether it is writable (SELECT "
+                        "@@read_only) before anything else; %s was made read-only",
+                   cand, old);
+    } else if (step_ok(bw) && !step_ok(rb)) {
+        buf_printf(out, "%s was made read-only and was not made writable again: no node is "
+                        "writable. Make %s writable again by hand, or switch over once the "
+                        "journal can be written",
+                   old, old);
+    } else {
+        buf_printf(out, "nothing was changed: %s is the primary and writable; traffic was not "
+                        "moved",
+                   old);
+    }
+    buf_printf(out, ". Then make the state directory writable and run `failoverctl ack %s`",
+               f->s.cluster);
+}
+
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
@@ -749,6 +838,18 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                                "read every reachable node's state afresh to see what the failed "
                                "step left");
         start_exec(f, failure_refreshed);
+        return;
+    }
+    if (exec_journal_failed(x)) {
+        /* The journal failed: say exactly what ran and what did not. */
+        buf_t m = BUF_INIT;
+        buf_printf(&m, "%s to %s stopped: %s. ", what, cand, msg);
+        switchover_left(f, x, &m);
+        event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+                   json_pack("{s:s, s:s}", "error", msg, "journal", exec_journal_failed(x)),
+                   "%s", buf_str(&m));
+        end_op(f, "failed", false, "failed", buf_str(&m), extra);
+        buf_free(&m);
         return;
     }
     event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
@@ -924,6 +1025,136 @@ static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
                kind_str(kind), p ? p->name : "?", policy_str(policy), to ? ", to " : "",
                to ? to : "");
     return true;
+}
+
+/* ---- an interrupted switchover, after a restart (resume.h) ------------------------ */
+
+/* What the operator has to do by hand for a switchover that was not finished. */
+static void resume_todo(failover_t *f, const char *cand, const char *old, buf_t *out)
+{
+    const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+    if (!pp || strcmp(pp, "done") != 0)
+        buf_printf(out, "the post_promotion hooks did not %s: traffic may still go to %s. Find "
+                        "out which node is writable; if %s is, move the traffic to it (run the "
+                        "post_promotion hook by hand) and point the other nodes, %s included, at "
+                        "it; ",
+                   pp ? "finish" : "run", old, cand, old);
+    else
+        buf_printf(out, "the traffic was moved to %s; point the other nodes, %s included, at it; ",
+                   cand, old);
+    buf_printf(out, "then run `failoverctl ack %s`", f->s.cluster);
+}
+
+/* After a restart, once every node was probed (or RESUME_WAIT_MS passed): a
+ * switchover interrupted at or after its promotion is finished when the
+ * nodes show that is safe, else reported with what to do. */
+static void try_resume(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    json_t *first = json_array_get(f->interrupted, 0);
+    const char *kind = json_string_value(json_object_get(first, "kind"));
+    if (!kind || strcmp(kind, "switchover") != 0 || f->running || f->dying) {
+        f->resume_decided = true;
+        return;
+    }
+    if (f->state_unknown || f->paused)
+        return; /* held: nothing automatic; looked at again after the ack / resume */
+    bool all = true;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        all = all && c->nodes[i].probed;
+    if (!all && uv_now(f->loop) - f->created_mono < RESUME_WAIT_MS)
+        return;
+    f->resume_decided = true;
+    json_t *sum = interrupted_summary(f->interrupted);
+    const char *cand = json_string_value(json_object_get(sum, "candidate"));
+    const char *old = NULL;
+    const char *policy_s = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(f->interrupted, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (type && strcmp(type, "begin") == 0) {
+            old = json_string_value(json_object_get(rec, "old_primary"));
+            policy_s = json_string_value(json_object_get(rec, "policy"));
+        }
+    }
+    resume_facts_t facts = {
+        .old_primary = old ? cluster_find_node_by_name(c, old) : -1,
+        .candidate = cand ? cluster_find_node_by_name(c, cand) : -1,
+        .promotion = json_string_value(json_object_get(sum, "promotion")),
+    };
+    if (old && cand) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "block_writes:%s", old);
+        const char *st = op_step_state(f->interrupted, buf_str(&b));
+        facts.blocked = st && strcmp(st, "done") == 0;
+        b.len = 0;
+        buf_printf(&b, "sync:%s", cand);
+        st = op_step_state(f->interrupted, buf_str(&b));
+        facts.synced = st && strcmp(st, "done") == 0;
+        buf_free(&b);
+    }
+    const char *op = json_string_value(json_object_get(first, "op"));
+    char why[512], err[512] = "";
+    resume_action_t act = resume_decide(c, &facts, why, sizeof why);
+    policy_t policy = policy_s && strcmp(policy_s, "availability") == 0 ? POLICY_AVAILABILITY
+                                                                         : POLICY_RELIABILITY;
+    plan_t *p = NULL;
+    if (act != RESUME_REFUSE) {
+        p = plan_switchover_resume(c, facts.old_primary, facts.candidate, policy,
+                                   act == RESUME_PROMOTE, &f->s.plan, err, sizeof err);
+        if (!p)
+            snprintf(why, sizeof why, "%s", err);
+    }
+    if (p && !journal_record(f->j, f->s.cluster, op, "switchover", "resume",
+                             json_pack("{s:s, s:s}", "action", resume_action_str(act), "why",
+                                       why))) {
+        snprintf(why, sizeof why, "the resumption could not be journaled (%s)",
+                 journal_last_error(f->j));
+        plan_free(p);
+        p = NULL;
+    }
+    if (!p) {
+        buf_t todo = BUF_INIT;
+        resume_todo(f, cand ? cand : "the candidate", old ? old : "the old primary", &todo);
+        event_emit(LOG_LVL_ERROR, "switchover_not_resumed", f->s.cluster, cand,
+                   json_pack("{s:s?, s:s, s:s?, s:s?}", "op", op, "reason", why, "candidate",
+                             cand, "old_primary", old),
+                   "the interrupted switchover %s is not finished automatically: %s. What to do: "
+                   "%s",
+                   op ? op : "", why, buf_str(&todo));
+        buf_free(&todo);
+        json_decref(sum);
+        return;
+    }
+    json_decref(sum);
+    /* From here it is the switchover again, under its own id. */
+    f->running = true;
+    f->kind = OP_SWITCHOVER;
+    f->automatic = true;
+    f->policy = policy;
+    f->op = xstrdup(op ? op : "?");
+    f->to = NULL;
+    f->old_primary = facts.old_primary;
+    f->candidate = facts.candidate;
+    f->started_mono = uv_now(f->loop);
+    f->started_wall = wall_now_ms();
+    f->detected_ms = 0;
+    f->plan = p;
+    json_decref(f->interrupted);
+    f->interrupted = NULL;
+    event_emit(LOG_LVL_WARN, "switchover_resumed", f->s.cluster, c->nodes[f->candidate].name,
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", f->op, "action",
+                         resume_action_str(act), "reason", why, "candidate",
+                         c->nodes[f->candidate].name, "old_primary",
+                         c->nodes[f->old_primary].name),
+               "finishing the interrupted switchover %s from %s to %s: %s; running %s",
+               f->op, c->nodes[f->old_primary].name, c->nodes[f->candidate].name, why,
+               act == RESUME_PROMOTE ? "the promotion again, then the traffic hooks and the "
+                                       "repointing"
+                                     : "the traffic hooks (post_promotion) and the repointing");
+    start_exec(f, promote_done);
 }
 
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
