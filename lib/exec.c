@@ -105,8 +105,11 @@ static void journal_failed(exec_t *x, const step_t *s, bool ran)
     if (!x->failed) {
         x->failed = true;
         x->failed_at = (size_t)(s - x->steps);
-        free(x->fail_msg);
-        x->fail_msg = buf_steal(&b);
+        /* A rollback keeps the reason it was started for. */
+        if (!x->rolling_back || !x->fail_msg) {
+            free(x->fail_msg);
+            x->fail_msg = buf_steal(&b);
+        }
     }
     buf_free(&b);
 }

@@ -231,7 +231,23 @@ static void load_history(failover_t *f)
                        strcmp(state, "started") == 0
                            ? "started, not finished: its effect is unknown"
                            : state);
-        if (!cand)
+        const char *bw = NULL;
+        size_t k;
+        json_t *r;
+        json_array_foreach(f->interrupted, k, r)
+        {
+            const char *nm = json_string_value(json_object_get(r, "step"));
+            if (nm && strncmp(nm, "block_writes:", 13) == 0)
+                bw = nm + 13;
+        }
+        const char *kd = json_string_value(json_object_get(first, "kind"));
+        bool sw = kd && strcmp(kd, "switchover") == 0;
+        if (sw && strcmp(promo, "not started") == 0)
+            buf_printf(&where, "; nothing had been promoted%s%s%s", bw ? ", and " : "",
+                       bw ? bw : "", bw ? " may have been made read-only: if it is, and no node "
+                                          "is writable, make it writable again"
+                                    : "");
+        else if (!cand)
             buf_puts(&where, "; no new primary had been elected");
         else if (strcmp(promo, "done") == 0)
             buf_printf(&where, "; %s had been promoted (made writable), the rest was not done",
@@ -1053,7 +1069,13 @@ static void try_resume(failover_t *f)
     cluster_t *c = monitor_cluster(f->m);
     json_t *first = json_array_get(f->interrupted, 0);
     const char *kind = json_string_value(json_object_get(first, "kind"));
-    if (!kind || strcmp(kind, "switchover") != 0 || f->running || f->dying) {
+    json_t *sum0 = interrupted_summary(f->interrupted);
+    bool promoting = strcmp(json_string_value(json_object_get(sum0, "promotion")), "unknown") == 0 ||
+                     strcmp(json_string_value(json_object_get(sum0, "promotion")), "done") == 0;
+    json_decref(sum0);
+    if (!kind || strcmp(kind, "switchover") != 0 || !promoting || f->running || f->dying) {
+        /* Only a promotion that started is finished; anything earlier is
+         * reported (failover_interrupted) and left to the operator. */
         f->resume_decided = true;
         return;
     }
