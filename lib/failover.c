@@ -258,8 +258,7 @@ static void load_history(failover_t *f)
         else
             buf_printf(&where, "; %s had been elected but not promoted: no node was made writable",
                        cand);
-        const char *kind = json_string_value(json_object_get(first, "kind"));
-        bool resumable = kind && strcmp(kind, "switchover") == 0 && cand &&
+        bool resumable = sw && cand &&
                          (strcmp(promo, "done") == 0 || strcmp(promo, "unknown") == 0);
         if (cand && strcmp(promo, "not started") != 0) {
             const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
@@ -273,7 +272,7 @@ static void load_history(failover_t *f)
         json_object_update(d, sum);
         event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
                    "a %s of this cluster (operation %s) was interrupted%s. %s",
-                   kind ? kind : "operation",
+                   kd ? kd : "operation",
                    json_string_value(json_object_get(first, "op")), buf_str(&where),
                    resumable ? "The switchover is finished as soon as the nodes, probed now, "
                                "show that it is safe (switchover_resumed); else nothing is done "

@@ -9,7 +9,8 @@ journaling the named step (before running it):
 1. at hook:post_promotion (db1 -> db2): db2 was promoted and is writable, db1
    is read-only and still holds the VIP, so every write fails; db3 still
    replicates from db1. The restarted daemon must never show the cluster
-   healthy (with no operation) while the VIP holder is read-only; it finishes
+   healthy (unless a running operation is shown) while the VIP holder is
+   read-only; it finishes
    the switchover by itself (switchover_resumed, then switchover_done, the
    journal's operation done): the VIP on db2, db1 and db3 replicating from
    db2, writes acknowledged by db2 again.
@@ -53,10 +54,16 @@ def crash_switchover(lab, d, to, step):
     return last["op"]
 
 
+def healthy_idle(c):
+    """Status shows the cluster healthy, and no operation running (an
+    interrupted one counts: it is not running)."""
+    return c["verdict"] == "healthy" and (c["failover"] or {}).get("state") != "running"
+
+
 def watch_until_done(lab, d, op, new, timeout=60):
     """Polls status until the journal has the operation done. Whenever status
-    shows the cluster healthy with no operation running or interrupted, the
-    VIP holder must be writable. Returns how many polls were made."""
+    shows the cluster healthy and no operation running, the VIP holder must
+    be writable. Returns how many polls were made."""
     polls = 0
     deadline = time.monotonic() + timeout
     while True:
@@ -72,11 +79,11 @@ def watch_until_done(lab, d, op, new, timeout=60):
             time.sleep(0.1)
             continue
         polls += 1
-        if c["verdict"] == "healthy" and c["failover"] is None:
+        if healthy_idle(c):
             holders = lab.vip_holders()
             w = writable_nodes(lab)
             c2 = d.cluster()
-            if c2["verdict"] == "healthy" and c2["failover"] is None:
+            if healthy_idle(c2):
                 check(all(h in w for h in holders),
                       f"status says healthy while the VIP holder {holders} is read-only "
                       f"(writable: {w}): {c2['verdict_reason']}")
