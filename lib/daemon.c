@@ -323,7 +323,7 @@ static void handle_ack(control_req_t *req, void *ud)
     int i = cluster_arg(d, req);
     if (i < 0)
         return;
-    char msg[256];
+    char msg[1024];
     if (!failover_ack(d->cl[i]->fo, msg, sizeof msg)) {
         control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
         return;

@@ -169,7 +169,7 @@ journal_t *journal_open_unreadable(const char *path, const char *why)
     j->damage = json_array();
     j->fd = -1;
     j->unreadable = xstrdup(why);
-    log_error("journal %s can't be read (%s): every cluster is held, and no operation can be "
+    log_error("journal %s can't be opened (%s): every cluster is held, and no operation can be "
               "recorded, until it is repaired and the daemon restarted",
               path, why);
     return j;
@@ -188,7 +188,7 @@ static bool acked_by(json_t *d, const char *cluster)
 bool journal_damage(journal_t *j, const char *cluster, char *why, size_t len)
 {
     if (j->unreadable) {
-        snprintf(why, len, "the journal %s can't be read: %s", j->path, j->unreadable);
+        snprintf(why, len, "the journal %s can't be opened: %s", j->path, j->unreadable);
         return true;
     }
     buf_t lines = BUF_INIT;

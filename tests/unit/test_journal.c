@@ -174,7 +174,7 @@ Test(journal, an_unreadable_journal_holds_everything_and_takes_nothing)
     journal_t *j = journal_open_unreadable(path, "Input/output error");
     char why[256];
     cr_assert(journal_damage(j, "main", why, sizeof why));
-    cr_assert(strstr(why, "can't be read: Input/output error"), "%s", why);
+    cr_assert(strstr(why, "can't be opened: Input/output error"), "%s", why);
     cr_assert_not(journal_record(j, "main", "op1", "failover", "begin", NULL));
     cr_assert_not_null(journal_broken(j));
     journal_close(j);
