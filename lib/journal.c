@@ -112,8 +112,14 @@ static bool load(journal_t *j, char *err, size_t err_len)
             j->seq = seq;
         json_array_append_new(j->records, rec);
     }
+    bool bad = ferror(f);
+    int e = errno;
     free(line);
     fclose(f);
+    if (bad) {
+        snprintf(err, err_len, "%s: %s", j->path, strerror(e));
+        return false;
+    }
     /* A crash mid-write leaves a line without its newline; cut it off so that
      * the next record starts on a line of its own. */
     if (total > complete) {
@@ -169,9 +175,9 @@ journal_t *journal_open_unreadable(const char *path, const char *why)
     j->damage = json_array();
     j->fd = -1;
     j->unreadable = xstrdup(why);
-    log_error("journal %s can't be opened (%s): every cluster is held, and no operation can be "
+    log_error("the journal can't be opened (%s): every cluster is held, and no operation can be "
               "recorded, until it is repaired and the daemon restarted",
-              path, why);
+              why);
     return j;
 }
 
@@ -188,7 +194,7 @@ static bool acked_by(json_t *d, const char *cluster)
 bool journal_damage(journal_t *j, const char *cluster, char *why, size_t len)
 {
     if (j->unreadable) {
-        snprintf(why, len, "the journal %s can't be opened: %s", j->path, j->unreadable);
+        snprintf(why, len, "the journal can't be opened: %s", j->unreadable);
         return true;
     }
     buf_t lines = BUF_INIT;
@@ -224,8 +230,12 @@ bool journal_append(journal_t *j, json_t *rec)
     char ts[32];
     format_wall_ms(wall_now_ms(), ts, sizeof ts);
     if (j->fd < 0 || j->broken) {
-        snprintf(j->last_error, sizeof j->last_error, "journal %s: %s", j->path,
-                 j->unreadable ? j->unreadable : j->broken ? j->broken : "not open");
+        if (j->unreadable)
+            snprintf(j->last_error, sizeof j->last_error, "the journal can't be opened: %s",
+                     j->unreadable);
+        else
+            snprintf(j->last_error, sizeof j->last_error, "journal %s: %s", j->path,
+                     j->broken ? j->broken : "not open");
         log_error("%s; the record was not written", j->last_error);
         json_decref(rec);
         return false;
