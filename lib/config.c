@@ -354,7 +354,8 @@ static const setting_t daemon_settings[] = {
           "Largest control request accepted, in bytes; a longer one is refused."),
     S_STRING(D, state_dir, "state_dir", FO_DEFAULT_STATE_DIR, 1, 4000, check_abs_path, 0,
              "Directory of the daemon's own state (the failover journal). The daemon must be "
-             "able to write there."),
+             "able to write there: a step whose journal record can't be written there (a full "
+             "disk) does not run, and the cluster is held until acknowledged."),
     S_ENUM(D, log_level, log_level_t, "log_level", LOG_LVL_INFO, log_level_names,
            "Lowest level that is logged."),
     S_DURATION(D, probe_interval_ms, "probe_interval", MS(500), MS(50), MINUTES(1),
@@ -458,8 +459,9 @@ static const setting_t webhook_settings[] = {
 #define T fo_test_cfg_t
 static const setting_t test_settings[] = {
     S_STRING(T, crash_at_step, "crash_at_step", "", 0, 64, NULL, 0,
-             "Test knob: the daemon aborts (as if it crashed) when a failover reaches the "
-             "step of this name. \"\" = never. Not for production."),
+             "Test knob: the daemon kills itself (SIGKILL, as if it crashed) right after "
+             "journaling the step of this name, before running it, in a failover or a "
+             "switchover. \"\" = never. Not for production."),
     S_STRING(T, block_loop, "block_loop", "", 0, 64, NULL, 0,
              "Test knob: a duration such as \"2s\"; one second after start the daemon blocks "
              "its event loop once for that long, so that the systemd watchdog stops being fed "

@@ -324,7 +324,7 @@ static void handle_ack(control_req_t *req, void *ud)
     int i = cluster_arg(d, req);
     if (i < 0)
         return;
-    char msg[256];
+    char msg[1024];
     if (!failover_ack(d->cl[i]->fo, msg, sizeof msg)) {
         control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
         return;
@@ -779,8 +779,10 @@ int daemon_run(fo_config_t *cfg)
     buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
     if (ensure_dir(cfg->daemon.state_dir, 0750)) {
         d->journal = journal_open(buf_str(&jpath), err, sizeof err);
+        /* A journal that can't be read is not a reason to stop watching the
+         * clusters: they run held ("state unknown") and say why. */
         if (!d->journal)
-            log_error("journal: %s", err);
+            d->journal = journal_open_unreadable(buf_str(&jpath), err);
     }
     buf_free(&jpath);
     if (!d->journal) {

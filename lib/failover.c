@@ -11,9 +11,13 @@
 #include "log.h"
 #include "rejoin.h"
 #include "startup.h"
+#include "resume.h"
 
 #define REFRESH_POLL_MS 20
 #define LOOK_MS 250
+/* How long a restarted daemon waits for every node's first probe before it
+ * decides on an interrupted switchover with what it has seen. */
+#define RESUME_WAIT_MS 10000
 
 struct failover {
     uv_loop_t *loop;
@@ -88,9 +92,17 @@ struct failover {
     uint64_t startup_until; /* availability: the grace ends then; 0: not waiting */
     char *seen_before;      /* the primary the watch before a reload had reached, or NULL */
     bool startup_confirmed; /* an ack of an interrupted operation confirmed the failover */
+    /* The journal can't be trusted for this cluster (damaged, unreadable, or
+     * a record of it could not be made durable): why; automatic actions are
+     * held until an operator acknowledges it. NULL when it can. */
+    char *state_unknown;
+    bool journal_damaged;     /* ... because of damage found in the file */
+    bool resume_decided;      /* an interrupted switchover was looked at after the restart */
+    uint64_t created_mono;
 };
 
 static void really_free(failover_t *f);
+static void hold_unknown(failover_t *f, const char *why);
 
 static char *dup0(const char *s) { return xstrdup(s ? s : ""); }
 
@@ -155,6 +167,10 @@ static json_t *interrupted_summary(json_t *records)
         if (!name)
             continue;
         bool started = strcmp(type, "step") == 0, done = strcmp(type, "step_done") == 0;
+        /* A switchover's candidate is in the names of its steps before the
+         * promotion (it has no election record). */
+        if (!candidate && (strncmp(name, "check_lag:", 10) == 0 || strncmp(name, "sync:", 5) == 0))
+            candidate = strchr(name, ':') + 1;
         step = name;
         state = started ? "started" : done ? "done" : "failed";
         if (strncmp(name, "promote:", 8) == 0) {
@@ -166,10 +182,35 @@ static json_t *interrupted_summary(json_t *records)
                      candidate, "promotion", promotion);
 }
 
+/* How far the step of this name got in records: "started", "done", "failed",
+ * or NULL when it was never journaled. */
+static const char *op_step_state(json_t *records, const char *step)
+{
+    const char *state = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        const char *name = json_string_value(json_object_get(rec, "step"));
+        if (!type || !name || strcmp(name, step) != 0)
+            continue;
+        state = strcmp(type, "step") == 0        ? "started"
+                : strcmp(type, "step_done") == 0 ? "done"
+                                                 : "failed";
+    }
+    return state;
+}
+
 /* Reads what the journal knows of this cluster: an interrupted operation, the
  * last failover's end and whether it was acknowledged. */
 static void load_history(failover_t *f)
 {
+    char dmg[600];
+    if (journal_damage(f->j, f->s.cluster, dmg, sizeof dmg)) {
+        f->journal_damaged = true;
+        hold_unknown(f, dmg);
+    }
     f->interrupted = journal_open_op(f->j, f->s.cluster);
     json_t *all = journal_records(f->j, f->s.cluster);
     size_t i;
@@ -210,7 +251,23 @@ static void load_history(failover_t *f)
                        strcmp(state, "started") == 0
                            ? "started, not finished: its effect is unknown"
                            : state);
-        if (!cand)
+        const char *bw = NULL;
+        size_t k;
+        json_t *r;
+        json_array_foreach(f->interrupted, k, r)
+        {
+            const char *nm = json_string_value(json_object_get(r, "step"));
+            if (nm && strncmp(nm, "block_writes:", 13) == 0)
+                bw = nm + 13;
+        }
+        const char *kd = json_string_value(json_object_get(first, "kind"));
+        bool sw = kd && strcmp(kd, "switchover") == 0;
+        if (sw && strcmp(promo, "not started") == 0)
+            buf_printf(&where, "; nothing had been promoted%s%s%s", bw ? ", and " : "",
+                       bw ? bw : "", bw ? " may have been made read-only: if it is, and no node "
+                                          "is writable, make it writable again"
+                                    : "");
+        else if (!cand)
             buf_puts(&where, "; no new primary had been elected");
         else if (strcmp(promo, "done") == 0)
             buf_printf(&where, "; %s had been promoted (made writable), the rest was not done",
@@ -221,14 +278,28 @@ static void load_history(failover_t *f)
         else
             buf_printf(&where, "; %s had been elected but not promoted: no node was made writable",
                        cand);
+        bool resumable = sw && cand &&
+                         (strcmp(promo, "done") == 0 || strcmp(promo, "unknown") == 0);
+        if (cand && strcmp(promo, "not started") != 0) {
+            const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+            if (!pp || strcmp(pp, "done") != 0)
+                buf_printf(&where, "; the post_promotion hooks (they move the traffic) %s",
+                           !pp ? "did not run" : strcmp(pp, "started") == 0
+                                                     ? "were started, not finished"
+                                                     : "failed");
+        }
         json_t *d = json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step);
         json_object_update(d, sum);
         event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
-                   "a %s of this cluster (operation %s) was interrupted%s. Nothing will be done "
-                   "automatically until an operator checks the cluster and runs `failoverctl ack "
-                   "%s`",
-                   json_string_value(json_object_get(first, "kind")),
-                   json_string_value(json_object_get(first, "op")), buf_str(&where), f->s.cluster);
+                   "a %s of this cluster (operation %s) was interrupted%s. %s",
+                   kd ? kd : "operation",
+                   json_string_value(json_object_get(first, "op")), buf_str(&where),
+                   resumable ? "The switchover is finished as soon as the nodes, probed now, "
+                               "show that it is safe (switchover_resumed); else nothing is done "
+                               "automatically until an operator checks the cluster and "
+                               "acknowledges it"
+                             : "Nothing will be done automatically until an operator checks "
+                               "the cluster and runs `failoverctl ack`");
         buf_free(&where);
         json_decref(sum);
     }
@@ -248,13 +319,18 @@ static void startup_recheck(failover_t *f);
 /* The nodes left behind by the last operation, when failoverd may act: no
  * operation running or interrupted, not paused, and the primary is the node
  * failoverd promoted last. */
+static void try_resume(failover_t *f);
+
 static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
     startup_recheck(f);
-    bool may = !(f->running || f->interrupted || f->paused || f->dying || !f->promoted ||
-                 c->primary < 0 || strcmp(c->nodes[c->primary].name, f->promoted) != 0);
+    if (f->interrupted && !f->resume_decided)
+        try_resume(f);
+    bool may = !(f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
+                 !f->promoted || c->primary < 0 ||
+                 strcmp(c->nodes[c->primary].name, f->promoted) != 0);
     look_closely(f, c, may);
     if (!may)
         return;
@@ -277,6 +353,7 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     f->hooks = hooks_slot;
     f->candidate = f->old_primary = -1;
     f->watch_since = uv_now(loop);
+    f->created_mono = uv_now(loop);
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
     load_history(f);
@@ -531,6 +608,21 @@ static void op_release(failover_t *f)
     }
 }
 
+/* The journal can't be trusted for this cluster: say so once per cause, and
+ * hold every automatic action until an operator acknowledges it. */
+static void hold_unknown(failover_t *f, const char *why)
+{
+    if (f->state_unknown)
+        return; /* the first cause is the one to look at */
+    f->state_unknown = xstrdup(why);
+    event_emit(LOG_LVL_ERROR, "state_unknown", f->s.cluster, NULL,
+               json_pack("{s:s}", "reason", why),
+               "state unknown: %s. Automatic failover, fencing and rejoining are held on this "
+               "cluster until an operator checks it (`failoverctl status %s`, the nodes "
+               "themselves) and runs `failoverctl ack %s`",
+               why, f->s.cluster, f->s.cluster);
+}
+
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
  * more fields for the record; its reference is stolen. */
 static void end_op(failover_t *f, const char *type, bool ok, const char *code, const char *msg,
@@ -558,7 +650,19 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
     json_object_set_new(rec, "steps", steps);
-    journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec));
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec))) {
+        /* The journal does not say how this ended: a restart would find the
+         * operation open. Until an operator has looked, act on nothing. */
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the end of %s %s (%s) could not be journaled: %s", kind_str(f->kind),
+                   f->op, type, journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, NULL,
+                   json_pack("{s:s, s:s, s:s}", "error", journal_last_error(f->j), "op", f->op,
+                             "record", type),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+    }
     json_decref(f->last_op);
     f->last_op = json_deep_copy(rec);
     json_object_set_new(f->last_op, "type", json_string(type));
@@ -786,6 +890,45 @@ static json_t *switchover_extra(failover_t *f, exec_t *x)
     return extra;
 }
 
+static bool step_ok(json_t *res) { return res && json_is_true(json_object_get(res, "ok")); }
+
+/* The state a switchover that stopped early left, from its steps' outcomes:
+ * which node was made what, whether traffic moved, and what to do. */
+static void switchover_left(failover_t *f, exec_t *x, buf_t *out)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    const char *old = c->nodes[f->old_primary].name, *cand = c->nodes[f->candidate].name;
+    json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+    json_t *rb = step_result(x, "rollback_writes:", f->old_primary, c);
+    json_t *pr = step_result(x, "promote:", f->candidate, c);
+    json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+    if (step_ok(pr)) {
+        buf_printf(out, "%s was promoted and is writable; ", cand);
+        if (step_ok(pp))
+            buf_printf(out, "the post_promotion hooks moved the traffic to it; ");
+        else
+            buf_printf(out, "the post_promotion hooks did not %s: traffic still goes to %s: move "
+                            "it to %s (run the post_promotion hook by hand); ",
+                       pp ? "succeed" : "run", old, cand);
+        buf_printf(out, "point the nodes that were not repointed (%s included) at %s", old, cand);
+    } else if (pr) {
+        buf_printf(out, "the promotion of %s failed: check whether it is writable (SELECT "
+                        "@@read_only) before anything else; %s was made read-only",
+                   cand, old);
+    } else if (step_ok(bw) && !step_ok(rb)) {
+        buf_printf(out, "%s was made read-only and was not made writable again: no node is "
+                        "writable. Make %s writable again by hand, or switch over once the "
+                        "journal can be written",
+                   old, old);
+    } else {
+        buf_printf(out, "nothing was changed: %s is the primary and writable; traffic was not "
+                        "moved",
+                   old);
+    }
+    buf_printf(out, ". Then make the state directory writable and run `failoverctl ack %s`",
+               f->s.cluster);
+}
+
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
@@ -903,6 +1046,18 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         start_exec(f, failure_refreshed);
         return;
     }
+    if (exec_journal_failed(x)) {
+        /* The journal failed: say exactly what ran and what did not. */
+        buf_t m = BUF_INIT;
+        buf_printf(&m, "%s to %s stopped: %s. ", what, cand, msg);
+        switchover_left(f, x, &m);
+        event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+                   json_pack("{s:s, s:s}", "error", msg, "journal", exec_journal_failed(x)),
+                   "%s", buf_str(&m));
+        end_op(f, "failed", false, "failed", buf_str(&m), extra);
+        buf_free(&m);
+        return;
+    }
     event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
                json_pack("{s:s}", "error", msg),
                "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
@@ -963,8 +1118,20 @@ static void elect_and_promote(failover_t *f)
             elect_add_received(f->elect, &f->before[i]);
     }
     json_decref(back);
-    journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
     char err[512];
+    if (!journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect))) {
+        snprintf(err, sizeof err, "the election could not be journaled (%s)",
+                 journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", err),
+                   "failover aborted before any promotion: %s. No node was made writable; the "
+                   "replicas' IO threads are stopped. Make the state directory writable, check "
+                   "the cluster, then `failoverctl ack %s` and `failoverctl failover %s`",
+                   err, f->s.cluster, f->s.cluster);
+        hold_unknown(f, err);
+        end_op(f, "aborted", false, "failed", err, NULL);
+        return;
+    }
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
                                     sizeof err);
     if (!f->plan) {
@@ -1119,6 +1286,12 @@ static void note_unseen_primary(failover_t *f, op_kind_t kind)
 
 static bool blocked(failover_t *f, char *why, size_t len)
 {
+    if (f->state_unknown) {
+        snprintf(why, len, "state unknown: %s; check the cluster and acknowledge with "
+                           "`failoverctl ack %s`",
+                 f->state_unknown, f->s.cluster);
+        return true;
+    }
     if (f->interrupted) {
         snprintf(why, len, "an earlier operation was interrupted; acknowledge it with "
                            "`failoverctl ack %s`", f->s.cluster);
@@ -1140,7 +1313,9 @@ static bool blocked(failover_t *f, char *why, size_t len)
     return startup_held(f, why, len);
 }
 
-static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
+/* Starts the operation's record; false (f left idle, the cluster held) when
+ * its "begin" can't be made durable: then nothing of it may run. */
+static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
 {
     cluster_t *c = monitor_cluster(f->m);
     note_unseen_primary(f, kind);
@@ -1160,10 +1335,30 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
     if (kind == OP_FAILOVER)
         remember_before(f, c);
-    journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
-                   json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary", p ? p->name : NULL,
-                             "policy", policy_str(policy), "automatic", automatic, "to", to,
-                             "wall_ms", (json_int_t)f->started_wall));
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
+                        json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary",
+                                  p ? p->name : NULL, "policy", policy_str(policy), "automatic",
+                                  automatic, "to", to, "wall_ms", (json_int_t)f->started_wall))) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the %s was not started: its journal record could not be made durable "
+                       "(%s); nothing was done",
+                   kind_str(kind), journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, p ? p->name : NULL,
+                   json_pack("{s:s, s:s, s:b}", "error", journal_last_error(f->j), "operation",
+                             kind_str(kind), "step_ran", 0),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+        f->running = false;
+        forget_before(f);
+        monitor_quiet(f->m, false);
+        op_release(f);
+        free(f->op);
+        f->op = NULL;
+        free(f->to);
+        f->to = NULL;
+        return false;
+    }
     event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? "failover_started" : "switchover_started",
                f->s.cluster, p ? p->name : NULL,
                json_pack("{s:s, s:b, s:s?, s:I}", "policy", policy_str(policy), "automatic",
@@ -1171,6 +1366,143 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
                "%s%s of %s started (%s policy)%s%s", automatic ? "automatic " : "",
                kind_str(kind), p ? p->name : "?", policy_str(policy), to ? ", to " : "",
                to ? to : "");
+    return true;
+}
+
+/* ---- an interrupted switchover, after a restart (resume.h) ------------------------ */
+
+/* What the operator has to do by hand for a switchover that was not finished. */
+static void resume_todo(failover_t *f, const char *cand, const char *old, buf_t *out)
+{
+    const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+    if (!pp || strcmp(pp, "done") != 0)
+        buf_printf(out, "the post_promotion hooks did not %s: traffic may still go to %s. Find "
+                        "out which node is writable; if %s is, move the traffic to it (run the "
+                        "post_promotion hook by hand) and point the other nodes, %s included, at "
+                        "it; ",
+                   pp ? "finish" : "run", old, cand, old);
+    else
+        buf_printf(out, "the traffic was moved to %s; point the other nodes, %s included, at it; ",
+                   cand, old);
+    buf_printf(out, "then run `failoverctl ack %s`", f->s.cluster);
+}
+
+/* After a restart, once every node was probed (or RESUME_WAIT_MS passed): a
+ * switchover interrupted at or after its promotion is finished when the
+ * nodes show that is safe, else reported with what to do. */
+static void try_resume(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    json_t *first = json_array_get(f->interrupted, 0);
+    const char *kind = json_string_value(json_object_get(first, "kind"));
+    json_t *sum0 = interrupted_summary(f->interrupted);
+    bool promoting = strcmp(json_string_value(json_object_get(sum0, "promotion")), "unknown") == 0 ||
+                     strcmp(json_string_value(json_object_get(sum0, "promotion")), "done") == 0;
+    json_decref(sum0);
+    if (!kind || strcmp(kind, "switchover") != 0 || !promoting || f->running || f->dying) {
+        /* Only a promotion that started is finished; anything earlier is
+         * reported (failover_interrupted) and left to the operator. */
+        f->resume_decided = true;
+        return;
+    }
+    if (f->state_unknown || f->paused)
+        return; /* held: nothing automatic; looked at again after the ack / resume */
+    bool all = true;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        all = all && c->nodes[i].probed;
+    if (!all && uv_now(f->loop) - f->created_mono < RESUME_WAIT_MS)
+        return;
+    f->resume_decided = true;
+    json_t *sum = interrupted_summary(f->interrupted);
+    const char *cand = json_string_value(json_object_get(sum, "candidate"));
+    const char *old = NULL;
+    const char *policy_s = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(f->interrupted, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (type && strcmp(type, "begin") == 0) {
+            old = json_string_value(json_object_get(rec, "old_primary"));
+            policy_s = json_string_value(json_object_get(rec, "policy"));
+        }
+    }
+    resume_facts_t facts = {
+        .old_primary = old ? cluster_find_node_by_name(c, old) : -1,
+        .candidate = cand ? cluster_find_node_by_name(c, cand) : -1,
+        .promotion = json_string_value(json_object_get(sum, "promotion")),
+    };
+    if (old && cand) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "block_writes:%s", old);
+        const char *st = op_step_state(f->interrupted, buf_str(&b));
+        facts.blocked = st && strcmp(st, "done") == 0;
+        b.len = 0;
+        buf_printf(&b, "sync:%s", cand);
+        st = op_step_state(f->interrupted, buf_str(&b));
+        facts.synced = st && strcmp(st, "done") == 0;
+        buf_free(&b);
+    }
+    const char *op = json_string_value(json_object_get(first, "op"));
+    char why[512], err[512] = "";
+    resume_action_t act = resume_decide(c, &facts, why, sizeof why);
+    policy_t policy = policy_s && strcmp(policy_s, "availability") == 0 ? POLICY_AVAILABILITY
+                                                                         : POLICY_RELIABILITY;
+    plan_t *p = NULL;
+    if (act != RESUME_REFUSE) {
+        p = plan_switchover_resume(c, facts.old_primary, facts.candidate, policy,
+                                   act == RESUME_PROMOTE, &f->s.plan, err, sizeof err);
+        if (!p)
+            snprintf(why, sizeof why, "%s", err);
+    }
+    if (p && !journal_record(f->j, f->s.cluster, op, "switchover", "resume",
+                             json_pack("{s:s, s:s}", "action", resume_action_str(act), "why",
+                                       why))) {
+        snprintf(why, sizeof why, "the resumption could not be journaled (%s)",
+                 journal_last_error(f->j));
+        plan_free(p);
+        p = NULL;
+    }
+    if (!p) {
+        buf_t todo = BUF_INIT;
+        resume_todo(f, cand ? cand : "the candidate", old ? old : "the old primary", &todo);
+        event_emit(LOG_LVL_ERROR, "switchover_not_resumed", f->s.cluster, cand,
+                   json_pack("{s:s?, s:s, s:s?, s:s?}", "op", op, "reason", why, "candidate",
+                             cand, "old_primary", old),
+                   "the interrupted switchover %s is not finished automatically: %s. What to do: "
+                   "%s",
+                   op ? op : "", why, buf_str(&todo));
+        buf_free(&todo);
+        json_decref(sum);
+        return;
+    }
+    json_decref(sum);
+    /* From here it is the switchover again, under its own id. */
+    f->running = true;
+    f->kind = OP_SWITCHOVER;
+    f->automatic = true;
+    f->policy = policy;
+    f->op = xstrdup(op ? op : "?");
+    f->to = NULL;
+    f->old_primary = facts.old_primary;
+    f->candidate = facts.candidate;
+    f->started_mono = uv_now(f->loop);
+    f->started_wall = wall_now_ms();
+    f->detected_ms = 0;
+    f->plan = p;
+    json_decref(f->interrupted);
+    f->interrupted = NULL;
+    event_emit(LOG_LVL_WARN, "switchover_resumed", f->s.cluster, c->nodes[f->candidate].name,
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", f->op, "action",
+                         resume_action_str(act), "reason", why, "candidate",
+                         c->nodes[f->candidate].name, "old_primary",
+                         c->nodes[f->old_primary].name),
+               "finishing the interrupted switchover %s from %s to %s: %s; running %s",
+               f->op, c->nodes[f->old_primary].name, c->nodes[f->candidate].name, why,
+               act == RESUME_PROMOTE ? "the promotion again, then the traffic hooks and the "
+                                       "repointing"
+                                     : "the traffic hooks (post_promotion) and the repointing");
+    start_exec(f, promote_done);
 }
 
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
@@ -1197,7 +1529,8 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
         return;
     }
     cluster_t *c = monitor_cluster(f->m);
-    begin(f, OP_FAILOVER, true, f->s.policy, NULL);
+    if (!begin(f, OP_FAILOVER, true, f->s.policy, NULL))
+        return;
     f->plan = plan_failover_prepare(c, f->old_primary, f->policy, &f->s.plan);
     start_exec(f, prepare_done);
 }
@@ -1280,7 +1613,7 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
                   NULL);
         return;
     }
-    if (f->interrupted) {
+    if (f->interrupted || f->state_unknown) {
         blocked(f, err, sizeof err);
         reply_now(reply, ctx, false, "failed", err, NULL);
         return;
@@ -1325,9 +1658,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
             }
             elect_free(e);
         }
+        if (!begin(f, OP_FAILOVER, false, policy, r->to)) {
+            blocked(f, err, sizeof err);
+            reply_now(reply, ctx, false, "failed", err, NULL);
+            return;
+        }
         f->reply = reply;
         f->req_ctx = ctx;
-        begin(f, OP_FAILOVER, false, policy, r->to);
         f->plan = plan_failover_prepare(c, f->old_primary, policy, &f->s.plan);
         start_exec(f, prepare_done);
         return;
@@ -1348,9 +1685,15 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         elect_free(e);
         return;
     }
+    if (!begin(f, OP_SWITCHOVER, false, policy, r->to)) {
+        blocked(f, err, sizeof err);
+        reply_now(reply, ctx, false, "failed", err, NULL);
+        plan_free(p);
+        elect_free(e);
+        return;
+    }
     f->reply = reply;
     f->req_ctx = ctx;
-    begin(f, OP_SWITCHOVER, false, policy, r->to);
     f->elect = e;
     f->candidate = e->chosen;
     f->plan = p;
@@ -1396,21 +1739,43 @@ static void after_ack(failover_t *f, char *msg, size_t len)
 
 bool failover_ack(failover_t *f, char *msg, size_t len)
 {
-    if (f->interrupted) {
-        json_t *first = json_array_get(f->interrupted, 0);
+    if (f->interrupted || f->state_unknown) {
+        json_t *first = f->interrupted ? json_array_get(f->interrupted, 0) : NULL;
         const char *op = json_string_value(json_object_get(first, "op"));
         const char *kind = json_string_value(json_object_get(first, "kind"));
-        journal_record(f->j, f->s.cluster, op ? op : "?", kind ? kind : "failover", "ack", NULL);
-        snprintf(msg, len, "acknowledged the interrupted %s %s", kind ? kind : "operation",
-                 op ? op : "");
-        /* A promotion it finished counts as failoverd's: the nodes it left
-         * behind are seen to from now on. */
-        json_t *sum = interrupted_summary(f->interrupted);
-        if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
-            set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
-        json_decref(sum);
-        json_decref(f->interrupted);
-        f->interrupted = NULL;
+        char *own = op ? NULL : journal_new_op_id(f->j);
+        json_t *fields = NULL;
+        if (f->state_unknown)
+            fields = json_pack("{s:b, s:s}", "journal_damage", 1, "state_unknown",
+                               f->state_unknown);
+        bool ok = journal_record(f->j, f->s.cluster, op ? op : own, kind ? kind : "failover",
+                                 "ack", fields);
+        free(own);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged. Make the state directory writable (restart the "
+                               "daemon if the journal can't be read), then ack again",
+                     journal_last_error(f->j));
+            return false;
+        }
+        if (f->interrupted)
+            snprintf(msg, len, "acknowledged the interrupted %s %s%s", kind ? kind : "operation",
+                     op ? op : "", f->state_unknown ? " and the state of the journal" : "");
+        else
+            snprintf(msg, len, "acknowledged the state of the journal of %s", f->s.cluster);
+        free(f->state_unknown);
+        f->state_unknown = NULL;
+        f->journal_damaged = false;
+        if (f->interrupted) {
+            /* A promotion it finished counts as failoverd's: the nodes it
+             * left behind are seen to from now on. */
+            json_t *sum = interrupted_summary(f->interrupted);
+            if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
+                set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
+            json_decref(sum);
+            json_decref(f->interrupted);
+            f->interrupted = NULL;
+        }
         f->last_acked = true;
         f->startup_confirmed = true;
         after_ack(f, msg, len);
@@ -1421,8 +1786,14 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
          * acknowledged. */
         char *op = f->last_failover_op && f->last_failover_op[0] ? xstrdup(f->last_failover_op)
                                                                  : journal_new_op_id(f->j);
-        journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
+        bool ok = journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
         free(op);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged",
+                     journal_last_error(f->j));
+            return false;
+        }
         f->last_acked = true;
         snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
         after_ack(f, msg, len);
@@ -1430,6 +1801,33 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
     }
     snprintf(msg, len, "nothing to acknowledge on %s", f->s.cluster);
     return false;
+}
+
+/* A cluster whose journal can't be trusted, or whose last operation was
+ * interrupted, is not "healthy" whatever its primary answers: the traffic may
+ * point at a node the operation left read-only. Its verdict reads "unknown"
+ * (the detector's stays in primary_verdict) until an operator acknowledges. */
+static void held_status(failover_t *f, json_t *st)
+{
+    json_object_set_new(st, "state_unknown",
+                        f->state_unknown ? json_string(f->state_unknown) : json_null());
+    const char *v = json_string_value(json_object_get(st, "verdict"));
+    if (!v)
+        return;
+    json_object_set_new(st, "primary_verdict", json_string(v));
+    if ((!f->state_unknown && !f->interrupted) || f->running || strcmp(v, "healthy") != 0)
+        return;
+    buf_t b = BUF_INIT;
+    if (f->state_unknown)
+        buf_printf(&b, "state unknown: %s; check and `failoverctl ack %s`", f->state_unknown,
+                   f->s.cluster);
+    else
+        buf_printf(&b, "state unknown: an operation was interrupted; check and `failoverctl ack "
+                       "%s` (the primary answers probes)",
+                   f->s.cluster);
+    json_object_set_new(st, "verdict", json_string("unknown"));
+    json_object_set_new(st, "verdict_reason", json_string(buf_str(&b)));
+    buf_free(&b);
 }
 
 void failover_status(failover_t *f, json_t *st)
@@ -1471,6 +1869,7 @@ void failover_status(failover_t *f, json_t *st)
     char why[512];
     json_object_set_new(st, "auto_blocked", blocked(f, why, sizeof why) ? json_string(why) : json_null());
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
+    held_status(f, st);
 }
 
 static void one_freed(failover_t *f)
@@ -1489,6 +1888,7 @@ static void rejoin_freed(void *ud) { one_freed(ud); }
 
 static void really_free(failover_t *f)
 {
+    free(f->state_unknown);
     json_decref(f->interrupted);
     json_decref(f->last_op);
     free(f->promoted);

@@ -663,3 +663,61 @@ char *plan_divergence(bool mariadb, const char *old_gtid, const char *new_gtid, 
     gtid_pos_free(b);
     return out;
 }
+
+/* Finishing a switchover the daemon died in, at or after its promotion
+ * (resume.h decides when that is safe):
+ *   1. the candidate promoted again, only when its promotion was not seen to
+ *      take effect (the statements are the promotion's own and may run twice);
+ *   2. post_promotion hooks move traffic;
+ *   3. the replicas of the old primary and the old primary itself repointed
+ *      at the new primary, then verified;
+ *   4. every node probed afresh; switchover_after hooks.
+ * Nothing here can be rolled back: the point of no return is the start. */
+plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                               bool promote, const plan_opts_t *o, char *err, size_t errlen)
+{
+    plan_t *p = plan_new(c, PLAN_SWITCHOVER, policy, old_primary);
+    p->candidate = cand;
+    if (cand < 0 || cand == old_primary || !c->nodes[cand].up || !p->known[cand]) {
+        snprintf(err, errlen, "%s can't be reached", cand >= 0 ? nm(c, cand) : "the candidate");
+        goto fail;
+    }
+    int g = 0;
+    step_t *s;
+    if (promote) {
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
+        promote_sql(p, cand, o, s);
+        describe(s, "promote %s again: forget replication, make it writable", nm(c, cand));
+    }
+    add_hook(p, g++, "post_promotion", true, o);
+    int rg = g++, vg = g++;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        bool old = (int)i == old_primary;
+        if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
+            (!old && !follows(c, (int)i, old_primary)))
+            continue;
+        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        if (!repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
+            goto fail;
+        s->optional = true;
+        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
+        s->source = cand;
+        s->optional = true;
+        describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
+    }
+    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
+    s->optional = true;
+    describe(s, "read every node's state afresh");
+    add_hook(p, g++, "switchover_after", true, o);
+    sort_by_group(p);
+    p->point_of_no_return = 0;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "the rest of the interrupted switchover of %s (%s) from %s to %s", c->name,
+               policy_str(policy), old_primary >= 0 ? nm(c, old_primary) : "?", nm(c, cand));
+    p->summary = buf_steal(&b);
+    return p;
+fail:
+    plan_free(p);
+    return NULL;
+}
