@@ -184,6 +184,14 @@ bool cluster_infer_topology(cluster_t *c)
         cluster_add_issue(c, "%zu writable nodes: %s", writable, buf_str(&names));
         buf_free(&names);
     }
+    /* A primary that restarted comes back read-only (as servers should be
+     * configured to): it answers probes, and nobody can write. */
+    if (writable == 0 && c->primary >= 0 && c->nodes[c->primary].up)
+        cluster_add_issue(c,
+                          "no node accepts writes: the primary %s is read-only (a restarted "
+                          "server comes back so): make it writable once it is known to hold "
+                          "everything, or fail over to a replica",
+                          c->nodes[c->primary].name);
 
     for (size_t i = 0; i < n; i++) {
         node_t *nd = &c->nodes[i];
