@@ -372,10 +372,15 @@ static void handle_history(control_req_t *req, void *ud)
                                                "detection_ms",     "message",
                                                "possibly_lost",    "possibly_lost_count",
                                                "write_blocked_ms", "rolled_back",
-                                               "lost_at_least",    "lost_as_of",
-                                               "semisync_off_since", "at_risk",
-                                               "at_risk_count",    NULL};
+                                               NULL};
             for (const char *const *k = keys; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
+            /* What a failover knew of its loss (docs/failover.md). */
+            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
+                                               "semisync_off_since", "at_risk",
+                                               "at_risk_count",      NULL};
+            for (const char *const *k = loss; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));
         } else if (e && strcmp(type, "ack") == 0) {

@@ -67,9 +67,11 @@ static void not_receiving(const cluster_t *c, const durability_state_t *d, uint6
         if ((int)i == c->primary || !r->up || !o->ok || !o->replica ||
             cluster_find_node(c, o->source_host, o->source_port) != c->primary)
             continue;
-        bool io_down = o->io == IO_NO || o->io == IO_CONNECTING;
-        bool silent = r->heard_at && now >= r->heard_at + stall_after &&
-                      d->primary_moved_at > r->heard_at;
+        /* A thread stopped on purpose (a switchover stops the candidate's) counts
+         * only once the primary writes past it; one that fails counts at once. */
+        bool io_down = o->io == IO_CONNECTING || (o->io == IO_NO && o->last_io_errno);
+        bool silent =
+            r->heard_at && now >= r->heard_at + stall_after && d->primary_moved_at > r->heard_at;
         if (!io_down && !silent)
             continue;
         buf_printf(names, "%s%s", names->len ? ", " : "", r->name);
@@ -230,24 +232,25 @@ json_t *durability_json(const cluster_t *c, uint64_t now, uint64_t now_wall)
     const observation_t *po = p ? &p->last_ok : NULL;
     json_t *ss = json_null();
     if (po && po->ok) {
-        const char *state = !po->semisync_source                     ? "not enabled"
-                            : po->semisync_state == SEMISYNC_STATE_UNKNOWN ? "unknown"
-                                                                      : semisync_state_str(
-                                                                            po->semisync_state);
-        ss = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s?, s:o, s:o, s:o}", "node", p->name, "state",
-                       state, "clients", number(po->semisync_clients), "waiting_sessions",
-                       number(po->semisync_wait_sessions), "timeout_ms",
-                       number(po->semisync_timeout_ms), "wait_point",
-                       semisync_wait_point_str(po->semisync_wait_point), "wait_no_replica",
-                       po->semisync_wait_no_replica < 0 ? json_null()
-                                                        : json_boolean(po->semisync_wait_no_replica),
-                       "wait_for_replica_count", number(po->semisync_wait_count),
-                       "not_acknowledged_commits", number(po->semisync_no_tx));
+        const char *state = !po->semisync_source ? "not enabled"
+                            : po->semisync_state == SEMISYNC_STATE_UNKNOWN
+                                ? "unknown"
+                                : semisync_state_str(po->semisync_state);
+        ss = json_pack(
+            "{s:s, s:s, s:o, s:o, s:o, s:s?, s:o, s:o, s:o}", "node", p->name, "state", state,
+            "clients", number(po->semisync_clients), "waiting_sessions",
+            number(po->semisync_wait_sessions), "timeout_ms", number(po->semisync_timeout_ms),
+            "wait_point", semisync_wait_point_str(po->semisync_wait_point), "wait_no_replica",
+            po->semisync_wait_no_replica < 0 ? json_null()
+                                             : json_boolean(po->semisync_wait_no_replica),
+            "wait_for_replica_count", number(po->semisync_wait_count), "not_acknowledged_commits",
+            number(po->semisync_no_tx));
     }
     json_t *stalled = json_array();
     if (d->stalled) {
         char *copy = xstrdup(d->stalled);
-        for (char *save = NULL, *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        for (char *save = NULL, *t = strtok_r(copy, ", ", &save); t;
+             t = strtok_r(NULL, ", ", &save))
             json_array_append_new(stalled, json_string(t));
         free(copy);
     }
@@ -255,13 +258,12 @@ json_t *durability_json(const cluster_t *c, uint64_t now, uint64_t now_wall)
                                ? (now_wall - d->stalled_since_wall) / 1000
                                : 0;
     (void)now; /* the state's times are already wall times */
-    return json_pack("{s:b, s:o, s:o, s:s?, s:o, s:o, s:o}", "degraded",
-                     d->semisync_off_at || d->stalled, "semisync", ss, "semisync_off_since",
-                     stamp(d->semisync_off_at ? d->semisync_off_wall : 0), "at_risk_after",
-                     d->semisync_off_at ? d->semisync_off_from : NULL, "not_receiving", stalled,
-                     "not_receiving_since", stamp(d->stalled ? d->stalled_since_wall : 0),
-                     "not_receiving_for_s",
-                     d->stalled ? json_integer((json_int_t)stalled_for) : json_null());
+    return json_pack(
+        "{s:b, s:o, s:o, s:s?, s:o, s:o, s:o}", "degraded", d->semisync_off_at || d->stalled,
+        "semisync", ss, "semisync_off_since", stamp(d->semisync_off_at ? d->semisync_off_wall : 0),
+        "at_risk_after", d->semisync_off_at ? d->semisync_off_from : NULL, "not_receiving", stalled,
+        "not_receiving_since", stamp(d->stalled ? d->stalled_since_wall : 0), "not_receiving_for_s",
+        d->stalled ? json_integer((json_int_t)stalled_for) : json_null());
 }
 
 /* ---- ranges ------------------------------------------------------------- */
@@ -359,8 +361,9 @@ static gtid_pos_entry_t *parse_list(const char *text, size_t *n, char *err, size
                 return NULL;
             }
             f[k] = strtoull(p, &end, 10);
-            if (errno || (k < 2 && *end != '-') || (k == 2 && *end && *end != ',' && *end != ' ' &&
-                                                    *end != '\n' && *end != '\r' && *end != '\t') ||
+            if (errno || (k < 2 && *end != '-') ||
+                (k == 2 && *end && *end != ',' && *end != ' ' && *end != '\n' && *end != '\r' &&
+                 *end != '\t') ||
                 (k < 2 && f[k] > UINT32_MAX)) {
                 snprintf(err, errlen, "malformed GTID near \"%.20s\"", p);
                 free(v);

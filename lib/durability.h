@@ -14,9 +14,10 @@
  *     stays degraded (sticky) while the primary can't be reached, and a new
  *     primary forgets it;
  *   - a replica of the primary has not received from it when its IO thread is
- *     not running (stopped, or reconnecting after an error), or when the
- *     primary's GTID state moved after the replica last received anything
- *     (an event or a heartbeat) and that was stall_after_ms ago or more;
+ *     reconnecting or stopped by an error, or when the primary's GTID state
+ *     moved after the replica last received anything (an event or a
+ *     heartbeat) and that was stall_after_ms ago or more (a thread stopped on
+ *     purpose counts so, once the primary writes);
  *     replicas that can't be reached are not judged (node_down says so);
  *   - each degradation is a topology issue for as long as it lasts, with the
  *     time it began; its beginning and its end are reported by the flags.

@@ -181,8 +181,8 @@ static void load_history(failover_t *f)
             f->exact_recorded = true;
             const char *op = json_string_value(json_object_get(rec, "op"));
             const char *last = json_string_value(json_object_get(f->last_op, "op"));
-            static const char *const keys[] = {"lost_exact", "lost_exact_count",
-                                               "lost_exact_found", "lost_exact_node", NULL};
+            static const char *const keys[] = {"lost_exact", "lost_exact_count", "lost_exact_found",
+                                               "lost_exact_node", NULL};
             for (const char *const *k = keys; op && last && strcmp(op, last) == 0 && *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(f->last_op, *k, json_object_get(rec, *k));
@@ -276,9 +276,9 @@ static void on_event(const event_t *ev, void *ud)
     }
     char ts[32];
     format_wall_ms(ev->wall_ms, ts, sizeof ts);
-    json_t *rec = json_pack("{s:s, s:I, s:s, s:s}", "lost_exact", r.text, "lost_exact_count",
-                            (json_int_t)r.count, "lost_exact_found", ts, "lost_exact_node",
-                            ev->node);
+    json_t *rec =
+        json_pack("{s:s, s:I, s:s, s:s}", "lost_exact", r.text, "lost_exact_count",
+                  (json_int_t)r.count, "lost_exact_found", ts, "lost_exact_node", ev->node);
     if (!journal_record(f->j, f->s.cluster, op, "failover", "loss_found", json_deep_copy(rec)))
         log_warn("%s: the exact loss of failover %s could not be journaled", f->s.cluster, op);
     json_object_update(f->last_op, rec);
@@ -406,7 +406,8 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
                      point == FAILOVERD_HOOK_POST_FAILOVER ||
                      point == FAILOVERD_HOOK_SWITCHOVER_AFTER);
     /* After the promotion the loss is known as well as it will be: count it for the hooks. */
-    const char *kept = f->kind == OP_FAILOVER && f->elect && f->exec ? exec_captured(f->exec) : NULL;
+    const char *kept =
+        f->kind == OP_FAILOVER && f->elect && f->exec ? exec_captured(f->exec) : NULL;
     if (kept) {
         free(f->lost);
         f->lost = elect_lost(c, f->old_primary, f->elect, kept, &f->lost_count);
@@ -725,22 +726,24 @@ static void report_loss(failover_t *f, json_t *d, json_t *extra, buf_t *msg)
     char seen[32] = "", since[32];
     if (f->seen_wall) {
         format_wall_ms(f->seen_wall, seen, sizeof seen);
-        json_t *bound = json_pack("{s:I, s:s}", "lost_at_least", (json_int_t)f->lost_count,
-                                  "lost_as_of", seen);
+        json_t *bound =
+            json_pack("{s:I, s:s}", "lost_at_least", (json_int_t)f->lost_count, "lost_as_of", seen);
         json_object_update(d, bound);
         json_object_update(extra, bound);
         json_decref(bound);
         if (f->lost_count)
-            buf_printf(msg, ", at least %llu as of the probe of %s at %s (it may have committed "
-                            "more after it)",
+            buf_printf(msg,
+                       ", at least %llu as of the probe of %s at %s (it may have committed "
+                       "more after it)",
                        (unsigned long long)f->lost_count, p->name, seen);
     }
     if (!f->risk_since_wall)
         return;
     format_wall_ms(f->risk_since_wall, since, sizeof since);
     json_t *risk = json_pack("{s:s}", "semisync_off_since", since);
-    buf_printf(msg, "; semi-sync had fallen back to asynchronous commits on %s at %s: writes "
-                    "acknowledged after %s were at risk",
+    buf_printf(msg,
+               "; semi-sync had fallen back to asynchronous commits on %s at %s: writes "
+               "acknowledged after %s were at risk",
                p->name, since, since);
     durability_range_t r;
     char err[256];

@@ -386,10 +386,12 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
 #define SS_CLIENTS "'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_master_clients'"
 #define SS_TIMEOUT "'rpl_semi_sync_source_timeout', 'rpl_semi_sync_master_timeout'"
 #define SS_WAIT_POINT "'rpl_semi_sync_source_wait_point', 'rpl_semi_sync_master_wait_point'"
-#define SS_WAIT_NO_REPLICA "'rpl_semi_sync_source_wait_no_replica', 'rpl_semi_sync_master_wait_no_slave'"
+#define SS_WAIT_NO_REPLICA                                                                         \
+    "'rpl_semi_sync_source_wait_no_replica', 'rpl_semi_sync_master_wait_no_slave'"
 #define SS_WAIT_COUNT                                                                              \
     "'rpl_semi_sync_source_wait_for_replica_count', 'rpl_semi_sync_master_wait_for_slave_count'"
-#define SS_WAIT_SESSIONS "'Rpl_semi_sync_source_wait_sessions', 'Rpl_semi_sync_master_wait_sessions'"
+#define SS_WAIT_SESSIONS                                                                           \
+    "'Rpl_semi_sync_source_wait_sessions', 'Rpl_semi_sync_master_wait_sessions'"
 #define SS_NO_TX "'Rpl_semi_sync_source_no_tx', 'Rpl_semi_sync_master_no_tx'"
 
 #define NODE_STATE_MYSQL(log_replica_updates)                                                      \

@@ -78,9 +78,9 @@ typedef struct {
     int64_t semisync_wait_sessions; /* sessions waiting for an ack now */
     int64_t semisync_timeout_ms;    /* how long a commit waits before falling back */
     semisync_wait_point_t semisync_wait_point;
-    int semisync_wait_no_replica;   /* 1: keeps waiting with no replica connected */
-    int64_t semisync_wait_count;    /* acks a commit needs (MariaDB: always 1) */
-    int64_t semisync_no_tx;         /* commits that were not acknowledged, since start */
+    int semisync_wait_no_replica; /* 1: keeps waiting with no replica connected */
+    int64_t semisync_wait_count;  /* acks a commit needs (MariaDB: always 1) */
+    int64_t semisync_no_tx;       /* commits that were not acknowledged, since start */
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -115,19 +115,19 @@ typedef struct {
 /* The durability the cluster really has, as the monitor last judged it
  * (durability.h keeps it; times are monotonic ms, walls ms since the epoch). */
 typedef struct {
-    int primary;              /* the primary these facts are about; -1 none */
-    uint64_t semisync_off_at; /* semi-sync seen fallen back on it; 0 while it waits for acks */
+    int primary;                /* the primary these facts are about; -1 none */
+    uint64_t semisync_off_at;   /* semi-sync seen fallen back on it; 0 while it waits for acks */
     uint64_t semisync_off_wall; /* since when, to be safe: the last probe that saw it on */
-    char *semisync_off_from;  /* what its replicas held then: the at-risk writes come after */
-    char *last_on_gtid;       /* its GTID state at the latest probe that saw semi-sync on */
-    char *primary_gtid;       /* its GTID state at its latest probe */
-    uint64_t primary_moved_at; /* when that state was last seen to change */
-    uint64_t stalled_at;      /* replicas seen not receiving from it; 0 while they all do */
+    char *semisync_off_from;    /* what its replicas held then: the at-risk writes come after */
+    char *last_on_gtid;         /* its GTID state at the latest probe that saw semi-sync on */
+    char *primary_gtid;         /* its GTID state at its latest probe */
+    uint64_t primary_moved_at;  /* when that state was last seen to change */
+    uint64_t stalled_at;        /* replicas seen not receiving from it; 0 while they all do */
     uint64_t stalled_wall;
     uint64_t stalled_since_wall; /* the earliest of them last received, as wall time */
-    char *stalled;            /* "db2, db3": the replicas not receiving; NULL when none */
-    uint64_t stalled_since;   /* the earliest of them last received (mono) */
-    uint64_t last_on_at;      /* the latest probe that saw semi-sync on (mono); 0 never */
+    char *stalled;               /* "db2, db3": the replicas not receiving; NULL when none */
+    uint64_t stalled_since;      /* the earliest of them last received (mono) */
+    uint64_t last_on_at;         /* the latest probe that saw semi-sync on (mono); 0 never */
 } durability_state_t;
 
 typedef struct {
@@ -139,7 +139,7 @@ typedef struct {
     size_t n_issues;
     detect_state_t detect;
     char verdict_reason[256];
-    durability_state_t durability; /* what the primary's acknowledgements are worth (durability.h) */
+    durability_state_t durability; /* what its acknowledgements are worth (durability.h) */
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

@@ -164,8 +164,8 @@ static void report_durability(monitor_t *m, unsigned changed)
     if (changed & DURABILITY_SEMISYNC_OFF) {
         format_wall_ms(d->semisync_off_wall, ts, sizeof ts);
         event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
-                   json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "what", "semisync_off", "since",
-                             ts, "at_risk_after", d->semisync_off_from, "semisync_timeout_ms",
+                   json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "what", "semisync_off", "since", ts,
+                             "at_risk_after", d->semisync_off_from, "semisync_timeout_ms",
                              (json_int_t)po->semisync_timeout_ms, "semisync_clients",
                              (json_int_t)po->semisync_clients, "not_acknowledged_commits",
                              (json_int_t)po->semisync_no_tx),

@@ -121,8 +121,7 @@ static bool semisync_number(const dbconn_rs_t *ns, flavor_ns_col_t col, int64_t 
     if (r != DBCONN_VAL_BAD)
         return true;
     buf_t b = BUF_INIT;
-    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name,
-               dbconn_rs_str(ns, 0, name));
+    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
     o->error = buf_steal(&b);
     return false;
 }
@@ -151,8 +150,10 @@ static bool parse_semisync(const dbconn_rs_t *ns, observation_t *o)
         o->semisync_wait_point = SEMISYNC_WAIT_AFTER_COMMIT;
     } else if (wp) {
         buf_t b = BUF_INIT;
-        buf_printf(&b, "the node state's semi-sync wait point is not AFTER_SYNC or AFTER_COMMIT: "
-                       "\"%s\"", wp);
+        buf_printf(&b,
+                   "the node state's semi-sync wait point is not AFTER_SYNC or AFTER_COMMIT: "
+                   "\"%s\"",
+                   wp);
         o->error = buf_steal(&b);
         return false;
     }

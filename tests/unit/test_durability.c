@@ -30,17 +30,28 @@ static void build(cluster_t *c)
 /* One probe of the primary at time at. */
 static void primary_probe(cluster_t *c, uint64_t at, const char *gtid, semisync_state_t ss)
 {
-    observation_t o = {.at = at, .ok = true, .family = FAMILY_MARIADB, .semisync_source = true,
-                       .semisync_state = ss, .gtid_executed = xstrdup(gtid)};
+    observation_t o = {.at = at,
+                       .ok = true,
+                       .family = FAMILY_MARIADB,
+                       .semisync_source = true,
+                       .semisync_state = ss,
+                       .gtid_executed = xstrdup(gtid)};
     node_observe(&c->nodes[0], &o);
 }
 
 /* One probe of a replica at time at: its IO state and what it received. */
 static void replica_probe(cluster_t *c, size_t i, uint64_t at, io_state_t io, const char *recv)
 {
-    observation_t o = {.at = at, .ok = true, .family = FAMILY_MARIADB, .read_only = true,
-                       .replica = true, .source_host = xstrdup("10.0.0.1"), .source_port = 3306,
-                       .io = io, .sql_running = true, .received_gtids = xstrdup(recv)};
+    observation_t o = {.at = at,
+                       .ok = true,
+                       .family = FAMILY_MARIADB,
+                       .read_only = true,
+                       .replica = true,
+                       .source_host = xstrdup("10.0.0.1"),
+                       .source_port = 3306,
+                       .io = io,
+                       .sql_running = true,
+                       .received_gtids = xstrdup(recv)};
     node_observe(&c->nodes[i], &o);
 }
 
@@ -89,7 +100,8 @@ Test(durability, fallback_is_an_issue_until_semisync_waits_again)
     cr_assert(has_issue(&c, "commits are asynchronous"));
     /* The risk starts after the last probe that saw semi-sync on. */
     cr_assert_str_eq(c.durability.semisync_off_from, "0-1-12");
-    cr_assert_eq(c.durability.semisync_off_wall, WALL0 + 1500, "since the last probe that saw it on");
+    cr_assert_eq(c.durability.semisync_off_wall, WALL0 + 1500,
+                 "since the last probe that saw it on");
     /* Reported once; the issue stays, also while the primary is down. */
     primary_probe(&c, 2500, "0-1-25", SEMISYNC_STATE_OFF);
     cr_assert_eq(update(&c, 2500), 0u);
@@ -167,6 +179,41 @@ Test(durability, replicas_that_stop_receiving_are_named)
     cluster_free(&c);
 }
 
+Test(durability, a_thread_stopped_on_purpose_counts_once_the_primary_writes)
+{
+    cluster_t c;
+    build(&c);
+    primary_probe(&c, 1000, "0-1-10", SEMISYNC_STATE_ON);
+    replica_probe(&c, 1, 1000, IO_NO, "0-1-10"); /* a switchover stopped it; writes blocked */
+    replica_probe(&c, 2, 1000, IO_YES, "0-1-10");
+    cr_assert_eq(update(&c, 1000), 0u);
+    primary_probe(&c, 5000, "0-1-10", SEMISYNC_STATE_ON);
+    cr_assert_eq(update(&c, 5000), 0u);
+    cr_assert_eq(c.n_issues, 0u);
+    /* The primary writes and db2 gets none of it. */
+    primary_probe(&c, 5500, "0-1-40", SEMISYNC_STATE_ON);
+    replica_probe(&c, 2, 5500, IO_YES, "0-1-40");
+    cr_assert_eq(update(&c, 5500), (unsigned)DURABILITY_STALL_BEGAN);
+    cr_assert(has_issue(&c, "db2 has not received from db1"));
+    cluster_free(&c);
+    /* Stopped by an error: at once. */
+    build(&c);
+    primary_probe(&c, 1000, "0-1-10", SEMISYNC_STATE_ON);
+    observation_t o = {.at = 1000,
+                       .ok = true,
+                       .read_only = true,
+                       .replica = true,
+                       .source_host = xstrdup("10.0.0.1"),
+                       .source_port = 3306,
+                       .io = IO_NO,
+                       .last_io_errno = 1236,
+                       .received_gtids = xstrdup("0-1-10")};
+    node_observe(&c.nodes[2], &o);
+    cr_assert_eq(update(&c, 1000), (unsigned)DURABILITY_STALL_BEGAN);
+    cr_assert(has_issue(&c, "db3 has not received from db1"));
+    cluster_free(&c);
+}
+
 Test(durability, a_new_primary_forgets_the_old_one)
 {
     cluster_t c;
@@ -223,10 +270,10 @@ Test(durability, range)
 }
 
 static const range_row_t exact[] = {
-    {"MariaDB: after the last transaction the new primary has from that server", true,
-     "0-1-5698", "0-1-5286,0-2-5400", "0-1-5287..0-1-5698", 412},
-    {"MariaDB: nothing when the new primary has it all", true, "0-1-5286", "0-1-5286,0-2-5400",
-     "", 0},
+    {"MariaDB: after the last transaction the new primary has from that server", true, "0-1-5698",
+     "0-1-5286,0-2-5400", "0-1-5287..0-1-5698", 412},
+    {"MariaDB: nothing when the new primary has it all", true, "0-1-5286", "0-1-5286,0-2-5400", "",
+     0},
     {"MariaDB: a server the new primary never heard of counts from the domain", true, "0-3-20",
      "0-1-15,0-2-18", "0-3-19..0-3-20", 2},
     {"MySQL: the old primary's set minus the new primary's", false, U ":1-150",
