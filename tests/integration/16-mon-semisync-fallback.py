@@ -16,8 +16,9 @@ acknowledgement), the write checker writing through the VIP.
    and states what was lost as a lower bound with the time of its last look
    ("at least N, as of the probe at T") in the event, the journal (history)
    and status. The acknowledged writes the checker finds lost are all after
-   T. When db1 comes back, its exact extra transactions (node_errant) go into
-   that failover's history entry.
+   T. The post_failover hook gets the bound in FAILOVERD_LOST_AT_LEAST and
+   FAILOVERD_LOST_AS_OF. When db1 comes back, its exact extra transactions
+   (node_errant) go into that failover's history entry.
 
 Usage: 16-mon-semisync-fallback.py [FLAVOR...]   (default: both)
 """
@@ -144,6 +145,10 @@ def killed_during_fallback(lab, d, flavor, say):
     hist = d.ctl("history")[1]["operations"][0]
     check(hist["lost_at_least"] == op["lost_at_least"] and hist["at_risk"] == op["at_risk"],
           "history shows the bound: %s" % hist)
+    env = open(d.hook_env).read() if os.path.exists(d.hook_env) else ""
+    check("FAILOVERD_LOST_AT_LEAST=%d\n" % op["lost_at_least"] in env
+          and "FAILOVERD_LOST_AS_OF=%s\n" % op["lost_as_of"] in env,
+          "the post_failover hook got the bound in its environment:\n%s" % env)
 
     lab.heal()
     lab.wait_acks(30, server_id=lab.node(new).server_id)
@@ -190,6 +195,9 @@ def scenario(flavor):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("durability-" + flavor[:2]),
                        semisync=True, semisync_timeout_ms=SEMISYNC_MS) as lab, \
             fokit.Daemon(lab, vip_plugin=True) as d:
+        d.hook_env = os.path.join(d.dir, "hook-env")
+        d.write_config(cluster_extra='    hooks = { post_failover = "%s %s"; };'
+                       % (os.path.join(fokit.HOOKS, "env-dump"), d.hook_env))
         d.start()
         d.wait_verdict("healthy")
         lab.writer_start(through="vip")
