@@ -126,6 +126,13 @@ Test(durability, the_risk_starts_where_the_replicas_stand)
     primary_probe(&c, 1500, "0-1-20", SEMISYNC_STATE_OFF);
     cr_assert_eq(update(&c, 1500), (unsigned)DURABILITY_SEMISYNC_OFF);
     cr_assert_str_eq(c.durability.semisync_off_from, "0-1-8");
+    json_t *j = durability_json(&c, 1500, WALL0 + 1500);
+    cr_assert(json_is_true(json_object_get(j, "degraded")));
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "semisync"), "state")),
+                     "off");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "at_risk_after")), "0-1-8");
+    cr_assert_not_null(json_string_value(json_object_get(j, "semisync_off_since")));
+    json_decref(j);
     cluster_free(&c);
 }
 
