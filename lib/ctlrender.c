@@ -561,6 +561,42 @@ static void render_auto_blocked(buf_t *out, const json_t *c)
     buf_free(&b);
 }
 
+/* One line on what a commit acknowledged by the primary is worth: its
+ * semi-sync state and settings; the issues say what is degraded. */
+static void render_durability(buf_t *out, const json_t *d)
+{
+    const json_t *ss = json_object_get(d, "semisync");
+    if (!json_is_object(ss))
+        return;
+    buf_t b = BUF_INIT;
+    const char *state = str_or(ss, "state", "unknown");
+    if (strcmp(state, "off") == 0)
+        buf_printf(&b, "OFF on %s since %s: commits are asynchronous", str_or(ss, "node", "?"),
+                   str_or(d, "semisync_off_since", "?"));
+    else
+        buf_printf(&b, "%s on %s", state, str_or(ss, "node", "?"));
+    if (strcmp(state, "on") == 0 || strcmp(state, "off") == 0) {
+        json_t *v;
+        if (json_is_integer(v = json_object_get(ss, "clients")))
+            buf_printf(&b, "; %lld replica%s acknowledging", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (json_is_integer(v = json_object_get(ss, "waiting_sessions")))
+            buf_printf(&b, ", %lld commit%s waiting", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (json_is_integer(v = json_object_get(ss, "wait_for_replica_count")))
+            buf_printf(&b, "; needs %lld ack%s", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (str(ss, "wait_point"))
+            buf_printf(&b, ", wait point %s", str(ss, "wait_point"));
+        if (json_is_integer(v = json_object_get(ss, "timeout_ms")))
+            buf_printf(&b, ", timeout %lld ms", json_integer_value(v));
+        if (json_is_boolean(v = json_object_get(ss, "wait_no_replica")))
+            buf_printf(&b, ", %s with no replica", json_is_true(v) ? "waits" : "does not wait");
+    }
+    wrap(out, "  semi-sync: ", 13, buf_str(&b));
+    buf_free(&b);
+}
+
 static void render_cluster(buf_t *out, const json_t *c)
 {
     const char *primary = str(c, "primary");
@@ -600,6 +636,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         if (json_is_string(v))
             wrap(out, "  issue: ", 9, json_string_value(v));
     }
+    render_durability(out, json_object_get(c, "durability"));
 
     const json_t *nodes = json_object_get(c, "nodes");
     if (json_array_size(nodes) == 0) {
@@ -747,6 +784,40 @@ static void render_steps_done(buf_t *out, const json_t *steps)
     }
 }
 
+/* What a failover knew of its loss (a lower bound with its time, the writes
+ * at risk after a semi-sync fallback) and, later, the exact loss. */
+static void render_loss(buf_t *out, const json_t *op, const char *prefix, size_t indent)
+{
+    buf_t b = BUF_INIT;
+    json_t *n = json_object_get(op, "lost_at_least");
+    if (json_is_integer(n) && str(op, "lost_as_of")) {
+        buf_printf(&b, "lost at least %lld, as of the probe of %s at %s", json_integer_value(n),
+                   str_or(op, "old_primary", "the old primary"), str(op, "lost_as_of"));
+        wrap(out, prefix, indent, buf_str(&b));
+        buf_reset(&b);
+    }
+    if (str(op, "semisync_off_since")) {
+        buf_printf(&b, "semi-sync had fallen back at %s: writes acknowledged after it were at risk",
+                   str(op, "semisync_off_since"));
+        n = json_object_get(op, "at_risk_count");
+        if (nonempty(str(op, "at_risk")) && json_is_integer(n))
+            buf_printf(&b, " (%lld: %s)", json_integer_value(n), str(op, "at_risk"));
+        wrap(out, prefix, indent, buf_str(&b));
+        buf_reset(&b);
+    }
+    n = json_object_get(op, "lost_exact_count");
+    if (json_is_integer(n)) {
+        buf_printf(&b, "lost exactly %lld", json_integer_value(n));
+        if (nonempty(str(op, "lost_exact")))
+            buf_printf(&b, ": %s", str(op, "lost_exact"));
+        if (str(op, "lost_exact_node"))
+            buf_printf(&b, " (found when %s came back at %s)", str(op, "lost_exact_node"),
+                       str_or(op, "lost_exact_found", "?"));
+        wrap(out, prefix, indent, buf_str(&b));
+    }
+    buf_free(&b);
+}
+
 static void ctlrender_operation_body(buf_t *out, const json_t *op)
 {
     if (!json_is_object(op)) {
@@ -803,6 +874,7 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         wrap(out, "  possibly lost: ", 4, buf_str(&lost));
         buf_free(&lost);
     }
+    render_loss(out, op, "  ", 4);
     if (nonempty(str(op, "message")))
         wrap(out, "  ", 2, str(op, "message"));
     render_steps_done(out, json_object_get(op, "steps"));
@@ -1034,6 +1106,7 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
             wrap(out, "    possibly lost ", 6, buf_str(&lost));
             buf_free(&lost);
         }
+        render_loss(out, o, "    ", 6);
         if (nonempty(str(o, "message")) && strcmp(str_or(o, "state", ""), "done") != 0)
             wrap(out, "    ", 6, str(o, "message"));
     }

@@ -377,8 +377,22 @@ static void handle_history(control_req_t *req, void *ud)
             for (const char *const *k = keys; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));
+            /* What a failover knew of its loss (docs/failover.md). */
+            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
+                                               "semisync_off_since", "at_risk",
+                                               "at_risk_count",      NULL};
+            for (const char *const *k = loss; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
         } else if (e && strcmp(type, "ack") == 0) {
             json_object_set_new(e, "acknowledged", json_true());
+        } else if (e && strcmp(type, "loss_found") == 0) {
+            /* The exact loss, found when the old primary came back. */
+            static const char *const found[] = {"lost_exact", "lost_exact_count",
+                                                "lost_exact_found", "lost_exact_node", NULL};
+            for (const char *const *k = found; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
         }
     }
     json_t *out = json_array();

@@ -528,9 +528,7 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
     gtid_pos_t *recv = pos_of(e->union_text), *old = pos_of(seen), *have = pos_of(kept);
     gtid_pos_t *all = gtid_pos_max(recv, old);
     gtid_pos_diff_t *d = gtid_pos_diff(have, all);
-    for (size_t i = 0; i < d->n; i++)
-        *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
-    text = gtid_pos_diff_format(d);
+    text = gtid_pos_diff_format_range(d, count); /* a range: every transaction, not the last */
     gtid_pos_diff_free(d);
     gtid_pos_free(recv);
     gtid_pos_free(old);

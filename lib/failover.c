@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 #include "elect.h"
 #include "event.h"
 #include "log.h"
@@ -99,6 +100,12 @@ struct failover {
     bool journal_damaged;     /* ... because of damage found in the file */
     bool resume_decided;      /* an interrupted switchover was looked at after the restart */
     uint64_t created_mono;
+    /* What the failover in flight knows of the old primary's durability (durability.h). */
+    uint64_t risk_since_wall; /* semi-sync had fallen back on it at this time; 0: it had not */
+    char *risk_from;          /* what its replicas held when the fallback was seen */
+    uint64_t seen_wall;       /* its last successful probe, wall ms; 0: never */
+    int errant_sink;          /* event sink: a returning old primary's extra transactions */
+    bool exact_recorded;      /* the last failover's exact loss is in the journal */
 };
 
 static void really_free(failover_t *f);
@@ -229,6 +236,18 @@ static void load_history(failover_t *f)
         } else if (strcmp(type, "ack") == 0) {
             f->last_acked = true;
         }
+        if (strcmp(type, "done") == 0) {
+            f->exact_recorded = false;
+        } else if (strcmp(type, "loss_found") == 0) {
+            f->exact_recorded = true;
+            const char *op = json_string_value(json_object_get(rec, "op"));
+            const char *last = json_string_value(json_object_get(f->last_op, "op"));
+            static const char *const keys[] = {"lost_exact", "lost_exact_count", "lost_exact_found",
+                                               "lost_exact_node", NULL};
+            for (const char *const *k = keys; op && last && strcmp(op, last) == 0 && *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(f->last_op, *k, json_object_get(rec, *k));
+        }
         if (strcmp(type, "done") == 0)
             set_promoted(f, json_string_value(json_object_get(rec, "new_primary")));
         if (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
@@ -342,6 +361,50 @@ static void look(uv_timer_t *t)
     rejoin_look(f->rj, c, uv_now(f->loop));
 }
 
+/* A returning old primary whose extra transactions rejoin found (node_errant):
+ * the exact loss of the failover that left it behind goes into that
+ * failover's history, once. What the failover reported was a lower bound. */
+static void on_event(const event_t *ev, void *ud)
+{
+    failover_t *f = ud;
+    if (strcmp(ev->name, "node_errant") != 0 || !ev->cluster || !ev->node ||
+        strcmp(ev->cluster, f->s.cluster) != 0 || f->exact_recorded || !f->last_failover_op ||
+        !f->last_failover_op[0] || !f->last_op)
+        return;
+    const char *op = json_string_value(json_object_get(f->last_op, "op"));
+    const char *old = json_string_value(json_object_get(f->last_op, "old_primary"));
+    if (!op || strcmp(op, f->last_failover_op) != 0 || !old || strcmp(old, ev->node) != 0)
+        return;
+    cluster_t *c = monitor_cluster(f->m);
+    int i = cluster_find_node_by_name(c, ev->node);
+    bool mariadb = i >= 0 && c->nodes[i].last_ok.family == FAMILY_MARIADB;
+    if (i >= 0 && !c->nodes[i].last_ok.ok && c->primary >= 0)
+        mariadb = c->nodes[c->primary].last_ok.family == FAMILY_MARIADB;
+    durability_range_t r;
+    char err[256];
+    if (!durability_exact_loss(mariadb, json_string_value(json_object_get(ev->data, "gtid")),
+                               json_string_value(json_object_get(ev->data, "primary_gtid")), &r,
+                               err, sizeof err)) {
+        log_warn("%s: cannot count what %s has beyond the primary: %s", f->s.cluster, ev->node,
+                 err);
+        return;
+    }
+    char ts[32];
+    format_wall_ms(ev->wall_ms, ts, sizeof ts);
+    json_t *rec =
+        json_pack("{s:s, s:I, s:s, s:s}", "lost_exact", r.text, "lost_exact_count",
+                  (json_int_t)r.count, "lost_exact_found", ts, "lost_exact_node", ev->node);
+    if (!journal_record(f->j, f->s.cluster, op, "failover", "loss_found", json_deep_copy(rec)))
+        log_warn("%s: the exact loss of failover %s could not be journaled", f->s.cluster, op);
+    json_object_update(f->last_op, rec);
+    json_decref(rec);
+    f->exact_recorded = true;
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, ev->node, "failover_loss",
+               "failover %s lost exactly %llu transactions (%s): %s is back with them", op,
+               (unsigned long long)r.count, r.text, ev->node);
+    durability_range_free(&r);
+}
+
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
                             const failover_settings_t *s, hooks_t *const *hooks_slot)
 {
@@ -363,6 +426,7 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     uv_timer_init(loop, &f->look_timer);
     f->look_timer.data = f;
     uv_timer_start(&f->look_timer, look, LOOK_MS, LOOK_MS);
+    f->errant_sink = event_add_sink(on_event, f);
     return f;
 }
 
@@ -478,8 +542,20 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
                     (point == FAILOVERD_HOOK_POST_PROMOTION ||
                      point == FAILOVERD_HOOK_POST_FAILOVER ||
                      point == FAILOVERD_HOOK_SWITCHOVER_AFTER);
+    /* After the promotion the loss is known as well as it will be: count it for the hooks. */
+    const char *kept =
+        f->kind == OP_FAILOVER && f->elect && f->exec ? exec_captured(f->exec) : NULL;
+    if (kept) {
+        free(f->lost);
+        f->lost = elect_lost(c, f->old_primary, f->elect, kept, &f->lost_count);
+    }
+    char as_of[32] = "";
+    if (f->kind == OP_FAILOVER && f->seen_wall)
+        format_wall_ms(f->seen_wall, as_of, sizeof as_of);
     failoverd_context_t ctx = {
         .size = sizeof ctx,
+        .lost_at_least = (int64_t)f->lost_count,
+        .lost_as_of = as_of,
         .event = f->kind == OP_FAILOVER ? "failover_started" : "switchover_started",
         .operation = f->op,
         .policy = policy_str(f->policy),
@@ -669,6 +745,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     json_object_set_new(f->last_op, "kind", json_string(kind_str(f->kind)));
     json_object_set_new(f->last_op, "op", json_string(f->op));
     if (ok && f->kind == OP_FAILOVER) {
+        f->exact_recorded = false;
         f->last_failover_wall = wall_now_ms();
         f->last_acked = false;
         free(f->last_failover_op);
@@ -929,6 +1006,78 @@ static void switchover_left(failover_t *f, exec_t *x, buf_t *out)
                f->s.cluster);
 }
 
+/* At the start of an operation: when the old primary was last seen, and
+ * whether semi-sync had fallen back on it (then every write it acknowledged
+ * since may exist on it alone). */
+static void note_old_primary(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    f->risk_since_wall = f->seen_wall = 0;
+    free(f->risk_from);
+    f->risk_from = NULL;
+    if (f->old_primary < 0)
+        return;
+    const node_t *p = &c->nodes[f->old_primary];
+    if (p->last_ok.ok && p->last_ok.at) {
+        uint64_t now = uv_now(f->loop);
+        f->seen_wall = wall_now_ms() - (now > p->last_ok.at ? now - p->last_ok.at : 0);
+    }
+    const durability_state_t *d = &c->durability;
+    if (d->primary == f->old_primary && d->semisync_off_at) {
+        f->risk_since_wall = d->semisync_off_wall;
+        f->risk_from = d->semisync_off_from ? xstrdup(d->semisync_off_from) : NULL;
+    }
+}
+
+/* What a failover says about loss, into its event data (d), its record
+ * (extra) and its message: the loss as a lower bound with the time of the
+ * old primary's last probe (it may have committed more after it), and, when
+ * semi-sync had fallen back on it, the writes that were at risk since. */
+static void report_loss(failover_t *f, json_t *d, json_t *extra, buf_t *msg)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    const node_t *p = f->old_primary >= 0 ? &c->nodes[f->old_primary] : NULL;
+    if (!p)
+        return;
+    char seen[32] = "", since[32];
+    if (f->seen_wall) {
+        format_wall_ms(f->seen_wall, seen, sizeof seen);
+        json_t *bound =
+            json_pack("{s:I, s:s}", "lost_at_least", (json_int_t)f->lost_count, "lost_as_of", seen);
+        json_object_update(d, bound);
+        json_object_update(extra, bound);
+        json_decref(bound);
+        if (f->lost_count)
+            buf_printf(msg,
+                       ", at least %llu as of the probe of %s at %s (it may have committed "
+                       "more after it)",
+                       (unsigned long long)f->lost_count, p->name, seen);
+    }
+    if (!f->risk_since_wall)
+        return;
+    format_wall_ms(f->risk_since_wall, since, sizeof since);
+    json_t *risk = json_pack("{s:s}", "semisync_off_since", since);
+    buf_printf(msg,
+               "; semi-sync had fallen back to asynchronous commits on %s at %s: writes "
+               "acknowledged after %s were at risk",
+               p->name, since, since);
+    durability_range_t r;
+    char err[256];
+    if (f->risk_from && p->last_ok.ok &&
+        durability_range(p->last_ok.family == FAMILY_MARIADB, f->risk_from,
+                         p->last_ok.gtid_executed, &r, err, sizeof err)) {
+        json_object_set_new(risk, "at_risk", json_string(r.text));
+        json_object_set_new(risk, "at_risk_count", json_integer((json_int_t)r.count));
+        if (r.count)
+            buf_printf(msg, " (%s: %llu transaction%s, as of the probe of %s at %s)", r.text,
+                       (unsigned long long)r.count, r.count == 1 ? "" : "s", p->name, seen);
+        durability_range_free(&r);
+    }
+    json_object_update(d, risk);
+    json_object_update(extra, risk);
+    json_decref(risk);
+}
+
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
@@ -990,6 +1139,8 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
             extra = json_object();
         json_object_set_new(extra, "traffic_moved", json_boolean(moved));
         json_object_set_new(d, "traffic_moved", json_boolean(moved));
+        if (f->kind == OP_FAILOVER)
+            report_loss(f, d, extra, &lost);
         json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
@@ -1333,6 +1484,7 @@ static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->started_wall = wall_now_ms();
     const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
     f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
+    note_old_primary(f);
     if (kind == OP_FAILOVER)
         remember_before(f, c);
     if (!journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
@@ -1889,6 +2041,8 @@ static void rejoin_freed(void *ud) { one_freed(ud); }
 static void really_free(failover_t *f)
 {
     free(f->state_unknown);
+    event_remove_sink(f->errant_sink);
+    free(f->risk_from);
     json_decref(f->interrupted);
     json_decref(f->last_op);
     free(f->promoted);

@@ -161,6 +161,8 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
     if (!c.lost_gtids)
         c.lost_gtids = jstr(d, "possibly_lost"); /* as failover_done says it */
     c.errant_gtids = jstr(d, "errant_gtids");
+    c.lost_as_of = jstr(d, "lost_as_of");
+    c.lost_at_least = json_integer_value(json_object_get(d, "lost_at_least"));
 
     /* Timings: the members of "timings", and any integer member named *_ms. */
     json_t *timings = json_object_get(d, "timings");
@@ -215,6 +217,10 @@ static char *ctx_json(const failoverd_context_t *c)
         ref_json(&c->old_primary), "new_primary", ref_json(&c->new_primary), "candidate",
         ref_json(&c->candidate), "lost_gtids", c->lost_gtids, "errant_gtids", c->errant_gtids,
         "timings", timings, "time", ts, "level", "info");
+    if (c->lost_as_of && c->lost_as_of[0]) {
+        json_object_set_new(j, "lost_at_least", json_integer(c->lost_at_least));
+        json_object_set_new(j, "lost_as_of", json_string(c->lost_as_of));
+    }
     hooks_redact_json(j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -262,6 +268,12 @@ char **hooks_env(const failoverd_context_t *c)
     env_ref(&v, &n, &cap, "FAILOVERD_CANDIDATE", &c->candidate);
     env_add(&v, &n, &cap, "FAILOVERD_LOST_GTIDS", c->lost_gtids);
     env_add(&v, &n, &cap, "FAILOVERD_ERRANT_GTIDS", c->errant_gtids);
+    /* The loss as a lower bound with its time; both empty when not known. */
+    char least[24] = "";
+    if (c->lost_as_of && c->lost_as_of[0])
+        snprintf(least, sizeof least, "%lld", (long long)c->lost_at_least);
+    env_add(&v, &n, &cap, "FAILOVERD_LOST_AT_LEAST", least);
+    env_add(&v, &n, &cap, "FAILOVERD_LOST_AS_OF", c->lost_as_of);
     env_add(&v, &n, &cap, "FAILOVERD_MESSAGE", c->message);
     buf_t all = BUF_INIT;
     for (size_t i = 0; i < c->n_timings; i++) {

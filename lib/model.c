@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 
 void observation_clear(observation_t *o)
 {
@@ -131,6 +132,7 @@ void cluster_free(cluster_t *c)
     free(c->nodes);
     free(c->name);
     cluster_clear_issues(c);
+    durability_clear(&c->durability);
     memset(c, 0, sizeof *c);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 #include "elect.h"
 #include "event.h"
 #include "filters.h"
@@ -214,6 +215,55 @@ static void judge_gtid_errors(cluster_t *c)
     }
 }
 
+/* Events for what durability_update() saw change (durability.h): the moment
+ * acknowledged writes may exist on the primary only, and the moment that ends. */
+static void report_durability(monitor_t *m, unsigned changed)
+{
+    cluster_t *c = &m->c;
+    const durability_state_t *d = &c->durability;
+    if (!changed || c->primary < 0)
+        return;
+    const node_t *p = &c->nodes[c->primary];
+    const observation_t *po = &p->last_ok;
+    char ts[32];
+    if (changed & DURABILITY_SEMISYNC_OFF) {
+        format_wall_ms(d->semisync_off_wall, ts, sizeof ts);
+        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+                   json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "what", "semisync_off", "since", ts,
+                             "at_risk_after", d->semisync_off_from, "semisync_timeout_ms",
+                             (json_int_t)po->semisync_timeout_ms, "semisync_clients",
+                             (json_int_t)po->semisync_clients, "not_acknowledged_commits",
+                             (json_int_t)po->semisync_no_tx),
+                   "semi-sync off on %s since %s: commits are asynchronous; a write acknowledged "
+                   "since then may exist on %s only (no acknowledgement within %lld ms; %lld "
+                   "semi-sync replicas connected)",
+                   p->name, ts, p->name, (long long)po->semisync_timeout_ms,
+                   (long long)po->semisync_clients);
+    }
+    if (changed & DURABILITY_SEMISYNC_ON)
+        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+                   json_pack("{s:s, s:I}", "what", "semisync_on", "semisync_clients",
+                             (json_int_t)po->semisync_clients),
+                   "semi-sync is on again on %s: commits wait for an acknowledgement (%lld "
+                   "semi-sync replicas connected)",
+                   p->name, (long long)po->semisync_clients);
+    if (changed & (DURABILITY_STALL_BEGAN | DURABILITY_STALL_CHANGED)) {
+        format_wall_ms(d->stalled_since_wall, ts, sizeof ts);
+        uint64_t wall = wall_now_ms();
+        json_int_t secs =
+            wall > d->stalled_since_wall ? (json_int_t)(wall - d->stalled_since_wall) / 1000 : 0;
+        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+                   json_pack("{s:s, s:s, s:s, s:I}", "what", "not_receiving", "replicas",
+                             d->stalled, "since", ts, "for_s", secs),
+                   "%s %s not received from %s for %lld s (since %s)", d->stalled,
+                   strchr(d->stalled, ',') ? "have" : "has", p->name, (long long)secs, ts);
+    }
+    if (changed & DURABILITY_STALL_ENDED)
+        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+                   json_pack("{s:s}", "what", "receiving"),
+                   "every reachable replica receives from %s again", p->name);
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -298,7 +348,9 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
             json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
             "the primary is %s", c->nodes[c->primary].name);
+    unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);
     report_new_issues(m);
+    report_durability(m, durability);
     evaluate(m, now);
 }
 

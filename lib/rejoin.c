@@ -840,8 +840,8 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     }
     if (rc == 0) {
         event_emit(LOG_LVL_ERROR, "node_errant", r->s.cluster, r->node.name,
-                   json_pack("{s:s, s:s, s:s?}", "primary", r->primary.name, "errant_gtids", errant,
-                             "gtid", mine),
+                   json_pack("{s:s, s:s, s:s?, s:s?}", "primary", r->primary.name, "errant_gtids",
+                             errant, "gtid", mine, "primary_gtid", r->primary_state),
                    "%s is back but has transactions the primary %s lacks: %s. It stays "
                    "read-only and is not rejoined: compare them with what the primary has "
                    "(they may be lost writes), then rebuild %s from %s or repair it by hand",

@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include "detect.h"
+#include "durability.h"
 #include "event.h"
 
 static status_backlog_fn backlog_fn;
@@ -83,9 +84,12 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
     json_t *issues = json_array();
     for (size_t i = 0; i < c->n_issues; i++)
         json_array_append_new(issues, json_string(c->issues[i]));
-    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
-                     verdict_str(c->detect.verdict), "verdict_since", stamp(c->detect.since, clk),
-                     "verdict_reason", c->verdict_reason, "primary",
-                     c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
-                     "issues", issues, "nodes", nodes);
+    json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
+                          verdict_str(c->detect.verdict), "verdict_since",
+                          stamp(c->detect.since, clk), "verdict_reason", c->verdict_reason,
+                          "primary",
+                          c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
+                          "issues", issues, "nodes", nodes);
+    json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
+    return j;
 }

@@ -284,6 +284,8 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         .timings = timings,
         .n_timings = 2,
         .message = "db2 is the new primary; moving traffic",
+        .lost_at_least = 412,
+        .lost_as_of = "2026-11-23T22:50:01.123Z",
     };
     report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, &c, 3000);
     cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
@@ -312,6 +314,8 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         "FAILOVERD_CANDIDATE_PORT=3307",
         "FAILOVERD_LOST_GTIDS=0-1-100",
         "FAILOVERD_ERRANT_GTIDS=3E11FA47-71CA-11E1-9E33-C80AA9429562:23-25",
+        "FAILOVERD_LOST_AT_LEAST=412",
+        "FAILOVERD_LOST_AS_OF=2026-11-23T22:50:01.123Z",
         "FAILOVERD_MESSAGE=db2 is the new primary; moving traffic",
         "FAILOVERD_TIMING_DETECTION_MS=812",
         "FAILOVERD_TIMING_TOTAL_MS=1433",
