@@ -1629,8 +1629,11 @@ static void try_resume(failover_t *f)
         return;
     }
     json_decref(sum);
-    /* From here it is the switchover again, under its own id. */
+    /* From here it is the switchover again, under its own id: like any
+     * operation it holds the hooks it runs, and the monitor stays quiet. */
     f->running = true;
+    monitor_quiet(f->m, true);
+    op_hold(f);
     f->kind = OP_SWITCHOVER;
     f->automatic = true;
     f->policy = policy;
