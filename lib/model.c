@@ -204,6 +204,13 @@ bool cluster_infer_topology(cluster_t *c)
             nd->role = ROLE_REPLICA;
         else
             nd->role = ROLE_UNKNOWN;
+        if (nd->up && o->ok && !o->replica && (int)i != c->primary && c->primary >= 0 &&
+            o->read_only)
+            cluster_add_issue(c,
+                              "%s replicates from nobody: it is read-only and has no source "
+                              "(an old primary back after a failover waits for a rejoin, by "
+                              "auto_rejoin or by hand)",
+                              nd->name);
         if (!nd->up || !o->replica)
             continue;
         int s = source_of(c, nd);
