@@ -175,6 +175,7 @@ typedef struct {
     size_t n_webhooks;
     size_t index;
     fo_src_t src;
+    uint64_t unseen_hold_ms;
 } fo_cluster_cfg_t;
 
 typedef struct {

@@ -920,6 +920,10 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     if (nonempty(str(e, "why")))
         wrap(out, "  ", 2, str(e, "why"));
     render_candidates(out, e);
+    if (nonempty(str(r, "hold")))
+        wrap(out, "reliability would hold: ", 2, str(r, "hold"));
+    else if (nonempty(str(r, "unseen")))
+        wrap(out, "not seen: ", 2, str(r, "unseen"));
     if (nonempty(str(r, "error")))
         wrap(out, "no plan: ", 2, str(r, "error"));
     const json_t *prep = json_object_get(r, "prepare");

@@ -112,6 +112,7 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .switchover_timeout_ms = cc->switchover_timeout_ms,
                  .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
                  .long_writes_timeout_ms = cc->long_writes_timeout_ms},
+        .unseen_hold_ms = cc->unseen_hold_ms,
     };
 }
 

@@ -190,6 +190,63 @@ long long elect_backlog(const observation_t *o)
     return n;
 }
 
+/* The replicas that can't be seen now and may hold more than the replicas
+ * that can (see elect_hold). recv holds the received state of every candidate
+ * whose last observation succeeded. */
+static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
+                        const gstate_t *recv)
+{
+    gstate_t all = {.mysql = true};
+    bool have_all = false;
+    for (size_t k = 0; k < r->n; k++) {
+        elect_candidate_t *e = &r->c[k];
+        const node_t *nd = &c->nodes[e->node];
+        const observation_t *o = &nd->last_ok;
+        if (nd->up)
+            continue;
+        if (!o->ok) {
+            e->unseen = "it has never been observed: it may hold anything";
+        } else if (!o->replica ||
+                   cluster_find_node(c, o->source_host, o->source_port) != old_primary) {
+            continue; /* it did not replicate from the old primary */
+        } else if (o->io != IO_NO) {
+            e->unseen = "it can't be seen now and its IO thread was running when it was last "
+                        "seen: it may have received transactions no other replica has";
+        } else {
+            if (!have_all) {
+                all.mysql = recv[k].mysql;
+                all.set = all.mysql ? set_of(r->union_text) : NULL;
+                all.pos = all.mysql ? NULL : pos_of(r->union_text);
+                have_all = true;
+            }
+            if (recv[k].mysql != all.mysql || contained(&recv[k], &all))
+                continue;
+            e->unseen = "it can't be seen now and was last seen holding transactions no "
+                        "replica that can be seen received";
+        }
+        r->n_unseen++;
+    }
+    gstate_free(&all);
+}
+
+bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why,
+                size_t len)
+{
+    buf_t b = BUF_INIT;
+    for (size_t k = 0; k < e->n; k++)
+        if (e->c[k].unseen)
+            buf_printf(&b, "%s%s (%s)", b.len ? "; " : "", c->nodes[e->c[k].node].name,
+                       e->c[k].unseen);
+    bool primary_only = e->primary_only && e->primary_only[0];
+    if (primary_only)
+        buf_printf(&b, "%sthe old primary was last seen with %s, which no replica that can be "
+                       "seen received",
+                   b.len ? "; " : "", e->primary_only);
+    snprintf(why, len, "%s", buf_str(&b));
+    buf_free(&b);
+    return policy == POLICY_RELIABILITY && (e->n_unseen > 0 || (primary_only && e->chosen >= 0));
+}
+
 typedef struct {
     const elect_result_t *r;
     const cluster_t *c;
@@ -459,6 +516,9 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         buf_free(&b);
     }
 
+    mark_unseen(c, old_primary, r, recv);
+    r->primary_only = elect_primary_only(c, old_primary, r);
+
     for (size_t k = 0; k < r->n; k++)
         gstate_free(&recv[k]);
     free(recv);
@@ -518,6 +578,7 @@ void elect_free(elect_result_t *r)
     free(r->c);
     free(r->catchup);
     free(r->union_text);
+    free(r->primary_only);
     free(r);
 }
 
@@ -534,15 +595,19 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
                              "lacks", e->lacks, "missing", e->missing, "received", e->received,
                              "errant", e->errant, "backlog",
                              e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+        json_object_set_new(json_array_get(cands, k), "unseen",
+                            e->unseen ? json_string(e->unseen) : json_null());
     }
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)
         json_array_append_new(cu, json_string(c->nodes[r->catchup[k]].name));
-    return json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
+    json_t *out = json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
                      r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(),
                      "most_advanced",
                      r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name)
                                            : json_null(),
                      "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
                      "why", r->why, "candidates", cands);
+    json_object_set_new(out, "primary_only", json_string(r->primary_only ? r->primary_only : ""));
+    return out;
 }
