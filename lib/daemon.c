@@ -584,6 +584,7 @@ static void reload(daemon_t *d)
             failover_settings_t fs;
             failover_settings(d, nc, &fs);
             failover_update(rt->fo, &fs);
+            monitor_check_grants(rt->m); /* the account's rights may have changed too */
             cl[i] = rt;
             d->cl[k] = NULL;
         }

@@ -233,10 +233,16 @@ bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, ch
                 size_t len)
 {
     buf_t b = BUF_INIT;
-    for (size_t k = 0; k < e->n; k++)
-        if (e->c[k].unseen)
-            buf_printf(&b, "%s%s (%s)", b.len ? "; " : "", c->nodes[e->c[k].node].name,
-                       e->c[k].unseen);
+    for (size_t k = 0; k < e->n; k++) {
+        const node_t *nd = &c->nodes[e->c[k].node];
+        if (!e->c[k].unseen)
+            continue;
+        buf_printf(&b, "%s%s (", b.len ? "; " : "", nd->name);
+        if (nd->unobservable)
+            buf_printf(&b, "unobservable: failoverd's account lacks %s there; ",
+                       nd->denied_privilege ? nd->denied_privilege : "a privilege");
+        buf_printf(&b, "%s)", e->c[k].unseen);
+    }
     bool primary_only = e->primary_only && e->primary_only[0];
     if (primary_only)
         buf_printf(&b, "%sthe old primary was last seen with %s, which no replica that can be "
@@ -326,9 +332,13 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
             e->received = xstrdup("");
         }
         if (!nd->up)
-            e->excluded = "it is down";
+            e->excluded = nd->unobservable ? "it is unobservable (failoverd's account may not "
+                                             "read its state)"
+                                           : "it is down";
         else if (nd->rule == RULE_MUST_NOT)
             e->excluded = "its promotion rule is must_not";
+        else if (nd->grants_missing_promote && nd->grants_missing_promote[0])
+            e->excluded = "failoverd's account lacks privileges its promotion needs there";
         else if (!o->log_bin)
             e->excluded = "its binary log is off";
         else if (!o->log_replica_updates)

@@ -6,8 +6,11 @@
  * chosen candidate, and which replicas the candidate must first catch up from.
  *
  * Exclusions (a reason is recorded for each):
- *   - the node is down (its latest probe failed);
+ *   - the node is down (its latest probe failed), or unobservable (reachable,
+ *     but its probe was refused for want of a privilege);
  *   - promotion rule must_not;
+ *   - failoverd's account lacks privileges a promotion needs there (its
+ *     grants, judged by grants.h): nothing is tried that would fail halfway;
  *   - binary log off, or replicated transactions not logged
  *     (log_replica_updates off): the others could not follow it;
  *   - a delayed replica (SQL_Delay > 0);

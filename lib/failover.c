@@ -1056,6 +1056,19 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
     json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o}", "cluster", f->s.cluster, "kind",
                             kind_str(kind), "policy", policy_str(policy), "primary",
                             c->nodes[c->primary].name, "election", elect_json(c, e));
+    /* What failoverd's account lacks, node by node, as last judged; and judged
+     * again now, for the next look. */
+    json_t *privs = json_object();
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if (nd->unobservable || (nd->grants_missing && nd->grants_missing[0]))
+            json_object_set_new(privs, nd->name,
+                                json_string(nd->unobservable && nd->denied_privilege
+                                                ? nd->denied_privilege
+                                                : nd->grants_missing ? nd->grants_missing : ""));
+    }
+    json_object_set_new(out, "missing_privileges", privs);
+    monitor_check_grants(f->m);
     if (kind == OP_FAILOVER) {
         char why[1024];
         bool must = elect_hold(c, e, policy, why, sizeof why) && !r->force;

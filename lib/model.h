@@ -59,6 +59,16 @@ typedef struct {
     char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
     uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
     uint64_t relay_log_space;
+
+    /* A failed probe the server refused for want of a privilege (!ok): the
+     * node is reachable but can't be observed. */
+    bool denied;
+    char *denied_privilege; /* what the refusal names, or NULL */
+    /* The account's grants, when this probe read them (grants.h). */
+    bool grants_checked;    /* SHOW GRANTS was read and judged in this probe */
+    bool grants_judged;     /* ... and could be judged (no roles) */
+    char *grants_missing;   /* needed privileges it lacks, "" none */
+    char *grants_missing_promote; /* those a promotion needs */
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -88,6 +98,14 @@ typedef struct {
     /* Errant GTIDs against the primary, as last judged (see monitor.c); NULL
      * until judged, "" when none. */
     char *errant;
+
+    /* Reachable, but the latest probe was refused for want of a privilege:
+     * not "down", and not seen either. */
+    bool unobservable;
+    char *denied_privilege; /* what the refusal named, or NULL */
+    /* The account's grants there, as last judged; NULL until judged. */
+    char *grants_missing;   /* needed privileges it lacks, "" none */
+    char *grants_missing_promote; /* those a promotion needs, "" none */
 } node_t;
 
 typedef struct {

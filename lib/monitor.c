@@ -107,6 +107,15 @@ void monitor_probe_all_now(monitor_t *m)
             probe_now(m->probes[i]);
 }
 
+void monitor_check_grants(monitor_t *m)
+{
+    for (size_t i = 0; i < m->c.n_nodes; i++)
+        if (m->probes[i]) {
+            probe_check_grants(m->probes[i]);
+            probe_now(m->probes[i]);
+        }
+}
+
 /* Emits an event for each issue in now[] that was not in before[]. */
 static void report_new_issues(monitor_t *m, char **before, size_t n_before)
 {

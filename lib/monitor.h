@@ -53,5 +53,8 @@ cluster_t *monitor_cluster(monitor_t *m);
 bool monitor_first_round_done(const monitor_t *m);
 /* Probes every node as soon as possible. */
 void monitor_probe_all_now(monitor_t *m);
+/* Every node's next probe reads the account's grants again, now (a reload,
+ * failoverctl plan). */
+void monitor_check_grants(monitor_t *m);
 
 #endif

@@ -34,6 +34,8 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
 void probe_start(probe_t *p);
 /* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
 void probe_now(probe_t *p);
+/* The next probe reads the account's grants again (SHOW GRANTS). */
+void probe_check_grants(probe_t *p);
 /* Stops probing (no more callbacks) and frees the probe once its handles are
  * closed; then calls closed(ud) if given. */
 void probe_close(probe_t *p, void (*closed)(void *ud), void *ud);

@@ -393,3 +393,67 @@ Test(elect, hold_rule)
         cluster_free(&c);
     }
 }
+
+/* Unobservable is not down, and an account that can't promote a node makes it
+ * no candidate (nothing is tried that would fail halfway). */
+Test(elect, privileges)
+{
+    const row_t row = {"privileges", true, POLICY_RELIABILITY, NULL,
+                       {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false,
+                         false, false, 0},
+                        MARIA("db2", true, "0-1-100"), MARIA("db3", true, "0-1-100"),
+                        MARIA("db4", true, "0-1-100")},
+                       NULL, "", NULL, NULL, ""};
+    cluster_t c;
+    build(&c, &row);
+    /* db3: the replica status query refused. */
+    observation_t d = {.at = 300, .error = xstrdup("replica status query refused: ..."),
+                       .err_code = 1227, .denied = true,
+                       .denied_privilege = xstrdup("SLAVE MONITOR")};
+    node_observe(&c.nodes[2], &d);
+    cr_assert(c.nodes[2].unobservable && !c.nodes[2].up);
+    /* db4: observed, but the account lacks RELOAD there. */
+    observation_t o = {.at = 300, .ok = true, .family = FAMILY_MARIADB,
+                       .version = xstrdup("10.11.19-MariaDB"), .server_id = 4, .read_only = true,
+                       .log_bin = true, .log_replica_updates = true,
+                       .gtid_executed = xstrdup("0-1-100"), .replica = true,
+                       .source_host = xstrdup("10.0.0.1"), .source_port = 3306, .io = IO_NO,
+                       .sql_running = true, .received_gtids = xstrdup("0-1-100"),
+                       .executed_gtids = xstrdup("0-1-100"), .grants_checked = true,
+                       .grants_judged = true, .grants_missing = xstrdup("RELOAD"),
+                       .grants_missing_promote = xstrdup("RELOAD")};
+    node_observe(&c.nodes[3], &o);
+    cr_assert_str_eq(c.nodes[3].grants_missing, "RELOAD");
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_eq(e->chosen, 1, "db2 is the one candidate: %s", e->why);
+    cr_assert(strstr(e->c[1].excluded, "unobservable"), "%s", e->c[1].excluded);
+    cr_assert(strstr(e->c[2].excluded, "lacks privileges its promotion needs"), "%s",
+              e->c[2].excluded);
+    char why[1024];
+    cr_assert(elect_hold(&c, e, POLICY_RELIABILITY, why, sizeof why),
+              "an unobservable replica that was receiving is not seen: hold");
+    cr_assert(strstr(why, "db3 (unobservable: failoverd's account lacks SLAVE MONITOR there;"),
+              "%s", why);
+    elect_free(e);
+    /* The grants judged again, nothing missing: db4 may be promoted again. */
+    observation_t o2 = {.at = 400, .ok = true, .family = FAMILY_MARIADB,
+                        .version = xstrdup("10.11.19-MariaDB"), .server_id = 4,
+                        .read_only = true, .log_bin = true, .log_replica_updates = true,
+                        .gtid_executed = xstrdup("0-1-100"), .replica = true,
+                        .source_host = xstrdup("10.0.0.1"), .source_port = 3306, .io = IO_NO,
+                        .sql_running = true, .received_gtids = xstrdup("0-1-100"),
+                        .executed_gtids = xstrdup("0-1-100"), .grants_checked = true,
+                        .grants_judged = true, .grants_missing = xstrdup(""),
+                        .grants_missing_promote = xstrdup("")};
+    node_observe(&c.nodes[3], &o2);
+    e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_null(e->c[2].excluded);
+    elect_free(e);
+    cluster_infer_topology(&c);
+    bool issue = false;
+    for (size_t i = 0; i < c.n_issues; i++)
+        issue = issue || (strstr(c.issues[i], "db3 is unobservable") &&
+                          strstr(c.issues[i], "SLAVE MONITOR"));
+    cr_assert(issue, "an unobservable node is a topology issue");
+    cluster_free(&c);
+}
