@@ -202,11 +202,12 @@ static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
         elect_candidate_t *e = &r->c[k];
         const node_t *nd = &c->nodes[e->node];
         const observation_t *o = &nd->last_ok;
-        if (nd->up)
+        /* A node this daemon never saw is not counted: nothing says it
+         * replicated from the old primary (most often it is a server that
+         * died before failoverd started, such as an earlier primary). */
+        if (nd->up || !o->ok)
             continue;
-        if (!o->ok) {
-            e->unseen = "it has never been observed: it may hold anything";
-        } else if (!o->replica ||
+        if (!o->replica ||
                    cluster_find_node(c, o->source_host, o->source_port) != old_primary) {
             continue; /* it did not replicate from the old primary */
         } else if (o->io != IO_NO) {

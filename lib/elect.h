@@ -100,9 +100,10 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
  * something it would lack can't be ruled out. It must hold, when
  *   - a replica of the old primary can't be seen now (down, or reachable but
  *     not observable) and may have received more: its IO thread was running
- *     when it was last seen (or it was never seen), so it may have gone on
- *     receiving; or it was seen with its IO thread stopped and holds
- *     transactions no replica that can be seen received;
+ *     when it was last seen, so it may have gone on receiving; or it was seen
+ *     with its IO thread stopped and holds transactions no replica that can be
+ *     seen received (a node never seen since the daemon started is not
+ *     counted: nothing says it replicated from the old primary);
  *   - the old primary was last seen with transactions no replica that can be
  *     seen received (e->primary_only).
  * A replica seen last with its IO thread stopped and nothing beyond the others

@@ -227,7 +227,9 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
             event_emit(LOG_LVL_NOTICE, "node_up", c->name, n->name, NULL, "node %s is up", n->name);
         else
             event_emit(LOG_LVL_WARN, "node_down", c->name, n->name,
-                       json_pack("{s:s}", "error", n->last_error), "node %s is down: %s", n->name,
+                       json_pack("{s:s, s:b}", "error", n->last_error, "unobservable",
+                                 n->unobservable),
+                       "node %s is %s: %s", n->name, n->unobservable ? "unobservable" : "down",
                        n->last_error);
     }
 

@@ -457,3 +457,21 @@ Test(elect, privileges)
     cr_assert(issue, "an unobservable node is a topology issue");
     cluster_free(&c);
 }
+
+/* A node never seen since the daemon started is no reason to hold: nothing
+ * says it replicated from the old primary (an earlier primary that died). */
+Test(elect, never_seen_is_no_reason_to_hold)
+{
+    cluster_t c;
+    build(&c, &rows[0]);
+    node_free(&c.nodes[2]);
+    node_init(&c.nodes[2], "db3", "10.0.0.3", 3306, RULE_NEUTRAL);
+    observation_t d = {.at = 200, .error = xstrdup("connection refused")};
+    node_observe(&c.nodes[2], &d);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    char why[512];
+    cr_assert_not(elect_hold(&c, e, POLICY_RELIABILITY, why, sizeof why), "%s", why);
+    cr_assert_eq(e->n_unseen, 0);
+    elect_free(e);
+    cluster_free(&c);
+}
