@@ -1102,6 +1102,34 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
     return out;
 }
 
+/* An operator's failover --force, or --policy availability, while a
+ * failover started without a waiting requester (an automatic one) holds: the
+ * operator accepts what the hold waits for, and it goes on now, electing
+ * again with the latest observations; the requester gets its outcome. */
+static bool accept_held(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx)
+{
+    bool avail = r->policy_given && r->policy == POLICY_AVAILABILITY;
+    if (!f->hold_until || f->kind != OP_FAILOVER || r->kind != OP_FAILOVER || f->reply ||
+        (!r->force && !avail) || (r->to && (!f->to || strcmp(r->to, f->to) != 0)))
+        return false;
+    f->force = f->force || r->force;
+    if (avail)
+        f->policy = POLICY_AVAILABILITY;
+    f->reply = reply;
+    f->req_ctx = ctx;
+    uv_timer_stop(&f->hold_timer);
+    f->hold_until = 0;
+    journal_record(f->j, f->s.cluster, f->op, "failover", "accept",
+                   json_pack("{s:b, s:s}", "force", r->force, "policy", policy_str(f->policy)));
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, "failover_step",
+               "the operator accepts what the hold waited for (%s): the failover goes on",
+               r->force ? "--force" : "--policy availability");
+    elect_free(f->elect);
+    f->elect = NULL;
+    elect_and_promote(f);
+    return true;
+}
+
 void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx)
 {
     cluster_t *c = monitor_cluster(f->m);
@@ -1119,7 +1147,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         return;
     }
     if (f->running) {
-        reply_now(reply, ctx, false, "busy", "an operation is already running on this cluster",
+        if (accept_held(f, r, reply, ctx))
+            return;
+        reply_now(reply, ctx, false, "busy",
+                  f->hold_until ? "a failover of this cluster is holding (failoverctl status says "
+                                  "why); `failoverctl failover CLUSTER --force` or --policy "
+                                  "availability accepts what it waits for"
+                                : "an operation is already running on this cluster",
                   NULL);
         return;
     }

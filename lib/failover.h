@@ -17,7 +17,9 @@
  *     elect_hold says a replica that may hold more can't be seen: it prepares
  *     and elects again when one comes back, and is aborted with nothing
  *     writable when the hold runs out; --force (an operator's failover) and
- *     availability go on and report what was not seen;
+ *     availability go on and report what was not seen; an operator's
+ *     --force (or --policy availability) while an automatic failover holds
+ *     makes it go on at once;
  *   - a failover whose candidate is lost before its promotion elects again
  *     without it (at most once per node); any other failed step ends it, and
  *     every node is probed afresh so the event can say what it left;

@@ -17,7 +17,10 @@ those writes: promoting it would lose them.
    `failoverctl failover main --force`: db2 is promoted and the report says
    what was not seen and what may be lost; the write checker finds the
    acknowledged writes lost, as stated.
-3. Privilege revoked: db3 runs but the monitoring account can no longer read
+3. --force during the hold: the operator does not wait for unseen_hold to
+   run out; `failoverctl failover main --force` makes the held (automatic)
+   failover go on at once, and its reply is the failover's record.
+4. Privilege revoked: db3 runs but the monitoring account can no longer read
    its replication status. The failover holds and is aborted just the same;
    once the privilege is back, `failoverctl failover main` promotes without
    losing anything."""
@@ -130,6 +133,26 @@ def abort_then_force(flavor, say):
             "as reported (%s)" % (len(v["lost"]), out.get("possibly_lost")))
 
 
+def force_during_hold(flavor, say):
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo28a-" + flavor), semisync=True) as lab, \
+            fokit.Daemon(lab, vip_plugin=True, cluster_extra='    unseen_hold = "90s";') as d:
+        d.start()
+        only_db3_acknowledges(lab, say)
+        lab.stop("db3")
+        lab.kill("db1")
+        held(d, say)
+        rc, out = d.ctl("failover", "main", "--force", timeout=60)
+        check(rc == 0 and out["type"] == "done" and out["new_primary"] == "db2" and
+              out["duration_ms"] < 60000, "--force ends the hold: %s" % out)
+        recs = [r["type"] for r in d.op_records(out["op"])]
+        check("hold" in recs and "accept" in recs and "aborted" not in recs,
+              "one operation: held, accepted, done: %s" % recs)
+        lab.wait_acks(30, server_id=lab.node("db2").server_id)
+        check(fokit.writable_nodes(lab) == ["db2"], "db2 alone writable")
+        lab.cont("db3")
+        say("--force during the hold: db2 promoted at once (%s)" % out.get("possibly_lost"))
+
+
 def privilege_revoked(flavor, say):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("fo28p-" + flavor), semisync=True) as lab, \
             fokit.Daemon(lab, vip_plugin=True, cluster_extra='    unseen_hold = "3s";') as d:
@@ -158,6 +181,7 @@ def scenario(flavor):
         labkit.log("%s: %s" % (flavor, msg))
     hold_then_go_on(flavor, say)
     abort_then_force(flavor, say)
+    force_during_hold(flavor, say)
     privilege_revoked(flavor, say)
 
 
