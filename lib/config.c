@@ -574,6 +574,12 @@ static const setting_t cluster_settings[] = {
     S_DURATION(C, catchup_timeout_ms, "catchup_timeout", SEC(30), MS(100), HOURS(1),
                "Failover: how long the elected replica may take to catch up from a more "
                "advanced one."),
+    S_DURATION(C, unseen_hold_ms, "unseen_hold", SEC(30), 0, HOURS(1),
+               "Failover, reliability policy: how long to hold the promotion while a replica "
+               "that may hold more than the candidate can't be seen (down or not observable), "
+               "or the old primary was last seen with more than the replicas received. The "
+               "failover goes on when the replica is seen again; when the hold runs out it is "
+               "aborted with nothing writable (docs/failover.md)."),
     S_DURATION(C, verify_timeout_ms, "verify_timeout", SEC(5), MS(100), MINUTES(10),
                "How long a repointed replica may take to show it replicates from the new "
                "primary (both threads running)."),

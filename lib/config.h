@@ -176,6 +176,7 @@ typedef struct {
     size_t index;
     fo_src_t src;
     uint64_t startup_grace_ms; /* a never-reached primary: see startup.h */
+    uint64_t unseen_hold_ms;
 } fo_cluster_cfg_t;
 
 typedef struct {

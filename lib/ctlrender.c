@@ -492,7 +492,13 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
 
     put_name_cell(out, str_or(n, "name", "?"), node_w);
     put_cell(out, one_of(str(n, "role"), roles), C_ROLE, false);
-    put_cell(out, one_of(str(n, "state"), states), C_STATE, false);
+    /* unobservable: reachable, but the account may not read it ("unobs"; the
+     * privilege is in the notes). */
+    put_cell(out,
+             nonempty(str(n, "state")) && strcmp(str(n, "state"), "unobservable") == 0
+                 ? "unobs"
+                 : one_of(str(n, "state"), states),
+             C_STATE, false);
     put_cell(out, ros, C_RO, false);
     put_cell(out, iosql, C_IOSQL, false);
     put_cell(out, lag, C_LAG, false);
@@ -544,6 +550,10 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
     }
     if (str(n, "down_since") && nonempty(str(n, "state")) && strcmp(str(n, "state"), "down") == 0)
         wrap(out, "  down since ", 4, str(n, "down_since"));
+    if (nonempty(str(n, "denied_privilege")))
+        wrap(out, "  unobservable: failoverd's account lacks ", 4, str(n, "denied_privilege"));
+    if (nonempty(str(n, "missing_privileges")))
+        wrap(out, "  failoverd's account lacks: ", 4, str(n, "missing_privileges"));
 }
 
 /* Why an automatic failover would not start now, when it would not. */
@@ -1017,6 +1027,20 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     if (nonempty(str(e, "why")))
         wrap(out, "  ", 2, str(e, "why"));
     render_candidates(out, e);
+    const json_t *privs = json_object_get(r, "missing_privileges");
+    const char *pn;
+    const json_t *pv;
+    json_object_foreach((json_t *)privs, pn, pv)
+    {
+        buf_t pb = BUF_INIT;
+        buf_printf(&pb, "failoverd's account lacks on %s: %s", pn, json_string_value(pv));
+        wrap(out, "", 2, buf_str(&pb));
+        buf_free(&pb);
+    }
+    if (nonempty(str(r, "hold")))
+        wrap(out, "reliability would hold: ", 2, str(r, "hold"));
+    else if (nonempty(str(r, "unseen")))
+        wrap(out, "not seen: ", 2, str(r, "unseen"));
     if (nonempty(str(r, "error")))
         wrap(out, "no plan: ", 2, str(r, "error"));
     const json_t *prep = json_object_get(r, "prepare");

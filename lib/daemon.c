@@ -113,6 +113,7 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
                  .long_writes_timeout_ms = cc->long_writes_timeout_ms},
         .startup_grace_ms = cc->startup_grace_ms,
+        .unseen_hold_ms = cc->unseen_hold_ms,
     };
 }
 
@@ -615,6 +616,7 @@ static void reload(daemon_t *d)
             failover_settings_t fs;
             failover_settings(d, nc, &fs);
             failover_update(rt->fo, &fs);
+            monitor_check_grants(rt->m); /* the account's rights may have changed too */
             cl[i] = rt;
             d->cl[k] = NULL;
         }

@@ -197,6 +197,70 @@ long long elect_backlog(const observation_t *o)
     return n;
 }
 
+/* The replicas that can't be seen now and may hold more than the replicas
+ * that can (see elect_hold). recv holds the received state of every candidate
+ * whose last observation succeeded. */
+static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
+                        const gstate_t *recv)
+{
+    gstate_t all = {.mysql = true};
+    bool have_all = false;
+    for (size_t k = 0; k < r->n; k++) {
+        elect_candidate_t *e = &r->c[k];
+        const node_t *nd = &c->nodes[e->node];
+        const observation_t *o = &nd->last_ok;
+        /* A node this daemon never saw is not counted: nothing says it
+         * replicated from the old primary (most often it is a server that
+         * died before failoverd started, such as an earlier primary). */
+        if (nd->up || !o->ok)
+            continue;
+        if (!o->replica ||
+                   cluster_find_node(c, o->source_host, o->source_port) != old_primary) {
+            continue; /* it did not replicate from the old primary */
+        } else if (o->io != IO_NO) {
+            e->unseen = "it can't be seen now and its IO thread was running when it was last "
+                        "seen: it may have received transactions no other replica has";
+        } else {
+            if (!have_all) {
+                all.mysql = recv[k].mysql;
+                all.set = all.mysql ? set_of(r->union_text) : NULL;
+                all.pos = all.mysql ? NULL : pos_of(r->union_text);
+                have_all = true;
+            }
+            if (recv[k].mysql != all.mysql || contained(&recv[k], &all))
+                continue;
+            e->unseen = "it can't be seen now and was last seen holding transactions no "
+                        "replica that can be seen received";
+        }
+        r->n_unseen++;
+    }
+    gstate_free(&all);
+}
+
+bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why,
+                size_t len)
+{
+    buf_t b = BUF_INIT;
+    for (size_t k = 0; k < e->n; k++) {
+        const node_t *nd = &c->nodes[e->c[k].node];
+        if (!e->c[k].unseen)
+            continue;
+        buf_printf(&b, "%s%s (", b.len ? "; " : "", nd->name);
+        if (nd->unobservable)
+            buf_printf(&b, "unobservable: failoverd's account lacks %s there; ",
+                       nd->denied_privilege ? nd->denied_privilege : "a privilege");
+        buf_printf(&b, "%s)", e->c[k].unseen);
+    }
+    bool primary_only = e->primary_only && e->primary_only[0];
+    if (primary_only)
+        buf_printf(&b, "%sthe old primary was last seen with %s, which no replica that can be "
+                       "seen received",
+                   b.len ? "; " : "", e->primary_only);
+    snprintf(why, len, "%s", buf_str(&b));
+    buf_free(&b);
+    return policy == POLICY_RELIABILITY && (e->n_unseen > 0 || (primary_only && e->chosen >= 0));
+}
+
 typedef struct {
     const elect_result_t *r;
     const cluster_t *c;
@@ -282,11 +346,15 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
             e->received = xstrdup("");
         }
         if (!nd->up)
-            e->excluded = "it is down";
+            e->excluded = nd->unobservable ? "it is unobservable (failoverd's account may not "
+                                             "read its state)"
+                                           : "it is down";
         else if (o->gtid_error)
             e->excluded = "its GTID state can't be parsed (see its gtid_error in status)";
         else if (nd->rule == RULE_MUST_NOT)
             e->excluded = "its promotion rule is must_not";
+        else if (nd->grants_missing_promote && nd->grants_missing_promote[0])
+            e->excluded = "failoverd's account lacks privileges its promotion needs there";
         else if (!o->log_bin)
             e->excluded = "its binary log is off";
         else if (!o->log_replica_updates)
@@ -491,6 +559,9 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         buf_free(&b);
     }
 
+    mark_unseen(c, old_primary, r, recv);
+    r->primary_only = elect_primary_only(c, old_primary, r);
+
     for (size_t k = 0; k < r->n; k++)
         gstate_free(&recv[k]);
     free(recv);
@@ -549,6 +620,7 @@ void elect_free(elect_result_t *r)
     free(r->c);
     free(r->catchup);
     free(r->union_text);
+    free(r->primary_only);
     free(r);
 }
 
@@ -570,17 +642,20 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
         json_object_set_new(cand, "filters",
                             o->ok && o->repl_filters ? json_string(o->repl_filters) : json_null());
         json_object_set_new(cand, "filtering", json_boolean(e->filtering));
+        json_object_set_new(cand, "unseen", e->unseen ? json_string(e->unseen) : json_null());
     }
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)
         json_array_append_new(cu, json_string(c->nodes[r->catchup[k]].name));
-    return json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
+    json_t *out = json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
                      r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(),
                      "most_advanced",
                      r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name)
                                            : json_null(),
                      "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
                      "why", r->why, "candidates", cands);
+    json_object_set_new(out, "primary_only", json_string(r->primary_only ? r->primary_only : ""));
+    return out;
 }
 
 /* ---- the parse check at the boundary, and received sets that go backwards ---- */

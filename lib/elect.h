@@ -9,7 +9,11 @@
  *   - the node is down (its latest probe failed);
  *   - its GTID state can't be parsed (observation_t.gtid_error): what it
  *     holds is unknown, which is not the same as holding nothing;
+ *   - the node is down (its latest probe failed), or unobservable (reachable,
+ *     but its probe was refused for want of a privilege);
  *   - promotion rule must_not;
+ *   - failoverd's account lacks privileges a promotion needs there (its
+ *     grants, judged by grants.h): nothing is tried that would fail halfway;
  *   - binary log off, or replicated transactions not logged
  *     (log_replica_updates off): the others could not follow it;
  *   - a delayed replica (SQL_Delay > 0);
@@ -69,6 +73,9 @@ typedef struct {
     long long backlog;    /* received but not applied (transactions), -1 unknown */
     int rank;             /* 1 = best eligible; 0 = excluded */
     bool filtering;       /* its replication filters differ from the others' (filters.h) */
+    /* Why this replica may hold transactions beyond what the chosen one will
+     * have although it can't be seen now (see elect_hold); NULL when it can't. */
+    const char *unseen;
 } elect_candidate_t;
 
 typedef struct {
@@ -80,6 +87,8 @@ typedef struct {
     size_t n_catchup;
     char *union_text;     /* everything the replicas received together */
     char why[512];        /* one paragraph: the choice and its reasons */
+    size_t n_unseen;      /* candidates with `unseen` set */
+    char *primary_only;   /* elect_primary_only(): "" when nothing */
 } elect_result_t;
 
 /* want: node name the operator asked for, or NULL. Never NULL. */
@@ -97,6 +106,25 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r);
  * *count is the number of transactions. Caller frees. */
 char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, const char *kept,
                  uint64_t *count);
+
+/* Reliability's rule of certainty: the chosen replica is not promoted while
+ * something it would lack can't be ruled out. It must hold, when
+ *   - a replica of the old primary can't be seen now (down, or reachable but
+ *     not observable) and may have received more: its IO thread was running
+ *     when it was last seen, so it may have gone on receiving; or it was seen
+ *     with its IO thread stopped and holds transactions no replica that can be
+ *     seen received (a node never seen since the daemon started is not
+ *     counted: nothing says it replicated from the old primary);
+ *   - the old primary was last seen with transactions no replica that can be
+ *     seen received (e->primary_only).
+ * A replica seen last with its IO thread stopped and nothing beyond the others
+ * is no reason: it can't hold more than it was seen with.
+ * Returns true when the failover must hold (policy reliability, and one of the
+ * above), with why: one sentence naming the replicas and what they may hold.
+ * Under availability it returns false, and why still says what is not seen
+ * ("" when everything is). */
+bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why,
+                size_t len);
 
 const char *policy_str(policy_t p);
 /* What the old primary had when it was last seen that no replica received

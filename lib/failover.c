@@ -19,6 +19,7 @@
 /* How long a restarted daemon waits for every node's first probe before it
  * decides on an interrupted switchover with what it has seen. */
 #define RESUME_WAIT_MS 10000
+#define HOLD_POLL_MS 100
 
 struct failover {
     uv_loop_t *loop;
@@ -106,10 +107,20 @@ struct failover {
     uint64_t seen_wall;       /* its last successful probe, wall ms; 0: never */
     int errant_sink;          /* event sink: a returning old primary's extra transactions */
     bool exact_recorded;      /* the last failover's exact loss is in the journal */
+    /* Reliability's hold (elect_hold): the promotion waits, bounded by
+     * unseen_hold, for the replicas it can't see. */
+    bool force;               /* the operator accepts what can't be ruled out (--force) */
+    uint64_t hold_until;      /* monotonic ms; 0 while not holding */
+    char *hold_why;           /* why it holds (or, not holding, what was not seen) */
+    json_t *hold_unseen;      /* names of the replicas it waits for */
+    uv_timer_t hold_timer;
 };
 
 static void really_free(failover_t *f);
 static void hold_unknown(failover_t *f, const char *why);
+
+static void hold_reset(failover_t *f);
+static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud);
 
 static char *dup0(const char *s) { return xstrdup(s ? s : ""); }
 
@@ -425,6 +436,8 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     f->rj = rejoin_create(loop, &rs);
     uv_timer_init(loop, &f->look_timer);
     f->look_timer.data = f;
+    uv_timer_init(loop, &f->hold_timer);
+    f->hold_timer.data = f;
     uv_timer_start(&f->look_timer, look, LOOK_MS, LOOK_MS);
     f->errant_sink = event_add_sink(on_event, f);
     return f;
@@ -758,6 +771,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     monitor_quiet(f->m, false);
     op_release(f);
     f->exec = NULL;
+    hold_reset(f);
     plan_free(f->plan);
     f->plan = NULL;
     elect_free(f->elect);
@@ -1141,6 +1155,12 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_object_set_new(d, "traffic_moved", json_boolean(moved));
         if (f->kind == OP_FAILOVER)
             report_loss(f, d, extra, &lost);
+        if (f->kind == OP_FAILOVER && f->hold_why) {
+            /* --force or availability: what could not be seen is part of the report. */
+            buf_printf(&lost, "; not seen, may hold more: %s", f->hold_why);
+            json_object_set_new(d, "unseen", json_string(f->hold_why));
+            json_object_set_new(extra, "unseen", json_string(f->hold_why));
+        }
         json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
@@ -1247,6 +1267,134 @@ static void abort_regressed(failover_t *f, json_t *back)
     buf_free(&who);
 }
 
+static void hold_reset(failover_t *f)
+{
+    uv_timer_stop(&f->hold_timer);
+    f->hold_until = 0;
+    free(f->hold_why);
+    f->hold_why = NULL;
+    json_decref(f->hold_unseen);
+    f->hold_unseen = NULL;
+}
+
+/* The hold ran out: aborted, nothing made writable. */
+static void hold_abort(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    char *why = xstrdup(f->hold_why ? f->hold_why : "");
+    json_t *unseen = f->hold_unseen ? json_incref(f->hold_unseen) : json_array();
+    hold_reset(f);
+    buf_t w = BUF_INIT;
+    json_t *wl = json_array();
+    writable_nodes(c, &w, wl);
+    buf_t msg = BUF_INIT;
+    buf_printf(&msg, "reliability can't rule out losing acknowledged transactions: %s", why);
+    event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+               json_pack("{s:s, s:O, s:o, s:I}", "error", buf_str(&msg), "unseen", unseen,
+                         "writable", wl, "held_ms", (json_int_t)f->s.unseen_hold_ms),
+               "failover aborted after holding %llu ms: %s. No node was made writable (writable "
+               "now: %s); the replicas' IO threads are stopped. Bring the replicas named back "
+               "(or give the monitoring account the privileges it lacks on them) and run "
+               "`failoverctl failover %s`; or accept losing what only they may hold: "
+               "`failoverctl failover %s --force` (or --policy availability)",
+               (unsigned long long)f->s.unseen_hold_ms, buf_str(&msg), buf_str(&w), f->s.cluster,
+               f->s.cluster);
+    end_op(f, "aborted", false, "failed", buf_str(&msg),
+           json_pack("{s:b, s:o}", "promoted", false, "unseen", unseen));
+    buf_free(&msg);
+    buf_free(&w);
+    free(why);
+}
+
+/* While holding: a replica it waits for (or the old primary) can be seen
+ * again: stop its IO thread, fence, look afresh and elect again (the
+ * pre_failover hooks ran once already). Out of time: aborted. */
+static void hold_tick(uv_timer_t *t)
+{
+    failover_t *f = t->data;
+    cluster_t *c = monitor_cluster(f->m);
+    if (f->dying || uv_now(f->loop) >= f->hold_until) {
+        hold_abort(f);
+        return;
+    }
+    const char *back = NULL;
+    size_t i;
+    json_t *nm;
+    json_array_foreach(f->hold_unseen, i, nm)
+    {
+        int n = cluster_find_node_by_name(c, json_string_value(nm));
+        if (n >= 0 && c->nodes[n].up)
+            back = c->nodes[n].name;
+    }
+    if (!back && f->old_primary >= 0 && c->nodes[f->old_primary].up)
+        back = c->nodes[f->old_primary].name;
+    if (!back)
+        return;
+    uv_timer_stop(&f->hold_timer);
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, back, "failover_step",
+               "%s can be seen again: stopping IO threads, fencing and electing again", back);
+    elect_free(f->elect);
+    f->elect = NULL;
+    f->plan = plan_failover_prepare(c, f->old_primary, f->policy, &f->s.plan);
+    /* The pre_failover hooks said yes once for this failover: not again. */
+    size_t k = 0;
+    for (size_t s = 0; s < f->plan->n; s++) {
+        if (strcmp(f->plan->steps[s].name, "hook:pre_failover") == 0) {
+            free(f->plan->steps[s].name);
+            free(f->plan->steps[s].desc);
+            free(f->plan->steps[s].hook);
+            continue;
+        }
+        f->plan->steps[k++] = f->plan->steps[s];
+    }
+    f->plan->n = k;
+    start_exec(f, prepare_done);
+}
+
+/* Reliability's rule of certainty (elect_hold) after an election: true when
+ * the promotion must wait (then a timer looks again) or was aborted. With
+ * --force or under availability it goes on, and what it did not see is kept
+ * for the report. */
+static bool hold(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    char why[1024];
+    bool must = elect_hold(c, f->elect, f->policy, why, sizeof why) && !f->force;
+    json_t *unseen = json_array();
+    for (size_t k = 0; k < f->elect->n; k++)
+        if (f->elect->c[k].unseen)
+            json_array_append_new(unseen, json_string(c->nodes[f->elect->c[k].node].name));
+    uint64_t was = f->hold_until;
+    hold_reset(f);
+    f->hold_why = why[0] ? xstrdup(why) : NULL;
+    f->hold_unseen = unseen;
+    if (!must) {
+        if (was)
+            log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, "failover_step",
+                       "the hold is over: nothing it waited for is missing now");
+        return false;
+    }
+    uint64_t now = uv_now(f->loop);
+    f->hold_until = was ? was : now + f->s.unseen_hold_ms;
+    if (!was) {
+        journal_record(f->j, f->s.cluster, f->op, "failover", "hold",
+                       json_pack("{s:s, s:O, s:I}", "why", why, "unseen", unseen, "hold_ms",
+                                 (json_int_t)f->s.unseen_hold_ms));
+        event_emit(LOG_LVL_WARN, "failover_held", f->s.cluster, NULL,
+                   json_pack("{s:s, s:O, s:I}", "why", why, "unseen", unseen, "hold_ms",
+                             (json_int_t)f->s.unseen_hold_ms),
+                   "failover held (reliability): %s. Nothing is writable; it goes on when they "
+                   "can be seen again, and is aborted in %llu ms otherwise",
+                   why, (unsigned long long)f->s.unseen_hold_ms);
+    }
+    if (now >= f->hold_until) {
+        hold_abort(f);
+        return true;
+    }
+    uv_timer_start(&f->hold_timer, hold_tick, HOLD_POLL_MS, HOLD_POLL_MS);
+    return true;
+}
+
 /* Elects with the latest observations and runs the promote plan. */
 static void elect_and_promote(failover_t *f)
 {
@@ -1283,6 +1431,8 @@ static void elect_and_promote(failover_t *f)
         end_op(f, "aborted", false, "failed", err, NULL);
         return;
     }
+    if (hold(f))
+        return;
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
                                     sizeof err);
     if (!f->plan) {
@@ -1480,6 +1630,8 @@ static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->to = to ? xstrdup(to) : NULL;
     f->old_primary = c->primary;
     f->candidate = -1;
+    hold_reset(f);
+    f->force = false;
     f->started_mono = uv_now(f->loop);
     f->started_wall = wall_now_ms();
     const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
@@ -1717,6 +1869,25 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
     json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o}", "cluster", f->s.cluster, "kind",
                             kind_str(kind), "policy", policy_str(policy), "primary",
                             c->nodes[c->primary].name, "election", elect_json(c, e));
+    /* What failoverd's account lacks, node by node, as last judged; and judged
+     * again now, for the next look. */
+    json_t *privs = json_object();
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if (nd->unobservable || (nd->grants_missing && nd->grants_missing[0]))
+            json_object_set_new(privs, nd->name,
+                                json_string(nd->unobservable && nd->denied_privilege
+                                                ? nd->denied_privilege
+                                                : nd->grants_missing ? nd->grants_missing : ""));
+    }
+    json_object_set_new(out, "missing_privileges", privs);
+    monitor_check_grants(f->m);
+    if (kind == OP_FAILOVER) {
+        char why[1024];
+        bool must = elect_hold(c, e, policy, why, sizeof why) && !r->force;
+        json_object_set_new(out, "hold", must ? json_string(why) : json_null());
+        json_object_set_new(out, "unseen", json_string(why));
+    }
     plan_t *p = NULL;
     char perr[512] = "";
     if (kind == OP_FAILOVER) {
@@ -1747,6 +1918,34 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
     return out;
 }
 
+/* An operator's failover --force, or --policy availability, while a
+ * failover started without a waiting requester (an automatic one) holds: the
+ * operator accepts what the hold waits for, and it goes on now, electing
+ * again with the latest observations; the requester gets its outcome. */
+static bool accept_held(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx)
+{
+    bool avail = r->policy_given && r->policy == POLICY_AVAILABILITY;
+    if (!f->hold_until || f->kind != OP_FAILOVER || r->kind != OP_FAILOVER || f->reply ||
+        (!r->force && !avail) || (r->to && (!f->to || strcmp(r->to, f->to) != 0)))
+        return false;
+    f->force = f->force || r->force;
+    if (avail)
+        f->policy = POLICY_AVAILABILITY;
+    f->reply = reply;
+    f->req_ctx = ctx;
+    uv_timer_stop(&f->hold_timer);
+    f->hold_until = 0;
+    journal_record(f->j, f->s.cluster, f->op, "failover", "accept",
+                   json_pack("{s:b, s:s}", "force", r->force, "policy", policy_str(f->policy)));
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, "failover_step",
+               "the operator accepts what the hold waited for (%s): the failover goes on",
+               r->force ? "--force" : "--policy availability");
+    elect_free(f->elect);
+    f->elect = NULL;
+    elect_and_promote(f);
+    return true;
+}
+
 void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx)
 {
     cluster_t *c = monitor_cluster(f->m);
@@ -1764,7 +1963,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         return;
     }
     if (f->running) {
-        reply_now(reply, ctx, false, "busy", "an operation is already running on this cluster",
+        if (accept_held(f, r, reply, ctx))
+            return;
+        reply_now(reply, ctx, false, "busy",
+                  f->hold_until ? "a failover of this cluster is holding (failoverctl status says "
+                                  "why); `failoverctl failover CLUSTER --force` or --policy "
+                                  "availability accepts what it waits for"
+                                : "an operation is already running on this cluster",
                   NULL);
         return;
     }
@@ -1820,6 +2025,7 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         }
         f->reply = reply;
         f->req_ctx = ctx;
+        f->force = r->force;
         f->plan = plan_failover_prepare(c, f->old_primary, policy, &f->s.plan);
         start_exec(f, prepare_done);
         return;
@@ -1999,6 +2205,14 @@ void failover_status(failover_t *f, json_t *st)
                       "running", "step", step, "started", ts, "candidate",
                       f->candidate >= 0 ? c->nodes[f->candidate].name : NULL, "op", f->op,
                       "automatic", f->automatic));
+        if (f->hold_until) {
+            json_t *fo = json_object_get(st, "failover");
+            json_object_set_new(fo, "held", json_string(f->hold_why ? f->hold_why : ""));
+            json_object_set_new(fo, "held_for_ms",
+                                json_integer((json_int_t)(f->hold_until > uv_now(f->loop)
+                                                              ? f->hold_until - uv_now(f->loop)
+                                                              : 0)));
+        }
     } else if (f->interrupted) {
         json_t *first = json_array_get(f->interrupted, 0);
         json_t *fo = json_pack("{s:O, s:s, s:O, s:O}", "kind", json_object_get(first, "kind"),
@@ -2055,7 +2269,11 @@ static void really_free(failover_t *f)
     if (f->has_next_s)
         settings_free(&f->next_s);
     f->has_next_s = false;
-    f->open = 3;
+    f->open = 4;
+    free(f->hold_why);
+    json_decref(f->hold_unseen);
+    uv_timer_stop(&f->hold_timer);
+    uv_close((uv_handle_t *)&f->hold_timer, timer_freed);
     uv_timer_stop(&f->refresh_timer);
     uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);
     uv_timer_stop(&f->look_timer);

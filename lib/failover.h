@@ -16,6 +16,13 @@
  *     unreachable/suspect; a healthy primary is never failed over (switchover);
  *   - every operation is journaled from "begin" to "done"/"failed"/"aborted"
  *     and reported through events with what happened and what to do;
+ *   - under reliability a failover holds (bounded by unseen_hold) while
+ *     elect_hold says a replica that may hold more can't be seen: it prepares
+ *     and elects again when one comes back, and is aborted with nothing
+ *     writable when the hold runs out; --force (an operator's failover) and
+ *     availability go on and report what was not seen; an operator's
+ *     --force (or --policy availability) while an automatic failover holds
+ *     makes it go on at once;
  *   - a failover whose candidate is lost before its promotion elects again
  *     without it (at most once per node); any other failed step ends it, and
  *     every node is probed afresh so the event can say what it left;
@@ -48,6 +55,7 @@ typedef struct {
     plan_opts_t plan;
     const char *crash_at_step; /* test knob */
     uint64_t startup_grace_ms; /* a primary never reached: see startup.h */
+    uint64_t unseen_hold_ms;   /* reliability: the bound on the hold (elect_hold) */
 } failover_settings_t;
 
 typedef struct failover failover_t;

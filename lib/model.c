@@ -13,7 +13,8 @@ void observation_clear(observation_t *o)
     char **strs[] = {&o->error, &o->version, &o->server_uuid, &o->gtid_executed,
                      &o->gtid_current_pos, &o->gtid_slave_pos, &o->source_host,
                      &o->last_io_error, &o->last_sql_error, &o->received_gtids,
-                     &o->executed_gtids, &o->repl_filters, &o->gtid_error};
+                     &o->executed_gtids, &o->repl_filters, &o->gtid_error, &o->denied_privilege,
+                     &o->grants_missing, &o->grants_missing_promote};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     memset(o, 0, sizeof *o);
@@ -42,6 +43,9 @@ void node_free(node_t *n)
     free(n->host);
     free(n->last_error);
     free(n->errant);
+    free(n->denied_privilege);
+    free(n->grants_missing);
+    free(n->grants_missing_promote);
     observation_clear(&n->last_ok);
     memset(n, 0, sizeof *n);
 }
@@ -51,8 +55,29 @@ static bool str_differs(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* What a probe says of the account's rights there: a refusal, and the grants. */
+static void note_rights(node_t *n, observation_t *obs)
+{
+    n->unobservable = !obs->ok && obs->denied;
+    free(n->denied_privilege);
+    n->denied_privilege = n->unobservable && obs->denied_privilege
+                              ? xstrdup(obs->denied_privilege)
+                              : NULL;
+    if (obs->grants_checked) {
+        free(n->grants_missing);
+        free(n->grants_missing_promote);
+        n->grants_missing = obs->grants_judged && obs->grants_missing
+                                ? xstrdup(obs->grants_missing)
+                                : NULL;
+        n->grants_missing_promote = obs->grants_judged && obs->grants_missing_promote
+                                        ? xstrdup(obs->grants_missing_promote)
+                                        : NULL;
+    }
+}
+
 void node_observe(node_t *n, observation_t *obs)
 {
+    note_rights(n, obs);
     n->probed = true;
     n->last_probe_at = obs->at;
     if (!obs->ok) {
@@ -144,6 +169,23 @@ static int source_of(const cluster_t *c, const node_t *n)
     return cluster_find_node(c, n->last_ok.source_host, n->last_ok.source_port);
 }
 
+/* A node that can't be observed, and an account lacking what a failover or
+ * a switchover needs there, are issues before anything happens. */
+static void add_rights_issues(cluster_t *c, const node_t *nd)
+{
+    if (nd->unobservable)
+        cluster_add_issue(c,
+                          "%s is unobservable: reachable, but failoverd's account may not read "
+                          "its state (it lacks %s): %s",
+                          nd->name, nd->denied_privilege ? nd->denied_privilege : "a privilege",
+                          nd->last_error ? nd->last_error : "refused");
+    else if (nd->grants_missing && nd->grants_missing[0])
+        cluster_add_issue(c,
+                          "failoverd's account lacks %s on %s, which a failover or switchover "
+                          "needs (docs/configuration.md, \"Privileges\")",
+                          nd->grants_missing, nd->name);
+}
+
 bool cluster_infer_topology(cluster_t *c)
 {
     size_t n = c->n_nodes;
@@ -232,6 +274,8 @@ bool cluster_infer_topology(cluster_t *c)
         if (!o->read_only && (int)i != c->primary)
             cluster_add_issue(c, "%s is a writable replica", nd->name);
     }
+    for (size_t i = 0; i < n; i++)
+        add_rights_issues(c, &c->nodes[i]);
     free(followers);
     return old != c->primary;
 }

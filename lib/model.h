@@ -89,6 +89,16 @@ typedef struct {
     int semisync_wait_no_replica; /* 1: keeps waiting with no replica connected */
     int64_t semisync_wait_count;  /* acks a commit needs (MariaDB: always 1) */
     int64_t semisync_no_tx;       /* commits that were not acknowledged, since start */
+
+    /* A failed probe the server refused for want of a privilege (!ok): the
+     * node is reachable but can't be observed. */
+    bool denied;
+    char *denied_privilege; /* what the refusal names, or NULL */
+    /* The account's grants, when this probe read them (grants.h). */
+    bool grants_checked;    /* SHOW GRANTS was read and judged in this probe */
+    bool grants_judged;     /* ... and could be judged (no roles) */
+    char *grants_missing;   /* needed privileges it lacks, "" none */
+    char *grants_missing_promote; /* those a promotion needs */
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -118,6 +128,14 @@ typedef struct {
     /* Errant GTIDs against the primary, as last judged (see monitor.c); NULL
      * until judged, "" when none. */
     char *errant;
+
+    /* Reachable, but the latest probe was refused for want of a privilege:
+     * not "down", and not seen either. */
+    bool unobservable;
+    char *denied_privilege; /* what the refusal named, or NULL */
+    /* The account's grants there, as last judged; NULL until judged. */
+    char *grants_missing;   /* needed privileges it lacks, "" none */
+    char *grants_missing_promote; /* those a promotion needs, "" none */
 } node_t;
 
 /* The durability the cluster really has, as the monitor last judged it

@@ -118,6 +118,15 @@ void monitor_probe_all_now(monitor_t *m)
             probe_now(m->probes[i]);
 }
 
+void monitor_check_grants(monitor_t *m)
+{
+    for (size_t i = 0; i < m->c.n_nodes; i++)
+        if (m->probes[i]) {
+            probe_check_grants(m->probes[i]);
+            probe_now(m->probes[i]);
+        }
+}
+
 void monitor_set_backoff(monitor_t *m, size_t idx, bool on)
 {
     if (idx < m->c.n_nodes && m->probes[idx])
@@ -333,7 +342,9 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
             event_emit(LOG_LVL_NOTICE, "node_up", c->name, n->name, NULL, "node %s is up", n->name);
         else
             event_emit(LOG_LVL_WARN, "node_down", c->name, n->name,
-                       json_pack("{s:s}", "error", n->last_error), "node %s is down: %s", n->name,
+                       json_pack("{s:s, s:b}", "error", n->last_error, "unobservable",
+                                 n->unobservable),
+                       "node %s is %s: %s", n->name, n->unobservable ? "unobservable" : "down",
                        n->last_error);
     }
 

@@ -61,5 +61,8 @@ void monitor_probe_all_now(monitor_t *m);
 void monitor_quiet(monitor_t *m, bool quiet);
 /* Whether failed probes of node idx back off (probe_set_backoff). */
 void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
+/* Every node's next probe reads the account's grants again, now (a reload,
+ * failoverctl plan). */
+void monitor_check_grants(monitor_t *m);
 
 #endif

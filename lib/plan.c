@@ -145,6 +145,27 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
     return true;
 }
 
+/* "SET GLOBAL a = x, GLOBAL b = y" as "SET GLOBAL a = @@GLOBAL.a, GLOBAL b =
+ * @@GLOBAL.b": the same privileges, no change. */
+static void noop_set(buf_t *out, const char *stmt)
+{
+    buf_puts(out, "SET ");
+    const char *p = stmt + 4; /* after "SET " */
+    bool first = true;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (strncmp(p, "GLOBAL ", 7) != 0)
+            break;
+        p += 7;
+        size_t n = strcspn(p, " =");
+        buf_printf(out, "%sGLOBAL %.*s = @@GLOBAL.%.*s", first ? "" : ", ", (int)n, p, (int)n, p);
+        first = false;
+        p += n;
+        p += strcspn(p, ",");
+    }
+}
+
 /* Promotion of node: replication off and forgotten, writable, semi-sync source. */
 static void promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
 {
@@ -213,7 +234,11 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
     plan_t *p = plan_new(c, PLAN_FAILOVER_PREPARE, policy, old_primary);
     add_hook(p, 0, "pre_failover", false, o);
     for (size_t i = 0; i < c->n_nodes; i++) {
-        if ((int)i == old_primary || !c->nodes[i].up || !p->known[i] || !follows(c, (int)i, old_primary))
+        /* An unobservable replica is reachable: its IO thread is stopped as
+         * well, if the account may (otherwise it goes on replicating from the
+         * old primary). */
+        if ((int)i == old_primary || !(c->nodes[i].up || c->nodes[i].unobservable) ||
+            !p->known[i] || !follows(c, (int)i, old_primary))
             continue;
         step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", nm(c, (int)i));
         stop_io_sql(c, p, (int)i, s);
@@ -257,6 +282,26 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     }
     bool reliable = policy == POLICY_RELIABILITY;
     int g = 3;
+
+    /* Every check that could still abort comes before anything is changed
+     * on the candidate: the statements its promotion needs rights for
+     * (read_only, semi-sync) are tried first with the values they have, which
+     * changes nothing. (RESET REPLICA ALL has no such form: the election
+     * excludes a node where the account's grants lack what it needs.) */
+    step_t *chk = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "check:%s", nm(c, cand));
+    buf_t cs = BUF_INIT;
+    noop_set(&cs, flavor_sql_set_read_only(&p->flavors[cand], FLAVOR_WRITABLE));
+    if (o->semisync) {
+        buf_puts(&cs, "; ");
+        noop_set(&cs, flavor_sql_set_semisync(&p->flavors[cand], FLAVOR_SEMISYNC_SOURCE, true));
+        buf_puts(&cs, "; ");
+        noop_set(&cs, flavor_sql_set_semisync(&p->flavors[cand], FLAVOR_SEMISYNC_REPLICA, false));
+    }
+    set_sql(chk, buf_str(&cs));
+    buf_free(&cs);
+    describe(chk, "check that failoverd may switch %s's read_only%s, by setting them to the values "
+                  "they have",
+             nm(c, cand), o->semisync ? " and semi-sync" : "");
 
     /* Let the replicas apply what they received (bounded). */
     for (size_t k = 0; k < e->n; k++) {
@@ -321,7 +366,8 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
 
     int rg = g++, vg = g++;
     for (size_t i = 0; i < c->n_nodes; i++) {
-        if ((int)i == cand || (int)i == old_primary || !c->nodes[i].up || !p->known[i] ||
+        if ((int)i == cand || (int)i == old_primary ||
+            !(c->nodes[i].up || c->nodes[i].unobservable) || !p->known[i] ||
             !follows(c, (int)i, old_primary))
             continue;
         s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));

@@ -17,7 +17,14 @@
 #include "filters.h"
 #include "elect.h"
 #include "flavor.h"
+#include "grants.h"
 #include "log.h"
+
+/* The account's grants are read on every new connection, when asked
+ * (probe_check_grants: a reload), and at least this often: a revoked
+ * privilege shows in SHOW GRANTS at once, while the probe's own session keeps
+ * the global privileges it logged in with. */
+#define GRANTS_EVERY_MS 60000
 
 /* Our sessions: no NO_BACKSLASH_ESCAPES (flavor.h escapes with backslashes),
  * utf8mb4, and a long idle timeout so a kept-open connection survives. */
@@ -43,6 +50,9 @@ struct probe {
     void (*closed)(void *);
     void *closed_ud;
     bool no_backoff; /* failed probes go on every interval (probe_set_backoff) */
+    bool grants_due;          /* this cycle reads SHOW GRANTS too */
+    bool grants_in_query;     /* the query in flight has it as its third statement */
+    uint64_t grants_at;       /* when they were last read */
 };
 
 static void start_cycle(probe_t *p);
@@ -265,6 +275,31 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
     }
 }
 
+/* SHOW GRANTS, judged once here (grants.h). A result that can't be judged
+ * leaves the grants unknown, and says why in the log. */
+static void parse_grants(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
+{
+    p->grants_due = false;
+    p->grants_at = uv_now(p->loop);
+    if (!rs || !rs->has_rows || rs->ncols < 1)
+        return;
+    const char **rows = xcalloc(rs->nrows + 1, sizeof *rows);
+    for (size_t i = 0; i < rs->nrows; i++)
+        rows[i] = dbconn_rs_value(rs, i, 0);
+    grants_check_t g;
+    char err[256];
+    if (grants_check(&p->flavor, rows, rs->nrows, &g, err, sizeof err)) {
+        o->grants_checked = true;
+        o->grants_judged = g.judged;
+        o->grants_missing = g.missing;
+        o->grants_missing_promote = g.missing_promote;
+        free(g.missing_monitor);
+    } else {
+        log_warn("probe %s: can't judge the account's grants: %s", p->name, err);
+    }
+    free(rows);
+}
+
 static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     probe_t *p = arg;
@@ -277,6 +312,15 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
                    err->msg);
         snprintf(e.msg, sizeof e.msg, "%.*s", (int)(sizeof e.msg - 1), buf_str(&b));
         buf_free(&b);
+        if (grants_is_denied(err->code)) {
+            /* Reachable, answering, and refusing: unobservable, not down. */
+            observation_t o = {.ok = false, .err_code = err->code, .denied = true};
+            o.error = xstrdup(e.msg);
+            o.denied_privilege = grants_denied_privilege(err->code, err->msg);
+            p->grants_due = true; /* say what else it lacks once it can be seen */
+            deliver(p, &o);
+            return;
+        }
         fail(p, &e, NULL);
         return;
     }
@@ -299,6 +343,8 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     /* GTID text is parsed here, once, where it enters: a value that does not
      * parse is this node's error, never an empty set further in. */
     o.gtid_error = elect_gtid_error(&o);
+    if (p->grants_in_query)
+        parse_grants(p, dbconn_result_set(res, 2), &o);
     deliver(p, &o);
 }
 
@@ -313,6 +359,9 @@ static void run_probe(probe_t *p)
     buf_t sql = BUF_INIT;
     buf_printf(&sql, "%s; %s", flavor_sql_node_state(&p->flavor),
                flavor_sql_replica_status(&p->flavor));
+    p->grants_in_query = p->grants_due || uv_now(p->loop) >= p->grants_at + GRANTS_EVERY_MS;
+    if (p->grants_in_query)
+        buf_puts(&sql, "; SHOW GRANTS");
     int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)remaining(p), on_result, p);
     buf_free(&sql);
     if (rc != 0) {
@@ -340,6 +389,7 @@ static void on_connected(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t
         return;
     }
     p->flavor_known = true;
+    p->grants_due = true; /* a new session: read what it may do */
     log_debug("probe %s: connected to %s (%s)", p->name, v, flavor_gen_str(p->flavor.gen));
     run_probe(p);
 }
@@ -386,6 +436,8 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
 }
 
 void probe_start(probe_t *p) { schedule(p, 0); }
+
+void probe_check_grants(probe_t *p) { p->grants_due = true; }
 
 void probe_now(probe_t *p)
 {

@@ -37,6 +37,8 @@ void probe_now(probe_t *p);
 /* Whether failed probes back off (the default) or go on every interval: a node
  * that may come back writable is looked at again within one interval. */
 void probe_set_backoff(probe_t *p, bool on);
+/* The next probe reads the account's grants again (SHOW GRANTS). */
+void probe_check_grants(probe_t *p);
 /* Stops probing (no more callbacks) and frees the probe once its handles are
  * closed; then calls closed(ud) if given. */
 void probe_close(probe_t *p, void (*closed)(void *ud), void *ud);

@@ -48,7 +48,7 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
 static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
 {
     const observation_t *o = &n->last_ok;
-    const char *state = !n->probed ? "unknown" : n->up ? "up" : "down";
+    const char *state = !n->probed ? "unknown" : n->up ? "up" : n->unobservable ? "unobservable" : "down";
     json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "name", n->name, "host", n->host,
                           "port", (json_int_t)n->port, "role", role_str(n->role), "state", state,
                           "promotion_rule", promotion_rule_str(n->rule));
@@ -73,6 +73,11 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
     json_object_set_new(j, "last_error",
                         n->up || !n->last_error ? json_null() : json_string(n->last_error));
+    json_object_set_new(j, "denied_privilege",
+                        n->unobservable && n->denied_privilege ? json_string(n->denied_privilege)
+                                                               : json_null());
+    json_object_set_new(j, "missing_privileges",
+                        n->grants_missing ? json_string(n->grants_missing) : json_null());
     return j;
 }
 

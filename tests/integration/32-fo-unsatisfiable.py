@@ -8,10 +8,13 @@ event that says what happened and what to do, and the daemon goes on.
    operation aborted). Once the operator makes db2 eligible (configuration,
    reload) the dead primary is failed over to db2 automatically.
 2. Missing privilege on the candidate (both flavors): failoverd's account on
-   db2 alone (revoked there without binary logging) lacks the replication
-   admin privilege, so stopping db2's replication before its promotion fails
-   with the server's error. The failover aborts before any promotion and
-   says so; nothing is writable. `failoverctl failover --to db3` then works.
+   db2 alone (revoked there without binary logging, after failoverd read its
+   grants, so the election still picks db2) lacks the privilege to switch
+   read_only. The promotion phase tries it first (check:db2), so the failover
+   aborts with the server's error before anything on db2 is changed: db2
+   still has its replication settings, nothing is writable. `failoverctl
+   failover --to db3` then works. (A privilege failoverd knows to be missing
+   excludes the node from the election instead: 29-privileges.)
 3. A timeout (MariaDB): the candidate cannot apply what it received (its SQL
    thread held by a table lock, wait_apply_timeout 2 s): the failover aborts
    before any promotion, saying which wait timed out; nothing is writable."""
@@ -88,17 +91,20 @@ def revoke_on(lab, node, privilege):
 
 
 def missing_privilege(flavor):
-    priv = "REPLICATION SLAVE ADMIN" if flavor == "mariadb" else "REPLICATION_SLAVE_ADMIN"
+    priv = "READ_ONLY ADMIN" if flavor == "mariadb" else "SYSTEM_VARIABLES_ADMIN"
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"priv-{flavor}"),
                        semisync=True) as lab, \
             fokit.Daemon(lab, node_rules={"db2": "prefer"}) as d:
+        d.start()                       # its probes read the grants as they log in
         before = lab.gtid("db2")
         revoke_on(lab, "db2", priv)
         check(lab.gtid("db2") == before, "the revoke must not create a transaction")
-        d.start()
         settle_and_kill(lab)
         fail = d.wait_event("failover_aborted", timeout=30)[-1]
-        check("stop_replica:db2" in fail and "denied" in fail.lower() and
+        check(replica(lab, "db2").get("source_host") == lab.node("db1").address,
+              "nothing was changed on db2: it still has its replication settings: %s"
+              % replica(lab, "db2"))
+        check("check:db2" in fail and "denied" in fail.lower() and
               "No node was made writable" in fail and "failoverctl failover main" in fail,
               f"failover_aborted should give the step, the server's error, the state and "
               f"what to do: {fail}")

@@ -532,3 +532,169 @@ Test(elect, what_went_backwards_counts_as_received)
     elect_free(e);
     cluster_free(&c);
 }
+
+/* Reliability's rule of certainty (elect_hold): no promotion while a replica
+ * that may hold more can't be seen, or while the old primary was last seen
+ * with more than the replicas that can be seen received. */
+typedef struct {
+    const char *rule;
+    bool maria;
+    policy_t policy;
+    fx_t n[4];
+    const char *io_stopped; /* this node was last seen with its IO thread stopped */
+    bool hold;
+    const char *why;        /* substring of why ("" when it must be empty) */
+} hold_row_t;
+
+#define DOWN_MY(nm, exec, recv) {nm, false, RULE_NEUTRAL, NULL, true, exec, recv, NULL, false, false, false, 0}
+#define MARIA(nm, up, exec) {nm, up, RULE_NEUTRAL, NULL, true, exec, exec, exec, false, false, false, 0}
+#define PRIM_MA(exec) {"db1", false, RULE_NEUTRAL, NULL, false, exec, NULL, NULL, false, false, false, 0}
+
+static const hold_row_t hold_rows[] = {
+    {"everything seen, nothing beyond: no hold", false, POLICY_RELIABILITY,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-100", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-100", "")},
+     NULL, false, ""},
+    {"a replica down with its IO thread running may have received more: hold", false,
+     POLICY_RELIABILITY,
+     {PRIM_MY(A ":1-90"), REP_MY("db2", RULE_NEUTRAL, A ":1-90", ""),
+      DOWN_MY("db3", A ":1-90", "")},
+     NULL, true, "db3 (it can't be seen now and its IO thread was running"},
+    {"availability does not hold, and says what it does not see", false, POLICY_AVAILABILITY,
+     {PRIM_MY(A ":1-90"), REP_MY("db2", RULE_NEUTRAL, A ":1-90", ""),
+      DOWN_MY("db3", A ":1-90", "")},
+     NULL, false, "db3 (it can't be seen now"},
+    {"a replica down, last seen stopped with nothing beyond the others: no hold", false,
+     POLICY_RELIABILITY,
+     {PRIM_MY(A ":1-90"), REP_MY("db2", RULE_NEUTRAL, A ":1-95", ""),
+      DOWN_MY("db3", A ":1-95", "")},
+     "db3", false, ""},
+    {"a replica down, last seen stopped with more than the others: hold", false,
+     POLICY_RELIABILITY,
+     {PRIM_MY(A ":1-90"), REP_MY("db2", RULE_NEUTRAL, A ":1-95", ""),
+      DOWN_MY("db3", A ":1-99", "")},
+     "db3", true, "db3 (it can't be seen now and was last seen holding"},
+    {"the old primary was last seen with more than any replica received: hold", false,
+     POLICY_RELIABILITY,
+     {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-97", ""),
+      REP_MY("db3", RULE_NEUTRAL, A ":1-96", "")},
+     NULL, true, "last seen with " A ":98-100"},
+    {"MariaDB: a replica down with its IO thread running: hold", true, POLICY_RELIABILITY,
+     {PRIM_MA("0-1-100"), MARIA("db2", true, "0-1-100"), MARIA("db3", false, "0-1-100")},
+     NULL, true, "db3 (it can't be seen now and its IO thread was running"},
+    {"MariaDB: a replica down, last seen stopped and behind: no hold", true, POLICY_RELIABILITY,
+     {PRIM_MA("0-1-100"), MARIA("db2", true, "0-1-100"), MARIA("db3", false, "0-1-99")},
+     "db3", false, ""},
+    {"MariaDB: the old primary ahead of every replica: hold", true, POLICY_RELIABILITY,
+     {PRIM_MA("0-1-105"), MARIA("db2", true, "0-1-100"), MARIA("db3", true, "0-1-99")},
+     NULL, true, "last seen with 0-1-105"},
+};
+
+Test(elect, hold_rule)
+{
+    for (size_t r = 0; r < sizeof hold_rows / sizeof hold_rows[0]; r++) {
+        const hold_row_t *hr = &hold_rows[r];
+        row_t row = {.rule = hr->rule, .maria = hr->maria, .policy = hr->policy, .why = ""};
+        memcpy(row.n, hr->n, sizeof row.n);
+        cluster_t c;
+        build(&c, &row);
+        if (hr->io_stopped)
+            c.nodes[cluster_find_node_by_name(&c, hr->io_stopped)].last_ok.io = IO_NO;
+        elect_result_t *e = elect_run(&c, 0, hr->policy, NULL);
+        cr_expect(e->chosen >= 0, "%s: a candidate is chosen (%s)", hr->rule, e->why);
+        char why[1024];
+        bool hold = elect_hold(&c, e, hr->policy, why, sizeof why);
+        cr_expect_eq(hold, hr->hold, "%s: hold %d, want %d (%s)", hr->rule, hold, hr->hold, why);
+        if (hr->why[0])
+            cr_expect(strstr(why, hr->why), "%s: why \"%s\" lacks \"%s\"", hr->rule, why, hr->why);
+        else
+            cr_expect_str_eq(why, "", "%s: why \"%s\", want nothing", hr->rule, why);
+        json_t *j = elect_json(&c, e);
+        cr_expect(json_is_string(json_object_get(j, "primary_only")));
+        json_decref(j);
+        elect_free(e);
+        cluster_free(&c);
+    }
+}
+
+/* Unobservable is not down, and an account that can't promote a node makes it
+ * no candidate (nothing is tried that would fail halfway). */
+Test(elect, privileges)
+{
+    const row_t row = {"privileges", true, POLICY_RELIABILITY, NULL,
+                       {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false,
+                         false, false, 0},
+                        MARIA("db2", true, "0-1-100"), MARIA("db3", true, "0-1-100"),
+                        MARIA("db4", true, "0-1-100")},
+                       NULL, "", NULL, NULL, ""};
+    cluster_t c;
+    build(&c, &row);
+    /* db3: the replica status query refused. */
+    observation_t d = {.at = 300, .error = xstrdup("replica status query refused: ..."),
+                       .err_code = 1227, .denied = true,
+                       .denied_privilege = xstrdup("SLAVE MONITOR")};
+    node_observe(&c.nodes[2], &d);
+    cr_assert(c.nodes[2].unobservable && !c.nodes[2].up);
+    /* db4: observed, but the account lacks RELOAD there. */
+    observation_t o = {.at = 300, .ok = true, .family = FAMILY_MARIADB,
+                       .version = xstrdup("10.11.19-MariaDB"), .server_id = 4, .read_only = true,
+                       .log_bin = true, .log_replica_updates = true,
+                       .gtid_executed = xstrdup("0-1-100"), .replica = true,
+                       .source_host = xstrdup("10.0.0.1"), .source_port = 3306, .io = IO_NO,
+                       .sql_running = true, .received_gtids = xstrdup("0-1-100"),
+                       .executed_gtids = xstrdup("0-1-100"), .grants_checked = true,
+                       .grants_judged = true, .grants_missing = xstrdup("RELOAD"),
+                       .grants_missing_promote = xstrdup("RELOAD")};
+    node_observe(&c.nodes[3], &o);
+    cr_assert_str_eq(c.nodes[3].grants_missing, "RELOAD");
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_eq(e->chosen, 1, "db2 is the one candidate: %s", e->why);
+    cr_assert(strstr(e->c[1].excluded, "unobservable"), "%s", e->c[1].excluded);
+    cr_assert(strstr(e->c[2].excluded, "lacks privileges its promotion needs"), "%s",
+              e->c[2].excluded);
+    char why[1024];
+    cr_assert(elect_hold(&c, e, POLICY_RELIABILITY, why, sizeof why),
+              "an unobservable replica that was receiving is not seen: hold");
+    cr_assert(strstr(why, "db3 (unobservable: failoverd's account lacks SLAVE MONITOR there;"),
+              "%s", why);
+    elect_free(e);
+    /* The grants judged again, nothing missing: db4 may be promoted again. */
+    observation_t o2 = {.at = 400, .ok = true, .family = FAMILY_MARIADB,
+                        .version = xstrdup("10.11.19-MariaDB"), .server_id = 4,
+                        .read_only = true, .log_bin = true, .log_replica_updates = true,
+                        .gtid_executed = xstrdup("0-1-100"), .replica = true,
+                        .source_host = xstrdup("10.0.0.1"), .source_port = 3306, .io = IO_NO,
+                        .sql_running = true, .received_gtids = xstrdup("0-1-100"),
+                        .executed_gtids = xstrdup("0-1-100"), .grants_checked = true,
+                        .grants_judged = true, .grants_missing = xstrdup(""),
+                        .grants_missing_promote = xstrdup("")};
+    node_observe(&c.nodes[3], &o2);
+    e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_null(e->c[2].excluded);
+    elect_free(e);
+    cluster_infer_topology(&c);
+    bool issue = false;
+    for (size_t i = 0; i < c.n_issues; i++)
+        issue = issue || (strstr(c.issues[i], "db3 is unobservable") &&
+                          strstr(c.issues[i], "SLAVE MONITOR"));
+    cr_assert(issue, "an unobservable node is a topology issue");
+    cluster_free(&c);
+}
+
+/* A node never seen since the daemon started is no reason to hold: nothing
+ * says it replicated from the old primary (an earlier primary that died). */
+Test(elect, never_seen_is_no_reason_to_hold)
+{
+    cluster_t c;
+    build(&c, &rows[0]);
+    node_free(&c.nodes[2]);
+    node_init(&c.nodes[2], "db3", "10.0.0.3", 3306, RULE_NEUTRAL);
+    observation_t d = {.at = 200, .error = xstrdup("connection refused")};
+    node_observe(&c.nodes[2], &d);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    char why[512];
+    cr_assert_not(elect_hold(&c, e, POLICY_RELIABILITY, why, sizeof why), "%s", why);
+    cr_assert_eq(e->n_unseen, 0);
+    elect_free(e);
+    cluster_free(&c);
+}

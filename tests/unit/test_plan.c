@@ -96,7 +96,7 @@ Test(plan, failover_promote_with_catch_up)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
+    cr_assert_str_eq(s, "check:db3 / apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
                         "stop_replica:db3 / capture:db3 / promote:db3 / "
                         "hook:post_promotion / repoint:db2 / verify:db2 / hook:post_failover");
     free(s);
@@ -112,7 +112,12 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(strstr(find(p, "repoint:db2")->sql, "SOURCE_HOST = '10.0.0.3'"));
     cr_assert(find(p, "verify:db2")->reach_captured,
               "a repointed replica must reach what the new primary held, not only run");
-    cr_assert_eq(p->point_of_no_return, 6);
+    cr_assert_eq(p->point_of_no_return, 7);
+    /* Nothing is changed before the rights the promotion needs were tried. */
+    cr_assert_str_eq(p->steps[0].name, "check:db3");
+    cr_assert(!p->steps[0].optional);
+    cr_assert_str_eq(p->steps[0].sql, "SET GLOBAL super_read_only = @@GLOBAL.super_read_only, "
+                                      "GLOBAL read_only = @@GLOBAL.read_only");
     cr_assert_str_eq(p->steps[p->point_of_no_return].name, "promote:db3");
     cr_assert(find(p, "capture:db3")->optional, "a failed capture only costs the loss report");
     json_t *j = plan_json(&c, p);
@@ -134,7 +139,7 @@ Test(plan, availability_waits_only_briefly_for_the_candidate)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "apply:db2 / stop_replica:db2 / capture:db2 / promote:db2 / "
+    cr_assert_str_eq(s, "check:db2 / apply:db2 / stop_replica:db2 / capture:db2 / promote:db2 / "
                         "hook:post_promotion / repoint:db3 / verify:db3 / hook:post_failover");
     free(s);
     const step_t *w = find(p, "apply:db2");
