@@ -147,8 +147,11 @@ static void settings_free(failover_settings_t *d)
 
 static void set_promoted(failover_t *f, const char *node)
 {
+    cluster_t *c = monitor_cluster(f->m);
     free(f->promoted);
     f->promoted = node ? xstrdup(node) : NULL;
+    free(c->promoted);
+    c->promoted = node ? xstrdup(node) : NULL;
 }
 
 static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)

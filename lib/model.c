@@ -158,6 +158,7 @@ void cluster_free(cluster_t *c)
     free(c->name);
     cluster_clear_issues(c);
     durability_clear(&c->durability);
+    free(c->promoted);
     memset(c, 0, sizeof *c);
 }
 
@@ -205,9 +206,16 @@ bool cluster_infer_topology(cluster_t *c)
             followers[s]++;
     }
 
-    /* Choose: most-followed writable node; else most-followed node; else keep. */
+    /* Choose: failoverd's last promotion or the current primary while up and
+     * writable; else the most-followed writable node; else the most-followed
+     * node; else keep. */
     int best = -1;
-    for (size_t i = 0; i < n; i++) {
+    int keep[2] = {c->promoted ? cluster_find_node_by_name(c, c->promoted) : -1, c->primary};
+    for (size_t k = 0; k < 2 && best < 0; k++)
+        if (keep[k] >= 0 && c->nodes[keep[k]].up && !c->nodes[keep[k]].last_ok.read_only)
+            best = keep[k];
+    bool kept = best >= 0;
+    for (size_t i = 0; i < n && !kept; i++) {
         const node_t *nd = &c->nodes[i];
         bool cand = writable > 0 ? nd->up && !nd->last_ok.read_only : followers[i] > 0;
         if (!cand)

@@ -166,6 +166,9 @@ typedef struct {
     detect_state_t detect;
     char verdict_reason[256];
     durability_state_t durability; /* what its acknowledgements are worth (durability.h) */
+    /* The node failoverd made the primary last (from its journal), or NULL:
+     * while it is up and writable it is the primary, whatever else is. */
+    char *promoted;
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);
@@ -191,7 +194,12 @@ int cluster_find_node_by_name(const cluster_t *c, const char *name);
  * and replaces c->issues with what is inconsistent. Rules, in order:
  *  - a node that is up and writable (read_only off) is a primary candidate; more
  *    than one is an issue (two writable nodes);
- *  - among candidates, the one most up replicas follow wins; with no writable
+ *  - the node failoverd promoted last (c->promoted), then the current
+ *    primary, stays the primary while it is up and writable: a second
+ *    writable node (an old primary back from a partition, still followed by a
+ *    replica that was cut off during the failover) is an intruder to fence,
+ *    however many stale replicas follow it;
+ *  - otherwise, among candidates, the one most up replicas follow wins; with no writable
  *    node, the node most replicas follow is the primary even if it is down (a
  *    dead primary is still the primary until a failover);
  *  - with no evidence at all (nothing up) the previous primary is kept.

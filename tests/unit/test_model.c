@@ -72,8 +72,12 @@ static const row_t rows[] = {
      NULL},
     {"after a promotion the new writable node wins", 3,
      {PRIMARY(false), PRIMARY(true), FOLLOWER(1)}, 0, 1, NULL},
-    {"two writable nodes are an issue; the followed one wins", 3,
-     {PRIMARY(true), PRIMARY(true), FOLLOWER(1)}, 0, 1, "2 writable nodes: db1, db2"},
+    {"two writable nodes are an issue; the known primary stays the primary", 3,
+     {PRIMARY(true), PRIMARY(true), FOLLOWER(1)}, 0, 0, "2 writable nodes: db1, db2"},
+    {"two writable nodes, no primary known yet: the followed one wins", 3,
+     {PRIMARY(true), PRIMARY(true), FOLLOWER(1)}, -1, 1, "2 writable nodes: db1, db2"},
+    {"an old primary back writable, followed by a stale replica, is not the primary", 3,
+     {PRIMARY(true), FOLLOWER(0), PRIMARY(true)}, 2, 2, "2 writable nodes: db1, db3"},
     {"a replica of a server outside the cluster is an issue", 3,
      {PRIMARY(true), FOLLOWER(0), FOLLOWER(9)}, -1, 0,
      "db3 replicates from 192.0.2.1:3306, which is not in the cluster"},
@@ -116,6 +120,25 @@ Test(model, topology)
             cr_expect_eq(c.nodes[c.primary].role, ROLE_PRIMARY, "%s", row->rule);
         cluster_free(&c);
     }
+}
+
+Test(model, failoverds_promotion_stays_the_primary_while_writable)
+{
+    /* After a restart the known primary is lost (-1): the node failoverd
+     * promoted last (from its journal) wins over the stale old primary that a
+     * replica cut off during the failover still follows. */
+    const nd_t d[3] = {PRIMARY(true), FOLLOWER(0), PRIMARY(true)};
+    cluster_t c;
+    build(&c, d, 3, -1);
+    c.promoted = xstrdup("db3");
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 2);
+    /* Once it is read-only (an operator moved the primary by hand), the
+     * usual rule decides again. */
+    c.nodes[2].last_ok.read_only = true;
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 0);
+    cluster_free(&c);
 }
 
 Test(model, observe_tracks_failure_runs_and_hearing)
