@@ -11,7 +11,9 @@ acknowledgement), the write checker writing through the VIP.
    shows semi-sync off (human and --json). Healed: both end with
    durability_restored and the issues are gone; nothing acknowledged was lost.
 2. Killed during the fallback. Cut off again, writes acknowledged by db1
-   alone, then db1 is killed. The failover says plainly that semi-sync had
+   alone, then db1 is killed. Reliability holds the promotion (db1 was last
+   seen with transactions no replica received) until the operator accepts the
+   loss with `failoverctl failover --force`. The failover says plainly that semi-sync had
    fallen back at T and which transactions (a range on MariaDB) were at risk,
    and states what was lost as a lower bound with the time of its last look
    ("at least N, as of the probe at T") in the event, the journal (history)
@@ -122,6 +124,13 @@ def killed_during_fallback(lab, d, flavor, say):
     wait_for(lambda: semisync_status(lab) == "OFF", BOUND_S, what="db1 to fall back")
     lab.wait_acks(150)          # acknowledged by db1 alone
     lab.kill("db1")
+    # db1 was last seen with transactions no replica received: reliability
+    # holds the promotion rather than lose them silently ...
+    held = d.wait_event("failover_held", timeout=30)
+    check("old primary was last seen with" in held[-1],
+          "the hold names what only db1 had: %s" % held[-1])
+    # ... and the operator accepts the stated loss.
+    d.ctl("failover", "main", "--force", timeout=90, check=False)
     op = d.wait_operation(1, timeout=60)
     check(op["type"] == "done" and op["new_primary"] in ("db2", "db3"), "failed over: %s" % op)
     new = op["new_primary"]
