@@ -145,6 +145,35 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
     return true;
 }
 
+/* Why the replicas are repointed before the promotion under reliability.
+ *
+ * A semi-sync primary holds each commit until a replica acknowledges it.
+ * Repointed only after the promotion and the post_promotion hooks, the
+ * replicas could not acknowledge the new primary's first commits: clients
+ * that the hooks had already moved waited for as long as the hooks and the
+ * repointing took (about a second on MySQL, whose old primary, switching its
+ * semi-sync source side off, is slow to rejoin), while the reported
+ * write-blocked window ended with the hooks. So under reliability the
+ * replicas (not the old primary) are pointed at the candidate, their
+ * semi-sync replica side on, just before it is made writable: the candidate
+ * has everything the old primary had (the switchover waited for it; the
+ * failover elected it so), and a semi-sync replica that is already connected
+ * when the source side is switched on counts as a client at once (both
+ * servers; checked in the lab). Its first commits are acknowledged as soon as
+ * a replica has them, and never before: nothing is acknowledged that only
+ * one server holds.
+ *
+ * Availability moves traffic first and repoints afterwards, as it did. */
+static void describe_repoint(const cluster_t *c, step_t *s, int node, int cand, bool early)
+{
+    if (early)
+        describe(s, "point %s at %s before %s is writable, so that it acknowledges %s's first "
+                    "commits",
+                 nm(c, node), nm(c, cand), nm(c, cand), nm(c, cand));
+    else
+        describe(s, "point %s at the new primary %s", nm(c, node), nm(c, cand));
+}
+
 /* Promotion of node: replication off and forgotten, writable, semi-sync source. */
 static void promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
 {
@@ -314,6 +343,9 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
              nm(c, cand));
 
     p->point_of_no_return = p->n;
+    /* Reliability: the replicas follow the candidate before it is writable
+     * (see describe_repoint). */
+    int eg = reliable ? g++ : -1;
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
@@ -324,13 +356,14 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
         if ((int)i == cand || (int)i == old_primary || !c->nodes[i].up || !p->known[i] ||
             !follows(c, (int)i, old_primary))
             continue;
-        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        s = STEP(p, STEP_SQL, reliable ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+                 nm(c, (int)i));
         if (!repoint_sql(c, p, (int)i, cand, false, o, s, err, errlen)) {
             plan_free(p);
             return NULL;
         }
         s->optional = true;
-        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        describe_repoint(c, s, (int)i, cand, reliable);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
         s->source = cand;
         /* Both threads running is not enough: a replica that can't apply what
@@ -434,6 +467,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         describe(s, "read the GTID state %s keeps, to report what it lacks", nm(c, cand));
     }
     p->point_of_no_return = p->n;
+    int eg = reliable ? g++ : -1; /* see describe_repoint */
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
@@ -455,11 +489,13 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
             (!old && !follows(c, (int)i, old_primary)))
             continue;
-        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        bool early = reliable && !old;
+        s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+                 nm(c, (int)i));
         if (!repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
             goto fail;
         s->optional = true;
-        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        describe_repoint(c, s, (int)i, cand, early);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
         s->source = cand;
         s->optional = true;

@@ -13,12 +13,13 @@
  *            fence the old primary as far as it can be reached; re-observe.
  *   promote: (with the fresh observations and a new election) wait until the
  *            replicas applied what they received; catch the candidate up if
- *            it lacks anything; promote it; move traffic; repoint the others;
- *            verify they replicate; post-failover hook.
+ *            it lacks anything; (reliability) repoint the others; promote it;
+ *            move traffic; (availability) repoint the others; verify they
+ *            replicate; post-failover hook.
  * A switchover is one phase. Reliability: check the candidate's lag; make the
  * old primary read-only (waiting for or killing long writes); capture its GTID
- * state; wait for the candidate to execute it; promote; move traffic; repoint
- * the replicas and the old primary. Availability moves traffic first: stop the
+ * state; wait for the candidate to execute it; repoint the replicas; promote;
+ * move traffic; repoint the old primary. Availability moves traffic first: stop the
  * candidate's replication and read what it keeps; promote; move traffic; then
  * make the old primary read-only and read what it had, so that what the new
  * primary lacks is known and reported; repoint everyone.

@@ -97,8 +97,8 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
-                        "stop_replica:db3 / capture:db3 / promote:db3 / "
-                        "hook:post_promotion / repoint:db2 / verify:db2 / hook:post_failover");
+                        "stop_replica:db3 / capture:db3 / repoint:db2 / promote:db3 / "
+                        "hook:post_promotion / verify:db2 / hook:post_failover");
     free(s);
     const step_t *cs = find(p, "catchup_start:db2");
     cr_assert(strstr(cs->sql, "SOURCE_HOST = '10.0.0.2'"), "%s", cs->sql);
@@ -113,7 +113,10 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(find(p, "verify:db2")->reach_captured,
               "a repointed replica must reach what the new primary held, not only run");
     cr_assert_eq(p->point_of_no_return, 6);
-    cr_assert_str_eq(p->steps[p->point_of_no_return].name, "promote:db3");
+    cr_assert_str_eq(p->steps[p->point_of_no_return].name, "repoint:db2",
+                     "the replicas follow the candidate before it is writable, so that they "
+                     "acknowledge its first semi-sync commits");
+    cr_assert(find(p, "repoint:db2")->group < find(p, "promote:db3")->group);
     cr_assert(find(p, "capture:db3")->optional, "a failed capture only costs the loss report");
     json_t *j = plan_json(&c, p);
     char *text = json_dumps(j, 0);
@@ -170,11 +173,15 @@ Test(plan, switchover_reliability_blocks_syncs_promotes_and_can_roll_back)
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "hook:switchover_before / check_lag:db2 / block_writes:db1 / capture:db1 / "
-                        "sync:db2 / promote:db2 / hook:post_promotion / repoint:db1 repoint:db3 / "
+                        "sync:db2 / repoint:db3 / promote:db2 / hook:post_promotion / repoint:db1 / "
                         "verify:db1 verify:db3 / refresh / hook:switchover_after");
     free(s);
     cr_assert_null(find(p, "sync:db2")->gtid, "the wait uses the captured state");
     cr_assert_eq(p->point_of_no_return, 5);
+    cr_assert(find(p, "repoint:db3")->group < find(p, "promote:db2")->group,
+              "the replica follows the candidate before it is writable");
+    cr_assert(find(p, "repoint:db1")->group > find(p, "hook:post_promotion")->group,
+              "the old primary rejoins after traffic moved");
     s = names(p->rollback, p->n_rollback);
     cr_assert_str_eq(s, "rollback_writes:db1", "the candidate's replication was never touched");
     free(s);
