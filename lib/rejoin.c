@@ -1,6 +1,7 @@
 /* rejoin.c - see rejoin.h. */
 #include "rejoin.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,30 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
              * hung or cut off while an operation repointed the others) is
              * checked and repointed like any node left behind. */
         }
-        const char *g = o->gtid_executed ? o->gtid_executed : "";
-        if (memo[i].checked && strcmp(memo[i].checked, g) == 0)
+        if (memo[i].checked && rejoin_same_state(memo[i].checked, o->gtid_executed))
             continue;
         *node = (int)i;
         return REJOIN_CHECK;
     }
     return REJOIN_NOTHING;
+}
+
+bool rejoin_same_state(const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    for (;;) {
+        while (isspace((unsigned char)*a))
+            a++;
+        while (isspace((unsigned char)*b))
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++;
+        b++;
+    }
 }
 
 bool rejoin_waits_for_ack(const char *state)
@@ -251,8 +269,10 @@ static void settings_free(rejoin_settings_t *d)
 
 static void memo_clear(rejoin_t *r)
 {
-    for (size_t i = 0; i < r->n_memo; i++)
+    for (size_t i = 0; i < r->n_memo; i++) {
         free(r->memo[i].checked);
+        free(r->memo[i].ready);
+    }
     free(r->memo);
     free(r->fence_reported);
     r->memo = NULL;
@@ -811,6 +831,14 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     const char *mine = first_value(res);
+    /* What is remembered as looked at is the state checked here, which may
+     * be newer than the probe's that started the look: remembering the
+     * probe's made the next probe (showing the newer state) start the same
+     * check, and its report, again. */
+    if (mine) {
+        free(r->seen);
+        r->seen = xstrdup(mine);
+    }
     bool mariadb = r->node.flavor.family == FLAVOR_MARIADB;
     char *errant = NULL;
     char e[512];
@@ -835,6 +863,17 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
      * coming back. A replica left pointing at another node is only moved to
      * the primary it should have been following all along. */
     if (!r->s.auto_rejoin && !r->node_replica) {
+        /* Once per state: the node is looked at again when it comes back
+         * after a probe failed, with nothing new to say. */
+        rejoin_memo_t *m = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->memo[r->idx] : NULL;
+        if (m && m->ready && rejoin_same_state(m->ready, mine)) {
+            end_action(r, true);
+            return;
+        }
+        if (m) {
+            free(m->ready);
+            m->ready = xstrdup(mine ? mine : "");
+        }
         event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "

@@ -77,7 +77,14 @@ typedef enum { REJOIN_NOTHING, REJOIN_FENCE, REJOIN_CHECK } rejoin_action_t;
 typedef struct {
     char *checked;     /* its GTID state when it was last checked; NULL: not checked */
     uint64_t fence_at; /* when a fence of it was last tried; 0: never */
+    char *ready;       /* the GTID state it was last reported ready to rejoin with (kept
+                          while it is away: one report per state); NULL: none */
 } rejoin_memo_t;
+
+/* Whether two GTID state texts of one node (as the server prints them) are
+ * the same state: equal but for blanks and line breaks (MySQL breaks long
+ * sets into lines). NULL is the empty state. */
+bool rejoin_same_state(const char *a, const char *b);
 
 /* The next action by the rules above, and its node (-1 with REJOIN_NOTHING).
  * memo has one entry per node; a fence is not tried again within retry_ms. */
