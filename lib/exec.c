@@ -763,6 +763,18 @@ static void start_step(exec_t *x, const step_t *s)
     buf_t b = BUF_INIT;
     switch (s->kind) {
     case STEP_SQL: run_sql(r, s->sql, r->timeout_ms, sql_done); break;
+    case STEP_FENCE:
+        /* The fence goes on past the step's bound; its answer then is ignored. */
+        r->awaiting = true;
+        r->timer_on = true;
+        uv_timer_start(&r->timer, answer_deadline, r->timeout_ms, 0);
+        if (!x->env.fence || !x->env.fence(s, answered, r, x->env.ud)) {
+            r->awaiting = false;
+            r->timer_on = false;
+            uv_timer_stop(&r->timer);
+            run_sql(r, s->sql, r->timeout_ms, sql_done);
+        }
+        break;
     case STEP_BLOCK_WRITES: block_writes(r); break;
     case STEP_WAIT_GTID: {
         const char *g = s->gtid ? s->gtid : x->captured;

@@ -962,12 +962,61 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     elect_and_promote(f);
 }
 
+/* ---- the fence step ------------------------------------------------------- */
+
+typedef struct {
+    exec_answer_fn answer;
+    void *token;
+} fence_wait_t;
+
+static void fence_answered(void *ud, bool ok, const char *msg)
+{
+    fence_wait_t *w = ud;
+    w->answer(w->token, ok ? 0 : 1, msg);
+    free(w);
+}
+
+/* The old primary still answers: it is fenced as a returning primary is
+ * (rejoin.c), by the same code. */
+static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    fence_wait_t *w = xcalloc(1, sizeof *w);
+    *w = (fence_wait_t){.answer = answer, .token = token};
+    if (!rejoin_fence_for_failover(f->rj, monitor_cluster(f->m), s->node, uv_now(f->loop),
+                                   fence_answered, w)) {
+        free(w);
+        return false;
+    }
+    return true;
+}
+
+/* A primary that failoverd reaches, but that every replica following it has
+ * lost (none has its IO thread connected to it): cut off from its replicas
+ * only. A switchover can't move it (the candidate can't catch up), so an
+ * operator may fail it over with --force; the fence then cuts off its client
+ * sessions, whose commits wait for acknowledgements no replica can send. */
+static bool replicas_lost_primary(const cluster_t *c)
+{
+    size_t following = 0;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const observation_t *o = &c->nodes[i].last_ok;
+        if ((int)i == c->primary || !c->nodes[i].up || !o->ok || !o->replica ||
+            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            continue;
+        if (o->io == IO_YES)
+            return false;
+        following++;
+    }
+    return following > 0;
+}
+
 static void start_exec(failover_t *f, exec_done_cb done)
 {
     exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = kind_str(f->kind),
                      .user = f->s.user, .password = f->s.password,
                      .crash_at_step = f->s.crash_at_step};
-    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence};
     f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
 }
 
@@ -1151,7 +1200,8 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
     }
     verdict_t v = c->detect.verdict;
     if (r->kind == OP_FAILOVER) {
-        if (v == VERDICT_HEALTHY && c->nodes[c->primary].up) {
+        if (v == VERDICT_HEALTHY && c->nodes[c->primary].up &&
+            !(r->force && replicas_lost_primary(c))) {
             reply_now(reply, ctx, false, "failed",
                       "the primary is healthy: use `failoverctl switchover` to move it", NULL);
             return;

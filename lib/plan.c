@@ -21,6 +21,7 @@ const char *step_kind_str(step_kind_t k)
     case STEP_REFRESH: return "refresh";
     case STEP_VERIFY: return "verify";
     case STEP_BLOCK_WRITES: return "block_writes";
+    case STEP_FENCE: return "fence";
     }
     return "?";
 }
@@ -249,12 +250,32 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
         s->optional = true;
     }
     if (old_primary >= 0 && p->known[old_primary]) {
-        step_t *s = STEP(p, STEP_SQL, 1, old_primary, o->fence_timeout_ms, "fence:%s",
+        /* An old primary that still answers (a failover forced while its
+         * replicas lost it, not failoverd) may have commits waiting for a
+         * semi-sync acknowledgement no replica will send. A plain read-only
+         * queues behind them until the semi-sync timeout, when the server
+         * acknowledges them to their clients although only it has them. It
+         * is fenced as a returning primary is: read-only queued, then its
+         * client sessions cut off so that no waiting commit is ever
+         * acknowledged, then (MySQL) the waits ended (docs/recovery.md, "A
+         * hung primary wakes up"). A primary that did not answer its last
+         * probe gets the plain statement, bounded as before. */
+        bool answers = c->nodes[old_primary].up;
+        /* It answers, so it is not held up for nothing; ending MySQL's waits
+         * takes about a second (rejoin.c). */
+        uint64_t bound = answers && o->step_timeout_ms > o->fence_timeout_ms ? o->step_timeout_ms
+                                                                             : o->fence_timeout_ms;
+        step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, "fence:%s",
                          nm(c, old_primary));
         set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
         s->optional = true;
-        describe(s, "make the old primary %s read-only, if it can be reached at all",
-                 nm(c, old_primary));
+        if (answers)
+            describe(s, "make the old primary %s read-only, cutting off its client sessions so "
+                        "that none of their commits is acknowledged",
+                     nm(c, old_primary));
+        else
+            describe(s, "make the old primary %s read-only, if it can be reached at all",
+                     nm(c, old_primary));
     }
     step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, "hook:fence");
     h->hook = xstrdup("fence");

@@ -46,6 +46,9 @@ typedef enum {
     STEP_VERIFY,       /* poll node until it replicates from `source` with both threads running */
     STEP_BLOCK_WRITES, /* run sql (read-only on) on node; writes still running after
                           long_writes_ms are killed (kill_long_writes) or end the step */
+    STEP_FENCE,        /* make node read-only as a returning primary is fenced: read-only
+                          queued, client sessions cut off, semi-sync waits ended (the
+                          daemon's fence); sql (plain read-only) where there is none */
 } step_kind_t;
 
 typedef struct {

@@ -241,6 +241,10 @@ struct rejoin {
     bool released;       /* the semi-sync source side is being switched off */
     bool release_wanted; /* ... is to be, once the sessions listed are cut off */
     char *fence_trouble; /* the last thing that went wrong on aux, for the report */
+
+    /* A fence run for a failover (rejoin_fence_for_failover): told, not evented. */
+    rejoin_fence_done_fn fence_done_fn;
+    void *fence_done_ud;
 };
 
 static char *dup0(const char *s)
@@ -502,6 +506,23 @@ static void fence_note(rejoin_t *r, const char *what, const char *msg)
     r->fence_trouble = buf_steal(&b);
 }
 
+/* The end of a fence run for a failover, told to whoever asked. */
+static void fence_tell(rejoin_t *r, const char *err, const char *cut)
+{
+    rejoin_fence_done_fn fn = r->fence_done_fn;
+    void *ud = r->fence_done_ud;
+    r->fence_done_fn = NULL;
+    r->fence_done_ud = NULL;
+    buf_t b = BUF_INIT;
+    if (err)
+        buf_printf(&b, "%s%s%s%s", err, cut, r->fence_trouble ? "; " : "",
+                   r->fence_trouble ? r->fence_trouble : "");
+    else
+        buf_printf(&b, "made read-only%s", cut);
+    fn(ud, err == NULL, buf_str(&b));
+    buf_free(&b);
+}
+
 static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
@@ -519,6 +540,11 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
                  r->n_cut, r->n_cut == 1 ? "" : "s",
                  r->released ? " and switched its semi-sync source side off to end their wait"
                              : "");
+    if (r->fence_done_fn) {
+        fence_tell(r, err ? err->msg : NULL, cut);
+        end_action(r, false);
+        return;
+    }
     if (err) {
         if (reported && !*reported)
             event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
@@ -912,16 +938,44 @@ static bool target_set(target_t *t, const node_t *n)
     return true;
 }
 
-void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
+/* One memo entry per node of c. */
+static void memo_fit(rejoin_t *r, const cluster_t *c)
 {
-    if (r->freeing || r->st != ST_IDLE)
-        return;
     if (r->n_memo != c->n_nodes) {
         memo_clear(r);
         r->memo = xcalloc(c->n_nodes, sizeof *r->memo);
         r->fence_reported = xcalloc(c->n_nodes, sizeof *r->fence_reported);
         r->n_memo = c->n_nodes;
     }
+}
+
+bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64_t now,
+                               rejoin_fence_done_fn done, void *ud)
+{
+    if (r->freeing || r->st != ST_IDLE || node < 0 || (size_t)node >= c->n_nodes)
+        return false;
+    const node_t *n = &c->nodes[node];
+    if (!target_set(&r->node, n)) {
+        target_clear(r, &r->node);
+        return false;
+    }
+    memo_fit(r, c);
+    /* No memo entry: what the returning-primary rules remember is theirs. */
+    r->idx = -1;
+    r->seen = xstrdup(n->last_ok.gtid_executed ? n->last_ok.gtid_executed : "");
+    r->node_replica = n->last_ok.replica;
+    r->started = now;
+    r->fence_done_fn = done;
+    r->fence_done_ud = ud;
+    fence_start(r);
+    return true;
+}
+
+void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
+{
+    if (r->freeing || r->st != ST_IDLE)
+        return;
+    memo_fit(r, c);
     /* A node that goes away is looked at afresh when it comes back. */
     for (size_t i = 0; i < c->n_nodes; i++)
         if (!c->nodes[i].up && r->memo[i].checked) {

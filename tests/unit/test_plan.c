@@ -82,7 +82,29 @@ Test(plan, failover_prepare_stops_io_fences_then_refreshes)
                      "a stopped applier is started, before the IO thread stops: the failover "
                      "waits for what it received, and both threads are never stopped at once");
     cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
+    cr_assert_eq(find(p, "fence:db1")->kind, STEP_SQL,
+                 "an old primary that did not answer gets the plain read-only statement");
     cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, failover_prepare_fences_an_old_primary_that_answers_as_a_returning_one)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-99", RULE_NEUTRAL);
+    plan_t *p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
+    const step_t *f = find(p, "fence:db1");
+    cr_assert_eq(f->kind, STEP_FENCE,
+                 "its commits may wait for acknowledgements: read-only queued, sessions cut off");
+    cr_assert(f->optional);
+    cr_assert(strstr(f->sql, "super_read_only = ON"), "the statement where there is no fence: %s",
+              f->sql);
+    json_t *j = plan_json(&c, p);
+    char *text = json_dumps(j, 0);
+    cr_assert(strstr(text, "\"kind\": \"fence\""), "%s", text);
+    free(text);
+    json_decref(j);
     plan_free(p);
     cluster_free(&c);
 }
