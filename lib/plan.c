@@ -175,18 +175,51 @@ static void describe_repoint(const cluster_t *c, step_t *s, int node, int cand, 
         describe(s, "point %s at the new primary %s", nm(c, node), nm(c, cand));
 }
 
-/* Promotion of node: replication off and forgotten, writable, semi-sync source. */
+/* Promotion of node: replication off and forgotten, writable, semi-sync source
+ * (under availability later: see semisync_step). */
 static void promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
 {
     const flavor_t *f = &p->flavors[node];
+    bool source_now = p->policy == POLICY_RELIABILITY;
     buf_t b = BUF_INIT;
     buf_printf(&b, "%s; %s; ", flavor_sql_stop_replica(f), flavor_sql_reset_replica_all(f));
-    if (o->semisync)
+    if (o->semisync && source_now)
         buf_printf(&b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true),
                    flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
+    else if (o->semisync)
+        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
     buf_puts(&b, flavor_sql_set_read_only(f, FLAVOR_WRITABLE));
     set_sql(s, buf_str(&b));
     buf_free(&b);
+}
+
+/* Availability, with semi-sync: the new primary's source side is switched on
+ * only once a replica follows it. Switched on at the promotion with no
+ * replica that can follow (the old primary can't rejoin after a divergent
+ * switchover, the others are down), every commit would wait for the whole
+ * semi-sync timeout before going on asynchronously: the opposite of "writes
+ * first". Until a replica follows, its commits are acknowledged without any
+ * (availability puts writes first), and the step says so when none does.
+ * Reliability switches it on at the promotion, the replicas already
+ * following (describe_repoint). */
+static void semisync_step(const cluster_t *c, plan_t *p, int group, int cand, const plan_opts_t *o)
+{
+    if (!o->semisync || p->policy == POLICY_RELIABILITY)
+        return;
+    const flavor_t *f = &p->flavors[cand];
+    step_t *s = STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, "semisync:%s", nm(c, cand));
+    set_sql(s, flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
+    s->optional = true;
+    s->needs_follower = true;
+    describe(s, "switch %s's semi-sync source side on, now that a replica follows it",
+             nm(c, cand));
+    buf_t b = BUF_INIT;
+    buf_printf(&b,
+               "no replica follows the new primary %s, so its semi-sync source side stays off "
+               "(on, each commit would wait for the semi-sync timeout): its commits are "
+               "acknowledged without any replica. Once a replica follows it, run `%s` on %s",
+               nm(c, cand), s->sql, nm(c, cand));
+    s->unmet = buf_steal(&b);
 }
 
 /* Nodes that replicated from the old primary and are reachable: they follow the new one. */
@@ -395,6 +428,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
         describe(s, "check that %s replicates from %s and has what %s held when promoted",
                  nm(c, (int)i), nm(c, cand), nm(c, cand));
     }
+    semisync_step(c, p, g++, cand, o);
     add_hook(p, g++, "post_failover", true, o);
     sort_by_group(p);
     buf_t b = BUF_INIT;
@@ -522,6 +556,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         s->optional = true;
         describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
     }
+    semisync_step(c, p, g++, cand, o);
     /* The reply then describes the cluster as it is now, not as last probed. */
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
     s->optional = true;
@@ -565,6 +600,7 @@ static void free_steps(step_t *st, size_t n)
         free(st[i].sql_log);
         free(st[i].gtid);
         free(st[i].hook);
+        free(st[i].unmet);
     }
     free(st);
 }

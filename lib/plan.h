@@ -68,6 +68,10 @@ typedef struct {
     uint64_t timeout_ms;
     bool optional;      /* failure is reported but does not end the plan */
     int group;
+    bool needs_follower; /* STEP_SQL: run only if a verify step of the plan succeeded
+                            (a replica follows the new primary); else skipped, and
+                            `unmet` says so in a warning */
+    char *unmet;
 } step_t;
 
 typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER } plan_kind_t;

@@ -368,6 +368,46 @@ Test(plan, a_repointed_old_primary_stops_waiting_for_acknowledgements)
     cluster_free(&c);
 }
 
+/* Reliability: the semi-sync source side goes on with the promotion (the
+ * replicas follow already). Availability: only once a replica follows, else a
+ * commit with nobody to acknowledge it waits for the whole semi-sync timeout. */
+Test(plan, availability_switches_semisync_on_once_a_replica_follows)
+{
+    cluster_t c;
+    build(&c, true, true, "0-1-100", "0-1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.semisync = true;
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_AVAILABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "hook:switchover_before / stop_replica:db2 / capture:db2 / promote:db2 / "
+                        "hook:post_promotion / block_writes:db1 / capture:db1 / repoint:db1 "
+                        "repoint:db3 / verify:db1 verify:db3 / semisync:db2 / refresh / "
+                        "hook:switchover_after");
+    free(s);
+    const char *promote = find(p, "promote:db2")->sql;
+    cr_assert(!strstr(promote, "rpl_semi_sync_master_enabled"), "%s", promote);
+    cr_assert(strstr(promote, "rpl_semi_sync_slave_enabled = OFF"), "%s", promote);
+    const step_t *ss = find(p, "semisync:db2");
+    cr_assert_str_eq(ss->sql, "SET GLOBAL rpl_semi_sync_master_enabled = ON");
+    cr_assert(ss->needs_follower && ss->optional);
+    cr_assert(strstr(ss->unmet, "no replica follows the new primary db2"), "%s", ss->unmet);
+    plan_free(p);
+
+    elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(find(p, "semisync:db2") || find(p, "semisync:db3"), "the failover too");
+    plan_free(p);
+    elect_free(e);
+
+    p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_null(find(p, "semisync:db2"), "reliability switches it on at the promotion");
+    plan_free(p);
+    cluster_free(&c);
+}
+
 /* MariaDB replicating with GTID deletes the relay log when a thread starts
  * while both are stopped: the applier is started while the IO thread still
  * runs, and a replica with both threads stopped already is left alone. */
