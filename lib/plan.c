@@ -168,8 +168,9 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
 static void describe_repoint(const cluster_t *c, step_t *s, int node, int cand, bool early)
 {
     if (early)
-        describe(s, "point %s at %s before %s is writable, so that it acknowledges %s's first "
-                    "commits",
+        describe(s,
+                 "point %s at %s before %s is writable, so that it acknowledges %s's first "
+                 "commits",
                  nm(c, node), nm(c, cand), nm(c, cand), nm(c, cand));
     else
         describe(s, "point %s at the new primary %s", nm(c, node), nm(c, cand));
@@ -211,8 +212,7 @@ static void semisync_step(const cluster_t *c, plan_t *p, int group, int cand, co
     set_sql(s, flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
     s->optional = true;
     s->needs_follower = true;
-    describe(s, "switch %s's semi-sync source side on, now that a replica follows it",
-             nm(c, cand));
+    describe(s, "switch %s's semi-sync source side on, now that a replica follows it", nm(c, cand));
     buf_t b = BUF_INIT;
     buf_printf(&b,
                "no replica follows the new primary %s, so its semi-sync source side stays off "
@@ -303,8 +303,9 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
         set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
         s->optional = true;
         if (answers)
-            describe(s, "make the old primary %s read-only, cutting off its client sessions so "
-                        "that none of their commits is acknowledged",
+            describe(s,
+                     "make the old primary %s read-only, cutting off its client sessions so "
+                     "that none of their commits is acknowledged",
                      nm(c, old_primary));
         else
             describe(s, "make the old primary %s read-only, if it can be reached at all",
