@@ -967,12 +967,21 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
 typedef struct {
     exec_answer_fn answer;
     void *token;
+    char *cluster, *node, *step; /* copies: a reload may replace the settings meanwhile */
 } fence_wait_t;
 
 static void fence_answered(void *ud, bool ok, const char *msg)
 {
     fence_wait_t *w = ud;
+    /* What the fence did (sessions cut off, semi-sync released) is kept in
+     * the log: a step that succeeds records no message. */
+    if (ok)
+        log_fields(LOG_LVL_NOTICE, w->cluster, w->node, "failover_step", "step %s: %s", w->step,
+                   msg);
     w->answer(w->token, ok ? 0 : 1, msg);
+    free(w->cluster);
+    free(w->node);
+    free(w->step);
     free(w);
 }
 
@@ -982,9 +991,13 @@ static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *
 {
     failover_t *f = ud;
     fence_wait_t *w = xcalloc(1, sizeof *w);
-    *w = (fence_wait_t){.answer = answer, .token = token};
-    if (!rejoin_fence_for_failover(f->rj, monitor_cluster(f->m), s->node, uv_now(f->loop),
-                                   fence_answered, w)) {
+    cluster_t *c = monitor_cluster(f->m);
+    *w = (fence_wait_t){.answer = answer, .token = token, .cluster = xstrdup(f->s.cluster),
+                        .node = xstrdup(c->nodes[s->node].name), .step = xstrdup(s->name)};
+    if (!rejoin_fence_for_failover(f->rj, c, s->node, uv_now(f->loop), fence_answered, w)) {
+        free(w->cluster);
+        free(w->node);
+        free(w->step);
         free(w);
         return false;
     }

@@ -17,7 +17,8 @@ cuts off the client sessions, and (MySQL) switches the source side off:
     acknowledged is on db2: nothing db1 acknowledged after the cut is
     missing (what db1 committed without acknowledging it stays on db1 only,
     reported by node_errant when failoverd looks at it);
-  - db2 is the only writable node, and the failover's fence step succeeded.
+  - db2 is the only writable node, the failover's fence step succeeded, and
+    the log says it cut off the client sessions.
 """
 import os
 import sys
@@ -69,6 +70,10 @@ def scenario(flavor):
         steps = {s["name"]: s for s in op["steps"]}
         fence = steps.get("fence:db1")
         check(fence and fence["ok"], "the fence of db1 succeeded: %s" % op["steps"])
+        said = [e for e in d.events().get("failover_step", [])
+                if "step fence:db1: made read-only" in e]
+        check(said and "cut off" in said[-1],
+              "the log says the writer's session was cut off: %s" % said)
         say("forced failover %.1f s after the cut; fence %s ms (%s); %d acked, none lost"
             % (took, fence["ms"], fence.get("error") or "ok", v["acked"]))
         check(d.stop() == 0, "failoverd stops cleanly")
