@@ -789,6 +789,23 @@ static void answered(void *token, int outcome, const char *msg)
         step_end(r, outcome == 0, msg && msg[0] ? msg : "failed");
 }
 
+/* A verify step of the plan succeeded: a replica follows the new primary. */
+static bool some_follower(const exec_t *x)
+{
+    size_t i;
+    json_t *res;
+    json_array_foreach(x->results, i, res)
+    {
+        if (!json_is_true(json_object_get(res, "ok")))
+            continue;
+        const char *name = json_string_value(json_object_get(res, "name"));
+        for (size_t k = 0; name && k < x->n_steps; k++)
+            if (x->steps[k].kind == STEP_VERIFY && strcmp(x->steps[k].name, name) == 0)
+                return true;
+    }
+    return false;
+}
+
 /* ---- the group loop --------------------------------------------------------- */
 
 /* Journals step s before it runs; false when that record is not durable and s
@@ -849,7 +866,30 @@ static void start_step(exec_t *x, const step_t *s)
     char err[256];
     buf_t b = BUF_INIT;
     switch (s->kind) {
-    case STEP_SQL: run_sql(r, s->sql, r->timeout_ms, sql_done); break;
+    case STEP_SQL:
+        if (s->needs_follower && !some_follower(x)) {
+            event_emit(LOG_LVL_WARN, "failover_step", x->o.cluster,
+                       s->node >= 0 ? x->c->nodes[s->node].name : NULL,
+                       json_pack("{s:s, s:b, s:s}", "step", s->name, "skipped", true, "error",
+                                 s->unmet ? s->unmet : "no replica follows"),
+                       "step %s skipped: %s", s->name, s->unmet ? s->unmet : "no replica follows");
+            step_end(r, true, NULL);
+            break;
+        }
+        run_sql(r, s->sql, r->timeout_ms, sql_done);
+        break;
+    case STEP_FENCE:
+        /* The fence goes on past the step's bound; its answer then is ignored. */
+        r->awaiting = true;
+        r->timer_on = true;
+        uv_timer_start(&r->timer, answer_deadline, r->timeout_ms, 0);
+        if (!x->env.fence || !x->env.fence(s, answered, r, x->env.ud)) {
+            r->awaiting = false;
+            r->timer_on = false;
+            uv_timer_stop(&r->timer);
+            run_sql(r, s->sql, r->timeout_ms, sql_done);
+        }
+        break;
     case STEP_BLOCK_WRITES: block_writes(r); break;
     case STEP_WAIT_GTID: {
         const char *g = s->gtid ? s->gtid : x->captured;

@@ -41,6 +41,9 @@ typedef struct {
     /* Probe every reachable node afresh; answer 0 when done, else non-zero. */
     void (*refresh)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
     void *ud;
+    /* Fence s->node (STEP_FENCE); answer 0 when it is read-only, else non-zero.
+     * Returns false when it can't start (the step then runs its plain SQL). */
+    bool (*fence)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
 } exec_env_t;
 
 typedef struct {

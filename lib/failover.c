@@ -1496,12 +1496,74 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     elect_and_promote(f);
 }
 
+/* ---- the fence step ------------------------------------------------------- */
+
+typedef struct {
+    exec_answer_fn answer;
+    void *token;
+    char *cluster, *node, *step; /* copies: a reload may replace the settings meanwhile */
+} fence_wait_t;
+
+static void fence_answered(void *ud, bool ok, const char *msg)
+{
+    fence_wait_t *w = ud;
+    /* What the fence did (sessions cut off, semi-sync released) is kept in
+     * the log: a step that succeeds records no message. */
+    if (ok)
+        log_fields(LOG_LVL_NOTICE, w->cluster, w->node, "failover_step", "step %s: %s", w->step,
+                   msg);
+    w->answer(w->token, ok ? 0 : 1, msg);
+    free(w->cluster);
+    free(w->node);
+    free(w->step);
+    free(w);
+}
+
+/* The old primary still answers: it is fenced as a returning primary is
+ * (rejoin.c), by the same code. */
+static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    fence_wait_t *w = xcalloc(1, sizeof *w);
+    cluster_t *c = monitor_cluster(f->m);
+    *w = (fence_wait_t){.answer = answer, .token = token, .cluster = xstrdup(f->s.cluster),
+                        .node = xstrdup(c->nodes[s->node].name), .step = xstrdup(s->name)};
+    if (!rejoin_fence_for_failover(f->rj, c, s->node, uv_now(f->loop), fence_answered, w)) {
+        free(w->cluster);
+        free(w->node);
+        free(w->step);
+        free(w);
+        return false;
+    }
+    return true;
+}
+
+/* A primary that failoverd reaches, but that every replica following it has
+ * lost (none has its IO thread connected to it): cut off from its replicas
+ * only. A switchover can't move it (the candidate can't catch up), so an
+ * operator may fail it over with --force; the fence then cuts off its client
+ * sessions, whose commits wait for acknowledgements no replica can send. */
+static bool replicas_lost_primary(const cluster_t *c)
+{
+    size_t following = 0;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const observation_t *o = &c->nodes[i].last_ok;
+        if ((int)i == c->primary || !c->nodes[i].up || !o->ok || !o->replica ||
+            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            continue;
+        if (o->io == IO_YES)
+            return false;
+        following++;
+    }
+    return following > 0;
+}
+
 static void start_exec(failover_t *f, exec_done_cb done)
 {
     exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = kind_str(f->kind),
                      .user = f->s.user, .password = f->s.password,
                      .crash_at_step = f->s.crash_at_step};
-    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence};
     f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
 }
 
@@ -1993,7 +2055,8 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
     }
     verdict_t v = c->detect.verdict;
     if (r->kind == OP_FAILOVER) {
-        if (v == VERDICT_HEALTHY && c->nodes[c->primary].up) {
+        if (v == VERDICT_HEALTHY && c->nodes[c->primary].up &&
+            !(r->force && replicas_lost_primary(c))) {
             reply_now(reply, ctx, false, "failed",
                       "the primary is healthy: use `failoverctl switchover` to move it", NULL);
             return;

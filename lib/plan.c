@@ -21,6 +21,7 @@ const char *step_kind_str(step_kind_t k)
     case STEP_REFRESH: return "refresh";
     case STEP_VERIFY: return "verify";
     case STEP_BLOCK_WRITES: return "block_writes";
+    case STEP_FENCE: return "fence";
     }
     return "?";
 }
@@ -166,18 +167,80 @@ static void noop_set(buf_t *out, const char *stmt)
     }
 }
 
-/* Promotion of node: replication off and forgotten, writable, semi-sync source. */
+/* Why the replicas are repointed before the promotion under reliability.
+ *
+ * A semi-sync primary holds each commit until a replica acknowledges it.
+ * Repointed only after the promotion and the post_promotion hooks, the
+ * replicas could not acknowledge the new primary's first commits: clients
+ * that the hooks had already moved waited for as long as the hooks and the
+ * repointing took (about a second on MySQL, whose old primary, switching its
+ * semi-sync source side off, is slow to rejoin), while the reported
+ * write-blocked window ended with the hooks. So under reliability the
+ * replicas (not the old primary) are pointed at the candidate, their
+ * semi-sync replica side on, just before it is made writable: the candidate
+ * has everything the old primary had (the switchover waited for it; the
+ * failover elected it so), and a semi-sync replica that is already connected
+ * when the source side is switched on counts as a client at once (both
+ * servers; checked in the lab). Its first commits are acknowledged as soon as
+ * a replica has them, and never before: nothing is acknowledged that only
+ * one server holds.
+ *
+ * Availability moves traffic first and repoints afterwards, as it did. */
+static void describe_repoint(const cluster_t *c, step_t *s, int node, int cand, bool early)
+{
+    if (early)
+        describe(s,
+                 "point %s at %s before %s is writable, so that it acknowledges %s's first "
+                 "commits",
+                 nm(c, node), nm(c, cand), nm(c, cand), nm(c, cand));
+    else
+        describe(s, "point %s at the new primary %s", nm(c, node), nm(c, cand));
+}
+
+/* Promotion of node: replication off and forgotten, writable, semi-sync source
+ * (under availability later: see semisync_step). */
 static void promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
 {
     const flavor_t *f = &p->flavors[node];
+    bool source_now = p->policy == POLICY_RELIABILITY;
     buf_t b = BUF_INIT;
     buf_printf(&b, "%s; %s; ", flavor_sql_stop_replica(f), flavor_sql_reset_replica_all(f));
-    if (o->semisync)
+    if (o->semisync && source_now)
         buf_printf(&b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true),
                    flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
+    else if (o->semisync)
+        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
     buf_puts(&b, flavor_sql_set_read_only(f, FLAVOR_WRITABLE));
     set_sql(s, buf_str(&b));
     buf_free(&b);
+}
+
+/* Availability, with semi-sync: the new primary's source side is switched on
+ * only once a replica follows it. Switched on at the promotion with no
+ * replica that can follow (the old primary can't rejoin after a divergent
+ * switchover, the others are down), every commit would wait for the whole
+ * semi-sync timeout before going on asynchronously: the opposite of "writes
+ * first". Until a replica follows, its commits are acknowledged without any
+ * (availability puts writes first), and the step says so when none does.
+ * Reliability switches it on at the promotion, the replicas already
+ * following (describe_repoint). */
+static void semisync_step(const cluster_t *c, plan_t *p, int group, int cand, const plan_opts_t *o)
+{
+    if (!o->semisync || p->policy == POLICY_RELIABILITY)
+        return;
+    const flavor_t *f = &p->flavors[cand];
+    step_t *s = STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, "semisync:%s", nm(c, cand));
+    set_sql(s, flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
+    s->optional = true;
+    s->needs_follower = true;
+    describe(s, "switch %s's semi-sync source side on, now that a replica follows it", nm(c, cand));
+    buf_t b = BUF_INIT;
+    buf_printf(&b,
+               "no replica follows the new primary %s, so its semi-sync source side stays off "
+               "(on, each commit would wait for the semi-sync timeout): its commits are "
+               "acknowledged without any replica. Once a replica follows it, run `%s` on %s",
+               nm(c, cand), s->sql, nm(c, cand));
+    s->unmet = buf_steal(&b);
 }
 
 /* Nodes that replicated from the old primary and are reachable: they follow the new one. */
@@ -245,12 +308,33 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
         s->optional = true;
     }
     if (old_primary >= 0 && p->known[old_primary]) {
-        step_t *s = STEP(p, STEP_SQL, 1, old_primary, o->fence_timeout_ms, "fence:%s",
+        /* An old primary that still answers (a failover forced while its
+         * replicas lost it, not failoverd) may have commits waiting for a
+         * semi-sync acknowledgement no replica will send. A plain read-only
+         * queues behind them until the semi-sync timeout, when the server
+         * acknowledges them to their clients although only it has them. It
+         * is fenced as a returning primary is: read-only queued, then its
+         * client sessions cut off so that no waiting commit is ever
+         * acknowledged, then (MySQL) the waits ended (docs/recovery.md, "A
+         * hung primary wakes up"). A primary that did not answer its last
+         * probe gets the plain statement, bounded as before. */
+        bool answers = c->nodes[old_primary].up;
+        /* It answers, so it is not held up for nothing; ending MySQL's waits
+         * takes about a second (rejoin.c). */
+        uint64_t bound = answers && o->step_timeout_ms > o->fence_timeout_ms ? o->step_timeout_ms
+                                                                             : o->fence_timeout_ms;
+        step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, "fence:%s",
                          nm(c, old_primary));
         set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
         s->optional = true;
-        describe(s, "make the old primary %s read-only, if it can be reached at all",
-                 nm(c, old_primary));
+        if (answers)
+            describe(s,
+                     "make the old primary %s read-only, cutting off its client sessions so "
+                     "that none of their commits is acknowledged",
+                     nm(c, old_primary));
+        else
+            describe(s, "make the old primary %s read-only, if it can be reached at all",
+                     nm(c, old_primary));
     }
     step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, "hook:fence");
     h->hook = xstrdup("fence");
@@ -359,6 +443,9 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
              nm(c, cand));
 
     p->point_of_no_return = p->n;
+    /* Reliability: the replicas follow the candidate before it is writable
+     * (see describe_repoint). */
+    int eg = reliable ? g++ : -1;
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
@@ -370,13 +457,14 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
             !(c->nodes[i].up || c->nodes[i].unobservable) || !p->known[i] ||
             !follows(c, (int)i, old_primary))
             continue;
-        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        s = STEP(p, STEP_SQL, reliable ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+                 nm(c, (int)i));
         if (!repoint_sql(c, p, (int)i, cand, false, o, s, err, errlen)) {
             plan_free(p);
             return NULL;
         }
         s->optional = true;
-        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        describe_repoint(c, s, (int)i, cand, reliable);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
         s->source = cand;
         /* Both threads running is not enough: a replica that can't apply what
@@ -387,6 +475,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
         describe(s, "check that %s replicates from %s and has what %s held when promoted",
                  nm(c, (int)i), nm(c, cand), nm(c, cand));
     }
+    semisync_step(c, p, g++, cand, o);
     add_hook(p, g++, "post_failover", true, o);
     sort_by_group(p);
     buf_t b = BUF_INIT;
@@ -480,6 +569,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         describe(s, "read the GTID state %s keeps, to report what it lacks", nm(c, cand));
     }
     p->point_of_no_return = p->n;
+    int eg = reliable ? g++ : -1; /* see describe_repoint */
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
@@ -501,16 +591,19 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
             (!old && !follows(c, (int)i, old_primary)))
             continue;
-        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        bool early = reliable && !old;
+        s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+                 nm(c, (int)i));
         if (!repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
             goto fail;
         s->optional = true;
-        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        describe_repoint(c, s, (int)i, cand, early);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
         s->source = cand;
         s->optional = true;
         describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
     }
+    semisync_step(c, p, g++, cand, o);
     /* The reply then describes the cluster as it is now, not as last probed. */
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
     s->optional = true;
@@ -554,6 +647,7 @@ static void free_steps(step_t *st, size_t n)
         free(st[i].sql_log);
         free(st[i].gtid);
         free(st[i].hook);
+        free(st[i].unmet);
     }
     free(st);
 }

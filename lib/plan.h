@@ -13,12 +13,13 @@
  *            fence the old primary as far as it can be reached; re-observe.
  *   promote: (with the fresh observations and a new election) wait until the
  *            replicas applied what they received; catch the candidate up if
- *            it lacks anything; promote it; move traffic; repoint the others;
- *            verify they replicate; post-failover hook.
+ *            it lacks anything; (reliability) repoint the others; promote it;
+ *            move traffic; (availability) repoint the others; verify they
+ *            replicate; post-failover hook.
  * A switchover is one phase. Reliability: check the candidate's lag; make the
  * old primary read-only (waiting for or killing long writes); capture its GTID
- * state; wait for the candidate to execute it; promote; move traffic; repoint
- * the replicas and the old primary. Availability moves traffic first: stop the
+ * state; wait for the candidate to execute it; repoint the replicas; promote;
+ * move traffic; repoint the old primary. Availability moves traffic first: stop the
  * candidate's replication and read what it keeps; promote; move traffic; then
  * make the old primary read-only and read what it had, so that what the new
  * primary lacks is known and reported; repoint everyone.
@@ -45,6 +46,9 @@ typedef enum {
     STEP_VERIFY,       /* poll node until it replicates from `source` with both threads running */
     STEP_BLOCK_WRITES, /* run sql (read-only on) on node; writes still running after
                           long_writes_ms are killed (kill_long_writes) or end the step */
+    STEP_FENCE,        /* make node read-only as a returning primary is fenced: read-only
+                          queued, client sessions cut off, semi-sync waits ended (the
+                          daemon's fence); sql (plain read-only) where there is none */
 } step_kind_t;
 
 typedef struct {
@@ -64,6 +68,10 @@ typedef struct {
     uint64_t timeout_ms;
     bool optional;      /* failure is reported but does not end the plan */
     int group;
+    bool needs_follower; /* STEP_SQL: run only if a verify step of the plan succeeded
+                            (a replica follows the new primary); else skipped, and
+                            `unmet` says so in a warning */
+    char *unmet;
 } step_t;
 
 typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER } plan_kind_t;

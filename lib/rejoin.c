@@ -1,6 +1,7 @@
 /* rejoin.c - see rejoin.h. */
 #include "rejoin.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,30 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
              * hung or cut off while an operation repointed the others) is
              * checked and repointed like any node left behind. */
         }
-        const char *g = o->gtid_executed ? o->gtid_executed : "";
-        if (memo[i].checked && strcmp(memo[i].checked, g) == 0)
+        if (memo[i].checked && rejoin_same_state(memo[i].checked, o->gtid_executed))
             continue;
         *node = (int)i;
         return REJOIN_CHECK;
     }
     return REJOIN_NOTHING;
+}
+
+bool rejoin_same_state(const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    for (;;) {
+        while (isspace((unsigned char)*a))
+            a++;
+        while (isspace((unsigned char)*b))
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++;
+        b++;
+    }
 }
 
 bool rejoin_waits_for_ack(const char *state)
@@ -227,6 +245,10 @@ struct rejoin {
      * ends (an action runs with the settings it started with). */
     rejoin_settings_t next_s;
     bool has_next_s;
+
+    /* A fence run for a failover (rejoin_fence_for_failover): told, not evented. */
+    rejoin_fence_done_fn fence_done_fn;
+    void *fence_done_ud;
 };
 
 static char *dup0(const char *s)
@@ -255,8 +277,10 @@ static void settings_free(rejoin_settings_t *d)
 
 static void memo_clear(rejoin_t *r)
 {
-    for (size_t i = 0; i < r->n_memo; i++)
+    for (size_t i = 0; i < r->n_memo; i++) {
         free(r->memo[i].checked);
+        free(r->memo[i].ready);
+    }
     free(r->memo);
     free(r->fence_reported);
     r->memo = NULL;
@@ -501,6 +525,23 @@ static void fence_note(rejoin_t *r, const char *what, const char *msg)
     r->fence_trouble = buf_steal(&b);
 }
 
+/* The end of a fence run for a failover, told to whoever asked. */
+static void fence_tell(rejoin_t *r, const char *err, const char *cut)
+{
+    rejoin_fence_done_fn fn = r->fence_done_fn;
+    void *ud = r->fence_done_ud;
+    r->fence_done_fn = NULL;
+    r->fence_done_ud = NULL;
+    buf_t b = BUF_INIT;
+    if (err)
+        buf_printf(&b, "%s%s%s%s", err, cut, r->fence_trouble ? "; " : "",
+                   r->fence_trouble ? r->fence_trouble : "");
+    else
+        buf_printf(&b, "made read-only%s", cut);
+    fn(ud, err == NULL, buf_str(&b));
+    buf_free(&b);
+}
+
 static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
@@ -518,6 +559,11 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
                  r->n_cut, r->n_cut == 1 ? "" : "s",
                  r->released ? " and switched its semi-sync source side off to end their wait"
                              : "");
+    if (r->fence_done_fn) {
+        fence_tell(r, err ? err->msg : NULL, cut);
+        end_action(r, false);
+        return;
+    }
     if (err) {
         if (reported && !*reported)
             event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
@@ -830,6 +876,14 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     const char *mine = first_value(res);
+    /* What is remembered as looked at is the state checked here, which may
+     * be newer than the probe's that started the look: remembering the
+     * probe's made the next probe (showing the newer state) start the same
+     * check, and its report, again. */
+    if (mine) {
+        free(r->seen);
+        r->seen = xstrdup(mine);
+    }
     bool mariadb = r->node.flavor.family == FLAVOR_MARIADB;
     char *errant = NULL;
     char e[512];
@@ -854,6 +908,17 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
      * coming back. A replica left pointing at another node is only moved to
      * the primary it should have been following all along. */
     if (!r->s.auto_rejoin && !r->node_replica) {
+        /* Once per state: the node is looked at again when it comes back
+         * after a probe failed, with nothing new to say. */
+        rejoin_memo_t *m = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->memo[r->idx] : NULL;
+        if (m && m->ready && rejoin_same_state(m->ready, mine)) {
+            end_action(r, true);
+            return;
+        }
+        if (m) {
+            free(m->ready);
+            m->ready = xstrdup(mine ? mine : "");
+        }
         event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "
@@ -892,16 +957,44 @@ static bool target_set(target_t *t, const node_t *n)
     return true;
 }
 
-void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
+/* One memo entry per node of c. */
+static void memo_fit(rejoin_t *r, const cluster_t *c)
 {
-    if (r->freeing || r->st != ST_IDLE)
-        return;
     if (r->n_memo != c->n_nodes) {
         memo_clear(r);
         r->memo = xcalloc(c->n_nodes, sizeof *r->memo);
         r->fence_reported = xcalloc(c->n_nodes, sizeof *r->fence_reported);
         r->n_memo = c->n_nodes;
     }
+}
+
+bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64_t now,
+                               rejoin_fence_done_fn done, void *ud)
+{
+    if (r->freeing || r->st != ST_IDLE || node < 0 || (size_t)node >= c->n_nodes)
+        return false;
+    const node_t *n = &c->nodes[node];
+    if (!target_set(&r->node, n)) {
+        target_clear(r, &r->node);
+        return false;
+    }
+    memo_fit(r, c);
+    /* No memo entry: what the returning-primary rules remember is theirs. */
+    r->idx = -1;
+    r->seen = xstrdup(n->last_ok.gtid_executed ? n->last_ok.gtid_executed : "");
+    r->node_replica = n->last_ok.replica;
+    r->started = now;
+    r->fence_done_fn = done;
+    r->fence_done_ud = ud;
+    fence_start(r);
+    return true;
+}
+
+void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
+{
+    if (r->freeing || r->st != ST_IDLE)
+        return;
+    memo_fit(r, c);
     /* A node that goes away is looked at afresh when it comes back. */
     for (size_t i = 0; i < c->n_nodes; i++)
         if (!c->nodes[i].up && r->memo[i].checked) {

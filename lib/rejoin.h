@@ -67,6 +67,16 @@ void rejoin_update(rejoin_t *r, const rejoin_settings_t *s);
  * The caller has checked that failoverd may act on c (see above). */
 void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now);
 bool rejoin_busy(const rejoin_t *r);
+/* The fence of a returning primary (read-only queued, client sessions cut
+ * off, MySQL's semi-sync source side switched off if cut-off sessions still
+ * wait: see rejoin.c), run now on node for a failover whose old primary still
+ * answers. done(ud, ok, msg) is called once when it ended (msg says what it
+ * did or why it failed); nothing is reported as an event (the failover's step
+ * is). Returns false, and done is not called, when r is busy with another
+ * action or node's version is unknown. */
+typedef void (*rejoin_fence_done_fn)(void *ud, bool ok, const char *msg);
+bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64_t now,
+                               rejoin_fence_done_fn done, void *ud);
 /* Frees r once its action in flight (bounded) has ended, then calls done(ud). */
 void rejoin_free(rejoin_t *r, void (*done)(void *ud), void *ud);
 
@@ -78,7 +88,14 @@ typedef enum { REJOIN_NOTHING, REJOIN_FENCE, REJOIN_CHECK } rejoin_action_t;
 typedef struct {
     char *checked;     /* its GTID state when it was last checked; NULL: not checked */
     uint64_t fence_at; /* when a fence of it was last tried; 0: never */
+    char *ready;       /* the GTID state it was last reported ready to rejoin with (kept
+                          while it is away: one report per state); NULL: none */
 } rejoin_memo_t;
+
+/* Whether two GTID state texts of one node (as the server prints them) are
+ * the same state: equal but for blanks and line breaks (MySQL breaks long
+ * sets into lines). NULL is the empty state. */
+bool rejoin_same_state(const char *a, const char *b);
 
 /* The next action by the rules above, and its node (-1 with REJOIN_NOTHING).
  * memo has one entry per node; a fence is not tried again within retry_ms. */

@@ -10,9 +10,10 @@ Both flavors, semi-sync: writes, then db1 killed and failed over to db2.
    the daemon's primary stays db2.
 2. Its GTIDs are all on db2 (the writer was stopped before the kill), so:
    MariaDB, auto_rejoin on: it is repointed at db2 (node_rejoined) and
-   replicates; MySQL, auto_rejoin off: it is reported as ready to rejoin
-   (node_rejoin_ready) and left alone until auto_rejoin is switched on by a
-   reload, then rejoined. New writes through the VIP (moved to db2) reach it:
+   replicates; MySQL, then MariaDB again, auto_rejoin off: it is reported as ready to rejoin
+   (node_rejoin_ready, once for its GTID state, also when failoverd loses
+   sight of it for a moment) and left alone until auto_rejoin is switched on
+   by a reload, then rejoined. New writes through the VIP (moved to db2) reach it:
    no divergence, nothing lost."""
 import os
 import signal
@@ -75,6 +76,18 @@ def old_primary_returns(flavor, auto_rejoin):
             time.sleep(1)
             check(not replica(lab, "db1").get("source_host"),
                   f"auto_rejoin off: db1 must be left alone: {replica(lab, 'db1')}")
+            # One report per GTID state: failoverd loses sight of db1 for a
+            # moment and sees it again, with nothing new to say.
+            lab.partition("db1", frm="client")
+            labkit.wait_for(lambda: d.node("db1")["state"] != "up", 20,
+                            what="failoverd to see db1 gone")
+            lab.heal("db1")
+            labkit.wait_for(lambda: d.node("db1")["state"] == "up", 20,
+                            what="failoverd to see db1 again")
+            time.sleep(2)
+            ready = d.events()["node_rejoin_ready"]
+            check(len(ready) == 1, "node_rejoin_ready once for db1's state: %s"
+                  % "\n".join(ready))
             d.write_config(cluster_extra="    auto_rejoin = true;")
             d.signal(signal.SIGHUP)
             d.wait_event("config_reloaded")
@@ -99,6 +112,7 @@ def old_primary_returns(flavor, auto_rejoin):
 def main():
     old_primary_returns("mariadb", True)
     old_primary_returns("mysql", False)
+    old_primary_returns("mariadb", False)
 
 
 fokit.run_main(main)

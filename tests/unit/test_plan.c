@@ -82,7 +82,29 @@ Test(plan, failover_prepare_stops_io_fences_then_refreshes)
                      "a stopped applier is started, before the IO thread stops: the failover "
                      "waits for what it received, and both threads are never stopped at once");
     cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
+    cr_assert_eq(find(p, "fence:db1")->kind, STEP_SQL,
+                 "an old primary that did not answer gets the plain read-only statement");
     cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, failover_prepare_fences_an_old_primary_that_answers_as_a_returning_one)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-99", RULE_NEUTRAL);
+    plan_t *p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
+    const step_t *f = find(p, "fence:db1");
+    cr_assert_eq(f->kind, STEP_FENCE,
+                 "its commits may wait for acknowledgements: read-only queued, sessions cut off");
+    cr_assert(f->optional);
+    cr_assert(strstr(f->sql, "super_read_only = ON"), "the statement where there is no fence: %s",
+              f->sql);
+    json_t *j = plan_json(&c, p);
+    char *text = json_dumps(j, 0);
+    cr_assert(strstr(text, "\"kind\": \"fence\""), "%s", text);
+    free(text);
+    json_decref(j);
     plan_free(p);
     cluster_free(&c);
 }
@@ -97,8 +119,8 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "check:db3 / apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
-                        "stop_replica:db3 / capture:db3 / promote:db3 / "
-                        "hook:post_promotion / repoint:db2 / verify:db2 / hook:post_failover");
+                        "stop_replica:db3 / capture:db3 / repoint:db2 / promote:db3 / "
+                        "hook:post_promotion / verify:db2 / hook:post_failover");
     free(s);
     const step_t *cs = find(p, "catchup_start:db2");
     cr_assert(strstr(cs->sql, "SOURCE_HOST = '10.0.0.2'"), "%s", cs->sql);
@@ -118,7 +140,10 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(!p->steps[0].optional);
     cr_assert_str_eq(p->steps[0].sql, "SET GLOBAL super_read_only = @@GLOBAL.super_read_only, "
                                       "GLOBAL read_only = @@GLOBAL.read_only");
-    cr_assert_str_eq(p->steps[p->point_of_no_return].name, "promote:db3");
+    cr_assert_str_eq(p->steps[p->point_of_no_return].name, "repoint:db2",
+                     "the replicas follow the candidate before it is writable, so that they "
+                     "acknowledge its first semi-sync commits");
+    cr_assert(find(p, "repoint:db2")->group < find(p, "promote:db3")->group);
     cr_assert(find(p, "capture:db3")->optional, "a failed capture only costs the loss report");
     json_t *j = plan_json(&c, p);
     char *text = json_dumps(j, 0);
@@ -175,11 +200,15 @@ Test(plan, switchover_reliability_blocks_syncs_promotes_and_can_roll_back)
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "hook:switchover_before / check_lag:db2 / block_writes:db1 / capture:db1 / "
-                        "sync:db2 / promote:db2 / hook:post_promotion / repoint:db1 repoint:db3 / "
+                        "sync:db2 / repoint:db3 / promote:db2 / hook:post_promotion / repoint:db1 / "
                         "verify:db1 verify:db3 / refresh / hook:switchover_after");
     free(s);
     cr_assert_null(find(p, "sync:db2")->gtid, "the wait uses the captured state");
     cr_assert_eq(p->point_of_no_return, 5);
+    cr_assert(find(p, "repoint:db3")->group < find(p, "promote:db2")->group,
+              "the replica follows the candidate before it is writable");
+    cr_assert(find(p, "repoint:db1")->group > find(p, "hook:post_promotion")->group,
+              "the old primary rejoins after traffic moved");
     s = names(p->rollback, p->n_rollback);
     cr_assert_str_eq(s, "rollback_writes:db1", "the candidate's replication was never touched");
     free(s);
@@ -340,6 +369,46 @@ Test(plan, a_repointed_old_primary_stops_waiting_for_acknowledgements)
     cr_assert(off && on && start && off < start && on < start,
               "source side off, replica side on, before replication starts: %s", sql);
     cr_assert(strstr(find(p, "promote:db2")->sql, "rpl_semi_sync_master_enabled = ON"));
+    plan_free(p);
+    cluster_free(&c);
+}
+
+/* Reliability: the semi-sync source side goes on with the promotion (the
+ * replicas follow already). Availability: only once a replica follows, else a
+ * commit with nobody to acknowledge it waits for the whole semi-sync timeout. */
+Test(plan, availability_switches_semisync_on_once_a_replica_follows)
+{
+    cluster_t c;
+    build(&c, true, true, "0-1-100", "0-1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_opts_t o = OPTS;
+    o.semisync = true;
+    plan_t *p = plan_switchover(&c, 0, 1, POLICY_AVAILABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    char *s = names(p->steps, p->n);
+    cr_assert_str_eq(s, "hook:switchover_before / stop_replica:db2 / capture:db2 / promote:db2 / "
+                        "hook:post_promotion / block_writes:db1 / capture:db1 / repoint:db1 "
+                        "repoint:db3 / verify:db1 verify:db3 / semisync:db2 / refresh / "
+                        "hook:switchover_after");
+    free(s);
+    const char *promote = find(p, "promote:db2")->sql;
+    cr_assert(!strstr(promote, "rpl_semi_sync_master_enabled"), "%s", promote);
+    cr_assert(strstr(promote, "rpl_semi_sync_slave_enabled = OFF"), "%s", promote);
+    const step_t *ss = find(p, "semisync:db2");
+    cr_assert_str_eq(ss->sql, "SET GLOBAL rpl_semi_sync_master_enabled = ON");
+    cr_assert(ss->needs_follower && ss->optional);
+    cr_assert(strstr(ss->unmet, "no replica follows the new primary db2"), "%s", ss->unmet);
+    plan_free(p);
+
+    elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(find(p, "semisync:db2") || find(p, "semisync:db3"), "the failover too");
+    plan_free(p);
+    elect_free(e);
+
+    p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_null(find(p, "semisync:db2"), "reliability switches it on at the promotion");
     plan_free(p);
     cluster_free(&c);
 }

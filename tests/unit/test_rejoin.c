@@ -198,6 +198,14 @@ static const next_row_t next_rows[] = {
      REJOIN_NOTHING,
      -1},
     {"nothing without a primary", -1, {PRIM, REPL, OLD_RW}, {0}, {0}, 10000, REJOIN_NOTHING, -1},
+    {"a state checked is the same state spelled over lines",
+     0,
+     {PRIM, REPL, OLD_RO},
+     {NULL, NULL, " " A ":1-\n11 "},
+     {0},
+     10000,
+     REJOIN_NOTHING,
+     -1},
 };
 
 static void set_node(cluster_t *c, size_t i, const nfx_t *f)
@@ -243,6 +251,17 @@ Test(rejoin, next)
         cr_expect_eq(node, r->node, "%s: node %d", r->rule, node);
         cluster_free(&c);
     }
+}
+
+Test(rejoin, same_state)
+{
+    cr_expect(rejoin_same_state("0-1-10,1-2-3", "0-1-10,1-2-3"));
+    cr_expect(rejoin_same_state(A ":1-10,\n" A ":12", A ":1-10," A ":12"));
+    cr_expect(rejoin_same_state(NULL, ""));
+    cr_expect(rejoin_same_state(NULL, " \n"));
+    cr_expect(!rejoin_same_state("0-1-10", "0-1-11"));
+    cr_expect(!rejoin_same_state("0-1-10", "0-1-100"));
+    cr_expect(!rejoin_same_state(NULL, "0-1-1"));
 }
 
 /* ---- the fence: which sessions are cut off ---------------------------------- */
