@@ -76,9 +76,11 @@ static void usage(FILE *out)
                  "  -h, --help         this text;  -V, --version  the version\n"
                  "\n"
                  "exit codes: 0 done; 1 the request ran but failed (a switchover rolled back,\n"
-                 "nothing to acknowledge ...); 64 bad command line; 65 rejected by the daemon\n"
-                 "(bad argument, unknown cluster, not allowed ...); 69 failoverd unreachable;\n"
-                 "70 internal error; 75 busy or no reply in time: try again.\n");
+                 "nothing to acknowledge ...); 2 a failover or switchover done but its\n"
+                 "post_promotion hook failed (traffic not moved); 64 bad command line; 65\n"
+                 "rejected by the daemon (bad argument, unknown cluster, not allowed ...); 69\n"
+                 "failoverd unreachable; 70 internal error; 75 busy or no reply in time:\n"
+                 "try again.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -354,7 +354,8 @@ static const setting_t daemon_settings[] = {
           "Largest control request accepted, in bytes; a longer one is refused."),
     S_STRING(D, state_dir, "state_dir", FO_DEFAULT_STATE_DIR, 1, 4000, check_abs_path, 0,
              "Directory of the daemon's own state (the failover journal). The daemon must be "
-             "able to write there."),
+             "able to write there: a step whose journal record can't be written there (a full "
+             "disk) does not run, and the cluster is held until acknowledged."),
     S_ENUM(D, log_level, log_level_t, "log_level", LOG_LVL_INFO, log_level_names,
            "Lowest level that is logged."),
     S_DURATION(D, probe_interval_ms, "probe_interval", MS(500), MS(50), MINUTES(1),
@@ -372,7 +373,8 @@ static const setting_t daemon_settings[] = {
                "grows from probe_interval up to this."),
     S_DURATION(D, replica_confirm_ms, "replica_confirm", SEC(2), 0, MINUTES(10),
                "When replicas still look connected to a suspect primary, how long they must "
-               "have received nothing from it before it is dead."),
+               "have received nothing from it before it is dead. Also how long a replica may "
+               "receive nothing while the primary writes before durability is degraded."),
     S_DURATION(D, stall_grace_ms, "stall_grace", SEC(5), 0, MINUTES(10),
                "After the event loop stalled or the clock jumped, observe without acting for "
                "this long."),
@@ -458,8 +460,9 @@ static const setting_t webhook_settings[] = {
 #define T fo_test_cfg_t
 static const setting_t test_settings[] = {
     S_STRING(T, crash_at_step, "crash_at_step", "", 0, 64, NULL, 0,
-             "Test knob: the daemon aborts (as if it crashed) when a failover reaches the "
-             "step of this name. \"\" = never. Not for production."),
+             "Test knob: the daemon kills itself (SIGKILL, as if it crashed) right after "
+             "journaling the step of this name, before running it, in a failover or a "
+             "switchover. \"\" = never. Not for production."),
     S_STRING(T, block_loop, "block_loop", "", 0, 64, NULL, 0,
              "Test knob: a duration such as \"2s\"; one second after start the daemon blocks "
              "its event loop once for that long, so that the systemd watchdog stops being fed "
@@ -547,6 +550,12 @@ static const setting_t cluster_settings[] = {
     S_DURATION(C, failover_block_ms, "failover_block", HOURS(1), 0, HOURS(24 * 7),
                "No automatic failover within this long after the last one, unless it was "
                "acknowledged (failoverctl ack)."),
+    S_DURATION(C, startup_grace_ms, "startup_grace", SEC(30), 0, HOURS(24),
+               "A primary failoverd has not reached since it started watching the cluster "
+               "(its GTID state is unknown) is never failed over automatically under the "
+               "reliability policy (failoverctl failover confirms), and under availability "
+               "only once this long has passed since the start. A primary reached once is "
+               "failed over as usual."),
     S_BOOL(C, auto_rejoin, "auto_rejoin", false,
            "Rejoin a returning old primary as a replica when its GTID set is contained in the "
            "new primary's; otherwise it stays read-only and is reported."),

@@ -175,6 +175,7 @@ typedef struct {
     size_t n_webhooks;
     size_t index;
     fo_src_t src;
+    uint64_t startup_grace_ms; /* a never-reached primary: see startup.h */
 } fo_cluster_cfg_t;
 
 typedef struct {

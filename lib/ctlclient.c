@@ -240,10 +240,14 @@ int ctlclient_exit_code(ctlclient_status_t status, const json_t *reply)
     case CTLCLIENT_OK:
         /* An operation that ran and failed replies with its record, which
          * says "ok": false: the request ran but failed. */
-        if (json_is_true(json_object_get(reply, "ok")))
-            return json_is_false(json_object_get(json_object_get(reply, "result"), "ok"))
-                       ? FO_EXIT_FAILURE
-                       : FO_EXIT_OK;
+        if (json_is_true(json_object_get(reply, "ok"))) {
+            const json_t *result = json_object_get(reply, "result");
+            if (json_is_false(json_object_get(result, "ok")))
+                return FO_EXIT_FAILURE;
+            /* Done, but its post_promotion hook failed: clients were not moved. */
+            return json_is_false(json_object_get(result, "traffic_moved")) ? FO_EXIT_NO_TRAFFIC
+                                                                          : FO_EXIT_OK;
+        }
         return ctlclient_exit_for_error(
             json_string_value(json_object_get(json_object_get(reply, "error"), "code")));
     case CTLCLIENT_UNREACHABLE:

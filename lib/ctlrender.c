@@ -518,11 +518,15 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
     const json_t *r = json_object_get(n, "replication");
     if (nonempty(str(n, "last_error")))
         wrap(out, "  error: ", 9, str(n, "last_error"));
+    if (nonempty(str(n, "gtid_error")))
+        wrap(out, "  gtid error: ", 14, str(n, "gtid_error"));
     if (json_is_object(r)) {
         if (nonempty(str(r, "last_io_error")))
             wrap(out, "  io error: ", 12, str(r, "last_io_error"));
         if (nonempty(str(r, "last_sql_error")))
             wrap(out, "  sql error: ", 13, str(r, "last_sql_error"));
+        if (nonempty(str(n, "replication_filters")))
+            wrap(out, "  filters: ", 11, str(n, "replication_filters"));
         const char *src = str(r, "source");
         buf_t b = BUF_INIT;
         if (src && primary && strcmp(src, primary) != 0) {
@@ -540,6 +544,57 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
     }
     if (str(n, "down_since") && nonempty(str(n, "state")) && strcmp(str(n, "state"), "down") == 0)
         wrap(out, "  down since ", 4, str(n, "down_since"));
+}
+
+/* Why an automatic failover would not start now, when it would not. */
+static void render_auto_blocked(buf_t *out, const json_t *c)
+{
+    const char *why = str(c, "auto_blocked");
+    if (!nonempty(why))
+        return;
+    buf_t b = BUF_INIT;
+    const char *until = str(c, "blocked_until");
+    if (nonempty(until))
+        buf_printf(&b, "until %s: ", until);
+    buf_puts(&b, why);
+    wrap(out, "  automatic failover blocked ", 4, buf_str(&b));
+    buf_free(&b);
+}
+
+/* One line on what a commit acknowledged by the primary is worth: its
+ * semi-sync state and settings; the issues say what is degraded. */
+static void render_durability(buf_t *out, const json_t *d)
+{
+    const json_t *ss = json_object_get(d, "semisync");
+    if (!json_is_object(ss))
+        return;
+    buf_t b = BUF_INIT;
+    const char *state = str_or(ss, "state", "unknown");
+    if (strcmp(state, "off") == 0)
+        buf_printf(&b, "OFF on %s since %s: commits are asynchronous", str_or(ss, "node", "?"),
+                   str_or(d, "semisync_off_since", "?"));
+    else
+        buf_printf(&b, "%s on %s", state, str_or(ss, "node", "?"));
+    if (strcmp(state, "on") == 0 || strcmp(state, "off") == 0) {
+        json_t *v;
+        if (json_is_integer(v = json_object_get(ss, "clients")))
+            buf_printf(&b, "; %lld replica%s acknowledging", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (json_is_integer(v = json_object_get(ss, "waiting_sessions")))
+            buf_printf(&b, ", %lld commit%s waiting", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (json_is_integer(v = json_object_get(ss, "wait_for_replica_count")))
+            buf_printf(&b, "; needs %lld ack%s", json_integer_value(v),
+                       json_integer_value(v) == 1 ? "" : "s");
+        if (str(ss, "wait_point"))
+            buf_printf(&b, ", wait point %s", str(ss, "wait_point"));
+        if (json_is_integer(v = json_object_get(ss, "timeout_ms")))
+            buf_printf(&b, ", timeout %lld ms", json_integer_value(v));
+        if (json_is_boolean(v = json_object_get(ss, "wait_no_replica")))
+            buf_printf(&b, ", %s with no replica", json_is_true(v) ? "waits" : "does not wait");
+    }
+    wrap(out, "  semi-sync: ", 13, buf_str(&b));
+    buf_free(&b);
 }
 
 static void render_cluster(buf_t *out, const json_t *c)
@@ -573,6 +628,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         buf_free(&b);
     }
     render_failover(out, json_object_get(c, "failover"));
+    render_auto_blocked(out, c);
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(c, "issues"), i, v)
@@ -580,6 +636,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         if (json_is_string(v))
             wrap(out, "  issue: ", 9, json_string_value(v));
     }
+    render_durability(out, json_object_get(c, "durability"));
 
     const json_t *nodes = json_object_get(c, "nodes");
     if (json_array_size(nodes) == 0) {
@@ -727,6 +784,40 @@ static void render_steps_done(buf_t *out, const json_t *steps)
     }
 }
 
+/* What a failover knew of its loss (a lower bound with its time, the writes
+ * at risk after a semi-sync fallback) and, later, the exact loss. */
+static void render_loss(buf_t *out, const json_t *op, const char *prefix, size_t indent)
+{
+    buf_t b = BUF_INIT;
+    json_t *n = json_object_get(op, "lost_at_least");
+    if (json_is_integer(n) && str(op, "lost_as_of")) {
+        buf_printf(&b, "lost at least %lld, as of the probe of %s at %s", json_integer_value(n),
+                   str_or(op, "old_primary", "the old primary"), str(op, "lost_as_of"));
+        wrap(out, prefix, indent, buf_str(&b));
+        buf_reset(&b);
+    }
+    if (str(op, "semisync_off_since")) {
+        buf_printf(&b, "semi-sync had fallen back at %s: writes acknowledged after it were at risk",
+                   str(op, "semisync_off_since"));
+        n = json_object_get(op, "at_risk_count");
+        if (nonempty(str(op, "at_risk")) && json_is_integer(n))
+            buf_printf(&b, " (%lld: %s)", json_integer_value(n), str(op, "at_risk"));
+        wrap(out, prefix, indent, buf_str(&b));
+        buf_reset(&b);
+    }
+    n = json_object_get(op, "lost_exact_count");
+    if (json_is_integer(n)) {
+        buf_printf(&b, "lost exactly %lld", json_integer_value(n));
+        if (nonempty(str(op, "lost_exact")))
+            buf_printf(&b, ": %s", str(op, "lost_exact"));
+        if (str(op, "lost_exact_node"))
+            buf_printf(&b, " (found when %s came back at %s)", str(op, "lost_exact_node"),
+                       str_or(op, "lost_exact_found", "?"));
+        wrap(out, prefix, indent, buf_str(&b));
+    }
+    buf_free(&b);
+}
+
 static void ctlrender_operation_body(buf_t *out, const json_t *op)
 {
     if (!json_is_object(op)) {
@@ -770,6 +861,9 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         piecef(&l, "detected in %s", d);
     }
     buf_putc(out, '\n');
+    if (json_is_false(json_object_get(op, "traffic_moved")))
+        wrap(out, "  TRAFFIC NOT MOVED: ", 4,
+             "the post_promotion hook failed; clients still go where they went");
     if (nonempty(str(op, "possibly_lost"))) {
         buf_t lost = BUF_INIT;
         json_t *n = json_object_get(op, "possibly_lost_count");
@@ -780,6 +874,7 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         wrap(out, "  possibly lost: ", 4, buf_str(&lost));
         buf_free(&lost);
     }
+    render_loss(out, op, "  ", 4);
     if (nonempty(str(op, "message")))
         wrap(out, "  ", 2, str(op, "message"));
     render_steps_done(out, json_object_get(op, "steps"));
@@ -820,6 +915,8 @@ static void render_candidates(buf_t *out, const json_t *e)
             buf_puts(&st, "eligible");
         if (nonempty(str(c, "errant")))
             buf_printf(&st, "; errant %s", str(c, "errant"));
+        if (json_is_true(json_object_get(c, "filtering")))
+            buf_printf(&st, "; filters %s", str_or(c, "filters", "?"));
         /* The status wraps under its own column. */
         char *cl = clean(buf_str(&st));
         size_t col = node_w + 23, room = W - col;
@@ -929,6 +1026,8 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     if (json_is_object(plan))
         render_plan_steps(out, plan, json_is_object(prep) ? "PROMOTE:" : "STEPS (a group's "
                                                                          "steps run in parallel):");
+    if (nonempty(str(r, "auto_blocked")))
+        wrap(out, "automatic failover blocked: ", 2, str(r, "auto_blocked"));
     if (nonempty(str(r, "note")))
         wrap(out, "note: ", 6, str(r, "note"));
 }
@@ -1007,6 +1106,7 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
             wrap(out, "    possibly lost ", 6, buf_str(&lost));
             buf_free(&lost);
         }
+        render_loss(out, o, "    ", 6);
         if (nonempty(str(o, "message")) && strcmp(str_or(o, "state", ""), "done") != 0)
             wrap(out, "    ", 6, str(o, "message"));
     }

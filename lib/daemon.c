@@ -112,6 +112,7 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .switchover_timeout_ms = cc->switchover_timeout_ms,
                  .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
                  .long_writes_timeout_ms = cc->long_writes_timeout_ms},
+        .startup_grace_ms = cc->startup_grace_ms,
     };
 }
 
@@ -323,7 +324,7 @@ static void handle_ack(control_req_t *req, void *ud)
     int i = cluster_arg(d, req);
     if (i < 0)
         return;
-    char msg[256];
+    char msg[1024];
     if (!failover_ack(d->cl[i]->fo, msg, sizeof msg)) {
         control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
         return;
@@ -376,8 +377,22 @@ static void handle_history(control_req_t *req, void *ud)
             for (const char *const *k = keys; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));
+            /* What a failover knew of its loss (docs/failover.md). */
+            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
+                                               "semisync_off_since", "at_risk",
+                                               "at_risk_count",      NULL};
+            for (const char *const *k = loss; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
         } else if (e && strcmp(type, "ack") == 0) {
             json_object_set_new(e, "acknowledged", json_true());
+        } else if (e && strcmp(type, "loss_found") == 0) {
+            /* The exact loss, found when the old primary came back. */
+            static const char *const found[] = {"lost_exact", "lost_exact_count",
+                                                "lost_exact_found", "lost_exact_node", NULL};
+            for (const char *const *k = found; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
         }
     }
     json_t *out = json_array();
@@ -526,6 +541,23 @@ static void reject_reload(daemon_t *d, const char *errors)
     notify_ready();
 }
 
+/* For each new cluster that replaces a running one of the same name (its
+ * monitor is started afresh): the primary the running one had reached, which
+ * the new watch counts as seen (startup.h), or NULL. */
+static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t **kept)
+{
+    char **seen = xcalloc(next->n_clusters + 1, sizeof *seen);
+    for (size_t i = 0; i < next->n_clusters; i++)
+        for (size_t k = 0; k < d->n_cl && !kept[i]; k++) {
+            if (!d->cl[k] || strcmp(d->cfg->clusters[k].name, next->clusters[i].name) != 0)
+                continue;
+            const char *p = failover_seen_primary(d->cl[k]->fo);
+            if (p)
+                seen[i] = xstrdup(p);
+        }
+    return seen;
+}
+
 /* SIGHUP: load and check the new file completely (plugins included) before
  * anything changes; a bad file leaves the running configuration in force. */
 static void reload(daemon_t *d)
@@ -587,14 +619,20 @@ static void reload(daemon_t *d)
             d->cl[k] = NULL;
         }
     }
+    char **seen = seen_primaries(d, next, cl);
     for (size_t k = 0; k < d->n_cl; k++)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
-        if (!cl[i])
+        if (!cl[i]) {
             cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
+            failover_primary_seen(cl[i]->fo, seen[i]);
+        }
+    for (size_t i = 0; i < next->n_clusters; i++)
+        free(seen[i]);
+    free(seen);
     fo_config_free(old_cfg);
     free(hooks);
     free(d->cl);
@@ -755,8 +793,10 @@ int daemon_run(fo_config_t *cfg)
     buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
     if (ensure_dir(cfg->daemon.state_dir, 0750)) {
         d->journal = journal_open(buf_str(&jpath), err, sizeof err);
+        /* A journal that can't be read is not a reason to stop watching the
+         * clusters: they run held ("state unknown") and say why. */
         if (!d->journal)
-            log_error("journal: %s", err);
+            d->journal = journal_open_unreadable(buf_str(&jpath), err);
     }
     buf_free(&jpath);
     if (!d->journal) {

@@ -5,6 +5,7 @@
 /* Exit codes, sysexits(3) style; documented in failoverd(8) and failoverctl(8). */
 #define FO_EXIT_OK 0
 #define FO_EXIT_FAILURE 1     /* failoverctl: the request was carried out but failed */
+#define FO_EXIT_NO_TRAFFIC 2  /* failoverctl: a failover or switchover done, traffic not moved */
 #define FO_EXIT_USAGE 64      /* EX_USAGE: bad command line */
 #define FO_EXIT_DATAERR 65    /* EX_DATAERR: the daemon rejected the request */
 #define FO_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: daemon not reachable */

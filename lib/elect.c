@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "filters.h"
 #include "flavor.h"
 #include "gtid.h"
 
@@ -28,6 +29,10 @@ static void gstate_free(gstate_t *g)
     memset(g, 0, sizeof *g);
 }
 
+/* set_of and pos_of read texts whose parse was checked where they entered
+ * (elect_gtid_error on observations; the election's own output otherwise):
+ * the empty value they fall back to stands only for an absent text. An
+ * observation with a gtid_error never reaches them. */
 static gtid_set_t *set_of(const char *text)
 {
     gtid_set_t *s = text ? gtid_set_parse(text, NULL, 0) : NULL;
@@ -89,8 +94,10 @@ static long long backlog_of(const observation_t *o, const gstate_t *recv)
 /* Errant transactions of replica o against the old primary p (see elect.h). */
 char *elect_errant(const observation_t *o, const observation_t *p)
 {
-    if (!p->ok || !p->gtid_executed)
+    if (!p->ok || !p->gtid_executed || p->gtid_error)
         return xstrdup(""); /* the primary was never seen: nothing to compare with */
+    if (o->gtid_error)
+        return xstrdup(""); /* unknown, not errant: the node's own error says so */
     if (o->family != FAMILY_MARIADB) {
         gtid_set_t *mine = set_of(o->gtid_executed), *theirs = set_of(p->gtid_executed);
         gtid_set_t *d = gtid_set_subtract(mine, theirs);
@@ -160,7 +167,7 @@ char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result
     if (old_primary < 0)
         return xstrdup("");
     const observation_t *p = &c->nodes[old_primary].last_ok;
-    if (!p->ok || !p->gtid_executed || !e->union_text)
+    if (!p->ok || !p->gtid_executed || p->gtid_error || !e->union_text)
         return xstrdup("");
     if (p->family != FAMILY_MARIADB) {
         gtid_set_t *mine = set_of(p->gtid_executed), *all = set_of(e->union_text);
@@ -182,7 +189,7 @@ char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result
 
 long long elect_backlog(const observation_t *o)
 {
-    if (!o->ok || !o->replica)
+    if (!o->ok || !o->replica || o->gtid_error)
         return -1;
     gstate_t recv = received_of(o);
     long long n = backlog_of(o, &recv);
@@ -203,6 +210,9 @@ static int cmp_candidates(const void *pa, const void *pb)
 {
     size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
     const elect_candidate_t *a = &rank_ctx.r->c[ia], *b = &rank_ctx.r->c[ib];
+    /* A replica without filters before any filtering one, whatever the policy. */
+    if (a->filtering != b->filtering)
+        return a->filtering ? 1 : -1;
     int rule_a = rank_ctx.c->nodes[a->node].rule, rule_b = rank_ctx.c->nodes[b->node].rule;
     int keys_a[4], keys_b[4];
     if (rank_ctx.policy == POLICY_RELIABILITY) {
@@ -236,6 +246,9 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     gstate_t *recv = xcalloc(c->n_nodes, sizeof *recv);
     static const observation_t none;
     const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : &none;
+    bool *filtering = xcalloc(c->n_nodes + 1, sizeof *filtering);
+    filters_judge(c, old_primary, filtering);
+    bool filtered_out = false; /* a filtering replica was excluded for it */
 
     /* Pass 1: per-node facts and exclusions. */
     for (size_t i = 0; i < c->n_nodes; i++) {
@@ -249,7 +262,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         e->errant = xstrdup("");
         e->missing = xstrdup("");
         int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
-        if (o->ok) {
+        if (o->ok && !o->gtid_error) {
             recv[r->n] = received_of(o);
             e->received = gstate_text(&recv[r->n]);
             e->backlog = backlog_of(o, &recv[r->n]);
@@ -270,6 +283,8 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         }
         if (!nd->up)
             e->excluded = "it is down";
+        else if (o->gtid_error)
+            e->excluded = "its GTID state can't be parsed (see its gtid_error in status)";
         else if (nd->rule == RULE_MUST_NOT)
             e->excluded = "its promotion rule is must_not";
         else if (!o->log_bin)
@@ -284,8 +299,14 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
             e->excluded = "its replication is broken (SQL error)";
         else if (e->errant[0])
             e->excluded = "it has errant GTIDs";
+        else if (filtering[i] && policy == POLICY_RELIABILITY) {
+            e->excluded = "its replication filters differ from the other replicas' (it may lack "
+                          "data it reports as replicated)";
+            filtered_out = true;
+        }
+        e->filtering = filtering[i];
         e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
-                       src == old_primary;
+                       src == old_primary && !filtering[i] && !o->gtid_error;
         r->n++;
     }
 
@@ -298,7 +319,8 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         int src = nd->last_ok.ok && nd->last_ok.replica
                       ? cluster_find_node(c, nd->last_ok.source_host, nd->last_ok.source_port)
                       : -1;
-        if (nd->up && src == old_primary)
+        /* A node whose GTID state can't be parsed has no known received set. */
+        if (nd->up && src == old_primary && !nd->last_ok.gtid_error)
             pool[np++] = k;
     }
     if (np > 0) {
@@ -415,6 +437,11 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         }
     } else if (ne > 0) {
         chosen_k = order[0];
+    } else if (filtered_out) {
+        snprintf(r->why, sizeof r->why,
+                 "no replica can be promoted: the replicas without replication filters are "
+                 "excluded, and a replica whose filters differ from the others' may lack data "
+                 "(reliability policy)");
     } else {
         snprintf(r->why, sizeof r->why, "no replica can be promoted");
     }
@@ -455,6 +482,11 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
                              ? "; what it lacks may be lost (availability policy)"
                              : "; what it lacks is held by no replica that can serve it");
         }
+        if (e->filtering)
+            buf_printf(&b,
+                       "; its replication filters (%s) differ from the other replicas': the data "
+                       "it filtered out is lost (availability policy)",
+                       c->nodes[e->node].last_ok.repl_filters);
         snprintf(r->why, sizeof r->why, "%s", buf_str(&b));
         buf_free(&b);
     }
@@ -465,6 +497,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     free(pool);
     free(order);
     free(achievable);
+    free(filtering);
     return r;
 }
 
@@ -472,7 +505,7 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
                  uint64_t *count)
 {
     const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : NULL;
-    const char *seen = prim && prim->ok ? prim->gtid_executed : NULL;
+    const char *seen = prim && prim->ok && !prim->gtid_error ? prim->gtid_executed : NULL;
     bool mysql = true;
     if (e->chosen >= 0 && c->nodes[e->chosen].last_ok.ok)
         mysql = c->nodes[e->chosen].last_ok.family != FAMILY_MARIADB;
@@ -495,9 +528,7 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
     gtid_pos_t *recv = pos_of(e->union_text), *old = pos_of(seen), *have = pos_of(kept);
     gtid_pos_t *all = gtid_pos_max(recv, old);
     gtid_pos_diff_t *d = gtid_pos_diff(have, all);
-    for (size_t i = 0; i < d->n; i++)
-        *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
-    text = gtid_pos_diff_format(d);
+    text = gtid_pos_diff_format_range(d, count); /* a range: every transaction, not the last */
     gtid_pos_diff_free(d);
     gtid_pos_free(recv);
     gtid_pos_free(old);
@@ -534,6 +565,11 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
                              "lacks", e->lacks, "missing", e->missing, "received", e->received,
                              "errant", e->errant, "backlog",
                              e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+        const observation_t *o = &c->nodes[e->node].last_ok;
+        json_t *cand = json_array_get(cands, json_array_size(cands) - 1);
+        json_object_set_new(cand, "filters",
+                            o->ok && o->repl_filters ? json_string(o->repl_filters) : json_null());
+        json_object_set_new(cand, "filtering", json_boolean(e->filtering));
     }
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)
@@ -545,4 +581,102 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
                                            : json_null(),
                      "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
                      "why", r->why, "candidates", cands);
+}
+
+/* ---- the parse check at the boundary, and received sets that go backwards ---- */
+
+/* Appends "NAME 'TEXT': why" to b when text does not parse in the flavor. */
+static bool check_one(buf_t *b, bool mysql, const char *name, const char *text)
+{
+    if (!text)
+        return true;
+    char err[256] = "";
+    bool ok;
+    if (mysql) {
+        gtid_set_t *s = gtid_set_parse(text, err, sizeof err);
+        ok = s != NULL;
+        gtid_set_free(s);
+    } else {
+        gtid_pos_t *p = gtid_pos_parse(text, err, sizeof err);
+        ok = p != NULL;
+        gtid_pos_free(p);
+    }
+    if (!ok)
+        buf_printf(b, "%s '%.200s' can't be parsed: %s", name, text, err[0] ? err : "invalid");
+    return ok;
+}
+
+char *elect_gtid_error(const observation_t *o)
+{
+    if (!o->ok)
+        return NULL;
+    bool mysql = o->family != FAMILY_MARIADB;
+    buf_t b = BUF_INIT;
+    bool ok = mysql ? check_one(&b, true, "@@gtid_executed", o->gtid_executed) &&
+                          check_one(&b, true, "Retrieved_Gtid_Set", o->received_gtids) &&
+                          check_one(&b, true, "Executed_Gtid_Set", o->executed_gtids)
+                    : check_one(&b, false, "@@gtid_binlog_pos", o->gtid_executed) &&
+                          check_one(&b, false, "@@gtid_current_pos", o->gtid_current_pos) &&
+                          check_one(&b, false, "@@gtid_slave_pos", o->gtid_slave_pos) &&
+                          check_one(&b, false, "Gtid_IO_Pos", o->received_gtids) &&
+                          check_one(&b, false, "Gtid_Slave_Pos", o->executed_gtids);
+    if (ok) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
+static bool usable(const observation_t *o)
+{
+    return o->ok && o->replica && !o->gtid_error;
+}
+
+char *elect_received_regress(const observation_t *before, const observation_t *after,
+                             uint64_t *count)
+{
+    *count = 0;
+    if (!usable(before) || !usable(after) ||
+        (before->family == FAMILY_MARIADB) != (after->family == FAMILY_MARIADB))
+        return xstrdup("");
+    gstate_t b = received_of(before), a = received_of(after);
+    char *text;
+    if (b.mysql) {
+        gtid_set_t *d = gtid_set_subtract(b.set, a.set);
+        *count = gtid_set_count(d);
+        text = gtid_set_format_line(d);
+        gtid_set_free(d);
+    } else {
+        /* Per domain: where the position now is short of the one before. */
+        gtid_pos_diff_t *d = gtid_pos_diff(a.pos, b.pos);
+        for (size_t i = 0; i < d->n; i++)
+            *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
+        text = gtid_pos_diff_format(d);
+        gtid_pos_diff_free(d);
+    }
+    gstate_free(&b);
+    gstate_free(&a);
+    return text;
+}
+
+void elect_add_received(elect_result_t *e, const observation_t *o)
+{
+    if (!usable(o))
+        return;
+    gstate_t g = received_of(o);
+    char *text;
+    if (g.mysql) {
+        gtid_set_t *u = set_of(e->union_text);
+        gtid_set_add_set(u, g.set);
+        text = gtid_set_format_line(u);
+        gtid_set_free(u);
+    } else {
+        gtid_pos_t *u = pos_of(e->union_text), *m = gtid_pos_max(u, g.pos);
+        text = gtid_pos_format(m);
+        gtid_pos_free(u);
+        gtid_pos_free(m);
+    }
+    gstate_free(&g);
+    free(e->union_text);
+    e->union_text = text;
 }

@@ -7,6 +7,8 @@
  *
  * Exclusions (a reason is recorded for each):
  *   - the node is down (its latest probe failed);
+ *   - its GTID state can't be parsed (observation_t.gtid_error): what it
+ *     holds is unknown, which is not the same as holding nothing;
  *   - promotion rule must_not;
  *   - binary log off, or replicated transactions not logged
  *     (log_replica_updates off): the others could not follow it;
@@ -23,6 +25,13 @@
  *     source, so they are never spread;
  *   - a server newer than another replica that would follow it (a replica
  *     cannot always replicate from a newer major/minor version).
+ *   - reliability: a filtering replica (filters.h: the replicas do not all
+ *     filter the same way, and it has filters). Its GTID state claims
+ *     transactions whose data it may have filtered out, so it is neither
+ *     promoted nor used as a catch-up source; with no other candidate the
+ *     failover is aborted rather than promote it. Under availability it is
+ *     eligible but ranks after every replica without filters, and the
+ *     choice says what that costs.
  *
  * Ranking of the rest:
  *   reliability: promotion rule (prefer > neutral > prefer_not), then
@@ -59,6 +68,7 @@ typedef struct {
     char *errant;         /* errant GTIDs ("" when none) */
     long long backlog;    /* received but not applied (transactions), -1 unknown */
     int rank;             /* 1 = best eligible; 0 = excluded */
+    bool filtering;       /* its replication filters differ from the others' (filters.h) */
 } elect_candidate_t;
 
 typedef struct {
@@ -102,5 +112,30 @@ long long elect_backlog(const observation_t *o);
  * nodes as topology issues): the errant GTIDs of o against the primary's
  * observation p, as text ("" when none, or when p was never observed). Caller frees. */
 char *elect_errant(const observation_t *o, const observation_t *p);
+
+/* The parse check at the observation boundary: every GTID text of o (MySQL:
+ * gtid_executed, the retrieved and executed sets; MariaDB: gtid_binlog_pos,
+ * gtid_current_pos, gtid_slave_pos, Gtid_IO_Pos and Gtid_Slave_Pos) parsed
+ * in o's flavor. NULL when all parse (an absent value is not an error);
+ * otherwise one sentence naming the first that does not. Caller frees. A
+ * node whose observation has one is excluded from elections, is never a
+ * catch-up source, and is not judged errant; a primary whose observation has
+ * one is treated as not seen for the errant and loss computations. */
+char *elect_gtid_error(const observation_t *o);
+
+/* What a replica had received (executed ∪ retrieved, or the furthest MariaDB
+ * position) when observed as `before` that it no longer holds as `after`:
+ * the received set went backwards, e.g. a relay log the server discarded. ""
+ * when nothing (or when either observation is not usable: not ok, a GTID
+ * parse error, another flavor); otherwise a MySQL GTID set or the MariaDB
+ * positions `after` falls short of (as in elect_lost). *count is the number
+ * of transactions. Caller frees. */
+char *elect_received_regress(const observation_t *before, const observation_t *after,
+                             uint64_t *count);
+
+/* Adds what o had received to e->union_text (received_by_all), so that the
+ * loss computed by elect_lost counts it: a replica whose received set went
+ * backwards during a failover still had those transactions. */
+void elect_add_received(elect_result_t *e, const observation_t *o);
 
 #endif

@@ -49,6 +49,8 @@ struct exec {
     const char *current;
     uv_idle_t kick;       /* starts the next group from a fresh loop turn */
     int open;             /* handles and connections still open at the end */
+    char *journal_fail;   /* a record could not be made durable: why (the plan stops) */
+    int journal_failures; /* how many records could not be */
 };
 
 /* One running step. */
@@ -77,6 +79,41 @@ struct run {
 static void next_group(exec_t *x);
 static void on_kick(uv_idle_t *h) { next_group(h->data); }
 
+/* A record of step s could not be made durable (ran: it was the record of its
+ * end; else of its start, and s did not run). No further step runs: the plan
+ * fails here, like a required step that failed (the rollback, before the
+ * point of no return, runs only as far as its own records can be written). */
+static void journal_failed(exec_t *x, const step_t *s, bool ran)
+{
+    const char *why = journal_last_error(x->j);
+    buf_t b = BUF_INIT;
+    if (ran)
+        buf_printf(&b, "the journal record of the end of step %s could not be made durable (%s); "
+                       "no further step was run",
+                   s->name, why);
+    else
+        buf_printf(&b, "step %s was not run: its journal record could not be made durable (%s)",
+                   s->name, why);
+    event_emit(LOG_LVL_ERROR, "journal_write_failed", x->o.cluster,
+               s->node >= 0 ? x->c->nodes[s->node].name : NULL,
+               json_pack("{s:s, s:s, s:b, s:s}", "step", s->name, "error", why, "step_ran", ran,
+                         "op", x->o.op),
+               "%s", buf_str(&b));
+    x->journal_failures++;
+    if (!x->journal_fail)
+        x->journal_fail = xstrdup(buf_str(&b));
+    if (!x->failed) {
+        x->failed = true;
+        x->failed_at = (size_t)(s - x->steps);
+        /* A rollback keeps the reason it was started for. */
+        if (!x->rolling_back || !x->fail_msg) {
+            free(x->fail_msg);
+            x->fail_msg = buf_steal(&b);
+        }
+    }
+    buf_free(&b);
+}
+
 static void run_free(run_t *r)
 {
     free(r->sql);
@@ -88,10 +125,35 @@ static void run_free(run_t *r)
 
 /* ---- finishing ------------------------------------------------------------ */
 
+/* The executor keeps its own copies of the strings it was started with: the
+ * caller's (the cluster's settings) may be replaced by a reload while the plan
+ * runs. */
+static void opts_copy(exec_opts_t *d, const exec_opts_t *s)
+{
+    *d = *s;
+    d->cluster = xstrdup(s->cluster ? s->cluster : "");
+    d->op = xstrdup(s->op ? s->op : "");
+    d->kind = xstrdup(s->kind ? s->kind : "");
+    d->user = xstrdup(s->user ? s->user : "");
+    d->password = xstrdup(s->password ? s->password : "");
+    d->crash_at_step = xstrdup(s->crash_at_step ? s->crash_at_step : "");
+}
+
+static void opts_free(exec_opts_t *o)
+{
+    free((char *)o->cluster);
+    free((char *)o->op);
+    free((char *)o->kind);
+    free((char *)o->user);
+    free((char *)o->password);
+    free((char *)o->crash_at_step);
+}
+
 static void conn_closed(void *arg)
 {
     exec_t *x = arg;
     if (--x->open == 0) {
+        opts_free(&x->o);
         free(x->conns);
         free(x->ended);
         free(x->aux);
@@ -100,6 +162,7 @@ static void conn_closed(void *arg)
         free(x->captured_by);
         free(x->captured);
         free(x->fail_msg);
+        free(x->journal_fail);
         json_decref(x->results);
         free(x);
     }
@@ -153,9 +216,10 @@ static void step_end(run_t *r, bool ok, const char *msg)
                           json_pack("{s:s, s:b, s:I, s:I, s:s?}", "name", s->name, "ok", ok, "ms",
                                     (json_int_t)ms, "at_ms", (json_int_t)(r->started - x->started),
                                     "error", ok ? NULL : msg));
-    journal_record(x->j, x->o.cluster, x->o.op, x->o.kind, ok ? "step_done" : "step_failed",
-                   json_pack("{s:s, s:I, s:s?}", "step", s->name, "ms", (json_int_t)ms, "error",
-                             ok ? NULL : msg));
+    if (!journal_record(x->j, x->o.cluster, x->o.op, x->o.kind, ok ? "step_done" : "step_failed",
+                        json_pack("{s:s, s:I, s:s?}", "step", s->name, "ms", (json_int_t)ms,
+                                  "error", ok ? NULL : msg)))
+        journal_failed(x, s, true);
     if (!ok) {
         const char *node = s->node >= 0 ? x->c->nodes[s->node].name : NULL;
         event_emit(s->optional ? LOG_LVL_WARN : LOG_LVL_ERROR, "failover_step", x->o.cluster, node,
@@ -401,6 +465,13 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
     int64_t behind = -1;
     dbconn_rs_int(rs, 0, R->seconds_behind, &behind);
     bool applying = sql && strcasecmp(sql, "Yes") == 0;
+    if (io && strcasecmp(io, "No") == 0) {
+        /* Stopped, not failing to connect: nothing will arrive until someone
+         * starts it, so waiting out the step's time helps nobody. */
+        step_end(r, false, "its IO thread is stopped: it receives nothing from the primary, and "
+                           "that does not change by itself (start it, then try again)");
+        return;
+    }
     if (behind >= 0 && (uint64_t)behind * 1000 <= s->max_lag_ms && applying) {
         step_end(r, true, NULL);
     } else {
@@ -720,8 +791,35 @@ static void answered(void *token, int outcome, const char *msg)
 
 /* ---- the group loop --------------------------------------------------------- */
 
+/* Journals step s before it runs; false when that record is not durable and s
+ * must not run (a refresh only reads, and runs anyway). */
+static bool journal_step(exec_t *x, const step_t *s)
+{
+    if (journal_record(x->j, x->o.cluster, x->o.op, x->o.kind, "step",
+                       json_pack("{s:s, s:s?, s:s?, s:s?}", "step", s->name, "node",
+                                 s->node >= 0 ? x->c->nodes[s->node].name : NULL, "sql",
+                                 s->sql_log, "desc", s->desc)))
+        return true;
+    if (s->kind == STEP_REFRESH) {
+        log_fields(LOG_LVL_WARN, x->o.cluster, NULL, "failover_step",
+                   "step %s runs without its journal record (it only reads): %s", s->name,
+                   journal_last_error(x->j));
+        return true;
+    }
+    journal_failed(x, s, false);
+    x->ended[s - x->steps] = true;
+    json_array_append_new(x->results,
+                          json_pack("{s:s, s:b, s:I, s:I, s:s}", "name", s->name, "ok", 0, "ms",
+                                    (json_int_t)0, "at_ms",
+                                    (json_int_t)(uv_now(x->loop) - x->started), "error",
+                                    "not run: its journal record could not be made durable"));
+    return false;
+}
+
 static void start_step(exec_t *x, const step_t *s)
 {
+    if (!journal_step(x, s))
+        return;
     run_t *r = xcalloc(1, sizeof *r);
     r->x = x;
     r->s = s;
@@ -742,10 +840,6 @@ static void start_step(exec_t *x, const step_t *s)
     x->current = s->name;
     if (!x->rolling_back && (size_t)(s - x->p->steps) >= x->p->point_of_no_return)
         x->past_no_return = true;
-    journal_record(x->j, x->o.cluster, x->o.op, x->o.kind, "step",
-                   json_pack("{s:s, s:s?, s:s?, s:s?}", "step", s->name, "node",
-                             s->node >= 0 ? x->c->nodes[s->node].name : NULL, "sql", s->sql_log,
-                             "desc", s->desc));
     if (x->o.crash_at_step && x->o.crash_at_step[0] && strcmp(x->o.crash_at_step, s->name) == 0) {
         log_error("test knob crash_at_step: dying at step %s", s->name);
         raise(SIGKILL);
@@ -829,8 +923,17 @@ static void next_group(exec_t *x)
     x->first = x->next;
     while (x->next < x->n_steps && x->steps[x->next].group == g)
         x->next++;
-    for (size_t i = x->first; i < x->next; i++)
+    int failures = x->journal_failures;
+    for (size_t i = x->first; i < x->next && x->journal_failures == failures; i++)
         start_step(x, &x->steps[i]);
+    /* A step not run for want of its record stops the group: what did start
+     * ends by itself; when nothing did, go on (to the rollback or the end). */
+    if (x->journal_failures != failures) {
+        for (size_t i = x->first; i < x->next; i++)
+            x->ended[i] = true;
+        if (x->running == 0)
+            uv_idle_start(&x->kick, on_kick);
+    }
     /* Steps that ended at once (nothing to wait for) leave the first still running. */
     x->current = NULL;
     for (size_t i = x->first; i < x->next && !x->current; i++)
@@ -845,7 +948,7 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
     x->loop = loop;
     x->c = c;
     x->p = p;
-    x->o = *o;
+    opts_copy(&x->o, o);
     x->j = j;
     x->env = *env;
     x->cb = cb;
@@ -872,3 +975,4 @@ const char *exec_captured_at(const exec_t *x, int node)
 }
 json_t *exec_results(const exec_t *x) { return x->results; }
 bool exec_reached_point_of_no_return(const exec_t *x) { return x->past_no_return; }
+const char *exec_journal_failed(const exec_t *x) { return x->journal_fail; }

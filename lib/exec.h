@@ -2,7 +2,9 @@
  *
  * Groups of steps run in order, the steps of a group in parallel, each bounded
  * by its timeout. Every step is journaled before it runs ("step") and after
- * ("step_done" / "step_failed"). A required step that fails ends the plan; if
+ * ("step_done" / "step_failed"). A step whose record can't be made durable
+ * does not run, and the plan fails there (a refresh, which only reads, is the
+ * exception); so does a plan whose record of a step's end can't be written. A required step that fails ends the plan; if
  * that happens before the plan's point of no return, the rollback steps run.
  * SQL goes to each node over a connection of the executor's own (the probes'
  * connections are never borrowed), with the admin credentials; a block_writes
@@ -52,7 +54,8 @@ typedef struct {
 
 typedef void (*exec_done_cb)(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud);
 
-/* Starts running p (which must outlive the run) against the nodes of c. */
+/* Starts running p (which must outlive the run) against the nodes of c. The
+ * strings of o are copied: a reload may replace the caller's while p runs. */
 exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const exec_opts_t *o,
                    journal_t *j, const exec_env_t *env, exec_done_cb cb, void *ud);
 
@@ -67,5 +70,9 @@ json_t *exec_results(const exec_t *x);
 /* A step at or after the plan's point of no return was started: from then on
  * a node may have been made writable. */
 bool exec_reached_point_of_no_return(const exec_t *x);
+/* A journal record of the run could not be made durable: why (the step it
+ * was for did not run, or, for the record of a step's end, no later step
+ * ran), else NULL. */
+const char *exec_journal_failed(const exec_t *x);
 
 #endif

@@ -6,13 +6,19 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 #include "elect.h"
 #include "event.h"
 #include "log.h"
 #include "rejoin.h"
+#include "startup.h"
+#include "resume.h"
 
 #define REFRESH_POLL_MS 20
 #define LOOK_MS 250
+/* How long a restarted daemon waits for every node's first probe before it
+ * decides on an interrupted switchover with what it has seen. */
+#define RESUME_WAIT_MS 10000
 
 struct failover {
     uv_loop_t *loop;
@@ -54,6 +60,7 @@ struct failover {
     rejoin_t *rj;
     uv_timer_t look_timer;
     char *promoted;           /* the node failoverd made the primary last, or NULL */
+    uint64_t ended_mono;      /* when the last operation ended (loop ms); 0: none yet */
 
     /* History. */
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0 none */
@@ -67,9 +74,42 @@ struct failover {
     bool dying;               /* failover_free() was called during an operation */
     void (*freed)(void *);
     void *freed_ud;
+
+    /* What each node had received when the failover began (its last
+     * successful observation, GTID fields only): the refresh is compared with
+     * it (received_went_back). n_before entries, or NULL. */
+    observation_t *before;
+    size_t n_before;
+    bool regress_reported;    /* the received_regressed events were emitted */
+    /* What the operation in flight owns until it ends: the hooks it started
+     * with (held), and settings a reload brought meanwhile, which wait for it
+     * (see failover_update). */
+    hooks_t *op_hooks;
+    failover_settings_t next_s;
+    bool has_next_s;
+
+    /* A primary not reached since the watch began (startup.h). */
+    uint64_t watch_since;   /* monotonic ms when this cluster's watch began */
+    uint64_t startup_until; /* availability: the grace ends then; 0: not waiting */
+    char *seen_before;      /* the primary the watch before a reload had reached, or NULL */
+    bool startup_confirmed; /* an ack of an interrupted operation confirmed the failover */
+    /* The journal can't be trusted for this cluster (damaged, unreadable, or
+     * a record of it could not be made durable): why; automatic actions are
+     * held until an operator acknowledges it. NULL when it can. */
+    char *state_unknown;
+    bool journal_damaged;     /* ... because of damage found in the file */
+    bool resume_decided;      /* an interrupted switchover was looked at after the restart */
+    uint64_t created_mono;
+    /* What the failover in flight knows of the old primary's durability (durability.h). */
+    uint64_t risk_since_wall; /* semi-sync had fallen back on it at this time; 0: it had not */
+    char *risk_from;          /* what its replicas held when the fallback was seen */
+    uint64_t seen_wall;       /* its last successful probe, wall ms; 0: never */
+    int errant_sink;          /* event sink: a returning old primary's extra transactions */
+    bool exact_recorded;      /* the last failover's exact loss is in the journal */
 };
 
 static void really_free(failover_t *f);
+static void hold_unknown(failover_t *f, const char *why);
 
 static char *dup0(const char *s) { return xstrdup(s ? s : ""); }
 
@@ -134,6 +174,10 @@ static json_t *interrupted_summary(json_t *records)
         if (!name)
             continue;
         bool started = strcmp(type, "step") == 0, done = strcmp(type, "step_done") == 0;
+        /* A switchover's candidate is in the names of its steps before the
+         * promotion (it has no election record). */
+        if (!candidate && (strncmp(name, "check_lag:", 10) == 0 || strncmp(name, "sync:", 5) == 0))
+            candidate = strchr(name, ':') + 1;
         step = name;
         state = started ? "started" : done ? "done" : "failed";
         if (strncmp(name, "promote:", 8) == 0) {
@@ -145,10 +189,35 @@ static json_t *interrupted_summary(json_t *records)
                      candidate, "promotion", promotion);
 }
 
+/* How far the step of this name got in records: "started", "done", "failed",
+ * or NULL when it was never journaled. */
+static const char *op_step_state(json_t *records, const char *step)
+{
+    const char *state = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        const char *name = json_string_value(json_object_get(rec, "step"));
+        if (!type || !name || strcmp(name, step) != 0)
+            continue;
+        state = strcmp(type, "step") == 0        ? "started"
+                : strcmp(type, "step_done") == 0 ? "done"
+                                                 : "failed";
+    }
+    return state;
+}
+
 /* Reads what the journal knows of this cluster: an interrupted operation, the
  * last failover's end and whether it was acknowledged. */
 static void load_history(failover_t *f)
 {
+    char dmg[600];
+    if (journal_damage(f->j, f->s.cluster, dmg, sizeof dmg)) {
+        f->journal_damaged = true;
+        hold_unknown(f, dmg);
+    }
     f->interrupted = journal_open_op(f->j, f->s.cluster);
     json_t *all = journal_records(f->j, f->s.cluster);
     size_t i;
@@ -166,6 +235,18 @@ static void load_history(failover_t *f)
             f->last_failover_op = dup0(json_string_value(json_object_get(rec, "op")));
         } else if (strcmp(type, "ack") == 0) {
             f->last_acked = true;
+        }
+        if (strcmp(type, "done") == 0) {
+            f->exact_recorded = false;
+        } else if (strcmp(type, "loss_found") == 0) {
+            f->exact_recorded = true;
+            const char *op = json_string_value(json_object_get(rec, "op"));
+            const char *last = json_string_value(json_object_get(f->last_op, "op"));
+            static const char *const keys[] = {"lost_exact", "lost_exact_count", "lost_exact_found",
+                                               "lost_exact_node", NULL};
+            for (const char *const *k = keys; op && last && strcmp(op, last) == 0 && *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(f->last_op, *k, json_object_get(rec, *k));
         }
         if (strcmp(type, "done") == 0)
             set_promoted(f, json_string_value(json_object_get(rec, "new_primary")));
@@ -189,7 +270,23 @@ static void load_history(failover_t *f)
                        strcmp(state, "started") == 0
                            ? "started, not finished: its effect is unknown"
                            : state);
-        if (!cand)
+        const char *bw = NULL;
+        size_t k;
+        json_t *r;
+        json_array_foreach(f->interrupted, k, r)
+        {
+            const char *nm = json_string_value(json_object_get(r, "step"));
+            if (nm && strncmp(nm, "block_writes:", 13) == 0)
+                bw = nm + 13;
+        }
+        const char *kd = json_string_value(json_object_get(first, "kind"));
+        bool sw = kd && strcmp(kd, "switchover") == 0;
+        if (sw && strcmp(promo, "not started") == 0)
+            buf_printf(&where, "; nothing had been promoted%s%s%s", bw ? ", and " : "",
+                       bw ? bw : "", bw ? " may have been made read-only: if it is, and no node "
+                                          "is writable, make it writable again"
+                                    : "");
+        else if (!cand)
             buf_puts(&where, "; no new primary had been elected");
         else if (strcmp(promo, "done") == 0)
             buf_printf(&where, "; %s had been promoted (made writable), the rest was not done",
@@ -200,30 +297,112 @@ static void load_history(failover_t *f)
         else
             buf_printf(&where, "; %s had been elected but not promoted: no node was made writable",
                        cand);
+        bool resumable = sw && cand &&
+                         (strcmp(promo, "done") == 0 || strcmp(promo, "unknown") == 0);
+        if (cand && strcmp(promo, "not started") != 0) {
+            const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+            if (!pp || strcmp(pp, "done") != 0)
+                buf_printf(&where, "; the post_promotion hooks (they move the traffic) %s",
+                           !pp ? "did not run" : strcmp(pp, "started") == 0
+                                                     ? "were started, not finished"
+                                                     : "failed");
+        }
         json_t *d = json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step);
         json_object_update(d, sum);
         event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
-                   "a %s of this cluster (operation %s) was interrupted%s. Nothing will be done "
-                   "automatically until an operator checks the cluster and runs `failoverctl ack "
-                   "%s`",
-                   json_string_value(json_object_get(first, "kind")),
-                   json_string_value(json_object_get(first, "op")), buf_str(&where), f->s.cluster);
+                   "a %s of this cluster (operation %s) was interrupted%s. %s",
+                   kd ? kd : "operation",
+                   json_string_value(json_object_get(first, "op")), buf_str(&where),
+                   resumable ? "The switchover is finished as soon as the nodes, probed now, "
+                               "show that it is safe (switchover_resumed); else nothing is done "
+                               "automatically until an operator checks the cluster and "
+                               "acknowledges it"
+                             : "Nothing will be done automatically until an operator checks "
+                               "the cluster and runs `failoverctl ack`");
         buf_free(&where);
         json_decref(sum);
     }
 }
 
+/* A node the last operation left behind may come back writable at any moment
+ * (a hung old primary resumes; a server restarts): while failoverd may act on
+ * them, their failed probes do not back off, so a returning node is seen, and
+ * fenced, within about one probe interval. */
+static void look_closely(failover_t *f, const cluster_t *c, bool may)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        monitor_set_backoff(f->m, i, !(may && (int)i != c->primary));
+}
+static void startup_recheck(failover_t *f);
+
 /* The nodes left behind by the last operation, when failoverd may act: no
  * operation running or interrupted, not paused, and the primary is the node
  * failoverd promoted last. */
+static void try_resume(failover_t *f);
+
 static void look(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
-    if (f->running || f->interrupted || f->paused || f->dying || !f->promoted || c->primary < 0 ||
-        strcmp(c->nodes[c->primary].name, f->promoted) != 0)
+    startup_recheck(f);
+    if (f->interrupted && !f->resume_decided)
+        try_resume(f);
+    bool may = !(f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
+                 !f->promoted || c->primary < 0 ||
+                 strcmp(c->nodes[c->primary].name, f->promoted) != 0);
+    look_closely(f, c, may);
+    if (!may)
         return;
+    /* What a node looked like while the operation ran is no reason to act:
+     * wait until every reachable node was probed after it ended. */
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].up && c->nodes[i].last_ok.started < f->ended_mono)
+            return;
     rejoin_look(f->rj, c, uv_now(f->loop));
+}
+
+/* A returning old primary whose extra transactions rejoin found (node_errant):
+ * the exact loss of the failover that left it behind goes into that
+ * failover's history, once. What the failover reported was a lower bound. */
+static void on_event(const event_t *ev, void *ud)
+{
+    failover_t *f = ud;
+    if (strcmp(ev->name, "node_errant") != 0 || !ev->cluster || !ev->node ||
+        strcmp(ev->cluster, f->s.cluster) != 0 || f->exact_recorded || !f->last_failover_op ||
+        !f->last_failover_op[0] || !f->last_op)
+        return;
+    const char *op = json_string_value(json_object_get(f->last_op, "op"));
+    const char *old = json_string_value(json_object_get(f->last_op, "old_primary"));
+    if (!op || strcmp(op, f->last_failover_op) != 0 || !old || strcmp(old, ev->node) != 0)
+        return;
+    cluster_t *c = monitor_cluster(f->m);
+    int i = cluster_find_node_by_name(c, ev->node);
+    bool mariadb = i >= 0 && c->nodes[i].last_ok.family == FAMILY_MARIADB;
+    if (i >= 0 && !c->nodes[i].last_ok.ok && c->primary >= 0)
+        mariadb = c->nodes[c->primary].last_ok.family == FAMILY_MARIADB;
+    durability_range_t r;
+    char err[256];
+    if (!durability_exact_loss(mariadb, json_string_value(json_object_get(ev->data, "gtid")),
+                               json_string_value(json_object_get(ev->data, "primary_gtid")), &r,
+                               err, sizeof err)) {
+        log_warn("%s: cannot count what %s has beyond the primary: %s", f->s.cluster, ev->node,
+                 err);
+        return;
+    }
+    char ts[32];
+    format_wall_ms(ev->wall_ms, ts, sizeof ts);
+    json_t *rec =
+        json_pack("{s:s, s:I, s:s, s:s}", "lost_exact", r.text, "lost_exact_count",
+                  (json_int_t)r.count, "lost_exact_found", ts, "lost_exact_node", ev->node);
+    if (!journal_record(f->j, f->s.cluster, op, "failover", "loss_found", json_deep_copy(rec)))
+        log_warn("%s: the exact loss of failover %s could not be journaled", f->s.cluster, op);
+    json_object_update(f->last_op, rec);
+    json_decref(rec);
+    f->exact_recorded = true;
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, ev->node, "failover_loss",
+               "failover %s lost exactly %llu transactions (%s): %s is back with them", op,
+               (unsigned long long)r.count, r.text, ev->node);
+    durability_range_free(&r);
 }
 
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
@@ -236,6 +415,8 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     settings_copy(&f->s, s);
     f->hooks = hooks_slot;
     f->candidate = f->old_primary = -1;
+    f->watch_since = uv_now(loop);
+    f->created_mono = uv_now(loop);
     uv_timer_init(loop, &f->refresh_timer);
     f->refresh_timer.data = f;
     load_history(f);
@@ -245,11 +426,32 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     uv_timer_init(loop, &f->look_timer);
     f->look_timer.data = f;
     uv_timer_start(&f->look_timer, look, LOOK_MS, LOOK_MS);
+    f->errant_sink = event_add_sink(on_event, f);
     return f;
+}
+
+/* A reload while an operation runs: the operation goes on with the settings
+ * it started with (every string and timeout it uses comes from f->s, and its
+ * executor and rejoin copies may still point there); the new ones take effect
+ * when it ends, in op_release(). */
+static void defer_settings(failover_t *f, const failover_settings_t *s)
+{
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    settings_copy(&f->next_s, s);
+    f->has_next_s = true;
+    log_notice("%s: configuration reloaded while a %s runs; its new settings take effect when "
+               "the %s ends",
+               f->s.cluster, f->kind == OP_FAILOVER ? "failover" : "switchover",
+               f->kind == OP_FAILOVER ? "failover" : "switchover");
 }
 
 void failover_update(failover_t *f, const failover_settings_t *s)
 {
+    if (f->running) {
+        defer_settings(f, s);
+        return;
+    }
     failover_settings_t old = f->s;
     settings_copy(&f->s, s);
     settings_free(&old);
@@ -322,7 +524,7 @@ static failoverd_node_ref_t node_ref(const cluster_t *c, int i)
 static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
 {
     failover_t *f = ud;
-    hooks_t *h = f->hooks ? *f->hooks : NULL;
+    hooks_t *h = f->op_hooks;
     failoverd_hook_point_t point;
     if (!h) {
         answer(token, HOOK_OK, NULL);
@@ -340,8 +542,20 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
                     (point == FAILOVERD_HOOK_POST_PROMOTION ||
                      point == FAILOVERD_HOOK_POST_FAILOVER ||
                      point == FAILOVERD_HOOK_SWITCHOVER_AFTER);
+    /* After the promotion the loss is known as well as it will be: count it for the hooks. */
+    const char *kept =
+        f->kind == OP_FAILOVER && f->elect && f->exec ? exec_captured(f->exec) : NULL;
+    if (kept) {
+        free(f->lost);
+        f->lost = elect_lost(c, f->old_primary, f->elect, kept, &f->lost_count);
+    }
+    char as_of[32] = "";
+    if (f->kind == OP_FAILOVER && f->seen_wall)
+        format_wall_ms(f->seen_wall, as_of, sizeof as_of);
     failoverd_context_t ctx = {
         .size = sizeof ctx,
+        .lost_at_least = (int64_t)f->lost_count,
+        .lost_as_of = as_of,
         .event = f->kind == OP_FAILOVER ? "failover_started" : "switchover_started",
         .operation = f->op,
         .policy = policy_str(f->policy),
@@ -359,7 +573,131 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
     hooks_run_point(h, point, &ctx, hook_done, w);
 }
 
+/* ---- received sets that go backwards ------------------------------------------ */
+
+static void forget_before(failover_t *f)
+{
+    for (size_t i = 0; i < f->n_before; i++)
+        observation_clear(&f->before[i]);
+    free(f->before);
+    f->before = NULL;
+    f->n_before = 0;
+    f->regress_reported = false;
+}
+
+/* Keeps what every node had received as last observed before the failover. */
+static void remember_before(failover_t *f, const cluster_t *c)
+{
+    forget_before(f);
+    f->before = xcalloc(c->n_nodes + 1, sizeof *f->before);
+    f->n_before = c->n_nodes;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const observation_t *o = &c->nodes[i].last_ok;
+        observation_t *b = &f->before[i];
+        b->ok = o->ok;
+        b->at = o->at;
+        b->family = o->family;
+        b->replica = o->replica;
+        b->gtid_executed = o->gtid_executed ? xstrdup(o->gtid_executed) : NULL;
+        b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
+        b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
+        b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
+    }
+}
+
+/* The replicas (up now, other than the old primary) whose received set went
+ * backwards between the last probe before the failover and now (the
+ * refresh): a server threw away transactions it had received and, under
+ * semi-sync, acknowledged (MariaDB discards the relay log when a replication
+ * thread starts while both are stopped; a restarted replica may lose it too).
+ * Whatever rule did it, a reliability failover can't promote past it: those
+ * transactions may be on no other node. Returns [{node, lost, lost_count,
+ * received_before, executed_before, received_now, executed_now}], empty when
+ * none; the first time in an operation, they are journaled (regressed) and
+ * each is reported (received_regressed). */
+static json_t *received_went_back(failover_t *f, const cluster_t *c)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < f->n_before && i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if ((int)i == f->old_primary || !nd->up)
+            continue;
+        uint64_t n = 0;
+        char *lost = elect_received_regress(&f->before[i], &nd->last_ok, &n);
+        if (lost[0]) {
+            json_array_append_new(
+                out, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:I}", "node", nd->name,
+                               "received_before", f->before[i].received_gtids,
+                               "executed_before", f->before[i].executed_gtids,
+                               "received_now", nd->last_ok.received_gtids, "executed_now",
+                               nd->last_ok.executed_gtids, "lost", lost, "lost_count",
+                               (json_int_t)n));
+        }
+        free(lost);
+    }
+    if (json_array_size(out) && !f->regress_reported) {
+        f->regress_reported = true;
+        journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), "regressed",
+                       json_pack("{s:O}", "replicas", out));
+        size_t k;
+        json_t *r;
+        json_array_foreach(out, k, r)
+        {
+            const char *name = json_string_value(json_object_get(r, "node"));
+            json_int_t n = json_integer_value(json_object_get(r, "lost_count"));
+            event_emit(LOG_LVL_ERROR, "received_regressed", f->s.cluster, name, json_deep_copy(r),
+                       "%s no longer holds %lld transaction%s it had received before the "
+                       "failover (%s): its received set went backwards between the last probe "
+                       "before the failover and the refresh; the server discarded them",
+                       name, (long long)n, n == 1 ? "" : "s",
+                       json_string_value(json_object_get(r, "lost")));
+        }
+    }
+    return out;
+}
+
 /* ---- finishing ----------------------------------------------------------------- */
+
+/* An operation runs the hooks in force when it began: it holds them until it
+ * ends, also when a reload replaces the cluster's hooks meanwhile. */
+static void op_hold(failover_t *f)
+{
+    f->op_hooks = f->hooks ? *f->hooks : NULL;
+    if (f->op_hooks)
+        hooks_hold(f->op_hooks);
+}
+
+/* The operation ended: its hooks go back (a reload may have replaced them
+ * meanwhile: they close now), and settings a reload brought meanwhile take
+ * effect. */
+static void op_release(failover_t *f)
+{
+    if (f->op_hooks)
+        hooks_release(f->op_hooks);
+    f->op_hooks = NULL;
+    if (f->has_next_s) {
+        f->has_next_s = false;
+        failover_settings_t next = f->next_s;
+        memset(&f->next_s, 0, sizeof f->next_s);
+        failover_update(f, &next);
+        settings_free(&next);
+    }
+}
+
+/* The journal can't be trusted for this cluster: say so once per cause, and
+ * hold every automatic action until an operator acknowledges it. */
+static void hold_unknown(failover_t *f, const char *why)
+{
+    if (f->state_unknown)
+        return; /* the first cause is the one to look at */
+    f->state_unknown = xstrdup(why);
+    event_emit(LOG_LVL_ERROR, "state_unknown", f->s.cluster, NULL,
+               json_pack("{s:s}", "reason", why),
+               "state unknown: %s. Automatic failover, fencing and rejoining are held on this "
+               "cluster until an operator checks it (`failoverctl status %s`, the nodes "
+               "themselves) and runs `failoverctl ack %s`",
+               why, f->s.cluster, f->s.cluster);
+}
 
 /* Ends the operation: journal record, status, reply. extra (may be NULL) holds
  * more fields for the record; its reference is stolen. */
@@ -388,13 +726,26 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
     json_object_set_new(rec, "steps", steps);
-    journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec));
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(f->kind), type, json_deep_copy(rec))) {
+        /* The journal does not say how this ended: a restart would find the
+         * operation open. Until an operator has looked, act on nothing. */
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the end of %s %s (%s) could not be journaled: %s", kind_str(f->kind),
+                   f->op, type, journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, NULL,
+                   json_pack("{s:s, s:s, s:s}", "error", journal_last_error(f->j), "op", f->op,
+                             "record", type),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+    }
     json_decref(f->last_op);
     f->last_op = json_deep_copy(rec);
     json_object_set_new(f->last_op, "type", json_string(type));
     json_object_set_new(f->last_op, "kind", json_string(kind_str(f->kind)));
     json_object_set_new(f->last_op, "op", json_string(f->op));
     if (ok && f->kind == OP_FAILOVER) {
+        f->exact_recorded = false;
         f->last_failover_wall = wall_now_ms();
         f->last_acked = false;
         free(f->last_failover_op);
@@ -403,6 +754,9 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     if (ok && f->candidate >= 0)
         set_promoted(f, c->nodes[f->candidate].name);
     f->running = false;
+    f->ended_mono = uv_now(f->loop);
+    monitor_quiet(f->m, false);
+    op_release(f);
     f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
@@ -420,6 +774,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     json_decref(f->earlier_steps);
     f->earlier_steps = NULL;
     f->elections = 0;
+    forget_before(f);
     if (f->reply) {
         failover_reply_fn reply = f->reply;
         f->reply = NULL;
@@ -612,6 +967,117 @@ static json_t *switchover_extra(failover_t *f, exec_t *x)
     return extra;
 }
 
+static bool step_ok(json_t *res) { return res && json_is_true(json_object_get(res, "ok")); }
+
+/* The state a switchover that stopped early left, from its steps' outcomes:
+ * which node was made what, whether traffic moved, and what to do. */
+static void switchover_left(failover_t *f, exec_t *x, buf_t *out)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    const char *old = c->nodes[f->old_primary].name, *cand = c->nodes[f->candidate].name;
+    json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+    json_t *rb = step_result(x, "rollback_writes:", f->old_primary, c);
+    json_t *pr = step_result(x, "promote:", f->candidate, c);
+    json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+    if (step_ok(pr)) {
+        buf_printf(out, "%s was promoted and is writable; ", cand);
+        if (step_ok(pp))
+            buf_printf(out, "the post_promotion hooks moved the traffic to it; ");
+        else
+            buf_printf(out, "the post_promotion hooks did not %s: traffic still goes to %s: move "
+                            "it to %s (run the post_promotion hook by hand); ",
+                       pp ? "succeed" : "run", old, cand);
+        buf_printf(out, "point the nodes that were not repointed (%s included) at %s", old, cand);
+    } else if (pr) {
+        buf_printf(out, "the promotion of %s failed: check whether it is writable (SELECT "
+                        "@@read_only) before anything else; %s was made read-only",
+                   cand, old);
+    } else if (step_ok(bw) && !step_ok(rb)) {
+        buf_printf(out, "%s was made read-only and was not made writable again: no node is "
+                        "writable. Make %s writable again by hand, or switch over once the "
+                        "journal can be written",
+                   old, old);
+    } else {
+        buf_printf(out, "nothing was changed: %s is the primary and writable; traffic was not "
+                        "moved",
+                   old);
+    }
+    buf_printf(out, ". Then make the state directory writable and run `failoverctl ack %s`",
+               f->s.cluster);
+}
+
+/* At the start of an operation: when the old primary was last seen, and
+ * whether semi-sync had fallen back on it (then every write it acknowledged
+ * since may exist on it alone). */
+static void note_old_primary(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    f->risk_since_wall = f->seen_wall = 0;
+    free(f->risk_from);
+    f->risk_from = NULL;
+    if (f->old_primary < 0)
+        return;
+    const node_t *p = &c->nodes[f->old_primary];
+    if (p->last_ok.ok && p->last_ok.at) {
+        uint64_t now = uv_now(f->loop);
+        f->seen_wall = wall_now_ms() - (now > p->last_ok.at ? now - p->last_ok.at : 0);
+    }
+    const durability_state_t *d = &c->durability;
+    if (d->primary == f->old_primary && d->semisync_off_at) {
+        f->risk_since_wall = d->semisync_off_wall;
+        f->risk_from = d->semisync_off_from ? xstrdup(d->semisync_off_from) : NULL;
+    }
+}
+
+/* What a failover says about loss, into its event data (d), its record
+ * (extra) and its message: the loss as a lower bound with the time of the
+ * old primary's last probe (it may have committed more after it), and, when
+ * semi-sync had fallen back on it, the writes that were at risk since. */
+static void report_loss(failover_t *f, json_t *d, json_t *extra, buf_t *msg)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    const node_t *p = f->old_primary >= 0 ? &c->nodes[f->old_primary] : NULL;
+    if (!p)
+        return;
+    char seen[32] = "", since[32];
+    if (f->seen_wall) {
+        format_wall_ms(f->seen_wall, seen, sizeof seen);
+        json_t *bound =
+            json_pack("{s:I, s:s}", "lost_at_least", (json_int_t)f->lost_count, "lost_as_of", seen);
+        json_object_update(d, bound);
+        json_object_update(extra, bound);
+        json_decref(bound);
+        if (f->lost_count)
+            buf_printf(msg,
+                       ", at least %llu as of the probe of %s at %s (it may have committed "
+                       "more after it)",
+                       (unsigned long long)f->lost_count, p->name, seen);
+    }
+    if (!f->risk_since_wall)
+        return;
+    format_wall_ms(f->risk_since_wall, since, sizeof since);
+    json_t *risk = json_pack("{s:s}", "semisync_off_since", since);
+    buf_printf(msg,
+               "; semi-sync had fallen back to asynchronous commits on %s at %s: writes "
+               "acknowledged after %s were at risk",
+               p->name, since, since);
+    durability_range_t r;
+    char err[256];
+    if (f->risk_from && p->last_ok.ok &&
+        durability_range(p->last_ok.family == FAMILY_MARIADB, f->risk_from,
+                         p->last_ok.gtid_executed, &r, err, sizeof err)) {
+        json_object_set_new(risk, "at_risk", json_string(r.text));
+        json_object_set_new(risk, "at_risk_count", json_integer((json_int_t)r.count));
+        if (r.count)
+            buf_printf(msg, " (%s: %llu transaction%s, as of the probe of %s at %s)", r.text,
+                       (unsigned long long)r.count, r.count == 1 ? "" : "s", p->name, seen);
+        durability_range_free(&r);
+    }
+    json_object_update(d, risk);
+    json_object_update(extra, risk);
+    json_decref(risk);
+}
+
 static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
@@ -659,8 +1125,22 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
                 buf_printf(&lost, "%s%s", i ? ", " : "", json_string_value(res));
             buf_puts(&lost, " (see the failover_step warnings)");
         }
+        /* Traffic moves at post_promotion: when its hook failed, clients still
+         * go where they went (the old primary, read-only, or nowhere). */
+        json_t *pp = step_result(x, "hook:post_promotion", -1, c);
+        bool moved = !pp || json_is_true(json_object_get(pp, "ok"));
+        if (!moved) {
+            const char *why = json_string_value(json_object_get(pp, "error"));
+            buf_printf(&lost, "; the traffic did NOT move: the post_promotion hook failed (%s): "
+                              "point the VIP or DNS name at %s by hand",
+                       why ? why : "see its step", cand);
+        }
         if (!extra)
             extra = json_object();
+        json_object_set_new(extra, "traffic_moved", json_boolean(moved));
+        json_object_set_new(d, "traffic_moved", json_boolean(moved));
+        if (f->kind == OP_FAILOVER)
+            report_loss(f, d, extra, &lost);
         json_object_set(extra, "not_following", stray);
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
@@ -679,9 +1159,15 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_t *rr = step_result(x, "rollback_replica:", f->candidate, c);
         bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
         buf_t m = BUF_INIT;
-        buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; traffic "
-                       "was not moved; ",
-                   msg, oldname);
+        json_t *bw = step_result(x, "block_writes:", f->old_primary, c);
+        if (bw)
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; "
+                           "traffic was not moved; ",
+                       msg, oldname);
+        else
+            buf_printf(&m, "switchover rolled back: %s. %s is the primary and was never made "
+                           "read-only; traffic was not moved; ",
+                       msg, oldname);
         if (!rr)
             buf_printf(&m, "%s was left replicating as it was", cand);
         else if (replicating)
@@ -711,6 +1197,18 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         start_exec(f, failure_refreshed);
         return;
     }
+    if (exec_journal_failed(x)) {
+        /* The journal failed: say exactly what ran and what did not. */
+        buf_t m = BUF_INIT;
+        buf_printf(&m, "%s to %s stopped: %s. ", what, cand, msg);
+        switchover_left(f, x, &m);
+        event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+                   json_pack("{s:s, s:s}", "error", msg, "journal", exec_journal_failed(x)),
+                   "%s", buf_str(&m));
+        end_op(f, "failed", false, "failed", buf_str(&m), extra);
+        buf_free(&m);
+        return;
+    }
     event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
                json_pack("{s:s}", "error", msg),
                "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
@@ -718,14 +1216,73 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     end_op(f, "failed", false, "failed", msg, extra);
 }
 
+/* A reliability failover stops when a replica's received set went backwards:
+ * nothing was made writable, the replicas' IO threads are stopped. */
+static void abort_regressed(failover_t *f, json_t *back)
+{
+    buf_t who = BUF_INIT;
+    size_t k;
+    json_t *r;
+    json_array_foreach(back, k, r)
+        buf_printf(&who, "%s%s lost %s", k ? "; " : "",
+                   json_string_value(json_object_get(r, "node")),
+                   json_string_value(json_object_get(r, "lost")));
+    buf_t err = BUF_INIT;
+    buf_printf(&err, "the received set of a replica went backwards during the failover (%s)",
+               buf_str(&who));
+    event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+               json_pack("{s:s, s:O, s:o}", "error", buf_str(&err), "regressed", back, "writable",
+                         json_array()),
+               "failover aborted before any promotion: %s. Those transactions were received "
+               "and may have been acknowledged to clients, and may be on no other node: the "
+               "reliability policy does not promote past them. No node was made writable; the "
+               "replicas' IO threads are stopped. Recover them (the old primary's binary log, "
+               "another replica) or accept the loss with `failoverctl failover %s --policy "
+               "availability`",
+               buf_str(&err), f->s.cluster);
+    end_op(f, "aborted", false, "failed", buf_str(&err),
+           json_pack("{s:b, s:O}", "promoted", false, "regressed", back));
+    json_decref(back);
+    buf_free(&err);
+    buf_free(&who);
+}
+
 /* Elects with the latest observations and runs the promote plan. */
 static void elect_and_promote(failover_t *f)
 {
     cluster_t *c = monitor_cluster(f->m);
     f->elections++;
+    json_t *back = received_went_back(f, c);
+    if (json_array_size(back) && f->policy == POLICY_RELIABILITY) {
+        abort_regressed(f, back);
+        return;
+    }
     f->elect = elect_run(c, f->old_primary, f->policy, f->to);
-    journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect));
+    /* Availability goes on; what a replica had received before it went
+     * backwards counts as received, so that the loss report names it. */
+    size_t bk;
+    json_t *br;
+    json_array_foreach(back, bk, br)
+    {
+        int i = cluster_find_node_by_name(c, json_string_value(json_object_get(br, "node")));
+        if (i >= 0 && (size_t)i < f->n_before)
+            elect_add_received(f->elect, &f->before[i]);
+    }
+    json_decref(back);
     char err[512];
+    if (!journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect))) {
+        snprintf(err, sizeof err, "the election could not be journaled (%s)",
+                 journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+                   json_pack("{s:s}", "error", err),
+                   "failover aborted before any promotion: %s. No node was made writable; the "
+                   "replicas' IO threads are stopped. Make the state directory writable, check "
+                   "the cluster, then `failoverctl ack %s` and `failoverctl failover %s`",
+                   err, f->s.cluster, f->s.cluster);
+        hold_unknown(f, err);
+        end_op(f, "aborted", false, "failed", err, NULL);
+        return;
+    }
     f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
                                     sizeof err);
     if (!f->plan) {
@@ -797,8 +1354,95 @@ static void start_exec(failover_t *f, exec_done_cb done)
 
 /* ---- starting ------------------------------------------------------------------- */
 
+/* Whether the primary's state is known: reached by this watch, or by the one
+ * before a reload (startup.h). */
+static bool primary_seen(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    return startup_primary_seen(c) || (f->seen_before && c->primary >= 0 &&
+                                       strcmp(c->nodes[c->primary].name, f->seen_before) == 0);
+}
+
+void failover_primary_seen(failover_t *f, const char *node)
+{
+    free(f->seen_before);
+    f->seen_before = node ? xstrdup(node) : NULL;
+}
+
+const char *failover_seen_primary(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    return primary_seen(f) ? c->nodes[c->primary].name : NULL;
+}
+
+/* The start-up rule (startup.h) for an automatic failover: true, with why,
+ * when it must not start now. Under availability the grace's end is kept, and
+ * look() reconsiders the dead primary then. */
+static bool startup_held(failover_t *f, char *why, size_t len)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    uint64_t until = 0;
+    /* The operator who acknowledged an interrupted operation has checked the
+     * cluster: that confirms the failover it lets start. */
+    startup_verdict_t v =
+        startup_judge(primary_seen(f) || f->startup_confirmed, f->s.policy, f->watch_since,
+                      f->s.startup_grace_ms, uv_now(f->loop), &until);
+    f->startup_until = v == STARTUP_WAIT ? until : 0;
+    const char *p = c->primary >= 0 ? c->nodes[c->primary].name : "the primary";
+    if (v == STARTUP_REFUSE)
+        snprintf(why, len,
+                 "failoverd has not reached %s since it started watching the cluster: its last "
+                 "GTID state is unknown, so a promotion could lose transactions only it had, and "
+                 "the reliability policy does not promote past that. If %s is down for "
+                 "maintenance, start it again; if it is gone, run `failoverctl failover %s` "
+                 "[--to NODE] to fail over anyway",
+                 p, p, f->s.cluster);
+    else if (v == STARTUP_WAIT)
+        snprintf(why, len,
+                 "failoverd has not reached %s since it started watching the cluster (its GTID "
+                 "state is unknown); it waits startup_grace (%llu s) for it to come back: an "
+                 "automatic failover starts in %llu ms unless it does (`failoverctl failover "
+                 "%s` to fail over now)",
+                 p, (unsigned long long)(f->s.startup_grace_ms / 1000),
+                 (unsigned long long)(until - uv_now(f->loop)), f->s.cluster);
+    return v != STARTUP_GO;
+}
+
+static void reconsider(failover_t *f);
+
+/* The start-up grace ended with the primary still dead: reconsider it (the
+ * verdict will not change again by itself). */
+static void startup_recheck(failover_t *f)
+{
+    if (!f->startup_until || f->running || uv_now(f->loop) < f->startup_until)
+        return;
+    f->startup_until = 0;
+    reconsider(f);
+}
+
+/* A failover of a primary failoverd never reached (an operator's, or
+ * availability's after the grace) says that what only it had is unknown. */
+static void note_unseen_primary(failover_t *f, op_kind_t kind)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    if (kind != OP_FAILOVER || c->primary < 0 || primary_seen(f))
+        return;
+    const char *p = c->nodes[c->primary].name;
+    event_emit(LOG_LVL_WARN, "primary_state_unknown", f->s.cluster, p,
+               json_pack("{s:s}", "old_primary", p),
+               "failing over %s, which failoverd never reached: its last GTID state is unknown, "
+               "so transactions only it had (if any) are not counted in what may be lost",
+               p);
+}
+
 static bool blocked(failover_t *f, char *why, size_t len)
 {
+    if (f->state_unknown) {
+        snprintf(why, len, "state unknown: %s; check the cluster and acknowledge with "
+                           "`failoverctl ack %s`",
+                 f->state_unknown, f->s.cluster);
+        return true;
+    }
     if (f->interrupted) {
         snprintf(why, len, "an earlier operation was interrupted; acknowledge it with "
                            "`failoverctl ack %s`", f->s.cluster);
@@ -817,13 +1461,18 @@ static bool blocked(failover_t *f, char *why, size_t len)
                  (unsigned long long)(f->s.failover_block_ms / 1000), f->s.cluster);
         return true;
     }
-    return false;
+    return startup_held(f, why, len);
 }
 
-static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
+/* Starts the operation's record; false (f left idle, the cluster held) when
+ * its "begin" can't be made durable: then nothing of it may run. */
+static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to)
 {
     cluster_t *c = monitor_cluster(f->m);
+    note_unseen_primary(f, kind);
     f->running = true;
+    monitor_quiet(f->m, true);
+    op_hold(f);
     f->kind = kind;
     f->automatic = automatic;
     f->policy = policy;
@@ -835,10 +1484,33 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
     f->started_wall = wall_now_ms();
     const node_t *p = c->primary >= 0 ? &c->nodes[c->primary] : NULL;
     f->detected_ms = kind == OP_FAILOVER && p && p->fail_since ? f->started_mono - p->fail_since : 0;
-    journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
-                   json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary", p ? p->name : NULL,
-                             "policy", policy_str(policy), "automatic", automatic, "to", to,
-                             "wall_ms", (json_int_t)f->started_wall));
+    note_old_primary(f);
+    if (kind == OP_FAILOVER)
+        remember_before(f, c);
+    if (!journal_record(f->j, f->s.cluster, f->op, kind_str(kind), "begin",
+                        json_pack("{s:s?, s:s, s:b, s:s?, s:I}", "old_primary",
+                                  p ? p->name : NULL, "policy", policy_str(policy), "automatic",
+                                  automatic, "to", to, "wall_ms", (json_int_t)f->started_wall))) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "the %s was not started: its journal record could not be made durable "
+                       "(%s); nothing was done",
+                   kind_str(kind), journal_last_error(f->j));
+        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, p ? p->name : NULL,
+                   json_pack("{s:s, s:s, s:b}", "error", journal_last_error(f->j), "operation",
+                             kind_str(kind), "step_ran", 0),
+                   "%s", buf_str(&b));
+        hold_unknown(f, buf_str(&b));
+        buf_free(&b);
+        f->running = false;
+        forget_before(f);
+        monitor_quiet(f->m, false);
+        op_release(f);
+        free(f->op);
+        f->op = NULL;
+        free(f->to);
+        f->to = NULL;
+        return false;
+    }
     event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? "failover_started" : "switchover_started",
                f->s.cluster, p ? p->name : NULL,
                json_pack("{s:s, s:b, s:s?, s:I}", "policy", policy_str(policy), "automatic",
@@ -846,6 +1518,143 @@ static void begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
                "%s%s of %s started (%s policy)%s%s", automatic ? "automatic " : "",
                kind_str(kind), p ? p->name : "?", policy_str(policy), to ? ", to " : "",
                to ? to : "");
+    return true;
+}
+
+/* ---- an interrupted switchover, after a restart (resume.h) ------------------------ */
+
+/* What the operator has to do by hand for a switchover that was not finished. */
+static void resume_todo(failover_t *f, const char *cand, const char *old, buf_t *out)
+{
+    const char *pp = op_step_state(f->interrupted, "hook:post_promotion");
+    if (!pp || strcmp(pp, "done") != 0)
+        buf_printf(out, "the post_promotion hooks did not %s: traffic may still go to %s. Find "
+                        "out which node is writable; if %s is, move the traffic to it (run the "
+                        "post_promotion hook by hand) and point the other nodes, %s included, at "
+                        "it; ",
+                   pp ? "finish" : "run", old, cand, old);
+    else
+        buf_printf(out, "the traffic was moved to %s; point the other nodes, %s included, at it; ",
+                   cand, old);
+    buf_printf(out, "then run `failoverctl ack %s`", f->s.cluster);
+}
+
+/* After a restart, once every node was probed (or RESUME_WAIT_MS passed): a
+ * switchover interrupted at or after its promotion is finished when the
+ * nodes show that is safe, else reported with what to do. */
+static void try_resume(failover_t *f)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    json_t *first = json_array_get(f->interrupted, 0);
+    const char *kind = json_string_value(json_object_get(first, "kind"));
+    json_t *sum0 = interrupted_summary(f->interrupted);
+    bool promoting = strcmp(json_string_value(json_object_get(sum0, "promotion")), "unknown") == 0 ||
+                     strcmp(json_string_value(json_object_get(sum0, "promotion")), "done") == 0;
+    json_decref(sum0);
+    if (!kind || strcmp(kind, "switchover") != 0 || !promoting || f->running || f->dying) {
+        /* Only a promotion that started is finished; anything earlier is
+         * reported (failover_interrupted) and left to the operator. */
+        f->resume_decided = true;
+        return;
+    }
+    if (f->state_unknown || f->paused)
+        return; /* held: nothing automatic; looked at again after the ack / resume */
+    bool all = true;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        all = all && c->nodes[i].probed;
+    if (!all && uv_now(f->loop) - f->created_mono < RESUME_WAIT_MS)
+        return;
+    f->resume_decided = true;
+    json_t *sum = interrupted_summary(f->interrupted);
+    const char *cand = json_string_value(json_object_get(sum, "candidate"));
+    const char *old = NULL;
+    const char *policy_s = NULL;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(f->interrupted, i, rec)
+    {
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (type && strcmp(type, "begin") == 0) {
+            old = json_string_value(json_object_get(rec, "old_primary"));
+            policy_s = json_string_value(json_object_get(rec, "policy"));
+        }
+    }
+    resume_facts_t facts = {
+        .old_primary = old ? cluster_find_node_by_name(c, old) : -1,
+        .candidate = cand ? cluster_find_node_by_name(c, cand) : -1,
+        .promotion = json_string_value(json_object_get(sum, "promotion")),
+    };
+    if (old && cand) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "block_writes:%s", old);
+        const char *st = op_step_state(f->interrupted, buf_str(&b));
+        facts.blocked = st && strcmp(st, "done") == 0;
+        b.len = 0;
+        buf_printf(&b, "sync:%s", cand);
+        st = op_step_state(f->interrupted, buf_str(&b));
+        facts.synced = st && strcmp(st, "done") == 0;
+        buf_free(&b);
+    }
+    const char *op = json_string_value(json_object_get(first, "op"));
+    char why[512], err[512] = "";
+    resume_action_t act = resume_decide(c, &facts, why, sizeof why);
+    policy_t policy = policy_s && strcmp(policy_s, "availability") == 0 ? POLICY_AVAILABILITY
+                                                                         : POLICY_RELIABILITY;
+    plan_t *p = NULL;
+    if (act != RESUME_REFUSE) {
+        p = plan_switchover_resume(c, facts.old_primary, facts.candidate, policy,
+                                   act == RESUME_PROMOTE, &f->s.plan, err, sizeof err);
+        if (!p)
+            snprintf(why, sizeof why, "%s", err);
+    }
+    if (p && !journal_record(f->j, f->s.cluster, op, "switchover", "resume",
+                             json_pack("{s:s, s:s}", "action", resume_action_str(act), "why",
+                                       why))) {
+        snprintf(why, sizeof why, "the resumption could not be journaled (%s)",
+                 journal_last_error(f->j));
+        plan_free(p);
+        p = NULL;
+    }
+    if (!p) {
+        buf_t todo = BUF_INIT;
+        resume_todo(f, cand ? cand : "the candidate", old ? old : "the old primary", &todo);
+        event_emit(LOG_LVL_ERROR, "switchover_not_resumed", f->s.cluster, cand,
+                   json_pack("{s:s?, s:s, s:s?, s:s?}", "op", op, "reason", why, "candidate",
+                             cand, "old_primary", old),
+                   "the interrupted switchover %s is not finished automatically: %s. What to do: "
+                   "%s",
+                   op ? op : "", why, buf_str(&todo));
+        buf_free(&todo);
+        json_decref(sum);
+        return;
+    }
+    json_decref(sum);
+    /* From here it is the switchover again, under its own id. */
+    f->running = true;
+    f->kind = OP_SWITCHOVER;
+    f->automatic = true;
+    f->policy = policy;
+    f->op = xstrdup(op ? op : "?");
+    f->to = NULL;
+    f->old_primary = facts.old_primary;
+    f->candidate = facts.candidate;
+    f->started_mono = uv_now(f->loop);
+    f->started_wall = wall_now_ms();
+    f->detected_ms = 0;
+    f->plan = p;
+    json_decref(f->interrupted);
+    f->interrupted = NULL;
+    event_emit(LOG_LVL_WARN, "switchover_resumed", f->s.cluster, c->nodes[f->candidate].name,
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", f->op, "action",
+                         resume_action_str(act), "reason", why, "candidate",
+                         c->nodes[f->candidate].name, "old_primary",
+                         c->nodes[f->old_primary].name),
+               "finishing the interrupted switchover %s from %s to %s: %s; running %s",
+               f->op, c->nodes[f->old_primary].name, c->nodes[f->candidate].name, why,
+               act == RESUME_PROMOTE ? "the promotion again, then the traffic hooks and the "
+                                       "repointing"
+                                     : "the traffic hooks (post_promotion) and the repointing");
+    start_exec(f, promote_done);
 }
 
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
@@ -872,7 +1681,8 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
         return;
     }
     cluster_t *c = monitor_cluster(f->m);
-    begin(f, OP_FAILOVER, true, f->s.policy, NULL);
+    if (!begin(f, OP_FAILOVER, true, f->s.policy, NULL))
+        return;
     f->plan = plan_failover_prepare(c, f->old_primary, f->policy, &f->s.plan);
     start_exec(f, prepare_done);
 }
@@ -922,6 +1732,9 @@ json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size
         json_object_set_new(out, "plan", plan_json(c, p));
     else
         json_object_set_new(out, "error", json_string(perr));
+    char why[512];
+    if (kind == OP_FAILOVER && blocked(f, why, sizeof why))
+        json_object_set_new(out, "auto_blocked", json_string(why));
     json_object_set_new(out, "note", json_string(kind == OP_FAILOVER
                                                      ? "a real failover elects again after "
                                                        "stopping the replicas' IO threads"
@@ -952,7 +1765,7 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
                   NULL);
         return;
     }
-    if (f->interrupted) {
+    if (f->interrupted || f->state_unknown) {
         blocked(f, err, sizeof err);
         reply_now(reply, ctx, false, "failed", err, NULL);
         return;
@@ -997,9 +1810,13 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
             }
             elect_free(e);
         }
+        if (!begin(f, OP_FAILOVER, false, policy, r->to)) {
+            blocked(f, err, sizeof err);
+            reply_now(reply, ctx, false, "failed", err, NULL);
+            return;
+        }
         f->reply = reply;
         f->req_ctx = ctx;
-        begin(f, OP_FAILOVER, false, policy, r->to);
         f->plan = plan_failover_prepare(c, f->old_primary, policy, &f->s.plan);
         start_exec(f, prepare_done);
         return;
@@ -1020,9 +1837,15 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
         elect_free(e);
         return;
     }
+    if (!begin(f, OP_SWITCHOVER, false, policy, r->to)) {
+        blocked(f, err, sizeof err);
+        reply_now(reply, ctx, false, "failed", err, NULL);
+        plan_free(p);
+        elect_free(e);
+        return;
+    }
     f->reply = reply;
     f->req_ctx = ctx;
-    begin(f, OP_SWITCHOVER, false, policy, r->to);
     f->elect = e;
     f->candidate = e->chosen;
     f->plan = p;
@@ -1068,22 +1891,45 @@ static void after_ack(failover_t *f, char *msg, size_t len)
 
 bool failover_ack(failover_t *f, char *msg, size_t len)
 {
-    if (f->interrupted) {
-        json_t *first = json_array_get(f->interrupted, 0);
+    if (f->interrupted || f->state_unknown) {
+        json_t *first = f->interrupted ? json_array_get(f->interrupted, 0) : NULL;
         const char *op = json_string_value(json_object_get(first, "op"));
         const char *kind = json_string_value(json_object_get(first, "kind"));
-        journal_record(f->j, f->s.cluster, op ? op : "?", kind ? kind : "failover", "ack", NULL);
-        snprintf(msg, len, "acknowledged the interrupted %s %s", kind ? kind : "operation",
-                 op ? op : "");
-        /* A promotion it finished counts as failoverd's: the nodes it left
-         * behind are seen to from now on. */
-        json_t *sum = interrupted_summary(f->interrupted);
-        if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
-            set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
-        json_decref(sum);
-        json_decref(f->interrupted);
-        f->interrupted = NULL;
+        char *own = op ? NULL : journal_new_op_id(f->j);
+        json_t *fields = NULL;
+        if (f->state_unknown)
+            fields = json_pack("{s:b, s:s}", "journal_damage", 1, "state_unknown",
+                               f->state_unknown);
+        bool ok = journal_record(f->j, f->s.cluster, op ? op : own, kind ? kind : "failover",
+                                 "ack", fields);
+        free(own);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged. Make the state directory writable (restart the "
+                               "daemon if the journal can't be read), then ack again",
+                     journal_last_error(f->j));
+            return false;
+        }
+        if (f->interrupted)
+            snprintf(msg, len, "acknowledged the interrupted %s %s%s", kind ? kind : "operation",
+                     op ? op : "", f->state_unknown ? " and the state of the journal" : "");
+        else
+            snprintf(msg, len, "acknowledged the state of the journal of %s", f->s.cluster);
+        free(f->state_unknown);
+        f->state_unknown = NULL;
+        f->journal_damaged = false;
+        if (f->interrupted) {
+            /* A promotion it finished counts as failoverd's: the nodes it
+             * left behind are seen to from now on. */
+            json_t *sum = interrupted_summary(f->interrupted);
+            if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
+                set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
+            json_decref(sum);
+            json_decref(f->interrupted);
+            f->interrupted = NULL;
+        }
         f->last_acked = true;
+        f->startup_confirmed = true;
         after_ack(f, msg, len);
         return true;
     }
@@ -1092,8 +1938,14 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
          * acknowledged. */
         char *op = f->last_failover_op && f->last_failover_op[0] ? xstrdup(f->last_failover_op)
                                                                  : journal_new_op_id(f->j);
-        journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
+        bool ok = journal_record(f->j, f->s.cluster, op, "failover", "ack", NULL);
         free(op);
+        if (!ok) {
+            snprintf(msg, len, "the acknowledgement could not be journaled (%s): nothing was "
+                               "acknowledged",
+                     journal_last_error(f->j));
+            return false;
+        }
         f->last_acked = true;
         snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
         after_ack(f, msg, len);
@@ -1101,6 +1953,33 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
     }
     snprintf(msg, len, "nothing to acknowledge on %s", f->s.cluster);
     return false;
+}
+
+/* A cluster whose journal can't be trusted, or whose last operation was
+ * interrupted, is not "healthy" whatever its primary answers: the traffic may
+ * point at a node the operation left read-only. Its verdict reads "unknown"
+ * (the detector's stays in primary_verdict) until an operator acknowledges. */
+static void held_status(failover_t *f, json_t *st)
+{
+    json_object_set_new(st, "state_unknown",
+                        f->state_unknown ? json_string(f->state_unknown) : json_null());
+    const char *v = json_string_value(json_object_get(st, "verdict"));
+    if (!v)
+        return;
+    json_object_set_new(st, "primary_verdict", json_string(v));
+    if ((!f->state_unknown && !f->interrupted) || f->running || strcmp(v, "healthy") != 0)
+        return;
+    buf_t b = BUF_INIT;
+    if (f->state_unknown)
+        buf_printf(&b, "state unknown: %s; check and `failoverctl ack %s`", f->state_unknown,
+                   f->s.cluster);
+    else
+        buf_printf(&b, "state unknown: an operation was interrupted; check and `failoverctl ack "
+                       "%s` (the primary answers probes)",
+                   f->s.cluster);
+    json_object_set_new(st, "verdict", json_string("unknown"));
+    json_object_set_new(st, "verdict_reason", json_string(buf_str(&b)));
+    buf_free(&b);
 }
 
 void failover_status(failover_t *f, json_t *st)
@@ -1139,7 +2018,10 @@ void failover_status(failover_t *f, json_t *st)
     } else {
         json_object_set_new(st, "blocked_until", json_null());
     }
+    char why[512];
+    json_object_set_new(st, "auto_blocked", blocked(f, why, sizeof why) ? json_string(why) : json_null());
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
+    held_status(f, st);
 }
 
 static void one_freed(failover_t *f)
@@ -1158,11 +2040,18 @@ static void rejoin_freed(void *ud) { one_freed(ud); }
 
 static void really_free(failover_t *f)
 {
+    free(f->state_unknown);
+    event_remove_sink(f->errant_sink);
+    free(f->risk_from);
     json_decref(f->interrupted);
     json_decref(f->last_op);
     free(f->promoted);
     free(f->last_failover_op);
+    free(f->seen_before);
     settings_free(&f->s);
+    if (f->has_next_s)
+        settings_free(&f->next_s);
+    f->has_next_s = false;
     f->open = 3;
     uv_timer_stop(&f->refresh_timer);
     uv_close((uv_handle_t *)&f->refresh_timer, timer_freed);

@@ -8,6 +8,9 @@
  *     failover ended less than failover_block ago and was not acknowledged;
  *     each of these is reported once (failover_blocked). Lifting the block
  *     (resume, ack) while the primary is still dead starts it then;
+ *   - nor for a primary failoverd has not reached since it started watching
+ *     the cluster (startup.h): never under reliability (an operator failover
+ *     confirms), under availability once startup_grace has passed;
  *   - one operation at a time per cluster;
  *   - an operator failover needs a dead primary, or --force when it is only
  *     unreachable/suspect; a healthy primary is never failed over (switchover);
@@ -44,6 +47,7 @@ typedef struct {
     const char *password;
     plan_opts_t plan;
     const char *crash_at_step; /* test knob */
+    uint64_t startup_grace_ms; /* a primary never reached: see startup.h */
 } failover_settings_t;
 
 typedef struct failover failover_t;
@@ -56,8 +60,15 @@ typedef void (*failover_reply_fn)(void *req, bool ok, const char *code, const ch
  * a NULL slot or hooks: hook steps have nothing to run. */
 failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
                             const failover_settings_t *s, hooks_t *const *hooks_slot);
-/* New settings after a reload (copied). */
+/* New settings after a reload (copied). An operation in flight owns the
+ * settings and hooks it started with until it ends: new settings given while
+ * it runs take effect when it ends. */
 void failover_update(failover_t *f, const failover_settings_t *s);
+/* A reload replaced the cluster's monitor: the watch before it had reached
+ * node as the primary, so its state is not unknown (startup.h). */
+void failover_primary_seen(failover_t *f, const char *node);
+/* The primary, when this watch (or one before a reload) has reached it; else NULL. */
+const char *failover_seen_primary(failover_t *f);
 /* The monitor's verdict changed. */
 void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now);
 

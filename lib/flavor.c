@@ -363,6 +363,12 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     [FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE] = "semisync_source_variable",
     [FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE] = "semisync_replica_variable",
     [FLAVOR_NS_REPLICA_HEARTBEATS] = "replica_heartbeats",
+    [FLAVOR_NS_SEMISYNC_TIMEOUT] = "semisync_timeout",
+    [FLAVOR_NS_SEMISYNC_WAIT_POINT] = "semisync_wait_point",
+    [FLAVOR_NS_SEMISYNC_WAIT_NO_REPLICA] = "semisync_wait_no_replica",
+    [FLAVOR_NS_SEMISYNC_WAIT_COUNT] = "semisync_wait_count",
+    [FLAVOR_NS_SEMISYNC_WAIT_SESSIONS] = "semisync_wait_sessions",
+    [FLAVOR_NS_SEMISYNC_NO_TX] = "semisync_no_tx",
 };
 
 /* MySQL: a plugin variable may be absent, so semi-sync is read from
@@ -378,6 +384,15 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
 #define SS_REPLICA_VARS "'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled'"
 #define SS_STATUS "'Rpl_semi_sync_source_status', 'Rpl_semi_sync_master_status'"
 #define SS_CLIENTS "'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_master_clients'"
+#define SS_TIMEOUT "'rpl_semi_sync_source_timeout', 'rpl_semi_sync_master_timeout'"
+#define SS_WAIT_POINT "'rpl_semi_sync_source_wait_point', 'rpl_semi_sync_master_wait_point'"
+#define SS_WAIT_NO_REPLICA                                                                         \
+    "'rpl_semi_sync_source_wait_no_replica', 'rpl_semi_sync_master_wait_no_slave'"
+#define SS_WAIT_COUNT                                                                              \
+    "'rpl_semi_sync_source_wait_for_replica_count', 'rpl_semi_sync_master_wait_for_slave_count'"
+#define SS_WAIT_SESSIONS                                                                           \
+    "'Rpl_semi_sync_source_wait_sessions', 'Rpl_semi_sync_master_wait_sessions'"
+#define SS_NO_TX "'Rpl_semi_sync_source_no_tx', 'Rpl_semi_sync_master_no_tx'"
 
 #define NODE_STATE_MYSQL(log_replica_updates)                                                      \
     "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "        \
@@ -394,20 +409,32 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "v.replica_variable AS semisync_replica_variable, "                                            \
     "(SELECT MAX(COUNT_RECEIVED_HEARTBEATS) FROM "                                                 \
     "performance_schema.replication_connection_status "                                            \
-    "WHERE CHANNEL_NAME = '') AS replica_heartbeats "                                              \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeats, "                                             \
+    "v.timeout AS semisync_timeout, v.wait_point AS semisync_wait_point, "                         \
+    "v.wait_no_replica AS semisync_wait_no_replica, v.wait_count AS semisync_wait_count, "         \
+    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx "                        \
     "FROM (SELECT "                                                                                \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
     "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
     "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS                                                    \
     "), VARIABLE_VALUE = 'ON', NULL)) AS replica_enabled, "                                        \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS "), VARIABLE_NAME, NULL)) AS source_variable, "     \
-    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_NAME, NULL)) AS replica_variable "    \
+    "MAX(IF(VARIABLE_NAME IN (" SS_REPLICA_VARS "), VARIABLE_NAME, NULL)) AS replica_variable, "   \
+    "MAX(IF(VARIABLE_NAME IN (" SS_TIMEOUT "), VARIABLE_VALUE, NULL)) AS timeout, "                \
+    "MAX(IF(VARIABLE_NAME IN (" SS_WAIT_POINT "), VARIABLE_VALUE, NULL)) AS wait_point, "          \
+    "MAX(IF(VARIABLE_NAME IN (" SS_WAIT_NO_REPLICA "), VARIABLE_VALUE = 'ON', NULL)) "             \
+    "AS wait_no_replica, "                                                                         \
+    "MAX(IF(VARIABLE_NAME IN (" SS_WAIT_COUNT "), VARIABLE_VALUE, NULL)) AS wait_count "           \
     "FROM performance_schema.global_variables "                                                    \
-    "WHERE VARIABLE_NAME IN (" SS_SOURCE_VARS ", " SS_REPLICA_VARS ")) AS v, (SELECT "             \
+    "WHERE VARIABLE_NAME IN (" SS_SOURCE_VARS ", " SS_REPLICA_VARS ", " SS_TIMEOUT                 \
+    ", " SS_WAIT_POINT ", " SS_WAIT_NO_REPLICA ", " SS_WAIT_COUNT ")) AS v, (SELECT "              \
     "MAX(IF(VARIABLE_NAME IN (" SS_STATUS "), VARIABLE_VALUE = 'ON', NULL)) AS source_status, "    \
-    "MAX(IF(VARIABLE_NAME IN (" SS_CLIENTS "), VARIABLE_VALUE, NULL)) AS source_clients "          \
+    "MAX(IF(VARIABLE_NAME IN (" SS_CLIENTS "), VARIABLE_VALUE, NULL)) AS source_clients, "         \
+    "MAX(IF(VARIABLE_NAME IN (" SS_WAIT_SESSIONS "), VARIABLE_VALUE, NULL)) AS wait_sessions, "    \
+    "MAX(IF(VARIABLE_NAME IN (" SS_NO_TX "), VARIABLE_VALUE, NULL)) AS no_tx "                     \
     "FROM performance_schema.global_status "                                                       \
-    "WHERE VARIABLE_NAME IN (" SS_STATUS ", " SS_CLIENTS ")) AS s"
+    "WHERE VARIABLE_NAME IN (" SS_STATUS ", " SS_CLIENTS ", " SS_WAIT_SESSIONS ", " SS_NO_TX       \
+    ")) AS s"
 
 static const char NODE_STATE_MYSQL_OLD[] = NODE_STATE_MYSQL("log_slave_updates");
 static const char NODE_STATE_MYSQL_NEW[] = NODE_STATE_MYSQL("log_replica_updates");
@@ -434,7 +461,18 @@ static const char NODE_STATE_MARIADB[] =
     "'rpl_semi_sync_master_enabled' AS semisync_source_variable, "
     "'rpl_semi_sync_slave_enabled' AS semisync_replica_variable, "
     "(SELECT MAX(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS "
-    "WHERE VARIABLE_NAME = 'Slave_received_heartbeats') AS replica_heartbeats";
+    "WHERE VARIABLE_NAME = 'Slave_received_heartbeats') AS replica_heartbeats, "
+    "@@GLOBAL.rpl_semi_sync_master_timeout AS semisync_timeout, "
+    "@@GLOBAL.rpl_semi_sync_master_wait_point AS semisync_wait_point, "
+    "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
+    "NULL AS semisync_wait_count, "
+    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx "
+    "FROM (SELECT "
+    "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
+    "AS wait_sessions, "
+    "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_no_tx', VARIABLE_VALUE, NULL)) AS no_tx "
+    "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+    "('Rpl_semi_sync_master_wait_sessions', 'Rpl_semi_sync_master_no_tx')) AS ss";
 /* clang-format on */
 
 const char *flavor_sql_node_state(const flavor_t *f)

@@ -198,6 +198,14 @@ typedef enum {
     FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE,  /* name of the enabled variable, or NULL */
     FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE, /* (feed both to flavor_note_semisync_variables) */
     FLAVOR_NS_REPLICA_HEARTBEATS,        /* heartbeats received on the default channel */
+    /* How the source side of semi-sync keeps (or does not keep) its promise;
+     * NULL when the plugin is not loaded or the server has no such setting. */
+    FLAVOR_NS_SEMISYNC_TIMEOUT,         /* ms a commit waits for an ack before falling back */
+    FLAVOR_NS_SEMISYNC_WAIT_POINT,      /* AFTER_SYNC / AFTER_COMMIT */
+    FLAVOR_NS_SEMISYNC_WAIT_NO_REPLICA, /* 0/1: keep waiting with no replica connected */
+    FLAVOR_NS_SEMISYNC_WAIT_COUNT,      /* acks a commit needs; NULL on MariaDB (always 1) */
+    FLAVOR_NS_SEMISYNC_WAIT_SESSIONS,   /* sessions waiting for an ack now */
+    FLAVOR_NS_SEMISYNC_NO_TX,           /* commits not acknowledged (counter) */
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 

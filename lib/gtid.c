@@ -1196,6 +1196,26 @@ char *gtid_pos_diff_format(const gtid_pos_diff_t *d)
     return s;
 }
 
+char *gtid_pos_diff_format_range(const gtid_pos_diff_t *d, uint64_t *count)
+{
+    buf_t b = BUF_INIT;
+    for (size_t k = 0; k < d->n; k++) {
+        const gtid_pos_gap_t *g = &d->gap[k];
+        uint64_t from = g->a_has ? g->a_seq + 1 : 1;
+        if (b.len)
+            buf_puts(&b, ",");
+        if (from >= g->b.seq)
+            buf_printf(&b, "%u-%u-%llu", g->domain, g->b.server, (unsigned long long)g->b.seq);
+        else
+            buf_printf(&b, "%u-%u-%llu..%u-%u-%llu", g->domain, g->b.server,
+                       (unsigned long long)from, g->domain, g->b.server,
+                       (unsigned long long)g->b.seq);
+        if (count)
+            *count += g->b.seq >= from ? g->b.seq - from + 1 : 0;
+    }
+    return buf_steal(&b);
+}
+
 void gtid_pos_diff_free(gtid_pos_diff_t *d)
 {
     if (!d)

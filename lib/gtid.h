@@ -212,6 +212,11 @@ gtid_pos_diff_t *gtid_pos_diff(const gtid_pos_t *a, const gtid_pos_t *b);
 /* The b entries of a diff as position text, "0-2-100,1-2-7": what a must reach
  * (usable with MASTER_GTID_WAIT); "" when empty; caller frees. */
 char *gtid_pos_diff_format(const gtid_pos_diff_t *d);
+/* The same as ranges, for people: per domain the sequence numbers after a's
+ * up to b's, "0-1-98..0-1-100" (b's server on both ends; one GTID when the
+ * range holds one), domains separated by ","; "" when empty; caller frees.
+ * With count, adds the number of transactions in the ranges to *count. */
+char *gtid_pos_diff_format_range(const gtid_pos_diff_t *d, uint64_t *count);
 /* Frees a diff; NULL is fine. */
 void gtid_pos_diff_free(gtid_pos_diff_t *d);
 

@@ -161,6 +161,8 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
     if (!c.lost_gtids)
         c.lost_gtids = jstr(d, "possibly_lost"); /* as failover_done says it */
     c.errant_gtids = jstr(d, "errant_gtids");
+    c.lost_as_of = jstr(d, "lost_as_of");
+    c.lost_at_least = json_integer_value(json_object_get(d, "lost_at_least"));
 
     /* Timings: the members of "timings", and any integer member named *_ms. */
     json_t *timings = json_object_get(d, "timings");
@@ -215,6 +217,10 @@ static char *ctx_json(const failoverd_context_t *c)
         ref_json(&c->old_primary), "new_primary", ref_json(&c->new_primary), "candidate",
         ref_json(&c->candidate), "lost_gtids", c->lost_gtids, "errant_gtids", c->errant_gtids,
         "timings", timings, "time", ts, "level", "info");
+    if (c->lost_as_of && c->lost_as_of[0]) {
+        json_object_set_new(j, "lost_at_least", json_integer(c->lost_at_least));
+        json_object_set_new(j, "lost_as_of", json_string(c->lost_as_of));
+    }
     hooks_redact_json(j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -262,6 +268,12 @@ char **hooks_env(const failoverd_context_t *c)
     env_ref(&v, &n, &cap, "FAILOVERD_CANDIDATE", &c->candidate);
     env_add(&v, &n, &cap, "FAILOVERD_LOST_GTIDS", c->lost_gtids);
     env_add(&v, &n, &cap, "FAILOVERD_ERRANT_GTIDS", c->errant_gtids);
+    /* The loss as a lower bound with its time; both empty when not known. */
+    char least[24] = "";
+    if (c->lost_as_of && c->lost_as_of[0])
+        snprintf(least, sizeof least, "%lld", (long long)c->lost_at_least);
+    env_add(&v, &n, &cap, "FAILOVERD_LOST_AT_LEAST", least);
+    env_add(&v, &n, &cap, "FAILOVERD_LOST_AS_OF", c->lost_as_of);
     env_add(&v, &n, &cap, "FAILOVERD_MESSAGE", c->message);
     buf_t all = BUF_INIT;
     for (size_t i = 0; i < c->n_timings; i++) {
@@ -341,6 +353,7 @@ struct hooks {
     void (*close_done)(void *ud);
     void *close_ud;
     hooks_t *next_sub;
+    unsigned holds; /* hooks_hold() not yet released: closing waits for them */
 };
 
 hooks_t *hooks_create(uv_loop_t *loop, const hooks_settings_t *s, char *err, size_t err_len)
@@ -470,14 +483,14 @@ static void log_output(const run_t *run, log_level_t lvl, const item_t *it, cons
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event, "hook %s: %s %s: %.*s",
-                   run->ctx->hook, it->who, stream, (int)n, p);
+        log_fields(lvl, run->ctx->cluster, NULL, NULL, "hook %s (%s): %s %s: %.*s",
+                   run->ctx->hook, run->ctx->event, it->who, stream, (int)n, p);
         p += n + (nl ? 1 : 0);
     }
     if (total > len)
-        log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event,
-                   "hook %s: %s %s: (%zu more bytes not kept)", run->ctx->hook, it->who, stream,
-                   total - len);
+        log_fields(lvl, run->ctx->cluster, NULL, NULL,
+                   "hook %s (%s): %s %s: (%zu more bytes not kept)", run->ctx->hook,
+                   run->ctx->event, it->who, stream, total - len);
 }
 
 /* Logs one result, and reports failures as events so they reach people (a
@@ -486,8 +499,8 @@ static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_tot
 {
     const hooks_result_t *r = &it->r;
     log_level_t lvl = r->outcome == HOOKS_OK ? LOG_LVL_INFO : LOG_LVL_WARN;
-    log_fields(lvl, run->ctx->cluster, NULL, run->ctx->event, "hook %s: %s %s in %llu ms%s",
-               run->ctx->hook, it->who, r->detail, (unsigned long long)r->elapsed_ms,
+    log_fields(lvl, run->ctx->cluster, NULL, NULL, "hook %s (%s): %s %s in %llu ms%s",
+               run->ctx->hook, run->ctx->event, it->who, r->detail, (unsigned long long)r->elapsed_ms,
                r->outcome == HOOKS_VETOED ? " (veto)" : "");
     log_output(run, lvl, it, "stdout", r->out, r->out_len, out_total);
     log_output(run, lvl, it, "stderr", r->err, r->err_len, err_total);
@@ -522,9 +535,9 @@ static void finish_run(run_t *run)
     rep.outcome = rep.n_vetoed ? HOOKS_VETOED : rep.n_failed ? HOOKS_FAILED : HOOKS_OK;
     if (run->n_items)
         log_fields(rep.outcome == HOOKS_OK ? LOG_LVL_DEBUG : LOG_LVL_NOTICE, run->ctx->cluster,
-                   NULL, run->ctx->event,
-                   "hook %s: %s (%zu ran, %zu vetoed, %zu failed) in %llu ms", run->ctx->hook,
-                   hooks_outcome_str(rep.outcome), run->n_items, rep.n_vetoed, rep.n_failed,
+                   NULL, NULL,
+                   "hook %s (%s): %s (%zu ran, %zu vetoed, %zu failed) in %llu ms", run->ctx->hook,
+                   run->ctx->event, hooks_outcome_str(rep.outcome), run->n_items, rep.n_vetoed, rep.n_failed,
                    (unsigned long long)rep.elapsed_ms);
     if (run->cb)
         run->cb(&rep, run->ud);
@@ -639,8 +652,8 @@ static void on_run_start(uv_timer_t *t)
                           .output_max = h->output_max,
                           .input = run->input,
                           .input_len = len + 1};
-        log_fields(LOG_LVL_DEBUG, run->ctx->cluster, NULL, run->ctx->event, "hook %s: running %s",
-                   run->ctx->hook, h->cmd[pt]);
+        log_fields(LOG_LVL_DEBUG, run->ctx->cluster, NULL, NULL, "hook %s (%s): running %s",
+                   run->ctx->hook, run->ctx->event, h->cmd[pt]);
         if (child_start(h->loop, &o, on_script_done, it) != 0) {
             /* Only a relative path is refused here, and hooks_create() rejects those. */
             it->r.outcome = HOOKS_SPAWN_ERROR;
@@ -689,7 +702,7 @@ void hooks_run_point(hooks_t *h, failoverd_hook_point_t point, const failoverd_c
                      hooks_done_cb cb, void *ud)
 {
     static const failoverd_context_t empty;
-    if ((unsigned)point >= FAILOVERD_HOOK__COUNT || h->closing) {
+    if ((unsigned)point >= FAILOVERD_HOOK__COUNT || (h->closing && !h->holds)) {
         /* A caller's mistake: say so, and still answer once, as promised. */
         log_error("cluster %s: hooks_run_point(%d) %s; nothing runs", h->cluster, (int)point,
                   h->closing ? "after hooks_close()" : "with an unknown point");
@@ -737,7 +750,7 @@ bool hooks_feed_event(hooks_t *h, const event_t *ev)
         qitem_t *old = h->qhead;
         h->qhead = old->next;
         h->qlen--;
-        log_fields(LOG_LVL_WARN, h->cluster, NULL, old->ctx->event,
+        log_fields(LOG_LVL_WARN, h->cluster, NULL, NULL,
                    "hook %s for %s dropped: %d event-driven hook runs already waiting",
                    old->ctx->hook, old->ctx->event, HOOKS_EVENT_QUEUE_MAX);
         plugin_ctx_free(old->ctx);
@@ -829,7 +842,7 @@ static void on_plugin_unloaded(void *ud)
 
 static void maybe_close(hooks_t *h)
 {
-    if (!h->closing || h->n_runs > 0 || h->unloading > 0 ||
+    if (!h->closing || h->n_runs > 0 || h->holds > 0 || h->unloading > 0 ||
         uv_is_closing((uv_handle_t *)&h->close_timer))
         return;
     if (h->n_plugins == 0) {
@@ -859,5 +872,17 @@ void hooks_close(hooks_t *h, void (*done)(void *ud), void *ud)
     }
     h->qtail = NULL;
     h->qlen = 0;
+    maybe_close(h);
+}
+
+void hooks_hold(hooks_t *h)
+{
+    h->holds++;
+}
+
+void hooks_release(hooks_t *h)
+{
+    if (h->holds > 0)
+        h->holds--;
     maybe_close(h);
 }

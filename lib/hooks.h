@@ -133,6 +133,14 @@ bool hooks_feed_event(hooks_t *h, const event_t *ev);
  * the plugins, frees h and calls done(ud). */
 void hooks_close(hooks_t *h, void (*done)(void *ud), void *ud);
 
+/* A holder (an operation in flight) keeps h usable until it releases it: a
+ * hooks_close() meanwhile stops the event-fed runs at once, but the holder's
+ * hooks_run_point() calls still run, and h is freed only after the last
+ * release.  A reload replaces a cluster's hooks while a failover runs; the
+ * failover goes on with the hooks it started with. */
+void hooks_hold(hooks_t *h);
+void hooks_release(hooks_t *h);
+
 /* The context of an event (the event name, its node, the fields of its data that
  * name nodes, GTIDs, timings ...); free with plugin_ctx_free(). */
 failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_point_t point,

@@ -27,16 +27,40 @@ typedef struct journal journal_t;
 journal_t *journal_open(const char *path, char *err, size_t err_len);
 void journal_close(journal_t *j);
 
+/* A journal that could not be read (why): every cluster counts as damaged,
+ * and nothing can be appended. The daemon runs with it so that it goes on
+ * monitoring and says why it holds every cluster. */
+journal_t *journal_open_unreadable(const char *path, const char *why);
+
 /* Appends rec (an object; "seq" and "time" are added) and syncs it. The
- * reference to rec is stolen. Returns false when the write failed (logged). */
+ * reference to rec is stolen. Returns false when the record was not made
+ * durable (logged; journal_last_error says why): whatever reached the file
+ * is taken back, so the journal never keeps a torn record in its middle;
+ * when even that fails, the journal is broken (journal_broken) and every
+ * later append fails too. A record that is not durable is not kept. */
 bool journal_append(journal_t *j, json_t *rec);
 
 /* Convenience: a record for cluster/op of type with extra fields (stolen, may be NULL). */
 bool journal_record(journal_t *j, const char *cluster, const char *op, const char *kind,
                     const char *type, json_t *fields);
 
+/* Why the last append failed. */
+const char *journal_last_error(const journal_t *j);
+/* Why nothing can be appended any more (unreadable, or a torn record could
+ * not be taken back), or NULL. */
+const char *journal_broken(const journal_t *j);
+
+/* Whether records that may concern cluster were damaged (a line in the
+ * middle of the file that is not a record: it names this cluster, or its
+ * cluster can't be told) and not acknowledged, or the file could not be read;
+ * why says what. An "ack" record of the cluster with "journal_damage": true
+ * acknowledges the damage found before it. */
+bool journal_damage(journal_t *j, const char *cluster, char *why, size_t len);
+
 /* The records of the operation on this cluster that is still open, oldest first
- * (a new reference to an array), or NULL when none is. */
+ * (a new reference to an array), or NULL when none is: the operation of the
+ * cluster's last record, when none of its records is terminal (done, failed,
+ * aborted, ack). */
 json_t *journal_open_op(journal_t *j, const char *cluster);
 
 /* Every record (optionally only one cluster's), oldest first; new reference. */

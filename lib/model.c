@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 
 void observation_clear(observation_t *o)
 {
     char **strs[] = {&o->error, &o->version, &o->server_uuid, &o->gtid_executed,
                      &o->gtid_current_pos, &o->gtid_slave_pos, &o->source_host,
                      &o->last_io_error, &o->last_sql_error, &o->received_gtids,
-                     &o->executed_gtids};
+                     &o->executed_gtids, &o->repl_filters, &o->gtid_error};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     memset(o, 0, sizeof *o);
@@ -131,6 +132,7 @@ void cluster_free(cluster_t *c)
     free(c->nodes);
     free(c->name);
     cluster_clear_issues(c);
+    durability_clear(&c->durability);
     memset(c, 0, sizeof *c);
 }
 
@@ -184,6 +186,14 @@ bool cluster_infer_topology(cluster_t *c)
         cluster_add_issue(c, "%zu writable nodes: %s", writable, buf_str(&names));
         buf_free(&names);
     }
+    /* A primary that restarted comes back read-only (as servers should be
+     * configured to): it answers probes, and nobody can write. */
+    if (writable == 0 && c->primary >= 0 && c->nodes[c->primary].up)
+        cluster_add_issue(c,
+                          "no node accepts writes: the primary %s is read-only (a restarted "
+                          "server comes back so): make it writable once it is known to hold "
+                          "everything, or fail over to a replica",
+                          c->nodes[c->primary].name);
 
     for (size_t i = 0; i < n; i++) {
         node_t *nd = &c->nodes[i];

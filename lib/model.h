@@ -19,6 +19,16 @@
 typedef enum { FAMILY_UNKNOWN, FAMILY_MYSQL, FAMILY_MARIADB } server_family_t;
 typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
 typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promotion_rule_t;
+typedef enum {
+    SEMISYNC_STATE_UNKNOWN, /* not read (not a source, plugin not loaded) */
+    SEMISYNC_STATE_ON,      /* commits wait for acknowledgements */
+    SEMISYNC_STATE_OFF,     /* enabled, but fallen back to asynchronous commits */
+} semisync_state_t;
+typedef enum {
+    SEMISYNC_WAIT_UNKNOWN,
+    SEMISYNC_WAIT_AFTER_SYNC,   /* acked before the engine commits: nobody sees an unacked write */
+    SEMISYNC_WAIT_AFTER_COMMIT, /* acked after: other sessions may read a write that is then lost */
+} semisync_wait_point_t;
 
 typedef struct {
     uint64_t at;          /* monotonic ms when the probe finished */
@@ -59,6 +69,26 @@ typedef struct {
     char *executed_gtids;   /* MySQL Executed_Gtid_Set; MariaDB gtid_slave_pos */
     uint64_t heartbeats;    /* heartbeats received by the IO thread (monotone counter) */
     uint64_t relay_log_space;
+    /* Replication filters in force on the default channel, in filters.h's
+     * canonical text: "" none; NULL when not a replica. */
+    char *repl_filters;
+    /* The first GTID text of this observation that does not parse in its
+     * flavor's notation (which variable, the text, why), or NULL when every
+     * one does. Set where the observation is made (elect_gtid_error): such a
+     * node is up, but its GTID state is unknown, never empty. */
+    char *gtid_error;
+
+    /* The source side of semi-sync, as the server reports it (see
+     * docs/monitoring.md). Numbers are -1 when not known (plugin not loaded, no
+     * such setting); they are valid only when semisync_state is known. */
+    semisync_state_t semisync_state;
+    int64_t semisync_clients;       /* semi-sync replicas connected */
+    int64_t semisync_wait_sessions; /* sessions waiting for an ack now */
+    int64_t semisync_timeout_ms;    /* how long a commit waits before falling back */
+    semisync_wait_point_t semisync_wait_point;
+    int semisync_wait_no_replica; /* 1: keeps waiting with no replica connected */
+    int64_t semisync_wait_count;  /* acks a commit needs (MariaDB: always 1) */
+    int64_t semisync_no_tx;       /* commits that were not acknowledged, since start */
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -90,6 +120,24 @@ typedef struct {
     char *errant;
 } node_t;
 
+/* The durability the cluster really has, as the monitor last judged it
+ * (durability.h keeps it; times are monotonic ms, walls ms since the epoch). */
+typedef struct {
+    int primary;                /* the primary these facts are about; -1 none */
+    uint64_t semisync_off_at;   /* semi-sync seen fallen back on it; 0 while it waits for acks */
+    uint64_t semisync_off_wall; /* since when, to be safe: the last probe that saw it on */
+    char *semisync_off_from;    /* what its replicas held then: the at-risk writes come after */
+    char *last_on_gtid;         /* its GTID state at the latest probe that saw semi-sync on */
+    char *primary_gtid;         /* its GTID state at its latest probe */
+    uint64_t primary_moved_at;  /* when that state was last seen to change */
+    uint64_t stalled_at;        /* replicas seen not receiving from it; 0 while they all do */
+    uint64_t stalled_wall;
+    uint64_t stalled_since_wall; /* the earliest of them last received, as wall time */
+    char *stalled;               /* "db2, db3": the replicas not receiving; NULL when none */
+    uint64_t stalled_since;      /* the earliest of them last received (mono) */
+    uint64_t last_on_at;         /* the latest probe that saw semi-sync on (mono); 0 never */
+} durability_state_t;
+
 typedef struct {
     char *name;
     node_t *nodes;
@@ -99,6 +147,7 @@ typedef struct {
     size_t n_issues;
     detect_state_t detect;
     char verdict_reason[256];
+    durability_state_t durability; /* what its acknowledgements are worth (durability.h) */
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

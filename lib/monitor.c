@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "durability.h"
 #include "elect.h"
 #include "event.h"
+#include "filters.h"
 #include "log.h"
 #include "probe.h"
 
@@ -31,6 +33,14 @@ struct monitor {
     void (*done)(void *);
     void *done_ud;
     bool closing;
+    /* Topology issues are reported (as events) from a settled view only:
+     * not while an operation changes the cluster (quiet), and after a call
+     * for fresh probes not until every reachable node was probed since
+     * settle_since. reported[] is what the events have said so far. */
+    bool quiet;
+    uint64_t settle_since;
+    char **reported;
+    size_t n_reported;
 };
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
@@ -102,22 +112,67 @@ void monitor_start(monitor_t *m)
 
 void monitor_probe_all_now(monitor_t *m)
 {
+    m->settle_since = uv_now(m->loop);
     for (size_t i = 0; i < m->c.n_nodes; i++)
         if (m->probes[i])
             probe_now(m->probes[i]);
 }
 
-/* Emits an event for each issue in now[] that was not in before[]. */
-static void report_new_issues(monitor_t *m, char **before, size_t n_before)
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on)
 {
+    if (idx < m->c.n_nodes && m->probes[idx])
+        probe_set_backoff(m->probes[idx], on);
+}
+
+void monitor_quiet(monitor_t *m, bool quiet)
+{
+    m->quiet = quiet;
+    if (!quiet)
+        monitor_probe_all_now(m);
+}
+
+static bool settled(const monitor_t *m)
+{
+    if (m->quiet)
+        return false;
+    for (size_t i = 0; i < m->c.n_nodes; i++) {
+        const node_t *n = &m->c.nodes[i];
+        if (n->up && n->last_ok.started < m->settle_since)
+            return false;
+    }
+    return true;
+}
+
+static void free_reported(monitor_t *m)
+{
+    for (size_t i = 0; i < m->n_reported; i++)
+        free(m->reported[i]);
+    free(m->reported);
+    m->reported = NULL;
+    m->n_reported = 0;
+}
+
+/* Emits an event for each current issue that the events have not said yet,
+ * once the view is settled. An issue that came and went while it was not
+ * (two writable nodes seen from probes taken on either side of a switchover's
+ * read_only) is never reported. */
+static void report_new_issues(monitor_t *m)
+{
+    if (!settled(m))
+        return;
     for (size_t i = 0; i < m->c.n_issues; i++) {
         bool known = false;
-        for (size_t j = 0; j < n_before && !known; j++)
-            known = strcmp(before[j], m->c.issues[i]) == 0;
+        for (size_t j = 0; j < m->n_reported && !known; j++)
+            known = strcmp(m->reported[j], m->c.issues[i]) == 0;
         if (!known)
             event_emit(LOG_LVL_WARN, "topology_issue", m->c.name, NULL,
                        json_pack("{s:s}", "issue", m->c.issues[i]), "%s", m->c.issues[i]);
     }
+    free_reported(m);
+    m->reported = xcalloc(m->c.n_issues + 1, sizeof *m->reported);
+    for (size_t i = 0; i < m->c.n_issues; i++)
+        m->reported[i] = xstrdup(m->c.issues[i]);
+    m->n_reported = m->c.n_issues;
 }
 
 /* Errant GTIDs (transactions a node has that the primary never had) need the
@@ -147,6 +202,66 @@ static void judge_errant(cluster_t *c, bool primary_changed)
             cluster_add_issue(c,
                               "errant GTIDs on %s: %s (transactions the primary %s does not have)",
                               c->nodes[i].name, c->nodes[i].errant, p->name);
+}
+
+/* A node whose GTID state can't be parsed is up, but what it holds is
+ * unknown: a topology issue (and an election exclusion, see elect.h). */
+static void judge_gtid_errors(cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *nd = &c->nodes[i];
+        if (nd->up && nd->last_ok.ok && nd->last_ok.gtid_error)
+            cluster_add_issue(c, "GTID state of %s unknown: %s", nd->name, nd->last_ok.gtid_error);
+    }
+}
+
+/* Events for what durability_update() saw change (durability.h): the moment
+ * acknowledged writes may exist on the primary only, and the moment that ends. */
+static void report_durability(monitor_t *m, unsigned changed)
+{
+    cluster_t *c = &m->c;
+    const durability_state_t *d = &c->durability;
+    if (!changed || c->primary < 0)
+        return;
+    const node_t *p = &c->nodes[c->primary];
+    const observation_t *po = &p->last_ok;
+    char ts[32];
+    if (changed & DURABILITY_SEMISYNC_OFF) {
+        format_wall_ms(d->semisync_off_wall, ts, sizeof ts);
+        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+                   json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "what", "semisync_off", "since", ts,
+                             "at_risk_after", d->semisync_off_from, "semisync_timeout_ms",
+                             (json_int_t)po->semisync_timeout_ms, "semisync_clients",
+                             (json_int_t)po->semisync_clients, "not_acknowledged_commits",
+                             (json_int_t)po->semisync_no_tx),
+                   "semi-sync off on %s since %s: commits are asynchronous; a write acknowledged "
+                   "since then may exist on %s only (no acknowledgement within %lld ms; %lld "
+                   "semi-sync replicas connected)",
+                   p->name, ts, p->name, (long long)po->semisync_timeout_ms,
+                   (long long)po->semisync_clients);
+    }
+    if (changed & DURABILITY_SEMISYNC_ON)
+        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+                   json_pack("{s:s, s:I}", "what", "semisync_on", "semisync_clients",
+                             (json_int_t)po->semisync_clients),
+                   "semi-sync is on again on %s: commits wait for an acknowledgement (%lld "
+                   "semi-sync replicas connected)",
+                   p->name, (long long)po->semisync_clients);
+    if (changed & (DURABILITY_STALL_BEGAN | DURABILITY_STALL_CHANGED)) {
+        format_wall_ms(d->stalled_since_wall, ts, sizeof ts);
+        uint64_t wall = wall_now_ms();
+        json_int_t secs =
+            wall > d->stalled_since_wall ? (json_int_t)(wall - d->stalled_since_wall) / 1000 : 0;
+        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+                   json_pack("{s:s, s:s, s:s, s:I}", "what", "not_receiving", "replicas",
+                             d->stalled, "since", ts, "for_s", secs),
+                   "%s %s not received from %s for %lld s (since %s)", d->stalled,
+                   strchr(d->stalled, ',') ? "have" : "has", p->name, (long long)secs, ts);
+    }
+    if (changed & DURABILITY_STALL_ENDED)
+        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+                   json_pack("{s:s}", "what", "receiving"),
+                   "every reachable replica receives from %s again", p->name);
 }
 
 static void evaluate(monitor_t *m, uint64_t now)
@@ -222,23 +337,21 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
                        n->last_error);
     }
 
-    char **before = c->issues;
-    size_t n_before = c->n_issues;
-    c->issues = NULL;
-    c->n_issues = 0;
+    cluster_clear_issues(c);
     int old_primary = c->primary;
     bool changed = cluster_infer_topology(c);
     judge_errant(c, changed);
+    filters_add_issues(c);
+    judge_gtid_errors(c);
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
             json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
             "the primary is %s", c->nodes[c->primary].name);
-    report_new_issues(m, before, n_before);
+    unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);
+    report_new_issues(m);
+    report_durability(m, durability);
     evaluate(m, now);
-    for (size_t i = 0; i < n_before; i++)
-        free(before[i]);
-    free(before);
 }
 
 static void probe_closed(void *ud)
@@ -255,6 +368,7 @@ static void probe_closed(void *ud)
     free(m->probes_ctx);
     free(m->user);
     free(m->password);
+    free_reported(m);
     cluster_free(&m->c);
     free(m);
     if (done)
@@ -270,6 +384,7 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
         free(m->probes);
         free(m->user);
         free(m->password);
+        free_reported(m);
         cluster_free(&m->c);
         free(m);
         if (done)

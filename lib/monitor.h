@@ -51,7 +51,15 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud);
 cluster_t *monitor_cluster(monitor_t *m);
 /* Every node has been probed at least once. */
 bool monitor_first_round_done(const monitor_t *m);
-/* Probes every node as soon as possible. */
+/* Probes every node as soon as possible. Topology issues found until every
+ * reachable node answered such a fresh probe are not reported as events. */
 void monitor_probe_all_now(monitor_t *m);
+/* While an operation changes the cluster (quiet), what the probes see is
+ * transient: topology issues stay in the status but are not reported as
+ * events. Ending the quiet asks for fresh probes; what is still wrong then is
+ * reported. */
+void monitor_quiet(monitor_t *m, bool quiet);
+/* Whether failed probes of node idx back off (probe_set_backoff). */
+void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
 
 #endif

@@ -166,6 +166,47 @@ static bool follows(const cluster_t *c, int i, int primary)
     return o->ok && o->replica && cluster_find_node(c, o->source_host, o->source_port) == primary;
 }
 
+/* The stop_io step of one replica: nothing more may arrive from the old
+ * primary, and everything it received must be applied, never discarded.
+ *
+ * The applier is started as well: a replica whose SQL thread was stopped (by
+ * hand, for a backup) would otherwise never apply what it received, and the
+ * failover waits for exactly that. It is started FIRST, while the IO thread
+ * still runs: MariaDB, replicating with GTID (MASTER_USE_GTID = slave_pos or
+ * current_pos), deletes every relay log when a replication thread is started
+ * while both are stopped (start_slave_threads in sql/slave.cc), and resets
+ * what the IO thread had received (Gtid_IO_Pos) to what was applied. "Stop
+ * IO, then start SQL" on a replica whose applier was stopped would throw
+ * away everything it had received and acknowledged; "start SQL, then stop
+ * IO" never has both threads stopped. MySQL keeps its relay log either way.
+ *
+ * When the last observation shows both threads already stopped on MariaDB,
+ * starting either one would discard the relay log: the replica is left as it
+ * is (its IO thread is stopped already), and what it received but did not
+ * apply stays on disk for the operator. Under reliability the wait for it to
+ * apply then runs out if it is the candidate, and nothing is promoted. */
+static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
+{
+    const flavor_t *f = &p->flavors[i];
+    const observation_t *ob = &c->nodes[i].last_ok;
+    if (f->family == FLAVOR_MARIADB && ob->io == IO_NO && !ob->sql_running) {
+        set_sql(s, flavor_sql_stop_io_thread(f));
+        describe(s,
+                 "leave %s's replication stopped: both its threads are stopped, and starting "
+                 "either would make the server discard the relay log it has not applied",
+                 nm(c, i));
+        return;
+    }
+    buf_t sql = BUF_INIT;
+    buf_printf(&sql, "%s; %s", flavor_sql_start_sql_thread(f), flavor_sql_stop_io_thread(f));
+    set_sql(s, buf_str(&sql));
+    buf_free(&sql);
+    describe(s,
+             "let %s's SQL thread apply what it received, then stop its IO thread so nothing "
+             "more arrives from the old primary (in this order: the relay log is kept)",
+             nm(c, i));
+}
+
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
                               const plan_opts_t *o)
 {
@@ -174,20 +215,9 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
     for (size_t i = 0; i < c->n_nodes; i++) {
         if ((int)i == old_primary || !c->nodes[i].up || !p->known[i] || !follows(c, (int)i, old_primary))
             continue;
-        /* The applier is started too: a replica whose SQL thread was stopped
-         * (by hand, for a backup) would otherwise never apply what it received,
-         * and the failover waits for exactly that. */
         step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", nm(c, (int)i));
-        buf_t sql = BUF_INIT;
-        buf_printf(&sql, "%s; %s", flavor_sql_stop_io_thread(&p->flavors[i]),
-                   flavor_sql_start_sql_thread(&p->flavors[i]));
-        set_sql(s, buf_str(&sql));
-        buf_free(&sql);
+        stop_io_sql(c, p, (int)i, s);
         s->optional = true;
-        describe(s,
-                 "stop %s's IO thread so nothing more arrives from the old primary, and let "
-                 "its SQL thread apply what it received",
-                 nm(c, (int)i));
     }
     if (old_primary >= 0 && p->known[old_primary]) {
         step_t *s = STEP(p, STEP_SQL, 1, old_primary, o->fence_timeout_ms, "fence:%s",
@@ -632,4 +662,62 @@ char *plan_divergence(bool mariadb, const char *old_gtid, const char *new_gtid, 
     gtid_pos_free(a);
     gtid_pos_free(b);
     return out;
+}
+
+/* Finishing a switchover the daemon died in, at or after its promotion
+ * (resume.h decides when that is safe):
+ *   1. the candidate promoted again, only when its promotion was not seen to
+ *      take effect (the statements are the promotion's own and may run twice);
+ *   2. post_promotion hooks move traffic;
+ *   3. the replicas of the old primary and the old primary itself repointed
+ *      at the new primary, then verified;
+ *   4. every node probed afresh; switchover_after hooks.
+ * Nothing here can be rolled back: the point of no return is the start. */
+plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                               bool promote, const plan_opts_t *o, char *err, size_t errlen)
+{
+    plan_t *p = plan_new(c, PLAN_SWITCHOVER, policy, old_primary);
+    p->candidate = cand;
+    if (cand < 0 || cand == old_primary || !c->nodes[cand].up || !p->known[cand]) {
+        snprintf(err, errlen, "%s can't be reached", cand >= 0 ? nm(c, cand) : "the candidate");
+        goto fail;
+    }
+    int g = 0;
+    step_t *s;
+    if (promote) {
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
+        promote_sql(p, cand, o, s);
+        describe(s, "promote %s again: forget replication, make it writable", nm(c, cand));
+    }
+    add_hook(p, g++, "post_promotion", true, o);
+    int rg = g++, vg = g++;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        bool old = (int)i == old_primary;
+        if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
+            (!old && !follows(c, (int)i, old_primary)))
+            continue;
+        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", nm(c, (int)i));
+        if (!repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
+            goto fail;
+        s->optional = true;
+        describe(s, "point %s at the new primary %s", nm(c, (int)i), nm(c, cand));
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", nm(c, (int)i));
+        s->source = cand;
+        s->optional = true;
+        describe(s, "check that %s replicates from %s", nm(c, (int)i), nm(c, cand));
+    }
+    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
+    s->optional = true;
+    describe(s, "read every node's state afresh");
+    add_hook(p, g++, "switchover_after", true, o);
+    sort_by_group(p);
+    p->point_of_no_return = 0;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "the rest of the interrupted switchover of %s (%s) from %s to %s", c->name,
+               policy_str(policy), old_primary >= 0 ? nm(c, old_primary) : "?", nm(c, cand));
+    p->summary = buf_steal(&b);
+    return p;
+fail:
+    plan_free(p);
+    return NULL;
 }

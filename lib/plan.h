@@ -116,6 +116,12 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
                               policy_t policy, const plan_opts_t *o, char *err, size_t errlen);
 plan_t *plan_switchover(const cluster_t *c, int old_primary, int candidate, policy_t policy,
                         const plan_opts_t *o, char *err, size_t errlen);
+/* The rest of a reliability switchover interrupted at or after its promotion
+ * (the daemon died): promote cand again when `promote`, then the traffic
+ * hooks, the repointing of the old primary and its replicas, verify,
+ * refresh, switchover_after. NULL with err when cand can't be reached. */
+plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                               bool promote, const plan_opts_t *o, char *err, size_t errlen);
 void plan_free(plan_t *p);
 /* The plan as JSON: kind, policy, summary, and the steps (sql_log, never sql). */
 json_t *plan_json(const cluster_t *c, const plan_t *p);

@@ -95,6 +95,8 @@ failoverd_context_t *plugin_ctx_dup(const failoverd_context_t *c)
     d->errant_gtids = dup_or_empty(c->errant_gtids);
     d->message = dup_or_empty(c->message);
     d->event_json = dup_or_empty(c->event_json);
+    d->lost_at_least = c->lost_at_least;
+    d->lost_as_of = dup_or_empty(c->lost_as_of);
     if (c->n_timings) {
         failoverd_timing_t *t = xcalloc(c->n_timings, sizeof *t);
         for (size_t i = 0; i < c->n_timings; i++)
@@ -123,6 +125,7 @@ void plugin_ctx_free(failoverd_context_t *c)
     free((char *)c->errant_gtids);
     free((char *)c->message);
     free((char *)c->event_json);
+    free((char *)c->lost_as_of);
     for (size_t i = 0; i < c->n_timings; i++)
         free((char *)c->timings[i].name);
     free((void *)c->timings);

@@ -14,6 +14,8 @@
 
 #include "buf.h"
 #include "dbconn.h"
+#include "filters.h"
+#include "elect.h"
 #include "flavor.h"
 #include "log.h"
 
@@ -40,6 +42,7 @@ struct probe {
     int open_handles;
     void (*closed)(void *);
     void *closed_ud;
+    bool no_backoff; /* failed probes go on every interval (probe_set_backoff) */
 };
 
 static void start_cycle(probe_t *p);
@@ -60,9 +63,9 @@ static void schedule_next(probe_t *p)
         return;
     }
     uint64_t wait = p->interval;
-    for (unsigned i = 1; i < p->failures && wait < p->backoff_max; i++)
+    for (unsigned i = 1; !p->no_backoff && i < p->failures && wait < p->backoff_max; i++)
         wait *= 2;
-    if (p->failures > 1 && wait > p->backoff_max)
+    if (!p->no_backoff && p->failures > 1 && wait > p->backoff_max)
         wait = p->backoff_max > p->interval ? p->backoff_max : p->interval;
     /* Cycles start every interval, measured from the last start. */
     uint64_t elapsed = uv_now(p->loop) - p->started;
@@ -108,6 +111,60 @@ static const char *col_str(const dbconn_rs_t *rs, size_t row, const char *col)
     return col ? dbconn_rs_str(rs, row, col) : NULL;
 }
 
+/* A number of the node state row: -1 when NULL; false (with o->error) when
+ * the server sent something that is not a number. */
+static bool semisync_number(const dbconn_rs_t *ns, flavor_ns_col_t col, int64_t *out,
+                            observation_t *o)
+{
+    const char *name = flavor_node_state_columns[col];
+    dbconn_val_t r = dbconn_rs_int(ns, 0, name, out);
+    if (r == DBCONN_VAL_OK)
+        return true;
+    *out = -1;
+    if (r != DBCONN_VAL_BAD)
+        return true;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
+    o->error = buf_steal(&b);
+    return false;
+}
+
+/* The source side of semi-sync (model.h). Its state is known only where the
+ * source plugin is enabled and reports its status. */
+static bool parse_semisync(const dbconn_rs_t *ns, observation_t *o)
+{
+    const char *const *C = flavor_node_state_columns;
+    int64_t status = -1, no_replica = -1;
+    if (!semisync_number(ns, FLAVOR_NS_SEMISYNC_SOURCE_STATUS, &status, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_SOURCE_CLIENTS, &o->semisync_clients, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_WAIT_SESSIONS, &o->semisync_wait_sessions, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_TIMEOUT, &o->semisync_timeout_ms, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_WAIT_NO_REPLICA, &no_replica, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_WAIT_COUNT, &o->semisync_wait_count, o) ||
+        !semisync_number(ns, FLAVOR_NS_SEMISYNC_NO_TX, &o->semisync_no_tx, o))
+        return false;
+    o->semisync_wait_no_replica = no_replica < 0 ? -1 : no_replica != 0;
+    if (o->family == FAMILY_MARIADB && o->semisync_wait_count < 0)
+        o->semisync_wait_count = 1; /* MariaDB waits for one acknowledgement, always */
+    const char *wp = dbconn_rs_str(ns, 0, C[FLAVOR_NS_SEMISYNC_WAIT_POINT]);
+    if (wp && strcasecmp(wp, "AFTER_SYNC") == 0) {
+        o->semisync_wait_point = SEMISYNC_WAIT_AFTER_SYNC;
+    } else if (wp && strcasecmp(wp, "AFTER_COMMIT") == 0) {
+        o->semisync_wait_point = SEMISYNC_WAIT_AFTER_COMMIT;
+    } else if (wp) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b,
+                   "the node state's semi-sync wait point is not AFTER_SYNC or AFTER_COMMIT: "
+                   "\"%s\"",
+                   wp);
+        o->error = buf_steal(&b);
+        return false;
+    }
+    if (o->semisync_source && status >= 0)
+        o->semisync_state = status ? SEMISYNC_STATE_ON : SEMISYNC_STATE_OFF;
+    return true;
+}
+
 /* Fills o from the node state row; false (with o->error) when the row is unusable. */
 static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
 {
@@ -147,7 +204,16 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     o->semisync_source = get_bool(ns, C[FLAVOR_NS_SEMISYNC_SOURCE_ENABLED], false);
     o->semisync_replica = get_bool(ns, C[FLAVOR_NS_SEMISYNC_REPLICA_ENABLED], false);
     o->heartbeats = get_uint(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEATS], 0);
-    return true;
+    return parse_semisync(ns, o);
+}
+
+/* The replication filters of one replica status row (filters.h). */
+static char *parse_filters(const dbconn_rs_t *rs, size_t row)
+{
+    const char *vals[FILTERS_NCOLUMNS + 1] = {NULL};
+    for (size_t i = 0; filters_columns[i]; i++)
+        vals[i] = dbconn_rs_str(rs, row, filters_columns[i]);
+    return filters_canonical(vals);
 }
 
 /* Fills the replication part of o from the replica status (default channel). */
@@ -186,6 +252,7 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
                          ? v
                          : 0;
     o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
+    o->repl_filters = parse_filters(rs, row);
     if (p->flavor.family == FLAVOR_MARIADB) {
         o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
         o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));
@@ -229,6 +296,9 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     parse_replica(p, dbconn_result_set(res, 1), &o);
+    /* GTID text is parsed here, once, where it enters: a value that does not
+     * parse is this node's error, never an empty set further in. */
+    o.gtid_error = elect_gtid_error(&o);
     deliver(p, &o);
 }
 
@@ -327,6 +397,19 @@ void probe_now(probe_t *p)
     }
     uv_timer_stop(&p->timer);
     schedule(p, 0);
+}
+
+void probe_set_backoff(probe_t *p, bool on)
+{
+    if (p->no_backoff == !on)
+        return;
+    p->no_backoff = !on;
+    /* A long backoff already scheduled is cut short. */
+    if (p->no_backoff && !p->in_flight && !p->closing && p->failures > 1) {
+        uv_timer_stop(&p->timer);
+        uint64_t elapsed = uv_now(p->loop) - p->started;
+        schedule(p, elapsed < p->interval ? p->interval - elapsed : 0);
+    }
 }
 
 static void one_closed(probe_t *p)

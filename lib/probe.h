@@ -34,6 +34,9 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
 void probe_start(probe_t *p);
 /* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
 void probe_now(probe_t *p);
+/* Whether failed probes back off (the default) or go on every interval: a node
+ * that may come back writable is looked at again within one interval. */
+void probe_set_backoff(probe_t *p, bool on);
 /* Stops probing (no more callbacks) and frees the probe once its handles are
  * closed; then calls closed(ud) if given. */
 void probe_close(probe_t *p, void (*closed)(void *ud), void *ud);

@@ -45,9 +45,14 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
         const observation_t *o = &n->last_ok;
         if ((int)i == p || !n->up || !o->ok || !o->read_only)
             continue;
-        if (o->replica &&
-            (cluster_find_node(c, o->source_host, o->source_port) == p || o->io == IO_YES))
-            continue; /* a replica of the primary, or busy replicating from elsewhere */
+        if (o->replica) {
+            int src = cluster_find_node(c, o->source_host, o->source_port);
+            if (src == p || (src < 0 && o->io == IO_YES))
+                continue; /* a replica of the primary, or of a server outside the cluster */
+            /* A replica still following another node of the cluster (it was
+             * hung or cut off while an operation repointed the others) is
+             * checked and repointed like any node left behind. */
+        }
         const char *g = o->gtid_executed ? o->gtid_executed : "";
         if (memo[i].checked && strcmp(memo[i].checked, g) == 0)
             continue;
@@ -55,6 +60,26 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
         return REJOIN_CHECK;
     }
     return REJOIN_NOTHING;
+}
+
+bool rejoin_waits_for_ack(const char *state)
+{
+    return state && strncasecmp(state, "Waiting for semi-sync ACK", 25) == 0;
+}
+
+bool rejoin_fence_cuts(const char *user, const char *command, const char *state,
+                       const char *own_user)
+{
+    if (!user || !command)
+        return false;
+    if (strcmp(user, "system user") == 0 || strcmp(user, "event_scheduler") == 0)
+        return false; /* the server's own threads: replication, events */
+    if (strcasecmp(command, "Killed") == 0 || strcasecmp(command, "Daemon") == 0 ||
+        strncasecmp(command, "Binlog Dump", 11) == 0)
+        return false; /* cut off already; server threads; a replica reading the binlog */
+    if (own_user && strcmp(user, own_user) == 0)
+        return rejoin_waits_for_ack(state); /* failoverd's own sessions write no data */
+    return true;
 }
 
 /* The entries "d-s-n" of a MariaDB gtid_binlog_state (several per domain). */
@@ -189,6 +214,19 @@ struct rejoin {
     bool freeing;
     void (*done)(void *);
     void *done_ud;
+
+    /* The fence in flight (see fence_start). */
+    target_t aux;       /* a second session on the node: looks, kills, releases */
+    bool fence_watch;   /* the read-only statement has not come back yet */
+    unsigned long *cut; /* sessions cut off (KILL CONNECTION sent) */
+    size_t n_cut, next_cut;
+    bool released;       /* the semi-sync source side is being switched off */
+    bool release_wanted; /* ... is to be, once the sessions listed are cut off */
+    char *fence_trouble; /* the last thing that went wrong on aux, for the report */
+    /* Settings a reload brought while an action ran: they take effect when it
+     * ends (an action runs with the settings it started with). */
+    rejoin_settings_t next_s;
+    bool has_next_s;
 };
 
 static char *dup0(const char *s)
@@ -239,6 +277,13 @@ rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s)
 
 void rejoin_update(rejoin_t *r, const rejoin_settings_t *s)
 {
+    if (r->st != ST_IDLE) {
+        if (r->has_next_s)
+            settings_free(&r->next_s);
+        settings_copy(&r->next_s, s);
+        r->has_next_s = true;
+        return;
+    }
     rejoin_settings_t old = r->s;
     settings_copy(&r->s, s);
     settings_free(&old);
@@ -257,6 +302,8 @@ static void really_free(rejoin_t *r)
     void *ud = r->done_ud;
     memo_clear(r);
     settings_free(&r->s);
+    if (r->has_next_s)
+        settings_free(&r->next_s);
     free(r);
     if (done)
         done(ud);
@@ -295,13 +342,27 @@ static void end_action(rejoin_t *r, bool remember)
         free(r->memo[r->idx].checked);
         r->memo[r->idx].checked = xstrdup(r->seen ? r->seen : "");
     }
+    r->fence_watch = false;
     target_clear(r, &r->node);
     target_clear(r, &r->primary);
+    target_clear(r, &r->aux);
+    free(r->cut);
+    free(r->fence_trouble);
+    r->cut = NULL;
+    r->n_cut = r->next_cut = 0;
+    r->released = r->release_wanted = false;
+    r->fence_trouble = NULL;
     free(r->seen);
     free(r->primary_state);
     r->seen = r->primary_state = NULL;
     r->st = ST_IDLE;
     r->idx = -1;
+    if (r->has_next_s) {
+        r->has_next_s = false;
+        rejoin_settings_t next = r->next_s;
+        rejoin_update(r, &next);
+        settings_free(&next);
+    }
     if (r->freeing) {
         uv_timer_stop(&r->timer);
         uv_close((uv_handle_t *)&r->timer, timer_closed);
@@ -382,34 +443,262 @@ static const char *first_value(dbconn_result_t *res)
 
 /* ---- fence --------------------------------------------------------------------- */
 
+/* Making a node read-only waits for the commits running on it, and on a
+ * returning old primary those commits wait for a semi-sync acknowledgement
+ * that no replica will send (they follow the new primary): up to the
+ * semi-sync timeout, after which the server acknowledges them to their
+ * clients although no replica has them. So the fence goes in this order:
+ *   1. read_only (super_read_only) is sent on the node's connection, with the
+ *      server's own lock wait bounded. While it waits, no new write can start
+ *      on the node: new writes queue behind it and then fail as read-only.
+ *   2. Once the processlist shows it waiting for a lock, a second session cuts
+ *      off (KILL CONNECTION) every client session: the server shuts a killed
+ *      session's socket at once, so a commit that is waiting can never be
+ *      acknowledged to its client. (KILL QUERY would be wrong: MariaDB ends the
+ *      wait and sends the client OK.) Idle sessions go too, since a
+ *      transaction left open could otherwise commit later.
+ *   3. MariaDB ends a killed session's wait at once; MySQL keeps it waiting
+ *      (holding what read_only waits for) until the timeout. When only
+ *      sessions that were cut off still wait for an acknowledgement, the
+ *      node's semi-sync source side is switched off: that ends their waits
+ *      with nobody left to tell, and read_only goes through. (MySQL takes
+ *      about a second to switch it off: its acknowledgement receiver looks
+ *      for changes once a second. Ending the waits through
+ *      wait_no_replica = OFF instead is no faster while the replicas it had
+ *      are still registered, and their dump threads take as long to go.) A
+ *      later promotion of the node switches it on again.
+ * Raising the semi-sync timeout would not help (a wait's deadline is fixed
+ * when it starts), nor would stopping the server (MySQL acknowledges the
+ * waiting commits when it shuts down). What the cut-off sessions committed
+ * is on this node only: the check after the fence reports it (node_errant). */
+#define FENCE_LOOK_MS 20
+#define FENCE_SESSIONS_SQL                                                                         \
+    "SELECT ID, USER, COMMAND, STATE FROM information_schema.PROCESSLIST "                         \
+    "WHERE ID <> CONNECTION_ID()"
+
+static void fence_look(rejoin_t *r);
+
+static void fence_tick(uv_timer_t *t)
+{
+    rejoin_t *r = t->data;
+    r->timer_on = false;
+    fence_look(r);
+}
+
+static void fence_arm(rejoin_t *r, uint64_t ms)
+{
+    if (!r->fence_watch)
+        return;
+    r->timer_on = true;
+    uv_timer_start(&r->timer, fence_tick, ms, 0);
+}
+
+static void fence_note(rejoin_t *r, const char *what, const char *msg)
+{
+    free(r->fence_trouble);
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s: %s", what, msg);
+    r->fence_trouble = buf_steal(&b);
+}
+
 static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
     (void)c;
     (void)res;
+    r->fence_watch = false;
+    r->timer_on = false;
+    uv_timer_stop(&r->timer);
     bool *reported = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->fence_reported[r->idx] : NULL;
+    char cut[200] = "";
+    if (r->n_cut)
+        snprintf(cut, sizeof cut,
+                 "; cut off %zu client session%s (what they were committing was not "
+                 "acknowledged to them)%s",
+                 r->n_cut, r->n_cut == 1 ? "" : "s",
+                 r->released ? " and switched its semi-sync source side off to end their wait"
+                             : "");
     if (err) {
         if (reported && !*reported)
             event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
-                       json_pack("{s:s, s:s}", "primary", r->primary.name, "error", err->msg),
+                       json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name, "error",
+                                 err->msg, "sessions_cut", (json_int_t)r->n_cut,
+                                 "semisync_released", r->released, "trouble", r->fence_trouble),
                        "%s is writable besides the primary %s and could not be made read-only: "
-                       "%s. Fence it by hand (read_only, super_read_only) or stop it; failoverd "
-                       "tries again every %d s",
-                       r->node.name, r->primary.name, err->msg, FENCE_RETRY_MS / 1000);
+                       "%s%s%s%s. Fence it by hand (read_only, super_read_only; KILL CONNECTION "
+                       "its client sessions first, never KILL QUERY) or stop it; failoverd tries "
+                       "again every %d s",
+                       r->node.name, r->primary.name, err->msg, cut, r->fence_trouble ? "; " : "",
+                       r->fence_trouble ? r->fence_trouble : "", FENCE_RETRY_MS / 1000);
         if (reported)
             *reported = true;
     } else {
         if (reported)
             *reported = false;
         event_emit(LOG_LVL_WARN, "node_fenced", r->s.cluster, r->node.name,
-                   json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", r->seen),
-                   "%s was writable although %s is the primary: made it read-only%s", r->node.name,
-                   r->primary.name,
+                   json_pack("{s:s, s:s?, s:I, s:b, s:I}", "primary", r->primary.name, "gtid",
+                             r->seen, "sessions_cut", (json_int_t)r->n_cut, "semisync_released",
+                             r->released, "fence_ms", (json_int_t)(uv_now(r->loop) - r->started)),
+                   "%s was writable although %s is the primary: made it read-only%s%s",
+                   r->node.name, r->primary.name,
                    r->node.flavor.super_read_only
                        ? " (super_read_only)"
-                       : " (read_only; accounts with READ_ONLY ADMIN can still write)");
+                       : " (read_only; accounts with READ_ONLY ADMIN can still write)",
+                   cut);
     }
     end_action(r, false);
+}
+
+static void fence_release(rejoin_t *r);
+static void fence_cut_next(rejoin_t *r);
+
+static void fence_cut_sent(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    (void)res;
+    if (!r->fence_watch)
+        return;
+    /* A session that ended meanwhile is "unknown thread": as good as cut off. */
+    if (err && err->code != 1094)
+        fence_note(r, "cutting off a session", err->msg);
+    r->next_cut++;
+    fence_cut_next(r);
+}
+
+static void fence_cut_next(rejoin_t *r)
+{
+    if (r->next_cut >= r->n_cut) {
+        fence_release(r);
+        return;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "KILL CONNECTION %lu", r->cut[r->next_cut]);
+    run(r, &r->aux, sql, fence_cut_sent);
+}
+
+static void fence_released(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    (void)res;
+    if (!r->fence_watch)
+        return;
+    if (err) {
+        fence_note(r, "switching the semi-sync source side off", err->msg);
+        r->released = false;
+    }
+    fence_arm(r, err ? POLL_MS : FENCE_LOOK_MS);
+}
+
+/* After the sessions listed were cut off: when every session that waits for an
+ * acknowledgement was cut off in an earlier round and still waits (MySQL), the
+ * source side is switched off, which ends their waits. Sessions that connected
+ * since cannot be waiting: they could not write while read_only was queued. */
+static void fence_release(rejoin_t *r)
+{
+    bool go = r->release_wanted && !r->released;
+    r->release_wanted = false;
+    if (!go) {
+        fence_arm(r, FENCE_LOOK_MS);
+        return;
+    }
+    /* Counted from now: read_only can go through before the statement is back. */
+    r->released = true;
+    run(r, &r->aux, flavor_sql_set_semisync(&r->node.flavor, FLAVOR_SEMISYNC_SOURCE, false),
+        fence_released);
+}
+
+static bool cut_already(const rejoin_t *r, unsigned long id)
+{
+    for (size_t i = 0; i < r->n_cut; i++)
+        if (r->cut[i] == id)
+            return true;
+    return false;
+}
+
+static void fence_listed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    if (!r->fence_watch)
+        return;
+    if (err) {
+        fence_note(r, "reading its sessions", err->msg);
+        fence_arm(r, POLL_MS);
+        return;
+    }
+    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
+    unsigned long own = r->node.conn ? dbconn_thread_id(r->node.conn) : 0;
+    const char *own_state = NULL;
+    bool own_seen = false;
+    for (size_t i = 0; rs && i < rs->nrows; i++) {
+        uint64_t id = 0;
+        if (dbconn_rs_uint(rs, i, "ID", &id) == DBCONN_VAL_OK && own && id == own) {
+            own_seen = true;
+            own_state = dbconn_rs_str(rs, i, "STATE");
+        }
+    }
+    /* Only once read_only is queued can nothing new start writing. */
+    if (!own_seen || !own_state || !strcasestr(own_state, "lock")) {
+        fence_arm(r, FENCE_LOOK_MS);
+        return;
+    }
+    /* A session cut off in an earlier round that still waits for its
+     * acknowledgement holds read_only up (MySQL); MariaDB ends the wait of a
+     * killed session by itself. */
+    size_t first_new = r->n_cut;
+    size_t waiting = 0, waiting_cut = 0;
+    for (size_t i = 0; rs && i < rs->nrows; i++) {
+        uint64_t id = 0;
+        if (dbconn_rs_uint(rs, i, "ID", &id) != DBCONN_VAL_OK || id == own)
+            continue;
+        const char *state = dbconn_rs_str(rs, i, "STATE");
+        const char *command = dbconn_rs_str(rs, i, "COMMAND");
+        if (rejoin_waits_for_ack(state)) {
+            waiting++;
+            if (cut_already(r, (unsigned long)id) ||
+                (command && strcasecmp(command, "Killed") == 0)) /* cut off by someone else */
+                waiting_cut++;
+        }
+        if (!cut_already(r, (unsigned long)id) &&
+            rejoin_fence_cuts(dbconn_rs_str(rs, i, "USER"), command, state, r->s.user)) {
+            r->cut = xrealloc(r->cut, (r->n_cut + 1) * sizeof *r->cut);
+            r->cut[r->n_cut++] = (unsigned long)id;
+        }
+    }
+    r->release_wanted = waiting && waiting == waiting_cut;
+    if (r->n_cut > first_new && first_new == 0)
+        log_fields(LOG_LVL_WARN, r->s.cluster, r->node.name, "node_fence",
+                   "%s: read_only waits for its sessions; cutting off its client sessions so "
+                   "that nothing they commit is acknowledged",
+                   r->node.name);
+    r->next_cut = first_new;
+    fence_cut_next(r);
+}
+
+static void fence_look(rejoin_t *r)
+{
+    if (r->fence_watch)
+        run(r, &r->aux, FENCE_SESSIONS_SQL, fence_listed);
+}
+
+static void fence_start(rejoin_t *r)
+{
+    /* The server's own lock wait ends soon after ours. */
+    unsigned server_s = (unsigned)(r->s.plan.step_timeout_ms / 1000) + 1;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "SET SESSION lock_wait_timeout = %u; %s", server_s,
+               flavor_sql_set_read_only(&r->node.flavor, FLAVOR_SUPER_READ_ONLY));
+    r->fence_watch = true;
+    r->aux.name = xstrdup(r->node.name);
+    r->aux.host = xstrdup(r->node.host);
+    r->aux.port = r->node.port;
+    r->aux.flavor = r->node.flavor;
+    r->st = ST_FENCE;
+    run(r, &r->node, buf_str(&b), fence_done);
+    buf_free(&b);
+    fence_arm(r, FENCE_LOOK_MS);
 }
 
 /* ---- check, rejoin, verify ------------------------------------------------------------ */
@@ -551,8 +840,8 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     }
     if (rc == 0) {
         event_emit(LOG_LVL_ERROR, "node_errant", r->s.cluster, r->node.name,
-                   json_pack("{s:s, s:s, s:s?}", "primary", r->primary.name, "errant_gtids", errant,
-                             "gtid", mine),
+                   json_pack("{s:s, s:s, s:s?, s:s?}", "primary", r->primary.name, "errant_gtids",
+                             errant, "gtid", mine, "primary_gtid", r->primary_state),
                    "%s is back but has transactions the primary %s lacks: %s. It stays "
                    "read-only and is not rejoined: compare them with what the primary has "
                    "(they may be lost writes), then rebuild %s from %s or repair it by hand",
@@ -561,7 +850,10 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         end_action(r, true);
         return;
     }
-    if (!r->s.auto_rejoin) {
+    /* auto_rejoin governs nodes that were not replicating: an old primary
+     * coming back. A replica left pointing at another node is only moved to
+     * the primary it should have been following all along. */
+    if (!r->s.auto_rejoin && !r->node_replica) {
         event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "
@@ -632,9 +924,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     r->started = now;
     if (a == REJOIN_FENCE) {
         r->memo[i].fence_at = now ? now : 1;
-        r->st = ST_FENCE;
-        run(r, &r->node, flavor_sql_set_read_only(&r->node.flavor, FLAVOR_SUPER_READ_ONLY),
-            fence_done);
+        fence_start(r);
         return;
     }
     r->st = ST_CHECK_PRIMARY;

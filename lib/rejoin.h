@@ -13,18 +13,27 @@
  *   - the primary must be up and writable, else nothing is done;
  *   - a node that is up and writable besides the primary is fenced first:
  *     super_read_only on MySQL, read_only on MariaDB (the same switch a
- *     failover's fence uses), and reported (event node_fenced); a failed fence
- *     is retried every few seconds and reported once;
+ *     failover's fence uses), its client sessions cut off when read_only has
+ *     to wait for them (so that a commit waiting for a semi-sync
+ *     acknowledgement is never acknowledged), and reported (event
+ *     node_fenced); a failed fence is retried every few seconds and reported
+ *     once;
  *   - a node that is up, read-only and not replicating from the primary (no
- *     source, or another one whose IO thread is not running) is checked once
- *     per GTID state: its executed GTIDs against the primary's (MySQL GTID
+ *     source; another node of the cluster, e.g. a replica that was hung while
+ *     an operation repointed the others; or a source outside the cluster whose
+ *     IO thread is not running) is checked once per GTID state, when it has
+ *     been probed since the last operation ended: its executed GTIDs against
+ *     the primary's (MySQL GTID
  *     sets; MariaDB its gtid_binlog_pos against the primary's
  *     gtid_binlog_state, server by server within each domain).
  *       contained, auto_rejoin on:  repointed at the primary with GTID
  *                                   auto-positioning, semi-sync replica side
  *                                   if configured, and verified (node_rejoined,
  *                                   or node_rejoin_failed);
- *       contained, auto_rejoin off: reported as ready to rejoin
+ *       contained, auto_rejoin off: a replica left behind is repointed all
+ *                                   the same (it needs no rejoin decision);
+ *                                   a node that was not replicating (an old
+ *                                   primary) is reported as ready to rejoin
  *                                   (node_rejoin_ready);
  *       not contained:              its errant GTIDs are reported
  *                                   (node_errant) and it stays read-only.
@@ -51,7 +60,8 @@ typedef struct {
 typedef struct rejoin rejoin_t;
 
 rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s);
-/* New settings (copied); what was reported is forgotten, so it is looked at again. */
+/* New settings (copied); what was reported is forgotten, so it is looked at again.
+ * While an action runs, they take effect when it ends. */
 void rejoin_update(rejoin_t *r, const rejoin_settings_t *s);
 /* Looks at c once and starts at most one action (nothing while one runs).
  * The caller has checked that failoverd may act on c (see above). */
@@ -74,6 +84,20 @@ typedef struct {
  * memo has one entry per node; a fence is not tried again within retry_ms. */
 rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint64_t now,
                             uint64_t retry_ms, int *node);
+
+/* The fence of a writable node (see rejoin.c, "fence"): read_only is queued
+ * first, then client sessions are cut off (KILL CONNECTION) so that no commit
+ * waiting for a semi-sync acknowledgement is ever acknowledged, then, when only
+ * cut-off sessions still wait, the node's semi-sync wait is switched off.
+ * Whether a session in that state (a processlist row) waits for a semi-sync
+ * acknowledgement: */
+bool rejoin_waits_for_ack(const char *state);
+/* Whether the fence cuts the session off: every client session, not the
+ * server's own threads (system user, event_scheduler, Daemon, Binlog Dump),
+ * not one cut off already (Killed), and not failoverd's own (own_user) unless
+ * it waits for an acknowledgement. */
+bool rejoin_fence_cuts(const char *user, const char *command, const char *state,
+                       const char *own_user);
 
 /* Whether a node's transactions are all on the primary.
  *   MySQL:   node and primary are GTID sets (gtid_executed); errant is node − primary.

@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include "detect.h"
+#include "durability.h"
 #include "event.h"
 
 static status_backlog_fn backlog_fn;
@@ -62,7 +63,11 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "server_uuid", known ? nullable_str(o->server_uuid) : json_null());
     json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
     json_object_set_new(j, "errant_gtids", n->errant ? json_string(n->errant) : json_null());
+    json_object_set_new(j, "gtid_error", known ? nullable_str(o->gtid_error) : json_null());
     json_object_set_new(j, "replication", replication_json(c, o));
+    json_object_set_new(j, "replication_filters",
+                        known && o->replica && o->repl_filters ? json_string(o->repl_filters)
+                                                               : json_null());
     json_object_set_new(j, "latency_ms", n->up ? json_real(n->latency_ms) : json_null());
     json_object_set_new(j, "last_probe", stamp(n->last_probe_at, clk));
     json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
@@ -79,9 +84,12 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
     json_t *issues = json_array();
     for (size_t i = 0; i < c->n_issues; i++)
         json_array_append_new(issues, json_string(c->issues[i]));
-    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
-                     verdict_str(c->detect.verdict), "verdict_since", stamp(c->detect.since, clk),
-                     "verdict_reason", c->verdict_reason, "primary",
-                     c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
-                     "issues", issues, "nodes", nodes);
+    json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
+                          verdict_str(c->detect.verdict), "verdict_since",
+                          stamp(c->detect.since, clk), "verdict_reason", c->verdict_reason,
+                          "primary",
+                          c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
+                          "issues", issues, "nodes", nodes);
+    json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
+    return j;
 }

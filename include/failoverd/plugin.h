@@ -138,6 +138,13 @@ typedef struct {
     size_t n_timings;
     const char *message;    /* one sentence for people */
     const char *event_json; /* the whole event as one JSON object */
+    /* Added within ABI 1 (check size): what a failover lost, as a lower bound
+     * with its time - at least lost_at_least transactions, counted against
+     * the old primary's GTID state at its last successful probe, at
+     * lost_as_of (ISO-8601 UTC; "" when not known, and then lost_at_least
+     * means nothing). The old primary may have committed more after it. */
+    int64_t lost_at_least;
+    const char *lost_as_of;
 } failoverd_context_t;
 
 /* A command for host->spawn(). */

@@ -91,6 +91,12 @@ def scenario(flavor):
         d.signal(signal.SIGHUP)
         wait_for(lambda: d.cluster()["auto_failover"], 10, what="the reload")
         check(d.cluster()["blocked_until"], "the last failover blocks the next: %s" % d.cluster())
+        text = fokit.squash(d.ctl_text("status").stdout)
+        check("automatic failover blocked until" in text and "failoverctl ack main" in text,
+              "status says the automatic failover is blocked and how to lift it: %s" % text)
+        text = fokit.squash(d.ctl_text("plan", "main").stdout)
+        check("automatic failover blocked" in text and "failoverctl ack main" in text,
+              "so does plan: %s" % text)
         n_blocked = len(blocked_events(d))
         lab.kill("db3")
         d.wait_verdict("dead", timeout=20)

@@ -7,6 +7,8 @@ the switchover's timeout; on both flavors, under write load through the VIP.
    roll back: exit 1 with a message naming the step and the reason, a
    switchover_rolled_back event, db1 still the only writable node and taking
    the checker's writes, db2 replicating from it; history says rolled back.
+   Before that, db2's IO thread stopped: refused at once, whatever the
+   timeout, since nothing can arrive until someone starts it.
 2. Again with --timeout 30, while db2 still lags: failoverd waits. Meanwhile
    `status` answers at once and shows the switchover at its lag check, and a
    second switchover is refused as busy (exit 75). When db2 applies again the
@@ -36,6 +38,23 @@ def scenario(flavor):
             d.start()
             lab.writer_start(through="vip", rate=100)
             lab.wait_acks(30)
+
+            # 0. Refused at once: db2's IO thread is stopped, which no wait can fix.
+            stop_io = {"mariadb": "STOP SLAVE IO_THREAD", "mysql": "STOP REPLICA IO_THREAD"}
+            start_io = {"mariadb": "START SLAVE IO_THREAD", "mysql": "START REPLICA IO_THREAD"}
+            lab.sql("db2", stop_io[flavor])
+            t0 = time.monotonic()
+            p = d.ctl_text("switchover", "main", "--to", "db2", "--timeout", "30")
+            took = time.monotonic() - t0
+            said = fokit.squash(p.stderr)
+            check(p.returncode == 1 and "IO thread is stopped" in said,
+                  "refused because of the stopped IO thread: %s %s" % (p.returncode, said))
+            check(took < 10, "refused at once, not after the 30 s timeout: %.1f s" % took)
+            check("never made read-only" in said, "and db1 was never read-only: %s" % said)
+            check(writable(lab) == ["db1"], "db1 stays the only writable node")
+            lab.sql("db2", start_io[flavor])
+            say("a stopped IO thread refused in %.1f s" % took)
+
             lab.lag("db2", True)
 
             # 1. Refused: the candidate applies nothing within the timeout.
@@ -56,7 +75,7 @@ def scenario(flavor):
             check(r["io_running"] == "Yes" and r["source_host"] == lab.node("db1").address,
                   "db2 still replicates from db1: %s" % r)
             ev = d.wait_event("switchover_rolled_back")
-            check("db1 is the primary and writable again" in ev[-1], ev[-1])
+            check("db1 is the primary and was never made read-only" in ev[-1], ev[-1])
             h = d.ctl("history", "main")[1]["operations"][0]
             check(h["state"] == "aborted" and h.get("rolled_back") is True, str(h))
             say("refused after %.1f s: %s" % (took, p.stderr.splitlines()[0][:150]))

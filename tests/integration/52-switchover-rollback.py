@@ -16,6 +16,7 @@ node, the VIP not moved, the checker's writes acknowledged by db1 again; once
 db2 is released (SIGCONT, lock released) every node replicates from db1 and
 has what it has. The checker: nothing lost, never two writable nodes."""
 import os
+import select
 import subprocess
 import sys
 import time
@@ -37,11 +38,21 @@ class Hold:
 
     def __init__(self, lab, node):
         argv, env = lab.client_argv(node, "root")
-        self.p = subprocess.Popen(argv + ["--batch"], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen(argv + ["--batch", "--unbuffered"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   env={**os.environ, **env})
-        self.p.stdin.write("LOCK TABLES lab.writes READ;\n")
+        self.p.stdin.write("LOCK TABLES lab.writes READ;\nSELECT 'lock held' AS hold;\n")
         self.p.stdin.flush()
+        # The client starts and takes the lock on its own time: wait until it
+        # says so, or a loaded machine lets the switchover through unheld.
+        deadline = time.monotonic() + 20
+        seen = ""
+        while "lock held" not in seen:
+            left = deadline - time.monotonic()
+            check(left > 0 and self.p.poll() is None, "the lock on %s: %r" % (node, seen))
+            ready, _, _ = select.select([self.p.stdout], [], [], left)
+            if ready:
+                seen += os.read(self.p.stdout.fileno(), 4096).decode(errors="replace")
 
     def release(self):
         if self.p.poll() is None:

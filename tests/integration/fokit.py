@@ -22,6 +22,42 @@ FAILOVERCTL = os.path.join(BUILD, "daemon", "failoverctl")
 
 
 VIP_SO = os.path.join(BUILD, "plugins", "vip.so")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# A sanitizer report in the daemon's log: the test fails on any of these.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+ASAN_OPTIONS = "detect_leaks=1:halt_on_error=1:abort_on_error=0"
+LSAN_SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
+
+
+def use_build(path):
+    """Runs failoverd, failoverctl and the plugins from another build directory."""
+    global BUILD, FAILOVERD, FAILOVERCTL, VIP_SO
+    BUILD = path
+    FAILOVERD = os.path.join(BUILD, "daemon", "failoverd")
+    FAILOVERCTL = os.path.join(BUILD, "daemon", "failoverctl")
+    VIP_SO = os.path.join(BUILD, "plugins", "vip.so")
+
+
+def asan_build(timeout=1200):
+    """The AddressSanitizer+UBSan build to run the daemon from: FAILOVERD_ASAN_BUILD
+    if set (scripts/test sets it), else the repository's build-asan, configured
+    and built here (bounded) when its daemon is missing. Returns its path."""
+    path = os.environ.get("FAILOVERD_ASAN_BUILD") or os.path.join(REPO, "build-asan")
+    if not os.access(os.path.join(path, "daemon", "failoverd"), os.X_OK):
+        labkit.log("building the ASan+UBSan daemon in %s" % path)
+        labkit.run(["cmake", "-S", REPO, "-B", path, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                    "-DFAILOVERD_ASAN=ON", "-DFAILOVERD_UBSAN=ON"], timeout=timeout)
+        labkit.run(["cmake", "--build", path, "-j%d" % (os.cpu_count() or 1)], timeout=timeout)
+    return path
+
+
+def sanitized():
+    """Whether the daemon in use was built with AddressSanitizer."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            return "FAILOVERD_ASAN:BOOL=ON" in f.read()
+    except OSError:
+        return False
 
 
 def vip_plugin_config(lab):
@@ -102,7 +138,12 @@ class Daemon:
     def start(self, wait_ready=True, timeout=15):
         log = open(self.log_path, "ab")
         argv = ["ip", "netns", "exec", self.lab.client_ns, FAILOVERD, "-c", self.conf]
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", ASAN_OPTIONS)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env.setdefault("LSAN_OPTIONS", "suppressions=" + LSAN_SUPP)
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     env=env)
         log.close()
         if wait_ready:
             labkit.wait_for(lambda: self.first_round_done(), timeout,
@@ -180,6 +221,14 @@ class Daemon:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def sanitizer_reports(self):
+        """The lines of the daemon's log where a sanitizer reported an error."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return [ln.rstrip() for ln in f if any(m in ln for m in SANITIZER_MARKS)]
+        except OSError:
+            return []
+
     def journal(self):
         """The daemon's journal records, oldest first (a torn last line is skipped)."""
         out = []
@@ -209,11 +258,16 @@ class Daemon:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
             raise labkit.LabError("failoverd did not stop within %d s" % timeout)
+        reports = self.sanitizer_reports()
+        if reports:     # only a sanitizer build writes these (scripts/test --lab-asan)
+            raise labkit.LabError("failoverd's sanitizers reported errors:\n%s\n%s"
+                                  % ("\n".join(reports[:5]), self.log_tail(60)))
+        return rc
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

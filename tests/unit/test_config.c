@@ -141,6 +141,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_str_eq(c->repl_password_file, "");
     cr_expect(c->auto_failover);
     cr_expect_eq(c->failover_block_ms, 3600000);
+    cr_expect_eq(c->startup_grace_ms, 30000);
     cr_expect_not(c->auto_rejoin);
     cr_expect_not(c->semisync);
     cr_expect_eq(c->probe_interval_ms, 500);

@@ -288,7 +288,8 @@ static const lost_row_t lost_rows[] = {
     {"what only the old primary had is lost", 13, A ":1-97", A ":98-100", 3},
     {"what another replica had is lost", 4, A ":1-99", A ":100", 1},
     {"errant transactions are no loss", 3, A ":1-100", "", 0},
-    {"MariaDB: the positions the new primary falls short of", 11, "0-1-97", "0-1-100", 3},
+    {"MariaDB: the positions the new primary falls short of, as a range", 11, "0-1-97",
+     "0-1-98..0-1-100", 3},
     {"MariaDB: nothing when it reached every position", 11, "0-1-100", "", 0},
 };
 
@@ -308,4 +309,226 @@ Test(elect, lost)
         elect_free(e);
         cluster_free(&c);
     }
+}
+
+/* ---- GTID text that does not parse: a per-node error, never an empty set ---- */
+
+/* Marks every node's observation as the probe does at the boundary. */
+static void check_boundary(cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        observation_t *o = &c->nodes[i].last_ok;
+        free(o->gtid_error);
+        o->gtid_error = elect_gtid_error(o);
+    }
+}
+
+typedef struct {
+    const char *rule;
+    bool maria;
+    const char *executed, *received, *slave_pos;
+    const char *error; /* substring of the error; NULL: none */
+} parse_row_t;
+
+static const parse_row_t parse_rows[] = {
+    {"MySQL: a well-formed set", false, A ":1-100", A ":1-101", NULL, NULL},
+    {"MySQL: absent and empty values are no error", false, "", NULL, NULL, NULL},
+    {"MySQL: a malformed gtid_executed", false, A ":1-100:x", "", NULL, "@@gtid_executed"},
+    {"MySQL: a malformed retrieved set", false, A ":1-100", "not-a-uuid:5", NULL,
+     "Retrieved_Gtid_Set"},
+    {"MariaDB: well-formed positions", true, "0-1-100,1-2-7", "0-1-101", "0-1-100", NULL},
+    {"MariaDB: a malformed binlog position", true, "0-1", "0-1-100", "0-1-100",
+     "@@gtid_binlog_pos"},
+    {"MariaDB: a malformed slave position", true, "0-1-100", "0-1-100", "0-1-1x",
+     "@@gtid_slave_pos"},
+    {"MariaDB: a malformed IO position", true, "0-1-100", "zero", "0-1-100", "Gtid_IO_Pos"},
+};
+
+Test(elect, gtid_parse_check_at_the_boundary)
+{
+    for (size_t r = 0; r < sizeof parse_rows / sizeof parse_rows[0]; r++) {
+        const parse_row_t *pr = &parse_rows[r];
+        observation_t o = {.ok = true, .family = pr->maria ? FAMILY_MARIADB : FAMILY_MYSQL,
+                           .replica = true, .gtid_executed = (char *)pr->executed,
+                           .received_gtids = (char *)pr->received,
+                           .gtid_slave_pos = (char *)pr->slave_pos,
+                           .executed_gtids = (char *)(pr->slave_pos ? pr->slave_pos : pr->executed)};
+        char *err = elect_gtid_error(&o);
+        if (pr->error)
+            cr_expect(err && strstr(err, pr->error), "%s: error \"%s\", want \"%s\"", pr->rule,
+                      err ? err : "(none)", pr->error);
+        else
+            cr_expect(!err, "%s: unexpected error \"%s\"", pr->rule, err);
+        free(err);
+    }
+}
+
+Test(elect, a_malformed_primary_state_makes_no_replica_errant)
+{
+    /* The old primary's gtid_executed does not parse: what it had is unknown,
+     * not empty. The replicas are not errant, and the one holding everything
+     * is promoted. */
+    static const row_t row = {"malformed primary", false, POLICY_RELIABILITY, NULL,
+                              {PRIM_MY(A ":1-100,garbage"),
+                               REP_MY("db2", RULE_NEUTRAL, A ":1-100", ""),
+                               REP_MY("db3", RULE_NEUTRAL, A ":1-98", "")},
+                              "db2", "", NULL, NULL, ""};
+    cluster_t c;
+    build(&c, &row);
+    check_boundary(&c);
+    cr_assert_not_null(c.nodes[0].last_ok.gtid_error);
+    elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+    cr_assert_str_eq(e->c[0].errant, "");
+    cr_assert_str_eq(e->c[1].errant, "");
+    cr_assert_null(e->c[0].excluded, "%s", e->c[0].excluded);
+    cr_assert_eq(e->chosen, 1, "%s", e->why);
+    char *only = elect_primary_only(&c, 0, e);
+    cr_assert_str_eq(only, "", "an unparsable primary state is not seen");
+    free(only);
+    uint64_t n = 9;
+    char *lost = elect_lost(&c, 0, e, A ":1-100", &n);
+    cr_assert_str_eq(lost, "");
+    cr_assert_eq(n, 0);
+    free(lost);
+    char *err = elect_errant(&c.nodes[1].last_ok, &c.nodes[0].last_ok);
+    cr_assert_str_eq(err, "");
+    free(err);
+    elect_free(e);
+    cluster_free(&c);
+}
+
+Test(elect, a_malformed_replica_state_is_an_exclusion_reason)
+{
+    /* db2's state does not parse: excluded with the reason, no catch-up
+     * source, not errant, no backlog; db3 is promoted. MariaDB too. */
+    static const row_t rows2[] = {
+        {"MySQL", false, POLICY_RELIABILITY, NULL,
+         {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_PREFER, A ":1-100", A ":1-x"),
+          REP_MY("db3", RULE_NEUTRAL, A ":1-98", "")},
+         "db3", "", "db2", "GTID state can't be parsed", ""},
+        {"MariaDB", true, POLICY_RELIABILITY, NULL,
+         {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL, false, false, false, 0},
+          {"db2", true, RULE_PREFER, NULL, true, "0-1-100", "0-1-100", "0-1-", false, false, false, 0},
+          {"db3", true, RULE_NEUTRAL, NULL, true, "0-1-99", "0-1-99", "0-1-99", false, false, false, 0}},
+         "db3", "", "db2", "GTID state can't be parsed", ""},
+    };
+    for (size_t r = 0; r < 2; r++) {
+        cluster_t c;
+        build(&c, &rows2[r]);
+        check_boundary(&c);
+        elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+        cr_expect(e->c[0].excluded && strstr(e->c[0].excluded, "GTID state can't be parsed"),
+                  "%s: db2 excluded for %s", rows2[r].rule,
+                  e->c[0].excluded ? e->c[0].excluded : "(not)");
+        cr_expect(!e->c[0].source_ok, "%s: never a catch-up source", rows2[r].rule);
+        cr_expect_str_eq(e->c[0].errant, "", "%s", rows2[r].rule);
+        cr_expect_eq(e->c[0].backlog, -1, "%s", rows2[r].rule);
+        cr_expect_eq(elect_backlog(&c.nodes[1].last_ok), -1, "%s", rows2[r].rule);
+        cr_expect_eq(e->chosen, 2, "%s: %s", rows2[r].rule, e->why);
+        json_t *j = elect_json(&c, e);
+        json_decref(j);
+        elect_free(e);
+        cluster_free(&c);
+    }
+}
+
+/* ---- received sets that go backwards ---- */
+
+typedef struct {
+    const char *rule;
+    bool maria;
+    const char *exec_before, *recv_before, *exec_now, *recv_now;
+    const char *lost;
+    uint64_t count;
+} regress_row_t;
+
+static const regress_row_t regress_rows[] = {
+    {"MySQL: the applier caught up, nothing went back", false, A ":1-117", A ":1-349", A ":1-349",
+     A ":1-349", "", 0},
+    {"MySQL: the relay log was discarded", false, A ":1-117", A ":1-349", A ":1-117", "",
+     A ":118-349", 232},
+    {"MySQL: more received is not backwards", false, A ":1-10", A ":1-20", A ":1-10", A ":1-30",
+     "", 0},
+    {"MariaDB: the applier caught up", true, "0-1-117", "0-1-349", "0-1-349", "0-1-349", "", 0},
+    {"MariaDB: the IO position fell back to the applied one", true, "0-1-117", "0-1-349",
+     "0-1-117", "0-1-117", "0-1-349", 232},
+    {"MariaDB: one domain of two went back", true, "0-1-50,1-2-9", "0-1-50,1-2-20",
+     "0-1-50,1-2-9", "0-1-50,1-2-9", "1-2-20", 11},
+};
+
+static observation_t obs_of(bool maria, const char *exec, const char *recv)
+{
+    observation_t o = {.ok = true, .family = maria ? FAMILY_MARIADB : FAMILY_MYSQL,
+                       .replica = true, .gtid_executed = xstrdup(exec),
+                       .received_gtids = xstrdup(recv), .executed_gtids = xstrdup(exec)};
+    return o;
+}
+
+Test(elect, received_set_going_backwards)
+{
+    for (size_t r = 0; r < sizeof regress_rows / sizeof regress_rows[0]; r++) {
+        const regress_row_t *rr = &regress_rows[r];
+        observation_t b = obs_of(rr->maria, rr->exec_before, rr->recv_before);
+        observation_t a = obs_of(rr->maria, rr->exec_now, rr->recv_now);
+        uint64_t n = 99;
+        char *lost = elect_received_regress(&b, &a, &n);
+        cr_expect_str_eq(lost, rr->lost, "%s: lost \"%s\", want \"%s\"", rr->rule, lost, rr->lost);
+        cr_expect_eq(n, rr->count, "%s: count %llu, want %llu", rr->rule, (unsigned long long)n,
+                     (unsigned long long)rr->count);
+        free(lost);
+        /* Not usable: a parse error, or no observation at all. */
+        a.gtid_error = xstrdup("x");
+        lost = elect_received_regress(&b, &a, &n);
+        cr_expect_str_eq(lost, "", "%s: unknown is not backwards", rr->rule);
+        cr_expect_eq(n, 0);
+        free(lost);
+        observation_clear(&a);
+        observation_clear(&b);
+    }
+}
+
+Test(elect, what_went_backwards_counts_as_received)
+{
+    /* db2 had received 1-349 before the failover; now it holds 1-117 and db3
+     * (excluded) 1-117. Availability promotes db2; the loss names 118-349. */
+    static const row_t row = {"after the regress", false, POLICY_AVAILABILITY, NULL,
+                              {PRIM_MY(A ":1-100"), REP_MY("db2", RULE_NEUTRAL, A ":1-117", ""),
+                               REP_MY("db3", RULE_MUST_NOT, A ":1-117", "")},
+                              "db2", "", NULL, NULL, ""};
+    cluster_t c;
+    build(&c, &row);
+    elect_result_t *e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    uint64_t n = 0;
+    char *lost = elect_lost(&c, 0, e, A ":1-117", &n);
+    cr_assert_str_eq(lost, "");
+    free(lost);
+    observation_t b = obs_of(false, A ":1-117", A ":1-349");
+    elect_add_received(e, &b);
+    cr_assert_str_eq(e->union_text, A ":1-349");
+    lost = elect_lost(&c, 0, e, A ":1-117", &n);
+    cr_assert_str_eq(lost, A ":118-349");
+    cr_assert_eq(n, 232);
+    free(lost);
+    observation_clear(&b);
+    elect_free(e);
+    cluster_free(&c);
+
+    static const row_t mrow = {"mariadb", true, POLICY_AVAILABILITY, NULL,
+                               {{"db1", false, RULE_NEUTRAL, NULL, false, "0-1-100", NULL, NULL,
+                                 false, false, false, 0},
+                                {"db2", true, RULE_NEUTRAL, NULL, true, "0-1-117", "0-1-117",
+                                 "0-1-117", false, false, false, 0}},
+                               "db2", "", NULL, NULL, ""};
+    build(&c, &mrow);
+    e = elect_run(&c, 0, POLICY_AVAILABILITY, NULL);
+    b = obs_of(true, "0-1-117", "0-1-349");
+    elect_add_received(e, &b);
+    cr_assert_str_eq(e->union_text, "0-1-349");
+    lost = elect_lost(&c, 0, e, "0-1-117", &n);
+    cr_assert_str_eq(lost, "0-1-118..0-1-349");
+    cr_assert_eq(n, 232);
+    free(lost);
+    observation_clear(&b);
+    elect_free(e);
+    cluster_free(&c);
 }

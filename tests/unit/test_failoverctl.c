@@ -150,8 +150,10 @@ Test(render, troubled_clusters_fit_and_show_their_errors)
     free(r3);
 
     /* Unknowns show as "?", what does not apply as "-". */
-    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"),
+    cr_assert(strstr(t, "\nCLUSTER edge  ?  primary ?  policy ?  paused yes  auto-failover off\n"
+                        "  automatic failover blocked until 2026-11-24T00:30:00.000Z: the last"),
               "%s", t);
+    cr_assert(strstr(t, "`failoverctl ack edge`"), "the way out is named: %s", t);
     cr_assert(strstr(t, "\ne1   ?       ?     ?     -        -    -     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\ne2   replica up    yes   ?/?      ?    ?     ?     ?\n"), "%s", t);
     cr_assert(strstr(t, "\n  source: 192.168.7.7:3307 (not in the cluster)\n"));
@@ -357,6 +359,53 @@ Test(render, history_table)
     json_decref(j);
 }
 
+/* What an acknowledgement is worth, and what a failover lost. */
+Test(render, durability_and_loss)
+{
+    json_error_t e;
+    json_t *j = json_loads(
+        "{\"clusters\": [{\"name\": \"main\", \"verdict\": \"healthy\", \"primary\": \"db1\","
+        " \"issues\": [\"semi-sync off on db1 since 2026-12-05T23:19:28.300Z: commits are "
+        "asynchronous\"], \"nodes\": [],"
+        " \"durability\": {\"degraded\": true, \"semisync_off_since\": "
+        "\"2026-12-05T23:19:28.300Z\", \"semisync\": {\"node\": \"db1\", \"state\": \"off\","
+        " \"clients\": 0, \"waiting_sessions\": 1, \"timeout_ms\": 10000, \"wait_point\": "
+        "\"AFTER_SYNC\", \"wait_no_replica\": true, \"wait_for_replica_count\": 1}}}]}",
+        0, &e);
+    cr_assert_not_null(j, "%s", e.text);
+    buf_t b = BUF_INIT;
+    ctlrender_status(&b, j);
+    char *t = buf_steal(&b);
+    assert_fits(t);
+    cr_assert(strstr(t, "\n  semi-sync: OFF on db1 since 2026-12-05T23:19:28.300Z: commits are\n"
+                        "             asynchronous; 0 replicas acknowledging, 1 commit waiting;"),
+              "%s", t);
+    cr_assert(strstr(t, "wait point AFTER_SYNC, timeout 10000 ms"), "%s", t);
+    free(t);
+    json_decref(j);
+
+    j = json_loads("{\"operations\": [{\"op\": \"1\", \"cluster\": \"main\", \"kind\": "
+                   "\"failover\", \"state\": \"done\", \"old_primary\": \"db1\", \"new_primary\": "
+                   "\"db2\", \"started\": \"2026-12-05T23:29:06.000Z\", \"duration_ms\": 2182,"
+                   " \"possibly_lost\": \"0-1-345..0-1-458\", \"possibly_lost_count\": 114,"
+                   " \"lost_at_least\": 114, \"lost_as_of\": \"2026-12-05T23:29:04.991Z\","
+                   " \"semisync_off_since\": \"2026-12-05T23:29:03.487Z\", \"at_risk\": "
+                   "\"0-1-345..0-1-458\", \"at_risk_count\": 114, \"lost_exact\": "
+                   "\"0-1-345..0-1-470\", \"lost_exact_count\": 126, \"lost_exact_node\": \"db1\","
+                   " \"lost_exact_found\": \"2026-12-05T23:30:00.000Z\"}]}",
+                   0, &e);
+    cr_assert_not_null(j, "%s", e.text);
+    t = render_with(ctlrender_history, j);
+    assert_fits(t);
+    cr_assert(strstr(t, "lost at least 114, as of the probe of db1 at 2026-12-05T23:29:04.991Z"),
+              "%s", t);
+    cr_assert(strstr(t, "semi-sync had fallen back at 2026-12-05T23:29:03.487Z"), "%s", t);
+    cr_assert(strstr(t, "lost exactly 126: 0-1-345..0-1-470 (found when db1 came back at"), "%s",
+              t);
+    free(t);
+    json_decref(j);
+}
+
 Test(render, messages_wrap_in_80_columns)
 {
     buf_t b = BUF_INIT;
@@ -415,6 +464,15 @@ Test(exit_codes, call_outcomes_map_to_exit_codes)
                              0, NULL);
     cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, ran), 1);
     json_decref(ran);
+    /* Done, but the post_promotion hook failed: the traffic did not move. */
+    json_t *stuck = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":false}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, stuck), 2);
+    json_decref(stuck);
+    json_t *moved = json_loads("{\"ok\":true,\"result\":{\"type\":\"done\",\"traffic_moved\":true}}",
+                               0, NULL);
+    cr_assert_eq(ctlclient_exit_code(CTLCLIENT_OK, moved), 0);
+    json_decref(moved);
     json_decref(ok);
     json_decref(busy);
 }

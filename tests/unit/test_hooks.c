@@ -284,6 +284,8 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         .timings = timings,
         .n_timings = 2,
         .message = "db2 is the new primary; moving traffic",
+        .lost_at_least = 412,
+        .lost_as_of = "2026-11-23T22:50:01.123Z",
     };
     report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, &c, 3000);
     cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
@@ -312,6 +314,8 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         "FAILOVERD_CANDIDATE_PORT=3307",
         "FAILOVERD_LOST_GTIDS=0-1-100",
         "FAILOVERD_ERRANT_GTIDS=3E11FA47-71CA-11E1-9E33-C80AA9429562:23-25",
+        "FAILOVERD_LOST_AT_LEAST=412",
+        "FAILOVERD_LOST_AS_OF=2026-11-23T22:50:01.123Z",
         "FAILOVERD_MESSAGE=db2 is the new primary; moving traffic",
         "FAILOVERD_TIMING_DETECTION_MS=812",
         "FAILOVERD_TIMING_TOTAL_MS=1433",
@@ -625,6 +629,30 @@ Test(hooks, close_waits_for_a_run_in_progress)
     cr_assert(closed);
     cr_assert(r.done, "the run finished and reported before the close completed");
     cr_assert_eq(r.outcome, HOOKS_OK);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+/* An operation holds the hooks it started with: a reload's hooks_close()
+ * meanwhile does not stop its next hook steps, and h goes only after the
+ * release. */
+Test(hooks, a_held_hooks_set_runs_after_close_until_released)
+{
+    hooks_settings_t s = settings();
+    s.cmd[FAILOVERD_HOOK_POST_PROMOTION] = "/bin/true";
+    hooks_t *h = make(&s);
+    hooks_hold(h);
+    closed = false;
+    hooks_close(h, on_closed, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    cr_assert_not(closed, "closed while held");
+    report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, NULL, 3000);
+    cr_assert_eq(r.outcome, HOOKS_OK);
+    cr_assert_eq(r.n_results, 1, "the script ran");
+    cr_assert_not(closed, "closed while held");
+    hooks_release(h);
+    run_until(&closed, 3000);
+    cr_assert(closed, "the close finished after the release");
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0);
 }

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -69,4 +72,110 @@ Test(journal, unwritable_path_is_a_clear_error)
     journal_t *j = journal_open("/nonexistent-dir/j.jsonl", err, sizeof err);
     cr_assert_null(j);
     cr_assert(strstr(err, "/nonexistent-dir/j.jsonl: No such file or directory"), "%s", err);
+}
+
+/* A damaged line in the middle of the file (here a torn "begin" that later
+ * records follow) is not forgotten: the cluster it names is reported damaged
+ * until acknowledged, the operation whose steps follow it is still open, and
+ * the acknowledgement holds across a restart. */
+Test(journal, a_damaged_line_in_the_middle_holds_its_cluster)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"cluster\":\"other\",\"op\":\"o0\",\"kind\":\"failover\",\"type\":\"begin\",\"seq\":1}\n"
+          "{\"cluster\":\"other\",\"op\":\"o0\",\"kind\":\"failover\",\"type\":\"done\",\"seq\":2}\n"
+          "{\"cluster\":\"main\",\"op\":\"op1\",\"kind\":\"failover\",\"ty\n"
+          "{\"cluster\":\"main\",\"op\":\"op1\",\"kind\":\"failover\",\"type\":\"step\","
+          "\"step\":\"fence:db1\",\"seq\":4}\n",
+          f);
+    fclose(f);
+    char err[256], why[512];
+    journal_t *j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert(journal_damage(j, "main", why, sizeof why));
+    cr_assert(strstr(why, "line 3"), "%s", why);
+    cr_assert_not(journal_damage(j, "other", why, sizeof why), "the line names main only");
+    json_t *op = journal_open_op(j, "main");
+    cr_assert_not_null(op, "the steps after a damaged begin keep the operation open");
+    cr_assert_eq(json_array_size(op), 1);
+    json_decref(op);
+
+    cr_assert(journal_record(j, "main", "op1", "failover", "ack",
+                             json_pack("{s:b}", "journal_damage", 1)));
+    cr_assert_not(journal_damage(j, "main", why, sizeof why));
+    cr_assert_null(journal_open_op(j, "main"));
+    journal_close(j);
+
+    j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert_not(journal_damage(j, "main", why, sizeof why), "the ack holds after a restart");
+    journal_close(j);
+}
+
+Test(journal, a_damaged_line_without_a_cluster_holds_every_cluster)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"clu\n"
+          "{\"cluster\":\"a\",\"op\":\"x\",\"kind\":\"failover\",\"type\":\"ack\",\"seq\":2}\n",
+          f);
+    fclose(f);
+    char err[256], why[512];
+    journal_t *j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert(journal_damage(j, "a", why, sizeof why), "a plain ack does not cover damage");
+    cr_assert(journal_damage(j, "b", why, sizeof why));
+    cr_assert(journal_record(j, "a", "y", "failover", "ack", json_pack("{s:b}", "journal_damage", 1)));
+    cr_assert_not(journal_damage(j, "a", why, sizeof why));
+    cr_assert(journal_damage(j, "b", why, sizeof why), "each cluster acknowledges for itself");
+    journal_close(j);
+}
+
+/* A record that does not fit is not durable: append says so, and the part of
+ * it that reached the file is taken back, so the next record (once there is
+ * room) starts on a line of its own and the file reads back whole. */
+Test(journal, a_record_that_does_not_fit_fails_and_leaves_no_torn_line)
+{
+    char err[256];
+    journal_t *j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert(journal_record(j, "main", "op1", "switchover", "begin", NULL));
+    struct stat st;
+    cr_assert(stat(path, &st) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {.rlim_cur = (rlim_t)st.st_size + 40, .rlim_max = RLIM_INFINITY};
+    cr_assert(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    cr_assert_not(journal_record(j, "main", "op1", "switchover", "step",
+                                 json_pack("{s:s}", "step", "block_writes:db1")),
+                  "a record cut by a full file is not durable");
+    cr_assert(strstr(journal_last_error(j), "File too large"), "%s", journal_last_error(j));
+    cr_assert_null(journal_broken(j), "the partial record was taken back");
+    struct stat st2;
+    cr_assert(stat(path, &st2) == 0);
+    cr_assert_eq(st2.st_size, st.st_size, "nothing of the failed record is left");
+    rl.rlim_cur = RLIM_INFINITY;
+    cr_assert(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    cr_assert(journal_record(j, "main", "op1", "switchover", "failed", NULL));
+    journal_close(j);
+
+    j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    char why[256];
+    cr_assert_not(journal_damage(j, "main", why, sizeof why), "%s", why);
+    json_t *all = journal_records(j, NULL);
+    cr_assert_eq(json_array_size(all), 2, "begin and failed; the failed step record is not kept");
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(all, 1), "seq")), 2);
+    json_decref(all);
+    journal_close(j);
+}
+
+Test(journal, an_unreadable_journal_holds_everything_and_takes_nothing)
+{
+    journal_t *j = journal_open_unreadable(path, "Input/output error");
+    char why[256];
+    cr_assert(journal_damage(j, "main", why, sizeof why));
+    cr_assert(strstr(why, "can't be opened: Input/output error"), "%s", why);
+    cr_assert_not(journal_record(j, "main", "op1", "failover", "begin", NULL));
+    cr_assert_not_null(journal_broken(j));
+    journal_close(j);
 }

@@ -84,6 +84,9 @@ static const row_t rows[] = {
      -1, 0, "replication broken on db2: SQL error 1062"},
     {"a writable node that replicates is an issue", 2, {PRIMARY(true), REPLICA(true, false, 0, IO_YES, 0)}, -1, 0,
      "db2 is a writable replica"},
+    {"a primary that came back read-only leaves nobody to write to", 3,
+     {REPLICA(true, true, -1, IO_UNKNOWN, 0), FOLLOWER(0), FOLLOWER(0)}, 0, 0,
+     "no node accepts writes: the primary db1 is read-only"},
 };
 
 Test(model, topology)

@@ -78,8 +78,9 @@ Test(plan, failover_prepare_stops_io_fences_then_refreshes)
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "hook:pre_failover / stop_io:db2 stop_io:db3 fence:db1 hook:fence / refresh");
     free(s);
-    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "STOP REPLICA IO_THREAD; START REPLICA SQL_THREAD",
-                     "a stopped applier is started: the failover waits for what it received");
+    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "START REPLICA SQL_THREAD; STOP REPLICA IO_THREAD",
+                     "a stopped applier is started, before the IO thread stops: the failover "
+                     "waits for what it received, and both threads are never stopped at once");
     cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
     cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
     plan_free(p);
@@ -334,6 +335,34 @@ Test(plan, a_repointed_old_primary_stops_waiting_for_acknowledgements)
     cr_assert(off && on && start && off < start && on < start,
               "source side off, replica side on, before replication starts: %s", sql);
     cr_assert(strstr(find(p, "promote:db2")->sql, "rpl_semi_sync_master_enabled = ON"));
+    plan_free(p);
+    cluster_free(&c);
+}
+
+/* MariaDB replicating with GTID deletes the relay log when a thread starts
+ * while both are stopped: the applier is started while the IO thread still
+ * runs, and a replica with both threads stopped already is left alone. */
+Test(plan, failover_prepare_never_leaves_both_threads_stopped)
+{
+    cluster_t c;
+    build(&c, true, false, "0-1-100", "0-1-99", RULE_NEUTRAL);
+    c.nodes[1].last_ok.sql_running = false; /* an applier stopped by hand, IO receiving */
+    c.nodes[2].last_ok.sql_running = false; /* both stopped */
+    c.nodes[2].last_ok.io = IO_NO;
+    plan_t *p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
+    cr_assert_str_eq(find(p, "stop_io:db2")->sql, "START REPLICA SQL_THREAD; STOP REPLICA IO_THREAD");
+    cr_assert_str_eq(find(p, "stop_io:db3")->sql, "STOP REPLICA IO_THREAD",
+                     "starting a thread of db3 would make MariaDB discard its relay log");
+    cr_assert(strstr(find(p, "stop_io:db3")->desc, "discard"));
+    plan_free(p);
+    cluster_free(&c);
+
+    /* MySQL keeps its relay log: the applier is started in every case. */
+    build(&c, false, false, A ":1-100", A ":1-99", RULE_NEUTRAL);
+    c.nodes[2].last_ok.sql_running = false;
+    c.nodes[2].last_ok.io = IO_NO;
+    p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
+    cr_assert_str_eq(find(p, "stop_io:db3")->sql, "START REPLICA SQL_THREAD; STOP REPLICA IO_THREAD");
     plan_free(p);
     cluster_free(&c);
 }

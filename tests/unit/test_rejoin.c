@@ -157,9 +157,17 @@ static const next_row_t next_rows[] = {
      10000,
      REJOIN_CHECK,
      2},
-    {"a replica busy with another source is left alone",
+    {"a replica still following another node of the cluster is checked",
      0,
      {PRIM, REPL, {true, true, 1, IO_YES, A ":1-10"}},
+     {0},
+     {0},
+     10000,
+     REJOIN_CHECK,
+     2},
+    {"a replica busy with a source outside the cluster is left alone",
+     0,
+     {PRIM, REPL, {true, true, 3, IO_YES, A ":1-10"}},
      {0},
      {0},
      10000,
@@ -195,7 +203,8 @@ static const next_row_t next_rows[] = {
 static void set_node(cluster_t *c, size_t i, const nfx_t *f)
 {
     static const char *const names[] = {"db1", "db2", "db3"};
-    static const char *const hosts[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3"};
+    /* hosts[3] is a server outside the cluster. */
+    static const char *const hosts[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.9"};
     node_t *n = &c->nodes[i];
     node_init(n, names[i], hosts[i], 3306, RULE_NEUTRAL);
     n->probed = true;
@@ -233,5 +242,50 @@ Test(rejoin, next)
         cr_expect_eq(a, r->want, "%s: action %d", r->rule, (int)a);
         cr_expect_eq(node, r->node, "%s: node %d", r->rule, node);
         cluster_free(&c);
+    }
+}
+
+/* ---- the fence: which sessions are cut off ---------------------------------- */
+
+typedef struct {
+    const char *rule;
+    const char *user, *command, *state;
+    bool waits, cut;
+} cut_row_t;
+
+static const cut_row_t cut_rows[] = {
+    {"MariaDB: a commit waiting for the acknowledgement is cut off", "app", "Query",
+     "Waiting for semi-sync ACK from slave", true, true},
+    {"MySQL: a commit waiting for the acknowledgement is cut off", "app", "Query",
+     "Waiting for semi-sync ACK from replica", true, true},
+    {"a write queued behind read_only is cut off", "app", "Query", "Waiting for global read lock",
+     false, true},
+    {"MariaDB: a write queued behind the backup lock is cut off", "app", "Query",
+     "Waiting for backup lock", false, true},
+    {"an idle session is cut off (it may hold an open transaction)", "app", "Sleep", "", false,
+     true},
+    {"a session without a state is cut off", "app", "Query", NULL, false, true},
+    {"MySQL: a session killed already is not cut again", "app", "Killed",
+     "Waiting for semi-sync ACK from replica", true, false},
+    {"replication threads are the server's own", "system user", "Slave_SQL",
+     "Slave has read all relay log", false, false},
+    {"the event scheduler is the server's own", "event_scheduler", "Daemon",
+     "Waiting on empty queue", false, false},
+    {"a server daemon thread is left alone", "app", "Daemon", "", false, false},
+    {"a replica reading the binary log is left alone", "repl", "Binlog Dump GTID",
+     "Source has sent all binlog to replica; waiting for more updates", false, false},
+    {"failoverd's own probe session is left alone", "failoverd", "Sleep", "", false, false},
+    {"failoverd's own account waiting for the acknowledgement is cut off", "failoverd", "Query",
+     "Waiting for semi-sync ACK from slave", true, true},
+    {"no user: nothing known, left alone", NULL, "Query", "", false, false},
+};
+
+Test(rejoin, fence_cuts)
+{
+    for (size_t i = 0; i < sizeof cut_rows / sizeof cut_rows[0]; i++) {
+        const cut_row_t *r = &cut_rows[i];
+        cr_expect_eq(rejoin_waits_for_ack(r->state), r->waits, "%s: waits", r->rule);
+        cr_expect_eq(rejoin_fence_cuts(r->user, r->command, r->state, "failoverd"), r->cut,
+                     "%s: cut", r->rule);
     }
 }

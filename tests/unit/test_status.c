@@ -42,3 +42,23 @@ Test(status, cluster_json_has_the_protocol_fields)
     json_decref(j);
     cluster_free(&c);
 }
+
+/* GTID text that did not parse is the node's own error in status. */
+Test(status, a_gtid_parse_error_is_shown_per_node)
+{
+    cluster_t c = {.name = xstrdup("main"), .primary = -1};
+    c.n_nodes = 1;
+    c.nodes = xcalloc(1, sizeof *c.nodes);
+    node_init(&c.nodes[0], "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
+    observation_t p = {.at = 1000, .ok = true, .family = FAMILY_MYSQL, .version = xstrdup("9.7.0"),
+                       .server_id = 1, .gtid_executed = xstrdup("3e11fa47:1-x"),
+                       .gtid_error = xstrdup("@@gtid_executed '3e11fa47:1-x' can't be parsed")};
+    node_observe(&c.nodes[0], &p);
+    status_clock_t clk = {.now_mono = 2000, .now_wall = 1795474201123ULL};
+    json_t *j = status_cluster_json(&c, &clk);
+    json_t *n0 = json_array_get(json_object_get(j, "nodes"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(n0, "state")), "up");
+    cr_assert(strstr(json_string_value(json_object_get(n0, "gtid_error")), "can't be parsed"));
+    json_decref(j);
+    cluster_free(&c);
+}

@@ -1,0 +1,49 @@
+/* resume.h - whether a switchover the daemon died in can be finished (pure:
+ * no I/O, no clock).
+ *
+ * A switchover interrupted at or after its promotion leaves the candidate
+ * writable (or about to be) and the traffic still on the old primary, which
+ * is read-only: writes fail until the traffic moves. When the daemon starts
+ * and finds such a switchover open in its journal, it finishes it if the
+ * nodes, as probed now, show it is safe; otherwise it holds the cluster and
+ * says why and what to do. The rules, in order:
+ *   1. the promotion must have started (journaled); one that failed is not
+ *      retried;
+ *   2. the old primary and the candidate must be known, and the candidate
+ *      reachable (else whether it is writable is unknown);
+ *   3. no node but the candidate may be writable;
+ *   4. the old primary must be seen read-only, or, when it can't be reached,
+ *      have been made read-only by the switchover (block_writes journaled done);
+ *   5. a writable candidate: its promotion took effect; finish from the
+ *      traffic step on;
+ *   6. a read-only candidate (the promotion was journaled but did not take
+ *      effect, or not all of it): promote it again only when the switchover
+ *      had made the old primary read-only and the candidate had executed its
+ *      GTID state (both journaled done), and the candidate has now executed
+ *      everything the old primary has (seen now: nothing can be lost).
+ */
+#ifndef FAILOVERD_RESUME_H
+#define FAILOVERD_RESUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+typedef enum { RESUME_REFUSE, RESUME_AFTER_PROMOTION, RESUME_PROMOTE } resume_action_t;
+
+typedef struct {
+    int old_primary;       /* node index, -1 unknown */
+    int candidate;         /* node index, -1 unknown */
+    const char *promotion; /* "not started", "unknown" (journaled, no end), "done", "failed" */
+    bool blocked;          /* block_writes of the old primary journaled done */
+    bool synced;           /* the candidate's wait for the old primary's GTIDs journaled done */
+} resume_facts_t;
+
+/* What to do, from the switchover's journal (facts) and the nodes' latest
+ * observations; why says what was found (RESUME_REFUSE: why not). */
+resume_action_t resume_decide(const cluster_t *c, const resume_facts_t *f, char *why, size_t len);
+
+const char *resume_action_str(resume_action_t a);
+
+#endif
