@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "control.h"
 #include "failover.h"
+#include "filesafe.h"
 #include "defaults.h"
 #include "elect.h"
 #include "event.h"
@@ -61,6 +62,8 @@ typedef struct {
     bool ready;
     bool stopping;
     int exit_code;
+    char *reload_errors;   /* why the last reload was rejected; NULL when it was not */
+    json_t *reload_notes;  /* the last reload's restart_needed and deferred lists */
 } daemon_t;
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
@@ -538,7 +541,80 @@ static void reject_reload(daemon_t *d, const char *errors)
                "reload of %s rejected, the running configuration stays in force: %s",
                d->cfg->path, buf_str(&line));
     buf_free(&line);
+    free(d->reload_errors);
+    d->reload_errors = xstrdup(errors);
     notify_ready();
+}
+
+/* ---- what a reload cannot apply ------------------------------------------ */
+
+/* Settings read once at start: a reload that changes one says so, by name. */
+static void note_restart_needed(daemon_t *d, const fo_config_t *old, const fo_config_t *next)
+{
+    json_t *list = json_object_get(d->reload_notes, "restart_needed");
+    const fo_daemon_cfg_t *a = &old->daemon, *b = &next->daemon;
+    if (strcmp(a->control_socket, b->control_socket) != 0)
+        json_array_append_new(list, json_string("daemon.control_socket"));
+    if (a->control_socket_mode != b->control_socket_mode)
+        json_array_append_new(list, json_string("daemon.control_socket_mode"));
+    if (strcmp(a->control_socket_group, b->control_socket_group) != 0)
+        json_array_append_new(list, json_string("daemon.control_socket_group"));
+    if (strcmp(a->state_dir, b->state_dir) != 0)
+        json_array_append_new(list, json_string("daemon.state_dir"));
+    if (strcmp(old->test.block_loop, next->test.block_loop) != 0)
+        json_array_append_new(list, json_string("test.block_loop"));
+}
+
+static void note_deferred(daemon_t *d, const char *cluster)
+{
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "cluster %s: monitoring settings (an operation is running; they wait for the "
+                   "next reload)", cluster);
+    json_array_append_new(json_object_get(d->reload_notes, "deferred"), json_string(buf_str(&b)));
+    buf_free(&b);
+}
+
+/* The access lists of the control socket, as the configuration has them;
+ * free with acl_free(). */
+static void acl_from_config(const fo_daemon_cfg_t *dc, control_acl_t *acl)
+{
+    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
+    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
+    uid_t *ro_uids = xcalloc(dc->control_readonly_uids.n + 1, sizeof *ro_uids);
+    gid_t *ro_gids = xcalloc(dc->control_readonly_gids.n + 1, sizeof *ro_gids);
+    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
+        uids[i] = dc->control_allowed_uids.ids[i];
+    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
+        gids[i] = dc->control_allowed_gids.ids[i];
+    for (size_t i = 0; i < dc->control_readonly_uids.n; i++)
+        ro_uids[i] = dc->control_readonly_uids.ids[i];
+    for (size_t i = 0; i < dc->control_readonly_gids.n; i++)
+        ro_gids[i] = dc->control_readonly_gids.ids[i];
+    *acl = (control_acl_t){.self_uid = geteuid(),
+                           .uids = uids, .n_uids = dc->control_allowed_uids.n,
+                           .gids = gids, .n_gids = dc->control_allowed_gids.n,
+                           .ro_uids = ro_uids, .n_ro_uids = dc->control_readonly_uids.n,
+                           .ro_gids = ro_gids, .n_ro_gids = dc->control_readonly_gids.n};
+}
+
+static void acl_free(control_acl_t *acl)
+{
+    free((void *)acl->uids);
+    free((void *)acl->gids);
+    free((void *)acl->ro_uids);
+    free((void *)acl->ro_gids);
+}
+
+/* The control socket's access lists and request limit follow the new file. */
+static void apply_control(daemon_t *d, const fo_config_t *next)
+{
+    if (!d->ctl)
+        return;
+    control_acl_t acl;
+    acl_from_config(&next->daemon, &acl);
+    control_set_acl(d->ctl, &acl);
+    acl_free(&acl);
+    control_set_max_request(d->ctl, (size_t)next->daemon.control_max_request);
 }
 
 /* For each new cluster that replaces a running one of the same name (its
@@ -563,6 +639,10 @@ static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t 
 static void reload(daemon_t *d)
 {
     notify_reloading();
+    free(d->reload_errors);
+    d->reload_errors = NULL;
+    json_decref(d->reload_notes);
+    d->reload_notes = json_pack("{s:[], s:[]}", "restart_needed", "deferred");
     fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
     fo_config_t *next = fo_config_load(d->cfg->path, &errs);
     if (!next) {
@@ -574,6 +654,14 @@ static void reload(daemon_t *d)
         return;
     }
     fo_config_errors_free(&errs);
+    buf_t unsafe = BUF_INIT;
+    if (!filesafe_check_config(next, geteuid(), getegid(), &unsafe)) {
+        reject_reload(d, buf_str(&unsafe));
+        buf_free(&unsafe);
+        fo_config_free(next);
+        return;
+    }
+    buf_free(&unsafe);
     char err[1024];
     hooks_t **hooks;
     if (!build_hooks(d, next, &hooks, err, sizeof err)) {
@@ -601,9 +689,12 @@ static void reload(daemon_t *d)
             const fo_cluster_cfg_t *oc = &d->cfg->clusters[k];
             if (!rt || strcmp(oc->name, nc->name) != 0)
                 continue;
-            bool same = same_monitoring(oc, nc);
+            bool same = same_monitoring(oc, nc) && d->cfg->daemon.reconnect_backoff_max_ms ==
+                                                       next->daemon.reconnect_backoff_max_ms;
             if (!same && !failover_running(rt->fo))
                 continue;
+            if (!same)
+                note_deferred(d, nc->name);
             if (!same)
                 log_warn("cluster %s: an operation is running; its new monitoring settings wait "
                          "for the next reload", nc->name);
@@ -624,6 +715,8 @@ static void reload(daemon_t *d)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
+    note_restart_needed(d, old_cfg, next);
+    apply_control(d, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
@@ -639,9 +732,19 @@ static void reload(daemon_t *d)
     d->cl = cl;
     d->n_cl = next->n_clusters;
     log_set_level(next->daemon.log_level);
-    event_emit(LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
-               json_pack("{s:s}", "file", next->path), "configuration reloaded from %s",
-               next->path);
+    buf_t left = BUF_INIT;
+    json_t *restart = json_object_get(d->reload_notes, "restart_needed");
+    size_t k;
+    json_t *v;
+    json_array_foreach(restart, k, v) buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
+    json_array_foreach(json_object_get(d->reload_notes, "deferred"), k, v)
+        buf_printf(&left, "%s%s", left.len ? "; " : "", json_string_value(v));
+    event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
+               json_pack("{s:s, s:O, s:O}", "file", next->path, "restart_needed", restart,
+                         "deferred", json_object_get(d->reload_notes, "deferred")),
+               "configuration reloaded from %s%s%s", next->path,
+               left.len ? "; not applied until a restart: " : "", buf_str(&left));
+    buf_free(&left);
     notify_ready();
 }
 
@@ -659,6 +762,40 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_notice("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
     stop(d);
+}
+
+/* The reload command: the same as SIGHUP, answered with its outcome, so that
+ * an operator (and systemctl reload) learns whether the file was taken and
+ * what waits for a restart. */
+static void handle_reload(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {NULL};
+    if (!control_args_only(req, allowed))
+        return;
+    if (d->stopping) {
+        control_reply_error(req, CONTROL_E_FAILED, "failoverd is stopping");
+        return;
+    }
+    log_notice("control: reload requested by uid %u (pid %d)", (unsigned)control_req_uid(req),
+               (int)control_req_pid(req));
+    reload(d);
+    if (d->reload_errors) {
+        json_t *errs = json_array();
+        for (const char *p = d->reload_errors; *p;) {
+            size_t n = strcspn(p, "\n");
+            if (n)
+                json_array_append_new(errs, json_stringn(p, n));
+            p += n + (p[n] ? 1 : 0);
+        }
+        control_reply_error_with(req, CONTROL_E_FAILED, json_pack("{s:o}", "errors", errs),
+                                 "reload of %s rejected, the running configuration stays in "
+                                 "force:\n%s", d->cfg->path, d->reload_errors);
+        return;
+    }
+    control_reply_ok(req, json_pack("{s:s, s:O, s:O}", "file", d->cfg->path, "restart_needed",
+                                    json_object_get(d->reload_notes, "restart_needed"),
+                                    "deferred", json_object_get(d->reload_notes, "deferred")));
 }
 
 /* ---- test knob: a deliberately blocked loop ---------------------------- */
@@ -740,20 +877,14 @@ static bool open_control(daemon_t *d)
         }
         o.gid = g->gr_gid;
     }
-    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
-    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
-    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
-        uids[i] = dc->control_allowed_uids.ids[i];
-    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
-        gids[i] = dc->control_allowed_gids.ids[i];
-    o.acl.uids = uids;
-    o.acl.n_uids = dc->control_allowed_uids.n;
-    o.acl.gids = gids;
-    o.acl.n_gids = dc->control_allowed_gids.n;
+    acl_from_config(dc, &o.acl);
     o.max_request = (size_t)dc->control_max_request;
     d->ctl = control_create(&d->loop, &o);
-    free(uids);
-    free(gids);
+    acl_free(&o.acl);
+    /* Readers (control_readonly_uids/gids) may run these and nothing else. */
+    control_mark_readonly(d->ctl, "status");
+    control_mark_readonly(d->ctl, "plan");
+    control_mark_readonly(d->ctl, "history");
     control_register(d->ctl, "status", handle_status, d);
     control_register(d->ctl, "plan", handle_plan, d);
     control_register(d->ctl, "failover", handle_failover, d);
@@ -762,6 +893,7 @@ static bool open_control(daemon_t *d)
     control_register(d->ctl, "resume", handle_resume, d);
     control_register(d->ctl, "ack", handle_ack, d);
     control_register(d->ctl, "history", handle_history, d);
+    control_register(d->ctl, "reload", handle_reload, d);
     char err[512];
     if (!control_listen(d->ctl, err, sizeof err)) {
         log_error("control socket: %s", err);
@@ -850,6 +982,8 @@ out_loop:
     if (uv_loop_close(&d->loop) != 0)
         log_warn("the event loop still had open handles at exit");
     journal_close(d->journal);
+    free(d->reload_errors);
+    json_decref(d->reload_notes);
     free(d->cl);
     fo_config_free(d->cfg);
     int rc = d->exit_code;

@@ -132,7 +132,10 @@ class Daemon:
 
     def write_config(self, **config):
         self.config.update(config)
-        with open(self.conf, "w") as f:
+        # The file holds inline passwords: private, or failoverd refuses it.
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(config_text(self.lab, self.sock, self.state, **self.config))
 
     def start(self, wait_ready=True, timeout=15):
