@@ -66,6 +66,7 @@ struct conn {
     gid_t gid;       /* the peer's primary group */
     gid_t *groups;   /* and its supplementary groups (owned) */
     size_t n_groups;
+    bool admitted;   /* passed the access and slot checks: counts in n_admitted */
 };
 
 typedef struct {
@@ -103,6 +104,8 @@ struct control {
     unsigned refusals_quiet; /* refusals since, not logged */
     char **readonly_cmds;    /* marked before registration */
     size_t n_readonly_cmds;
+    unsigned n_admitted;     /* connections past the checks; refused ones, closing at
+                                once, take no slot */
 };
 
 typedef struct {
@@ -595,6 +598,8 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     ctl->n_conns--;
+    if (c->admitted)
+        ctl->n_admitted--;
     buf_free(&c->in);
     free(c->groups);
     free(c);
@@ -635,7 +640,7 @@ static void idle_cb(uv_timer_t *t)
  * and when the last request at a handler is answered, never on partial data. */
 static bool under_pressure(const control_t *ctl)
 {
-    return ctl->n_conns >= reader_limit(ctl->max_connections);
+    return ctl->n_admitted >= reader_limit(ctl->max_connections);
 }
 
 static unsigned idle_ms(const control_t *ctl)
@@ -966,11 +971,12 @@ static bool peer_credentials(conn_t *c)
     return true;
 }
 
-/* The table is (nearly) full: idle connections get the short deadline now. */
+/* The table is (nearly) full: idle connections get the short deadline now;
+ * one already nearer keeps it (more refusals must not extend anything). */
 static void hurry_idle(control_t *ctl)
 {
     for (conn_t *o = ctl->conns; o; o = o->next)
-        if (!o->closing && o->in_flight == 0)
+        if (!o->closing && o->in_flight == 0 && uv_timer_get_due_in(&o->timer) > idle_ms(ctl))
             uv_timer_start(&o->timer, idle_cb, idle_ms(ctl), 0);
 }
 
@@ -1008,14 +1014,16 @@ static void connection_cb(uv_stream_t *server, int status)
                         "uid %u may not use this control socket", (unsigned)c->uid);
         return;
     }
-    if (!control_slot_free(role, ctl->n_conns - 1, ctl->max_connections)) {
+    if (!control_slot_free(role, ctl->n_admitted, ctl->max_connections)) {
         log_refusal(ctl, "refused a connection from uid %u pid %d: %u connections open",
-                    (unsigned)c->uid, (int)c->pid, ctl->n_conns - 1);
+                    (unsigned)c->uid, (int)c->pid, ctl->n_admitted);
         hurry_idle(ctl);
         synthetic_error(c, NULL, true, NULL, CONTROL_E_BUSY,
-                        "too many control connections (%u); try again", ctl->n_conns - 1);
+                        "too many control connections (%u); try again", ctl->n_admitted);
         return;
     }
+    c->admitted = true;
+    ctl->n_admitted++;
     if (under_pressure(ctl))
         hurry_idle(ctl);
     update_reading(c);

@@ -64,6 +64,10 @@ typedef struct {
     int exit_code;
     char *reload_errors;   /* why the last reload was rejected; NULL when it was not */
     json_t *reload_notes;  /* the last reload's restart_needed and deferred lists */
+    struct {               /* the settings read at start only, as they were then */
+        char *control_socket, *control_socket_group, *state_dir, *block_loop;
+        unsigned control_socket_mode;
+    } boot;
 } daemon_t;
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
@@ -548,20 +552,38 @@ static void reject_reload(daemon_t *d, const char *errors)
 
 /* ---- what a reload cannot apply ------------------------------------------ */
 
-/* Settings read once at start: a reload that changes one says so, by name. */
-static void note_restart_needed(daemon_t *d, const fo_config_t *old, const fo_config_t *next)
+/* Settings read once at start: a reload whose file differs from what is in
+ * force since the start says so, by name (every time, until a restart). */
+static void note_boot(daemon_t *d, const fo_config_t *cfg)
+{
+    d->boot.control_socket = xstrdup(cfg->daemon.control_socket);
+    d->boot.control_socket_group = xstrdup(cfg->daemon.control_socket_group);
+    d->boot.state_dir = xstrdup(cfg->daemon.state_dir);
+    d->boot.block_loop = xstrdup(cfg->test.block_loop);
+    d->boot.control_socket_mode = cfg->daemon.control_socket_mode;
+}
+
+static void free_boot(daemon_t *d)
+{
+    free(d->boot.control_socket);
+    free(d->boot.control_socket_group);
+    free(d->boot.state_dir);
+    free(d->boot.block_loop);
+}
+
+static void note_restart_needed(daemon_t *d, const fo_config_t *next)
 {
     json_t *list = json_object_get(d->reload_notes, "restart_needed");
-    const fo_daemon_cfg_t *a = &old->daemon, *b = &next->daemon;
-    if (strcmp(a->control_socket, b->control_socket) != 0)
+    const fo_daemon_cfg_t *b = &next->daemon;
+    if (strcmp(d->boot.control_socket, b->control_socket) != 0)
         json_array_append_new(list, json_string("daemon.control_socket"));
-    if (a->control_socket_mode != b->control_socket_mode)
+    if (d->boot.control_socket_mode != b->control_socket_mode)
         json_array_append_new(list, json_string("daemon.control_socket_mode"));
-    if (strcmp(a->control_socket_group, b->control_socket_group) != 0)
+    if (strcmp(d->boot.control_socket_group, b->control_socket_group) != 0)
         json_array_append_new(list, json_string("daemon.control_socket_group"));
-    if (strcmp(a->state_dir, b->state_dir) != 0)
+    if (strcmp(d->boot.state_dir, b->state_dir) != 0)
         json_array_append_new(list, json_string("daemon.state_dir"));
-    if (strcmp(old->test.block_loop, next->test.block_loop) != 0)
+    if (strcmp(d->boot.block_loop, next->test.block_loop) != 0)
         json_array_append_new(list, json_string("test.block_loop"));
 }
 
@@ -715,7 +737,7 @@ static void reload(daemon_t *d)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
-    note_restart_needed(d, old_cfg, next);
+    note_restart_needed(d, next);
     apply_control(d, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
@@ -907,12 +929,14 @@ int daemon_run(fo_config_t *cfg)
     daemon_t *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->exit_code = FO_EXIT_OK;
+    note_boot(d, cfg);
     log_set_level(cfg->daemon.log_level);
     if (notify_under_journal())
         log_use_journal(true);
     if (uv_loop_init(&d->loop) != 0) {
         log_error("cannot initialise the event loop");
         fo_config_free(cfg);
+        free_boot(d);
         free(d);
         return FO_EXIT_OSERR;
     }
@@ -984,6 +1008,7 @@ out_loop:
     journal_close(d->journal);
     free(d->reload_errors);
     json_decref(d->reload_notes);
+    free_boot(d);
     free(d->cl);
     fo_config_free(d->cfg);
     int rc = d->exit_code;

@@ -138,10 +138,10 @@ class Daemon:
         with os.fdopen(fd, "w") as f:
             f.write(config_text(self.lab, self.sock, self.state, **self.config))
 
-    def start(self, wait_ready=True, timeout=15):
+    def start(self, wait_ready=True, timeout=15, env_extra=None):
         log = open(self.log_path, "ab")
         argv = ["ip", "netns", "exec", self.lab.client_ns, FAILOVERD, "-c", self.conf]
-        env = dict(os.environ)
+        env = dict(os.environ, **(env_extra or {}))
         env.setdefault("ASAN_OPTIONS", ASAN_OPTIONS)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.setdefault("LSAN_OPTIONS", "suppressions=" + LSAN_SUPP)
