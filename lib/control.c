@@ -106,6 +106,8 @@ struct control {
     size_t n_readonly_cmds;
     unsigned n_admitted;     /* connections past the checks; refused ones, closing at
                                 once, take no slot */
+    uv_timer_t refusal_timer; /* logs the count of refusals not logged, at the window's end */
+    bool refusal_timer_closed;
 };
 
 typedef struct {
@@ -540,14 +542,29 @@ void control_set_max_request(control_t *ctl, size_t max_request)
     ctl->max_request = max_request ? max_request : CONTROL_DEFAULT_MAX_REQUEST;
 }
 
+/* The end of a window with refusals not logged: one line with their count. */
+static void refusal_window_end(uv_timer_t *t)
+{
+    control_t *ctl = t->data;
+    if (!ctl->refusals_quiet)
+        return;
+    log_warn("control: refused %u more connection%s in the last %u s", ctl->refusals_quiet,
+             ctl->refusals_quiet == 1 ? "" : "s", CONTROL_REFUSAL_LOG_MS / 1000);
+    ctl->refusals_quiet = 0;
+    ctl->refusal_logged_at = uv_now(ctl->loop);
+}
+
 /* Refusals are logged at most once per CONTROL_REFUSAL_LOG_MS: a flood of
- * connections must not become a flood of log lines. */
+ * connections must not become a flood of log lines. Those not logged are
+ * counted, and the count is logged when the window ends. */
 static void log_refusal(control_t *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_refusal(control_t *ctl, const char *fmt, ...)
 {
     uint64_t now = uv_now(ctl->loop);
     if (ctl->refusal_logged && now - ctl->refusal_logged_at < CONTROL_REFUSAL_LOG_MS) {
-        ctl->refusals_quiet++;
+        if (ctl->refusals_quiet++ == 0 && !ctl->closing)
+            uv_timer_start(&ctl->refusal_timer, refusal_window_end,
+                           CONTROL_REFUSAL_LOG_MS - (now - ctl->refusal_logged_at), 0);
         return;
     }
     buf_t b = BUF_INIT;
@@ -568,7 +585,7 @@ static void log_refusal(control_t *ctl, const char *fmt, ...)
 
 static void maybe_finish(control_t *ctl)
 {
-    if (!ctl->closing || !ctl->server_closed || ctl->n_conns > 0)
+    if (!ctl->closing || !ctl->server_closed || !ctl->refusal_timer_closed || ctl->n_conns > 0)
         return;
     void (*cb)(void *) = ctl->close_cb;
     void *data = ctl->close_data;
@@ -1049,6 +1066,8 @@ control_t *control_create(uv_loop_t *loop, const control_opts_t *opts)
      * and so always calls back from the loop. */
     uv_pipe_init(loop, &ctl->server, 0);
     ctl->server.data = ctl;
+    uv_timer_init(loop, &ctl->refusal_timer);
+    ctl->refusal_timer.data = ctl;
     return ctl;
 }
 
@@ -1164,6 +1183,13 @@ bool control_listen(control_t *ctl, char *err, size_t errlen)
     return true;
 }
 
+static void refusal_timer_closed(uv_handle_t *h)
+{
+    control_t *ctl = h->data;
+    ctl->refusal_timer_closed = true;
+    maybe_finish(ctl);
+}
+
 static void server_closed(uv_handle_t *h)
 {
     control_t *ctl = h->data;
@@ -1184,6 +1210,7 @@ void control_close(control_t *ctl, void (*cb)(void *data), void *data)
     if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
         unlink(ctl->path);
     uv_close((uv_handle_t *)&ctl->server, server_closed);
+    uv_close((uv_handle_t *)&ctl->refusal_timer, refusal_timer_closed);
     for (conn_t *c = ctl->conns; c; c = c->next)
         conn_close(c);
 }
