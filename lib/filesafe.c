@@ -2,6 +2,7 @@
 #include "filesafe.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,10 @@ bool filesafe_check_config(const fo_config_t *cfg, uid_t self, gid_t self_gid, b
 {
     bool ok = true;
     if (has_inline_password(cfg)) {
+        /* The service's group counts as the daemon's also when root runs the
+         * check (sudo failoverd --check-config) on a root:failoverd 0640 file. */
+        struct group *g = getgrnam(FILESAFE_SERVICE_GROUP);
+        gid_t service_gid = g ? g->gr_gid : self_gid;
         for (size_t i = 0; i < cfg->n_files; i++) {
             struct stat st;
             if (stat(cfg->files[i], &st) != 0)
@@ -151,10 +156,12 @@ bool filesafe_check_config(const fo_config_t *cfg, uid_t self, gid_t self_gid, b
             filesafe_stat_t f;
             to_fs(&st, &f);
             buf_t why = BUF_INIT;
-            if (!filesafe_secret_readers_ok(&f, self_gid, &why)) {
+            if (!filesafe_secret_readers_ok(&f, f.gid == service_gid ? service_gid : self_gid,
+                                            &why)) {
                 buf_printf(errors,
-                           "%s: %s: chmod 600 it (or chgrp it to the daemon's group and chmod "
-                           "640), or move the passwords to password_file\n",
+                           "%s: %s: chmod 600 it (or chgrp it to the daemon's group, "
+                           FILESAFE_SERVICE_GROUP ", and chmod 640), or move the passwords to "
+                           "password_file\n",
                            cfg->files[i], buf_str(&why));
                 ok = false;
             }

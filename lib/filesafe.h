@@ -15,7 +15,8 @@
  *     (/tmp): there, others cannot rename or remove what they do not own;
  *   - a relative plugin path stays inside the plugin directory (no "..");
  *   - when a cluster has an inline password, no file of the configuration is
- *     readable by others, nor by a group other than the daemon's own;
+ *     readable by others, nor by a group other than the daemon's own or the
+ *     service's group FILESAFE_SERVICE_GROUP (systemd/failoverd.sysusers);
  *   - a password file belongs to the daemon's user (its mode is checked when
  *     it is read: config.c).
  * The judgements of one file's owner and mode are pure (unit-tested); the
@@ -29,6 +30,9 @@
 
 #include "buf.h"
 #include "config.h"
+
+/* The group of the packaged service's user. */
+#define FILESAFE_SERVICE_GROUP "failoverd"
 
 /* What the checks need of a stat(2). */
 typedef struct {
