@@ -542,6 +542,24 @@ void control_set_max_request(control_t *ctl, size_t max_request)
     ctl->max_request = max_request ? max_request : CONTROL_DEFAULT_MAX_REQUEST;
 }
 
+bool control_set_file_access(control_t *ctl, int mode, gid_t gid, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!ctl->bound || lstat(ctl->path, &st) != 0 || st.st_dev != ctl->dev ||
+        st.st_ino != ctl->ino) {
+        snprintf(err, errlen, "%s is no longer the daemon's socket", ctl->path);
+        return false;
+    }
+    if (chmod(ctl->path, (mode_t)mode) != 0 || chown(ctl->path, (uid_t)-1, gid) != 0) {
+        snprintf(err, errlen, "cannot set the mode and group of %s: %s", ctl->path,
+                 strerror(errno));
+        return false;
+    }
+    ctl->mode = mode;
+    ctl->gid = gid;
+    return true;
+}
+
 /* The end of a window with refusals not logged: one line with their count. */
 static void refusal_window_end(uv_timer_t *t)
 {

@@ -131,6 +131,9 @@ bool control_slot_free(control_role_t role, unsigned open, unsigned max_connecti
  * request, also on a connection opened before, is judged by the new lists. */
 void control_set_acl(control_t *ctl, const control_acl_t *acl);
 void control_set_max_request(control_t *ctl, size_t max_request);
+/* Set the socket file's permission bits and group (a reload), if the file is
+ * still the one this server created; false with err filled otherwise. */
+bool control_set_file_access(control_t *ctl, int mode, gid_t gid, char *err, size_t errlen);
 
 /* Mark cmd (registered or not yet) as one that readers may run. */
 void control_mark_readonly(control_t *ctl, const char *cmd);

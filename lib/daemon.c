@@ -552,8 +552,9 @@ static void reject_reload(daemon_t *d, const char *errors)
 
 /* ---- what a reload cannot apply ------------------------------------------ */
 
-/* Settings read once at start: a reload whose file differs from what is in
- * force since the start says so, by name (every time, until a restart). */
+/* Settings read once at start (or, the socket's mode and group, set at the
+ * last reload that could): a reload whose file differs from what is in force
+ * says so, by name (every time, until a restart). */
 static void note_boot(daemon_t *d, const fo_config_t *cfg)
 {
     d->boot.control_socket = xstrdup(cfg->daemon.control_socket);
@@ -627,11 +628,41 @@ static void acl_free(control_acl_t *acl)
     free((void *)acl->ro_gids);
 }
 
+/* The socket file's mode and group follow the new file; one that can't be
+ * set stays as it was and is named as needing a restart. */
+static void apply_socket_access(daemon_t *d, const fo_daemon_cfg_t *dc)
+{
+    if (d->boot.control_socket_mode == dc->control_socket_mode &&
+        strcmp(d->boot.control_socket_group, dc->control_socket_group) == 0)
+        return;
+    if (strcmp(d->boot.control_socket, dc->control_socket) != 0)
+        return; /* a new path: the restart makes the new socket */
+    gid_t gid = getegid();
+    if (dc->control_socket_group[0]) {
+        struct group *g = getgrnam(dc->control_socket_group);
+        if (!g) {
+            log_warn("control_socket_group \"%s\": no such group; the socket keeps its group "
+                     "and mode", dc->control_socket_group);
+            return;
+        }
+        gid = g->gr_gid;
+    }
+    char err[512];
+    if (!control_set_file_access(d->ctl, (int)dc->control_socket_mode, gid, err, sizeof err)) {
+        log_warn("control socket: %s", err);
+        return;
+    }
+    d->boot.control_socket_mode = dc->control_socket_mode;
+    free(d->boot.control_socket_group);
+    d->boot.control_socket_group = xstrdup(dc->control_socket_group);
+}
+
 /* The control socket's access lists and request limit follow the new file. */
 static void apply_control(daemon_t *d, const fo_config_t *next)
 {
     if (!d->ctl)
         return;
+    apply_socket_access(d, &next->daemon);
     control_acl_t acl;
     acl_from_config(&next->daemon, &acl);
     control_set_acl(d->ctl, &acl);
@@ -737,8 +768,8 @@ static void reload(daemon_t *d)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
-    note_restart_needed(d, next);
     apply_control(d, next);
+    note_restart_needed(d, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {

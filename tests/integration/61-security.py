@@ -77,18 +77,32 @@ def reload_and_acl(lab, d, say):
           "a reader may not pause: %s %s" % (p.returncode, p.stderr))
     say("readers run status, history and plan; pause is forbidden to them (exit 65)")
 
-    # A setting read only at start is named.
+    # The socket's mode follows at once; a new state_dir needs a restart.
     d.write_config(daemon_extra='  control_socket_mode = "0660";\n'
                    '  control_readonly_uids = [ %d ];' % NOBODY)
     rc, out = d.ctl("reload")
-    check(rc == 0 and out["restart_needed"] == ["daemon.control_socket_mode"],
+    check(rc == 0 and out["restart_needed"] == [], "the mode is applied: %s" % out)
+    check(stat.S_IMODE(os.stat(d.sock).st_mode) == 0o660, "the socket is 0660 now: %o"
+          % stat.S_IMODE(os.stat(d.sock).st_mode))
+    p = d.ctl_text("status", user="nobody")
+    check(p.returncode == 69, "nobody cannot even connect now: %s" % p.returncode)
+    state = d.state
+    d.state = state + "-new"
+    d.write_config(daemon_extra=sock_extra("  control_readonly_uids = [ %d ];" % NOBODY))
+    d.state = state
+    rc, out = d.ctl("reload")
+    check(rc == 0 and out["restart_needed"] == ["daemon.state_dir"],
           "the reload names what needs a restart: %s" % out)
+    check(stat.S_IMODE(os.stat(d.sock).st_mode) == 0o666, "the socket is 0666 again")
     p = d.ctl_text("reload")
-    check("not applied until failoverd restarts: daemon.control_socket_mode" in p.stdout,
-          "failoverctl says so: %s" % p.stdout)
+    check("not applied until failoverd restarts: daemon.state_dir" in p.stdout,
+          "failoverctl says so (again): %s" % p.stdout)
     ev = d.events()["config_reloaded"][-1]
-    check("daemon.control_socket_mode" in ev, "and so does the event: %s" % ev)
-    say("a changed control_socket_mode is named as needing a restart")
+    check("daemon.state_dir" in ev, "and so does the event: %s" % ev)
+    d.write_config(daemon_extra=sock_extra("  control_readonly_uids = [ %d ];" % NOBODY))
+    rc, out = d.ctl("reload")
+    check(rc == 0 and out["restart_needed"] == [], "back as it was: nothing named: %s" % out)
+    say("control_socket_mode applies at once; a new state_dir is named as needing a restart")
 
     # A broken file: exit 1 with file:line, the old configuration stays.
     with open(d.conf) as f:
