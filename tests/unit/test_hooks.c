@@ -297,6 +297,37 @@ Test(hooks, the_script_gets_a_clean_environment)
     close_all(h);
 }
 
+static void child_done(const child_result_t *r, void *ud)
+{
+    *(int *)ud = r->status == CHILD_EXITED ? r->exit_code : -1;
+}
+
+/* A plugin's command (no clean environment) keeps the daemon's environment,
+ * but never the service manager's sockets. */
+Test(hooks, a_plugin_command_never_gets_systemd_s_variables)
+{
+    setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    setenv("WATCHDOG_PID", "1", 1);
+    setenv("LISTEN_FDS", "1", 1);
+    setenv("PLUGIN_VISIBLE", "yes", 1);
+    char *env = path_in_dir("env");
+    const char *argv[] = {"/bin/sh", HOOKS "/env.sh", env, NULL};
+    child_opts_t o = {.argv = argv, .timeout_ms = 5000};
+    int rc = -2;
+    cr_assert_eq(child_start(&loop, &o, child_done, &rc), 0);
+    while (rc == -2)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(rc, 0);
+    char *e = slurp(env);
+    cr_assert_not_null(e);
+    cr_expect(has_line(e, "PLUGIN_VISIBLE=yes"), "%s", e);
+    cr_expect_null(strstr(e, "NOTIFY_SOCKET"), "%s", e);
+    cr_expect_null(strstr(e, "WATCHDOG_PID"), "%s", e);
+    cr_expect_null(strstr(e, "LISTEN_FDS"), "%s", e);
+    free(e);
+    free(env);
+}
+
 /* A veto's reason: the last line of the script's stderr that says something. */
 Test(hooks, the_reason_of_a_result_has_the_last_line_of_stderr)
 {
