@@ -46,6 +46,7 @@ static const command_t commands[] = {
     {"resume", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"ack", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"history", CLUSTER_OPTIONAL, O_LIMIT, DEFAULT_WAIT_MS},
+    {"reload", NO_CLUSTER, 0, DEFAULT_WAIT_MS},
 };
 
 static void usage(FILE *out)
@@ -66,6 +67,8 @@ static void usage(FILE *out)
                  "  ack CLUSTER               acknowledge the last failover (lifts its block)\n"
                  "  history [CLUSTER] [--limit N]\n"
                  "                            past failovers and switchovers\n"
+                 "  reload                    re-read the configuration file; fails (exit 1)\n"
+                 "                            with the reasons when the file is rejected\n"
                  "\n"
                  "options:\n"
                  "  -s, --socket PATH  control socket (default $FAILOVERD_SOCKET, else\n"
@@ -113,6 +116,23 @@ static const command_t *find_command(const char *name)
     return NULL;
 }
 
+/* A reload that was taken, and what of it waits for a restart. */
+static void render_reload(buf_t *out, const json_t *result)
+{
+    const char *file = json_string_value(json_object_get(result, "file"));
+    buf_printf(out, "configuration reloaded from %s\n", file ? file : "?");
+    const json_t *restart = json_object_get(result, "restart_needed");
+    size_t i;
+    const json_t *v;
+    if (json_array_size(restart) > 0) {
+        buf_puts(out, "not applied until failoverd restarts:");
+        json_array_foreach(restart, i, v) buf_printf(out, " %s", json_string_value(v));
+        buf_puts(out, "\n");
+    }
+    json_array_foreach(json_object_get(result, "deferred"), i, v)
+        buf_printf(out, "deferred: %s\n", json_string_value(v));
+}
+
 /* The human rendering of a command's result (or of the operation a failed
  * switchover or failover reports). */
 static void render(buf_t *out, const command_t *cmd, const json_t *args, const json_t *result)
@@ -134,6 +154,8 @@ static void render(buf_t *out, const command_t *cmd, const json_t *args, const j
     else if (strcmp(name, "ack") == 0 && json_string_value(json_object_get(result, "message")))
         buf_printf(out, "%s: %s\n", cluster ? cluster : "?",
                    json_string_value(json_object_get(result, "message")));
+    else if (strcmp(name, "reload") == 0 && json_is_object(result))
+        render_reload(out, result);
     else
         ctlrender_generic(out, result);
 }

@@ -2,11 +2,13 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "daemon.h"
 #include "defaults.h"
+#include "filesafe.h"
 #include "wiring.h"
 
 static void usage(FILE *out)
@@ -37,6 +39,14 @@ static fo_config_t *load_config(const char *path)
         buf_free(&b);
     }
     fo_config_errors_free(&errs);
+    buf_t unsafe = BUF_INIT;
+    if (cfg && !filesafe_check_config(cfg, geteuid(), getegid(), &unsafe)) {
+        fprintf(stderr, "%sfailoverd: %s: files others could change or read, configuration "
+                        "rejected\n", buf_str(&unsafe), path);
+        fo_config_free(cfg);
+        cfg = NULL;
+    }
+    buf_free(&unsafe);
     return cfg;
 }
 

@@ -221,17 +221,54 @@ static void on_written(uv_write_t *w, int status)
     }
 }
 
-/* The daemon's environment, without the variables extra sets, then extra. */
-static char **make_env(const char *const *extra)
+static bool name_is(const char *entry, size_t len, const char *name, bool prefix)
 {
+    size_t n = strlen(name);
+    return prefix ? len >= n && strncmp(entry, name, n) == 0
+                  : len == n && strncmp(entry, name, n) == 0;
+}
+
+/* Whether the daemon's variable entry (NAME=value) is passed on to a child.
+ * No child inherits the service manager's sockets (NOTIFY_SOCKET, WATCHDOG_*,
+ * LISTEN_*): only the daemon may notify. A clean environment (hooks) keeps
+ * only a few locale and user variables, not whatever the shell of someone who
+ * started the daemon by hand held, and never the daemon's PATH (make_env). */
+static bool env_passed(const char *entry, bool clean)
+{
+    static const char *const keep[] = {"HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", NULL};
+    size_t len = strcspn(entry, "=");
+    if (name_is(entry, len, "NOTIFY_SOCKET", false) || name_is(entry, len, "WATCHDOG_", true) ||
+        name_is(entry, len, "LISTEN_", true))
+        return false;
+    if (!clean)
+        return true;
+    for (size_t i = 0; keep[i]; i++)
+        if (name_is(entry, len, keep[i], false))
+            return true;
+    return false;
+}
+
+/* A child's environment: with clean, CHILD_PATH and the daemon's variables
+ * env_passed() keeps; else the daemon's environment less the service
+ * manager's variables; in both, without the variables extra sets, then extra. */
+static char **make_env(const char *const *extra, bool clean)
+{
+    static char path[] = "PATH=" CHILD_PATH;
     size_t n_env = 0, n_extra = 0;
     while (environ && environ[n_env])
         n_env++;
     while (extra && extra[n_extra])
         n_extra++;
-    char **env = xcalloc(n_env + n_extra + 1, sizeof *env);
+    char **env = xcalloc(n_env + n_extra + 2, sizeof *env);
     size_t k = 0;
+    bool path_given = false;
+    for (size_t j = 0; j < n_extra && !path_given; j++)
+        path_given = strncmp(extra[j], "PATH=", 5) == 0;
+    if (!path_given && clean)
+        env[k++] = path;
     for (size_t i = 0; i < n_env; i++) {
+        if (!env_passed(environ[i], clean))
+            continue;
         const char *eq = strchr(environ[i], '=');
         size_t len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
         bool replaced = false;
@@ -298,7 +335,7 @@ int child_start(uv_loop_t *loop, const child_opts_t *o, child_cb cb, void *ud)
     stdio[1].data.stream = (uv_stream_t *)&s->out.pipe;
     stdio[2].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
     stdio[2].data.stream = (uv_stream_t *)&s->err.pipe;
-    char **env = make_env(o->env);
+    char **env = make_env(o->env, o->clean_env);
     uv_process_options_t po = {
         .exit_cb = on_exit_cb,
         .file = o->argv[0],

@@ -28,16 +28,22 @@
 /* After the command exits, how long its output pipes may stay open (held by a
  * child it left running in the background) before they are closed unread. */
 #define CHILD_DRAIN_MS 200
+/* The PATH of every child (hooks, plugin commands). */
+#define CHILD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct {
     const char *const *argv; /* argv[0] is the absolute path of the executable */
     const char *const *env;  /* extra "NAME=value" entries (NULL-terminated) or NULL; they
-                                replace variables of the same name in the daemon's environment */
+                                replace variables of the same name in the environment the
+                                child gets (see clean_env) */
     uint64_t timeout_ms;     /* 0: no timeout */
     uint64_t kill_grace_ms;  /* SIGTERM to SIGKILL; 0: CHILD_DEFAULT_KILL_GRACE_MS */
     size_t output_max;       /* bytes kept of each of stdout and stderr; 0: the default */
     const char *input;       /* written to standard input (then closed), or NULL: /dev/null */
     size_t input_len;
+    bool clean_env;          /* true: only PATH=CHILD_PATH and the daemon's HOME, USER,
+                                LOGNAME, LANG, LC_ALL and TZ (hooks); false: the daemon's
+                                environment. Never NOTIFY_SOCKET, WATCHDOG_*, LISTEN_* */
 } child_opts_t;
 
 typedef enum {

@@ -350,6 +350,13 @@ static const setting_t daemon_settings[] = {
     S_IDS(D, control_allowed_gids, "control_allowed_gids", "",
           "Group ids allowed to send requests: a peer whose primary or supplementary group is "
           "listed may."),
+    S_IDS(D, control_readonly_uids, "control_readonly_uids", "",
+          "User ids that may only read: status, plan and history, nothing that changes "
+          "anything. A uid also in control_allowed_uids (or in an allowed group) is an "
+          "operator."),
+    S_IDS(D, control_readonly_gids, "control_readonly_gids", "",
+          "Group ids whose members (primary or supplementary group) may only read, like "
+          "control_readonly_uids."),
     S_INT(D, control_max_request, "control_max_request", 65536, 1024, 16777216,
           "Largest control request accepted, in bytes; a longer one is refused."),
     S_STRING(D, state_dir, "state_dir", FO_DEFAULT_STATE_DIR, 1, 4000, check_abs_path, 0,

@@ -104,6 +104,8 @@ typedef struct {
     uint64_t replica_confirm_ms;
     uint64_t stall_grace_ms;
     policy_t policy;
+    fo_idlist_t control_readonly_uids; /* readers: status, plan, history only */
+    fo_idlist_t control_readonly_gids;
 } fo_daemon_cfg_t;
 
 typedef struct {

@@ -63,12 +63,17 @@ struct conn {
     bool shut;     /* uv_shutdown issued */
     bool reading;
     bool processing; /* inside process_input: do not re-enter */
+    gid_t gid;       /* the peer's primary group */
+    gid_t *groups;   /* and its supplementary groups (owned) */
+    size_t n_groups;
+    bool admitted;   /* passed the access and slot checks: counts in n_admitted */
 };
 
 typedef struct {
     char *name;
     control_handler_fn fn;
     void *userdata;
+    bool readonly; /* readers may run it */
 } handler_t;
 
 struct control {
@@ -94,6 +99,15 @@ struct control {
     void (*close_cb)(void *data);
     void *close_data;
     char readbuf[16384]; /* shared: every read is consumed before the next one */
+    uint64_t refusal_logged_at; /* loop time of the last refusal logged */
+    bool refusal_logged;
+    unsigned refusals_quiet; /* refusals since, not logged */
+    char **readonly_cmds;    /* marked before registration */
+    size_t n_readonly_cmds;
+    unsigned n_admitted;     /* connections past the checks; refused ones, closing at
+                                once, take no slot */
+    uv_timer_t refusal_timer; /* logs the count of refusals not logged, at the window's end */
+    bool refusal_timer_closed;
 };
 
 typedef struct {
@@ -105,6 +119,7 @@ static void conn_close(conn_t *c);
 static void flush(conn_t *c);
 static void process_input(conn_t *c);
 static void touch(conn_t *c);
+static control_role_t conn_role(const conn_t *c);
 
 /* ---- access rule ---- */
 
@@ -128,25 +143,54 @@ static bool gid_listed(gid_t g, const control_acl_t *acl)
     return false;
 }
 
-/* Rules, first match wins:
- *   1. root is allowed (it could take the socket anyway);
- *   2. the daemon's own uid is allowed;
- *   3. a listed uid is allowed;
- *   4. a listed group, primary or supplementary, is allowed;
- *   5. everyone else is refused. */
-bool control_peer_allowed(const control_peer_t *peer, const control_acl_t *acl)
+static bool in_lists(const control_peer_t *peer, const uid_t *uids, size_t n_uids,
+                     const gid_t *gids, size_t n_gids)
 {
-    if (peer->uid == 0 || peer->uid == acl->self_uid)
-        return true;
-    for (size_t i = 0; i < acl->n_uids; i++)
-        if (acl->uids[i] == peer->uid)
+    control_acl_t g = {.gids = gids, .n_gids = n_gids};
+    for (size_t i = 0; i < n_uids; i++)
+        if (uids[i] == peer->uid)
             return true;
-    if (gid_listed(peer->gid, acl))
+    if (gid_listed(peer->gid, &g))
         return true;
     for (size_t i = 0; i < peer->n_groups; i++)
-        if (gid_listed(peer->groups[i], acl))
+        if (gid_listed(peer->groups[i], &g))
             return true;
     return false;
+}
+
+/* Rules, first match wins:
+ *   1. root is an operator (it could take the socket anyway);
+ *   2. the daemon's own uid is an operator;
+ *   3. a listed uid, or a listed group (primary or supplementary), is an operator;
+ *   4. a uid or group of the read-only lists is a reader;
+ *   5. everyone else is refused. */
+control_role_t control_peer_role(const control_peer_t *peer, const control_acl_t *acl)
+{
+    if (peer->uid == 0 || peer->uid == acl->self_uid)
+        return CONTROL_ROLE_OPERATE;
+    if (in_lists(peer, acl->uids, acl->n_uids, acl->gids, acl->n_gids))
+        return CONTROL_ROLE_OPERATE;
+    if (in_lists(peer, acl->ro_uids, acl->n_ro_uids, acl->ro_gids, acl->n_ro_gids))
+        return CONTROL_ROLE_READ;
+    return CONTROL_ROLE_NONE;
+}
+
+bool control_peer_allowed(const control_peer_t *peer, const control_acl_t *acl)
+{
+    return control_peer_role(peer, acl) == CONTROL_ROLE_OPERATE;
+}
+
+static unsigned reader_limit(unsigned max_connections)
+{
+    return max_connections > CONTROL_RESERVED_SLOTS ? max_connections - CONTROL_RESERVED_SLOTS
+                                                    : 1;
+}
+
+bool control_slot_free(control_role_t role, unsigned open, unsigned max_connections)
+{
+    if (role == CONTROL_ROLE_OPERATE)
+        return open < max_connections;
+    return open < reader_limit(max_connections);
 }
 
 /* ---- requests and replies ---- */
@@ -454,17 +498,122 @@ bool control_args_only(control_req_t *req, const char *const *names)
 
 /* ---- connections ---- */
 
+static void acl_free(control_acl_t *a)
+{
+    free((void *)a->uids);
+    free((void *)a->gids);
+    free((void *)a->ro_uids);
+    free((void *)a->ro_gids);
+    memset(a, 0, sizeof *a);
+}
+
+static void *dup_ids(const void *ids, size_t n, size_t size)
+{
+    if (!n)
+        return NULL;
+    void *d = xcalloc(n, size);
+    memcpy(d, ids, n * size);
+    return d;
+}
+
+static void acl_copy(control_acl_t *to, const control_acl_t *from)
+{
+    *to = (control_acl_t){
+        .self_uid = from->self_uid,
+        .uids = dup_ids(from->uids, from->n_uids, sizeof(uid_t)),
+        .n_uids = from->n_uids,
+        .gids = dup_ids(from->gids, from->n_gids, sizeof(gid_t)),
+        .n_gids = from->n_gids,
+        .ro_uids = dup_ids(from->ro_uids, from->n_ro_uids, sizeof(uid_t)),
+        .n_ro_uids = from->n_ro_uids,
+        .ro_gids = dup_ids(from->ro_gids, from->n_ro_gids, sizeof(gid_t)),
+        .n_ro_gids = from->n_ro_gids,
+    };
+}
+
+void control_set_acl(control_t *ctl, const control_acl_t *acl)
+{
+    acl_free(&ctl->acl);
+    acl_copy(&ctl->acl, acl);
+}
+
+void control_set_max_request(control_t *ctl, size_t max_request)
+{
+    ctl->max_request = max_request ? max_request : CONTROL_DEFAULT_MAX_REQUEST;
+}
+
+bool control_set_file_access(control_t *ctl, int mode, gid_t gid, char *err, size_t errlen)
+{
+    struct stat st;
+    if (!ctl->bound || lstat(ctl->path, &st) != 0 || st.st_dev != ctl->dev ||
+        st.st_ino != ctl->ino) {
+        snprintf(err, errlen, "%s is no longer the daemon's socket", ctl->path);
+        return false;
+    }
+    if (chmod(ctl->path, (mode_t)mode) != 0 || chown(ctl->path, (uid_t)-1, gid) != 0) {
+        snprintf(err, errlen, "cannot set the mode and group of %s: %s", ctl->path,
+                 strerror(errno));
+        return false;
+    }
+    ctl->mode = mode;
+    ctl->gid = gid;
+    return true;
+}
+
+/* The end of a window with refusals not logged: one line with their count. */
+static void refusal_window_end(uv_timer_t *t)
+{
+    control_t *ctl = t->data;
+    if (!ctl->refusals_quiet)
+        return;
+    log_warn("control: refused %u more connection%s in the last %u s", ctl->refusals_quiet,
+             ctl->refusals_quiet == 1 ? "" : "s", CONTROL_REFUSAL_LOG_MS / 1000);
+    ctl->refusals_quiet = 0;
+    ctl->refusal_logged_at = uv_now(ctl->loop);
+}
+
+/* Refusals are logged at most once per CONTROL_REFUSAL_LOG_MS: a flood of
+ * connections must not become a flood of log lines. Those not logged are
+ * counted, and the count is logged when the window ends. */
+static void log_refusal(control_t *ctl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_refusal(control_t *ctl, const char *fmt, ...)
+{
+    uint64_t now = uv_now(ctl->loop);
+    if (ctl->refusal_logged && now - ctl->refusal_logged_at < CONTROL_REFUSAL_LOG_MS) {
+        if (ctl->refusals_quiet++ == 0 && !ctl->closing)
+            uv_timer_start(&ctl->refusal_timer, refusal_window_end,
+                           CONTROL_REFUSAL_LOG_MS - (now - ctl->refusal_logged_at), 0);
+        return;
+    }
+    buf_t b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (ctl->refusals_quiet)
+        log_warn("control: %s (and %u more refused connections in the last %u s)", buf_str(&b),
+                 ctl->refusals_quiet, (unsigned)((now - ctl->refusal_logged_at) / 1000));
+    else
+        log_warn("control: %s", buf_str(&b));
+    buf_free(&b);
+    ctl->refusal_logged = true;
+    ctl->refusal_logged_at = now;
+    ctl->refusals_quiet = 0;
+}
+
 static void maybe_finish(control_t *ctl)
 {
-    if (!ctl->closing || !ctl->server_closed || ctl->n_conns > 0)
+    if (!ctl->closing || !ctl->server_closed || !ctl->refusal_timer_closed || ctl->n_conns > 0)
         return;
     void (*cb)(void *) = ctl->close_cb;
     void *data = ctl->close_data;
     for (size_t i = 0; i < ctl->n_handlers; i++)
         free(ctl->handlers[i].name);
     free(ctl->handlers);
-    free((void *)ctl->acl.uids);
-    free((void *)ctl->acl.gids);
+    acl_free(&ctl->acl);
+    for (size_t i = 0; i < ctl->n_readonly_cmds; i++)
+        free(ctl->readonly_cmds[i]);
+    free(ctl->readonly_cmds);
     free(ctl->path);
     free(ctl);
     if (cb)
@@ -484,7 +633,10 @@ static void conn_handle_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     ctl->n_conns--;
+    if (c->admitted)
+        ctl->n_admitted--;
     buf_free(&c->in);
+    free(c->groups);
     free(c);
     maybe_finish(ctl);
 }
@@ -521,12 +673,24 @@ static void idle_cb(uv_timer_t *t)
 /* The idle rule: a connection with nothing at a handler must send a complete
  * request within idle_timeout; the clock restarts on every complete request
  * and when the last request at a handler is answered, never on partial data. */
+static bool under_pressure(const control_t *ctl)
+{
+    return ctl->n_admitted >= reader_limit(ctl->max_connections);
+}
+
+static unsigned idle_ms(const control_t *ctl)
+{
+    if (under_pressure(ctl) && ctl->idle_timeout_ms > CONTROL_PRESSURE_IDLE_MS)
+        return CONTROL_PRESSURE_IDLE_MS;
+    return ctl->idle_timeout_ms;
+}
+
 static void touch(conn_t *c)
 {
     if (c->closing)
         return;
     if (c->in_flight == 0)
-        uv_timer_start(&c->timer, idle_cb, c->ctl->idle_timeout_ms, 0);
+        uv_timer_start(&c->timer, idle_cb, idle_ms(c->ctl), 0);
     else
         uv_timer_stop(&c->timer);
 }
@@ -682,8 +846,26 @@ static void handle_line(conn_t *c, const char *line, size_t len)
         synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST, "\"args\" must be an object");
     } else {
         const handler_t *h = find_handler(c->ctl, json_string_value(cmd));
-        if (!h) {
+        control_role_t role = conn_role(c);
+        if (role == CONTROL_ROLE_NONE) {
+            log_refusal(c->ctl, "refused a request from uid %u pid %d (no longer allowed)",
+                        (unsigned)c->uid, (int)c->pid);
+            synthetic_error(c, id, true, NULL, CONTROL_E_FORBIDDEN,
+                            "uid %u may not use this control socket", (unsigned)c->uid);
+        } else if (!h) {
             unknown_command(c, id, json_string_value(cmd));
+        } else if (role == CONTROL_ROLE_READ && !h->readonly) {
+            buf_t ro = BUF_INIT;
+            for (size_t i = 0; i < c->ctl->n_handlers; i++)
+                if (c->ctl->handlers[i].readonly)
+                    buf_printf(&ro, "%s%s", ro.len ? ", " : "", c->ctl->handlers[i].name);
+            log_notice("control: uid %u pid %d may only read; refused %s", (unsigned)c->uid,
+                       (int)c->pid, h->name);
+            synthetic_error(c, id, false, NULL, CONTROL_E_FORBIDDEN,
+                            "uid %u may only read (%s); %s needs an operator "
+                            "(control_allowed_uids or control_allowed_gids)",
+                            (unsigned)c->uid, buf_str(&ro), h->name);
+            buf_free(&ro);
         } else {
             control_req_t *r = req_new(c, id);
             r->cmd = xstrdup(json_string_value(cmd));
@@ -788,7 +970,17 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     process_input(c);
 }
 
-static bool peer_credentials(conn_t *c, const control_acl_t *acl)
+/* The peer as the access rule sees it, judged by the lists in force now. */
+static control_role_t conn_role(const conn_t *c)
+{
+    control_peer_t peer = {.pid = c->pid, .uid = c->uid, .gid = c->gid, .groups = c->groups,
+                           .n_groups = c->n_groups};
+    return control_peer_role(&peer, &c->ctl->acl);
+}
+
+/* Reads the peer's credentials (and groups) into c; false when they can't be
+ * read (the connection is then refused: fail closed). */
+static bool peer_credentials(conn_t *c)
 {
     uv_os_fd_t fd;
     struct ucred cr;
@@ -796,26 +988,31 @@ static bool peer_credentials(conn_t *c, const control_acl_t *acl)
     if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
         log_warn("control: cannot read the credentials of a client: %s", strerror(errno));
-        return false; /* fail closed */
+        return false;
     }
     c->uid = cr.uid;
     c->pid = cr.pid;
-    control_peer_t peer = {.pid = cr.pid, .uid = cr.uid, .gid = cr.gid};
-    gid_t groups[256];
-    if (acl->n_gids > 0 && !control_peer_allowed(&peer, acl)) {
+    c->gid = cr.gid;
 #ifdef SO_PEERGROUPS
-        socklen_t glen = sizeof groups;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0) {
-            peer.groups = groups;
-            peer.n_groups = glen / sizeof groups[0];
-        }
-#endif
+    /* Kept for the connection's life: a reload may add group lists later. */
+    gid_t groups[256];
+    socklen_t glen = sizeof groups;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0 && glen > 0) {
+        c->n_groups = glen / sizeof groups[0];
+        c->groups = xcalloc(c->n_groups, sizeof *c->groups);
+        memcpy(c->groups, groups, c->n_groups * sizeof *c->groups);
     }
-    if (control_peer_allowed(&peer, acl))
-        return true;
-    log_warn("control: refused a connection from uid %u gid %u pid %d (not allowed)",
-             (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
-    return false;
+#endif
+    return true;
+}
+
+/* The table is (nearly) full: idle connections get the short deadline now;
+ * one already nearer keeps it (more refusals must not extend anything). */
+static void hurry_idle(control_t *ctl)
+{
+    for (conn_t *o = ctl->conns; o; o = o->next)
+        if (!o->closing && o->in_flight == 0 && uv_timer_get_due_in(&o->timer) > idle_ms(ctl))
+            uv_timer_start(&o->timer, idle_cb, idle_ms(ctl), 0);
 }
 
 static void connection_cb(uv_stream_t *server, int status)
@@ -844,18 +1041,26 @@ static void connection_cb(uv_stream_t *server, int status)
         return;
     }
     touch(c); /* also the guard of the refusals below */
-    if (!peer_credentials(c, &ctl->acl)) {
+    control_role_t role = peer_credentials(c) ? conn_role(c) : CONTROL_ROLE_NONE;
+    if (role == CONTROL_ROLE_NONE) {
+        log_refusal(ctl, "refused a connection from uid %u gid %u pid %d (not allowed)",
+                    (unsigned)c->uid, (unsigned)c->gid, (int)c->pid);
         synthetic_error(c, NULL, true, NULL, CONTROL_E_FORBIDDEN,
                         "uid %u may not use this control socket", (unsigned)c->uid);
         return;
     }
-    if (ctl->n_conns > ctl->max_connections) {
-        log_warn("control: refused a connection from uid %u pid %d: %u connections open",
-                 (unsigned)c->uid, (int)c->pid, ctl->max_connections);
+    if (!control_slot_free(role, ctl->n_admitted, ctl->max_connections)) {
+        log_refusal(ctl, "refused a connection from uid %u pid %d: %u connections open",
+                    (unsigned)c->uid, (int)c->pid, ctl->n_admitted);
+        hurry_idle(ctl);
         synthetic_error(c, NULL, true, NULL, CONTROL_E_BUSY,
-                        "too many control connections (%u); try again", ctl->max_connections);
+                        "too many control connections (%u); try again", ctl->n_admitted);
         return;
     }
+    c->admitted = true;
+    ctl->n_admitted++;
+    if (under_pressure(ctl))
+        hurry_idle(ctl);
     update_reading(c);
 }
 
@@ -868,19 +1073,7 @@ control_t *control_create(uv_loop_t *loop, const control_opts_t *opts)
     ctl->path = xstrdup(opts->path ? opts->path : "");
     ctl->mode = opts->mode;
     ctl->gid = opts->gid;
-    ctl->acl.self_uid = opts->acl.self_uid;
-    ctl->acl.n_uids = opts->acl.n_uids;
-    ctl->acl.n_gids = opts->acl.n_gids;
-    if (opts->acl.n_uids) {
-        uid_t *u = xcalloc(opts->acl.n_uids, sizeof *u);
-        memcpy(u, opts->acl.uids, opts->acl.n_uids * sizeof *u);
-        ctl->acl.uids = u;
-    }
-    if (opts->acl.n_gids) {
-        gid_t *g = xcalloc(opts->acl.n_gids, sizeof *g);
-        memcpy(g, opts->acl.gids, opts->acl.n_gids * sizeof *g);
-        ctl->acl.gids = g;
-    }
+    acl_copy(&ctl->acl, &opts->acl);
     ctl->max_request = opts->max_request ? opts->max_request : CONTROL_DEFAULT_MAX_REQUEST;
     ctl->max_output = opts->max_output ? opts->max_output : CONTROL_DEFAULT_MAX_OUTPUT;
     ctl->idle_timeout_ms =
@@ -891,6 +1084,8 @@ control_t *control_create(uv_loop_t *loop, const control_opts_t *opts)
      * and so always calls back from the loop. */
     uv_pipe_init(loop, &ctl->server, 0);
     ctl->server.data = ctl;
+    uv_timer_init(loop, &ctl->refusal_timer);
+    ctl->refusal_timer.data = ctl;
     return ctl;
 }
 
@@ -903,8 +1098,21 @@ void control_register(control_t *ctl, const char *cmd, control_handler_fn fn, vo
             return;
         }
     }
+    bool ro = false;
+    for (size_t i = 0; i < ctl->n_readonly_cmds; i++)
+        ro = ro || strcmp(ctl->readonly_cmds[i], cmd) == 0;
     ctl->handlers = xrealloc(ctl->handlers, (ctl->n_handlers + 1) * sizeof *ctl->handlers);
-    ctl->handlers[ctl->n_handlers++] = (handler_t){xstrdup(cmd), fn, userdata};
+    ctl->handlers[ctl->n_handlers++] = (handler_t){xstrdup(cmd), fn, userdata, ro};
+}
+
+void control_mark_readonly(control_t *ctl, const char *cmd)
+{
+    for (size_t i = 0; i < ctl->n_handlers; i++)
+        if (strcmp(ctl->handlers[i].name, cmd) == 0)
+            ctl->handlers[i].readonly = true;
+    ctl->readonly_cmds =
+        xrealloc(ctl->readonly_cmds, (ctl->n_readonly_cmds + 1) * sizeof *ctl->readonly_cmds);
+    ctl->readonly_cmds[ctl->n_readonly_cmds++] = xstrdup(cmd);
 }
 
 unsigned control_connection_count(const control_t *ctl)
@@ -993,6 +1201,13 @@ bool control_listen(control_t *ctl, char *err, size_t errlen)
     return true;
 }
 
+static void refusal_timer_closed(uv_handle_t *h)
+{
+    control_t *ctl = h->data;
+    ctl->refusal_timer_closed = true;
+    maybe_finish(ctl);
+}
+
 static void server_closed(uv_handle_t *h)
 {
     control_t *ctl = h->data;
@@ -1013,6 +1228,7 @@ void control_close(control_t *ctl, void (*cb)(void *data), void *data)
     if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
         unlink(ctl->path);
     uv_close((uv_handle_t *)&ctl->server, server_closed);
+    uv_close((uv_handle_t *)&ctl->refusal_timer, refusal_timer_closed);
     for (conn_t *c = ctl->conns; c; c = c->next)
         conn_close(c);
 }

@@ -15,15 +15,21 @@
  *
  * Defences against slow or hostile clients, each bounded by an option:
  *   - the peer's credentials (SO_PEERCRED) are checked against allowed uids
- *     and gids; root and the daemon's own uid are always allowed; others get a
- *     "forbidden" reply and the connection is closed;
+ *     and gids (operators) and read-only uids and gids (readers); root and the
+ *     daemon's own uid are always operators; others get a "forbidden" reply and
+ *     the connection is closed; a reader's request for a command not marked
+ *     read-only gets "forbidden"; every request is judged by the lists in
+ *     force when it arrives (a reload may change them);
  *   - a request line longer than max_request gets "too_large", then close;
  *   - a connection with nothing in progress at a handler must send a complete
  *     request within idle_timeout_ms of its previous one (or of connecting):
  *     trickling half a line does not extend the deadline;
  *   - replies waiting for a peer that does not read are bounded by max_output;
  *     beyond it the connection is closed;
- *   - at most max_connections connections; more get "busy", then close;
+ *   - at most max_connections connections, the last CONTROL_RESERVED_SLOTS of
+ *     them for operators; more get "busy", then close; while readers are
+ *     refused, idle connections must send within CONTROL_PRESSURE_IDLE_MS;
+ *   - refused connections are logged at most once per CONTROL_REFUSAL_LOG_MS;
  *   - at most CONTROL_MAX_PIPELINE requests of one connection are at handlers
  *     at once; reading pauses until some are answered.
  */
@@ -54,6 +60,15 @@
 #define CONTROL_DEFAULT_IDLE_TIMEOUT_MS 30000
 #define CONTROL_DEFAULT_MAX_CONNECTIONS 32
 #define CONTROL_MAX_PIPELINE 16
+/* Connections only root and operators may take: readers are refused ("busy")
+ * once max_connections - CONTROL_RESERVED_SLOTS are open. */
+#define CONTROL_RESERVED_SLOTS 4
+/* Once readers are refused, idle connections get this long instead of
+ * idle_timeout_ms to send their next request. */
+#define CONTROL_PRESSURE_IDLE_MS 2000
+/* Refused connections are logged at most once per this interval; the line
+ * counts those not logged since. */
+#define CONTROL_REFUSAL_LOG_MS 10000
 
 typedef struct control control_t;
 typedef struct control_req control_req_t;
@@ -67,7 +82,16 @@ typedef struct {
     size_t n_uids;
     const gid_t *gids;
     size_t n_gids;
+    /* Readers: peers that may run the commands marked read-only (status,
+     * plan, history) and nothing else. Being an operator wins. */
+    const uid_t *ro_uids;
+    size_t n_ro_uids;
+    const gid_t *ro_gids;
+    size_t n_ro_gids;
 } control_acl_t;
+
+/* What a peer may do: nothing, read, or everything. */
+typedef enum { CONTROL_ROLE_NONE, CONTROL_ROLE_READ, CONTROL_ROLE_OPERATE } control_role_t;
 
 /* The credentials of a connected peer. */
 typedef struct {
@@ -93,8 +117,26 @@ typedef struct {
  * uids/gids, and the CONTROL_DEFAULT_* limits. */
 void control_opts_init(control_opts_t *opts);
 
-/* The pure access rule; see control_acl_t. */
+/* The pure access rule; see control_acl_t. control_peer_allowed() is true
+ * for operators (control_peer_role() == CONTROL_ROLE_OPERATE). */
 bool control_peer_allowed(const control_peer_t *peer, const control_acl_t *acl);
+control_role_t control_peer_role(const control_peer_t *peer, const control_acl_t *acl);
+
+/* Whether a new connection of a peer with role is taken when open connections
+ * (this one not counted) are open: operators up to max_connections, readers up
+ * to max_connections - CONTROL_RESERVED_SLOTS (at least one). */
+bool control_slot_free(control_role_t role, unsigned open, unsigned max_connections);
+
+/* Replace the access lists (copied) and the longest request; a reload. Every
+ * request, also on a connection opened before, is judged by the new lists. */
+void control_set_acl(control_t *ctl, const control_acl_t *acl);
+void control_set_max_request(control_t *ctl, size_t max_request);
+/* Set the socket file's permission bits and group (a reload), if the file is
+ * still the one this server created; false with err filled otherwise. */
+bool control_set_file_access(control_t *ctl, int mode, gid_t gid, char *err, size_t errlen);
+
+/* Mark cmd (registered or not yet) as one that readers may run. */
+void control_mark_readonly(control_t *ctl, const char *cmd);
 
 /* A request handler. It must answer req exactly once (now or later). */
 typedef void (*control_handler_fn)(control_req_t *req, void *userdata);

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "control.h"
 #include "failover.h"
+#include "filesafe.h"
 #include "defaults.h"
 #include "elect.h"
 #include "event.h"
@@ -61,6 +62,12 @@ typedef struct {
     bool ready;
     bool stopping;
     int exit_code;
+    char *reload_errors;   /* why the last reload was rejected; NULL when it was not */
+    json_t *reload_notes;  /* the last reload's restart_needed and deferred lists */
+    struct {               /* the settings read at start only, as they were then */
+        char *control_socket, *control_socket_group, *state_dir, *block_loop;
+        unsigned control_socket_mode;
+    } boot;
 } daemon_t;
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
@@ -539,7 +546,129 @@ static void reject_reload(daemon_t *d, const char *errors)
                "reload of %s rejected, the running configuration stays in force: %s",
                d->cfg->path, buf_str(&line));
     buf_free(&line);
+    free(d->reload_errors);
+    d->reload_errors = xstrdup(errors);
     notify_ready();
+}
+
+/* ---- what a reload cannot apply ------------------------------------------ */
+
+/* Settings read once at start (or, the socket's mode and group, set at the
+ * last reload that could): a reload whose file differs from what is in force
+ * says so, by name (every time, until a restart). */
+static void note_boot(daemon_t *d, const fo_config_t *cfg)
+{
+    d->boot.control_socket = xstrdup(cfg->daemon.control_socket);
+    d->boot.control_socket_group = xstrdup(cfg->daemon.control_socket_group);
+    d->boot.state_dir = xstrdup(cfg->daemon.state_dir);
+    d->boot.block_loop = xstrdup(cfg->test.block_loop);
+    d->boot.control_socket_mode = cfg->daemon.control_socket_mode;
+}
+
+static void free_boot(daemon_t *d)
+{
+    free(d->boot.control_socket);
+    free(d->boot.control_socket_group);
+    free(d->boot.state_dir);
+    free(d->boot.block_loop);
+}
+
+static void note_restart_needed(daemon_t *d, const fo_config_t *next)
+{
+    json_t *list = json_object_get(d->reload_notes, "restart_needed");
+    const fo_daemon_cfg_t *b = &next->daemon;
+    if (strcmp(d->boot.control_socket, b->control_socket) != 0)
+        json_array_append_new(list, json_string("daemon.control_socket"));
+    if (d->boot.control_socket_mode != b->control_socket_mode)
+        json_array_append_new(list, json_string("daemon.control_socket_mode"));
+    if (strcmp(d->boot.control_socket_group, b->control_socket_group) != 0)
+        json_array_append_new(list, json_string("daemon.control_socket_group"));
+    if (strcmp(d->boot.state_dir, b->state_dir) != 0)
+        json_array_append_new(list, json_string("daemon.state_dir"));
+    if (strcmp(d->boot.block_loop, next->test.block_loop) != 0)
+        json_array_append_new(list, json_string("test.block_loop"));
+}
+
+static void note_deferred(daemon_t *d, const char *cluster)
+{
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "cluster %s: monitoring settings (an operation is running; they wait for the "
+                   "next reload)", cluster);
+    json_array_append_new(json_object_get(d->reload_notes, "deferred"), json_string(buf_str(&b)));
+    buf_free(&b);
+}
+
+/* The access lists of the control socket, as the configuration has them;
+ * free with acl_free(). */
+static void acl_from_config(const fo_daemon_cfg_t *dc, control_acl_t *acl)
+{
+    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
+    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
+    uid_t *ro_uids = xcalloc(dc->control_readonly_uids.n + 1, sizeof *ro_uids);
+    gid_t *ro_gids = xcalloc(dc->control_readonly_gids.n + 1, sizeof *ro_gids);
+    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
+        uids[i] = dc->control_allowed_uids.ids[i];
+    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
+        gids[i] = dc->control_allowed_gids.ids[i];
+    for (size_t i = 0; i < dc->control_readonly_uids.n; i++)
+        ro_uids[i] = dc->control_readonly_uids.ids[i];
+    for (size_t i = 0; i < dc->control_readonly_gids.n; i++)
+        ro_gids[i] = dc->control_readonly_gids.ids[i];
+    *acl = (control_acl_t){.self_uid = geteuid(),
+                           .uids = uids, .n_uids = dc->control_allowed_uids.n,
+                           .gids = gids, .n_gids = dc->control_allowed_gids.n,
+                           .ro_uids = ro_uids, .n_ro_uids = dc->control_readonly_uids.n,
+                           .ro_gids = ro_gids, .n_ro_gids = dc->control_readonly_gids.n};
+}
+
+static void acl_free(control_acl_t *acl)
+{
+    free((void *)acl->uids);
+    free((void *)acl->gids);
+    free((void *)acl->ro_uids);
+    free((void *)acl->ro_gids);
+}
+
+/* The socket file's mode and group follow the new file; one that can't be
+ * set stays as it was and is named as needing a restart. */
+static void apply_socket_access(daemon_t *d, const fo_daemon_cfg_t *dc)
+{
+    if (d->boot.control_socket_mode == dc->control_socket_mode &&
+        strcmp(d->boot.control_socket_group, dc->control_socket_group) == 0)
+        return;
+    if (strcmp(d->boot.control_socket, dc->control_socket) != 0)
+        return; /* a new path: the restart makes the new socket */
+    gid_t gid = getegid();
+    if (dc->control_socket_group[0]) {
+        struct group *g = getgrnam(dc->control_socket_group);
+        if (!g) {
+            log_warn("control_socket_group \"%s\": no such group; the socket keeps its group "
+                     "and mode", dc->control_socket_group);
+            return;
+        }
+        gid = g->gr_gid;
+    }
+    char err[512];
+    if (!control_set_file_access(d->ctl, (int)dc->control_socket_mode, gid, err, sizeof err)) {
+        log_warn("control socket: %s", err);
+        return;
+    }
+    d->boot.control_socket_mode = dc->control_socket_mode;
+    free(d->boot.control_socket_group);
+    d->boot.control_socket_group = xstrdup(dc->control_socket_group);
+}
+
+/* The control socket's access lists and request limit follow the new file. */
+static void apply_control(daemon_t *d, const fo_config_t *next)
+{
+    if (!d->ctl)
+        return;
+    apply_socket_access(d, &next->daemon);
+    control_acl_t acl;
+    acl_from_config(&next->daemon, &acl);
+    control_set_acl(d->ctl, &acl);
+    acl_free(&acl);
+    control_set_max_request(d->ctl, (size_t)next->daemon.control_max_request);
 }
 
 /* For each new cluster that replaces a running one of the same name (its
@@ -564,6 +693,10 @@ static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t 
 static void reload(daemon_t *d)
 {
     notify_reloading();
+    free(d->reload_errors);
+    d->reload_errors = NULL;
+    json_decref(d->reload_notes);
+    d->reload_notes = json_pack("{s:[], s:[]}", "restart_needed", "deferred");
     fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
     fo_config_t *next = fo_config_load(d->cfg->path, &errs);
     if (!next) {
@@ -575,6 +708,14 @@ static void reload(daemon_t *d)
         return;
     }
     fo_config_errors_free(&errs);
+    buf_t unsafe = BUF_INIT;
+    if (!filesafe_check_config(next, geteuid(), getegid(), &unsafe)) {
+        reject_reload(d, buf_str(&unsafe));
+        buf_free(&unsafe);
+        fo_config_free(next);
+        return;
+    }
+    buf_free(&unsafe);
     char err[1024];
     hooks_t **hooks;
     if (!build_hooks(d, next, &hooks, err, sizeof err)) {
@@ -602,9 +743,12 @@ static void reload(daemon_t *d)
             const fo_cluster_cfg_t *oc = &d->cfg->clusters[k];
             if (!rt || strcmp(oc->name, nc->name) != 0)
                 continue;
-            bool same = same_monitoring(oc, nc);
+            bool same = same_monitoring(oc, nc) && d->cfg->daemon.reconnect_backoff_max_ms ==
+                                                       next->daemon.reconnect_backoff_max_ms;
             if (!same && !failover_running(rt->fo))
                 continue;
+            if (!same)
+                note_deferred(d, nc->name);
             if (!same)
                 log_warn("cluster %s: an operation is running; its new monitoring settings wait "
                          "for the next reload", nc->name);
@@ -626,6 +770,8 @@ static void reload(daemon_t *d)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
+    apply_control(d, next);
+    note_restart_needed(d, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
@@ -641,9 +787,19 @@ static void reload(daemon_t *d)
     d->cl = cl;
     d->n_cl = next->n_clusters;
     log_set_level(next->daemon.log_level);
-    event_emit(LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
-               json_pack("{s:s}", "file", next->path), "configuration reloaded from %s",
-               next->path);
+    buf_t left = BUF_INIT;
+    json_t *restart = json_object_get(d->reload_notes, "restart_needed");
+    size_t k;
+    json_t *v;
+    json_array_foreach(restart, k, v) buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
+    json_array_foreach(json_object_get(d->reload_notes, "deferred"), k, v)
+        buf_printf(&left, "%s%s", left.len ? "; " : "", json_string_value(v));
+    event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
+               json_pack("{s:s, s:O, s:O}", "file", next->path, "restart_needed", restart,
+                         "deferred", json_object_get(d->reload_notes, "deferred")),
+               "configuration reloaded from %s%s%s", next->path,
+               left.len ? "; not applied until a restart: " : "", buf_str(&left));
+    buf_free(&left);
     notify_ready();
 }
 
@@ -661,6 +817,40 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_notice("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
     stop(d);
+}
+
+/* The reload command: the same as SIGHUP, answered with its outcome, so that
+ * an operator (and systemctl reload) learns whether the file was taken and
+ * what waits for a restart. */
+static void handle_reload(control_req_t *req, void *ud)
+{
+    daemon_t *d = ud;
+    static const char *const allowed[] = {NULL};
+    if (!control_args_only(req, allowed))
+        return;
+    if (d->stopping) {
+        control_reply_error(req, CONTROL_E_FAILED, "failoverd is stopping");
+        return;
+    }
+    log_notice("control: reload requested by uid %u (pid %d)", (unsigned)control_req_uid(req),
+               (int)control_req_pid(req));
+    reload(d);
+    if (d->reload_errors) {
+        json_t *errs = json_array();
+        for (const char *p = d->reload_errors; *p;) {
+            size_t n = strcspn(p, "\n");
+            if (n)
+                json_array_append_new(errs, json_stringn(p, n));
+            p += n + (p[n] ? 1 : 0);
+        }
+        control_reply_error_with(req, CONTROL_E_FAILED, json_pack("{s:o}", "errors", errs),
+                                 "reload of %s rejected, the running configuration stays in "
+                                 "force:\n%s", d->cfg->path, d->reload_errors);
+        return;
+    }
+    control_reply_ok(req, json_pack("{s:s, s:O, s:O}", "file", d->cfg->path, "restart_needed",
+                                    json_object_get(d->reload_notes, "restart_needed"),
+                                    "deferred", json_object_get(d->reload_notes, "deferred")));
 }
 
 /* ---- test knob: a deliberately blocked loop ---------------------------- */
@@ -742,20 +932,14 @@ static bool open_control(daemon_t *d)
         }
         o.gid = g->gr_gid;
     }
-    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
-    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
-    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
-        uids[i] = dc->control_allowed_uids.ids[i];
-    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
-        gids[i] = dc->control_allowed_gids.ids[i];
-    o.acl.uids = uids;
-    o.acl.n_uids = dc->control_allowed_uids.n;
-    o.acl.gids = gids;
-    o.acl.n_gids = dc->control_allowed_gids.n;
+    acl_from_config(dc, &o.acl);
     o.max_request = (size_t)dc->control_max_request;
     d->ctl = control_create(&d->loop, &o);
-    free(uids);
-    free(gids);
+    acl_free(&o.acl);
+    /* Readers (control_readonly_uids/gids) may run these and nothing else. */
+    control_mark_readonly(d->ctl, "status");
+    control_mark_readonly(d->ctl, "plan");
+    control_mark_readonly(d->ctl, "history");
     control_register(d->ctl, "status", handle_status, d);
     control_register(d->ctl, "plan", handle_plan, d);
     control_register(d->ctl, "failover", handle_failover, d);
@@ -764,6 +948,7 @@ static bool open_control(daemon_t *d)
     control_register(d->ctl, "resume", handle_resume, d);
     control_register(d->ctl, "ack", handle_ack, d);
     control_register(d->ctl, "history", handle_history, d);
+    control_register(d->ctl, "reload", handle_reload, d);
     char err[512];
     if (!control_listen(d->ctl, err, sizeof err)) {
         log_error("control socket: %s", err);
@@ -777,12 +962,14 @@ int daemon_run(fo_config_t *cfg)
     daemon_t *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->exit_code = FO_EXIT_OK;
+    note_boot(d, cfg);
     log_set_level(cfg->daemon.log_level);
     if (notify_under_journal())
         log_use_journal(true);
     if (uv_loop_init(&d->loop) != 0) {
         log_error("cannot initialise the event loop");
         fo_config_free(cfg);
+        free_boot(d);
         free(d);
         return FO_EXIT_OSERR;
     }
@@ -852,6 +1039,9 @@ out_loop:
     if (uv_loop_close(&d->loop) != 0)
         log_warn("the event loop still had open handles at exit");
     journal_close(d->journal);
+    free(d->reload_errors);
+    json_decref(d->reload_notes);
+    free_boot(d);
     free(d->cl);
     fo_config_free(d->cfg);
     int rc = d->exit_code;

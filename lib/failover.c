@@ -518,8 +518,7 @@ static void hook_done(const hooks_report_t *r, void *ud)
     char msg[512] = "";
     for (size_t i = 0; i < r->n_results && !msg[0]; i++)
         if (r->results[i].outcome != HOOKS_OK)
-            snprintf(msg, sizeof msg, "%s: %s", r->results[i].who,
-                     r->results[i].detail ? r->results[i].detail : hooks_outcome_str(r->results[i].outcome));
+            hooks_result_reason(&r->results[i], msg, sizeof msg);
     int outcome = r->outcome == HOOKS_VETOED  ? HOOK_VETO
                   : r->outcome == HOOKS_FAILED ? HOOK_FAILED
                                                : HOOK_OK;

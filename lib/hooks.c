@@ -651,7 +651,8 @@ static void on_run_start(uv_timer_t *t)
                           .kill_grace_ms = h->kill_grace_ms,
                           .output_max = h->output_max,
                           .input = run->input,
-                          .input_len = len + 1};
+                          .input_len = len + 1,
+                          .clean_env = true};
         log_fields(LOG_LVL_DEBUG, run->ctx->cluster, NULL, NULL, "hook %s (%s): running %s",
                    run->ctx->hook, run->ctx->event, h->cmd[pt]);
         if (child_start(h->loop, &o, on_script_done, it) != 0) {
@@ -885,4 +886,25 @@ void hooks_release(hooks_t *h)
     if (h->holds > 0)
         h->holds--;
     maybe_close(h);
+}
+
+void hooks_result_reason(const hooks_result_t *r, char *out, size_t len)
+{
+    /* The last line of stderr that holds something. */
+    const char *e = r->err ? r->err : "";
+    size_t end = r->err ? r->err_len : 0;
+    while (end > 0 && isspace((unsigned char)e[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && e[start - 1] != '\n')
+        start--;
+    char line[201];
+    size_t n = end - start < sizeof line - 1 ? end - start : sizeof line - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)e[start + i];
+        line[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    line[n] = '\0';
+    snprintf(out, len, "%s: %s%s%s", r->who ? r->who : "?",
+             r->detail ? r->detail : hooks_outcome_str(r->outcome), n ? ": " : "", line);
 }

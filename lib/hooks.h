@@ -88,6 +88,11 @@ typedef struct {
     uint64_t elapsed_ms;
 } hooks_report_t;
 
+/* Why one result did not succeed, for an operator: "who: detail", then for a
+ * script the last non-empty line of its standard error (a veto's reason),
+ * control characters replaced, at most 200 bytes of it; in out (len bytes). */
+void hooks_result_reason(const hooks_result_t *r, char *out, size_t len);
+
 /* r is valid during the call only. */
 typedef void (*hooks_done_cb)(const hooks_report_t *r, void *ud);
 

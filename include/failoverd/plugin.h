@@ -152,7 +152,8 @@ typedef struct {
     uint32_t size;           /* sizeof(failoverd_spawn_t) */
     const char *const *argv; /* argv[0]: absolute path of the executable; NULL-terminated */
     const char *const *env;  /* extra "NAME=value" entries, NULL-terminated, or NULL;
-                                they are added to the daemon's own environment */
+                                they are added to the daemon's own environment (less
+                                NOTIFY_SOCKET, WATCHDOG_* and LISTEN_*) */
     uint64_t timeout_ms;     /* 0: the cluster's hook timeout */
     const char *input;       /* written to the command's standard input, or NULL */
     size_t input_len;

@@ -66,6 +66,7 @@ clusters = (
 %s
 );
 """ % (self.sock, self.state, ",\n".join(self.config["clusters"])))
+        os.chmod(self.conf, 0o600)  # inline passwords: private, or refused
 
 
 def bad_input(flavor):

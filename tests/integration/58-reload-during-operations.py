@@ -69,7 +69,8 @@ class Reloader(threading.Thread):
 
     def write(self, text):
         tmp = self.d.conf + ".tmp"
-        with open(tmp, "w") as f:
+        # Inline passwords: private, or failoverd refuses the file.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(text)
         os.replace(tmp, self.d.conf)
 

@@ -70,7 +70,18 @@ check "nothing is installed elsewhere${stray:+: $stray}" test -z "$stray"
 echo "-- the installed programs"
 check "failoverd --version runs" "$DEST/usr/sbin/failoverd" --version
 check "failoverctl --version runs" "$DEST/usr/bin/failoverctl" --version
+# The example holds (placeholder) inline passwords: as installed (0644) it is
+# refused with the fix; installed the README's way (private) it is valid.
 if "$DEST/usr/sbin/failoverd" --check-config "$DEST/etc/failoverd/failoverd.conf.example" \
+  >/dev/null 2>"$D/check.err"; then
+  fail "the world-readable example with inline passwords is refused"
+elif grep -q "readable by others (mode 0644): chmod 600" "$D/check.err"; then
+  ok "the world-readable example with inline passwords is refused, with the fix"
+else
+  cat "$D/check.err"; fail "the world-readable example is refused for its mode"
+fi
+install -m 0600 "$DEST/etc/failoverd/failoverd.conf.example" "$D/failoverd.conf"
+if "$DEST/usr/sbin/failoverd" --check-config "$D/failoverd.conf" \
   >/dev/null 2>"$D/check.err"; then
   ok "the installed example is a valid configuration"
 else
@@ -103,10 +114,12 @@ if ! command -v systemd-analyze >/dev/null && command -v apt-get >/dev/null && [
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1
 fi
 if command -v systemd-analyze >/dev/null; then
-  # verify wants ExecStart to exist and the Documentation= pages to be found:
-  # point the copy at the installed binary and man at the installed pages.
+  # verify wants ExecStart and ExecReload to exist and the Documentation=
+  # pages to be found: point the copy at the installed binaries and man at the
+  # installed pages.
   mkdir -p "$D/units/failoverd.service.d"
-  sed "s|^ExecStart=/usr/sbin/failoverd|ExecStart=$DEST/usr/sbin/failoverd|" \
+  sed -e "s|^ExecStart=/usr/sbin/failoverd|ExecStart=$DEST/usr/sbin/failoverd|" \
+      -e "s|^ExecReload=/usr/bin/failoverctl|ExecReload=$DEST/usr/bin/failoverctl|" \
     "$DEST/usr/lib/systemd/system/failoverd.service" >"$D/units/failoverd.service"
   out=$(cd "$D/units" && MANPATH=$DEST/usr/share/man systemd-analyze verify ./failoverd.service 2>&1)
   check "systemd-analyze verify failoverd.service${out:+: $out}" test -z "$out"

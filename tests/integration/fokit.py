@@ -132,13 +132,16 @@ class Daemon:
 
     def write_config(self, **config):
         self.config.update(config)
-        with open(self.conf, "w") as f:
+        # The file holds inline passwords: private, or failoverd refuses it.
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(config_text(self.lab, self.sock, self.state, **self.config))
 
-    def start(self, wait_ready=True, timeout=15):
+    def start(self, wait_ready=True, timeout=15, env_extra=None):
         log = open(self.log_path, "ab")
         argv = ["ip", "netns", "exec", self.lab.client_ns, FAILOVERD, "-c", self.conf]
-        env = dict(os.environ)
+        env = dict(os.environ, **(env_extra or {}))
         env.setdefault("ASAN_OPTIONS", ASAN_OPTIONS)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         env.setdefault("LSAN_OPTIONS", "suppressions=" + LSAN_SUPP)

@@ -348,7 +348,10 @@ def failoverctl(socket_path, *args):
 
 
 def write_config(path, text):
-    with open(path + ".new", "w") as f:
+    # Inline passwords: private to the owner, or failoverd refuses the file.
+    fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write(text)
     os.rename(path + ".new", path)
 

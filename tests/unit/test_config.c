@@ -998,10 +998,35 @@ static int run_failoverd(const char *const *args, char **out, char **err)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The example holds (placeholder) inline passwords: installed as the
+ * README says, it is private to root and the daemon. */
+#define PRIVATE_EXAMPLE "example.conf"
+static void private_example(mode_t mode)
+{
+    char *text = read_whole(EXAMPLE);
+    write_file(PRIVATE_EXAMPLE, text, mode);
+    free(text);
+}
+
+Test(config, check_config_refuses_passwords_others_can_read)
+{
+    private_example(0644);
+    char *out, *err;
+    int rc = run_failoverd((const char *[]){"--check-config", PRIVATE_EXAMPLE, NULL}, &out, &err);
+    cr_expect_eq(rc, FO_EXIT_CONFIG);
+    cr_expect(strstr(err, "example.conf: holds passwords and is readable by others (mode 0644): "
+                          "chmod 600 it"),
+              "stderr: %s", err);
+    cr_expect(strstr(err, "configuration rejected"), "stderr: %s", err);
+    free(out);
+    free(err);
+}
+
 Test(config, check_config_accepts_the_example)
 {
     char *out, *err;
-    int rc = run_failoverd((const char *[]){"--check-config", EXAMPLE, NULL}, &out, &err);
+    private_example(0600);
+    int rc = run_failoverd((const char *[]){"--check-config", PRIVATE_EXAMPLE, NULL}, &out, &err);
     cr_expect_eq(rc, 0, "stderr: %s", err);
     cr_expect(strstr(out, "    name = \"main\";\n"));
     cr_expect(strstr(out, "    password = \"********\";\n"));
@@ -1010,11 +1035,11 @@ Test(config, check_config_accepts_the_example)
     free(out);
     free(err);
 
-    rc = run_failoverd((const char *[]){"-c", EXAMPLE, "--check-config", NULL}, &out, &err);
+    rc = run_failoverd((const char *[]){"-c", PRIVATE_EXAMPLE, "--check-config", NULL}, &out, &err);
     cr_expect_eq(rc, 0, "-c FILE --check-config: %s", err);
     free(out);
     free(err);
-    rc = run_failoverd((const char *[]){"--check-config=" EXAMPLE, NULL}, &out, &err);
+    rc = run_failoverd((const char *[]){"--check-config=" PRIVATE_EXAMPLE, NULL}, &out, &err);
     cr_expect_eq(rc, 0, "--check-config=FILE: %s", err);
     free(out);
     free(err);
@@ -1033,7 +1058,7 @@ static int broken_example(const char *find, const char *replace)
     buf_append(&b, text, (size_t)(at - text));
     buf_puts(&b, replace);
     buf_puts(&b, at + strlen(find));
-    write_file("broken.conf", buf_str(&b), 0644);
+    write_file("broken.conf", buf_str(&b), 0600);
     buf_free(&b);
     free(text);
     return line;

@@ -769,6 +769,61 @@ Test(control, peer_access_rules)
                      rows[i].want, "%s", rows[i].rule);
 }
 
+Test(control, reader_and_operator_roles)
+{
+    static const uid_t uids[] = {1001};
+    static const gid_t gids[] = {2001};
+    static const uid_t ro_uids[] = {1001, 1100};
+    static const gid_t ro_gids[] = {3001};
+    static const gid_t in_ro_group[] = {100, 3001};
+    const control_acl_t acl = {.self_uid = 999, .uids = uids, .n_uids = 1, .gids = gids,
+                               .n_gids = 1, .ro_uids = ro_uids, .n_ro_uids = 2,
+                               .ro_gids = ro_gids, .n_ro_gids = 1};
+    static const struct {
+        const char *rule;
+        control_peer_t peer;
+        control_role_t want;
+    } rows[] = {
+        {"root operates", {.uid = 0}, CONTROL_ROLE_OPERATE},
+        {"the daemon's uid operates", {.uid = 999, .gid = 999}, CONTROL_ROLE_OPERATE},
+        {"an operator listed as reader too operates", {.uid = 1001, .gid = 50},
+         CONTROL_ROLE_OPERATE},
+        {"an allowed group operates", {.uid = 1500, .gid = 2001}, CONTROL_ROLE_OPERATE},
+        {"a read-only uid reads", {.uid = 1100, .gid = 50}, CONTROL_ROLE_READ},
+        {"a read-only primary group reads", {.uid = 1500, .gid = 3001}, CONTROL_ROLE_READ},
+        {"a read-only supplementary group reads",
+         {.uid = 1500, .gid = 100, .groups = in_ro_group, .n_groups = 2},
+         CONTROL_ROLE_READ},
+        {"anyone else is refused", {.uid = 1500, .gid = 100}, CONTROL_ROLE_NONE},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        cr_assert_eq(control_peer_role(&rows[i].peer, &acl), rows[i].want, "%s", rows[i].rule);
+        cr_assert_eq(control_peer_allowed(&rows[i].peer, &acl),
+                     rows[i].want == CONTROL_ROLE_OPERATE, "%s (allowed)", rows[i].rule);
+    }
+}
+
+Test(control, the_last_slots_are_kept_for_operators)
+{
+    static const struct {
+        const char *rule;
+        control_role_t role;
+        unsigned open, max;
+        bool want;
+    } rows[] = {
+        {"a reader gets a slot below the reserve", CONTROL_ROLE_READ, 27, 32, true},
+        {"a reader is refused in the reserve", CONTROL_ROLE_READ, 28, 32, false},
+        {"an operator gets a reserved slot", CONTROL_ROLE_OPERATE, 28, 32, true},
+        {"an operator gets the last slot", CONTROL_ROLE_OPERATE, 31, 32, true},
+        {"nobody gets more than max", CONTROL_ROLE_OPERATE, 32, 32, false},
+        {"a tiny table still lets one reader in", CONTROL_ROLE_READ, 0, 2, true},
+        {"and only one", CONTROL_ROLE_READ, 1, 2, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        cr_assert_eq(control_slot_free(rows[i].role, rows[i].open, rows[i].max), rows[i].want,
+                     "%s", rows[i].rule);
+}
+
 /* A client with a uid the server does not allow gets "forbidden", then EOF.
  * As root the client is a child that drops to nobody; otherwise the server
  * is told its own uid is another one, so the test's uid is a stranger. */

@@ -263,6 +263,100 @@ Test(hooks, a_relative_command_is_refused_and_a_missing_one_fails_when_run)
     close_all(h);
 }
 
+/* Nothing of the daemon's environment but a fixed PATH and a few locale and
+ * user variables: not systemd's sockets, not a caller's shell. */
+Test(hooks, the_script_gets_a_clean_environment)
+{
+    setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    setenv("WATCHDOG_USEC", "10000000", 1);
+    setenv("CALLER_SECRET", "hunter2", 1);
+    setenv("PATH", "/home/someone/bin:/usr/bin", 1);
+    setenv("TZ", "UTC", 1);
+    char *env = path_in_dir("env");
+    buf_t cmd = BUF_INIT;
+    buf_printf(&cmd, HOOKS "/env.sh %s", env);
+    hooks_settings_t s = settings();
+    s.cmd[FAILOVERD_HOOK_POST_PROMOTION] = buf_str(&cmd);
+    hooks_t *h = make(&s);
+    report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, NULL, 3000);
+    cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
+    char *e = slurp(env);
+    cr_assert_not_null(e);
+    cr_expect(has_line(e, "PATH=" CHILD_PATH), "the fixed PATH:\n%s", e);
+    cr_expect(has_line(e, "TZ=UTC"), "TZ is passed on:\n%s", e);
+    cr_expect_null(strstr(e, "NOTIFY_SOCKET"), "%s", e);
+    cr_expect_null(strstr(e, "WATCHDOG_USEC"), "%s", e);
+    cr_expect_null(strstr(e, "CALLER_SECRET"), "%s", e);
+    cr_expect_null(strstr(e, "/home/someone/bin"), "%s", e);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("CALLER_SECRET");
+    free(e);
+    free(env);
+    buf_free(&cmd);
+    close_all(h);
+}
+
+static void child_done(const child_result_t *r, void *ud)
+{
+    *(int *)ud = r->status == CHILD_EXITED ? r->exit_code : -1;
+}
+
+/* A plugin's command (no clean environment) keeps the daemon's environment,
+ * but never the service manager's sockets. */
+Test(hooks, a_plugin_command_never_gets_systemd_s_variables)
+{
+    setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    setenv("WATCHDOG_PID", "1", 1);
+    setenv("LISTEN_FDS", "1", 1);
+    setenv("PLUGIN_VISIBLE", "yes", 1);
+    char *env = path_in_dir("env");
+    const char *argv[] = {"/bin/sh", HOOKS "/env.sh", env, NULL};
+    child_opts_t o = {.argv = argv, .timeout_ms = 5000};
+    int rc = -2;
+    cr_assert_eq(child_start(&loop, &o, child_done, &rc), 0);
+    while (rc == -2)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(rc, 0);
+    char *e = slurp(env);
+    cr_assert_not_null(e);
+    cr_expect(has_line(e, "PLUGIN_VISIBLE=yes"), "%s", e);
+    cr_expect_null(strstr(e, "NOTIFY_SOCKET"), "%s", e);
+    cr_expect_null(strstr(e, "WATCHDOG_PID"), "%s", e);
+    cr_expect_null(strstr(e, "LISTEN_FDS"), "%s", e);
+    free(e);
+    free(env);
+}
+
+/* A veto's reason: the last line of the script's stderr that says something. */
+Test(hooks, the_reason_of_a_result_has_the_last_line_of_stderr)
+{
+    static const struct {
+        const char *err;
+        const char *want;
+    } rows[] = {
+        {"", "script /x: exited with status 1"},
+        {"replica db2 lags 40 s\n", "script /x: exited with status 1: replica db2 lags 40 s"},
+        {"first\nsecond line\n\n  \n", "script /x: exited with status 1: second line"},
+        {"bell\a and\ttab", "script /x: exited with status 1: bell? and?tab"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hooks_result_t r = {.who = "script /x", .outcome = HOOKS_VETOED,
+                            .detail = "exited with status 1", .err = rows[i].err,
+                            .err_len = strlen(rows[i].err)};
+        char out[512];
+        hooks_result_reason(&r, out, sizeof out);
+        cr_expect_str_eq(out, rows[i].want);
+    }
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    hooks_result_t r = {.who = "script /x", .detail = "d", .err = big, .err_len = strlen(big)};
+    char out[512];
+    hooks_result_reason(&r, out, sizeof out);
+    cr_expect_eq(strlen(out), strlen("script /x: d: ") + 200, "at most 200 bytes of stderr");
+}
+
 Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
 {
     char *env = path_in_dir("env");
@@ -324,7 +418,7 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert(has_line(e, want[i]), "missing %s in:\n%s", want[i], e);
-    cr_assert(has_line(e, "PATH=") || strstr(e, "\nPATH="), "the daemon's environment is kept");
+    cr_assert(has_line(e, "PATH=" CHILD_PATH), "a fixed PATH");
 
     /* The JSON (made from the context here) is in the environment and on stdin. */
     const char *j = strstr(e, "FAILOVERD_EVENT_JSON=");
