@@ -20,7 +20,7 @@ from fokit import check, writable_nodes  # noqa: E402
 def commit_alone(lab, node):
     """Commits one row on node and returns its GTID as the errant report
     would show it (MariaDB d-s-n; MySQL uuid:n)."""
-    if lab.flavor == "mariadb":
+    if lab.family == "mariadb":
         return lab.value(node, "INSERT INTO lab.errant (origin) VALUES (@@server_id); "
                                "SELECT @@last_gtid AS g")
     out = lab.query(node, "INSERT INTO lab.errant (origin) VALUES (@@server_id); "
