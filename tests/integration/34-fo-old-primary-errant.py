@@ -68,8 +68,8 @@ def errant_old_primary(flavor):
 
 
 def main():
-    errant_old_primary("mariadb")
-    errant_old_primary("mysql")
+    for flavor in sys.argv[1:] or labkit.FLAVORS:
+        errant_old_primary(flavor)
 
 
 fokit.run_main(main)
