@@ -1249,3 +1249,35 @@ Test(flavor_mariadb_11_8, waits_with_master_gtid_wait)
     cr_assert_eq(flavor_gtid_wait_result(&f, "-1"), FLAVOR_WAIT_TIMEOUT);
     cr_assert_eq(flavor_gtid_wait_result(&f, NULL), FLAVOR_WAIT_ERROR);
 }
+
+/* A failover stops the IO threads of replicas whose primary is gone; a
+ * MariaDB replica would first try, for rpl_semi_sync_slave_kill_conn_timeout,
+ * to reach that primary (5 s on 11.8 against a hung one).  The stop lowers
+ * the timeout to 1 s and restores the server's value after. */
+Test(flavor_sql, stop_io_thread_of_a_lost_source)
+{
+    struct {
+        const char *version, *sql;
+    } cases[] = {
+        {"9.7.0", "STOP REPLICA IO_THREAD"},
+        {"8.0.21", "STOP SLAVE IO_THREAD"},
+        {"10.3.2-MariaDB", "STOP SLAVE IO_THREAD"}, /* before the variable */
+        {"10.4.34-MariaDB",
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP SLAVE IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+        {"10.11.19-MariaDB",
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+        {MARIADB_11_8_VERSION,
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        flavor_t f = must_detect(cases[i].version, NULL);
+        cr_assert_str_eq(flavor_sql_stop_io_thread_lost_source(&f), cases[i].sql, "%s",
+                         cases[i].version);
+    }
+}
