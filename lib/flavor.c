@@ -126,7 +126,14 @@ static bool detect_mysql(flavor_t *f, char *err, size_t errlen)
  *    support: refused;
  *  - 12 and above: refused until someone checks their statements.
  * The REPLICA synonyms (START/STOP/RESET REPLICA, SHOW ALL REPLICAS STATUS)
- * arrived in 10.5.1 and MASTER_DEMOTE_TO_SLAVE in 10.10. */
+ * arrived in 10.5.1 and MASTER_DEMOTE_TO_SLAVE in 10.10.  11.x speaks 10.11's
+ * dialect: the lab runs 11.8, whose replica status only gained columns at the
+ * end and whose semi-sync variables keep their master/slave names.  What did
+ * change: from 11.4 a replica checks its source's TLS certificate by default
+ * (failoverd leaves that alone, docs/configuration.md, Secrets), and stopping
+ * a semi-sync replica of a hung source waits the whole
+ * rpl_semi_sync_slave_kill_conn_timeout (see
+ * flavor_sql_stop_io_thread_lost_source). */
 static bool detect_mariadb(flavor_t *f, char *err, size_t errlen)
 {
     if (f->major == 10 && f->minor >= 3)
@@ -289,6 +296,22 @@ const char *flavor_sql_start_io_thread(const flavor_t *f)
 const char *flavor_sql_stop_io_thread(const flavor_t *f)
 {
     return f->replica_words ? "STOP REPLICA IO_THREAD" : "STOP SLAVE IO_THREAD";
+}
+
+const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f)
+{
+    /* 1 s, not 0: 0 is no timeout at all for the server's connect. */
+#define KILL_CONN_SAVE                                                                             \
+    "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "          \
+    "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; "
+#define KILL_CONN_RESTORE                                                                          \
+    "; SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"
+    if (is_mysql(f) || !flavor_at_least(f, 10, 3, 3))
+        return flavor_sql_stop_io_thread(f);
+    return f->replica_words ? KILL_CONN_SAVE "STOP REPLICA IO_THREAD" KILL_CONN_RESTORE
+                            : KILL_CONN_SAVE "STOP SLAVE IO_THREAD" KILL_CONN_RESTORE;
+#undef KILL_CONN_SAVE
+#undef KILL_CONN_RESTORE
 }
 
 const char *flavor_sql_start_sql_thread(const flavor_t *f)

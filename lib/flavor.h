@@ -123,6 +123,18 @@ const char *flavor_sql_start_replica(const flavor_t *f);
 const char *flavor_sql_stop_replica(const flavor_t *f);
 const char *flavor_sql_start_io_thread(const flavor_t *f);
 const char *flavor_sql_stop_io_thread(const flavor_t *f);
+/* Stops the IO thread of a replica whose source is taken for lost (a failover
+ * of a dead primary).  The IO thread of a MariaDB semi-sync replica, on its
+ * way out, connects to its source to end the source's dump thread for it, and
+ * waits for that up to rpl_semi_sync_slave_kill_conn_timeout (5 s by default)
+ * before the stop returns: against a hung or cut-off source, 11.8 waits all of
+ * it, 10.11 about 2 s (switching the replica side of semi-sync off first does
+ * not spare the wait).  For MariaDB 10.3.3 and later the statement lowers that timeout to 1 s
+ * for this stop and then puts the server's own value back (variable
+ * @failoverd_kill_conn_timeout of the session); a stop that fails leaves 1 s
+ * in place.  MySQL's replica closes its connection without that round trip:
+ * the plain stop. */
+const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f);
 /* Starts the applier only (a no-op with a note when it already runs). */
 const char *flavor_sql_start_sql_thread(const flavor_t *f);
 /* Forgets the source and its connection settings; replication must be stopped. */

@@ -282,7 +282,8 @@ static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
         return;
     }
     buf_t sql = BUF_INIT;
-    buf_printf(&sql, "%s; %s", flavor_sql_start_sql_thread(f), flavor_sql_stop_io_thread(f));
+    buf_printf(&sql, "%s; %s", flavor_sql_start_sql_thread(f),
+               flavor_sql_stop_io_thread_lost_source(f));
     set_sql(s, buf_str(&sql));
     buf_free(&sql);
     describe(s,

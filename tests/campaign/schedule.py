@@ -14,7 +14,7 @@ way in every replay. Times are milliseconds from the start of the schedule.
 """
 import random
 
-FLAVORS = ("mariadb", "mysql")
+FLAVORS = ("mariadb", "mysql")   # drawn; a MariaDB draw is 10.11 or 11.8 (mariadb11)
 POLICIES = ("reliability", "availability")
 
 # Every kind of fault the campaign knows, with how often it is drawn. The
@@ -80,6 +80,10 @@ def generate(seed, flavor=None, policy=None, semisync=None, kinds=None, nodes=No
             f["to"] = "replica" if r.random() < 0.7 else None
         faults.append(f)
     faults.sort(key=lambda f: f["at_ms"])
+    # MariaDB runs on 10.11 or 11.8, drawn apart so that adding a server
+    # version left every other draw of a seed as it was.
+    if drawn_flavor == "mariadb" and random.Random(seed * 7919 + 11).random() < 0.4:
+        drawn_flavor = "mariadb11"
     return {"seed": seed,
             "flavor": flavor or drawn_flavor,
             "policy": policy or drawn_policy,

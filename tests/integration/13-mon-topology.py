@@ -83,7 +83,8 @@ def topology(flavor):
 
         # 2. A replica of a server outside the cluster.
         outside = lab.node("db1").address.rsplit(".", 1)[0] + ".99"
-        lab.sql("db3", "%s; %s; %s" % (STOP[flavor], CHANGE[flavor] % outside, START[flavor]))
+        fam = labkit.family(flavor)
+        lab.sql("db3", "%s; %s; %s" % (STOP[fam], CHANGE[fam] % outside, START[fam]))
         issue = wait_issue(d, "db3 replicates from", outside, "not in the cluster")
         rep = nodes(d)["db3"]["replication"]
         check(rep["source"] is None and rep["source_host"] == outside,

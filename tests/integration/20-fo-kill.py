@@ -30,9 +30,9 @@ SEMI_VAR = {"mariadb": "rpl_semi_sync_master_enabled", "mysql": "rpl_semi_sync_s
 
 
 def semisync_status(lab, node):
-    q = "SHOW STATUS LIKE '%s'" % (SEMI[lab.flavor] % "%")
+    q = "SHOW STATUS LIKE '%s'" % (SEMI[lab.family] % "%")
     st = {r["Variable_name"]: r["Value"] for r in lab.query(node, q)}
-    return st.get(SEMI[lab.flavor] % "status"), int(st.get(SEMI[lab.flavor] % "clients") or 0)
+    return st.get(SEMI[lab.family] % "status"), int(st.get(SEMI[lab.family] % "clients") or 0)
 
 
 def reliability_kill(lab, d, say):
@@ -70,7 +70,7 @@ def availability_crash(lab, d, old, say):
     d.signal(signal.SIGHUP)
     wait_for(lambda: d.cluster()["policy"] == "availability", 10, what="the reload")
     d.ctl("ack", "main")                    # lift failover_block for the next failover
-    lab.sql(old, "SET GLOBAL %s = OFF" % SEMI_VAR[lab.flavor])   # asynchronous from here
+    lab.sql(old, "SET GLOBAL %s = OFF" % SEMI_VAR[lab.family])   # asynchronous from here
     lab.writer_start(through="vip")
     lab.wait_acks(30)
     # The replica stops hearing from the primary, which goes on taking writes.
@@ -121,4 +121,4 @@ def scenario(flavor):
             check(d.stop() == 0, "failoverd stops cleanly")
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])

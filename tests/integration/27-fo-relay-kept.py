@@ -81,7 +81,7 @@ def relay_kept(flavor, say):
         check(not d.events().get("received_regressed"), "no received set went backwards")
         steps = {s["name"]: s for s in op["steps"]}
         check(steps["stop_io:db2"]["ok"], "stop_io:db2 ran: %s" % steps["stop_io:db2"])
-        if flavor == "mariadb":
+        if labkit.family(flavor) == "mariadb":
             # The cause: both threads stopped, then one started, deletes the relay log.
             stop_io = next(r for r in d.op_records(op["op"])
                            if r["type"] == "step" and r.get("step") == "stop_io:db2")
@@ -95,7 +95,7 @@ def hook_script(d, lab, flavor):
     path = os.path.join(d.dir, "discard-relay")
     with open(path, "w") as f:
         f.write("#!/bin/sh\n# pre_failover: db2 loses its relay log\nexec %s sql db2 '%s' "
-                "--name %s >/dev/null\n" % (LAB, DISCARD[flavor], lab.name))
+                "--name %s >/dev/null\n" % (LAB, DISCARD[labkit.family(flavor)], lab.name))
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return '    hooks = { pre_failover = "%s"; };' % path
 

@@ -20,7 +20,7 @@ from fokit import check, writable_nodes  # noqa: E402
 def commit_alone(lab, node):
     """Commits one row on node and returns its GTID as the errant report
     would show it (MariaDB d-s-n; MySQL uuid:n)."""
-    if lab.flavor == "mariadb":
+    if lab.family == "mariadb":
         return lab.value(node, "INSERT INTO lab.errant (origin) VALUES (@@server_id); "
                                "SELECT @@last_gtid AS g")
     out = lab.query(node, "INSERT INTO lab.errant (origin) VALUES (@@server_id); "
@@ -68,8 +68,8 @@ def errant_old_primary(flavor):
 
 
 def main():
-    errant_old_primary("mariadb")
-    errant_old_primary("mysql")
+    for flavor in sys.argv[1:] or labkit.FLAVORS:
+        errant_old_primary(flavor)
 
 
 fokit.run_main(main)

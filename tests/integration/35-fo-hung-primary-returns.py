@@ -68,7 +68,7 @@ def hung_primary_returns(flavor):
         fenced = d.wait_event("node_fenced", timeout=10)[-1]
         check("db1" in fenced and f"{new} is the primary" in fenced,
               f"node_fenced names db1 and the primary: {fenced}")
-        if flavor == "mysql":
+        if labkit.family(flavor) == "mysql":
             check(lab.value("db1", "SELECT @@super_read_only") == "1",
                   "MySQL: the fence is super_read_only")
         check(fokit.writable_nodes(lab) == [new], f"{new} alone writable: "

@@ -40,7 +40,7 @@ def filter_db2(lab):
     g = lab.gtid("db1")
     for n in ("db2", "db3"):
         check(lab.wait_gtid(n, g), "%s has the table" % n)
-    if lab.flavor == "mariadb":
+    if lab.family == "mariadb":
         lab.sql("db2", "STOP SLAVE; CHANGE MASTER TO IGNORE_DOMAIN_IDS=(1), "
                        "MASTER_HEARTBEAT_PERIOD=1; START SLAVE")
     else:
@@ -52,7 +52,7 @@ def filter_db2(lab):
 def filtered_writes(lab):
     """ROWS rows on db1 that db2 filters out, one transaction each; waits until
     db3 executed them. Returns db1's GTID state after them."""
-    domain = "SET SESSION gtid_domain_id = 1; " if lab.flavor == "mariadb" else ""
+    domain = "SET SESSION gtid_domain_id = 1; " if lab.family == "mariadb" else ""
     lab.sql("db1", domain + " ".join("INSERT INTO fdb.t VALUES (%d);" % i
                                      for i in range(1, ROWS + 1)))
     g = lab.gtid("db1")
@@ -67,7 +67,7 @@ def rows(lab, node):
 def seen(d, flavor):
     """What failoverd shows of db2's filters before the failover: a list of
     what is missing (asserted after the failover's outcome, which matters most)."""
-    want = FILTERS[flavor]
+    want = FILTERS[labkit.family(flavor)]
     try:
         wait_for(lambda: d.node("db2").get("replication_filters") == want, 15,
                  what="status to show db2's filters (%s)" % want)
@@ -142,7 +142,7 @@ def abort_then_availability(flavor, say):
         check(op["type"] == "done" and op["new_primary"] == "db2",
               "availability promotes db2 when asked: %s %s" % (rc, res))
         elect = next(r for r in d.op_records(op["op"]) if r["type"] == "elect")
-        check("filtered out is lost" in elect["why"] and FILTERS[flavor] in elect["why"],
+        check("filtered out is lost" in elect["why"] and FILTERS[labkit.family(flavor)] in elect["why"],
               "the election states the loss: %s" % elect["why"])
         check(fokit.writable_nodes(lab) == ["db2"], "db2 is the one writable node")
         check(not unseen, "; ".join(unseen))

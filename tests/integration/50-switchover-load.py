@@ -52,9 +52,9 @@ def topology(lab, primary, timeout=30):
 
 
 def semisync(lab, node):
-    q = "SHOW STATUS LIKE '%s'" % (SEMI[lab.flavor] % "%")
+    q = "SHOW STATUS LIKE '%s'" % (SEMI[lab.family] % "%")
     st = {r["Variable_name"]: r["Value"] for r in lab.query(node, q)}
-    return st.get(SEMI[lab.flavor] % "status"), int(st.get(SEMI[lab.flavor] % "clients") or 0)
+    return st.get(SEMI[lab.family] % "status"), int(st.get(SEMI[lab.family] % "clients") or 0)
 
 
 def switchover(lab, d, say, *args):
@@ -112,7 +112,7 @@ def scenario(flavor):
 
 
 def main():
-    for flavor in ("mariadb", "mysql"):
+    for flavor in sys.argv[1:] or labkit.ALL_FLAVORS:
         scenario(flavor)
 
 

@@ -151,7 +151,7 @@ def scenario(flavor):
 
 
 def main():
-    for flavor in ("mariadb", "mysql"):
+    for flavor in sys.argv[1:] or labkit.FLAVORS:
         scenario(flavor)
 
 

@@ -333,7 +333,7 @@ def gtid_parse(flavor, text):
         part = part.strip()
         if not part:
             continue
-        if flavor == "mariadb":
+        if labkit.family(flavor) == "mariadb":
             d, srv, seq = part.split("-")
             out[int(d)] = (int(srv), int(seq))
             continue
@@ -353,7 +353,7 @@ def gtid_missing(flavor, have, want):
     """How many transactions of `want` `have` lacks (MariaDB: by sequence number
     per domain)."""
     h, w = gtid_parse(flavor, have), gtid_parse(flavor, want)
-    if flavor == "mariadb":
+    if labkit.family(flavor) == "mariadb":
         return sum(max(0, seq - h.get(d, (0, 0))[1]) for d, (_srv, seq) in w.items())
     return sum(len(txns - h.get(k, set())) for k, txns in w.items())
 

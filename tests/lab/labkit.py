@@ -43,6 +43,9 @@ PROVISION = os.path.join(HERE, "provision")
 STATE_ROOT = os.environ.get("FAILOVERD_LAB_STATE", "/run/failoverd-lab")
 CACHE_DIR = os.environ.get("FAILOVERD_LAB_CACHE", "/var/cache/failoverd-lab")
 MYSQL_CHROOT = os.path.join(CACHE_DIR, "mysql-sid")
+# MariaDB 11.8 comes from Debian sid too, in a chroot of its own: its packages
+# conflict with MySQL's (mariadb-server-core breaks mysql-server-core).
+MARIADB11_CHROOT = os.path.join(CACHE_DIR, "mariadb-sid")
 DEBIAN_MIRROR = os.environ.get("FAILOVERD_LAB_MIRROR", "http://deb.debian.org/debian")
 
 NS_PREFIX = "flab-"
@@ -50,7 +53,13 @@ SUBNET_PREFIX = "10.213."          # the lab's /16; every lab takes one /24 of i
 LAB_RANGE = ipaddress.ip_network("10.213.0.0/16")
 CLIENT_HOST, NODE_HOST_BASE, VIP_HOST = 2, 10, 100
 PORT = 3306
+# FLAVORS: what lab tests run on by default (MariaDB 10.11, MySQL 9.7);
+# ALL_FLAVORS adds MariaDB 11.8 ("mariadb11"), which a few key tests run too and
+# every test takes as an argument. A flavor is one server version; its family
+# ("mariadb" or "mysql", see family()) decides the SQL dialect.
 FLAVORS = ("mariadb", "mysql")
+ALL_FLAVORS = ("mariadb", "mysql", "mariadb11")
+FAMILIES = {"mariadb": "mariadb", "mysql": "mysql", "mariadb11": "mariadb"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,27}$")
 FORMAT = 1
 
@@ -66,6 +75,15 @@ USERS = {
 HOST_PACKAGES = ["mariadb-server", "mariadb-client", "iproute2", "nftables",
                  "iputils-arping", "debootstrap", "util-linux"]
 CHROOT_PACKAGES = ["mysql-server-core", "mysql-client-core"]
+# Flavors whose server runs in a Debian sid chroot: where, what to install in
+# it, the server binary inside it, and what to call it in messages.
+CHROOTS = {
+    "mysql": {"dir": MYSQL_CHROOT, "packages": CHROOT_PACKAGES,
+              "server": "/usr/sbin/mysqld", "what": "MySQL"},
+    "mariadb11": {"dir": MARIADB11_CHROOT,
+                  "packages": ["mariadb-server-core", "mariadb-client-core"],
+                  "server": "/usr/sbin/mariadbd", "what": "MariaDB 11"},
+}
 
 
 class LabError(Exception):
@@ -337,9 +355,23 @@ def _version_of(argv):
     return m.group(1) if m else p.stdout.strip()
 
 
+def family(flavor):
+    """The server family of a flavor: "mariadb" (MariaDB 10.11 and 11.8) or
+    "mysql". The SQL the lab and the tests speak depends on the family only."""
+    try:
+        return FAMILIES[flavor]
+    except KeyError:
+        raise LabError(f"unknown flavor {flavor!r} (flavors: {', '.join(ALL_FLAVORS)})") from None
+
+
+def chroot_ok(flavor):
+    c = CHROOTS[flavor]
+    return (os.path.exists(os.path.join(c["dir"], ".failoverd-lab-ready"))
+            and os.access(os.path.join(c["dir"], c["server"].lstrip("/")), os.X_OK))
+
+
 def mysql_chroot_ok():
-    return (os.path.exists(os.path.join(MYSQL_CHROOT, ".failoverd-lab-ready"))
-            and os.access(os.path.join(MYSQL_CHROOT, "usr/sbin/mysqld"), os.X_OK))
+    return chroot_ok("mysql")
 
 
 def server_version(flavor):
@@ -347,12 +379,16 @@ def server_version(flavor):
         if not shutil.which("mariadbd"):
             raise LabError("mariadbd is not installed (run: tests/lab/lab setup)")
         return _version_of(["mariadbd", "--version"])
-    if not mysql_chroot_ok():
-        raise LabError(f"no MySQL chroot at {MYSQL_CHROOT} (run: tests/lab/lab setup)")
-    return _version_of(["chroot", MYSQL_CHROOT, "/usr/sbin/mysqld", "--version"])
+    c = CHROOTS.get(flavor)
+    if c is None:
+        family(flavor)      # raises: unknown flavor
+    if not chroot_ok(flavor):
+        raise LabError(f"no {c['what']} chroot at {c['dir']} "
+                       f"(run: tests/lab/lab setup --flavor {flavor})")
+    return _version_of(["chroot", c["dir"], c["server"], "--version"])
 
 
-# The statements the lab itself runs, per flavor. failoverd has its own flavor
+# The statements the lab itself runs, per family (see family()). failoverd has its own flavor
 # module; these are only what the lab needs to drive and inspect servers.
 DIALECT = {
     "mariadb": {
@@ -405,10 +441,11 @@ def _missing_packages(packages):
     return missing
 
 
-def setup(flavors=FLAVORS, say=log):
+def setup(flavors=ALL_FLAVORS, say=log):
     """Installs what the lab needs; idempotent. Host packages from Debian 12,
-    and for MySQL a Debian sid chroot with MySQL 9.7, cached in CACHE_DIR and
-    rebuilt only if missing or broken; then one initialized data directory per
+    and for MySQL 9.7 and MariaDB 11.8 one Debian sid chroot each, cached in
+    CACHE_DIR and rebuilt only if missing or broken; then one initialized data
+    directory per
     flavor (the template every node's data directory is copied from). Returns
     the list of things it did."""
     did = []
@@ -423,9 +460,9 @@ def setup(flavors=FLAVORS, say=log):
                 run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + wait + missing,
                     timeout=1800, env=env)
                 did.append("installed " + " ".join(missing))
-    if "mysql" in flavors:
-        if _ensure_mysql_chroot(say):
-            did.append(f"built the MySQL chroot in {MYSQL_CHROOT}")
+    for flavor in flavors:
+        if flavor in CHROOTS and _ensure_chroot(flavor, say):
+            did.append(f"built the {CHROOTS[flavor]['what']} chroot in {CHROOTS[flavor]['dir']}")
     for flavor in flavors:
         if _ensure_template(flavor, say):
             did.append(f"made the {flavor} data directory template")
@@ -437,18 +474,24 @@ def setup(flavors=FLAVORS, say=log):
 
 
 def _ensure_mysql_chroot(say):
+    return _ensure_chroot("mysql", say)
+
+
+def _ensure_chroot(flavor, say):
+    c = CHROOTS[flavor]
+    root, what = c["dir"], c["what"]
     os.makedirs(CACHE_DIR, exist_ok=True)
     with _flock(os.path.join(CACHE_DIR, ".lock")):
-        if mysql_chroot_ok():
+        if chroot_ok(flavor):
             try:
-                server_version("mysql")
+                server_version(flavor)
                 return False
             except LabError as e:
-                say(f"the MySQL chroot is broken ({e}); rebuilding it")
-        new = MYSQL_CHROOT + ".new"
+                say(f"the {what} chroot is broken ({e}); rebuilding it")
+        new = root + ".new"
         shutil.rmtree(new, ignore_errors=True)
         t0 = time.monotonic()
-        say(f"building a Debian sid chroot for MySQL in {MYSQL_CHROOT} (about a minute)")
+        say(f"building a Debian sid chroot for {what} in {root} (about a minute)")
         run(["debootstrap", "--variant=minbase", "sid", new, DEBIAN_MIRROR], timeout=1800)
         # The machine's clock may be past the mirror's Valid-Until; services
         # must never start inside the chroot.
@@ -461,17 +504,17 @@ def _ensure_mysql_chroot(say):
         # /proc is mounted in a private mount namespace: it goes away with it.
         script = ('mount -t proc proc "$1/proc" && exec chroot "$1" sh -c '
                   '"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '
-                  + " ".join(CHROOT_PACKAGES) + ' && apt-get clean"')
+                  + " ".join(c["packages"]) + ' && apt-get clean"')
         run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", new],
             timeout=1800)
         with open(os.path.join(new, ".failoverd-lab-ready"), "w") as f:
             f.write(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
-        if os.path.exists(MYSQL_CHROOT):
-            old = f"{MYSQL_CHROOT}.old{os.getpid()}"
-            os.rename(MYSQL_CHROOT, old)
+        if os.path.exists(root):
+            old = f"{root}.old{os.getpid()}"
+            os.rename(root, old)
             shutil.rmtree(old, ignore_errors=True)
-        os.rename(new, MYSQL_CHROOT)
-        say(f"MySQL chroot built in {time.monotonic() - t0:.0f} s")
+        os.rename(new, root)
+        say(f"{what} chroot built in {time.monotonic() - t0:.0f} s")
         return True
 
 
@@ -491,15 +534,22 @@ def _ensure_template(flavor, say=_quiet):
             return False
         os.makedirs(os.path.dirname(tdir), exist_ok=True)
         say(f"initializing a {flavor} {version} data directory template")
-        if flavor == "mariadb":
-            work = tempfile.mkdtemp(prefix="tpl-", dir=os.path.dirname(tdir))
-            cnf = os.path.join(work, "my.cnf")
-            with open(cnf, "w") as f:
+        if family(flavor) == "mariadb":
+            # MariaDB 10.11 from the host; 11.8 inside its chroot (on the
+            # same file system as the cache), which has no /etc/hosts: --force
+            # skips the install script's check that the host name resolves
+            # (the accounts it makes use the unix socket, not host names).
+            c = CHROOTS.get(flavor)
+            parent = os.path.join(c["dir"], "tmp") if c else os.path.dirname(tdir)
+            work = tempfile.mkdtemp(prefix="tpl-", dir=parent)
+            inner = "/tmp/" + os.path.basename(work) if c else work
+            with open(os.path.join(work, "my.cnf"), "w") as f:
                 f.write("[mariadbd]\nuser=root\ninnodb_buffer_pool_size=64M\n"
                         "innodb_log_file_size=32M\n")
-            run(["mariadb-install-db", f"--defaults-file={cnf}", "--user=root",
-                 f"--datadir={work}/data", "--auth-root-authentication-method=socket",
-                 "--skip-test-db"], timeout=300)
+            run((["chroot", c["dir"]] if c else []) +
+                ["mariadb-install-db", f"--defaults-file={inner}/my.cnf", "--user=root",
+                 f"--datadir={inner}/data", "--auth-root-authentication-method=socket",
+                 "--skip-test-db"] + (["--force"] if c else []), timeout=300)
             data = os.path.join(work, "data")
         else:
             # Initialized inside the chroot (same file system as the cache).
@@ -753,6 +803,11 @@ class Lab:
         return self.desc["flavor"]
 
     @property
+    def family(self):
+        """"mariadb" or "mysql": the SQL dialect of the lab's servers."""
+        return family(self.flavor)
+
+    @property
     def path(self):
         """The lab description file (JSON)."""
         return os.path.join(self.desc["state_dir"], "lab.json")
@@ -821,8 +876,8 @@ class Lab:
         name = name or default_name()
         if not NAME_RE.match(name):
             raise LabError(f"bad lab name {name!r}: 1-28 of a-z 0-9 -, starting with a letter or digit")
-        if flavor not in FLAVORS:
-            raise LabError(f"flavor must be one of {', '.join(FLAVORS)}")
+        if flavor not in ALL_FLAVORS:
+            raise LabError(f"flavor must be one of {', '.join(ALL_FLAVORS)}")
         if not 1 <= nodes <= 9:
             raise LabError("a lab has 1 to 9 nodes")
         t0 = time.monotonic()
@@ -896,9 +951,9 @@ class Lab:
 
     def _prepare_nodes(self):
         tdir = _template_dir(self.flavor, self.desc["version"])
-        if self.flavor == "mysql":
+        if self.flavor in CHROOTS:
             # Mount point for the state root inside the chroot (see _start).
-            os.makedirs(MYSQL_CHROOT + STATE_ROOT, exist_ok=True)
+            os.makedirs(CHROOTS[self.flavor]["dir"] + STATE_ROOT, exist_ok=True)
         threads, errors = [], []
 
         def prep(n):
@@ -907,7 +962,7 @@ class Lab:
                 run(["cp", "-a", "--reflink=auto", tdir, n.datadir], timeout=120)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(n.datadir, ".complete"))
-                cnf = run([os.path.join(PROVISION, "mkcnf.sh"), f"flavor={self.flavor}",
+                cnf = run([os.path.join(PROVISION, "mkcnf.sh"), f"flavor={self.family}",
                            f"server_id={n.server_id}", f"name={n.name}",
                            f"report_host={n.address}", f"port={n.port}",
                            f"datadir={n.datadir}", f"socket={n.socket}",
@@ -938,16 +993,18 @@ class Lab:
         for stale in (node.socket, node.socket + ".lock"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(stale)
-        if self.flavor == "mariadb":
+        if self.flavor not in CHROOTS:
             argv = ["ip", "netns", "exec", node.namespace, "mariadbd",
                     f"--defaults-file={node.config}"]
         else:
-            # mysqld runs in the sid chroot; the lab's state root is bound into
-            # it in a private mount namespace, which vanishes with the process.
-            script = 'mount --bind "$1" "$2$1" && exec chroot "$2" /usr/sbin/mysqld --defaults-file="$3"'
+            # The server runs in its sid chroot; the lab's state root is bound
+            # into it in a private mount namespace, which vanishes with the
+            # process.
+            c = CHROOTS[self.flavor]
+            script = 'mount --bind "$1" "$2$1" && exec chroot "$2" "$4" --defaults-file="$3"'
             argv = ["ip", "netns", "exec", node.namespace, "unshare", "--mount",
                     "--propagation", "private", "sh", "-c", script, "sh",
-                    STATE_ROOT, MYSQL_CHROOT, node.config]
+                    STATE_ROOT, c["dir"], node.config, c["server"]]
         with open(os.path.join(node.dir, "server.out"), "ab") as out:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                  stderr=subprocess.STDOUT, start_new_session=True,
@@ -981,17 +1038,17 @@ class Lab:
         primary, replicas = self.nodes[0], self.nodes[1:]
         env = _provision_env()
         hosts = self.desc["subnet"].rsplit(".", 1)[0] + ".%"
-        users = run([os.path.join(PROVISION, "sql.sh"), "users", self.flavor, hosts], env=env).stdout
-        self.sql(primary, run([os.path.join(PROVISION, "sql.sh"), "writable", self.flavor]).stdout)
+        users = run([os.path.join(PROVISION, "sql.sh"), "users", self.family, hosts], env=env).stdout
+        self.sql(primary, run([os.path.join(PROVISION, "sql.sh"), "writable", self.family]).stdout)
         self.sql(primary, users)
         for r in replicas:
-            self.sql(r, run([os.path.join(PROVISION, "sql.sh"), "replica", self.flavor,
+            self.sql(r, run([os.path.join(PROVISION, "sql.sh"), "replica", self.family,
                              primary.address, str(primary.port)], env=env).stdout)
         self.wait_replicating(timeout=60)
         if self.desc["semisync"] and replicas:
             self.sql(primary, run([os.path.join(PROVISION, "sql.sh"), "semisync-source",
-                                   self.flavor, "on"]).stdout)
-            q = DIALECT[self.flavor]["source_clients"]
+                                   self.family, "on"]).stdout)
+            q = DIALECT[self.family]["source_clients"]
             wait_for(lambda: int(self.query(primary, q)[0]["Value"]) >= len(replicas), 30,
                      what="every replica to connect as a semi-sync replica")
 
@@ -1181,7 +1238,7 @@ class Lab:
     def lag(self, node, on=True):
         """A replica falls behind: its SQL thread stops while its IO thread
         keeps receiving (on), or applies again (off)."""
-        d = DIALECT[self.flavor]
+        d = DIALECT[self.family]
         self.sql(node, d["stop_sql"] if on else d["start_sql"])
 
     def errant(self, node):
@@ -1189,7 +1246,7 @@ class Lab:
         Returns that GTID."""
         n = self.node(node)
         ins = "INSERT INTO lab.errant (origin) VALUES (@@server_id)"
-        if self.flavor == "mariadb":
+        if self.family == "mariadb":
             # root has READ_ONLY ADMIN, so read_only does not stop it.
             return self.value(n, f"{ins}; SELECT @@last_gtid AS gtid")
         # super_read_only stops even root: lift it for this one statement.
@@ -1249,7 +1306,7 @@ class Lab:
         last_io_error, last_sql_error, lag). Raises SQLError if the server does
         not answer."""
         n = self.node(node)
-        d = DIALECT[self.flavor]
+        d = DIALECT[self.family]
         st = self.query(n, d["state"], timeout=timeout)[0]
         rs = self.query(n, d["replica_status"], timeout=timeout)
         st["replica"] = None
@@ -1269,11 +1326,11 @@ class Lab:
     def gtid(self, node):
         """The node's executed GTID state (MySQL gtid_executed, MariaDB
         gtid_binlog_pos)."""
-        return (self.value(node, DIALECT[self.flavor]["gtid"]) or "").replace("\n", "")
+        return (self.value(node, DIALECT[self.family]["gtid"]) or "").replace("\n", "")
 
     def wait_gtid(self, node, gtid, timeout=30):
         """Waits (on the server) until node has executed gtid; True if it did."""
-        q = DIALECT[self.flavor]["wait_gtid"].format(gtid=gtid, timeout=max(1, int(timeout)))
+        q = DIALECT[self.family]["wait_gtid"].format(gtid=gtid, timeout=max(1, int(timeout)))
         return self.value(node, q, timeout=timeout + 10) == "0"
 
     def replicas_of(self, primary):
@@ -1343,7 +1400,7 @@ class Lab:
         the client namespace as `user` (default failoverd's admin account,
         which proves its privileges suffice)."""
         n = self.node(node)
-        d = DIALECT[self.flavor]
+        d = DIALECT[self.family]
         self.sql(n, f"{d['stop_replica']}; {d['reset_replica']}", user=user)
         self.make_writable(n, user=user)
         if move_vip:
@@ -1355,16 +1412,16 @@ class Lab:
 
     def resume_replication(self, node, user="root"):
         """START SLAVE / START REPLICA on node (after restart, lag ...)."""
-        self.sql(node, DIALECT[self.flavor]["start_replica"], user=user)
+        self.sql(node, DIALECT[self.family]["start_replica"], user=user)
 
     def make_writable(self, node, user="admin"):
         """read_only off (and super_read_only on MySQL); nothing else."""
-        self.sql(node, run([os.path.join(PROVISION, "sql.sh"), "writable", self.flavor]).stdout,
+        self.sql(node, run([os.path.join(PROVISION, "sql.sh"), "writable", self.family]).stdout,
                  user=user)
 
     def demote(self, node, user="admin"):
         """Makes node read-only (super_read_only on MySQL)."""
-        self.sql(node, run([os.path.join(PROVISION, "sql.sh"), "readonly", self.flavor]).stdout,
+        self.sql(node, run([os.path.join(PROVISION, "sql.sh"), "readonly", self.family]).stdout,
                  user=user)
 
     def repoint(self, node, source, user="admin"):
@@ -1375,11 +1432,11 @@ class Lab:
         env = _provision_env()
         self.demote(n, user=user)
         pre = ""
-        if self.flavor == "mariadb":
+        if self.family == "mariadb":
             pre = f"{DIALECT['mariadb']['stop_replica']}; SET GLOBAL gtid_slave_pos=@@gtid_binlog_pos;"
             if (self.state(n).get("replica") or {}).get("source_host"):
                 pre = ""    # an existing replica keeps its own position
-        sql = run([os.path.join(PROVISION, "sql.sh"), "replica", self.flavor, s.address,
+        sql = run([os.path.join(PROVISION, "sql.sh"), "replica", self.family, s.address,
                    str(s.port)], env=env).stdout
         self.sql(n, pre + sql, user=user)
 
@@ -1641,7 +1698,7 @@ def _describe(name, flavor, version, nodes, subnet, semisync, semisync_timeout_m
         "client": {"namespace": _ns(name, "client"), "address": f"{base}.{CLIENT_HOST}"},
         "vip": {"address": f"{base}.{VIP_HOST}", "prefix_len": net.prefixlen, "interface": "eth0"},
         "semisync": bool(semisync), "semisync_timeout_ms": int(semisync_timeout_ms),
-        "chroot": MYSQL_CHROOT if flavor == "mysql" else None,
+        "chroot": CHROOTS[flavor]["dir"] if flavor in CHROOTS else None,
         "users": {k: {"user": v["user"], "password": v["password"]} for k, v in USERS.items()},
         "nodes": [],
     }

@@ -1166,3 +1166,151 @@ Test(flavor_wait, result_values)
         cr_assert_eq(flavor_gtid_wait_result(cases[i].f, cases[i].value), cases[i].want, "case %zu",
                      i);
 }
+
+/* ---- MariaDB 11.8, as the lab's servers report themselves --------------- */
+
+/* MariaDB 11.8 is the current LTS and the third server version the lab runs
+ * (Debian sid's 1:11.8.9).  These tests pin what failoverd sends it and reads
+ * from it, checked against those servers: 11.8 speaks the 10.11 dialect, and
+ * what changed since is additive (three more replica status columns, TLS on
+ * replication channels by default) or outside what failoverd says. */
+#define MARIADB_11_8_VERSION "11.8.9-MariaDB-4 from Debian-log"
+#define MARIADB_11_8_COMMENT "-- Please help get to 10k stars at https://github.com/MariaDB/Server"
+
+/* clang-format off */
+/* The header of SHOW ALL REPLICAS STATUS from a MariaDB 11.8 server: 10.11's
+ * columns, in the same order, and three more at the end. */
+static const char *const MARIADB_11_8_COLUMNS[] = {
+    "Connection_name", "Slave_SQL_State", "Slave_IO_State", "Master_Host", "Master_User",
+    "Master_Port", "Connect_Retry", "Master_Log_File", "Read_Master_Log_Pos", "Relay_Log_File",
+    "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running", "Slave_SQL_Running",
+    "Replicate_Do_DB", "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table",
+    "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table", "Last_Errno", "Last_Error",
+    "Skip_Counter", "Exec_Master_Log_Pos", "Relay_Log_Space", "Until_Condition", "Until_Log_File",
+    "Until_Log_Pos", "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_CA_Path",
+    "Master_SSL_Cert", "Master_SSL_Cipher", "Master_SSL_Key", "Seconds_Behind_Master",
+    "Master_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error", "Last_SQL_Errno",
+    "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Master_Server_Id", "Master_SSL_Crl",
+    "Master_SSL_Crlpath", "Using_Gtid", "Gtid_IO_Pos", "Replicate_Do_Domain_Ids",
+    "Replicate_Ignore_Domain_Ids", "Parallel_Mode", "SQL_Delay", "SQL_Remaining_Delay",
+    "Slave_SQL_Running_State", "Slave_DDL_Groups", "Slave_Non_Transactional_Groups",
+    "Slave_Transactional_Groups", "Replicate_Rewrite_DB", "Retried_transactions",
+    "Max_relay_log_size", "Executed_log_entries", "Slave_received_heartbeats",
+    "Slave_heartbeat_period", "Gtid_Slave_Pos", "Master_last_event_time",
+    "Slave_last_event_time", "Master_Slave_time_diff", NULL};
+/* clang-format on */
+
+Test(flavor_mariadb_11_8, detected_from_what_the_server_reports)
+{
+    flavor_t f = must_detect(MARIADB_11_8_VERSION, MARIADB_11_8_COMMENT);
+    cr_assert_eq(f.family, FLAVOR_MARIADB);
+    cr_assert_eq(f.gen, FLAVOR_GEN_MARIADB_11);
+    cr_assert_str_eq(flavor_gen_str(f.gen), "MariaDB 11");
+    cr_assert(f.major == 11 && f.minor == 8 && f.patch == 9, "%u.%u.%u", f.major, f.minor, f.patch);
+    cr_assert_str_eq(f.version, MARIADB_11_8_VERSION);
+    /* The REPLICA words, MASTER_DEMOTE_TO_SLAVE and fractional waits as in
+     * 10.11; still no super_read_only and the legacy semi-sync names. */
+    cr_assert(f.replica_words && f.demote_to_slave && f.fractional_wait);
+    cr_assert(!f.source_words && !f.super_read_only && !f.get_public_key && !f.log_replica_updates);
+    cr_assert(f.semisync_source_legacy && f.semisync_replica_legacy);
+    /* The handshake form of the same server. */
+    flavor_t h = must_detect("5.5.5-11.8.9-MariaDB-4 from Debian-log", NULL);
+    cr_assert(h.gen == FLAVOR_GEN_MARIADB_11 && h.minor == 8 && h.patch == 9);
+}
+
+Test(flavor_mariadb_11_8, speaks_the_10_11_dialect)
+{
+    flavor_t f = must_detect(MARIADB_11_8_VERSION, MARIADB_11_8_COMMENT);
+    flavor_t old = must_detect("10.11.19-MariaDB-0+deb12u1", "Debian 12");
+    cr_assert_str_eq(flavor_sql_replica_status(&f), "SHOW ALL REPLICAS STATUS");
+    cr_assert_str_eq(flavor_sql_start_replica(&f), "START REPLICA");
+    cr_assert_str_eq(flavor_sql_stop_replica(&f), "STOP REPLICA");
+    cr_assert_str_eq(flavor_sql_stop_io_thread(&f), "STOP REPLICA IO_THREAD");
+    cr_assert_str_eq(flavor_sql_start_sql_thread(&f), "START REPLICA SQL_THREAD");
+    cr_assert_str_eq(flavor_sql_reset_replica_all(&f), "RESET REPLICA ALL");
+    cr_assert_str_eq(flavor_sql_gtid_executed(&f), "SELECT @@GLOBAL.gtid_binlog_pos");
+    cr_assert_str_eq(flavor_sql_set_read_only(&f, FLAVOR_WRITABLE), "SET GLOBAL read_only = OFF");
+    cr_assert_str_eq(flavor_sql_set_read_only(&f, FLAVOR_SUPER_READ_ONLY),
+                     "SET GLOBAL read_only = ON");
+    /* 11.8 still names semi-sync master/slave (it has no source/replica
+     * variables), and they are built in: the node state reads them directly. */
+    cr_assert_str_eq(flavor_sql_set_semisync(&f, FLAVOR_SEMISYNC_SOURCE, true),
+                     "SET GLOBAL rpl_semi_sync_master_enabled = ON");
+    cr_assert_str_eq(flavor_sql_set_semisync(&f, FLAVOR_SEMISYNC_REPLICA, false),
+                     "SET GLOBAL rpl_semi_sync_slave_enabled = OFF");
+    cr_assert_str_eq(flavor_sql_node_state(&f), flavor_sql_node_state(&old));
+    cr_assert_eq(flavor_replica_columns(&f), flavor_replica_columns(&old));
+}
+
+Test(flavor_mariadb_11_8, column_names_exist_in_its_header)
+{
+    /* Lacking, as on 10.11: the UUID, the error timestamp, the two GTID sets. */
+    assert_header_has(MARIADB_11_8_VERSION, MARIADB_11_8_COLUMNS, 4);
+}
+
+Test(flavor_mariadb_11_8, points_replicas_and_rejoins_old_primaries)
+{
+    flavor_source_t src = base_source();
+    char *got = change_source(MARIADB_11_8_VERSION, &src, false);
+    cr_assert_str_eq(got, "CHANGE MASTER TO " MASTER_COMMON ", MASTER_USE_GTID = slave_pos");
+    free(got);
+    /* The replica keeps its TLS default when nothing is said: on 11.8 that is
+     * TLS with the certificate checked, which a password-authenticated
+     * replication account satisfies without a CA.  Off must be said. */
+    src.tls = FLAVOR_TLS_OFF;
+    got = change_source(MARIADB_11_8_VERSION, &src, false);
+    cr_assert_str_eq(got, "CHANGE MASTER TO " MASTER_COMMON
+                          ", MASTER_SSL = 0, MASTER_USE_GTID = slave_pos");
+    free(got);
+    src = base_source();
+    src.rejoin_old_primary = true;
+    got = change_source(MARIADB_11_8_VERSION, &src, false);
+    cr_assert_str_eq(got, "CHANGE MASTER TO " MASTER_COMMON
+                          ", MASTER_USE_GTID = slave_pos, MASTER_DEMOTE_TO_SLAVE = 1");
+    free(got);
+}
+
+Test(flavor_mariadb_11_8, waits_with_master_gtid_wait)
+{
+    flavor_t f = must_detect(MARIADB_11_8_VERSION, MARIADB_11_8_COMMENT);
+    buf_t b = BUF_INIT;
+    char err[256] = "";
+    cr_assert(flavor_sql_wait_gtid(&f, "0-1-11", 2500, &b, err, sizeof(err)), "%s", err);
+    cr_assert_str_eq(buf_str(&b), "SELECT MASTER_GTID_WAIT('0-1-11', 2.5)");
+    buf_free(&b);
+    cr_assert_eq(flavor_gtid_wait_result(&f, "0"), FLAVOR_WAIT_OK);
+    cr_assert_eq(flavor_gtid_wait_result(&f, "-1"), FLAVOR_WAIT_TIMEOUT);
+    cr_assert_eq(flavor_gtid_wait_result(&f, NULL), FLAVOR_WAIT_ERROR);
+}
+
+/* A failover stops the IO threads of replicas whose primary is gone; a
+ * MariaDB replica would first try, for rpl_semi_sync_slave_kill_conn_timeout,
+ * to reach that primary (5 s on 11.8 against a hung one).  The stop lowers
+ * the timeout to 1 s and restores the server's value after. */
+Test(flavor_sql, stop_io_thread_of_a_lost_source)
+{
+    struct {
+        const char *version, *sql;
+    } cases[] = {
+        {"9.7.0", "STOP REPLICA IO_THREAD"},
+        {"8.0.21", "STOP SLAVE IO_THREAD"},
+        {"10.3.2-MariaDB", "STOP SLAVE IO_THREAD"}, /* before the variable */
+        {"10.4.34-MariaDB",
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP SLAVE IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+        {"10.11.19-MariaDB",
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+        {MARIADB_11_8_VERSION,
+         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
+         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
+         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        flavor_t f = must_detect(cases[i].version, NULL);
+        cr_assert_str_eq(flavor_sql_stop_io_thread_lost_source(&f), cases[i].sql, "%s",
+                         cases[i].version);
+    }
+}

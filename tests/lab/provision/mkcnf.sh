@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prints the server configuration of one node of a failoverd test cluster, for
-# MariaDB 10.11 or MySQL 9.7. The lab (tests/lab) and the Vagrant machines
+# MariaDB 10.11 and 11.8 or MySQL 9.7. The lab (tests/lab) and the Vagrant machines
 # (vagrant/) both call it, so a cluster on real machines is configured exactly
 # like the one in network namespaces.
 #

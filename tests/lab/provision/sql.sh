@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prints the SQL that provisions a failoverd test cluster, in the dialect of
-# MariaDB 10.11 or MySQL 9.7; pipe it into the client of the right node. Used by
+# MariaDB 10.11 and 11.8 or MySQL 9.7; pipe it into the client of the right node. Used by
 # the lab (tests/lab) and by the Vagrant machines (vagrant/).
 #
 # Usage: sql.sh users FLAVOR HOSTS      run on the primary only: users, schema
