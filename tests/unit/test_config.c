@@ -383,6 +383,40 @@ Test(config, include_is_relative_to_the_main_file)
     fo_config_free(cfg);
 }
 
+/* libconfig 1.5 calls exit() on an include it opens but cannot read: such an
+ * include is an error before libconfig sees it (this test process would end
+ * otherwise). */
+Test(config, include_of_a_directory_is_an_error)
+{
+    char *got = load_errors(HEAD NODES1 "@include \".\"\n" TAIL);
+    cr_expect_str_eq(got, "t.conf:3: @include \".\": . is a directory, not a configuration file\n");
+    free(got);
+    cr_assert_eq(mkdir("etc", 0755), 0);
+    cr_assert_eq(mkdir("etc/sub", 0755), 0);
+    write_file("etc/nodes.conf", "@include \"sub\"\n" NODES1, 0644);
+    write_file("etc/main.conf", HEAD "@include \"nodes.conf\"\n" TAIL, 0644);
+    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
+    fo_config_t *cfg = fo_config_load("etc/main.conf", &errs);
+    cr_assert_null(cfg);
+    cr_assert_eq(errs.n, 1);
+    cr_expect_str_eq(errs.lines[0],
+                     "nodes.conf:1: @include \"sub\": etc/sub is a directory, not a configuration file");
+    fo_config_errors_free(&errs);
+    got = load_errors(HEAD NODES1 "@include \"\"\n" TAIL);
+    cr_expect(strstr(got, "cannot open include file"), "%s", got);
+    free(got);
+    got = load_errors(HEAD NODES1 "@include \"/dev/null\"\n" TAIL);
+    cr_expect(strstr(got, "is not a regular file"), "%s", got);
+    free(got);
+}
+
+Test(config, include_in_a_comment_or_string_is_not_read)
+{
+    fo_config_t *cfg = load_text_ok(HEAD NODES1 "/*\n@include \".\"\n*/\n"
+                                               "# @include \".\"\n" TAIL);
+    fo_config_free(cfg);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Errors: each kind, with its exact message                                */
 
