@@ -2149,23 +2149,35 @@ static void indent(buf_t *out, int n)
         buf_putc(out, ' ');
 }
 
+/* A key that names a secret, in any case: DB_PASSWORD, Api_Token, passwd ... */
 static bool secret_key(const char *key)
 {
-    return strstr(key, "password") || strstr(key, "secret") || strstr(key, "token");
+    static const char *const words[] = {"password", "passwd", "secret", "token",
+                                        "credential", "apikey", "api_key", "auth"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasestr(key, words[i]))
+            return true;
+    return false;
 }
 
+/* A URL with its user information (user:password@) and its path and query
+ * masked: both may hold credentials. */
 static void put_masked_url(buf_t *out, const char *url)
 {
     const char *host = strstr(url, "://");
     host = host ? host + 3 : url;
     size_t hl = strcspn(host, "/?#");
-    if (!host[hl]) {
-        put_quoted(out, url);
-        return;
-    }
     buf_t b = BUF_INIT;
-    buf_append(&b, url, (size_t)(host - url) + hl);
-    buf_puts(&b, "/********");
+    buf_append(&b, url, (size_t)(host - url));
+    const char *at = memrchr(host, '@', hl);
+    if (at) {
+        buf_puts(&b, "********@");
+        hl -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    buf_append(&b, host, hl);
+    if (host[hl])
+        buf_puts(&b, "/********");
     put_quoted(out, buf_str(&b));
     buf_free(&b);
 }

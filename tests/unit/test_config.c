@@ -900,6 +900,34 @@ Test(config, print_masks_secrets)
     fo_config_free(cfg);
 }
 
+Test(config, print_masks_url_credentials_and_secret_keys_in_any_case)
+{
+    fo_config_t *cfg = load_text_ok(
+        HEAD "  nodes = ( { name = \"db1\"; host = \"h1\";\n"
+             "    vars = { DB_PASSWORD = \"pw-upper\"; Api_Token = \"tok-mixed\";\n"
+             "             ssh_host = \"visible\"; }; } );\n"
+             "  webhooks = ( { url = \"https://bob:hunter2@hooks.example.com/x/y\"; },\n"
+             "               { url = \"http://alice:pa55@127.0.0.1:8080\"; } );\n" TAIL);
+    char *out = print_of(cfg);
+    cr_expect_null(strstr(out, "pw-upper"), "DB_PASSWORD is a secret: %s", out);
+    cr_expect_null(strstr(out, "tok-mixed"), "Api_Token is a secret");
+    cr_expect_null(strstr(out, "hunter2"), "a URL's password is masked");
+    cr_expect_null(strstr(out, "pa55"), "even when the URL has no path");
+    cr_expect_null(strstr(out, "bob"), "and its user");
+    cr_expect(strstr(out, "\"https://********@hooks.example.com/********\""), "%s", out);
+    cr_expect(strstr(out, "\"http://********@127.0.0.1:8080\""), "%s", out);
+    cr_expect(strstr(out, "\"visible\""));
+    /* What is printed loads again and prints the same. */
+    write_file("again.conf", out, 0644);
+    fo_config_t *again = load_ok("again.conf");
+    char *out2 = print_of(again);
+    cr_expect_str_eq(strchr(out2, '\n'), strchr(out, '\n'));
+    free(out2);
+    fo_config_free(again);
+    free(out);
+    fo_config_free(cfg);
+}
+
 static char *without_first_line(char *s)
 {
     char *nl = strchr(s, '\n');
