@@ -418,6 +418,28 @@ Test(render, messages_wrap_in_80_columns)
     buf_free(&b);
 }
 
+/* Long keys and long prefixes (a cluster named at length) are cut like long
+ * words: no line passes 80 columns. */
+Test(render, long_keys_and_prefixes_fit)
+{
+    char key[201];
+    memset(key, 'k', 200);
+    key[200] = '\0';
+    json_t *j = json_pack("{s:s, s:{s:[s,s]}}", key, "value", "nested", key, "a", "b");
+    buf_t b = BUF_INIT;
+    ctlrender_generic(&b, j);
+    assert_fits(buf_str(&b));
+    cr_assert(strstr(buf_str(&b), "value"), "%s", buf_str(&b));
+    buf_reset(&b);
+    char prefix[204];
+    snprintf(prefix, sizeof prefix, "%s: ", key);
+    ctlrender_message(&b, prefix, "automatic failover paused");
+    assert_fits(buf_str(&b));
+    cr_assert(strstr(buf_str(&b), "automatic failover paused"), "%s", buf_str(&b));
+    buf_free(&b);
+    json_decref(j);
+}
+
 /* ---- exit codes ---- */
 
 Test(exit_codes, error_codes_map_to_documented_exit_codes)
