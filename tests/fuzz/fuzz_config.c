@@ -1,7 +1,10 @@
 /* Whole configuration files.  Every input is loaded as a file; one that loads
  * is printed (as --check-config does), and the printed text must load again
  * and print the same: the printer and the loader agree on every setting. */
+#include <ctype.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -16,6 +19,33 @@ static void write_file(const char *path, const char *data, size_t size)
     FUZZ_CHECK(fd >= 0, "cannot write %s", path);
     FUZZ_CHECK(write(fd, data, size) == (ssize_t)size, "short write");
     close(fd);
+}
+
+/* Nothing secret in what --check-config prints: a URL's user information is
+ * masked, and so is every value whose key names a secret, in any case. */
+static void check_masked(const char *text)
+{
+    for (const char *p = text; (p = strstr(p, "://")); p += 3) {
+        size_t hl = strcspn(p + 3, "/?#\"\n");
+        const char *at = memchr(p + 3, '@', hl);
+        FUZZ_CHECK(!at || (at - (p + 3) == 8 && strncmp(p + 3, "********", 8) == 0),
+                   "a URL's credentials are printed: %.80s", p);
+    }
+    static const char *const words[] = {"password", "secret", "token", NULL};
+    for (const char *p = text; (p = strstr(p, " = ")); p += 3) {
+        const char *k = p;
+        while (k > text && (isalnum((unsigned char)k[-1]) || k[-1] == '_' || k[-1] == '-'))
+            k--;
+        size_t kl = (size_t)(p - k);
+        if (kl >= 5 && strncasecmp(p - 5, "_file", 5) == 0)
+            continue; /* password_file: a path, shown */
+        bool secret = false;
+        for (size_t w = 0; words[w] && !secret; w++)
+            for (size_t i = 0; i + strlen(words[w]) <= kl && !secret; i++)
+                secret = strncasecmp(k + i, words[w], strlen(words[w])) == 0;
+        if (secret)
+            FUZZ_CHECK(strncmp(p + 3, "\"********\"", 10) == 0, "a secret is printed: %.80s", k);
+    }
 }
 
 static char *print_of(const fo_config_t *cfg)
@@ -51,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fo_config_errors_free(&errs);
     if (cfg) {
         char *first = print_of(cfg);
+        check_masked(first);
         write_file(again, first, strlen(first));
         fo_config_t *cfg2 = fo_config_load(again, &errs);
         buf_t e2 = BUF_INIT;
