@@ -115,6 +115,8 @@ static size_t put_prefix(buf_t *out, const char *prefix, size_t indent)
     char *c = clean(prefix);
     const char *p = c;
     size_t col = 0;
+    if (indent > W / 2)
+        indent = W / 2;
     while (col + ctlrender_width(p) > W) {
         p = put_chars(out, p, W - col);
         buf_putc(out, '\n');
@@ -1245,11 +1247,11 @@ static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
             wrap(out, buf_str(&p), indent + 4, buf_str(&t));
             buf_free(&t);
         } else if (json_is_object(v)) {
-            buf_puts(out, buf_str(&p));
+            put_prefix(out, buf_str(&p), indent + 4);
             buf_putc(out, '\n');
             gen_object(out, v, indent + 2, false);
         } else {
-            buf_puts(out, buf_str(&p));
+            put_prefix(out, buf_str(&p), indent + 4);
             buf_putc(out, '\n');
             gen_elements(out, v, indent + 2);
         }

@@ -425,7 +425,8 @@ Test(render, long_keys_and_prefixes_fit)
     char key[201];
     memset(key, 'k', 200);
     key[200] = '\0';
-    json_t *j = json_pack("{s:s, s:{s:[s,s]}}", key, "value", "nested", key, "a", "b");
+    json_t *j = json_pack("{s:s, s:{s:[s,s]}, s:{s:{s:i}}}", key, "value", "nested", key, "a",
+                          "b", "deeper", key, "x", 1);
     buf_t b = BUF_INIT;
     ctlrender_generic(&b, j);
     assert_fits(buf_str(&b));
