@@ -19,7 +19,8 @@
 #include "flavor.h"
 #include "log.h"
 
-/* Our sessions: no NO_BACKSLASH_ESCAPES (flavor.h escapes with backslashes),
+/* Our sessions: no NO_BACKSLASH_ESCAPES (a backslash in a value arrives as itself;
+ * flavor.h doubles quotes, so no value leaves its literal in either mode),
  * utf8mb4, and a long idle timeout so a kept-open connection survives. */
 #define PROBE_INIT_SQL "SET NAMES utf8mb4; SET SESSION sql_mode = '', SESSION wait_timeout = 3600"
 
