@@ -1840,7 +1840,25 @@ static void check_root(load_t *L, void *obj, const char *path)
  * depth of 10 with an error of its own). */
 #define INCLUDE_DEPTH_MAX 10
 
-static void check_includes(load_t *L, const char *file, const char *text, int depth);
+static void check_includes(load_t *L, const char *file, const char *text, size_t len, int depth);
+
+/* Reads a whole file: 0, or -1 when it cannot be opened, -2 when reading it
+ * fails (errno set). */
+static int slurp(const char *path, buf_t *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(out, chunk, n);
+    bool failed = ferror(f) != 0;
+    int e = errno;
+    fclose(f);
+    errno = e;
+    return failed ? -2 : 0;
+}
 
 /* The file an include names, as libconfig 1.5 builds it: the include
  * directory and the name, whatever the name holds (even a leading '/'). */
@@ -1862,33 +1880,33 @@ static void check_one_include(load_t *L, fo_src_t at, const char *name, int dept
         buf_free(&path);
         return;
     }
-    FILE *f = fopen(buf_str(&path), "r");
-    if (!f) {
-        buf_free(&path);
-        return; /* libconfig reports it */
-    }
     buf_t t = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&t, chunk, n);
-    bool failed = ferror(f) != 0;
-    int e = errno;
-    fclose(f);
-    if (failed)
+    int rc = slurp(buf_str(&path), &t);
+    if (rc == -2) /* one libconfig could open, then exit() on */
         err_src(L, at, NULL, "@include \"%s\": cannot read %s: %s", name, buf_str(&path),
-                strerror(e));
-    else if (depth + 1 < INCLUDE_DEPTH_MAX)
-        check_includes(L, name, buf_str(&t), depth + 1);
+                strerror(errno));
+    else if (rc == 0 && depth + 1 < INCLUDE_DEPTH_MAX) {
+        check_includes(L, name, buf_str(&t), t.len, depth + 1);
+    }
     buf_free(&t);
     buf_free(&path);
 }
 
 /* The directive as libconfig's scanner sees it: at the start of a line (not
  * in a string or comment), blanks, "@include", blanks, a string in which only
- * \\ and \" are escapes. */
-static void check_includes(load_t *L, const char *file, const char *text, int depth)
+ * \\ and \" are escapes.  A NUL byte is refused first: libconfig reads on
+ * past it, a scan of C strings would not. */
+static void check_includes(load_t *L, const char *file, const char *text, size_t len, int depth)
 {
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        unsigned nl = 1;
+        for (const char *q = text; q < nul; q++)
+            nl += *q == '\n';
+        fo_src_t at = {file, nl};
+        err_src(L, at, NULL, "a NUL byte: a configuration file is text");
+        return;
+    }
     enum { CODE, STRING, BLOCK, LINE } state = CODE;
     unsigned line = 1;
     bool bol = true;
@@ -2001,9 +2019,13 @@ fo_config_t *fo_config_load(const char *path, fo_config_errors_t *errs)
             fclose(f);
     } else {
         fclose(f);
-        const char *main_text = file_text(&L, path);
-        if (main_text)
-            check_includes(&L, path, main_text, 0);
+        buf_t main_text = BUF_INIT;
+        int rc = slurp(path, &main_text);
+        if (rc == 0)
+            check_includes(&L, path, buf_str(&main_text), main_text.len, 0);
+        else
+            err_src(&L, top, NULL, "cannot read: %s", strerror(errno));
+        buf_free(&main_text);
         if (L.n_errs) {
             /* errors have already been recorded; libconfig must not see the file */
         } else if (!config_read_file(&L.lc, path)) {

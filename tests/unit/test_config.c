@@ -410,6 +410,24 @@ Test(config, include_of_a_directory_is_an_error)
     free(got);
 }
 
+/* libconfig reads on past a NUL byte (and so finds an include after it); a
+ * configuration file is text, and one with a NUL byte is refused. */
+Test(config, a_nul_byte_is_refused)
+{
+    static const char text[] = HEAD "  nodes = ( { name = \"d\0b1\"; host = \"h1\"; } );\n"
+                                    "@include \".\"\n" TAIL;
+    int fd = open("t.conf", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
+    fo_config_t *cfg = fo_config_load("t.conf", &errs);
+    cr_assert_null(cfg);
+    cr_assert_eq(errs.n, 1);
+    cr_expect_str_eq(errs.lines[0], "t.conf:2: a NUL byte: a configuration file is text");
+    fo_config_errors_free(&errs);
+}
+
 Test(config, include_in_a_comment_or_string_is_not_read)
 {
     fo_config_t *cfg = load_text_ok(HEAD NODES1 "/*\n@include \".\"\n*/\n"
