@@ -370,7 +370,10 @@ void ctlrender_gtid_summary(buf_t *out, const char *gtid, size_t width)
             cap = cap ? cap * 2 : 8;
             m = xrealloc(m, cap * sizeof *m);
         }
-        m[n++] = buf_steal(&b);
+        /* Cleaned again: taking the whitespace out may have joined two bytes
+         * into a C1 control character. */
+        m[n++] = clean(buf_str(&b));
+        buf_free(&b);
     }
     free(all);
 

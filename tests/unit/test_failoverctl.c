@@ -441,6 +441,20 @@ Test(render, long_keys_and_prefixes_fit)
     json_decref(j);
 }
 
+/* Taking the whitespace out of a GTID text must not join two bytes into a C1
+ * control character (0xC2 0x80-0x9F). */
+Test(render, gtid_summary_makes_no_control_characters)
+{
+    buf_t b = BUF_INIT;
+    ctlrender_gtid_summary(&b, "au\xc2\xc2\x8b\x8f:1-5", 30);
+    assert_fits(buf_str(&b));
+    for (const char *p = buf_str(&b); *p; p++)
+        cr_assert(!((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 &&
+                    (unsigned char)p[1] <= 0x9F),
+                  "a C1 control character in '%s'", buf_str(&b));
+    buf_free(&b);
+}
+
 /* ---- exit codes ---- */
 
 Test(exit_codes, error_codes_map_to_documented_exit_codes)
