@@ -13,6 +13,17 @@
 
 static char dir[64];
 
+/* The scratch directory goes when the fuzzer exits. */
+static void cleanup(void)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/f.conf", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/again.conf", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void write_file(const char *path, const char *data, size_t size)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -67,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/fuzz_config.XXXXXX");
         FUZZ_CHECK(mkdtemp(dir), "mkdtemp");
+        atexit(cleanup);
     }
     char path[96], again[96];
     snprintf(path, sizeof path, "%s/f.conf", dir);

@@ -51,6 +51,11 @@ static void h_fail(control_req_t *req, void *ud)
     control_reply_error(req, "bad_argument", "%s", control_req_cmd(req));
 }
 
+static void cleanup(void)
+{
+    unlink(path);
+}
+
 static void setup(void)
 {
     uv_loop_init(&loop);
@@ -68,6 +73,7 @@ static void setup(void)
     control_register(ctl, "fail", h_fail, NULL);
     char err[256];
     FUZZ_CHECK(control_listen(ctl, err, sizeof err), "%s", err);
+    atexit(cleanup);
 }
 
 static void check_replies(const char *text, size_t len)

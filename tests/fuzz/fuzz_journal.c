@@ -9,6 +9,15 @@
 
 static char dir[64];
 
+/* The scratch directory goes when the fuzzer exits. */
+static void cleanup(void)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s/journal", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536)
@@ -16,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/fuzz_journal.XXXXXX");
         FUZZ_CHECK(mkdtemp(dir), "mkdtemp");
+        atexit(cleanup);
     }
     char path[96];
     snprintf(path, sizeof path, "%s/journal", dir);
