@@ -133,6 +133,16 @@ static void render_reload(buf_t *out, const json_t *result)
         buf_printf(out, "deferred: %s\n", json_string_value(v));
 }
 
+/* "CLUSTER: text", wrapped to the terminal's 80 columns like every other line
+ * (a long cluster name or message would run past them). */
+static void render_cluster_line(buf_t *out, const char *cluster, const char *text)
+{
+    buf_t prefix = BUF_INIT;
+    buf_printf(&prefix, "%s: ", cluster);
+    ctlrender_message(out, buf_str(&prefix), text);
+    buf_free(&prefix);
+}
+
 /* The human rendering of a command's result (or of the operation a failed
  * switchover or failover reports). */
 static void render(buf_t *out, const command_t *cmd, const json_t *args, const json_t *result)
@@ -149,11 +159,13 @@ static void render(buf_t *out, const command_t *cmd, const json_t *args, const j
     else if (strcmp(name, "history") == 0)
         ctlrender_history(out, result);
     else if ((strcmp(name, "pause") == 0 || strcmp(name, "resume") == 0) && cluster)
-        buf_printf(out, "%s: automatic failover %s\n", cluster,
-                   json_is_true(json_object_get(result, "paused")) ? "paused" : "resumed");
+        render_cluster_line(out, cluster,
+                            json_is_true(json_object_get(result, "paused"))
+                                ? "automatic failover paused"
+                                : "automatic failover resumed");
     else if (strcmp(name, "ack") == 0 && json_string_value(json_object_get(result, "message")))
-        buf_printf(out, "%s: %s\n", cluster ? cluster : "?",
-                   json_string_value(json_object_get(result, "message")));
+        render_cluster_line(out, cluster ? cluster : "?",
+                            json_string_value(json_object_get(result, "message")));
     else if (strcmp(name, "reload") == 0 && json_is_object(result))
         render_reload(out, result);
     else

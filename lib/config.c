@@ -1842,6 +1842,161 @@ static void check_root(load_t *L, void *obj, const char *path)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Includes                                                                  */
+
+/* libconfig 1.5 opens an @include with fopen() and, when reading it then
+ * fails (a directory, a device that errs), calls exit() from inside its
+ * scanner: --check-config would die and a reload would end the daemon.  It
+ * has no hook for includes (config_set_include_func came with 1.7), so every
+ * file is scanned here first, the way libconfig's scanner reads it, and an
+ * include that is not a readable regular file is an error before libconfig
+ * sees it.  Included files are read and scanned in turn (libconfig stops at a
+ * depth of 10 with an error of its own). */
+#define INCLUDE_DEPTH_MAX 10
+
+static void check_includes(load_t *L, const char *file, const char *text, size_t len, int depth);
+
+/* Reads a whole file: 0, or -1 when it cannot be opened, -2 when reading it
+ * fails (errno set). */
+static int slurp(const char *path, buf_t *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(out, chunk, n);
+    bool failed = ferror(f) != 0;
+    int e = errno;
+    fclose(f);
+    errno = e;
+    return failed ? -2 : 0;
+}
+
+/* The file an include names, as libconfig 1.5 builds it: the include
+ * directory and the name, whatever the name holds (even a leading '/'). */
+static void check_one_include(load_t *L, fo_src_t at, const char *name, int depth)
+{
+    buf_t path = BUF_INIT;
+    if (*L->dir) {
+        buf_puts(&path, L->dir); /* ends in '/': libconfig's extra one changes nothing */
+    }
+    buf_puts(&path, name);
+    struct stat st;
+    if (stat(buf_str(&path), &st) != 0) {
+        buf_free(&path);
+        return; /* libconfig says "cannot open include file" itself */
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_src(L, at, NULL, "@include \"%s\": %s is %s, not a configuration file", name,
+                buf_str(&path), S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        buf_free(&path);
+        return;
+    }
+    buf_t t = BUF_INIT;
+    int rc = slurp(buf_str(&path), &t);
+    if (rc == -2) /* one libconfig could open, then exit() on */
+        err_src(L, at, NULL, "@include \"%s\": cannot read %s: %s", name, buf_str(&path),
+                strerror(errno));
+    else if (rc == 0 && depth + 1 < INCLUDE_DEPTH_MAX) {
+        check_includes(L, name, buf_str(&t), t.len, depth + 1);
+    }
+    buf_free(&t);
+    buf_free(&path);
+}
+
+/* The directive as libconfig's scanner sees it: at the start of a line (not
+ * in a string or comment), blanks, "@include", blanks, a string in which only
+ * \\ and \" are escapes.  A NUL byte is refused first: libconfig reads on
+ * past it, a scan of C strings would not. */
+static void check_includes(load_t *L, const char *file, const char *text, size_t len, int depth)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        unsigned nl = 1;
+        for (const char *q = text; q < nul; q++)
+            nl += *q == '\n';
+        fo_src_t at = {file, nl};
+        err_src(L, at, NULL, "a NUL byte: a configuration file is text");
+        return;
+    }
+    enum { CODE, STRING, BLOCK, LINE } state = CODE;
+    unsigned line = 1;
+    bool bol = true;
+    for (const char *p = text; *p;) {
+        if (state == CODE && bol) {
+            const char *q = p + strspn(p, " \t");
+            if (strncmp(q, "@include", 8) == 0 && (q[8] == ' ' || q[8] == '\t')) {
+                q += 8 + strspn(q + 8, " \t");
+                if (*q == '"') {
+                    unsigned at_line = line;
+                    buf_t name = BUF_INIT;
+                    bool closed = false, bad = false;
+                    for (q++; *q; q++) {
+                        if (*q == '"') {
+                            closed = true;
+                            q++;
+                            break;
+                        }
+                        if (*q == '\\' && (q[1] == '\\' || q[1] == '"'))
+                            q++;
+                        else if (*q == '\\')
+                            bad = true;
+                        if (*q == '\n')
+                            line++;
+                        buf_putc(&name, *q);
+                    }
+                    fo_src_t at = {file, at_line};
+                    if (bad)
+                        err_src(L, at, NULL, "@include: a backslash in a file name must be "
+                                             "written \\\\");
+                    else if (closed)
+                        check_one_include(L, at, buf_str(&name), depth);
+                    buf_free(&name);
+                    p = q;
+                    bol = false;
+                    continue;
+                }
+            }
+        }
+        char c = *p++;
+        bol = c == '\n';
+        if (c == '\n') {
+            line++;
+            if (state == LINE)
+                state = CODE;
+            continue;
+        }
+        switch (state) {
+        case CODE:
+            if (c == '"')
+                state = STRING;
+            else if (c == '#' || (c == '/' && *p == '/'))
+                state = LINE;
+            else if (c == '/' && *p == '*') {
+                state = BLOCK;
+                p++;
+            }
+            break;
+        case STRING:
+            if (c == '\\' && *p && *p != '\n')
+                p++;
+            else if (c == '"')
+                state = CODE;
+            break;
+        case BLOCK:
+            if (c == '*' && *p == '/') {
+                state = CODE;
+                p++;
+            }
+            break;
+        case LINE: break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Loading and freeing                                                       */
 
 static void load_done(load_t *L)
@@ -1878,7 +2033,16 @@ fo_config_t *fo_config_load(const char *path, fo_config_errors_t *errs)
             fclose(f);
     } else {
         fclose(f);
-        if (!config_read_file(&L.lc, path)) {
+        buf_t main_text = BUF_INIT;
+        int rc = slurp(path, &main_text);
+        if (rc == 0)
+            check_includes(&L, path, buf_str(&main_text), main_text.len, 0);
+        else
+            err_src(&L, top, NULL, "cannot read: %s", strerror(errno));
+        buf_free(&main_text);
+        if (L.n_errs) {
+            /* errors have already been recorded; libconfig must not see the file */
+        } else if (!config_read_file(&L.lc, path)) {
             const char *ef = config_error_file(&L.lc);
             fo_src_t at = {ef ? ef : path, (unsigned)config_error_line(&L.lc)};
             err_src(&L, at, NULL, "%s", config_error_text(&L.lc));
@@ -2021,23 +2185,35 @@ static void indent(buf_t *out, int n)
         buf_putc(out, ' ');
 }
 
+/* A key that names a secret, in any case: DB_PASSWORD, Api_Token, passwd ... */
 static bool secret_key(const char *key)
 {
-    return strstr(key, "password") || strstr(key, "secret") || strstr(key, "token");
+    static const char *const words[] = {"password", "passwd", "secret", "token",
+                                        "credential", "apikey", "api_key", "auth"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasestr(key, words[i]))
+            return true;
+    return false;
 }
 
+/* A URL with its user information (user:password@) and its path and query
+ * masked: both may hold credentials. */
 static void put_masked_url(buf_t *out, const char *url)
 {
     const char *host = strstr(url, "://");
     host = host ? host + 3 : url;
     size_t hl = strcspn(host, "/?#");
-    if (!host[hl]) {
-        put_quoted(out, url);
-        return;
-    }
     buf_t b = BUF_INIT;
-    buf_append(&b, url, (size_t)(host - url) + hl);
-    buf_puts(&b, "/********");
+    buf_append(&b, url, (size_t)(host - url));
+    const char *at = memrchr(host, '@', hl);
+    if (at) {
+        buf_puts(&b, "********@");
+        hl -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    buf_append(&b, host, hl);
+    if (host[hl])
+        buf_puts(&b, "/********");
     put_quoted(out, buf_str(&b));
     buf_free(&b);
 }

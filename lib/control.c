@@ -884,6 +884,8 @@ static void process_input(conn_t *c)
     size_t start = 0;
     c->processing = true;
     while (!c->closing && !c->draining && c->in_flight < CONTROL_MAX_PIPELINE) {
+        if (!c->in.data)
+            break; /* nothing was ever sent (a client that connects and closes) */
         char *base = c->in.data + start;
         size_t avail = c->in.len - start;
         size_t from = c->scanned > start ? c->scanned - start : 0;

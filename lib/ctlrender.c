@@ -108,6 +108,27 @@ static void put_name_cell(buf_t *out, const char *s, size_t width)
     free(c);
 }
 
+/* A prefix (a long key, a long name) wider than the line is cut into lines
+ * like a long word; returns the column after it. */
+static size_t put_prefix(buf_t *out, const char *prefix, size_t indent)
+{
+    char *c = clean(prefix);
+    const char *p = c;
+    size_t col = 0;
+    if (indent > W / 2)
+        indent = W / 2;
+    while (col + ctlrender_width(p) > W) {
+        p = put_chars(out, p, W - col);
+        buf_putc(out, '\n');
+        spaces(out, indent);
+        col = indent;
+    }
+    buf_puts(out, p);
+    col += ctlrender_width(p);
+    free(c);
+    return col;
+}
+
 /* prefix + text, word-wrapped at W columns; continuation lines start with
  * indent spaces; a word longer than a line is split. Ends with a newline. */
 static void wrap(buf_t *out, const char *prefix, size_t indent, const char *text)
@@ -115,8 +136,7 @@ static void wrap(buf_t *out, const char *prefix, size_t indent, const char *text
     char *t = clean(text);
     if (indent > W / 2)
         indent = W / 2; /* deep nesting must still leave room for text */
-    buf_puts(out, prefix);
-    size_t col = ctlrender_width(prefix);
+    size_t col = put_prefix(out, prefix, indent);
     bool empty = true; /* nothing of text on this line yet */
     const char *p = t;
     for (;;) {
@@ -350,7 +370,10 @@ void ctlrender_gtid_summary(buf_t *out, const char *gtid, size_t width)
             cap = cap ? cap * 2 : 8;
             m = xrealloc(m, cap * sizeof *m);
         }
-        m[n++] = buf_steal(&b);
+        /* Cleaned again: taking the whitespace out may have joined two bytes
+         * into a C1 control character. */
+        m[n++] = clean(buf_str(&b));
+        buf_free(&b);
     }
     free(all);
 
@@ -1251,11 +1274,11 @@ static void gen_object(buf_t *out, const json_t *o, size_t indent, bool dash)
             wrap(out, buf_str(&p), indent + 4, buf_str(&t));
             buf_free(&t);
         } else if (json_is_object(v)) {
-            buf_puts(out, buf_str(&p));
+            put_prefix(out, buf_str(&p), indent + 4);
             buf_putc(out, '\n');
             gen_object(out, v, indent + 2, false);
         } else {
-            buf_puts(out, buf_str(&p));
+            put_prefix(out, buf_str(&p), indent + 4);
             buf_putc(out, '\n');
             gen_elements(out, v, indent + 2);
         }

@@ -231,22 +231,24 @@ void flavor_note_semisync_variables(flavor_t *f, const char *source_var, const c
 
 void flavor_sql_escape(buf_t *out, const char *s, size_t len)
 {
+    /* A quote is doubled, never backslash-escaped: '' is a quote inside a
+     * literal whether or not sql_mode has NO_BACKSLASH_ESCAPES, so no value can
+     * end the literal early in either mode.  A backslash is doubled: one
+     * backslash without NO_BACKSLASH_ESCAPES (what every session sets), two in
+     * that mode: a wrong value there, but never a way out of the literal.  NUL
+     * cannot be sent raw.  Every other byte (newlines, Ctrl-Z, '"') is the same
+     * raw inside a quoted literal in both modes. */
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
-        char rep;
+        const char *rep;
         switch (s[i]) {
-        case '\0': rep = '0'; break;
-        case '\n': rep = 'n'; break;
-        case '\r': rep = 'r'; break;
-        case '\032': rep = 'Z'; break;
-        case '\\': rep = '\\'; break;
-        case '\'': rep = '\''; break;
-        case '"': rep = '"'; break;
+        case '\0': rep = "\\0"; break;
+        case '\\': rep = "\\\\"; break;
+        case '\'': rep = "''"; break;
         default: continue;
         }
         buf_append(out, s + start, i - start);
-        buf_putc(out, '\\');
-        buf_putc(out, rep);
+        buf_puts(out, rep);
         start = i + 1;
     }
     buf_append(out, s + start, len - start);

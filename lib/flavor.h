@@ -10,8 +10,10 @@
  * one flavor_t per node and the executor sends what this module builds.
  *
  * Assumptions the callers must keep (the prober sets them on every session):
- *  - sql_mode does NOT contain NO_BACKSLASH_ESCAPES: string literals are
- *    escaped with backslashes (see flavor_sql_escape).
+ *  - sql_mode does NOT contain NO_BACKSLASH_ESCAPES, so that a backslash in
+ *    a value arrives as itself.  Should a server force that mode anyway, the
+ *    escaping stays safe: quotes are doubled (see flavor_sql_escape), so no
+ *    value can leave its literal in either mode.
  *  - the connection character set is utf8mb4 (or another ASCII-safe set such
  *    as utf8mb3 or latin1).  Byte-wise backslash escaping is only safe when no
  *    multi-byte character can contain the bytes 0x27 or 0x5C, which is false
@@ -99,9 +101,11 @@ void flavor_note_semisync_variables(flavor_t *f, const char *source_var, const c
 /* ---- String literals ---------------------------------------------------- */
 
 /* Appends s[0..len) escaped for a single-quoted SQL literal (without the
- * quotes): backslash, both quotes, NUL (\0), newline (\n), carriage return
- * (\r) and Ctrl-Z (\Z) become backslash sequences, every other byte is copied.
- * Relies on the session assumptions above. */
+ * quotes): a single quote is doubled (''), a backslash doubled (\\), NUL
+ * becomes \0, every other byte is copied.  Safe with and without
+ * NO_BACKSLASH_ESCAPES; the value is exact without it (the session
+ * assumption above), and exact in both modes when it holds no backslash and
+ * no NUL. */
 void flavor_sql_escape(buf_t *out, const char *s, size_t len);
 /* The same between single quotes. */
 void flavor_sql_quote(buf_t *out, const char *s, size_t len);

@@ -26,7 +26,8 @@
  * the global privileges it logged in with. */
 #define GRANTS_EVERY_MS 60000
 
-/* Our sessions: no NO_BACKSLASH_ESCAPES (flavor.h escapes with backslashes),
+/* Our sessions: no NO_BACKSLASH_ESCAPES (a backslash in a value arrives as itself;
+ * flavor.h doubles quotes, so no value leaves its literal in either mode),
  * utf8mb4, and a long idle timeout so a kept-open connection survives. */
 #define PROBE_INIT_SQL "SET NAMES utf8mb4; SET SESSION sql_mode = '', SESSION wait_timeout = 3600"
 

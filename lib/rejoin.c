@@ -122,13 +122,19 @@ static gtid_pos_entry_t *parse_state(const char *text, size_t *n, char *err, siz
         gtid_pos_free(one);
     }
     free(copy);
+    if (!*n && text[strspn(text, " \t\r\n")]) {
+        /* Only separators ("," or ", ,"): not a state, and the caller reports err. */
+        if (err)
+            snprintf(err, errlen, "\"%s\" holds no GTID", text);
+        return NULL;
+    }
     return out;
 }
 
 static int compare_mariadb(const char *node, const char *primary, char **errant, char *err,
                            size_t errlen)
 {
-    char e[GTID_ERR_SIZE];
+    char e[GTID_ERR_SIZE] = "";
     gtid_pos_t *np = gtid_pos_parse(node, e, sizeof e);
     if (!np) {
         snprintf(err, errlen, "the node's position: %s", e);

@@ -4,6 +4,7 @@
 #include "detect.h"
 #include "durability.h"
 #include "event.h"
+#include "jtext.h"
 
 static status_backlog_fn backlog_fn;
 
@@ -23,9 +24,11 @@ static json_t *stamp(uint64_t mono, const status_clock_t *clk)
     return json_string(ts);
 }
 
+/* Text from servers and the configuration may be any bytes: never dropped
+ * (see jtext.h). */
 static json_t *nullable_str(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return jtext(s);
 }
 
 static json_t *replication_json(const cluster_t *c, const observation_t *o)
@@ -34,22 +37,23 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
         return json_null();
     int src = cluster_find_node(c, o->source_host, o->source_port);
     long long backlog = backlog_fn ? backlog_fn(o) : -1;
-    return json_pack("{s:o, s:s?, s:I, s:s, s:b, s:o, s:o, s:s?, s:s?, s:s, s:s}", "source",
-                     src >= 0 ? json_string(c->nodes[src].name) : json_null(), "source_host",
-                     o->source_host, "source_port", (json_int_t)o->source_port, "io",
+    return json_pack("{s:o, s:o, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "source",
+                     src >= 0 ? jtext(c->nodes[src].name) : json_null(), "source_host",
+                     jtext(o->source_host), "source_port", (json_int_t)o->source_port, "io",
                      io_state_str(o->io), "sql", o->sql_running, "lag_s",
                      o->lag_s >= 0 ? json_integer(o->lag_s) : json_null(), "backlog",
                      backlog >= 0 ? json_integer(backlog) : json_null(), "received_gtids",
-                     o->received_gtids, "executed_gtids", o->executed_gtids, "last_io_error",
-                     o->last_io_error ? o->last_io_error : "", "last_sql_error",
-                     o->last_sql_error ? o->last_sql_error : "");
+                     jtext(o->received_gtids), "executed_gtids", jtext(o->executed_gtids),
+                     "last_io_error", jtext(o->last_io_error ? o->last_io_error : ""),
+                     "last_sql_error", jtext(o->last_sql_error ? o->last_sql_error : ""));
 }
 
 static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
 {
     const observation_t *o = &n->last_ok;
     const char *state = !n->probed ? "unknown" : n->up ? "up" : n->unobservable ? "unobservable" : "down";
-    json_t *j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "name", n->name, "host", n->host,
+    json_t *j = json_pack("{s:o, s:o, s:I, s:s, s:s, s:s}", "name", jtext(n->name), "host",
+                          jtext(n->host),
                           "port", (json_int_t)n->port, "role", role_str(n->role), "state", state,
                           "promotion_rule", promotion_rule_str(n->rule));
     bool known = o->ok;
@@ -62,22 +66,22 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "server_id", known ? json_integer(o->server_id) : json_null());
     json_object_set_new(j, "server_uuid", known ? nullable_str(o->server_uuid) : json_null());
     json_object_set_new(j, "gtid_executed", known ? nullable_str(o->gtid_executed) : json_null());
-    json_object_set_new(j, "errant_gtids", n->errant ? json_string(n->errant) : json_null());
+    json_object_set_new(j, "errant_gtids", jtext(n->errant));
     json_object_set_new(j, "gtid_error", known ? nullable_str(o->gtid_error) : json_null());
     json_object_set_new(j, "replication", replication_json(c, o));
     json_object_set_new(j, "replication_filters",
-                        known && o->replica && o->repl_filters ? json_string(o->repl_filters)
+                        known && o->replica && o->repl_filters ? jtext(o->repl_filters)
                                                                : json_null());
     json_object_set_new(j, "latency_ms", n->up ? json_real(n->latency_ms) : json_null());
     json_object_set_new(j, "last_probe", stamp(n->last_probe_at, clk));
     json_object_set_new(j, "down_since", n->up ? json_null() : stamp(n->fail_since, clk));
     json_object_set_new(j, "last_error",
-                        n->up || !n->last_error ? json_null() : json_string(n->last_error));
+                        n->up || !n->last_error ? json_null() : jtext(n->last_error));
     json_object_set_new(j, "denied_privilege",
-                        n->unobservable && n->denied_privilege ? json_string(n->denied_privilege)
+                        n->unobservable && n->denied_privilege ? jtext(n->denied_privilege)
                                                                : json_null());
     json_object_set_new(j, "missing_privileges",
-                        n->grants_missing ? json_string(n->grants_missing) : json_null());
+                        n->grants_missing ? jtext(n->grants_missing) : json_null());
     return j;
 }
 
@@ -88,12 +92,12 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
         json_array_append_new(nodes, node_json(c, &c->nodes[i], clk));
     json_t *issues = json_array();
     for (size_t i = 0; i < c->n_issues; i++)
-        json_array_append_new(issues, json_string(c->issues[i]));
-    json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "name", c->name, "verdict",
+        json_array_append_new(issues, jtext(c->issues[i]));
+    json_t *j = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "name", jtext(c->name), "verdict",
                           verdict_str(c->detect.verdict), "verdict_since",
-                          stamp(c->detect.since, clk), "verdict_reason", c->verdict_reason,
-                          "primary",
-                          c->primary >= 0 ? json_string(c->nodes[c->primary].name) : json_null(),
+                          stamp(c->detect.since, clk), "verdict_reason",
+                          jtext(c->verdict_reason), "primary",
+                          c->primary >= 0 ? jtext(c->nodes[c->primary].name) : json_null(),
                           "issues", issues, "nodes", nodes);
     json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
     return j;

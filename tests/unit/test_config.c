@@ -383,6 +383,58 @@ Test(config, include_is_relative_to_the_main_file)
     fo_config_free(cfg);
 }
 
+/* libconfig 1.5 calls exit() on an include it opens but cannot read: such an
+ * include is an error before libconfig sees it (this test process would end
+ * otherwise). */
+Test(config, include_of_a_directory_is_an_error)
+{
+    char *got = load_errors(HEAD NODES1 "@include \".\"\n" TAIL);
+    cr_expect_str_eq(got, "t.conf:3: @include \".\": . is a directory, not a configuration file\n");
+    free(got);
+    cr_assert_eq(mkdir("etc", 0755), 0);
+    cr_assert_eq(mkdir("etc/sub", 0755), 0);
+    write_file("etc/nodes.conf", "@include \"sub\"\n" NODES1, 0644);
+    write_file("etc/main.conf", HEAD "@include \"nodes.conf\"\n" TAIL, 0644);
+    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
+    fo_config_t *cfg = fo_config_load("etc/main.conf", &errs);
+    cr_assert_null(cfg);
+    cr_assert_eq(errs.n, 1);
+    cr_expect_str_eq(errs.lines[0],
+                     "nodes.conf:1: @include \"sub\": etc/sub is a directory, not a configuration file");
+    fo_config_errors_free(&errs);
+    got = load_errors(HEAD NODES1 "@include \"\"\n" TAIL);
+    cr_expect(strstr(got, "cannot open include file"), "%s", got);
+    free(got);
+    got = load_errors(HEAD NODES1 "@include \"/dev/null\"\n" TAIL);
+    cr_expect(strstr(got, "is not a regular file"), "%s", got);
+    free(got);
+}
+
+/* libconfig reads on past a NUL byte (and so finds an include after it); a
+ * configuration file is text, and one with a NUL byte is refused. */
+Test(config, a_nul_byte_is_refused)
+{
+    static const char text[] = HEAD "  nodes = ( { name = \"d\0b1\"; host = \"h1\"; } );\n"
+                                    "@include \".\"\n" TAIL;
+    int fd = open("t.conf", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
+    fo_config_t *cfg = fo_config_load("t.conf", &errs);
+    cr_assert_null(cfg);
+    cr_assert_eq(errs.n, 1);
+    cr_expect_str_eq(errs.lines[0], "t.conf:2: a NUL byte: a configuration file is text");
+    fo_config_errors_free(&errs);
+}
+
+Test(config, include_in_a_comment_or_string_is_not_read)
+{
+    fo_config_t *cfg = load_text_ok(HEAD NODES1 "/*\n@include \".\"\n*/\n"
+                                               "# @include \".\"\n" TAIL);
+    fo_config_free(cfg);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Errors: each kind, with its exact message                                */
 
@@ -862,6 +914,34 @@ Test(config, print_masks_secrets)
     cr_expect(strstr(out, "url = \"https://hooks.example.com/********\";"));
     cr_expect(strstr(out, "tsig_secret = \"********\";"));
     cr_expect(strstr(out, "weight = 0.5;"));
+    free(out);
+    fo_config_free(cfg);
+}
+
+Test(config, print_masks_url_credentials_and_secret_keys_in_any_case)
+{
+    fo_config_t *cfg = load_text_ok(
+        HEAD "  nodes = ( { name = \"db1\"; host = \"h1\";\n"
+             "    vars = { DB_PASSWORD = \"pw-upper\"; Api_Token = \"tok-mixed\";\n"
+             "             ssh_host = \"visible\"; }; } );\n"
+             "  webhooks = ( { url = \"https://bob:hunter2@hooks.example.com/x/y\"; },\n"
+             "               { url = \"http://alice:pa55@127.0.0.1:8080\"; } );\n" TAIL);
+    char *out = print_of(cfg);
+    cr_expect_null(strstr(out, "pw-upper"), "DB_PASSWORD is a secret: %s", out);
+    cr_expect_null(strstr(out, "tok-mixed"), "Api_Token is a secret");
+    cr_expect_null(strstr(out, "hunter2"), "a URL's password is masked");
+    cr_expect_null(strstr(out, "pa55"), "even when the URL has no path");
+    cr_expect_null(strstr(out, "bob"), "and its user");
+    cr_expect(strstr(out, "\"https://********@hooks.example.com/********\""), "%s", out);
+    cr_expect(strstr(out, "\"http://********@127.0.0.1:8080\""), "%s", out);
+    cr_expect(strstr(out, "\"visible\""));
+    /* What is printed loads again and prints the same. */
+    write_file("again.conf", out, 0644);
+    fo_config_t *again = load_ok("again.conf");
+    char *out2 = print_of(again);
+    cr_expect_str_eq(strchr(out2, '\n'), strchr(out, '\n'));
+    free(out2);
+    fo_config_free(again);
     free(out);
     fo_config_free(cfg);
 }

@@ -615,6 +615,25 @@ Test(control, a_client_that_shuts_down_its_write_side_still_gets_replies, .timeo
     server_stop(srv);
 }
 
+/* A client that connects and shuts down without sending a byte: the reader
+ * has no buffer at all then, and the connection is closed; others go on.
+ * (Pointer arithmetic on that missing buffer is caught by clang's UBSan, in
+ * the control fuzz harness, which starts from this input.) */
+Test(control, a_client_that_sends_nothing_is_closed, .timeout = 30)
+{
+    server_t *srv = server_start();
+    client_t *c = cl_open(srv->path);
+    shutdown(c->fd, SHUT_WR);
+    cl_wait_closed(c, 3000);
+    cl_close(c);
+    c = cl_open(srv->path);
+    json_t *r = call(c, "{\"cmd\":\"status\"}\n");
+    cr_assert(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    cl_close(c);
+    server_stop(srv);
+}
+
 Test(control, a_stalled_half_line_does_not_block_others_and_times_out, .timeout = 30)
 {
     server_t *srv = server_start();

@@ -418,6 +418,43 @@ Test(render, messages_wrap_in_80_columns)
     buf_free(&b);
 }
 
+/* Long keys and long prefixes (a cluster named at length) are cut like long
+ * words: no line passes 80 columns. */
+Test(render, long_keys_and_prefixes_fit)
+{
+    char key[201];
+    memset(key, 'k', 200);
+    key[200] = '\0';
+    json_t *j = json_pack("{s:s, s:{s:[s,s]}, s:{s:{s:i}}}", key, "value", "nested", key, "a",
+                          "b", "deeper", key, "x", 1);
+    buf_t b = BUF_INIT;
+    ctlrender_generic(&b, j);
+    assert_fits(buf_str(&b));
+    cr_assert(strstr(buf_str(&b), "value"), "%s", buf_str(&b));
+    buf_reset(&b);
+    char prefix[204];
+    snprintf(prefix, sizeof prefix, "%s: ", key);
+    ctlrender_message(&b, prefix, "automatic failover paused");
+    assert_fits(buf_str(&b));
+    cr_assert(strstr(buf_str(&b), "automatic failover paused"), "%s", buf_str(&b));
+    buf_free(&b);
+    json_decref(j);
+}
+
+/* Taking the whitespace out of a GTID text must not join two bytes into a C1
+ * control character (0xC2 0x80-0x9F). */
+Test(render, gtid_summary_makes_no_control_characters)
+{
+    buf_t b = BUF_INIT;
+    ctlrender_gtid_summary(&b, "au\xc2\xc2\x8b\x8f:1-5", 30);
+    assert_fits(buf_str(&b));
+    for (const char *p = buf_str(&b); *p; p++)
+        cr_assert(!((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 &&
+                    (unsigned char)p[1] <= 0x9F),
+                  "a C1 control character in '%s'", buf_str(&b));
+    buf_free(&b);
+}
+
 /* ---- exit codes ---- */
 
 Test(exit_codes, error_codes_map_to_documented_exit_codes)

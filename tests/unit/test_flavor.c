@@ -668,19 +668,19 @@ typedef struct {
 static const escape_case_t escape_cases[] = {
     E("", ""),
     E("plain", "plain"),
-    E("it's", "it\\'s"),
-    E("say \"hi\"", "say \\\"hi\\\""),
+    E("it's", "it''s"),
+    E("say \"hi\"", "say \"hi\""),
     E("back\\slash", "back\\\\slash"),
     E("trailing\\", "trailing\\\\"),
     E("nul\0inside", "nul\\0inside"),
     E("\0", "\\0"),
-    E("line\nfeed", "line\\nfeed"),
-    E("carriage\rreturn", "carriage\\rreturn"),
-    E("ctrl\032z", "ctrl\\Zz"),
+    E("line\nfeed", "line\nfeed"),
+    E("carriage\rreturn", "carriage\rreturn"),
+    E("ctrl\032z", "ctrl\032z"),
     E("tab\tstays", "tab\tstays"),
-    E("'; DROP TABLE mysql.user; --", "\\'; DROP TABLE mysql.user; --"),
-    E("\\'", "\\\\\\'"),
-    E("''", "\\'\\'"),
+    E("'; DROP TABLE mysql.user; --", "''; DROP TABLE mysql.user; --"),
+    E("\\'", "\\\\''"),
+    E("''", "''''"),
     E("h\xc3\xa9llo", "h\xc3\xa9llo"),
     E("\xff\xfe", "\xff\xfe"),
 };
@@ -699,25 +699,33 @@ Test(flavor_escape, quote_wraps)
     buf_t b = BUF_INIT;
     flavor_sql_quote(&b, "a'b\0c", 5);
     cr_assert_eq(b.len, 9);
-    cr_assert_str_eq(buf_str(&b), "'a\\'b\\0c'");
+    cr_assert_str_eq(buf_str(&b), "'a''b\\0c'");
     buf_reset(&b);
     flavor_sql_quote(&b, "", 0);
     cr_assert_str_eq(buf_str(&b), "''");
     buf_free(&b);
 }
 
-/* What the server's lexer does to a single-quoted literal (without
- * NO_BACKSLASH_ESCAPES): used to check that escaping round-trips. */
-static size_t unescape(const char *s, size_t len, char *out)
+/* What the server's lexer does to the inside of a single-quoted literal, with
+ * (nbe) or without NO_BACKSLASH_ESCAPES.  Returns the value's length, or
+ * (size_t)-1 when a quote would end the literal early (an injection). */
+static size_t unescape_mode(const char *s, size_t len, char *out, bool nbe)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] != '\\') {
-            cr_assert(s[i] != '\'', "unescaped quote at %zu", i);
+        if (s[i] == '\'') {
+            if (i + 1 >= len || s[i + 1] != '\'')
+                return (size_t)-1;
+            out[n++] = '\'';
+            i++;
+            continue;
+        }
+        if (s[i] != '\\' || nbe) {
             out[n++] = s[i];
             continue;
         }
-        cr_assert_lt(i + 1, len, "dangling backslash");
+        if (i + 1 >= len)
+            return (size_t)-1; /* the backslash would escape the closing quote */
         char c = s[++i];
         switch (c) {
         case '0': out[n++] = '\0'; break;
@@ -728,6 +736,39 @@ static size_t unescape(const char *s, size_t len, char *out)
         }
     }
     return n;
+}
+
+static size_t unescape(const char *s, size_t len, char *out)
+{
+    size_t n = unescape_mode(s, len, out, false);
+    cr_assert_neq(n, (size_t)-1, "the literal ends early");
+    return n;
+}
+
+Test(flavor_escape, safe_under_no_backslash_escapes)
+{
+    /* The attack: a value that ends the literal once backslashes stop being
+     * escapes.  In both modes the literal stays one literal; without
+     * backslashes and NUL the value is the same in both. */
+    static const char *const values[] = {
+        "x\\'; DROP USER root; --", "\\", "\\\\'", "'", "a'b", "pa\"ss", "new\nline", "",
+    };
+    char back[64];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        buf_t b = BUF_INIT;
+        flavor_sql_escape(&b, values[i], strlen(values[i]));
+        const char *e = buf_str(&b);
+        size_t n = unescape_mode(e, b.len, back, true);
+        cr_assert_neq(n, (size_t)-1, "value %zu leaves its literal under NO_BACKSLASH_ESCAPES", i);
+        if (!strchr(values[i], '\\')) {
+            cr_assert_eq(n, strlen(values[i]));
+            cr_assert(memcmp(back, values[i], n) == 0, "value %zu", i);
+        }
+        n = unescape_mode(e, b.len, back, false);
+        cr_assert_eq(n, strlen(values[i]), "value %zu", i);
+        cr_assert(memcmp(back, values[i], n) == 0, "value %zu", i);
+        buf_free(&b);
+    }
 }
 
 Test(flavor_escape, round_trips_random_bytes)
@@ -760,10 +801,10 @@ Test(flavor_escape, very_long_value)
         in[i] = (i % 3 == 0) ? '\'' : (i % 3 == 1) ? '\\' : 'x';
     buf_t b = BUF_INIT;
     flavor_sql_escape(&b, in, len);
-    /* Two of every three bytes gain a backslash. */
+    /* Two of every three bytes are doubled. */
     size_t expect = len + (len / 3) * 2 + (len % 3 >= 1) + (len % 3 >= 2);
     cr_assert_eq(b.len, expect);
-    cr_assert(strncmp(b.data, "\\'\\\\x\\'\\\\x", 10) == 0);
+    cr_assert(strncmp(b.data, "''\\\\x''\\\\x", 10) == 0);
     char *back = malloc(len);
     cr_assert_eq(unescape(b.data, b.len, back), len);
     cr_assert(memcmp(in, back, len) == 0);
@@ -952,10 +993,10 @@ Test(flavor_change_source, hostile_strings_are_escaped)
     src.ssl_ca = "/etc/ssl/it's \"ca\".pem";
     char *got = change_source("10.11.19-MariaDB", &src, false);
     cr_assert_str_eq(got, "CHANGE MASTER TO MASTER_HOST = 'fe80::1%eth0', MASTER_PORT = 3306, "
-                          "MASTER_USER = 'r\\'e\\\"p\\\\l', "
-                          "MASTER_PASSWORD = 'p\\'w\\\\d\\r\\Z\\'; DROP USER root; --', "
+                          "MASTER_USER = 'r''e\"p\\\\l', "
+                          "MASTER_PASSWORD = 'p''w\\\\d\r\032''; DROP USER root; --', "
                           "MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 1, MASTER_SSL = 1, "
-                          "MASTER_SSL_CA = '/etc/ssl/it\\'s \\\"ca\\\".pem', "
+                          "MASTER_SSL_CA = '/etc/ssl/it''s \"ca\".pem', "
                           "MASTER_SSL_VERIFY_SERVER_CERT = 0, MASTER_USE_GTID = slave_pos");
     free(got);
 }
@@ -1113,7 +1154,7 @@ static const wait_case_t wait_cases[] = {
     {"10.11.19-MariaDB", "0-1-100,1-2-7", 250, "SELECT MASTER_GTID_WAIT('0-1-100,1-2-7', 0.25)"},
     {"10.4.34-MariaDB", "0-1-100", 86400000, "SELECT MASTER_GTID_WAIT('0-1-100', 86400)"},
     {"11.4.2-MariaDB", "0-1-1'; SELECT 1; --", 1000,
-     "SELECT MASTER_GTID_WAIT('0-1-1\\'; SELECT 1; --', 1)"},
+     "SELECT MASTER_GTID_WAIT('0-1-1''; SELECT 1; --', 1)"},
 };
 
 Test(flavor_wait, per_flavor)

@@ -42,7 +42,18 @@ static const cmp_row_t cmp_rows[] = {
      "1-1-7"},
     {"MariaDB: an empty position is contained", true, "", "0-2-130", 1, NULL},
     {"MariaDB: a malformed state is an error", true, "0-1-100", "0-1", -1, NULL},
+    {"MariaDB: a state of only commas is an error", true, "0-1-100", ",,,", -1, NULL},
+    {"MariaDB: a state of one comma is an error", true, "0-1-100", ",", -1, NULL},
 };
+
+Test(rejoin, commas_only_state_says_why)
+{
+    char *errant = NULL;
+    char err[256] = "";
+    cr_assert_eq(rejoin_compare(true, "0-1-1", ",,", &errant, err, sizeof err), -1);
+    cr_expect(strstr(err, "holds no GTID"), "err: %s", err);
+    cr_expect_null(errant);
+}
 
 Test(rejoin, compare)
 {
