@@ -104,6 +104,7 @@ typedef struct {
     uint64_t replica_confirm_ms;
     uint64_t stall_grace_ms;
     policy_t policy;
+    char *metrics_listen; /* "" = no metrics listener */
 } fo_daemon_cfg_t;
 
 typedef struct {

@@ -24,6 +24,8 @@
 #include "event.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "monitor.h"
 #include "wiring.h"
 #include "notify.h"
@@ -61,6 +63,7 @@ typedef struct {
     bool ready;
     bool stopping;
     int exit_code;
+    metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
 } daemon_t;
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
@@ -496,6 +499,9 @@ static void stop(daemon_t *d)
     if (d->webhooks)
         webhooks_close(d->webhooks, 2000, closed_cb, NULL);
     d->webhooks = NULL;
+    metrics_http_close(d->metrics);
+    d->metrics = NULL;
+    metrics_detach_events();
     uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
     close_block_timer(d);
     uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
@@ -708,6 +714,66 @@ static void arm_block_loop(daemon_t *d)
     d->block_armed = true;
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+/* The /metrics page, from the model as it is now (on the loop). */
+static void render_metrics(buf_t *out, void *ud)
+{
+    daemon_t *d = ud;
+    metrics_cluster_t *mc = xcalloc(d->n_cl ? d->n_cl : 1, sizeof *mc);
+    for (size_t i = 0; i < d->n_cl; i++) {
+        json_t *st = json_object();
+        failover_status(d->cl[i]->fo, st);
+        mc[i] = (metrics_cluster_t){.c = monitor_cluster(d->cl[i]->m),
+                                    .paused = json_is_true(json_object_get(st, "paused")),
+                                    .blocked = json_is_string(json_object_get(st, "auto_blocked"))};
+        json_decref(st);
+    }
+    webhooks_stats_t ws = {0};
+    if (d->webhooks)
+        webhooks_stats(d->webhooks, &ws);
+    metrics_view_t v = {.version = FAILOVERD_VERSION,
+                        .clusters = mc,
+                        .n_clusters = d->n_cl,
+                        .webhook_waiting = ws.waiting,
+                        .webhook_failures = ws.failures,
+                        .webhook_dropped = ws.dropped_full + ws.dropped_failed};
+    metrics_render(out, &v);
+    free(mc);
+}
+
+/* /health: 200 once the first probe round is done, 503 before and while stopping. */
+static bool metrics_health(buf_t *out, void *ud)
+{
+    daemon_t *d = ud;
+    if (d->stopping) {
+        buf_puts(out, "stopping\n");
+        return false;
+    }
+    if (!d->ready) {
+        buf_puts(out, "starting: the first probe round is not done\n");
+        return false;
+    }
+    buf_puts(out, "ok\n");
+    return true;
+}
+
+static bool open_metrics(daemon_t *d)
+{
+    const char *listen = d->cfg->daemon.metrics_listen;
+    if (!listen[0])
+        return true;
+    metrics_http_handlers_t h = {.render = render_metrics, .health = metrics_health, .ud = d};
+    char err[512];
+    metrics_attach_events();
+    d->metrics = metrics_http_start(&d->loop, listen, &h, err, sizeof err);
+    if (!d->metrics) {
+        log_error("%s", err);
+        return false;
+    }
+    return true;
+}
+
 /* ---- start -------------------------------------------------------------- */
 
 static bool ensure_dir(const char *path, mode_t mode)
@@ -833,7 +899,7 @@ int daemon_run(fo_config_t *cfg)
         stop(d);
     }
     free(hooks);
-    if (!d->stopping && !open_control(d)) {
+    if (!d->stopping && (!open_control(d) || !open_metrics(d))) {
         d->exit_code = FO_EXIT_OSERR;
         stop(d);
     } else {

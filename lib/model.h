@@ -94,6 +94,10 @@ typedef struct {
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
 void observation_move(observation_t *dst, observation_t *src); /* dst cleared first; src zeroed */
 
+/* Upper bounds (ms) of the probe latency histogram's buckets, ascending. */
+#define NODE_LATENCY_BUCKETS 12
+extern const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
+
 typedef struct {
     /* From the configuration. */
     char *name;
@@ -118,6 +122,13 @@ typedef struct {
     /* Errant GTIDs against the primary, as last judged (see monitor.c); NULL
      * until judged, "" when none. */
     char *errant;
+
+    /* Round trips of the successful probes, for the metrics' histogram: how
+     * many fell in each bucket of node_latency_bounds_ms (the last slot counts
+     * those above every bound), their sum and their number. */
+    uint64_t latency_hist[NODE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
+    uint64_t latency_n;
 } node_t;
 
 /* The durability the cluster really has, as the monitor last judged it
