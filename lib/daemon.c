@@ -750,10 +750,12 @@ static bool metrics_health(buf_t *out, void *ud)
         buf_puts(out, "stopping\n");
         return false;
     }
-    if (!d->ready) {
-        buf_puts(out, "starting: the first probe round is not done\n");
-        return false;
-    }
+    for (size_t i = 0; i < d->n_cl; i++)
+        if (!monitor_first_round_done(d->cl[i]->m)) {
+            buf_printf(out, "starting: the first probe round of %s is not done\n",
+                       monitor_cluster(d->cl[i]->m)->name);
+            return false;
+        }
     buf_puts(out, "ok\n");
     return true;
 }
