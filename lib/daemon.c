@@ -767,7 +767,6 @@ static bool open_metrics(daemon_t *d)
         return true;
     metrics_http_handlers_t h = {.render = render_metrics, .health = metrics_health, .ud = d};
     char err[512];
-    metrics_attach_events();
     d->metrics = metrics_http_start(&d->loop, listen, &h, err, sizeof err);
     if (!d->metrics) {
         log_error("%s", err);
@@ -887,6 +886,9 @@ int daemon_run(fo_config_t *cfg)
     hooks_t **hooks = NULL;
     webhooks_opts_t wo = {0};
     d->webhooks = webhooks_create(&d->loop, &wo);
+    /* Before the clusters: each of them takes a sink of its own too. */
+    if (cfg->daemon.metrics_listen[0])
+        metrics_attach_events();
     bool ok = build_hooks(d, cfg, &hooks, err, sizeof err);
     if (ok && !wiring_webhooks(d->webhooks, cfg, err, sizeof err)) {
         for (size_t i = 0; i < cfg->n_clusters; i++)
