@@ -17,7 +17,9 @@ values) and checks:
    done, `failoverd_failovers_total{outcome="done"}` moves from 0 to 1, the
    primary label names the new primary (the node the servers show writable,
    holding the VIP), the old primary is down, the last failover's duration is
-   the one journaled, and no acknowledged write is lost."""
+   the one journaled, the VIP plugin's run is counted, and no acknowledged
+   write is lost.
+A second daemon given the same address exits with a clear error."""
 import os
 import re
 import sys
@@ -130,6 +132,16 @@ def at_start(lab, d, say):
     check(status == 200 and body.strip() == "ok", "/health is ok: %s %r" % (status, body))
     status, _, _ = get(lab, "/nothing")
     check(status == 404, "an unknown path is 404: %s" % status)
+    # A second daemon can't have the address: it says so and exits (EX_OSERR).
+    with fokit.Daemon(lab, daemon_extra="  " + listen_line(lab), cluster_extra=
+                      "    auto_failover = false;") as d2:
+        d2.start(wait_ready=False)
+        rc = d2.wait_exit(30)
+        log = d2.log_tail(20)
+        check(rc == 71 and "metrics_listen \"%s:%d\": cannot listen there"
+              % (lab.desc["client"]["address"], PORT) in log,
+              "a listener address in use is a clear error: rc %s\n%s" % (rc, log))
+    check(get(lab, "/health")[0] == 200, "the first daemon still serves")
     say("at start: %d samples, every node up, db1 primary" % len(m))
 
 
@@ -176,6 +188,8 @@ def primary_killed(lab, d, say):
     check(node_val(m, "failoverd_node_up", "db1") == 0, "the old primary is down")
     check(value(m, "failoverd_node_role", cluster="main", node=new, role="primary") == 1,
           "%s's role is primary" % new)
+    runs = value(m, "failoverd_hook_runs_total", point="post_promotion", outcome="ok")
+    check(runs and runs >= 1, "the VIP plugin's post_promotion run is counted: %s" % runs)
     dur = value(m, "failoverd_last_failover_duration_seconds", cluster="main")
     check(dur is not None and abs(dur * 1000 - op["duration_ms"]) < 1.5,
           "the last failover's duration is the journaled one: %s s vs %s ms"
@@ -188,13 +202,16 @@ def primary_killed(lab, d, say):
         "none lost" % (new, op["duration_ms"], v["acked"]))
 
 
+def listen_line(lab):
+    return 'metrics_listen = "%s:%d";' % (lab.desc["client"]["address"], PORT)
+
+
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("metrics-" + flavor),
                        semisync=True) as lab:
-        listen = 'metrics_listen = "%s:%d";' % (lab.desc["client"]["address"], PORT)
-        with fokit.Daemon(lab, vip_plugin=True, daemon_extra="  " + listen) as d:
+        with fokit.Daemon(lab, vip_plugin=True, daemon_extra="  " + listen_line(lab)) as d:
             d.start()
             at_start(lab, d, say)
             replica_killed(lab, d, say)
