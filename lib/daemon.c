@@ -566,6 +566,15 @@ static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t 
 
 /* SIGHUP: load and check the new file completely (plugins included) before
  * anything changes; a bad file leaves the running configuration in force. */
+/* The listener is bound at start only; a reload that moves it says so. */
+static void warn_metrics_listen(const fo_config_t *old, const fo_config_t *next)
+{
+    if (strcmp(old->daemon.metrics_listen, next->daemon.metrics_listen))
+        log_warn("metrics_listen changed from \"%s\" to \"%s\": the listener moves when "
+                 "failoverd restarts, not on a reload",
+                 old->daemon.metrics_listen, next->daemon.metrics_listen);
+}
+
 static void reload(daemon_t *d)
 {
     notify_reloading();
@@ -630,6 +639,7 @@ static void reload(daemon_t *d)
         if (d->cl[k])
             retire_cluster(d->cl[k]);
     fo_config_t *old_cfg = d->cfg;
+    warn_metrics_listen(d->cfg, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
