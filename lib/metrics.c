@@ -13,7 +13,8 @@
 #include "event.h"
 
 const metric_def_t metrics_table[METRIC__COUNT] = {
-#define METRIC_DEF(id, nm, ty, lb, hp) [METRIC_##id] = {.name = nm, .type = METRIC_##ty, .labels = lb, .help = hp},
+#define METRIC_DEF(id, nm, ty, lb, hp)                                                             \
+    [METRIC_##id] = {.name = nm, .type = METRIC_##ty, .labels = lb, .help = hp},
     METRICS_MAP(METRIC_DEF)
 #undef METRIC_DEF
 };

@@ -48,7 +48,7 @@ typedef enum { METRIC_GAUGE, METRIC_COUNTER, METRIC_HISTOGRAM } metric_type_t;
       "1 while an automatic failover of the cluster would be refused (paused, auto_failover off, " \
       "within failover_block, state unknown ...; failoverctl status says why).")                   \
     X(FAILOVERS, "failoverd_failovers_total", COUNTER, "cluster, outcome",                         \
-      "Failovers that ended, by outcome: done, failed (the promotion went wrong), aborted "         \
+      "Failovers that ended, by outcome: done, failed (the promotion went wrong), aborted "        \
       "(nothing was promoted).")                                                                   \
     X(SWITCHOVERS, "failoverd_switchovers_total", COUNTER, "cluster, outcome",                     \
       "Switchovers that ended, by outcome: done, failed, rolled_back.")                            \
@@ -68,7 +68,7 @@ typedef enum { METRIC_GAUGE, METRIC_COUNTER, METRIC_HISTOGRAM } metric_type_t;
       "1 when the node is read-only (read_only or super_read_only). Only while the node is up.")   \
     X(NODE_IO_RUNNING, "failoverd_node_replication_io_running", GAUGE, "cluster, node",            \
       "1 when the replica's IO thread is connected to its source, 0 otherwise. Only for nodes "    \
-      "that are up and have a replication source.")                                               \
+      "that are up and have a replication source.")                                                \
     X(NODE_SQL_RUNNING, "failoverd_node_replication_sql_running", GAUGE, "cluster, node",          \
       "1 when the replica's SQL (applier) thread runs. Only for nodes that are up and have a "     \
       "replication source.")                                                                       \
@@ -140,7 +140,8 @@ void metrics_count_event(const char *name, const char *cluster, long long durati
 /* Parses metrics_listen: "a.b.c.d:port" or "[IPv6]:port" (no name lookups)
  * into *sa; false with err filled when it is not one. */
 struct sockaddr_storage;
-bool metrics_parse_listen(const char *listen, struct sockaddr_storage *sa, char *err, size_t errlen);
+bool metrics_parse_listen(const char *listen, struct sockaddr_storage *sa, char *err,
+                          size_t errlen);
 
 /* ---- the whole page ---------------------------------------------------- */
 

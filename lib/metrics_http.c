@@ -44,9 +44,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     metrics_http_t *m = cls;
     (void)version;
@@ -71,8 +70,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body);
     }
     bool ok = m->h.health(&body, m->h.ud);
-    return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                 "text/plain; charset=utf-8", &body);
+    return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                 &body);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -88,7 +87,10 @@ static void drive(metrics_http_t *m)
         uv_timer_stop(&m->timer);
 }
 
-static void on_timer(uv_timer_t *t) { drive(t->data); }
+static void on_timer(uv_timer_t *t)
+{
+    drive(t->data);
+}
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
@@ -129,14 +131,17 @@ metrics_http_t *metrics_http_start(uv_loop_t *loop, const char *listen,
                               (unsigned)METRICS_HTTP_MAX_CONNECTIONS, MHD_OPTION_EXTERNAL_LOGGER,
                               log_mhd, NULL, MHD_OPTION_END);
     if (!m->mhd) {
-        snprintf(err, errlen, "metrics_listen \"%s\": cannot listen there (in use, or not an "
-                              "address of this host)", listen);
+        snprintf(err, errlen,
+                 "metrics_listen \"%s\": cannot listen there (in use, or not an "
+                 "address of this host)",
+                 listen);
         free(m);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     if (!info || uv_poll_init(loop, &m->poll, info->epoll_fd) != 0) {
-        snprintf(err, errlen, "metrics_listen \"%s\": cannot watch the listener on the loop", listen);
+        snprintf(err, errlen, "metrics_listen \"%s\": cannot watch the listener on the loop",
+                 listen);
         MHD_stop_daemon(m->mhd);
         free(m);
         return NULL;

@@ -21,7 +21,10 @@ static char *text_of(void (*fn)(buf_t *, const char *), const char *arg)
     return buf_steal(&b);
 }
 
-static void esc(buf_t *b, const char *s) { metrics_escape_label(b, s); }
+static void esc(buf_t *b, const char *s)
+{
+    metrics_escape_label(b, s);
+}
 
 Test(metrics, label_values_escape_backslash_quote_and_newline)
 {
@@ -49,8 +52,8 @@ Test(metrics, values_are_written_as_the_format_wants)
         double v;
         const char *out;
     } cases[] = {
-        {0, "0"}, {1, "1"}, {42, "42"}, {-3, "-3"}, {0.25, "0.25"}, {0.0015, "0.0015"},
-        {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}, {NAN, "NaN"}, {1e20, "1e+20"},
+        {0, "0"},           {1, "1"},           {42, "42"},          {-3, "-3"},   {0.25, "0.25"},
+        {0.0015, "0.0015"}, {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}, {NAN, "NaN"}, {1e20, "1e+20"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf_t b = BUF_INIT;
@@ -130,12 +133,24 @@ static cluster_t *fixture(void)
     node_init(&c->nodes[0], "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
     node_init(&c->nodes[1], "db2", "10.0.0.2", 3306, RULE_NEUTRAL);
     node_init(&c->nodes[2], "db3", "10.0.0.3", 3306, RULE_NEUTRAL);
-    observation_t o = {.at = 1000, .ok = true, .family = FAMILY_MYSQL, .latency_ms = 0.7,
-                       .read_only = false, .super_read_only = 0, .log_bin = true};
+    observation_t o = {.at = 1000,
+                       .ok = true,
+                       .family = FAMILY_MYSQL,
+                       .latency_ms = 0.7,
+                       .read_only = false,
+                       .super_read_only = 0,
+                       .log_bin = true};
     node_observe(&c->nodes[0], &o);
-    o = (observation_t){.at = 1000, .ok = true, .family = FAMILY_MYSQL, .latency_ms = 3,
-                        .read_only = true, .super_read_only = 1, .replica = true,
-                        .io = IO_YES, .sql_running = true, .lag_s = 7,
+    o = (observation_t){.at = 1000,
+                        .ok = true,
+                        .family = FAMILY_MYSQL,
+                        .latency_ms = 3,
+                        .read_only = true,
+                        .super_read_only = 1,
+                        .replica = true,
+                        .io = IO_YES,
+                        .sql_running = true,
+                        .lag_s = 7,
                         .received_gtids = strdup("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10"),
                         .executed_gtids = strdup("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6"),
                         .gtid_executed = strdup("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6")};
@@ -152,8 +167,11 @@ static cluster_t *fixture(void)
 static char *render(cluster_t *c, bool paused)
 {
     metrics_cluster_t mc = {.c = c, .paused = paused, .blocked = paused};
-    metrics_view_t v = {.version = "9.9.9", .clusters = &mc, .n_clusters = 1,
-                        .webhook_waiting = 4, .webhook_failures = 2};
+    metrics_view_t v = {.version = "9.9.9",
+                        .clusters = &mc,
+                        .n_clusters = 1,
+                        .webhook_waiting = 4,
+                        .webhook_failures = 2};
     buf_t b = BUF_INIT;
     metrics_render(&b, &v);
     return buf_steal(&b);
@@ -198,9 +216,13 @@ Test(metrics, the_page_follows_the_model)
     expect_line(p, "failoverd_node_replication_lag_seconds{cluster=\"main\",node=\"db2\"} 7");
     expect_line(p, "failoverd_node_apply_backlog_transactions{cluster=\"main\",node=\"db2\"} 4");
     /* db1 answered in 0.7 ms: in every bucket from 1 ms on, not in 0.5 ms. */
-    expect_line(p, "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le=\"0.0005\"} 0");
-    expect_line(p, "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le=\"0.001\"} 1");
-    expect_line(p, "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le=\"+Inf\"} 1");
+    expect_line(p, "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le="
+                   "\"0.0005\"} 0");
+    expect_line(p, "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le="
+                   "\"0.001\"} 1");
+    expect_line(
+        p,
+        "failoverd_node_probe_latency_seconds_bucket{cluster=\"main\",node=\"db1\",le=\"+Inf\"} 1");
     expect_line(p, "failoverd_node_probe_latency_seconds_count{cluster=\"main\",node=\"db3\"} 0");
     /* What is not known is absent, never a made-up 0. */
     expect_no(p, "failoverd_node_read_only{cluster=\"main\",node=\"db3\"}");
@@ -263,13 +285,20 @@ Test(metrics, listen_addresses)
         bool ok;
         int family;
     } cases[] = {
-        {"127.0.0.1:9633", true, AF_INET},  {"0.0.0.0:1", true, AF_INET},
-        {"[::1]:9633", true, AF_INET6},     {"[::]:65535", true, AF_INET6},
-        {"127.0.0.1", false, 0},            {"127.0.0.1:", false, 0},
-        {"127.0.0.1:0", false, 0},          {"127.0.0.1:65536", false, 0},
-        {"127.0.0.1:96x", false, 0},        {"localhost:9633", false, 0},
-        {"::1:9633", false, 0},             {"[::1]9633", false, 0},
-        {"[zz]:9633", false, 0},            {":9633", false, 0},
+        {"127.0.0.1:9633", true, AF_INET},
+        {"0.0.0.0:1", true, AF_INET},
+        {"[::1]:9633", true, AF_INET6},
+        {"[::]:65535", true, AF_INET6},
+        {"127.0.0.1", false, 0},
+        {"127.0.0.1:", false, 0},
+        {"127.0.0.1:0", false, 0},
+        {"127.0.0.1:65536", false, 0},
+        {"127.0.0.1:96x", false, 0},
+        {"localhost:9633", false, 0},
+        {"::1:9633", false, 0},
+        {"[::1]9633", false, 0},
+        {"[zz]:9633", false, 0},
+        {":9633", false, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sockaddr_storage sa;
