@@ -564,8 +564,6 @@ static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t 
     return seen;
 }
 
-/* SIGHUP: load and check the new file completely (plugins included) before
- * anything changes; a bad file leaves the running configuration in force. */
 /* The listener is bound at start only; a reload that moves it says so. */
 static void warn_metrics_listen(const fo_config_t *old, const fo_config_t *next)
 {
@@ -575,6 +573,8 @@ static void warn_metrics_listen(const fo_config_t *old, const fo_config_t *next)
                  old->daemon.metrics_listen, next->daemon.metrics_listen);
 }
 
+/* SIGHUP: load and check the new file completely (plugins included) before
+ * anything changes; a bad file leaves the running configuration in force. */
 static void reload(daemon_t *d)
 {
     notify_reloading();
