@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "metrics.h"
 #include "config.h"
 #include "daemon.h"
 #include "defaults.h"
@@ -19,6 +20,7 @@ static void usage(FILE *out)
             "       failoverd --check-config [FILE]     validate FILE and print the effective\n"
             "                                           configuration, passwords masked\n"
             "       failoverd --print-config-doc        the settings reference (Markdown)\n"
+            "       failoverd --print-metrics-doc       the metrics reference (Markdown)\n"
             "       failoverd --version | --help\n"
             "exit status: 0 ok, %d invalid configuration, %d bad command line\n",
             FO_DEFAULT_CONFIG_FILE, FO_EXIT_CONFIG, FO_EXIT_USAGE);
@@ -97,11 +99,12 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHECK_CONFIG = 256, OPT_PRINT_CONFIG_DOC };
+    enum { OPT_CHECK_CONFIG = 256, OPT_PRINT_CONFIG_DOC, OPT_PRINT_METRICS_DOC };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", optional_argument, NULL, OPT_CHECK_CONFIG},
         {"print-config-doc", no_argument, NULL, OPT_PRINT_CONFIG_DOC},
+        {"print-metrics-doc", no_argument, NULL, OPT_PRINT_METRICS_DOC},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -123,6 +126,13 @@ int main(int argc, char **argv)
             else if (optind < argc && argv[optind][0] != '-')
                 config_file = argv[optind++];
             break;
+        case OPT_PRINT_METRICS_DOC: {
+            buf_t b = BUF_INIT;
+            metrics_doc(&b);
+            fputs(buf_str(&b), stdout);
+            buf_free(&b);
+            return FO_EXIT_OK;
+        }
         case OPT_PRINT_CONFIG_DOC: {
             buf_t b = BUF_INIT;
             fo_config_doc(&b);

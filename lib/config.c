@@ -18,10 +18,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "defaults.h"
+#include "metrics.h"
 
 /* ------------------------------------------------------------------------ */
 /* Names of the enums                                                        */
@@ -333,6 +335,7 @@ static bool check_host(const char *s, buf_t *why);
 static bool check_group_name(const char *s, buf_t *why);
 static bool check_url(const char *s, buf_t *why);
 static bool check_event_name(const char *s, buf_t *why);
+static bool check_listen(const char *s, buf_t *why);
 static void check_node(load_t *L, void *obj, const char *path);
 static void check_root(load_t *L, void *obj, const char *path);
 
@@ -389,6 +392,11 @@ static const setting_t daemon_settings[] = {
            "Default failover policy of the clusters: reliability (no acknowledged write is "
            "lost; writes may pause) or availability (writes come back first; divergence is "
            "possible, and reported)."),
+    S_STRING(D, metrics_listen, "metrics_listen", "", 0, 64, check_listen, 0,
+             "Address and port of the HTTP listener serving /metrics (Prometheus text format) "
+             "and /health, e.g. \"127.0.0.1:9633\" or \"[::1]:9633\"; \"\" serves none. Read at "
+             "start; a reload does not move it. Anyone who can reach it can read the topology: "
+             "bind it to a local or monitoring-only address (docs/metrics.md)."),
 };
 #undef D
 
@@ -1031,6 +1039,18 @@ static bool check_group_name(const char *s, buf_t *why)
         return false;
     }
     return true;
+}
+
+static bool check_listen(const char *s, buf_t *why)
+{
+    if (!s[0])
+        return true;
+    struct sockaddr_storage sa;
+    char err[256];
+    if (metrics_parse_listen(s, &sa, err, sizeof err))
+        return true;
+    buf_puts(why, err);
+    return false;
 }
 
 static bool check_url(const char *s, buf_t *why)

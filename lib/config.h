@@ -106,6 +106,7 @@ typedef struct {
     policy_t policy;
     fo_idlist_t control_readonly_uids; /* readers: status, plan, history only */
     fo_idlist_t control_readonly_gids;
+    char *metrics_listen; /* "" = no metrics listener */
 } fo_daemon_cfg_t;
 
 typedef struct {

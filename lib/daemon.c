@@ -25,6 +25,8 @@
 #include "event.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "monitor.h"
 #include "wiring.h"
 #include "notify.h"
@@ -68,6 +70,7 @@ typedef struct {
         char *control_socket, *control_socket_group, *state_dir, *block_loop;
         unsigned control_socket_mode;
     } boot;
+    metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
 } daemon_t;
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
@@ -504,6 +507,9 @@ static void stop(daemon_t *d)
     if (d->webhooks)
         webhooks_close(d->webhooks, 2000, closed_cb, NULL);
     d->webhooks = NULL;
+    metrics_http_close(d->metrics);
+    d->metrics = NULL;
+    metrics_detach_events();
     uv_close((uv_handle_t *)&d->guard_timer, on_closed_handle);
     close_block_timer(d);
     uv_close((uv_handle_t *)&d->sig_term, on_closed_handle);
@@ -688,6 +694,15 @@ static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t 
     return seen;
 }
 
+/* The listener is bound at start only; a reload that moves it says so. */
+static void warn_metrics_listen(const fo_config_t *old, const fo_config_t *next)
+{
+    if (strcmp(old->daemon.metrics_listen, next->daemon.metrics_listen))
+        log_warn("metrics_listen changed from \"%s\" to \"%s\": the listener moves when "
+                 "failoverd restarts, not on a reload",
+                 old->daemon.metrics_listen, next->daemon.metrics_listen);
+}
+
 /* SIGHUP: load and check the new file completely (plugins included) before
  * anything changes; a bad file leaves the running configuration in force. */
 static void reload(daemon_t *d)
@@ -772,6 +787,7 @@ static void reload(daemon_t *d)
     fo_config_t *old_cfg = d->cfg;
     apply_control(d, next);
     note_restart_needed(d, next);
+    warn_metrics_listen(d->cfg, next);
     d->cfg = next;
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
@@ -900,6 +916,67 @@ static void arm_block_loop(daemon_t *d)
     d->block_armed = true;
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+/* The /metrics page, from the model as it is now (on the loop). */
+static void render_metrics(buf_t *out, void *ud)
+{
+    daemon_t *d = ud;
+    metrics_cluster_t *mc = xcalloc(d->n_cl ? d->n_cl : 1, sizeof *mc);
+    for (size_t i = 0; i < d->n_cl; i++) {
+        json_t *st = json_object();
+        failover_status(d->cl[i]->fo, st);
+        mc[i] = (metrics_cluster_t){.c = monitor_cluster(d->cl[i]->m),
+                                    .paused = json_is_true(json_object_get(st, "paused")),
+                                    .blocked = json_is_string(json_object_get(st, "auto_blocked"))};
+        json_decref(st);
+    }
+    webhooks_stats_t ws = {0};
+    if (d->webhooks)
+        webhooks_stats(d->webhooks, &ws);
+    metrics_view_t v = {.version = FAILOVERD_VERSION,
+                        .clusters = mc,
+                        .n_clusters = d->n_cl,
+                        .webhook_waiting = ws.waiting,
+                        .webhook_failures = ws.failures,
+                        .webhook_dropped = ws.dropped_full + ws.dropped_failed};
+    metrics_render(out, &v);
+    free(mc);
+}
+
+/* /health: 200 once the first probe round is done, 503 before and while stopping. */
+static bool metrics_health(buf_t *out, void *ud)
+{
+    daemon_t *d = ud;
+    if (d->stopping) {
+        buf_puts(out, "stopping\n");
+        return false;
+    }
+    for (size_t i = 0; i < d->n_cl; i++)
+        if (!monitor_first_round_done(d->cl[i]->m)) {
+            buf_printf(out, "starting: the first probe round of %s is not done\n",
+                       monitor_cluster(d->cl[i]->m)->name);
+            return false;
+        }
+    buf_puts(out, "ok\n");
+    return true;
+}
+
+static bool open_metrics(daemon_t *d)
+{
+    const char *listen = d->cfg->daemon.metrics_listen;
+    if (!listen[0])
+        return true;
+    metrics_http_handlers_t h = {.render = render_metrics, .health = metrics_health, .ud = d};
+    char err[512];
+    d->metrics = metrics_http_start(&d->loop, listen, &h, err, sizeof err);
+    if (!d->metrics) {
+        log_error("%s", err);
+        return false;
+    }
+    return true;
+}
+
 /* ---- start -------------------------------------------------------------- */
 
 static bool ensure_dir(const char *path, mode_t mode)
@@ -1008,6 +1085,9 @@ int daemon_run(fo_config_t *cfg)
     hooks_t **hooks = NULL;
     webhooks_opts_t wo = {0};
     d->webhooks = webhooks_create(&d->loop, &wo);
+    /* Before the clusters: each of them takes a sink of its own too. */
+    if (cfg->daemon.metrics_listen[0])
+        metrics_attach_events();
     bool ok = build_hooks(d, cfg, &hooks, err, sizeof err);
     if (ok && !wiring_webhooks(d->webhooks, cfg, err, sizeof err)) {
         for (size_t i = 0; i < cfg->n_clusters; i++)
@@ -1022,7 +1102,7 @@ int daemon_run(fo_config_t *cfg)
         stop(d);
     }
     free(hooks);
-    if (!d->stopping && !open_control(d)) {
+    if (!d->stopping && (!open_control(d) || !open_metrics(d))) {
         d->exit_code = FO_EXIT_OSERR;
         stop(d);
     } else {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "child.h"
 
 /* ---- names and the event map ---------------------------------------------- */
@@ -504,6 +505,7 @@ static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_tot
                r->outcome == HOOKS_VETOED ? " (veto)" : "");
     log_output(run, lvl, it, "stdout", r->out, r->out_len, out_total);
     log_output(run, lvl, it, "stderr", r->err, r->err_len, err_total);
+    metrics_count_hook(run->ctx->hook, hooks_outcome_str(r->outcome));
     if (r->outcome == HOOKS_OK || r->outcome == HOOKS_VETOED)
         return;
     event_emit(LOG_LVL_WARN, "hook_failed", run->ctx->cluster, NULL,

@@ -75,6 +75,20 @@ static void note_rights(node_t *n, observation_t *obs)
     }
 }
 
+const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS] = {
+    0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+};
+
+static void node_count_latency(node_t *n, double ms)
+{
+    size_t b = 0;
+    while (b < NODE_LATENCY_BUCKETS && ms > node_latency_bounds_ms[b])
+        b++;
+    n->latency_hist[b]++;
+    n->latency_sum_ms += ms;
+    n->latency_n++;
+}
+
 void node_observe(node_t *n, observation_t *obs)
 {
     note_rights(n, obs);
@@ -99,6 +113,7 @@ void node_observe(node_t *n, observation_t *obs)
     n->fail_since = 0;
     n->failures = 0;
     n->latency_ms = obs->latency_ms;
+    node_count_latency(n, obs->latency_ms);
     observation_move(&n->last_ok, obs);
 }
 

@@ -104,6 +104,10 @@ typedef struct {
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
 void observation_move(observation_t *dst, observation_t *src); /* dst cleared first; src zeroed */
 
+/* Upper bounds (ms) of the probe latency histogram's buckets, ascending. */
+#define NODE_LATENCY_BUCKETS 12
+extern const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
+
 typedef struct {
     /* From the configuration. */
     char *name;
@@ -136,6 +140,12 @@ typedef struct {
     /* The account's grants there, as last judged; NULL until judged. */
     char *grants_missing;   /* needed privileges it lacks, "" none */
     char *grants_missing_promote; /* those a promotion needs, "" none */
+    /* Round trips of the successful probes, for the metrics' histogram: how
+     * many fell in each bucket of node_latency_bounds_ms (the last slot counts
+     * those above every bound), their sum and their number. */
+    uint64_t latency_hist[NODE_LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
+    uint64_t latency_n;
 } node_t;
 
 /* The durability the cluster really has, as the monitor last judged it

@@ -533,6 +533,11 @@ static const err_case_t error_cases[] = {
      "t.conf:1: daemon.control_socket_mode: \"0999\" is not an octal mode such as \"0660\"\n"},
     {"relative control socket", "daemon = { control_socket = \"run/x.sock\"; };\n" HEAD NODES1 TAIL,
      "t.conf:1: daemon.control_socket: \"run/x.sock\" is not an absolute path\n"},
+    {"metrics listener by name", "daemon = { metrics_listen = \"localhost:9633\"; };\n" HEAD NODES1 TAIL,
+     "t.conf:1: daemon.metrics_listen: \"localhost:9633\" has \"localhost\", which is not an IPv4 "
+     "address (names are not looked up)\n"},
+    {"metrics listener without a port", "daemon = { metrics_listen = \"127.0.0.1\"; };\n" HEAD NODES1 TAIL,
+     "t.conf:1: daemon.metrics_listen: \"127.0.0.1\" is not address:port\n"},
     {"bad cluster name",
      "clusters = ({ name = \"ma in\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "
      "repl_password = \"q\";\n" NODES1 TAIL,
