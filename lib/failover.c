@@ -233,6 +233,14 @@ static void load_history(failover_t *f)
         hold_unknown(f, dmg);
     }
     f->interrupted = journal_open_op(f->j, f->s.cluster);
+    /* The primary of an interrupted operation is the primary until a node is
+     * made writable, whatever its steps pointed the replicas at (model.h). */
+    cluster_t *c = monitor_cluster(f->m);
+    const char *was = f->interrupted ? json_string_value(json_object_get(
+                                           json_array_get(f->interrupted, 0), "old_primary"))
+                                     : NULL;
+    if (was && cluster_find_node_by_name(c, was) >= 0)
+        c->primary = cluster_find_node_by_name(c, was);
     json_t *all = journal_records(f->j, f->s.cluster);
     size_t i;
     json_t *rec;

@@ -229,6 +229,11 @@ bool cluster_infer_topology(cluster_t *c)
     for (size_t k = 0; k < 2 && best < 0; k++)
         if (keep[k] >= 0 && c->nodes[keep[k]].up && !c->nodes[keep[k]].last_ok.read_only)
             best = keep[k];
+    /* Nobody writable (a dead primary, an operation half done): the known
+     * primary stays the primary until a node is made writable, whichever
+     * node the replicas were pointed at meanwhile. */
+    if (best < 0 && writable == 0 && c->primary >= 0)
+        best = c->primary;
     bool kept = best >= 0;
     for (size_t i = 0; i < n && !kept; i++) {
         const node_t *nd = &c->nodes[i];

@@ -209,6 +209,9 @@ int cluster_find_node_by_name(const cluster_t *c, const char *name);
  *    writable node (an old primary back from a partition, still followed by a
  *    replica that was cut off during the failover) is an intruder to fence,
  *    however many stale replicas follow it;
+ *  - with no writable node the known primary is kept (a dead primary is the
+ *    primary until a node is made writable, also when an operation already
+ *    pointed replicas at its candidate);
  *  - otherwise, among candidates, the one most up replicas follow wins; with no writable
  *    node, the node most replicas follow is the primary even if it is down (a
  *    dead primary is still the primary until a failover);
