@@ -78,8 +78,15 @@ t "/var/lib/failoverd is 0750 failoverd:failoverd" \
   sh -c '[ "$(stat -c "%a %U %G" /var/lib/failoverd)" = "750 failoverd failoverd" ]'
 t "the service is enabled" test -L /etc/systemd/system/multi-user.target.wants/failoverd.service
 t "no failoverd.conf is installed" test ! -e /etc/failoverd/failoverd.conf
-t "the example is a valid configuration" \
-  sh -c 'failoverd --check-config /etc/failoverd/failoverd.conf.example >/dev/null 2>&1'
+# The example holds (placeholder) inline passwords: as shipped (0644) it is
+# refused with the fix; copied the README's way (private) it is valid.
+t "the shipped example is refused for its mode, with the fix" \
+  sh -c 'failoverd --check-config /etc/failoverd/failoverd.conf.example 2>&1 >/dev/null |
+         grep -q "readable by others (mode 0644): chmod 600"'
+t "the example, copied privately, is a valid configuration" \
+  sh -c 'install -m 0600 /etc/failoverd/failoverd.conf.example /tmp/fo-example.conf &&
+         failoverd --check-config /tmp/fo-example.conf >/dev/null 2>&1; rc=$?;
+         rm -f /tmp/fo-example.conf; exit $rc'
 if command -v systemd-analyze >/dev/null; then
   out=$(systemd-analyze verify /lib/systemd/system/failoverd.service 2>&1)
   t "systemd-analyze verify the installed unit${out:+: $out}" test -z "$out"
