@@ -617,9 +617,10 @@ static const setting_t cluster_settings[] = {
                "read-only (see long_writes)."),
     S_INT(C, connect_retry, "connect_retry", 1, 1, 3600,
           "Seconds between reconnection attempts of a repointed replica (CONNECT_RETRY)."),
-    S_DURATION(C, heartbeat_period_ms, "heartbeat_period", SEC(1), 0, HOURS(1),
+    S_DURATION(C, heartbeat_period_ms, "heartbeat_period", MS(250), 0, HOURS(1),
                "Heartbeat period of a repointed replica (HEARTBEAT_PERIOD); 0ms turns "
-               "heartbeats off."),
+               "heartbeats off. The detector reads each replica's period: three silent "
+               "periods (at least 750ms) confirm a lost primary sooner than replica_confirm."),
     S_LIST(C, nodes, fo_node_cfg_t, n_nodes, "nodes", &node_section, 1, F_REQUIRED,
            "The servers, primary and replicas alike: failoverd finds out which is the "
            "primary. Their order breaks ties when electing a new primary."),

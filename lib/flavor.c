@@ -394,6 +394,7 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     [FLAVOR_NS_SEMISYNC_WAIT_COUNT] = "semisync_wait_count",
     [FLAVOR_NS_SEMISYNC_WAIT_SESSIONS] = "semisync_wait_sessions",
     [FLAVOR_NS_SEMISYNC_NO_TX] = "semisync_no_tx",
+    [FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD] = "replica_heartbeat_period",
 };
 
 /* MySQL: a plugin variable may be absent, so semi-sync is read from
@@ -437,7 +438,10 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "WHERE CHANNEL_NAME = '') AS replica_heartbeats, "                                             \
     "v.timeout AS semisync_timeout, v.wait_point AS semisync_wait_point, "                         \
     "v.wait_no_replica AS semisync_wait_no_replica, v.wait_count AS semisync_wait_count, "         \
-    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx "                        \
+    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx, "                       \
+    "(SELECT MAX(HEARTBEAT_INTERVAL) FROM "                                                        \
+    "performance_schema.replication_connection_configuration "                                     \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period "                                        \
     "FROM (SELECT "                                                                                \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
     "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
@@ -491,7 +495,8 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_point AS semisync_wait_point, "
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
-    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx "
+    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
+    "NULL AS replica_heartbeat_period "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "

@@ -222,6 +222,9 @@ typedef enum {
     FLAVOR_NS_SEMISYNC_WAIT_COUNT,      /* acks a commit needs; NULL on MariaDB (always 1) */
     FLAVOR_NS_SEMISYNC_WAIT_SESSIONS,   /* sessions waiting for an ack now */
     FLAVOR_NS_SEMISYNC_NO_TX,           /* commits not acknowledged (counter) */
+    /* The default channel's heartbeat period in seconds ("0.250"); NULL on
+     * MariaDB (its replica status has it) and when not a replica. */
+    FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD,
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 
