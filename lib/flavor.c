@@ -826,3 +826,34 @@ flavor_wait_t flavor_gtid_wait_result(const flavor_t *f, const char *value)
         return FLAVOR_WAIT_TIMEOUT;
     return FLAVOR_WAIT_ERROR;
 }
+
+bool flavor_parse_seconds_ms(const char *s, uint64_t *ms)
+{
+    uint64_t v = 0;
+    size_t digits = 0;
+    const char *c = s;
+    for (; *c >= '0' && *c <= '9'; c++) {
+        if (++digits > 12) /* more than 31,000 years: not a period */
+            return false;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    if (!digits)
+        return false;
+    v *= 1000;
+    if (*c == '.') {
+        uint64_t scale = 100;
+        size_t decimals = 0;
+        for (c++; *c >= '0' && *c <= '9'; c++, decimals++) {
+            if (decimals >= 3) /* the servers show at most three */
+                return false;
+            v += scale * (uint64_t)(*c - '0');
+            scale /= 10;
+        }
+        if (!decimals)
+            return false;
+    }
+    if (*c)
+        return false;
+    *ms = v;
+    return true;
+}

@@ -336,4 +336,9 @@ typedef enum { FLAVOR_WAIT_OK, FLAVOR_WAIT_TIMEOUT, FLAVOR_WAIT_ERROR } flavor_w
  * 1 (MySQL) or -1 (MariaDB) a timeout; NULL or anything else an error. */
 flavor_wait_t flavor_gtid_wait_result(const flavor_t *f, const char *value);
 
+/* Parses a duration as the servers show it, seconds with up to three decimals
+ * ("0.250", "1.000", "30"), into ms; false (and *ms untouched) for anything
+ * else, the empty string included. Used for heartbeat periods. */
+bool flavor_parse_seconds_ms(const char *s, uint64_t *ms);
+
 #endif

@@ -212,31 +212,15 @@ static bool parse_semisync(const dbconn_rs_t *ns, observation_t *o)
     return true;
 }
 
-/* A heartbeat period as the servers show it, seconds with up to three
- * decimals ("0.250", "1.000", MySQL's "30" when unset on old versions), in ms.
- * NULL (not a replica) and 0 (heartbeats off) give 0. Text that is not such a
- * number gives 0 as well, said in the log: the detector then waits the full
- * replica_confirm for this replica, the conservative reading. */
+/* A heartbeat period as the server shows it, in ms. NULL (not a replica)
+ * gives 0. Text that is not such a number gives 0 as well, said in the log:
+ * the detector then waits the full replica_confirm for this replica, the
+ * conservative reading. */
 static uint64_t period_ms(const probe_t *p, const char *s)
 {
-    if (!s || !s[0])
-        return 0;
     uint64_t ms = 0;
-    const char *c = s;
-    size_t digits = 0;
-    for (; *c >= '0' && *c <= '9' && digits < 12; c++, digits++)
-        ms = ms * 10 + (uint64_t)(*c - '0');
-    ms *= 1000;
-    bool ok = digits > 0;
-    if (ok && *c == '.') {
-        uint64_t scale = 100;
-        for (c++; *c >= '0' && *c <= '9'; c++) {
-            ms += scale * (uint64_t)(*c - '0');
-            scale /= 10;
-        }
-    }
-    if (!ok || *c) {
-        log_warn("probe %s: heartbeat period \"%s\" is not a number of seconds; assuming it "
+    if (s && !flavor_parse_seconds_ms(s, &ms)) {
+        log_warn("probe %s: heartbeat period \"%s\" is not a number of seconds; taking it as "
                  "unknown", p->name, s);
         return 0;
     }

@@ -1358,3 +1358,24 @@ Test(flavor_sql, stop_io_thread_of_a_lost_source)
                          cases[i].version);
     }
 }
+
+Test(flavor_parse, seconds_as_the_servers_show_them)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+        uint64_t ms;
+    } rows[] = {
+        {"0.250", true, 250}, {"1.000", true, 1000}, {"30", true, 30000}, {"0", true, 0},
+        {"0.5", true, 500},   {"2.25", true, 2250},  {"", false, 0},       {".5", false, 0},
+        {"1.", false, 0},     {"1.0001", false, 0},  {"-1", false, 0},     {"1s", false, 0},
+        {"1 ", false, 0},     {"9999999999999", false, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint64_t ms = 7;
+        bool ok = flavor_parse_seconds_ms(rows[i].text, &ms);
+        cr_expect_eq(ok, rows[i].ok, "\"%s\": %s", rows[i].text, ok ? "parsed" : "refused");
+        cr_expect_eq(ms, rows[i].ok ? rows[i].ms : 7, "\"%s\": %llu ms", rows[i].text,
+                     (unsigned long long)ms);
+    }
+}
