@@ -383,7 +383,9 @@ static const setting_t daemon_settings[] = {
                "grows from probe_interval up to this."),
     S_DURATION(D, replica_confirm_ms, "replica_confirm", SEC(2), 0, MINUTES(10),
                "When replicas still look connected to a suspect primary, how long they must "
-               "have received nothing from it before it is dead. Also how long a replica may "
+               "have received nothing from it before it is dead; a replica whose heartbeat "
+               "period is known confirms after three periods (at least 750ms) if that is "
+               "sooner. Also how long a replica may "
                "receive nothing while the primary writes before durability is degraded."),
     S_DURATION(D, stall_grace_ms, "stall_grace", SEC(5), 0, MINUTES(10),
                "After the event loop stalled or the clock jumped, observe without acting for "
