@@ -136,6 +136,13 @@ static void fail(probe_t *p, const dbconn_error_t *err, const char *fallback)
     observation_t o = {.ok = false, .err_code = err ? err->code : 0};
     o.timed_out = err && err->kind == DBCONN_ERR_TIMEOUT;
     o.error = xstrdup(err && err->msg[0] ? err->msg : fallback);
+    /* A reset of the kept-open connection, or a refused connect, after the
+     * node last answered is news: the next probe goes at once (once per run
+     * of failures), instead of an interval later. It decides nothing by
+     * itself: it reconnects, or it fails again and the detector's rules
+     * apply to both failures. */
+    if (p->failures == 0 && err && (err->kind == DBCONN_ERR_LOST || err->kind == DBCONN_ERR_CONNECT))
+        p->want_now = true;
     deliver(p, &o);
 }
 
