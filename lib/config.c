@@ -383,7 +383,9 @@ static const setting_t daemon_settings[] = {
                "grows from probe_interval up to this."),
     S_DURATION(D, replica_confirm_ms, "replica_confirm", SEC(2), 0, MINUTES(10),
                "When replicas still look connected to a suspect primary, how long they must "
-               "have received nothing from it before it is dead. Also how long a replica may "
+               "have received nothing from it before it is dead; a replica whose heartbeat "
+               "period is known confirms after three periods (at least 750ms) if that is "
+               "sooner. Also how long a replica may "
                "receive nothing while the primary writes before durability is degraded."),
     S_DURATION(D, stall_grace_ms, "stall_grace", SEC(5), 0, MINUTES(10),
                "After the event loop stalled or the clock jumped, observe without acting for "
@@ -617,9 +619,10 @@ static const setting_t cluster_settings[] = {
                "read-only (see long_writes)."),
     S_INT(C, connect_retry, "connect_retry", 1, 1, 3600,
           "Seconds between reconnection attempts of a repointed replica (CONNECT_RETRY)."),
-    S_DURATION(C, heartbeat_period_ms, "heartbeat_period", SEC(1), 0, HOURS(1),
+    S_DURATION(C, heartbeat_period_ms, "heartbeat_period", MS(250), 0, HOURS(1),
                "Heartbeat period of a repointed replica (HEARTBEAT_PERIOD); 0ms turns "
-               "heartbeats off."),
+               "heartbeats off. The detector reads each replica's period: three silent "
+               "periods (at least 750ms) confirm a lost primary sooner than replica_confirm."),
     S_LIST(C, nodes, fo_node_cfg_t, n_nodes, "nodes", &node_section, 1, F_REQUIRED,
            "The servers, primary and replicas alike: failoverd finds out which is the "
            "primary. Their order breaks ties when electing a new primary."),

@@ -62,6 +62,16 @@ static verdict_t set(detect_state_t *st, verdict_t v, uint64_t now)
     return v;
 }
 
+uint64_t detect_confirm_ms(const detect_replica_t *r, const detect_params_t *p)
+{
+    if (!r->heartbeat_ms)
+        return p->replica_confirm;
+    uint64_t ms = r->heartbeat_ms * DETECT_HEARTBEATS_MISSED;
+    if (ms < DETECT_CONFIRM_MIN_MS)
+        ms = DETECT_CONFIRM_MIN_MS;
+    return ms < p->replica_confirm ? ms : p->replica_confirm;
+}
+
 /* A replica's answer to "do you still hear the primary?" */
 typedef enum { ANSWER_PENDING, ANSWER_LOST, ANSWER_HEARS } answer_t;
 
@@ -73,13 +83,15 @@ static answer_t replica_answer(const detect_replica_t *r, uint64_t suspect_at, c
         return ANSWER_LOST;
     /* Its IO thread still says "Yes" (a cut connection can take the replica's
      * net timeout to notice). A live primary sends a heartbeat at least every
-     * heartbeat period, so silence for replica_confirm means it is lost, and
-     * anything heard after the suspicion began means it is alive. */
-    if (r->observed_at >= r->heard_at + p->replica_confirm)
+     * heartbeat period, so silence for the confirm time means it is lost, and
+     * anything heard after the suspicion began means it is alive. heard_at is
+     * when a probe saw the counters move, at or after the move itself: the
+     * silence is never overestimated. */
+    if (r->observed_at >= r->heard_at + detect_confirm_ms(r, p))
         return ANSWER_LOST;
     if (r->heard_at >= suspect_at)
         return ANSWER_HEARS;
-    return ANSWER_PENDING; /* silent, but not yet for replica_confirm */
+    return ANSWER_PENDING; /* silent, but not yet for its confirm time */
 }
 
 verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect_params_t *p,

@@ -13,7 +13,9 @@
  *   dead         the manager can't reach the primary AND every reachable replica
  *                that follows it has lost it too: its IO thread is not running or
  *                is reconnecting, or it reports a connection error, or it has
- *                received nothing (no event, no heartbeat) for replica_confirm.
+ *                received nothing (no event, no heartbeat) for its confirm
+ *                time: replica_confirm, or less when the replica's heartbeat
+ *                period is known (detect_confirm_ms).
  *                A replica that received something after the suspicion began
  *                still hears the primary.
  *
@@ -47,7 +49,17 @@ typedef struct {
     io_state_t io;         /* IO (receiver) thread state */
     unsigned last_io_errno;
     uint64_t heard_at;     /* last time its received events/heartbeats were seen to change */
+    uint64_t heartbeat_ms; /* its heartbeat period; 0 unknown or off */
 } detect_replica_t;
+
+/* A live primary sends a replica a heartbeat whenever it has sent nothing for
+ * the replica's heartbeat period. A replica whose period is known confirms the
+ * loss after DETECT_HEARTBEATS_MISSED periods of silence, but never after less
+ * than DETECT_CONFIRM_MIN_MS (scheduling jitter on a busy host) nor more than
+ * replica_confirm (the bound for replicas whose period is unknown or off). */
+#define DETECT_HEARTBEATS_MISSED 3
+#define DETECT_CONFIRM_MIN_MS 750
+uint64_t detect_confirm_ms(const detect_replica_t *r, const detect_params_t *p);
 
 typedef struct {
     bool primary_ok;            /* the latest probe of the primary succeeded */

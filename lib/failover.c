@@ -494,9 +494,15 @@ static void refresh_check(uv_timer_t *t)
 {
     failover_t *f = t->data;
     cluster_t *c = monitor_cluster(f->m);
-    for (size_t i = 0; i < c->n_nodes; i++)
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        /* An old primary that is down is never elected, and its fresh probe
+         * would only end at its timeout: not waited for. Should it answer
+         * meanwhile, it is up, and waited for like every other node. */
+        if ((int)i == f->old_primary && !c->nodes[i].up)
+            continue;
         if (c->nodes[i].last_probe_at < f->refresh_since)
             return; /* not yet: the step's own deadline bounds this */
+    }
     uv_timer_stop(&f->refresh_timer);
     exec_answer_fn answer = f->refresh_answer;
     f->refresh_answer = NULL;

@@ -394,6 +394,7 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     [FLAVOR_NS_SEMISYNC_WAIT_COUNT] = "semisync_wait_count",
     [FLAVOR_NS_SEMISYNC_WAIT_SESSIONS] = "semisync_wait_sessions",
     [FLAVOR_NS_SEMISYNC_NO_TX] = "semisync_no_tx",
+    [FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD] = "replica_heartbeat_period",
 };
 
 /* MySQL: a plugin variable may be absent, so semi-sync is read from
@@ -437,7 +438,10 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "WHERE CHANNEL_NAME = '') AS replica_heartbeats, "                                             \
     "v.timeout AS semisync_timeout, v.wait_point AS semisync_wait_point, "                         \
     "v.wait_no_replica AS semisync_wait_no_replica, v.wait_count AS semisync_wait_count, "         \
-    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx "                        \
+    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx, "                       \
+    "(SELECT MAX(HEARTBEAT_INTERVAL) FROM "                                                        \
+    "performance_schema.replication_connection_configuration "                                     \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period "                                        \
     "FROM (SELECT "                                                                                \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
     "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
@@ -491,7 +495,8 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_point AS semisync_wait_point, "
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
-    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx "
+    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
+    "NULL AS replica_heartbeat_period "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "
@@ -820,4 +825,35 @@ flavor_wait_t flavor_gtid_wait_result(const flavor_t *f, const char *value)
     if (strcmp(value, is_mysql(f) ? "1" : "-1") == 0)
         return FLAVOR_WAIT_TIMEOUT;
     return FLAVOR_WAIT_ERROR;
+}
+
+bool flavor_parse_seconds_ms(const char *s, uint64_t *ms)
+{
+    uint64_t v = 0;
+    size_t digits = 0;
+    const char *c = s;
+    for (; *c >= '0' && *c <= '9'; c++) {
+        if (++digits > 12) /* more than 31,000 years: not a period */
+            return false;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    if (!digits)
+        return false;
+    v *= 1000;
+    if (*c == '.') {
+        uint64_t scale = 100;
+        size_t decimals = 0;
+        for (c++; *c >= '0' && *c <= '9'; c++, decimals++) {
+            if (decimals >= 3) /* the servers show at most three */
+                return false;
+            v += scale * (uint64_t)(*c - '0');
+            scale /= 10;
+        }
+        if (!decimals)
+            return false;
+    }
+    if (*c)
+        return false;
+    *ms = v;
+    return true;
 }

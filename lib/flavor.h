@@ -222,6 +222,9 @@ typedef enum {
     FLAVOR_NS_SEMISYNC_WAIT_COUNT,      /* acks a commit needs; NULL on MariaDB (always 1) */
     FLAVOR_NS_SEMISYNC_WAIT_SESSIONS,   /* sessions waiting for an ack now */
     FLAVOR_NS_SEMISYNC_NO_TX,           /* commits not acknowledged (counter) */
+    /* The default channel's heartbeat period in seconds ("0.250"); NULL on
+     * MariaDB (its replica status has it) and when not a replica. */
+    FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD,
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 
@@ -332,5 +335,10 @@ typedef enum { FLAVOR_WAIT_OK, FLAVOR_WAIT_TIMEOUT, FLAVOR_WAIT_ERROR } flavor_w
 /* Interprets the wait's result value (NULL for SQL NULL): 0 is success;
  * 1 (MySQL) or -1 (MariaDB) a timeout; NULL or anything else an error. */
 flavor_wait_t flavor_gtid_wait_result(const flavor_t *f, const char *value);
+
+/* Parses a duration as the servers show it, seconds with up to three decimals
+ * ("0.250", "1.000", "30"), into ms; false (and *ms untouched) for anything
+ * else, the empty string included. Used for heartbeat periods. */
+bool flavor_parse_seconds_ms(const char *s, uint64_t *ms);
 
 #endif

@@ -95,8 +95,9 @@ void node_observe(node_t *n, observation_t *obs)
     n->probed = true;
     n->last_probe_at = obs->at;
     if (!obs->ok) {
+        /* A probe that ran out of time heard nothing since it began. */
         if (n->up || n->fail_since == 0)
-            n->fail_since = obs->at;
+            n->fail_since = obs->timed_out && obs->started ? obs->started : obs->at;
         n->failures = n->up ? 1 : n->failures + 1;
         n->up = false;
         free(n->last_error);

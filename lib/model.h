@@ -99,6 +99,13 @@ typedef struct {
     bool grants_judged;     /* ... and could be judged (no roles) */
     char *grants_missing;   /* needed privileges it lacks, "" none */
     char *grants_missing_promote; /* those a promotion needs */
+    /* The replica's heartbeat period on its default channel, in ms: 0 when
+     * unknown or when heartbeats are off (the detector then waits the full
+     * replica_confirm). */
+    uint64_t heartbeat_period_ms;
+    /* A failed probe that ran out of time: the node answered nothing from
+     * `started` on, so it has been silent since then (not only since `at`). */
+    bool timed_out;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

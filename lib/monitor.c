@@ -273,6 +273,18 @@ static void report_durability(monitor_t *m, unsigned changed)
                    "every reachable replica receives from %s again", p->name);
 }
 
+/* While the primary is suspect its replicas are probed every
+ * QUICK_PROBE_MS: how long each has heard nothing is then known to within
+ * that, and the verdict comes as soon as their silence confirms it. */
+#define QUICK_PROBE_MS 100
+static void quick_replicas(monitor_t *m, bool on)
+{
+    uint64_t ms = on ? (m->interval < QUICK_PROBE_MS ? m->interval : QUICK_PROBE_MS) : 0;
+    for (size_t i = 0; i < m->c.n_nodes; i++)
+        if (m->probes[i])
+            probe_set_quick(m->probes[i], (int)i == m->c.primary ? 0 : ms);
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -293,7 +305,8 @@ static void evaluate(monitor_t *m, uint64_t now)
                                      .follows_primary = src == c->primary,
                                      .io = o->io,
                                      .last_io_errno = o->last_io_errno,
-                                     .heard_at = nd->heard_at};
+                                     .heard_at = nd->heard_at,
+                                     .heartbeat_ms = o->ok ? o->heartbeat_period_ms : 0};
     }
     uint64_t unreached_since = node_unreached_since(p);
     detect_input_t in = {.primary_ok = p->up,
@@ -317,6 +330,7 @@ static void evaluate(monitor_t *m, uint64_t now)
                "primary %s is %s: %s", p->name, verdict_str(v), c->verdict_reason);
     if (v == VERDICT_SUSPECT)
         monitor_probe_all_now(m);
+    quick_replicas(m, v == VERDICT_SUSPECT);
     if (m->verdict_cb)
         m->verdict_cb(m, old, v, m->verdict_ud);
 }

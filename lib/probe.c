@@ -54,6 +54,9 @@ struct probe {
     bool grants_due;          /* this cycle reads SHOW GRANTS too */
     bool grants_in_query;     /* the query in flight has it as its third statement */
     uint64_t grants_at;       /* when they were last read */
+    uint64_t quick;           /* while not 0: cycles start this often (probe_set_quick) */
+    uint64_t query_budget;    /* ms the query in flight was given */
+    bool looked_again;        /* this cycle already started over once (look_again) */
 };
 
 static void start_cycle(probe_t *p);
@@ -78,6 +81,8 @@ static void schedule_next(probe_t *p)
         wait *= 2;
     if (!p->no_backoff && p->failures > 1 && wait > p->backoff_max)
         wait = p->backoff_max > p->interval ? p->backoff_max : p->interval;
+    if (p->quick && p->quick < wait)
+        wait = p->quick;
     /* Cycles start every interval, measured from the last start. */
     uint64_t elapsed = uv_now(p->loop) - p->started;
     schedule(p, elapsed < wait ? wait - elapsed : 0);
@@ -96,10 +101,48 @@ static void deliver(probe_t *p, observation_t *o)
     schedule_next(p);
 }
 
+static void begin(probe_t *p);
+
+/* A deadline that passed while the loop waited for the CPU says nothing about
+ * the server: the timer fired late (the cycle took far longer than its bound),
+ * or the query was sent with only a sliver of the budget left because getting
+ * there took the rest. Such a timeout is not a failure yet: the cycle starts
+ * over once, at once, with the full budget, and only its outcome counts. A
+ * server that is really silent times out the second time as well, a probe
+ * timeout later; one that answers was never down. */
+static bool look_again(probe_t *p, const dbconn_error_t *err)
+{
+    if (p->closing || p->looked_again || !err || err->kind != DBCONN_ERR_TIMEOUT)
+        return false;
+    uint64_t took = uv_now(p->loop) - p->started;
+    bool late = took > p->timeout + p->timeout / 2;
+    bool starved = p->query_budget && p->query_budget < p->timeout / 2;
+    if (!late && !starved)
+        return false;
+    log_info("probe %s: %s after %llu ms (bound %llu ms%s); looking again before calling it "
+             "a failure",
+             p->name, err->msg[0] ? err->msg : "timeout", (unsigned long long)took,
+             (unsigned long long)p->timeout, late ? ", the loop was late" : ", the query got what "
+                                                                            "was left of it");
+    p->looked_again = true;
+    begin(p);
+    return true;
+}
+
 static void fail(probe_t *p, const dbconn_error_t *err, const char *fallback)
 {
+    if (look_again(p, err))
+        return;
     observation_t o = {.ok = false, .err_code = err ? err->code : 0};
+    o.timed_out = err && err->kind == DBCONN_ERR_TIMEOUT;
     o.error = xstrdup(err && err->msg[0] ? err->msg : fallback);
+    /* A reset of the kept-open connection, or a refused connect, after the
+     * node last answered is news: the next probe goes at once (once per run
+     * of failures), instead of an interval later. It decides nothing by
+     * itself: it reconnects, or it fails again and the detector's rules
+     * apply to both failures. */
+    if (p->failures == 0 && err && (err->kind == DBCONN_ERR_LOST || err->kind == DBCONN_ERR_CONNECT))
+        p->want_now = true;
     deliver(p, &o);
 }
 
@@ -176,6 +219,21 @@ static bool parse_semisync(const dbconn_rs_t *ns, observation_t *o)
     return true;
 }
 
+/* A heartbeat period as the server shows it, in ms. NULL (not a replica)
+ * gives 0. Text that is not such a number gives 0 as well, said in the log:
+ * the detector then waits the full replica_confirm for this replica, the
+ * conservative reading. */
+static uint64_t period_ms(const probe_t *p, const char *s)
+{
+    uint64_t ms = 0;
+    if (s && !flavor_parse_seconds_ms(s, &ms)) {
+        log_warn("probe %s: heartbeat period \"%s\" is not a number of seconds; taking it as "
+                 "unknown", p->name, s);
+        return 0;
+    }
+    return ms;
+}
+
 /* Fills o from the node state row; false (with o->error) when the row is unusable. */
 static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
 {
@@ -215,6 +273,7 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     o->semisync_source = get_bool(ns, C[FLAVOR_NS_SEMISYNC_SOURCE_ENABLED], false);
     o->semisync_replica = get_bool(ns, C[FLAVOR_NS_SEMISYNC_REPLICA_ENABLED], false);
     o->heartbeats = get_uint(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEATS], 0);
+    o->heartbeat_period_ms = period_ms(p, dbconn_rs_str(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD]));
     return parse_semisync(ns, o);
 }
 
@@ -270,6 +329,8 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
         if (!o->executed_gtids)
             o->executed_gtids = dup_or_null(o->gtid_slave_pos);
         o->heartbeats = get_uint(rs, row, R->received_heartbeats, o->heartbeats);
+        if (R->heartbeat_period)
+            o->heartbeat_period_ms = period_ms(p, col_str(rs, row, R->heartbeat_period));
     } else {
         o->received_gtids = dup_or_null(col_str(rs, row, R->retrieved_gtid_set));
         o->executed_gtids = dup_or_null(col_str(rs, row, R->executed_gtid_set));
@@ -363,7 +424,8 @@ static void run_probe(probe_t *p)
     p->grants_in_query = p->grants_due || uv_now(p->loop) >= p->grants_at + GRANTS_EVERY_MS;
     if (p->grants_in_query)
         buf_puts(&sql, "; SHOW GRANTS");
-    int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)remaining(p), on_result, p);
+    p->query_budget = remaining(p);
+    int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)p->query_budget, on_result, p);
     buf_free(&sql);
     if (rc != 0) {
         dbconn_error_t e = {.kind = DBCONN_ERR_LOST};
@@ -400,7 +462,16 @@ static void start_cycle(probe_t *p)
     if (p->closing || p->in_flight)
         return;
     p->in_flight = true;
+    p->looked_again = false;
+    begin(p);
+}
+
+/* Runs the cycle's probe from now on: the query on the kept-open connection,
+ * or a connect first. */
+static void begin(probe_t *p)
+{
     p->started = uv_now(p->loop);
+    p->query_budget = 0;
     if (dbconn_state(p->conn) == DBCONN_IDLE) {
         run_probe(p);
         return;
@@ -450,6 +521,19 @@ void probe_now(probe_t *p)
     }
     uv_timer_stop(&p->timer);
     schedule(p, 0);
+}
+
+void probe_set_quick(probe_t *p, uint64_t interval_ms)
+{
+    if (p->quick == interval_ms)
+        return;
+    p->quick = interval_ms;
+    /* A longer wait already scheduled is cut short. */
+    if (interval_ms && !p->in_flight && !p->closing) {
+        uv_timer_stop(&p->timer);
+        uint64_t elapsed = uv_now(p->loop) - p->started;
+        schedule(p, elapsed < interval_ms ? interval_ms - elapsed : 0);
+    }
 }
 
 void probe_set_backoff(probe_t *p, bool on)

@@ -34,6 +34,10 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
 void probe_start(probe_t *p);
 /* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
 void probe_now(probe_t *p);
+/* While interval_ms is not 0, cycles start at least that often, failed or
+ * not (the replicas of a suspect primary are asked often, so that their
+ * silence is measured finely); 0 goes back to the usual interval. */
+void probe_set_quick(probe_t *p, uint64_t interval_ms);
 /* Whether failed probes back off (the default) or go on every interval: a node
  * that may come back writable is looked at again within one interval. */
 void probe_set_backoff(probe_t *p, bool on);

@@ -158,7 +158,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_eq(c->long_writes, FO_LONG_WRITES_WAIT);
     cr_expect_eq(c->long_writes_timeout_ms, 2000);
     cr_expect_eq(c->connect_retry, 1);
-    cr_expect_eq(c->heartbeat_period_ms, 1000);
+    cr_expect_eq(c->heartbeat_period_ms, 250);
     for (int h = 0; h < FO_HOOK__COUNT; h++)
         cr_expect_str_eq(c->hooks.cmd[h], "", "hook %s", fo_hook_point_str(h));
     cr_expect_eq(c->hooks.timeout_ms, 10000);

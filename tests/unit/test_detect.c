@@ -25,6 +25,11 @@ static const detect_params_t P = {.down_after = 1000, .replica_confirm = 1500};
 #define FOLLOWER(nm, t, io_, heard) \
     {.name = nm, .reachable = true, .observed_at = t, .follows_primary = true, .io = io_, .heard_at = heard}
 
+/* The same, with a known heartbeat period and its IO thread still saying Yes. */
+#define HB_FOLLOWER(nm, t, heard, hb)                                                             \
+    {.name = nm, .reachable = true, .observed_at = t, .follows_primary = true, .io = IO_YES,      \
+     .heard_at = heard, .heartbeat_ms = hb}
+
 static const row_t rows[] = {
     {"a primary that answers is healthy", true, 0, 0, VERDICT_HEALTHY, 0, {{0}}, 0, 5000,
      VERDICT_HEALTHY, "answers"},
@@ -80,6 +85,20 @@ static const row_t rows[] = {
      "waiting"},
     {"unreachable becomes dead when the last hearing replica goes silent", false, 4000, 5000,
      VERDICT_UNREACHABLE, 1, {FOLLOWER("r1", 7000, IO_YES, 5200)}, 0, 7000, VERDICT_DEAD, "all 1"},
+    {"a replica with a 250 ms heartbeat silent for 3 periods (750 ms) confirms", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {HB_FOLLOWER("r1", 5200, 4450, 250)}, 0, 5200, VERDICT_DEAD, "all 1"},
+    {"a replica with a 250 ms heartbeat silent for less than 750 ms is pending", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {HB_FOLLOWER("r1", 5200, 4451, 250)}, 0, 5200, VERDICT_SUSPECT,
+     "waiting for replica r1"},
+    {"a short heartbeat never confirms before 750 ms of silence", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {HB_FOLLOWER("r1", 5200, 4500, 50)}, 0, 5200, VERDICT_SUSPECT,
+     "waiting for replica r1"},
+    {"a long heartbeat confirms after replica_confirm, not three periods", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {HB_FOLLOWER("r1", 5200, 3700, 1000)}, 0, 5200, VERDICT_DEAD, "all 1"},
+    {"a short-heartbeat replica that heard something after the suspicion still hears", false,
+     4000, 5000, VERDICT_SUSPECT, 2,
+     {HB_FOLLOWER("r1", 5200, 4000, 250), HB_FOLLOWER("r2", 5210, 5100, 250)}, 0, 5210,
+     VERDICT_UNREACHABLE, "replica r2 still receives"},
     {"a dead primary that answers again is healthy", true, 0, 5000, VERDICT_DEAD, 1,
      {FOLLOWER("r1", 9000, IO_CONNECTING, 3000)}, 0, 9100, VERDICT_HEALTHY, "answers"},
 };
@@ -151,4 +170,18 @@ Test(detect, loop_guard)
     cr_assert_eq(g.stalled_until, 9100);
     cr_assert(guard_tick(&g, 4200, 50000, 100, 1000, 5000), "a backwards jump is seen");
     cr_assert(!guard_tick(&g, 4300, 50100, 100, 1000, 5000));
+}
+
+Test(detect, confirm_time_follows_the_heartbeat_period)
+{
+    detect_replica_t r = {.name = "r1"};
+    cr_expect_eq(detect_confirm_ms(&r, &P), 1500, "unknown period: replica_confirm");
+    r.heartbeat_ms = 250;
+    cr_expect_eq(detect_confirm_ms(&r, &P), 750, "three periods");
+    r.heartbeat_ms = 100;
+    cr_expect_eq(detect_confirm_ms(&r, &P), DETECT_CONFIRM_MIN_MS, "never below the floor");
+    r.heartbeat_ms = 1000;
+    cr_expect_eq(detect_confirm_ms(&r, &P), 1500, "never above replica_confirm");
+    detect_params_t zero = {.down_after = 1000, .replica_confirm = 0};
+    cr_expect_eq(detect_confirm_ms(&r, &zero), 0, "replica_confirm 0 stays 0");
 }

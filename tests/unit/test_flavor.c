@@ -348,7 +348,9 @@ static const char NODE_STATE_MYSQL_57[] =
     "WHERE CHANNEL_NAME = '') AS replica_heartbeats, "
     "v.timeout AS semisync_timeout, v.wait_point AS semisync_wait_point, "
     "v.wait_no_replica AS semisync_wait_no_replica, v.wait_count AS semisync_wait_count, "
-    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx "
+    "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx, "
+    "(SELECT MAX(HEARTBEAT_INTERVAL) FROM performance_schema.replication_connection_configuration "
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME IN ('rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled'), "
     "VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "
@@ -411,7 +413,8 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_point AS semisync_wait_point, "
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
-    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx "
+    "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
+    "NULL AS replica_heartbeat_period "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "
@@ -1353,5 +1356,26 @@ Test(flavor_sql, stop_io_thread_of_a_lost_source)
         flavor_t f = must_detect(cases[i].version, NULL);
         cr_assert_str_eq(flavor_sql_stop_io_thread_lost_source(&f), cases[i].sql, "%s",
                          cases[i].version);
+    }
+}
+
+Test(flavor_parse, seconds_as_the_servers_show_them)
+{
+    static const struct {
+        const char *text;
+        bool ok;
+        uint64_t ms;
+    } rows[] = {
+        {"0.250", true, 250}, {"1.000", true, 1000}, {"30", true, 30000}, {"0", true, 0},
+        {"0.5", true, 500},   {"2.25", true, 2250},  {"", false, 0},       {".5", false, 0},
+        {"1.", false, 0},     {"1.0001", false, 0},  {"-1", false, 0},     {"1s", false, 0},
+        {"1 ", false, 0},     {"9999999999999", false, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint64_t ms = 7;
+        bool ok = flavor_parse_seconds_ms(rows[i].text, &ms);
+        cr_expect_eq(ok, rows[i].ok, "\"%s\": %s", rows[i].text, ok ? "parsed" : "refused");
+        cr_expect_eq(ms, rows[i].ok ? rows[i].ms : 7, "\"%s\": %llu ms", rows[i].text,
+                     (unsigned long long)ms);
     }
 }

@@ -194,6 +194,31 @@ Test(model, observe_tracks_failure_runs_and_hearing)
     node_free(&never);
 }
 
+Test(model, a_timed_out_probe_counts_from_its_start)
+{
+    node_t n;
+    node_init(&n, "db1", "h", 3306, RULE_PREFER);
+    observation_t o = {.at = 10, .started = 9, .ok = true};
+    node_observe(&n, &o);
+    observation_t t = {.at = 600, .started = 100, .timed_out = true, .error = xstrdup("timeout")};
+    node_observe(&n, &t);
+    cr_assert_eq(node_unreached_since(&n), 100,
+                 "a probe that ran out of time heard nothing since it began");
+    observation_t r = {.at = 610, .started = 605, .error = xstrdup("refused")};
+    node_observe(&n, &r);
+    cr_assert_eq(n.fail_since, 100, "the run keeps its start");
+    node_free(&n);
+
+    node_t m;
+    node_init(&m, "db2", "h", 3306, RULE_PREFER);
+    observation_t ok = {.at = 10, .started = 9, .ok = true};
+    node_observe(&m, &ok);
+    observation_t refused = {.at = 600, .started = 598, .error = xstrdup("refused")};
+    node_observe(&m, &refused);
+    cr_assert_eq(node_unreached_since(&m), 600, "any other failure counts from its end");
+    node_free(&m);
+}
+
 Test(model, names)
 {
     promotion_rule_t r;
