@@ -1051,7 +1051,6 @@ int daemon_run(fo_config_t *cfg)
         return FO_EXIT_OSERR;
     }
     d->started_mono = uv_now(&d->loop);
-    status_set_backlog_fn(elect_backlog);
     d->watchdog_ms = notify_watchdog_ms();
 
     char err[512];

@@ -394,7 +394,7 @@ static bool reached(const exec_t *x, const dbconn_rs_t *rs, const flavor_replica
         return true;
     const flavor_t *f = &x->p->flavors[s->node];
     bool ok = false;
-    if (f->family == FLAVOR_MARIADB) {
+    if (f->family == FAMILY_MARIADB) {
         const char *col = R->gtid_slave_pos ? dbconn_rs_str(rs, 0, R->gtid_slave_pos) : NULL;
         gtid_pos_t *have = col ? gtid_pos_parse(col, NULL, 0) : NULL;
         gtid_pos_t *want = gtid_pos_parse(x->captured, NULL, 0);
@@ -783,7 +783,7 @@ static void answered(void *token, int outcome, const char *msg)
         run_free(r);
         return;
     }
-    if (r->s->kind == STEP_HOOK && outcome == HOOK_VETO)
+    if (r->s->kind == STEP_HOOK && outcome == HOOKS_VETOED)
         step_end(r, false, msg && msg[0] ? msg : "vetoed by a hook");
     else
         step_end(r, outcome == 0, msg && msg[0] ? msg : "failed");

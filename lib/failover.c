@@ -527,10 +527,7 @@ static void hook_done(const hooks_report_t *r, void *ud)
     for (size_t i = 0; i < r->n_results && !msg[0]; i++)
         if (r->results[i].outcome != HOOKS_OK)
             hooks_result_reason(&r->results[i], msg, sizeof msg);
-    int outcome = r->outcome == HOOKS_VETOED  ? HOOK_VETO
-                  : r->outcome == HOOKS_FAILED ? HOOK_FAILED
-                                               : HOOK_OK;
-    w->answer(w->token, outcome, msg);
+    w->answer(w->token, (int)r->outcome, msg);
     free(w);
 }
 
@@ -550,11 +547,11 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
     hooks_t *h = f->op_hooks;
     failoverd_hook_point_t point;
     if (!h) {
-        answer(token, HOOK_OK, NULL);
+        answer(token, HOOKS_OK, NULL);
         return;
     }
     if (!hooks_point_parse(s->hook, &point)) {
-        answer(token, HOOK_FAILED, "unknown hook point");
+        answer(token, HOOKS_FAILED, "unknown hook point");
         return;
     }
     cluster_t *c = monitor_cluster(f->m);
@@ -977,7 +974,7 @@ static json_t *switchover_extra(failover_t *f, exec_t *x)
     if (f->policy == POLICY_AVAILABILITY && old && kept && f->plan) {
         char err[256];
         uint64_t n = 0;
-        char *d = plan_divergence(f->plan->flavors[f->old_primary].family == FLAVOR_MARIADB, old,
+        char *d = plan_divergence(f->plan->flavors[f->old_primary].family == FAMILY_MARIADB, old,
                                   kept, &n, err, sizeof err);
         if (d) {
             free(f->lost);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "child.h"
+#include "redact.h"
 
 /* ---- names and the event map ---------------------------------------------- */
 
@@ -76,39 +77,6 @@ const char *hooks_outcome_str(hooks_outcome_t o)
     case HOOKS_SPAWN_ERROR: return "spawn_error";
     }
     return "?";
-}
-
-/* ---- secrets ------------------------------------------------------------ */
-
-static bool secret_name(const char *key)
-{
-    static const char *const words[] = {"password", "passwd", "secret", "token"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasestr(key, words[i]))
-            return true;
-    return false;
-}
-
-void hooks_redact_json(json_t *j)
-{
-    if (json_is_object(j)) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(j, key, v)
-        {
-            if (secret_name(key))
-                json_object_set_new(j, key, json_string("********"));
-            else
-                hooks_redact_json(v);
-        }
-    } else if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v)
-        {
-            hooks_redact_json(v);
-        }
-    }
 }
 
 /* ---- contexts ------------------------------------------------------------ */
@@ -186,7 +154,7 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
     c.n_timings = n;
 
     json_t *j = event_to_json(ev);
-    hooks_redact_json(j);
+    redact_json(j);
     char *text = json_dumps(j, JSON_COMPACT);
     c.event_json = text;
     failoverd_context_t *out = plugin_ctx_dup(&c);
@@ -222,7 +190,7 @@ static char *ctx_json(const failoverd_context_t *c)
         json_object_set_new(j, "lost_at_least", json_integer(c->lost_at_least));
         json_object_set_new(j, "lost_as_of", json_string(c->lost_as_of));
     }
-    hooks_redact_json(j);
+    redact_json(j);
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;

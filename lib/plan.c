@@ -273,7 +273,7 @@ static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
 {
     const flavor_t *f = &p->flavors[i];
     const observation_t *ob = &c->nodes[i].last_ok;
-    if (f->family == FLAVOR_MARIADB && ob->io == IO_NO && !ob->sql_running) {
+    if (f->family == FAMILY_MARIADB && ob->io == IO_NO && !ob->sql_running) {
         set_sql(s, flavor_sql_stop_io_thread(f));
         describe(s,
                  "leave %s's replication stopped: both its threads are stopped, and starting "

@@ -890,7 +890,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         free(r->seen);
         r->seen = xstrdup(mine);
     }
-    bool mariadb = r->node.flavor.family == FLAVOR_MARIADB;
+    bool mariadb = r->node.flavor.family == FAMILY_MARIADB;
     char *errant = NULL;
     char e[512];
     int rc = rejoin_compare(mariadb, mine, r->primary_state, &errant, e, sizeof e);
@@ -1028,7 +1028,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     }
     r->st = ST_CHECK_PRIMARY;
     run(r, &r->primary,
-        r->primary.flavor.family == FLAVOR_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
+        r->primary.flavor.family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
                                                    : flavor_sql_gtid_executed(&r->primary.flavor),
         primary_read);
 }
