@@ -2,39 +2,50 @@
 #include "sink.h"
 
 #include <stdbool.h>
-#include <string.h>
+#include <stdlib.h>
 
+#include "buf.h"
 #include "timefmt.h"
 
-#define MAX_SINKS 32
-
-static struct {
+/* The registry grows as sinks are added (one daemon registers a few per
+ * cluster, and a configuration may hold any number of clusters).  An id is an
+ * index; a removed sink leaves a hole that the next registration reuses. */
+typedef struct {
     event_sink_fn fn;
     void *ud;
-} sinks[MAX_SINKS];
+} sink_slot_t;
+
+static sink_slot_t *sinks;
+static size_t n_sinks, cap_sinks;
 static bool emitting; /* a sink that emits an event must not recurse into sinks */
 
 int event_add_sink(event_sink_fn fn, void *ud)
 {
-    for (int i = 0; i < MAX_SINKS; i++)
-        if (!sinks[i].fn) {
-            sinks[i].fn = fn;
-            sinks[i].ud = ud;
-            return i;
+    size_t i = 0;
+    while (i < n_sinks && sinks[i].fn)
+        i++;
+    if (i == n_sinks) {
+        if (n_sinks == cap_sinks) {
+            cap_sinks = cap_sinks ? cap_sinks * 2 : 16;
+            sinks = xrealloc(sinks, cap_sinks * sizeof *sinks);
         }
-    log_error("too many event sinks (%d)", MAX_SINKS);
-    return -1;
+        n_sinks++;
+    }
+    sinks[i] = (sink_slot_t){.fn = fn, .ud = ud};
+    return (int)i;
 }
 
 void event_remove_sink(int id)
 {
-    if (id >= 0 && id < MAX_SINKS)
+    if (id >= 0 && (size_t)id < n_sinks)
         sinks[id].fn = NULL;
 }
 
 void event_remove_all_sinks(void)
 {
-    memset(sinks, 0, sizeof sinks);
+    free(sinks);
+    sinks = NULL;
+    n_sinks = cap_sinks = 0;
 }
 
 void event_dispatch(const event_t *ev)
@@ -42,9 +53,12 @@ void event_dispatch(const event_t *ev)
     if (emitting)
         return;
     emitting = true;
-    for (int i = 0; i < MAX_SINKS; i++)
-        if (sinks[i].fn)
-            sinks[i].fn(ev, sinks[i].ud);
+    /* By index, re-reading the array: a sink may add or remove sinks. */
+    for (size_t i = 0; i < n_sinks; i++) {
+        sink_slot_t s = sinks[i];
+        if (s.fn)
+            s.fn(ev, s.ud);
+    }
     emitting = false;
 }
 

@@ -25,7 +25,8 @@ typedef struct {
 
 typedef void (*event_sink_fn)(const event_t *ev, void *ud);
 
-/* Registers a sink; returns an id for event_remove_sink(). */
+/* Registers a sink; returns an id for event_remove_sink().  There is no limit
+ * on the number of sinks. */
 int event_add_sink(event_sink_fn fn, void *ud);
 void event_remove_sink(int id);
 void event_remove_all_sinks(void);
