@@ -11,32 +11,36 @@
 #include "log.h"
 #include "metrics.h"
 #include "child.h"
+#include "names.h"
 #include "redact.h"
 
 /* ---- names and the event map ---------------------------------------------- */
 
+/* The names, the veto points and which events feed which points are the
+ * registry's (names.h); the numbers of fo_hook_point_t are the ABI's. */
 const char *hooks_point_name(failoverd_hook_point_t p)
 {
-    const char *n = failoverd_hook_point_name(p);
-    return n ? n : "?";
+    const fo_hook_info_t *h = fo_hook_info((int)p);
+    return h ? h->name : "?";
 }
 
 bool hooks_point_parse(const char *name, failoverd_hook_point_t *out)
 {
-    for (int i = 0; i < FAILOVERD_HOOK__COUNT; i++)
-        if (strcmp(name, failoverd_hook_point_name((failoverd_hook_point_t)i)) == 0) {
-            *out = (failoverd_hook_point_t)i;
-            return true;
-        }
-    return false;
+    fo_hook_point_t p = fo_hook_by_name(name);
+    if (p == FO_HOOK_NONE)
+        return false;
+    *out = (failoverd_hook_point_t)p;
+    return true;
 }
 
 bool hooks_point_may_veto(failoverd_hook_point_t p)
 {
-    return p == FAILOVERD_HOOK_PRE_FAILOVER || p == FAILOVERD_HOOK_SWITCHOVER_BEFORE;
+    const fo_hook_info_t *h = fo_hook_info((int)p);
+    return h && h->veto;
 }
 
-/* Which events feed which points.  The rules:
+/* Which events feed which points is the hook column of the event registry.  The
+ * rules it follows:
  * - a point the executor runs as a step of its plans (pre_failover, fence,
  *   post_promotion, post_failover, switchover_before, switchover_after after
  *   a switchover that succeeded) is fed by no event, so nothing runs twice;
@@ -46,25 +50,9 @@ bool hooks_point_may_veto(failoverd_hook_point_t p)
  * - a switchover that failed or was rolled back feeds switchover_after (the
  *   plan, which stopped early, did not run it), so that point runs at the end
  *   of every switchover and FAILOVERD_EVENT tells how it ended. */
-static const struct {
-    const char *event;
-    failoverd_hook_point_t point;
-} event_points[] = {
-    {"primary_dead", FAILOVERD_HOOK_DETECTION},
-    {"failover_failed", FAILOVERD_HOOK_FAILOVER_FAILED},
-    {"failover_aborted", FAILOVERD_HOOK_FAILOVER_FAILED},
-    {"switchover_failed", FAILOVERD_HOOK_SWITCHOVER_AFTER},
-    {"switchover_rolled_back", FAILOVERD_HOOK_SWITCHOVER_AFTER},
-    {"node_down", FAILOVERD_HOOK_NODE_DOWN},
-    {"node_up", FAILOVERD_HOOK_NODE_UP},
-};
-
 int hooks_point_of_event(const char *event_name)
 {
-    for (size_t i = 0; i < sizeof event_points / sizeof event_points[0]; i++)
-        if (strcmp(event_points[i].event, event_name) == 0)
-            return (int)event_points[i].point;
-    return -1;
+    return (int)fo_event_hook(event_name);
 }
 
 const char *hooks_outcome_str(hooks_outcome_t o)
