@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "names.h"
 #include "sink.h"
 #include "timefmt.h"
 #include "wallclock.h"

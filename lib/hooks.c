@@ -464,7 +464,7 @@ static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_tot
     metrics_count_hook(run->ctx->hook, hooks_outcome_str(r->outcome));
     if (r->outcome == HOOKS_OK || r->outcome == HOOKS_VETOED)
         return;
-    event_emit(LOG_LVL_WARN, "hook_failed", run->ctx->cluster, NULL,
+    event_emit(LOG_LVL_WARN, EV_HOOK_FAILED, run->ctx->cluster, NULL,
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s}", "hook", run->ctx->hook,
                          "hook_event", run->ctx->event, "who", it->who, "outcome",
                          hooks_outcome_str(r->outcome), "detail", r->detail, "exit_code",

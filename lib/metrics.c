@@ -184,7 +184,7 @@ static const char *const switchover_outcomes[] = {"done", "failed", "rolled_back
 void metrics_count_event(const char *name, const char *cluster, long long duration_ms,
                          long long write_blocked_ms)
 {
-    if (!strcmp(name, "loop_stall")) {
+    if (!strcmp(name, EV_LOOP_STALL)) {
         kept_slot(METRIC_LOOP_STALLS, "", "", true)->v++;
         return;
     }
