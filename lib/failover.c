@@ -545,12 +545,12 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
 {
     failover_t *f = ud;
     hooks_t *h = f->op_hooks;
-    failoverd_hook_point_t point;
+    failoverd_hook_point_t point = (failoverd_hook_point_t)s->hook;
     if (!h) {
         answer(token, HOOKS_OK, NULL);
         return;
     }
-    if (!hooks_point_parse(s->hook, &point)) {
+    if (!fo_hook_info(s->hook)) {
         answer(token, HOOKS_FAILED, "unknown hook point");
         return;
     }
@@ -1349,7 +1349,6 @@ static void hold_tick(uv_timer_t *t)
         if (strcmp(f->plan->steps[s].name, "hook:pre_failover") == 0) {
             free(f->plan->steps[s].name);
             free(f->plan->steps[s].desc);
-            free(f->plan->steps[s].hook);
             continue;
         }
         f->plan->steps[k++] = f->plan->steps[s];
