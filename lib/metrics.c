@@ -10,7 +10,8 @@
 
 #include "detect.h"
 #include "elect.h"
-#include "event.h"
+#include "names.h"
+#include "sink.h"
 
 const metric_def_t metrics_table[METRIC__COUNT] = {
 #define METRIC_DEF(id, nm, ty, lb, hp)                                                             \
