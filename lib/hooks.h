@@ -149,4 +149,8 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
  * NULL-terminated vector the caller frees with child_argv_free). */
 char **hooks_env(const failoverd_context_t *ctx);
 
+/* The JSON of a context that came from the executor rather than from an event
+ * (redacted, as every context that leaves the daemon); the caller frees it. */
+char *hooks_ctx_json(const failoverd_context_t *c);
+
 #endif
