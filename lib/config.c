@@ -35,17 +35,11 @@ static const char *const promotion_names[] = {"prefer", "neutral", "prefer_not",
 static const char *const long_writes_names[] = {"wait", "kill", NULL};
 static const char *const webhook_format_names[] = {"json", "slack", NULL};
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
-static const char *const hook_names[] = {"detection",
-                                         "pre_failover",
-                                         "fence",
-                                         "post_promotion",
-                                         "post_failover",
-                                         "failover_failed",
-                                         "switchover_before",
-                                         "switchover_after",
-                                         "node_down",
-                                         "node_up",
-                                         NULL};
+static const char *const hook_names[] = {
+#define HOOK_NAME(id, name, veto, step, after, doc) name,
+    FO_HOOK_POINT_MAP(HOOK_NAME)
+#undef HOOK_NAME
+    NULL};
 
 /* The table stores enums through an int; every enum used must be int-sized. */
 _Static_assert(sizeof(policy_t) == sizeof(int), "enum size");
@@ -428,22 +422,9 @@ static const setting_t node_settings[] = {
 
 #define H fo_hooks_cfg_t
 static const setting_t hooks_settings[] = {
-    S_COMMAND(H, cmd[FO_HOOK_DETECTION], "detection", "Runs when a primary is found dead."),
-    S_COMMAND(H, cmd[FO_HOOK_PRE_FAILOVER], "pre_failover",
-              "Runs before a failover starts; a non-zero exit vetoes the failover."),
-    S_COMMAND(H, cmd[FO_HOOK_FENCE], "fence",
-              "Runs during a failover to fence the old primary (power it off, cut it off)."),
-    S_COMMAND(H, cmd[FO_HOOK_POST_PROMOTION], "post_promotion",
-              "Runs once the new primary is writable; the place to move traffic."),
-    S_COMMAND(H, cmd[FO_HOOK_POST_FAILOVER], "post_failover", "Runs after a failover succeeded."),
-    S_COMMAND(H, cmd[FO_HOOK_FAILOVER_FAILED], "failover_failed",
-              "Runs after a failover failed or was aborted."),
-    S_COMMAND(H, cmd[FO_HOOK_SWITCHOVER_BEFORE], "switchover_before",
-              "Runs before a switchover starts; a non-zero exit vetoes the switchover."),
-    S_COMMAND(H, cmd[FO_HOOK_SWITCHOVER_AFTER], "switchover_after",
-              "Runs after a switchover finished."),
-    S_COMMAND(H, cmd[FO_HOOK_NODE_DOWN], "node_down", "Runs when a node stops answering."),
-    S_COMMAND(H, cmd[FO_HOOK_NODE_UP], "node_up", "Runs when a node answers again."),
+#define HOOK_SETTING(id, name, veto, step, after, doc) S_COMMAND(H, cmd[FO_HOOK_##id], name, doc),
+    FO_HOOK_POINT_MAP(HOOK_SETTING)
+#undef HOOK_SETTING
     S_DURATION(H, timeout_ms, "timeout", SEC(10), MS(100), HOURS(1),
                "Bound on each hook run; a hook still running then is killed and has failed."),
 };

@@ -25,26 +25,15 @@
 #include "elect.h"
 #include "log.h"
 #include "model.h"
+#include "names.h"
 
 /* What a switchover does with writes still running on the old primary. */
 typedef enum { FO_LONG_WRITES_WAIT, FO_LONG_WRITES_KILL } fo_long_writes_t;
 
 typedef enum { FO_WEBHOOK_JSON, FO_WEBHOOK_SLACK } fo_webhook_format_t;
 
-/* Hook points at which a script hook may run; the index into fo_hooks_cfg_t.cmd. */
-typedef enum {
-    FO_HOOK_DETECTION,
-    FO_HOOK_PRE_FAILOVER,
-    FO_HOOK_FENCE,
-    FO_HOOK_POST_PROMOTION,
-    FO_HOOK_POST_FAILOVER,
-    FO_HOOK_FAILOVER_FAILED,
-    FO_HOOK_SWITCHOVER_BEFORE,
-    FO_HOOK_SWITCHOVER_AFTER,
-    FO_HOOK_NODE_DOWN,
-    FO_HOOK_NODE_UP,
-    FO_HOOK__COUNT
-} fo_hook_point_t;
+/* Hook points at which a script hook may run (fo_hook_point_t, names.h) index
+ * fo_hooks_cfg_t.cmd. */
 
 /* The names used in the file ("wait", "slack", "pre_failover" ...).  Policies and
  * promotion rules are elect.h's policy_t and model.h's promotion_rule_t, with

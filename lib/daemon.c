@@ -441,7 +441,7 @@ static void on_guard(uv_timer_t *t)
     uint64_t now = uv_now(&d->loop);
     if (guard_tick(&d->guard, now, wall_now_ms(), GUARD_INTERVAL_MS, GUARD_THRESHOLD_MS,
                    d->cfg->daemon.stall_grace_ms))
-        event_emit(LOG_LVL_WARN, "loop_stall", NULL, NULL,
+        event_emit(LOG_LVL_WARN, EV_LOOP_STALL, NULL, NULL,
                    json_pack("{s:I}", "stall_ms", (json_int_t)d->guard.last_stall_ms),
                    "the daemon's loop stalled or the clock jumped (%llu ms); observing without "
                    "acting for %llu ms",
@@ -496,7 +496,7 @@ static void stop(daemon_t *d)
         return;
     d->stopping = true;
     notify_stopping();
-    event_emit(LOG_LVL_NOTICE, "daemon_stopping", NULL, NULL, NULL, "failoverd is stopping");
+    event_emit(LOG_LVL_NOTICE, EV_DAEMON_STOPPING, NULL, NULL, NULL, "failoverd is stopping");
     if (d->ctl)
         control_close(d->ctl, closed_cb, d);
     d->ctl = NULL;
@@ -547,7 +547,7 @@ static void reject_reload(daemon_t *d, const char *errors)
         else if (p[1])
             buf_puts(&line, "; ");
     }
-    event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
+    event_emit(LOG_LVL_ERROR, EV_CONFIG_REJECTED, NULL, NULL,
                json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", errors),
                "reload of %s rejected, the running configuration stays in force: %s",
                d->cfg->path, buf_str(&line));
@@ -810,7 +810,7 @@ static void reload(daemon_t *d)
     json_array_foreach(restart, k, v) buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
     json_array_foreach(json_object_get(d->reload_notes, "deferred"), k, v)
         buf_printf(&left, "%s%s", left.len ? "; " : "", json_string_value(v));
-    event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
+    event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, EV_CONFIG_RELOADED, NULL, NULL,
                json_pack("{s:s, s:O, s:O}", "file", next->path, "restart_needed", restart,
                          "deferred", json_object_get(d->reload_notes, "deferred")),
                "configuration reloaded from %s%s%s", next->path,
@@ -1051,7 +1051,6 @@ int daemon_run(fo_config_t *cfg)
         return FO_EXIT_OSERR;
     }
     d->started_mono = uv_now(&d->loop);
-    status_set_backlog_fn(elect_backlog);
     d->watchdog_ms = notify_watchdog_ms();
 
     char err[512];
@@ -1106,7 +1105,7 @@ int daemon_run(fo_config_t *cfg)
         d->exit_code = FO_EXIT_OSERR;
         stop(d);
     } else {
-        event_emit(LOG_LVL_NOTICE, "daemon_started", NULL, NULL,
+        event_emit(LOG_LVL_NOTICE, EV_DAEMON_STARTED, NULL, NULL,
                    json_pack("{s:s, s:I}", "config", cfg->path, "clusters",
                              (json_int_t)cfg->n_clusters),
                    "failoverd %s started: %zu cluster%s from %s", FAILOVERD_VERSION,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "event.h"
+#include "timefmt.h"
 #include "gtid.h"
 
 const char *semisync_wait_point_str(semisync_wait_point_t w)

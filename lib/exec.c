@@ -94,7 +94,7 @@ static void journal_failed(exec_t *x, const step_t *s, bool ran)
     else
         buf_printf(&b, "step %s was not run: its journal record could not be made durable (%s)",
                    s->name, why);
-    event_emit(LOG_LVL_ERROR, "journal_write_failed", x->o.cluster,
+    event_emit(LOG_LVL_ERROR, EV_JOURNAL_WRITE_FAILED, x->o.cluster,
                s->node >= 0 ? x->c->nodes[s->node].name : NULL,
                json_pack("{s:s, s:s, s:b, s:s}", "step", s->name, "error", why, "step_ran", ran,
                          "op", x->o.op),
@@ -222,7 +222,7 @@ static void step_end(run_t *r, bool ok, const char *msg)
         journal_failed(x, s, true);
     if (!ok) {
         const char *node = s->node >= 0 ? x->c->nodes[s->node].name : NULL;
-        event_emit(s->optional ? LOG_LVL_WARN : LOG_LVL_ERROR, "failover_step", x->o.cluster, node,
+        event_emit(s->optional ? LOG_LVL_WARN : LOG_LVL_ERROR, EV_FAILOVER_STEP, x->o.cluster, node,
                    json_pack("{s:s, s:s, s:b}", "step", s->name, "error", msg, "optional",
                              s->optional),
                    "step %s failed%s: %s", s->name, s->optional ? " (optional, going on)" : "",
@@ -236,7 +236,7 @@ static void step_end(run_t *r, bool ok, const char *msg)
         }
     } else {
         log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
-                   "failover_step", "step %s done in %llu ms", s->name, (unsigned long long)ms);
+                   EV_FAILOVER_STEP, "step %s done in %llu ms", s->name, (unsigned long long)ms);
     }
     /* Status shows a step of the group that still runs. */
     x->ended[s - x->steps] = true;
@@ -394,7 +394,7 @@ static bool reached(const exec_t *x, const dbconn_rs_t *rs, const flavor_replica
         return true;
     const flavor_t *f = &x->p->flavors[s->node];
     bool ok = false;
-    if (f->family == FLAVOR_MARIADB) {
+    if (f->family == FAMILY_MARIADB) {
         const char *col = R->gtid_slave_pos ? dbconn_rs_str(rs, 0, R->gtid_slave_pos) : NULL;
         gtid_pos_t *have = col ? gtid_pos_parse(col, NULL, 0) : NULL;
         gtid_pos_t *want = gtid_pos_parse(x->captured, NULL, 0);
@@ -599,7 +599,7 @@ static void bw_query_killed(dbconn_t *c, dbconn_result_t *res, const dbconn_erro
         return;
     if (err)
         log_fields(LOG_LVL_WARN, r->x->o.cluster, r->x->c->nodes[r->s->node].name,
-                   "failover_step", "could not stop the read-only statement: %s", err->msg);
+                   EV_FAILOVER_STEP, "could not stop the read-only statement: %s", err->msg);
 }
 
 /* Give up: stop the statement; the step fails with r->fail when it returns. */
@@ -652,7 +652,7 @@ static void bw_listed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     const char *node = x->c->nodes[s->node].name;
     uint64_t waited = uv_now(x->loop) - r->started;
     if (err) {
-        log_fields(LOG_LVL_WARN, x->o.cluster, node, "failover_step",
+        log_fields(LOG_LVL_WARN, x->o.cluster, node, EV_FAILOVER_STEP,
                    "cannot read the processlist of %s: %s", node, err->msg);
         if (!s->kill_long_writes) {
             free(r->fail);
@@ -711,7 +711,7 @@ static void bw_listed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     if (r->n_victims) {
         free(r->victims_text);
         r->victims_text = buf_steal(&text);
-        event_emit(LOG_LVL_WARN, "long_writes_killed", x->o.cluster, node,
+        event_emit(LOG_LVL_WARN, EV_LONG_WRITES_KILLED, x->o.cluster, node,
                    json_pack("{s:I, s:I, s:s}", "sessions", (json_int_t)r->n_victims, "waited_ms",
                              (json_int_t)waited, "writes", r->victims_text),
                    "killing %zu session%s still writing on %s after %llu ms, so that it can be "
@@ -783,7 +783,7 @@ static void answered(void *token, int outcome, const char *msg)
         run_free(r);
         return;
     }
-    if (r->s->kind == STEP_HOOK && outcome == HOOK_VETO)
+    if (r->s->kind == STEP_HOOK && outcome == HOOKS_VETOED)
         step_end(r, false, msg && msg[0] ? msg : "vetoed by a hook");
     else
         step_end(r, outcome == 0, msg && msg[0] ? msg : "failed");
@@ -818,7 +818,7 @@ static bool journal_step(exec_t *x, const step_t *s)
                                  s->sql_log, "desc", s->desc)))
         return true;
     if (s->kind == STEP_REFRESH) {
-        log_fields(LOG_LVL_WARN, x->o.cluster, NULL, "failover_step",
+        log_fields(LOG_LVL_WARN, x->o.cluster, NULL, EV_FAILOVER_STEP,
                    "step %s runs without its journal record (it only reads): %s", s->name,
                    journal_last_error(x->j));
         return true;
@@ -862,13 +862,13 @@ static void start_step(exec_t *x, const step_t *s)
         raise(SIGKILL);
     }
     log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
-               "failover_step", "step %s: %s", s->name, s->desc ? s->desc : "");
+               EV_FAILOVER_STEP, "step %s: %s", s->name, s->desc ? s->desc : "");
     char err[256];
     buf_t b = BUF_INIT;
     switch (s->kind) {
     case STEP_SQL:
         if (s->needs_follower && !some_follower(x)) {
-            event_emit(LOG_LVL_WARN, "failover_step", x->o.cluster,
+            event_emit(LOG_LVL_WARN, EV_FAILOVER_STEP, x->o.cluster,
                        s->node >= 0 ? x->c->nodes[s->node].name : NULL,
                        json_pack("{s:s, s:b, s:s}", "step", s->name, "skipped", true, "error",
                                  s->unmet ? s->unmet : "no replica follows"),
@@ -945,7 +945,7 @@ static void next_group(exec_t *x)
             x->next = 0;
             free(x->ended);
             x->ended = xcalloc(x->n_steps + 1, sizeof *x->ended);
-            event_emit(LOG_LVL_WARN, "failover_step", x->o.cluster, NULL,
+            event_emit(LOG_LVL_WARN, EV_FAILOVER_STEP, x->o.cluster, NULL,
                        json_pack("{s:s}", "error", x->fail_msg), "rolling back: %s", x->fail_msg);
         } else {
             finish(x, EXEC_FAILED, x->fail_msg);

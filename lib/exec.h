@@ -23,10 +23,10 @@
 
 #include "journal.h"
 #include "model.h"
+#include "outcome.h"
 #include "plan.h"
 
 typedef enum { EXEC_DONE, EXEC_FAILED, EXEC_ROLLED_BACK } exec_outcome_t;
-typedef enum { HOOK_OK, HOOK_VETO, HOOK_FAILED } hook_outcome_t;
 
 typedef struct exec exec_t;
 
@@ -36,7 +36,7 @@ typedef struct exec exec_t;
 typedef void (*exec_answer_fn)(void *token, int outcome, const char *msg);
 
 typedef struct {
-    /* Run the hooks of point s->hook; answer with a hook_outcome_t. */
+    /* Run the hooks of point s->hook; answer with a hooks_outcome_t. */
     void (*run_hook)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
     /* Probe every reachable node afresh; answer 0 when done, else non-zero. */
     void (*refresh)(const step_t *s, exec_answer_fn answer, void *token, void *ud);

@@ -331,7 +331,7 @@ static void load_history(failover_t *f)
         }
         json_t *d = json_pack("{s:O, s:s?}", "records", f->interrupted, "last_step", step);
         json_object_update(d, sum);
-        event_emit(LOG_LVL_ERROR, "failover_interrupted", f->s.cluster, NULL, d,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_INTERRUPTED, f->s.cluster, NULL, d,
                    "a %s of this cluster (operation %s) was interrupted%s. %s",
                    kd ? kd : "operation",
                    json_string_value(json_object_get(first, "op")), buf_str(&where),
@@ -389,7 +389,7 @@ static void look(uv_timer_t *t)
 static void on_event(const event_t *ev, void *ud)
 {
     failover_t *f = ud;
-    if (strcmp(ev->name, "node_errant") != 0 || !ev->cluster || !ev->node ||
+    if (strcmp(ev->name, EV_NODE_ERRANT) != 0 || !ev->cluster || !ev->node ||
         strcmp(ev->cluster, f->s.cluster) != 0 || f->exact_recorded || !f->last_failover_op ||
         !f->last_failover_op[0] || !f->last_op)
         return;
@@ -533,10 +533,7 @@ static void hook_done(const hooks_report_t *r, void *ud)
     for (size_t i = 0; i < r->n_results && !msg[0]; i++)
         if (r->results[i].outcome != HOOKS_OK)
             hooks_result_reason(&r->results[i], msg, sizeof msg);
-    int outcome = r->outcome == HOOKS_VETOED  ? HOOK_VETO
-                  : r->outcome == HOOKS_FAILED ? HOOK_FAILED
-                                               : HOOK_OK;
-    w->answer(w->token, outcome, msg);
+    w->answer(w->token, (int)r->outcome, msg);
     free(w);
 }
 
@@ -554,13 +551,13 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
 {
     failover_t *f = ud;
     hooks_t *h = f->op_hooks;
-    failoverd_hook_point_t point;
+    failoverd_hook_point_t point = (failoverd_hook_point_t)s->hook;
     if (!h) {
-        answer(token, HOOK_OK, NULL);
+        answer(token, HOOKS_OK, NULL);
         return;
     }
-    if (!hooks_point_parse(s->hook, &point)) {
-        answer(token, HOOK_FAILED, "unknown hook point");
+    if (!fo_hook_info(s->hook)) {
+        answer(token, HOOKS_FAILED, "unknown hook point");
         return;
     }
     cluster_t *c = monitor_cluster(f->m);
@@ -585,7 +582,7 @@ static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *u
         .size = sizeof ctx,
         .lost_at_least = (int64_t)f->lost_count,
         .lost_as_of = as_of,
-        .event = f->kind == OP_FAILOVER ? "failover_started" : "switchover_started",
+        .event = f->kind == OP_FAILOVER ? EV_FAILOVER_STARTED : EV_SWITCHOVER_STARTED,
         .operation = f->op,
         .policy = policy_str(f->policy),
         .old_primary = node_ref(c, f->old_primary),
@@ -674,7 +671,7 @@ static json_t *received_went_back(failover_t *f, const cluster_t *c)
         {
             const char *name = json_string_value(json_object_get(r, "node"));
             json_int_t n = json_integer_value(json_object_get(r, "lost_count"));
-            event_emit(LOG_LVL_ERROR, "received_regressed", f->s.cluster, name, json_deep_copy(r),
+            event_emit(LOG_LVL_ERROR, EV_RECEIVED_REGRESSED, f->s.cluster, name, json_deep_copy(r),
                        "%s no longer holds %lld transaction%s it had received before the "
                        "failover (%s): its received set went backwards between the last probe "
                        "before the failover and the refresh; the server discarded them",
@@ -720,7 +717,7 @@ static void hold_unknown(failover_t *f, const char *why)
     if (f->state_unknown)
         return; /* the first cause is the one to look at */
     f->state_unknown = xstrdup(why);
-    event_emit(LOG_LVL_ERROR, "state_unknown", f->s.cluster, NULL,
+    event_emit(LOG_LVL_ERROR, EV_STATE_UNKNOWN, f->s.cluster, NULL,
                json_pack("{s:s}", "reason", why),
                "state unknown: %s. Automatic failover, fencing and rejoining are held on this "
                "cluster until an operator checks it (`failoverctl status %s`, the nodes "
@@ -761,7 +758,7 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         buf_t b = BUF_INIT;
         buf_printf(&b, "the end of %s %s (%s) could not be journaled: %s", kind_str(f->kind),
                    f->op, type, journal_last_error(f->j));
-        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, NULL,
+        event_emit(LOG_LVL_ERROR, EV_JOURNAL_WRITE_FAILED, f->s.cluster, NULL,
                    json_pack("{s:s, s:s, s:s}", "error", journal_last_error(f->j), "op", f->op,
                              "record", type),
                    "%s", buf_str(&b));
@@ -886,7 +883,7 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
     json_t *wl = json_array();
     writable_nodes(c, &w, wl);
     if (!f->fail_past_no_return && !cn->up && f->elections < (int)c->n_nodes - 1) {
-        event_emit(LOG_LVL_WARN, "failover_retry", f->s.cluster, cand,
+        event_emit(LOG_LVL_WARN, EV_FAILOVER_RETRY, f->s.cluster, cand,
                    json_pack("{s:s, s:s, s:i}", "lost_candidate", cand, "error", f->fail_msg,
                              "election", f->elections + 1),
                    "candidate %s was lost before its promotion (%s); electing again without it",
@@ -909,7 +906,7 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
     char *err = f->fail_msg;
     f->fail_msg = NULL;
     if (!f->fail_past_no_return) {
-        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, cand,
                    json_pack("{s:s, s:s, s:o}", "error", err, "candidate", cand, "writable", wl),
                    "failover aborted before any promotion: %s. No node was made writable "
                    "(writable now: %s); the replicas' IO threads are stopped. Fix the cause and "
@@ -917,7 +914,7 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
                    err, buf_str(&w), f->s.cluster);
         end_op(f, "aborted", false, "failed", err, json_pack("{s:b}", "promoted", false));
     } else if (cn->up && cn->last_ok.ok && cn->last_ok.read_only) {
-        event_emit(LOG_LVL_ERROR, "failover_failed", f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_FAILED, f->s.cluster, cand,
                    json_pack("{s:s, s:s, s:o, s:b}", "error", err, "candidate", cand, "writable",
                              wl, "candidate_writable", false),
                    "failover failed: %s. %s was not made writable (it is read-only now; writable "
@@ -928,7 +925,7 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
         end_op(f, "failed", false, "failed", err, json_pack("{s:b}", "promoted", false));
     } else {
         bool writable = cn->up && cn->last_ok.ok && !cn->last_ok.read_only;
-        event_emit(LOG_LVL_ERROR, "failover_failed", f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_FAILED, f->s.cluster, cand,
                    json_pack("{s:s, s:s, s:o, s:o}", "error", err, "candidate", cand, "writable",
                              wl, "candidate_writable",
                              cn->up ? json_boolean(writable) : json_null()),
@@ -983,7 +980,7 @@ static json_t *switchover_extra(failover_t *f, exec_t *x)
     if (f->policy == POLICY_AVAILABILITY && old && kept && f->plan) {
         char err[256];
         uint64_t n = 0;
-        char *d = plan_divergence(f->plan->flavors[f->old_primary].family == FLAVOR_MARIADB, old,
+        char *d = plan_divergence(f->plan->flavors[f->old_primary].family == FAMILY_MARIADB, old,
                                   kept, &n, err, sizeof err);
         if (d) {
             free(f->lost);
@@ -1181,7 +1178,7 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
             json_object_set(d, "write_blocked_ms", json_object_get(extra, "write_blocked_ms"));
-        event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? "failover_done" : "switchover_done",
+        event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? EV_FAILOVER_DONE : EV_SWITCHOVER_DONE,
                    f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s", what,
                    (unsigned long long)took, cand, buf_str(&lost));
         buf_free(&lost);
@@ -1211,7 +1208,7 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         else
             buf_printf(&m, "%s could not be told to replicate again (%s): check it", cand,
                        json_string_value(json_object_get(rr, "error")));
-        event_emit(LOG_LVL_WARN, "switchover_rolled_back", f->s.cluster, oldname,
+        event_emit(LOG_LVL_WARN, EV_SWITCHOVER_ROLLED_BACK, f->s.cluster, oldname,
                    json_pack("{s:s, s:s, s:s, s:b}", "error", msg, "primary", oldname,
                              "candidate", cand, "candidate_replicating", replicating),
                    "%s", buf_str(&m));
@@ -1238,14 +1235,14 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         buf_t m = BUF_INIT;
         buf_printf(&m, "%s to %s stopped: %s. ", what, cand, msg);
         switchover_left(f, x, &m);
-        event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, EV_SWITCHOVER_FAILED, f->s.cluster, cand,
                    json_pack("{s:s, s:s}", "error", msg, "journal", exec_journal_failed(x)),
                    "%s", buf_str(&m));
         end_op(f, "failed", false, "failed", buf_str(&m), extra);
         buf_free(&m);
         return;
     }
-    event_emit(LOG_LVL_ERROR, "switchover_failed", f->s.cluster, cand,
+    event_emit(LOG_LVL_ERROR, EV_SWITCHOVER_FAILED, f->s.cluster, cand,
                json_pack("{s:s}", "error", msg),
                "%s to %s failed: %s. Check `failoverctl status %s`; the journal has every step", what,
                cand, msg, f->s.cluster);
@@ -1266,7 +1263,7 @@ static void abort_regressed(failover_t *f, json_t *back)
     buf_t err = BUF_INIT;
     buf_printf(&err, "the received set of a replica went backwards during the failover (%s)",
                buf_str(&who));
-    event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+    event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, NULL,
                json_pack("{s:s, s:O, s:o}", "error", buf_str(&err), "regressed", back, "writable",
                          json_array()),
                "failover aborted before any promotion: %s. Those transactions were received "
@@ -1305,7 +1302,7 @@ static void hold_abort(failover_t *f)
     writable_nodes(c, &w, wl);
     buf_t msg = BUF_INIT;
     buf_printf(&msg, "reliability can't rule out losing acknowledged transactions: %s", why);
-    event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+    event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, NULL,
                json_pack("{s:s, s:O, s:o, s:I}", "error", buf_str(&msg), "unseen", unseen,
                          "writable", wl, "held_ms", (json_int_t)f->s.unseen_hold_ms),
                "failover aborted after holding %llu ms: %s. No node was made writable (writable "
@@ -1347,7 +1344,7 @@ static void hold_tick(uv_timer_t *t)
     if (!back)
         return;
     uv_timer_stop(&f->hold_timer);
-    log_fields(LOG_LVL_NOTICE, f->s.cluster, back, "failover_step",
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, back, EV_FAILOVER_STEP,
                "%s can be seen again: stopping IO threads, fencing and electing again", back);
     elect_free(f->elect);
     f->elect = NULL;
@@ -1358,7 +1355,6 @@ static void hold_tick(uv_timer_t *t)
         if (strcmp(f->plan->steps[s].name, "hook:pre_failover") == 0) {
             free(f->plan->steps[s].name);
             free(f->plan->steps[s].desc);
-            free(f->plan->steps[s].hook);
             continue;
         }
         f->plan->steps[k++] = f->plan->steps[s];
@@ -1386,7 +1382,7 @@ static bool hold(failover_t *f)
     f->hold_unseen = unseen;
     if (!must) {
         if (was)
-            log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, "failover_step",
+            log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, EV_FAILOVER_STEP,
                        "the hold is over: nothing it waited for is missing now");
         return false;
     }
@@ -1396,7 +1392,7 @@ static bool hold(failover_t *f)
         journal_record(f->j, f->s.cluster, f->op, "failover", "hold",
                        json_pack("{s:s, s:O, s:I}", "why", why, "unseen", unseen, "hold_ms",
                                  (json_int_t)f->s.unseen_hold_ms));
-        event_emit(LOG_LVL_WARN, "failover_held", f->s.cluster, NULL,
+        event_emit(LOG_LVL_WARN, EV_FAILOVER_HELD, f->s.cluster, NULL,
                    json_pack("{s:s, s:O, s:I}", "why", why, "unseen", unseen, "hold_ms",
                              (json_int_t)f->s.unseen_hold_ms),
                    "failover held (reliability): %s. Nothing is writable; it goes on when they "
@@ -1437,7 +1433,7 @@ static void elect_and_promote(failover_t *f)
     if (!journal_record(f->j, f->s.cluster, f->op, "failover", "elect", elect_json(c, f->elect))) {
         snprintf(err, sizeof err, "the election could not be journaled (%s)",
                  journal_last_error(f->j));
-        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, NULL,
                    json_pack("{s:s}", "error", err),
                    "failover aborted before any promotion: %s. No node was made writable; the "
                    "replicas' IO threads are stopped. Make the state directory writable, check "
@@ -1460,7 +1456,7 @@ static void elect_and_promote(failover_t *f)
                            c->nodes[f->elect->c[k].node].name, f->elect->c[k].excluded);
         if (why.len)
             buf_puts(&why, ")");
-        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, NULL,
                    json_pack("{s:s, s:o}", "error", err, "election", elect_json(c, f->elect)),
                    "failover aborted: %s%s. No node was made writable; the replicas' IO threads "
                    "are stopped. See `failoverctl plan %s` for why each replica was excluded, fix "
@@ -1484,7 +1480,7 @@ static void elect_and_promote(failover_t *f)
     free(only);
     free(f->lost);
     f->lost = buf_steal(&lost);
-    log_fields(LOG_LVL_NOTICE, f->s.cluster, c->nodes[f->candidate].name, "failover_step", "%s",
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, c->nodes[f->candidate].name, EV_FAILOVER_STEP, "%s",
                f->plan->summary);
     start_exec(f, promote_done);
 }
@@ -1494,7 +1490,7 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
 {
     failover_t *f = ud;
     if (outcome != EXEC_DONE) {
-        event_emit(LOG_LVL_ERROR, "failover_aborted", f->s.cluster, NULL,
+        event_emit(LOG_LVL_ERROR, EV_FAILOVER_ABORTED, f->s.cluster, NULL,
                    json_pack("{s:s}", "error", msg),
                    "failover aborted before any promotion: %s. No node was made writable; the "
                    "replicas' IO threads may be stopped. Fix the cause and run `failoverctl "
@@ -1523,7 +1519,7 @@ static void fence_answered(void *ud, bool ok, const char *msg)
     /* What the fence did (sessions cut off, semi-sync released) is kept in
      * the log: a step that succeeds records no message. */
     if (ok)
-        log_fields(LOG_LVL_NOTICE, w->cluster, w->node, "failover_step", "step %s: %s", w->step,
+        log_fields(LOG_LVL_NOTICE, w->cluster, w->node, EV_FAILOVER_STEP, "step %s: %s", w->step,
                    msg);
     w->answer(w->token, ok ? 0 : 1, msg);
     free(w->cluster);
@@ -1656,7 +1652,7 @@ static void note_unseen_primary(failover_t *f, op_kind_t kind)
     if (kind != OP_FAILOVER || c->primary < 0 || primary_seen(f))
         return;
     const char *p = c->nodes[c->primary].name;
-    event_emit(LOG_LVL_WARN, "primary_state_unknown", f->s.cluster, p,
+    event_emit(LOG_LVL_WARN, EV_PRIMARY_STATE_UNKNOWN, f->s.cluster, p,
                json_pack("{s:s}", "old_primary", p),
                "failing over %s, which failoverd never reached: its last GTID state is unknown, "
                "so transactions only it had (if any) are not counted in what may be lost",
@@ -1725,7 +1721,7 @@ static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
         buf_printf(&b, "the %s was not started: its journal record could not be made durable "
                        "(%s); nothing was done",
                    kind_str(kind), journal_last_error(f->j));
-        event_emit(LOG_LVL_ERROR, "journal_write_failed", f->s.cluster, p ? p->name : NULL,
+        event_emit(LOG_LVL_ERROR, EV_JOURNAL_WRITE_FAILED, f->s.cluster, p ? p->name : NULL,
                    json_pack("{s:s, s:s, s:b}", "error", journal_last_error(f->j), "operation",
                              kind_str(kind), "step_ran", 0),
                    "%s", buf_str(&b));
@@ -1741,7 +1737,7 @@ static bool begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy
         f->to = NULL;
         return false;
     }
-    event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? "failover_started" : "switchover_started",
+    event_emit(LOG_LVL_WARN, kind == OP_FAILOVER ? EV_FAILOVER_STARTED : EV_SWITCHOVER_STARTED,
                f->s.cluster, p ? p->name : NULL,
                json_pack("{s:s, s:b, s:s?, s:I}", "policy", policy_str(policy), "automatic",
                          automatic, "to", to, "detection_ms", (json_int_t)f->detected_ms),
@@ -1848,7 +1844,7 @@ static void try_resume(failover_t *f)
     if (!p) {
         buf_t todo = BUF_INIT;
         resume_todo(f, cand ? cand : "the candidate", old ? old : "the old primary", &todo);
-        event_emit(LOG_LVL_ERROR, "switchover_not_resumed", f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, EV_SWITCHOVER_NOT_RESUMED, f->s.cluster, cand,
                    json_pack("{s:s?, s:s, s:s?, s:s?}", "op", op, "reason", why, "candidate",
                              cand, "old_primary", old),
                    "the interrupted switchover %s is not finished automatically: %s. What to do: "
@@ -1877,7 +1873,7 @@ static void try_resume(failover_t *f)
     f->plan = p;
     json_decref(f->interrupted);
     f->interrupted = NULL;
-    event_emit(LOG_LVL_WARN, "switchover_resumed", f->s.cluster, c->nodes[f->candidate].name,
+    event_emit(LOG_LVL_WARN, EV_SWITCHOVER_RESUMED, f->s.cluster, c->nodes[f->candidate].name,
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", f->op, "action",
                          resume_action_str(act), "reason", why, "candidate",
                          c->nodes[f->candidate].name, "old_primary",
@@ -1907,7 +1903,7 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
                  f->s.cluster);
     if (!f->s.auto_failover || blocked(f, why, sizeof why)) {
         if (!f->block_reported)
-            event_emit(LOG_LVL_ERROR, "failover_blocked", f->s.cluster, NULL,
+            event_emit(LOG_LVL_ERROR, EV_FAILOVER_BLOCKED, f->s.cluster, NULL,
                        json_pack("{s:s}", "reason", why),
                        "the primary is dead but no automatic failover will run: %s", why);
         f->block_reported = true;
@@ -2015,7 +2011,7 @@ static bool accept_held(failover_t *f, const op_request_t *r, failover_reply_fn 
     f->hold_until = 0;
     journal_record(f->j, f->s.cluster, f->op, "failover", "accept",
                    json_pack("{s:b, s:s}", "force", r->force, "policy", policy_str(f->policy)));
-    log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, "failover_step",
+    log_fields(LOG_LVL_NOTICE, f->s.cluster, NULL, EV_FAILOVER_STEP,
                "the operator accepts what the hold waited for (%s): the failover goes on",
                r->force ? "--force" : "--policy availability");
     elect_free(f->elect);
@@ -2156,7 +2152,7 @@ void failover_pause(failover_t *f, bool paused)
     if (f->paused == paused)
         return;
     f->paused = paused;
-    event_emit(LOG_LVL_NOTICE, paused ? "cluster_paused" : "cluster_resumed", f->s.cluster, NULL,
+    event_emit(LOG_LVL_NOTICE, paused ? EV_CLUSTER_PAUSED : EV_CLUSTER_RESUMED, f->s.cluster, NULL,
                NULL, "automatic failover %s", paused ? "paused" : "resumed");
     if (!paused)
         reconsider(f);

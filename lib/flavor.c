@@ -187,13 +187,13 @@ bool flavor_detect(flavor_t *f, const char *version, const char *version_comment
         return fail(err, errlen, "cannot read a version number (major.minor.patch) from \"%s\"",
                     f->version);
 
-    f->family = mariadb ? FLAVOR_MARIADB : FLAVOR_MYSQL;
+    f->family = mariadb ? FAMILY_MARIADB : FAMILY_MYSQL;
     return mariadb ? detect_mariadb(f, err, errlen) : detect_mysql(f, err, errlen);
 }
 
-const char *flavor_family_str(flavor_family_t fam)
+const char *flavor_family_str(server_family_t fam)
 {
-    return fam == FLAVOR_MARIADB ? "MariaDB" : "MySQL";
+    return fam == FAMILY_MARIADB ? "MariaDB" : "MySQL";
 }
 
 const char *flavor_gen_str(flavor_gen_t gen)
@@ -270,7 +270,7 @@ static void quote_str(buf_t *out, const char *s)
 
 static bool is_mysql(const flavor_t *f)
 {
-    return f->family == FLAVOR_MYSQL;
+    return f->family != FAMILY_MARIADB;
 }
 
 const char *flavor_sql_replica_status(const flavor_t *f)

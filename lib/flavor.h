@@ -32,8 +32,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-
-typedef enum { FLAVOR_MYSQL, FLAVOR_MARIADB } flavor_family_t;
+#include "family.h"
 
 /* Dialect generations, oldest first within each family. */
 typedef enum {
@@ -52,7 +51,7 @@ typedef enum {
  * correct the few that depend on the server's configuration rather than its
  * version (the semi-sync plugin names, see flavor_note_semisync_variables). */
 typedef struct {
-    flavor_family_t family;
+    server_family_t family; /* never FAMILY_UNKNOWN once detected */
     flavor_gen_t gen;
     unsigned major, minor, patch;
     char version[64]; /* @@version as reported (truncated), for messages */
@@ -85,7 +84,7 @@ bool flavor_detect(flavor_t *f, const char *version, const char *version_comment
                    size_t errlen);
 
 /* "MySQL" / "MariaDB". */
-const char *flavor_family_str(flavor_family_t fam);
+const char *flavor_family_str(server_family_t fam);
 /* "MySQL 5.7", "MySQL 8.0 (before 8.0.23)", "MySQL 8.0.23+", "MySQL 8.4",
  * "MySQL 9", "MariaDB 10", "MariaDB 11". */
 const char *flavor_gen_str(flavor_gen_t gen);

@@ -59,7 +59,7 @@ static const need_t MYSQL[] = {
 
 static const need_t *needs_of(const flavor_t *f, size_t *n)
 {
-    if (f->family == FLAVOR_MARIADB) {
+    if (f->family == FAMILY_MARIADB) {
         *n = sizeof MARIADB / sizeof MARIADB[0];
         return MARIADB;
     }
@@ -70,7 +70,7 @@ static const need_t *needs_of(const flavor_t *f, size_t *n)
 const char *const *grants_needed(const flavor_t *f)
 {
     static char *lines[2][16];
-    int k = f->family == FLAVOR_MARIADB ? 0 : 1;
+    int k = f->family == FAMILY_MARIADB ? 0 : 1;
     if (!lines[k][0]) {
         size_t n;
         const need_t *t = needs_of(f, &n);

@@ -11,31 +11,35 @@
 #include "log.h"
 #include "metrics.h"
 #include "child.h"
+#include "names.h"
 
 /* ---- names and the event map ---------------------------------------------- */
 
+/* The names, the veto points and which events feed which points are the
+ * registry's (names.h); the numbers of fo_hook_point_t are the ABI's. */
 const char *hooks_point_name(failoverd_hook_point_t p)
 {
-    const char *n = failoverd_hook_point_name(p);
-    return n ? n : "?";
+    const fo_hook_info_t *h = fo_hook_info((int)p);
+    return h ? h->name : "?";
 }
 
 bool hooks_point_parse(const char *name, failoverd_hook_point_t *out)
 {
-    for (int i = 0; i < FAILOVERD_HOOK__COUNT; i++)
-        if (strcmp(name, failoverd_hook_point_name((failoverd_hook_point_t)i)) == 0) {
-            *out = (failoverd_hook_point_t)i;
-            return true;
-        }
-    return false;
+    fo_hook_point_t p = fo_hook_by_name(name);
+    if (p == FO_HOOK_NONE)
+        return false;
+    *out = (failoverd_hook_point_t)p;
+    return true;
 }
 
 bool hooks_point_may_veto(failoverd_hook_point_t p)
 {
-    return p == FAILOVERD_HOOK_PRE_FAILOVER || p == FAILOVERD_HOOK_SWITCHOVER_BEFORE;
+    const fo_hook_info_t *h = fo_hook_info((int)p);
+    return h && h->veto;
 }
 
-/* Which events feed which points.  The rules:
+/* Which events feed which points is the hook column of the event registry.  The
+ * rules it follows:
  * - a point the executor runs as a step of its plans (pre_failover, fence,
  *   post_promotion, post_failover, switchover_before, switchover_after after
  *   a switchover that succeeded) is fed by no event, so nothing runs twice;
@@ -45,25 +49,9 @@ bool hooks_point_may_veto(failoverd_hook_point_t p)
  * - a switchover that failed or was rolled back feeds switchover_after (the
  *   plan, which stopped early, did not run it), so that point runs at the end
  *   of every switchover and FAILOVERD_EVENT tells how it ended. */
-static const struct {
-    const char *event;
-    failoverd_hook_point_t point;
-} event_points[] = {
-    {"primary_dead", FAILOVERD_HOOK_DETECTION},
-    {"failover_failed", FAILOVERD_HOOK_FAILOVER_FAILED},
-    {"failover_aborted", FAILOVERD_HOOK_FAILOVER_FAILED},
-    {"switchover_failed", FAILOVERD_HOOK_SWITCHOVER_AFTER},
-    {"switchover_rolled_back", FAILOVERD_HOOK_SWITCHOVER_AFTER},
-    {"node_down", FAILOVERD_HOOK_NODE_DOWN},
-    {"node_up", FAILOVERD_HOOK_NODE_UP},
-};
-
 int hooks_point_of_event(const char *event_name)
 {
-    for (size_t i = 0; i < sizeof event_points / sizeof event_points[0]; i++)
-        if (strcmp(event_points[i].event, event_name) == 0)
-            return (int)event_points[i].point;
-    return -1;
+    return (int)fo_event_hook(event_name);
 }
 
 const char *hooks_outcome_str(hooks_outcome_t o)
@@ -76,225 +64,6 @@ const char *hooks_outcome_str(hooks_outcome_t o)
     case HOOKS_SPAWN_ERROR: return "spawn_error";
     }
     return "?";
-}
-
-/* ---- secrets ------------------------------------------------------------ */
-
-static bool secret_name(const char *key)
-{
-    static const char *const words[] = {"password", "passwd", "secret", "token"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasestr(key, words[i]))
-            return true;
-    return false;
-}
-
-void hooks_redact_json(json_t *j)
-{
-    if (json_is_object(j)) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(j, key, v)
-        {
-            if (secret_name(key))
-                json_object_set_new(j, key, json_string("********"));
-            else
-                hooks_redact_json(v);
-        }
-    } else if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v)
-        {
-            hooks_redact_json(v);
-        }
-    }
-}
-
-/* ---- contexts ------------------------------------------------------------ */
-
-static const char *jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* A node named in event data: a name, or {"name","host","port"}. */
-static void jref(json_t *o, const char *key, failoverd_node_ref_t *r)
-{
-    json_t *v = json_object_get(o, key);
-    if (json_is_string(v))
-        r->name = json_string_value(v);
-    else if (json_is_object(v)) {
-        r->name = jstr(v, "name");
-        r->host = jstr(v, "host");
-        r->port = (int)json_integer_value(json_object_get(v, "port"));
-    }
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_point_t point,
-                                          const char *default_policy)
-{
-    json_t *d = ev->data;
-    failoverd_context_t c = {.size = sizeof c,
-                             .point = point,
-                             .hook = failoverd_hook_point_name(point),
-                             .cluster = ev->cluster,
-                             .event = ev->name,
-                             .message = ev->message};
-    c.node.name = ev->node;
-    c.operation = jstr(d, "operation");
-    c.policy = jstr(d, "policy");
-    if (!c.policy)
-        c.policy = default_policy;
-    jref(d, "old_primary", &c.old_primary);
-    jref(d, "new_primary", &c.new_primary);
-    jref(d, "candidate", &c.candidate);
-    /* The primary found dead is the one a failover will replace. */
-    if (!c.old_primary.name && point == FAILOVERD_HOOK_DETECTION)
-        c.old_primary.name = ev->node;
-    c.lost_gtids = jstr(d, "lost_gtids");
-    if (!c.lost_gtids)
-        c.lost_gtids = jstr(d, "possibly_lost"); /* as failover_done says it */
-    c.errant_gtids = jstr(d, "errant_gtids");
-    c.lost_as_of = jstr(d, "lost_as_of");
-    c.lost_at_least = json_integer_value(json_object_get(d, "lost_at_least"));
-
-    /* Timings: the members of "timings", and any integer member named *_ms. */
-    json_t *timings = json_object_get(d, "timings");
-    size_t cap = json_object_size(d) + json_object_size(timings);
-    failoverd_timing_t *t = xcalloc(cap ? cap : 1, sizeof *t);
-    size_t n = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach(timings, key, v)
-    {
-        if (json_is_integer(v))
-            t[n++] = (failoverd_timing_t){.name = key, .ms = json_integer_value(v)};
-    }
-    json_object_foreach(d, key, v)
-    {
-        if (json_is_integer(v) && ends_with(key, "_ms"))
-            t[n++] = (failoverd_timing_t){.name = key, .ms = json_integer_value(v)};
-    }
-    c.timings = t;
-    c.n_timings = n;
-
-    json_t *j = event_to_json(ev);
-    hooks_redact_json(j);
-    char *text = json_dumps(j, JSON_COMPACT);
-    c.event_json = text;
-    failoverd_context_t *out = plugin_ctx_dup(&c);
-    free(text);
-    json_decref(j);
-    free(t);
-    return out;
-}
-
-static json_t *ref_json(const failoverd_node_ref_t *r)
-{
-    if (!r->name[0])
-        return json_null();
-    return json_pack("{s:s, s:s, s:i}", "name", r->name, "host", r->host, "port", r->port);
-}
-
-/* The JSON of a context that came from the executor rather than from an event. */
-static char *ctx_json(const failoverd_context_t *c)
-{
-    json_t *timings = json_object();
-    for (size_t i = 0; i < c->n_timings; i++)
-        json_object_set_new(timings, c->timings[i].name, json_integer(c->timings[i].ms));
-    char ts[32];
-    format_wall_ms(wall_now_ms(), ts, sizeof ts);
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s}", "event",
-        c->event, "hook", c->hook, "cluster", c->cluster, "operation", c->operation, "policy",
-        c->policy, "message", c->message, "node", ref_json(&c->node), "old_primary",
-        ref_json(&c->old_primary), "new_primary", ref_json(&c->new_primary), "candidate",
-        ref_json(&c->candidate), "lost_gtids", c->lost_gtids, "errant_gtids", c->errant_gtids,
-        "timings", timings, "time", ts, "level", "info");
-    if (c->lost_as_of && c->lost_as_of[0]) {
-        json_object_set_new(j, "lost_at_least", json_integer(c->lost_at_least));
-        json_object_set_new(j, "lost_as_of", json_string(c->lost_as_of));
-    }
-    hooks_redact_json(j);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return s;
-}
-
-static void env_add(char ***v, size_t *n, size_t *cap, const char *name, const char *value)
-{
-    if (*n + 2 > *cap) {
-        *cap = *cap ? *cap * 2 : 32;
-        *v = xrealloc(*v, *cap * sizeof **v);
-    }
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s=%s", name, value ? value : "");
-    (*v)[(*n)++] = buf_steal(&b);
-    (*v)[*n] = NULL;
-}
-
-static void env_ref(char ***v, size_t *n, size_t *cap, const char *prefix,
-                    const failoverd_node_ref_t *r)
-{
-    char name[64], port[16] = "";
-    if (r->port > 0)
-        snprintf(port, sizeof port, "%d", r->port);
-    env_add(v, n, cap, prefix, r->name);
-    snprintf(name, sizeof name, "%s_HOST", prefix);
-    env_add(v, n, cap, name, r->host);
-    snprintf(name, sizeof name, "%s_PORT", prefix);
-    env_add(v, n, cap, name, port);
-}
-
-char **hooks_env(const failoverd_context_t *c)
-{
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    env_add(&v, &n, &cap, "FAILOVERD_VERSION", FAILOVERD_VERSION);
-    env_add(&v, &n, &cap, "FAILOVERD_HOOK", c->hook);
-    env_add(&v, &n, &cap, "FAILOVERD_CLUSTER", c->cluster);
-    env_add(&v, &n, &cap, "FAILOVERD_EVENT", c->event);
-    env_add(&v, &n, &cap, "FAILOVERD_OPERATION", c->operation);
-    env_add(&v, &n, &cap, "FAILOVERD_POLICY", c->policy);
-    env_ref(&v, &n, &cap, "FAILOVERD_NODE", &c->node);
-    env_ref(&v, &n, &cap, "FAILOVERD_OLD_PRIMARY", &c->old_primary);
-    env_ref(&v, &n, &cap, "FAILOVERD_NEW_PRIMARY", &c->new_primary);
-    env_ref(&v, &n, &cap, "FAILOVERD_CANDIDATE", &c->candidate);
-    env_add(&v, &n, &cap, "FAILOVERD_LOST_GTIDS", c->lost_gtids);
-    env_add(&v, &n, &cap, "FAILOVERD_ERRANT_GTIDS", c->errant_gtids);
-    /* The loss as a lower bound with its time; both empty when not known. */
-    char least[24] = "";
-    if (c->lost_as_of && c->lost_as_of[0])
-        snprintf(least, sizeof least, "%lld", (long long)c->lost_at_least);
-    env_add(&v, &n, &cap, "FAILOVERD_LOST_AT_LEAST", least);
-    env_add(&v, &n, &cap, "FAILOVERD_LOST_AS_OF", c->lost_as_of);
-    env_add(&v, &n, &cap, "FAILOVERD_MESSAGE", c->message);
-    buf_t all = BUF_INIT;
-    for (size_t i = 0; i < c->n_timings; i++) {
-        buf_t name = BUF_INIT;
-        buf_puts(&name, "FAILOVERD_TIMING_");
-        for (const char *p = c->timings[i].name; *p; p++)
-            buf_putc(&name, isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_');
-        char ms[24];
-        snprintf(ms, sizeof ms, "%lld", (long long)c->timings[i].ms);
-        env_add(&v, &n, &cap, buf_str(&name), ms);
-        buf_printf(&all, "%s%s=%s", i ? " " : "", c->timings[i].name, ms);
-        buf_free(&name);
-    }
-    env_add(&v, &n, &cap, "FAILOVERD_TIMINGS", buf_str(&all));
-    buf_free(&all);
-    /* One environment string may not exceed 128 KiB (execve fails with E2BIG);
-     * a huge event (long GTID sets) still reaches the script on stdin. */
-    bool fits = strlen(c->event_json) <= HOOKS_ENV_JSON_MAX;
-    env_add(&v, &n, &cap, "FAILOVERD_EVENT_JSON", fits ? c->event_json : "");
-    return v;
 }
 
 /* ---- the hooks of one cluster ------------------------------------------- */
@@ -441,7 +210,7 @@ static failoverd_context_t *normalize(const hooks_t *h, failoverd_hook_point_t p
     resolve(h, &c->new_primary);
     resolve(h, &c->candidate);
     if (!c->event_json[0]) {
-        char *j = ctx_json(c);
+        char *j = hooks_ctx_json(c);
         set_str(&c->event_json, j);
         free(j);
     }
@@ -508,7 +277,7 @@ static void report_item(run_t *run, item_t *it, size_t out_total, size_t err_tot
     metrics_count_hook(run->ctx->hook, hooks_outcome_str(r->outcome));
     if (r->outcome == HOOKS_OK || r->outcome == HOOKS_VETOED)
         return;
-    event_emit(LOG_LVL_WARN, "hook_failed", run->ctx->cluster, NULL,
+    event_emit(LOG_LVL_WARN, EV_HOOK_FAILED, run->ctx->cluster, NULL,
                json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s}", "hook", run->ctx->hook,
                          "hook_event", run->ctx->event, "who", it->who, "outcome",
                          hooks_outcome_str(r->outcome), "detail", r->detail, "exit_code",

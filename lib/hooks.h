@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "outcome.h"
 #include "plugin.h"
 
 #define HOOKS_DEFAULT_TIMEOUT_MS 10000
@@ -53,13 +54,6 @@ bool hooks_point_may_veto(failoverd_hook_point_t p);
  * runs as plan steps are never fed by events. */
 int hooks_point_of_event(const char *event_name);
 
-typedef enum {
-    HOOKS_OK,
-    HOOKS_VETOED,      /* non-zero exit (or a plugin's veto) at a veto point */
-    HOOKS_FAILED,      /* non-zero exit elsewhere, killed by a signal, or a plugin failure */
-    HOOKS_TIMEOUT,     /* outlived the hook timeout; killed (scripts) or abandoned (plugins) */
-    HOOKS_SPAWN_ERROR, /* the script could not be started */
-} hooks_outcome_t;
 
 const char *hooks_outcome_str(hooks_outcome_t o);
 
@@ -155,9 +149,8 @@ failoverd_context_t *hooks_ctx_from_event(const event_t *ev, failoverd_hook_poin
  * NULL-terminated vector the caller frees with child_argv_free). */
 char **hooks_env(const failoverd_context_t *ctx);
 
-/* Replaces, at any depth, the values of object members whose name contains
- * "password", "passwd", "secret" or "token" by "********": hooks and webhooks
- * never pass secrets on, even if an event carried one by mistake. */
-void hooks_redact_json(json_t *j);
+/* The JSON of a context that came from the executor rather than from an event
+ * (redacted, as every context that leaves the daemon); the caller frees it. */
+char *hooks_ctx_json(const failoverd_context_t *c);
 
 #endif

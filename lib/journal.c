@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "event.h"
 #include "log.h"
+#include "timefmt.h"
+#include "wallclock.h"
 
 struct journal {
     char *path;

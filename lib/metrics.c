@@ -10,7 +10,8 @@
 
 #include "detect.h"
 #include "elect.h"
-#include "event.h"
+#include "names.h"
+#include "sink.h"
 
 const metric_def_t metrics_table[METRIC__COUNT] = {
 #define METRIC_DEF(id, nm, ty, lb, hp)                                                             \
@@ -184,7 +185,7 @@ static const char *const switchover_outcomes[] = {"done", "failed", "rolled_back
 void metrics_count_event(const char *name, const char *cluster, long long duration_ms,
                          long long write_blocked_ms)
 {
-    if (!strcmp(name, "loop_stall")) {
+    if (!strcmp(name, EV_LOOP_STALL)) {
         kept_slot(METRIC_LOOP_STALLS, "", "", true)->v++;
         return;
     }

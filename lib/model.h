@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "family.h"
 
-typedef enum { FAMILY_UNKNOWN, FAMILY_MYSQL, FAMILY_MARIADB } server_family_t;
 typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
 typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promotion_rule_t;
 typedef enum {

@@ -174,7 +174,7 @@ static void report_new_issues(monitor_t *m)
         for (size_t j = 0; j < m->n_reported && !known; j++)
             known = strcmp(m->reported[j], m->c.issues[i]) == 0;
         if (!known)
-            event_emit(LOG_LVL_WARN, "topology_issue", m->c.name, NULL,
+            event_emit(LOG_LVL_WARN, EV_TOPOLOGY_ISSUE, m->c.name, NULL,
                        json_pack("{s:s}", "issue", m->c.issues[i]), "%s", m->c.issues[i]);
     }
     free_reported(m);
@@ -237,7 +237,7 @@ static void report_durability(monitor_t *m, unsigned changed)
     char ts[32];
     if (changed & DURABILITY_SEMISYNC_OFF) {
         format_wall_ms(d->semisync_off_wall, ts, sizeof ts);
-        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+        event_emit(LOG_LVL_WARN, EV_DURABILITY_DEGRADED, c->name, p->name,
                    json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "what", "semisync_off", "since", ts,
                              "at_risk_after", d->semisync_off_from, "semisync_timeout_ms",
                              (json_int_t)po->semisync_timeout_ms, "semisync_clients",
@@ -250,7 +250,7 @@ static void report_durability(monitor_t *m, unsigned changed)
                    (long long)po->semisync_clients);
     }
     if (changed & DURABILITY_SEMISYNC_ON)
-        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+        event_emit(LOG_LVL_NOTICE, EV_DURABILITY_RESTORED, c->name, p->name,
                    json_pack("{s:s, s:I}", "what", "semisync_on", "semisync_clients",
                              (json_int_t)po->semisync_clients),
                    "semi-sync is on again on %s: commits wait for an acknowledgement (%lld "
@@ -261,14 +261,14 @@ static void report_durability(monitor_t *m, unsigned changed)
         uint64_t wall = wall_now_ms();
         json_int_t secs =
             wall > d->stalled_since_wall ? (json_int_t)(wall - d->stalled_since_wall) / 1000 : 0;
-        event_emit(LOG_LVL_WARN, "durability_degraded", c->name, p->name,
+        event_emit(LOG_LVL_WARN, EV_DURABILITY_DEGRADED, c->name, p->name,
                    json_pack("{s:s, s:s, s:s, s:I}", "what", "not_receiving", "replicas",
                              d->stalled, "since", ts, "for_s", secs),
                    "%s %s not received from %s for %lld s (since %s)", d->stalled,
                    strchr(d->stalled, ',') ? "have" : "has", p->name, (long long)secs, ts);
     }
     if (changed & DURABILITY_STALL_ENDED)
-        event_emit(LOG_LVL_NOTICE, "durability_restored", c->name, p->name,
+        event_emit(LOG_LVL_NOTICE, EV_DURABILITY_RESTORED, c->name, p->name,
                    json_pack("{s:s}", "what", "receiving"),
                    "every reachable replica receives from %s again", p->name);
 }
@@ -320,8 +320,8 @@ static void evaluate(monitor_t *m, uint64_t now)
     free(rs);
     if (v == old)
         return;
-    static const char *const names[] = {"primary_healthy", "primary_suspect", "primary_unreachable",
-                                        "primary_dead"};
+    static const char *const names[] = {EV_PRIMARY_HEALTHY, EV_PRIMARY_SUSPECT,
+                                        EV_PRIMARY_UNREACHABLE, EV_PRIMARY_DEAD};
     static const log_level_t lvls[] = {LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_WARN, LOG_LVL_ERROR};
     uint64_t failing = unreached_since && now > unreached_since ? now - unreached_since : 0;
     event_emit(lvls[v], names[v], c->name, p->name,
@@ -353,9 +353,10 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     /* The first look at a node reports it only if it is down; later, every change. */
     if (was_probed ? was_up != n->up : !n->up) {
         if (n->up)
-            event_emit(LOG_LVL_NOTICE, "node_up", c->name, n->name, NULL, "node %s is up", n->name);
+            event_emit(LOG_LVL_NOTICE, EV_NODE_UP, c->name, n->name, NULL, "node %s is up",
+                       n->name);
         else
-            event_emit(LOG_LVL_WARN, "node_down", c->name, n->name,
+            event_emit(LOG_LVL_WARN, EV_NODE_DOWN, c->name, n->name,
                        json_pack("{s:s, s:b}", "error", n->last_error, "unobservable",
                                  n->unobservable),
                        "node %s is %s: %s", n->name, n->unobservable ? "unobservable" : "down",
@@ -370,7 +371,7 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     judge_gtid_errors(c);
     if (changed && c->primary >= 0)
         event_emit(
-            LOG_LVL_NOTICE, "primary_changed", c->name, c->nodes[c->primary].name,
+            LOG_LVL_NOTICE, EV_PRIMARY_CHANGED, c->name, c->nodes[c->primary].name,
             json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
             "the primary is %s", c->nodes[c->primary].name);
     unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);

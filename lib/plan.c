@@ -104,10 +104,12 @@ static void sort_by_group(plan_t *p)
 
 static const char *nm(const cluster_t *c, int i) { return c->nodes[i].name; }
 
-static void add_hook(plan_t *p, int group, const char *hook, bool optional, const plan_opts_t *o)
+static void add_hook(plan_t *p, int group, fo_hook_point_t point, bool optional,
+                     const plan_opts_t *o)
 {
+    const char *hook = fo_hook_info(point)->name;
     step_t *s = STEP(p, STEP_HOOK, group, -1, o->hook_timeout_ms, "hook:%s", hook);
-    s->hook = xstrdup(hook);
+    s->hook = point;
     s->optional = optional;
     describe(s, "run the %s hooks%s", hook, optional ? "" : " (a veto stops here)");
 }
@@ -273,7 +275,7 @@ static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
 {
     const flavor_t *f = &p->flavors[i];
     const observation_t *ob = &c->nodes[i].last_ok;
-    if (f->family == FLAVOR_MARIADB && ob->io == IO_NO && !ob->sql_running) {
+    if (f->family == FAMILY_MARIADB && ob->io == IO_NO && !ob->sql_running) {
         set_sql(s, flavor_sql_stop_io_thread(f));
         describe(s,
                  "leave %s's replication stopped: both its threads are stopped, and starting "
@@ -296,7 +298,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
                               const plan_opts_t *o)
 {
     plan_t *p = plan_new(c, PLAN_FAILOVER_PREPARE, policy, old_primary);
-    add_hook(p, 0, "pre_failover", false, o);
+    add_hook(p, 0, FO_HOOK_PRE_FAILOVER, false, o);
     for (size_t i = 0; i < c->n_nodes; i++) {
         /* An unobservable replica is reachable: its IO thread is stopped as
          * well, if the account may (otherwise it goes on replicating from the
@@ -338,7 +340,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
                      nm(c, old_primary));
     }
     step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, "hook:fence");
-    h->hook = xstrdup("fence");
+    h->hook = FO_HOOK_FENCE;
     h->optional = true;
     describe(h, "run the fence hooks (release the VIP, STONITH)");
     step_t *r = STEP(p, STEP_REFRESH, 2, -1, o->step_timeout_ms, "refresh");
@@ -450,7 +452,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
-    add_hook(p, g++, "post_promotion", true, o);
+    add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
 
     int rg = g++, vg = g++;
     for (size_t i = 0; i < c->n_nodes; i++) {
@@ -477,7 +479,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
                  nm(c, (int)i), nm(c, cand), nm(c, cand));
     }
     semisync_step(c, p, g++, cand, o);
-    add_hook(p, g++, "post_failover", true, o);
+    add_hook(p, g++, FO_HOOK_POST_FAILOVER, true, o);
     sort_by_group(p);
     buf_t b = BUF_INIT;
     buf_printf(&b, "failover of %s (%s): %s", c->name, policy_str(policy), e->why);
@@ -542,7 +544,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     bool reliable = policy == POLICY_RELIABILITY;
     const flavor_t *fo = &p->flavors[old_primary];
     int g = 0;
-    add_hook(p, g++, "switchover_before", false, o);
+    add_hook(p, g++, FO_HOOK_SWITCHOVER_BEFORE, false, o);
     step_t *s;
     if (reliable) {
         s = STEP(p, STEP_CHECK_LAG, g++, cand, o->switchover_timeout_ms, "check_lag:%s",
@@ -574,7 +576,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", nm(c, cand));
     promote_sql(p, cand, o, s);
     describe(s, "promote %s: forget replication, make it writable", nm(c, cand));
-    add_hook(p, g++, "post_promotion", true, o);
+    add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     if (!reliable) {
         s = block_writes_step(p, c, g++, old_primary, true, o);
         describe(s, "make the old primary %s read-only (writes still running after %llu ms are "
@@ -609,7 +611,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
     s->optional = true;
     describe(s, "read every node's state afresh");
-    add_hook(p, g++, "switchover_after", true, o);
+    add_hook(p, g++, FO_HOOK_SWITCHOVER_AFTER, true, o);
     sort_by_group(p);
 
     /* Before the promotion everything can be undone: the old primary writable
@@ -647,7 +649,6 @@ static void free_steps(step_t *st, size_t n)
         free(st[i].sql);
         free(st[i].sql_log);
         free(st[i].gtid);
-        free(st[i].hook);
         free(st[i].unmet);
     }
     free(st);
@@ -830,7 +831,7 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
         promote_sql(p, cand, o, s);
         describe(s, "promote %s again: forget replication, make it writable", nm(c, cand));
     }
-    add_hook(p, g++, "post_promotion", true, o);
+    add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     int rg = g++, vg = g++;
     for (size_t i = 0; i < c->n_nodes; i++) {
         bool old = (int)i == old_primary;
@@ -850,7 +851,7 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
     s->optional = true;
     describe(s, "read every node's state afresh");
-    add_hook(p, g++, "switchover_after", true, o);
+    add_hook(p, g++, FO_HOOK_SWITCHOVER_AFTER, true, o);
     sort_by_group(p);
     p->point_of_no_return = 0;
     buf_t b = BUF_INIT;

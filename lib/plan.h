@@ -35,6 +35,7 @@
 #include "elect.h"
 #include "flavor.h"
 #include "model.h"
+#include "names.h"
 
 typedef enum {
     STEP_SQL,          /* run sql on node; success = no error */
@@ -59,7 +60,7 @@ typedef struct {
     char *sql;          /* STEP_SQL: one or more statements */
     char *sql_log;      /* the same with passwords redacted (journal, logs) */
     char *gtid;         /* STEP_WAIT_GTID: the GTID state to wait for; NULL = captured */
-    char *hook;         /* STEP_HOOK: hook point name */
+    fo_hook_point_t hook; /* STEP_HOOK: the hook point */
     int source;         /* STEP_VERIFY: the node it must replicate from */
     bool reach_captured; /* STEP_VERIFY: and have executed the plan's captured value */
     uint64_t max_lag_ms; /* STEP_CHECK_LAG */

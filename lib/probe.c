@@ -252,7 +252,7 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     flavor_note_semisync_variables(&p->flavor,
                                    dbconn_rs_str(ns, 0, C[FLAVOR_NS_SEMISYNC_SOURCE_VARIABLE]),
                                    dbconn_rs_str(ns, 0, C[FLAVOR_NS_SEMISYNC_REPLICA_VARIABLE]));
-    bool maria = p->flavor.family == FLAVOR_MARIADB;
+    bool maria = p->flavor.family == FAMILY_MARIADB;
     o->family = maria ? FAMILY_MARIADB : FAMILY_MYSQL;
     o->version = dup_or_null(version);
     o->server_id = (uint32_t)get_uint(ns, 0, C[FLAVOR_NS_SERVER_ID], 0);
@@ -323,7 +323,7 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
                          : 0;
     o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
     o->repl_filters = parse_filters(rs, row);
-    if (p->flavor.family == FLAVOR_MARIADB) {
+    if (p->flavor.family == FAMILY_MARIADB) {
         o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
         o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));
         if (!o->executed_gtids)

@@ -572,7 +572,7 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
     }
     if (err) {
         if (reported && !*reported)
-            event_emit(LOG_LVL_ERROR, "node_fence_failed", r->s.cluster, r->node.name,
+            event_emit(LOG_LVL_ERROR, EV_NODE_FENCE_FAILED, r->s.cluster, r->node.name,
                        json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name, "error",
                                  err->msg, "sessions_cut", (json_int_t)r->n_cut,
                                  "semisync_released", r->released, "trouble", r->fence_trouble),
@@ -587,7 +587,7 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
     } else {
         if (reported)
             *reported = false;
-        event_emit(LOG_LVL_WARN, "node_fenced", r->s.cluster, r->node.name,
+        event_emit(LOG_LVL_WARN, EV_NODE_FENCED, r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?, s:I, s:b, s:I}", "primary", r->primary.name, "gtid",
                              r->seen, "sessions_cut", (json_int_t)r->n_cut, "semisync_released",
                              r->released, "fence_ms", (json_int_t)(uv_now(r->loop) - r->started)),
@@ -757,7 +757,7 @@ static void fence_start(rejoin_t *r)
 
 static void rejoin_failed(rejoin_t *r, const char *why)
 {
-    event_emit(LOG_LVL_ERROR, "node_rejoin_failed", r->s.cluster, r->node.name,
+    event_emit(LOG_LVL_ERROR, EV_NODE_REJOIN_FAILED, r->s.cluster, r->node.name,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "error", why),
                "%s could not rejoin as a replica of %s: %s. It stays read-only; repoint it by "
                "hand",
@@ -801,7 +801,7 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
         poll_again(r, why);
         return;
     }
-    event_emit(LOG_LVL_NOTICE, "node_rejoined", r->s.cluster, r->node.name,
+    event_emit(LOG_LVL_NOTICE, EV_NODE_REJOINED, r->s.cluster, r->node.name,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
                "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,
                r->primary.name, r->primary.name);
@@ -890,7 +890,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         free(r->seen);
         r->seen = xstrdup(mine);
     }
-    bool mariadb = r->node.flavor.family == FLAVOR_MARIADB;
+    bool mariadb = r->node.flavor.family == FAMILY_MARIADB;
     char *errant = NULL;
     char e[512];
     int rc = rejoin_compare(mariadb, mine, r->primary_state, &errant, e, sizeof e);
@@ -899,7 +899,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     if (rc == 0) {
-        event_emit(LOG_LVL_ERROR, "node_errant", r->s.cluster, r->node.name,
+        event_emit(LOG_LVL_ERROR, EV_NODE_ERRANT, r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s, s:s?, s:s?}", "primary", r->primary.name, "errant_gtids",
                              errant, "gtid", mine, "primary_gtid", r->primary_state),
                    "%s is back but has transactions the primary %s lacks: %s. It stays "
@@ -925,7 +925,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
             free(m->ready);
             m->ready = xstrdup(mine ? mine : "");
         }
-        event_emit(LOG_LVL_NOTICE, "node_rejoin_ready", r->s.cluster, r->node.name,
+        event_emit(LOG_LVL_NOTICE, EV_NODE_REJOIN_READY, r->s.cluster, r->node.name,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "
                    "on %s, so it can rejoin as a replica (auto_rejoin is off: repoint it by hand)",
@@ -1028,7 +1028,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     }
     r->st = ST_CHECK_PRIMARY;
     run(r, &r->primary,
-        r->primary.flavor.family == FLAVOR_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
+        r->primary.flavor.family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
                                                    : flavor_sql_gtid_executed(&r->primary.flavor),
         primary_read);
 }

@@ -3,15 +3,9 @@
 
 #include "detect.h"
 #include "durability.h"
-#include "event.h"
+#include "elect.h"
 #include "jtext.h"
-
-static status_backlog_fn backlog_fn;
-
-void status_set_backlog_fn(status_backlog_fn fn)
-{
-    backlog_fn = fn;
-}
+#include "timefmt.h"
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -36,7 +30,7 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
     if (!o->ok || !o->replica)
         return json_null();
     int src = cluster_find_node(c, o->source_host, o->source_port);
-    long long backlog = backlog_fn ? backlog_fn(o) : -1;
+    long long backlog = elect_backlog(o);
     return json_pack("{s:o, s:o, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "source",
                      src >= 0 ? jtext(c->nodes[src].name) : json_null(), "source_host",
                      jtext(o->source_host), "source_port", (json_int_t)o->source_port, "io",

@@ -17,9 +17,4 @@ typedef struct {
  * (policy, paused, auto_failover, failover): the caller adds those. New reference. */
 json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk);
 
-/* Backlog of a replica: received but not yet executed transactions, or -1 when
- * it can't be told from the text (the GTID algebra counts it where it can). */
-typedef long long (*status_backlog_fn)(const observation_t *o);
-void status_set_backlog_fn(status_backlog_fn fn);
-
 #endif

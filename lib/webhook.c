@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hooks.h"
 #include "log.h"
+#include "redact.h"
 
 typedef struct item {
     struct item *next;
@@ -86,7 +86,7 @@ char *webhook_body(const event_t *ev, webhook_format_t format)
         buf_free(&text);
     } else {
         j = event_to_json(ev);
-        hooks_redact_json(j);
+        redact_json(j);
     }
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);

@@ -32,7 +32,7 @@
 #include <uv.h>
 
 #include "buf.h"
-#include "event.h"
+#include "sink.h"
 
 #define WEBHOOK_DEFAULT_TIMEOUT_MS 5000
 #define WEBHOOK_DEFAULT_QUEUE_MAX 256

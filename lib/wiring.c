@@ -6,8 +6,8 @@
 
 #include "buf.h"
 
-_Static_assert((int)FO_HOOK__COUNT == (int)FAILOVERD_HOOK__COUNT,
-               "the configuration's hook points are the plugin ABI's");
+/* The configuration's hook points are the plugin ABI's: names.c asserts it
+ * point by point, so cmd[] is copied by index. */
 
 /* The cluster's nodes as the plugin ABI sees them; freed with free_nodes(). */
 static failoverd_node_t *abi_nodes(const fo_cluster_cfg_t *cc)

@@ -44,3 +44,37 @@ Test(event, time_format)
     format_wall_ms(1795474201123ULL, ts, sizeof ts);
     cr_assert_str_eq(ts, "2026-11-23T22:50:01.123Z");
 }
+
+static void count_sink(const event_t *ev, void *ud)
+{
+    (*(int *)ud)++;
+}
+
+Test(event, a_hundred_sinks_all_get_every_event)
+{
+    log_set_level(LOG_LVL_ERROR);
+    int counts[100] = {0};
+    int ids[100];
+    for (int i = 0; i < 100; i++) {
+        ids[i] = event_add_sink(count_sink, &counts[i]);
+        cr_assert_geq(ids[i], 0, "sink %d was refused", i);
+    }
+    event_emit(LOG_LVL_INFO, "x", NULL, NULL, NULL, "x");
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(counts[i], 1, "sink %d saw %d events", i, counts[i]);
+    /* Remove every other sink; the others still get events, and new sinks
+     * take the free places. */
+    for (int i = 0; i < 100; i += 2)
+        event_remove_sink(ids[i]);
+    event_emit(LOG_LVL_INFO, "x", NULL, NULL, NULL, "x");
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(counts[i], i % 2 ? 2 : 1, "sink %d saw %d events", i, counts[i]);
+    int extra = 0;
+    int id = event_add_sink(count_sink, &extra);
+    cr_assert(id >= 0 && id < 100, "a free place is reused: %d", id);
+    event_emit(LOG_LVL_INFO, "x", NULL, NULL, NULL, "x");
+    cr_assert_eq(extra, 1);
+    event_remove_all_sinks();
+    event_emit(LOG_LVL_INFO, "x", NULL, NULL, NULL, "x");
+    cr_assert_eq(extra, 1);
+}

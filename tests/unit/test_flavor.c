@@ -21,7 +21,7 @@ static flavor_t must_detect(const char *version, const char *comment)
 typedef struct {
     const char *version, *comment;
     bool ok;
-    flavor_family_t family;
+    server_family_t family;
     flavor_gen_t gen;
     unsigned major, minor, patch;
     const char *err; /* a substring of the error when !ok */
@@ -30,32 +30,32 @@ typedef struct {
 /* clang-format off */
 static const detect_case_t detect_cases[] = {
     /* MariaDB, as servers print @@version / @@version_comment */
-    {"10.11.19-MariaDB-0+deb12u1", "Debian 12", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 19, NULL},
-    {"10.11.19-MariaDB-0+deb12u1-log", "Debian 12", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 19, NULL},
-    {"11.4.2-MariaDB", "mariadb.org binary distribution", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_11, 11, 4, 2, NULL},
-    {"11.8.3-MariaDB-ubu2404", "mariadb.org binary distribution", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_11, 11, 8, 3, NULL},
-    {"10.5.27-MariaDB", NULL, true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 5, 27, NULL},
-    {"10.4.34-MariaDB-1:10.4.34+maria~ubu2004-log", "mariadb.org binary distribution", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 4, 34, NULL},
-    {"10.3.39-MariaDB-0+deb10u2", "Debian 10", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 3, 39, NULL},
-    {"5.5.5-10.11.6-MariaDB", NULL, true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 6, NULL},
-    {"10.6.18", "MariaDB Server", true, FLAVOR_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 6, 18, NULL},
+    {"10.11.19-MariaDB-0+deb12u1", "Debian 12", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 19, NULL},
+    {"10.11.19-MariaDB-0+deb12u1-log", "Debian 12", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 19, NULL},
+    {"11.4.2-MariaDB", "mariadb.org binary distribution", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_11, 11, 4, 2, NULL},
+    {"11.8.3-MariaDB-ubu2404", "mariadb.org binary distribution", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_11, 11, 8, 3, NULL},
+    {"10.5.27-MariaDB", NULL, true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 5, 27, NULL},
+    {"10.4.34-MariaDB-1:10.4.34+maria~ubu2004-log", "mariadb.org binary distribution", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 4, 34, NULL},
+    {"10.3.39-MariaDB-0+deb10u2", "Debian 10", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 3, 39, NULL},
+    {"5.5.5-10.11.6-MariaDB", NULL, true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 11, 6, NULL},
+    {"10.6.18", "MariaDB Server", true, FAMILY_MARIADB, FLAVOR_GEN_MARIADB_10, 10, 6, 18, NULL},
     {"10.2.44-MariaDB", NULL, false, 0, 0, 0, 0, 0, "MariaDB 10.2.44 is too old"},
     {"5.5.68-MariaDB", "MariaDB Server", false, 0, 0, 0, 0, 0, "MariaDB 5.5.68 is too old"},
     {"12.0.2-MariaDB", NULL, false, 0, 0, 0, 0, 0, "MariaDB 12.0.2 is newer than this failoverd knows"},
     /* MySQL and Percona Server */
-    {"9.7.0", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 0, NULL},
-    {"9.7.4-2", "(Debian)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 4, NULL},
-    {"9.1.0", "(Debian)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 1, 0, NULL},
-    {"8.4.6", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 6, NULL},
-    {"8.4.0-debug", NULL, true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 0, NULL},
-    {"8.3.0", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 3, 0, NULL},
-    {"8.0.36-28", "Percona Server (GPL), Release 28, Revision 47601f19", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 36, NULL},
-    {"8.0.36-0ubuntu0.22.04.1", "(Ubuntu)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 36, NULL},
-    {"8.0.23", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 23, NULL},
-    {"8.0.22", "MySQL Community Server - GPL", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80_LEGACY, 8, 0, 22, NULL},
-    {"8.0.11", NULL, true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_80_LEGACY, 8, 0, 11, NULL},
-    {"5.7.44-log", "MySQL Community Server (GPL)", true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_57, 5, 7, 44, NULL},
-    {"5.7.8-rc", NULL, true, FLAVOR_MYSQL, FLAVOR_GEN_MYSQL_57, 5, 7, 8, NULL},
+    {"9.7.0", "MySQL Community Server - GPL", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 0, NULL},
+    {"9.7.4-2", "(Debian)", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 7, 4, NULL},
+    {"9.1.0", "(Debian)", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_9, 9, 1, 0, NULL},
+    {"8.4.6", "MySQL Community Server - GPL", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 6, NULL},
+    {"8.4.0-debug", NULL, true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_84, 8, 4, 0, NULL},
+    {"8.3.0", "MySQL Community Server - GPL", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 3, 0, NULL},
+    {"8.0.36-28", "Percona Server (GPL), Release 28, Revision 47601f19", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 36, NULL},
+    {"8.0.36-0ubuntu0.22.04.1", "(Ubuntu)", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 36, NULL},
+    {"8.0.23", "MySQL Community Server - GPL", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80, 8, 0, 23, NULL},
+    {"8.0.22", "MySQL Community Server - GPL", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80_LEGACY, 8, 0, 22, NULL},
+    {"8.0.11", NULL, true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_80_LEGACY, 8, 0, 11, NULL},
+    {"5.7.44-log", "MySQL Community Server (GPL)", true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_57, 5, 7, 44, NULL},
+    {"5.7.8-rc", NULL, true, FAMILY_MYSQL, FLAVOR_GEN_MYSQL_57, 5, 7, 8, NULL},
     {"5.7.7-rc", NULL, false, 0, 0, 0, 0, 0, "MySQL 5.7.7 is too old"},
     {"5.6.51-log", "MySQL Community Server (GPL)", false, 0, 0, 0, 0, 0, "MySQL 5.6.51 is too old"},
     {"8.0.4-rc-log", NULL, false, 0, 0, 0, 0, 0, "MySQL 8.0.4 is not a release failoverd knows"},
@@ -157,8 +157,8 @@ Test(flavor_detect, features_follow_the_version)
 
 Test(flavor_detect, names)
 {
-    cr_assert_str_eq(flavor_family_str(FLAVOR_MYSQL), "MySQL");
-    cr_assert_str_eq(flavor_family_str(FLAVOR_MARIADB), "MariaDB");
+    cr_assert_str_eq(flavor_family_str(FAMILY_MYSQL), "MySQL");
+    cr_assert_str_eq(flavor_family_str(FAMILY_MARIADB), "MariaDB");
     cr_assert_str_eq(flavor_gen_str(FLAVOR_GEN_MYSQL_57), "MySQL 5.7");
     cr_assert_str_eq(flavor_gen_str(FLAVOR_GEN_MYSQL_80_LEGACY), "MySQL 8.0 (before 8.0.23)");
     cr_assert_str_eq(flavor_gen_str(FLAVOR_GEN_MYSQL_80), "MySQL 8.0.23+");
@@ -1247,7 +1247,7 @@ static const char *const MARIADB_11_8_COLUMNS[] = {
 Test(flavor_mariadb_11_8, detected_from_what_the_server_reports)
 {
     flavor_t f = must_detect(MARIADB_11_8_VERSION, MARIADB_11_8_COMMENT);
-    cr_assert_eq(f.family, FLAVOR_MARIADB);
+    cr_assert_eq(f.family, FAMILY_MARIADB);
     cr_assert_eq(f.gen, FLAVOR_GEN_MARIADB_11);
     cr_assert_str_eq(flavor_gen_str(f.gen), "MariaDB 11");
     cr_assert(f.major == 11 && f.minor == 8 && f.patch == 9, "%u.%u.%u", f.major, f.minor, f.patch);

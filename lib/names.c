@@ -1,0 +1,55 @@
+/* names.c - see names.h. */
+#include "names.h"
+
+#include <failoverd/plugin.h>
+#include <string.h>
+
+/* The plugin ABI's numbers are the registry's order. */
+#define FO_HOOK_ABI_(id, name, veto, step, after, doc)                                             \
+    _Static_assert((int)FO_HOOK_##id == (int)FAILOVERD_HOOK_##id, "hook point " name);
+FO_HOOK_POINT_MAP(FO_HOOK_ABI_)
+#undef FO_HOOK_ABI_
+_Static_assert((int)FO_HOOK__COUNT == (int)FAILOVERD_HOOK__COUNT, "hook points");
+
+static const fo_hook_info_t hook_info[] = {
+#define FO_HOOK_INFO_(id, name, veto, step, after, doc) {name, veto, step, after, doc},
+    FO_HOOK_POINT_MAP(FO_HOOK_INFO_)
+#undef FO_HOOK_INFO_
+};
+
+const fo_hook_info_t *fo_hook_info(int point)
+{
+    return point >= 0 && point < FO_HOOK__COUNT ? &hook_info[point] : NULL;
+}
+
+fo_hook_point_t fo_hook_by_name(const char *name)
+{
+    for (int i = 0; i < FO_HOOK__COUNT; i++)
+        if (strcmp(hook_info[i].name, name) == 0)
+            return (fo_hook_point_t)i;
+    return FO_HOOK_NONE;
+}
+
+#define FO_EVENT_DEF_(id, name, group, level, node, hook, fields) const char EV_##id[] = name;
+FO_EVENT_MAP(FO_EVENT_DEF_)
+#undef FO_EVENT_DEF_
+
+static const fo_event_info_t event_info[] = {
+#define FO_EVENT_INFO_(id, name, group, level, node, hook, fields)                                 \
+    {name, group, level, node, hook, fields},
+    FO_EVENT_MAP(FO_EVENT_INFO_)
+#undef FO_EVENT_INFO_
+};
+
+const fo_event_info_t *fo_event_info(int ev)
+{
+    return ev >= 0 && ev < FO_EVENT__COUNT ? &event_info[ev] : NULL;
+}
+
+fo_hook_point_t fo_event_hook(const char *name)
+{
+    for (int i = 0; i < FO_EVENT__COUNT; i++)
+        if (strcmp(event_info[i].name, name) == 0)
+            return event_info[i].hook;
+    return FO_HOOK_NONE;
+}
