@@ -366,6 +366,12 @@ static const setting_t daemon_settings[] = {
              "Directory of the daemon's own state (the failover journal). The daemon must be "
              "able to write there: a step whose journal record can't be written there (a full "
              "disk) does not run, and the cluster is held until acknowledged."),
+    S_INT(D, journal_max_bytes, "journal_max_bytes", 16777216, 65536, 1073741824,
+          "Bound on the size of the failover journal, in bytes. Above it the journal is "
+          "compacted to at most half of it between operations: the oldest operations are "
+          "dropped, the last operation of every cluster (an interrupted one included) and the "
+          "newest ones stay for failoverctl history. A journal with damaged records is not "
+          "compacted."),
     S_ENUM(D, log_level, log_level_t, "log_level", LOG_LVL_INFO, log_level_names,
            "Lowest level that is logged."),
     S_DURATION(D, probe_interval_ms, "probe_interval", MS(500), MS(50), MINUTES(1),

@@ -24,6 +24,7 @@
 #include "elect.h"
 #include "event.h"
 #include "journal.h"
+#include "stateown.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -789,6 +790,7 @@ static void reload(daemon_t *d)
     note_restart_needed(d, next);
     warn_metrics_listen(d->cfg, next);
     d->cfg = next;
+    journal_set_max_bytes(d->journal, (size_t)next->daemon.journal_max_bytes);
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
             cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
@@ -1058,11 +1060,15 @@ int daemon_run(fo_config_t *cfg)
     buf_t jpath = BUF_INIT;
     buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
     if (ensure_dir(cfg->daemon.state_dir, 0750)) {
-        d->journal = journal_open(buf_str(&jpath), err, sizeof err);
+        /* stateown.h: files a daemon run as root left behind. */
+        if (stateown_check(cfg->daemon.state_dir, buf_str(&jpath), err, sizeof err))
+            d->journal = journal_open(buf_str(&jpath), err, sizeof err);
         /* A journal that can't be read is not a reason to stop watching the
          * clusters: they run held ("state unknown") and say why. */
         if (!d->journal)
             d->journal = journal_open_unreadable(buf_str(&jpath), err);
+        stateown_adopt(cfg->daemon.state_dir, buf_str(&jpath));
+        journal_set_max_bytes(d->journal, (size_t)cfg->daemon.journal_max_bytes);
     }
     buf_free(&jpath);
     if (!d->journal) {

@@ -69,4 +69,11 @@ json_t *journal_records(journal_t *j, const char *cluster);
 /* A fresh operation id: time-based and unique within this journal. */
 char *journal_new_op_id(journal_t *j);
 
+/* Keeps the file within max_bytes (0 = unbounded): above it, the journal is
+ * compacted (jcompact.h) right away and after each operation that ends.
+ * journal_compact() does it now when the file is above the bound; true when
+ * it did. */
+void journal_set_max_bytes(journal_t *j, size_t max_bytes);
+bool journal_compact(journal_t *j);
+
 #endif
