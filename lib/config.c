@@ -8,6 +8,7 @@
  * setting is adding a row and a struct field; nothing else needs to know.
  */
 #include "config.h"
+#include "cfgsyntax.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -2066,12 +2067,14 @@ fo_config_t *fo_config_load(const char *path, fo_config_errors_t *errs)
         else
             err_src(&L, top, NULL, "cannot read: %s", strerror(errno));
         buf_free(&main_text);
+        char ef[4096], etext[1024];
+        int eline = 0;
         if (L.n_errs) {
             /* errors have already been recorded; libconfig must not see the file */
-        } else if (!config_read_file(&L.lc, path)) {
-            const char *ef = config_error_file(&L.lc);
-            fo_src_t at = {ef ? ef : path, (unsigned)config_error_line(&L.lc)};
-            err_src(&L, at, NULL, "%s", config_error_text(&L.lc));
+        } else if (!cfgsyntax_read(&L.lc, path, ef, sizeof ef, &eline, etext, sizeof etext)) {
+            /* cfgsyntax.h: what libconfig leaks on a syntax error stays out. */
+            fo_src_t at = {ef, (unsigned)eline};
+            err_src(&L, at, NULL, "%s", etext);
         } else {
             parse_section(&L, config_root_setting(&L.lc), &root_section, L.cfg, "");
         }
