@@ -8,7 +8,6 @@
  * setting is adding a row and a struct field; nothing else needs to know.
  */
 #include "config.h"
-#include "cfgsyntax.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgsyntax.h"
 #include "defaults.h"
 #include "metrics.h"
 

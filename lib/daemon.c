@@ -24,7 +24,6 @@
 #include "elect.h"
 #include "event.h"
 #include "journal.h"
-#include "stateown.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -32,6 +31,7 @@
 #include "wiring.h"
 #include "notify.h"
 #include "status.h"
+#include "stateown.h"
 
 #define GUARD_INTERVAL_MS 100
 #define GUARD_THRESHOLD_MS 1000
