@@ -4,9 +4,10 @@
 # the documents.
 #
 # Relative destinations follow the prefix given at install time
-# (cmake --install build --prefix /usr).  Two places are decided at install time
-# too, by cmake/FailoverdInstallScript.cmake: the configuration directory (/etc
-# for the prefix /usr, PREFIX/etc otherwise) and the unit's ExecStart path.
+# (cmake --install build --prefix /usr).  cmake/FailoverdInstallScript.cmake
+# writes the unit with ExecStart= and ExecReload= pointing at the installed
+# binaries, and the example configuration into /etc/failoverd whatever the
+# prefix (under DESTDIR): that is where the daemon and the unit read it.
 #
 # The daemon's plugin directory (FAILOVERD_PLUGINDIR) is compiled in from the
 # prefix of the configure step, so a build meant for packaging is configured with
@@ -44,5 +45,6 @@ install(CODE "
   set(FO_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
   set(FO_BINARY_DIR \"${PROJECT_BINARY_DIR}\")
   set(FO_SBINDIR \"${CMAKE_INSTALL_SBINDIR}\")
+  set(FO_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
   set(FO_UNITDIR \"${FAILOVERD_UNITDIR}\")")
 install(SCRIPT cmake/FailoverdInstallScript.cmake)

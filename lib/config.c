@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgsyntax.h"
 #include "defaults.h"
 #include "metrics.h"
 
@@ -360,6 +361,12 @@ static const setting_t daemon_settings[] = {
              "Directory of the daemon's own state (the failover journal). The daemon must be "
              "able to write there: a step whose journal record can't be written there (a full "
              "disk) does not run, and the cluster is held until acknowledged."),
+    S_INT(D, journal_max_bytes, "journal_max_bytes", 16777216, 65536, 1073741824,
+          "Bound on the size of the failover journal, in bytes. Above it the journal is "
+          "compacted to at most half of it between operations: the oldest operations are "
+          "dropped, the last operation of every cluster (an interrupted one included) and the "
+          "newest ones stay for failoverctl history. A journal with damaged records is not "
+          "compacted."),
     S_ENUM(D, log_level, log_level_t, "log_level", LOG_LVL_INFO, log_level_names,
            "Lowest level that is logged."),
     S_DURATION(D, probe_interval_ms, "probe_interval", MS(500), MS(50), MINUTES(1),
@@ -2044,12 +2051,14 @@ fo_config_t *fo_config_load(const char *path, fo_config_errors_t *errs)
         else
             err_src(&L, top, NULL, "cannot read: %s", strerror(errno));
         buf_free(&main_text);
+        char ef[4096], etext[1024];
+        int eline = 0;
         if (L.n_errs) {
             /* errors have already been recorded; libconfig must not see the file */
-        } else if (!config_read_file(&L.lc, path)) {
-            const char *ef = config_error_file(&L.lc);
-            fo_src_t at = {ef ? ef : path, (unsigned)config_error_line(&L.lc)};
-            err_src(&L, at, NULL, "%s", config_error_text(&L.lc));
+        } else if (!cfgsyntax_read(&L.lc, path, ef, sizeof ef, &eline, etext, sizeof etext)) {
+            /* cfgsyntax.h: what libconfig leaks on a syntax error stays out. */
+            fo_src_t at = {ef, (unsigned)eline};
+            err_src(&L, at, NULL, "%s", etext);
         } else {
             parse_section(&L, config_root_setting(&L.lc), &root_section, L.cfg, "");
         }

@@ -96,6 +96,7 @@ typedef struct {
     fo_idlist_t control_readonly_uids; /* readers: status, plan, history only */
     fo_idlist_t control_readonly_gids;
     char *metrics_listen; /* "" = no metrics listener */
+    int journal_max_bytes;
 } fo_daemon_cfg_t;
 
 typedef struct {

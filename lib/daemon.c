@@ -31,6 +31,7 @@
 #include "wiring.h"
 #include "notify.h"
 #include "status.h"
+#include "stateown.h"
 
 #define GUARD_INTERVAL_MS 100
 #define GUARD_THRESHOLD_MS 1000
@@ -125,6 +126,19 @@ static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
         .startup_grace_ms = cc->startup_grace_ms,
         .unseen_hold_ms = cc->unseen_hold_ms,
     };
+}
+
+static void on_journal_compacted(void *ctx, const char *path, long long bytes_before,
+                                 size_t bytes_after, size_t dropped)
+{
+    (void)ctx;
+    event_emit(LOG_LVL_NOTICE, EV_JOURNAL_COMPACTED, NULL, NULL,
+               json_pack("{s:s, s:I, s:I, s:I}", "path", path, "bytes_before",
+                         (json_int_t)bytes_before, "bytes_after", (json_int_t)bytes_after,
+                         "operations_dropped", (json_int_t)dropped),
+               "journal %s compacted from %lld to %zu bytes: the %zu oldest operation%s "
+               "dropped, the last of every cluster and the newest kept",
+               path, bytes_before, bytes_after, dropped, dropped == 1 ? "" : "s");
 }
 
 static void on_verdict(monitor_t *m, verdict_t old, verdict_t now, void *ud)
@@ -789,6 +803,7 @@ static void reload(daemon_t *d)
     note_restart_needed(d, next);
     warn_metrics_listen(d->cfg, next);
     d->cfg = next;
+    journal_set_max_bytes(d->journal, (size_t)next->daemon.journal_max_bytes);
     for (size_t i = 0; i < next->n_clusters; i++)
         if (!cl[i]) {
             cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
@@ -1057,11 +1072,16 @@ int daemon_run(fo_config_t *cfg)
     buf_t jpath = BUF_INIT;
     buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
     if (ensure_dir(cfg->daemon.state_dir, 0750)) {
-        d->journal = journal_open(buf_str(&jpath), err, sizeof err);
+        /* stateown.h: files a daemon run as root left behind. */
+        if (stateown_check(cfg->daemon.state_dir, buf_str(&jpath), err, sizeof err))
+            d->journal = journal_open(buf_str(&jpath), err, sizeof err);
         /* A journal that can't be read is not a reason to stop watching the
          * clusters: they run held ("state unknown") and say why. */
         if (!d->journal)
             d->journal = journal_open_unreadable(buf_str(&jpath), err);
+        stateown_adopt(cfg->daemon.state_dir, buf_str(&jpath));
+        journal_on_compacted(d->journal, on_journal_compacted, d);
+        journal_set_max_bytes(d->journal, (size_t)cfg->daemon.journal_max_bytes);
     }
     buf_free(&jpath);
     if (!d->journal) {

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "jcompact.h"
 #include "log.h"
 #include "timefmt.h"
 #include "wallclock.h"
@@ -24,6 +26,10 @@ struct journal {
     char *unreadable; /* the file could not be read at all: why (every cluster) */
     char *broken;     /* an append failed and its bytes could not be taken back */
     char last_error[256]; /* why the last append failed */
+    size_t max_bytes;     /* compacted above this size (jcompact.h); 0 = never */
+    bool compact_held;    /* said once that damage keeps it from compacting */
+    journal_compacted_fn on_compacted; /* told after each compaction, or NULL */
+    void *on_compacted_ctx;
 };
 
 static bool is_terminal(const char *type)
@@ -293,7 +299,69 @@ bool journal_append(journal_t *j, json_t *rec)
     j->last_error[0] = '\0';
     note_ack(j, rec);
     json_array_append_new(j->records, rec);
+    /* Between operations only: never in the middle of a failover's steps. */
+    if (is_terminal(json_string_value(json_object_get(rec, "type")) ?: ""))
+        journal_compact(j);
     return true;
+}
+
+void journal_set_max_bytes(journal_t *j, size_t max_bytes)
+{
+    j->max_bytes = max_bytes;
+    jcompact_cleanup(j->path);
+    journal_compact(j);
+}
+
+bool journal_compact(journal_t *j)
+{
+    struct stat st;
+    if (!j->max_bytes || j->fd < 0 || j->broken || fstat(j->fd, &st) != 0 ||
+        (size_t)st.st_size <= j->max_bytes)
+        return false;
+    if (json_array_size(j->damage) > 0) {
+        /* The damaged lines are the only trace of what they said. */
+        if (!j->compact_held)
+            log_warn("journal %s: %lld bytes, above journal_max_bytes, but it has damaged "
+                     "records: it is not compacted until they are dealt with "
+                     "(docs/recovery.md)",
+                     j->path, (long long)st.st_size);
+        j->compact_held = true;
+        return false;
+    }
+    size_t dropped, kept_bytes;
+    json_t *kept = jcompact_select(j->records, j->max_bytes / 2, &dropped, &kept_bytes);
+    if (dropped == 0) {
+        json_decref(kept);
+        return false;
+    }
+    char err[512];
+    bool replaced;
+    int fd = jcompact_rewrite(j->path, kept, JCOMPACT_ALL, &replaced, err, sizeof err);
+    if (fd < 0) {
+        json_decref(kept);
+        log_error("journal %s: compacting it failed: %s", j->path, err);
+        if (replaced) {
+            /* The old descriptor names a file no longer in place. */
+            buf_t why = BUF_INIT;
+            buf_printf(&why, "compacted, but not reopened: %s", err);
+            j->broken = buf_steal(&why);
+        }
+        return false;
+    }
+    close(j->fd);
+    j->fd = fd;
+    json_decref(j->records);
+    j->records = kept;
+    if (j->on_compacted)
+        j->on_compacted(j->on_compacted_ctx, j->path, (long long)st.st_size, kept_bytes,
+                        dropped);
+    return true;
+}
+
+void journal_on_compacted(journal_t *j, journal_compacted_fn fn, void *ctx)
+{
+    j->on_compacted = fn;
+    j->on_compacted_ctx = ctx;
 }
 
 const char *journal_last_error(const journal_t *j)

@@ -69,4 +69,17 @@ json_t *journal_records(journal_t *j, const char *cluster);
 /* A fresh operation id: time-based and unique within this journal. */
 char *journal_new_op_id(journal_t *j);
 
+/* Keeps the file within max_bytes (0 = unbounded): above it, the journal is
+ * compacted (jcompact.h) right away and after each operation that ends.
+ * journal_compact() does it now when the file is above the bound; true when
+ * it did. */
+void journal_set_max_bytes(journal_t *j, size_t max_bytes);
+bool journal_compact(journal_t *j);
+
+/* Told after each compaction (the journal is io: the caller turns it into
+ * an event): the file, its size before and after, operations dropped. */
+typedef void (*journal_compacted_fn)(void *ctx, const char *path, long long bytes_before,
+                                     size_t bytes_after, size_t operations_dropped);
+void journal_on_compacted(journal_t *j, journal_compacted_fn fn, void *ctx);
+
 #endif

@@ -154,6 +154,8 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`file`, `restart_needed` (settings only a restart applies, docs/security.md), `deferred` (what waits for an operation in flight)") \
     X(CONFIG_REJECTED, "config_rejected", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
       "`file`, `errors` (every error, a line each); the configuration in force stays") \
+    X(JOURNAL_COMPACTED, "journal_compacted", FO_EVGROUP_DAEMON, "notice", "", FO_HOOK_NONE, \
+      "`path`, `bytes_before`, `bytes_after`, `operations_dropped`: the journal was above `journal_max_bytes` and its oldest operations were dropped (docs/recovery.md, \"How large the journal grows\")") \
     X(LOOP_STALL, "loop_stall", FO_EVGROUP_DAEMON, "warning", "", FO_HOOK_NONE, \
       "`stall_ms`: how long the loop stalled or the clock jumped; the detector then observes without acting for `stall_grace`") \
     X(HOOK_FAILED, "hook_failed", FO_EVGROUP_HOOKS, "warning", "", FO_HOOK_NONE, \

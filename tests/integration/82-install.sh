@@ -10,7 +10,9 @@
 #     of failoverd.conf(5) matches the table of settings;
 #   - systemd-analyze verify accepts the installed unit, alone and with the
 #     opt-in local-vip.conf drop-in; systemd-sysusers and systemd-tmpfiles
-#     apply the snippets to the DESTDIR.
+#     apply the snippets to the DESTDIR;
+#   - with --prefix /usr/local the unit runs the binaries there and the example
+#     configuration is still put in /etc/failoverd, where both read it.
 # Exit 0 = pass.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -153,6 +155,23 @@ if command -v systemd-sysusers >/dev/null && command -v systemd-tmpfiles >/dev/n
     test "$(stat -c '%a %u' "$DEST/var/lib/failoverd" 2>/dev/null)" = "750 $uid"
 else
   echo "SKIP: systemd-sysusers/systemd-tmpfiles are not available"
+fi
+
+# Another prefix: the binaries, unit and snippets follow it; the example
+# configuration still goes where the daemon and the unit read it.
+LOCAL=$D/local
+echo "-- cmake --install $BUILD --prefix /usr/local, DESTDIR=$LOCAL"
+if DESTDIR=$LOCAL cmake --install "$BUILD" --prefix /usr/local >"$D/install-local.log" 2>&1; then
+  check "--prefix /usr/local: the example configuration is in /etc/failoverd" \
+    test -f "$LOCAL/etc/failoverd/failoverd.conf.example"
+  check "--prefix /usr/local: nothing in /usr/local/etc" test ! -e "$LOCAL/usr/local/etc"
+  unit=$LOCAL/usr/local/lib/systemd/system/failoverd.service
+  check "--prefix /usr/local: ExecStart= runs the installed daemon on /etc/failoverd" \
+    grep -qx 'ExecStart=/usr/local/sbin/failoverd -c /etc/failoverd/failoverd.conf' "$unit"
+  check "--prefix /usr/local: ExecReload= runs the installed failoverctl" \
+    grep -qx 'ExecReload=/usr/local/bin/failoverctl reload' "$unit"
+else
+  cat "$D/install-local.log"; fail "cmake --install --prefix /usr/local"
 fi
 
 echo "82-install: $([ $fails -eq 0 ] && echo passed || echo "FAILED ($fails)")"
