@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tls.h"
+
 #define DBCONN_DEFAULT_PORT 3306
 #define DBCONN_DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DBCONN_DEFAULT_QUERY_TIMEOUT_MS 2000
@@ -87,20 +89,6 @@ typedef struct {
 typedef void (*dbconn_cb)(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg);
 typedef void (*dbconn_close_cb)(void *arg);
 
-typedef enum {
-    DBCONN_TLS_OFF = 0,   /* plain TCP */
-    DBCONN_TLS_REQUIRED,  /* encrypt, don't verify the server */
-    DBCONN_TLS_VERIFY_CA, /* encrypt and verify the certificate chain */
-} dbconn_tls_mode_t;
-
-/* Passed to Connector/C as is; not exercised by the tests yet. */
-typedef struct {
-    dbconn_tls_mode_t mode;
-    const char *ca;   /* CA file, or NULL */
-    const char *cert; /* client certificate, or NULL */
-    const char *key;  /* client key, or NULL */
-} dbconn_tls_t;
-
 typedef struct {
     const char *host; /* name, IPv4 or IPv6 address */
     unsigned port;    /* 0: 3306 */
@@ -113,7 +101,15 @@ typedef struct {
      * "SET SESSION sql_mode='', wait_timeout=60"; may hold several statements.
      * If it fails the connect fails. NULL: none. */
     const char *init_sql;
-    dbconn_tls_t tls;
+    /* TLS settings (tls.h), copied; NULL is ssl_mode preferred without files.
+     * Connector/C 3.3 has no "preferred" of its own: any TLS option makes TLS
+     * mandatory.  So preferred asks for TLS, and when the handshake shows the
+     * server does not offer it, connects again in plain TCP within the same
+     * deadline.  required asks for TLS without a CA (Connector/C verifies the
+     * chain whenever it is given a CA); verify_ca gives the CA; verify_identity
+     * also has the certificate checked against the address connected to
+     * (Connector/C is given the numeric address, see above). */
+    const tls_cfg_t *tls;
 } dbconn_opts_t;
 
 /* A closed connection; opts (and the strings it points to) are copied. */
@@ -150,6 +146,13 @@ uint64_t dbconn_last_latency_us(const dbconn_t *c);
 const char *dbconn_server_version(const dbconn_t *c);       /* e.g. "10.11.6-MariaDB-log" */
 unsigned long dbconn_server_version_num(const dbconn_t *c); /* e.g. 101106 */
 unsigned long dbconn_thread_id(const dbconn_t *c);          /* the server's connection id */
+/* The protocol of the current session's TLS ("TLSv1.3"), NULL for plain TCP
+ * or when not connected. */
+const char *dbconn_tls_version(const dbconn_t *c);
+/* What was verified of the current session's server certificate: the ssl_mode
+ * (verify_ca, verify_identity) it was made with; TLS_MODE_DISABLED when the
+ * session is plain. */
+tls_mode_t dbconn_tls_mode(const dbconn_t *c);
 
 /* Results. */
 dbconn_result_t *dbconn_result_move(dbconn_result_t *res); /* take it out of a callback */

@@ -5,6 +5,7 @@
 #include "durability.h"
 #include "event.h"
 #include "jtext.h"
+#include "tls.h"
 
 static status_backlog_fn backlog_fn;
 
@@ -48,6 +49,31 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
                      "last_sql_error", jtext(o->last_sql_error ? o->last_sql_error : ""));
 }
 
+static json_t *yes_no_json(int v)
+{
+    return v == 1 ? json_string("yes") : v == 0 ? json_string("no") : v == 2 ? json_string("ignored")
+                                                                      : json_null();
+}
+
+/* The node's TLS: the ssl_mode configured, the probe session's protocol and
+ * what was verified of the certificate, and a replica's channel settings. */
+static json_t *tls_json(const node_t *n)
+{
+    const observation_t *o = &n->last_ok;
+    bool known = o->ok;
+    json_t *j = json_object();
+    json_object_set_new(j, "ssl_mode",
+                        json_string(tls_mode_str(n->tls ? n->tls->mode : TLS_MODE_PREFERRED)));
+    json_object_set_new(j, "version", known ? nullable_str(o->tls_version) : json_null());
+    json_object_set_new(j, "verified",
+                        known && o->tls_verified ? json_string(o->tls_verified) : json_null());
+    json_object_set_new(j, "channel_ssl",
+                        known && o->replica ? yes_no_json(o->channel_ssl) : json_null());
+    json_object_set_new(j, "channel_verify_server_cert",
+                        known && o->replica ? yes_no_json(o->channel_ssl_verify) : json_null());
+    return j;
+}
+
 static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
 {
     const observation_t *o = &n->last_ok;
@@ -82,6 +108,7 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
                                                                : json_null());
     json_object_set_new(j, "missing_privileges",
                         n->grants_missing ? jtext(n->grants_missing) : json_null());
+    json_object_set_new(j, "tls", tls_json(n));
     return j;
 }
 
