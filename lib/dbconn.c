@@ -78,7 +78,6 @@ struct dbconn {
     /* Options, owned copies. */
     char *host, *user, *password, *database, *init_sql;
     tls_cfg_t *tls; /* NULL: preferred, no files */
-    bool tls_plain; /* this connect fell back to plain TCP (preferred only) */
     unsigned port, connect_timeout_ms, query_timeout_ms;
     char *endpoint;
 
@@ -122,7 +121,7 @@ static void drive(dbconn_t *c, int ready);
 static void drop(dbconn_t *c);
 static void begin_connect(dbconn_t *c);
 static tls_mode_t tls_mode_of(const dbconn_t *c);
-static bool tls_fallback(dbconn_t *c);
+static bool tls_missing(dbconn_t *c);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -686,12 +685,12 @@ static bool advance(dbconn_t *c)
 {
     switch (c->phase) {
     case PH_CONNECT:
-        if (!c->ret_my && tls_fallback(c))
-            return true;
         if (!c->ret_my) {
             fail_mysql(c, 0);
             return false;
         }
+        if (tls_missing(c))
+            return false;
         if (c->init_sql && *c->init_sql) {
             c->in_init = true;
             c->sql = xstrdup(c->init_sql);
@@ -797,7 +796,7 @@ static void set_tls(dbconn_t *c)
     tls_mode_t mode = tls_mode_of(c);
     const tls_cfg_t *t = c->tls;
     my_bool on = 1;
-    if (mode == TLS_MODE_DISABLED || c->tls_plain)
+    if (mode == TLS_MODE_DISABLED)
         return;
     mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
     if (!t)
@@ -821,22 +820,22 @@ static void set_tls(dbconn_t *c)
         mysql_options(c->my, MARIADB_OPT_TLS_VERSION, versions);
 }
 
-/* preferred: the handshake showed a server that offers no TLS; connect again
- * in plain TCP, within the same deadline. */
-static bool tls_fallback(dbconn_t *c)
+/* Connector/C 3.3 goes on in plain TCP with a server that offers no TLS
+ * unless it is to verify the server's name: required and verify_ca are held
+ * to their word here, after the handshake and before any statement. */
+static bool tls_missing(dbconn_t *c)
 {
-    if (tls_mode_of(c) != TLS_MODE_PREFERRED || c->tls_plain ||
-        mysql_errno(c->my) != CR_SSL_CONNECTION_ERROR || (c->my->server_capabilities & CLIENT_SSL) ||
-        !c->my->server_capabilities)
+    tls_mode_t mode = tls_mode_of(c);
+    const char *v = NULL;
+    if (mode < TLS_MODE_REQUIRED || mode == TLS_MODE_VERIFY_IDENTITY)
         return false;
-    c->tls_plain = true;
-    char *addr = c->addr;
-    c->addr = NULL;
-    poll_drop(c);
-    mysql_close(c->my); /* the library closed the socket when the handshake failed */
-    c->my = NULL;
-    c->addr = addr;
-    begin_connect(c);
+    if (mariadb_get_infov(c->my, MARIADB_CONNECTION_TLS_VERSION, &v) == 0 && v && *v)
+        return false;
+    dbconn_error_t e;
+    err_set(&e, DBCONN_ERR_CONNECT, CR_SSL_CONNECTION_ERROR, "HY000",
+            "connect to %s: TLS (ssl_mode %s): the server does not offer TLS", c->endpoint,
+            tls_mode_str(mode));
+    complete(c, &e);
     return true;
 }
 
@@ -1009,7 +1008,6 @@ int dbconn_connect(dbconn_t *c, dbconn_cb cb, void *arg)
         return -EBUSY;
     }
     c->state = DBCONN_CONNECTING;
-    c->tls_plain = false;
     op_begin(c, OP_CONNECT, c->connect_timeout_ms, cb, arg);
     return 0;
 }

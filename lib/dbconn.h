@@ -102,13 +102,15 @@ typedef struct {
      * If it fails the connect fails. NULL: none. */
     const char *init_sql;
     /* TLS settings (tls.h), copied; NULL is ssl_mode preferred without files.
-     * Connector/C 3.3 has no "preferred" of its own: any TLS option makes TLS
-     * mandatory.  So preferred asks for TLS, and when the handshake shows the
-     * server does not offer it, connects again in plain TCP within the same
-     * deadline.  required asks for TLS without a CA (Connector/C verifies the
-     * chain whenever it is given a CA); verify_ca gives the CA; verify_identity
-     * also has the certificate checked against the address connected to
-     * (Connector/C is given the numeric address, see above). */
+     * What Connector/C 3.3 does with them (checked against the lab's
+     * servers): asked for TLS (MYSQL_OPT_SSL_ENFORCE) it uses TLS when the
+     * server offers it and goes on in plain TCP when not -- which is
+     * preferred.  It checks the certificate chain whenever it is given a CA,
+     * so required gives none; verify_ca gives the CA; verify_identity also
+     * sets MYSQL_OPT_SSL_VERIFY_SERVER_CERT, which checks the certificate
+     * against the address connected to (the numeric address, see above) and
+     * refuses a server without TLS.  required and verify_ca with a server that
+     * offers no TLS fail right after the handshake, before any statement. */
     const tls_cfg_t *tls;
 } dbconn_opts_t;
 
