@@ -1977,6 +1977,15 @@ static char *tls_pick(char *own, char *cluster)
     return own && *own ? own : cluster && *cluster ? cluster : NULL;
 }
 
+/* A refused ssl_cert or ssl_key is left unset: no second error for that. */
+static bool tls_file_refused(const load_t *L)
+{
+    for (size_t i = 0; i < L->n_errs; i++)
+        if (strstr(L->errs[i].text, ".ssl_cert: ") || strstr(L->errs[i].text, ".ssl_key: "))
+            return true;
+    return false;
+}
+
 /* Each node's effective TLS settings, and the rules that span settings. */
 static void check_tls(load_t *L, fo_config_t *cfg)
 {
@@ -1999,7 +2008,7 @@ static void check_tls(load_t *L, fo_config_t *cfg)
                            "ssl_mode %s needs ssl_ca or ssl_capath: the client library checks "
                            "a certificate only against a CA it is given",
                            tls_mode_str(t->mode));
-            if (!t->cert != !t->key)
+            if (!t->cert != !t->key && !tls_file_refused(L))
                 node_error(L, cl, n, "ssl_cert and ssl_key go together: %s is set, %s is not",
                            t->cert ? "ssl_cert" : "ssl_key", t->cert ? "ssl_key" : "ssl_cert");
         }
