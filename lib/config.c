@@ -644,9 +644,10 @@ static const setting_t cluster_settings[] = {
     S_DURATION(C, heartbeat_period_ms, "heartbeat_period", SEC(1), 0, HOURS(1),
                "Heartbeat period of a repointed replica (HEARTBEAT_PERIOD); 0ms turns "
                "heartbeats off."),
-    S_ENUM(C, ssl_mode, tls_mode_t, "ssl_mode", TLS_MODE_PREFERRED, tls_mode_names,
+    S_ENUM(C, ssl_mode, tls_mode_t, "ssl_mode", TLS_MODE_DISABLED, tls_mode_names,
            "TLS of failoverd's sessions to the nodes, and of the replication channels it "
-           "configures, in the mysql client's words: disabled; preferred (TLS when the server "
+           "configures, in the mysql client's words: disabled (the default: the client library "
+           "does the TLS handshake as one blocking call, see docs/security.md); preferred (TLS when the server "
            "offers it; a channel keeps its own TLS settings); required (TLS or no connection, "
            "the certificate is not checked); verify_ca (the certificate must chain to ssl_ca "
            "or ssl_capath); verify_identity (verify_ca, and the certificate must name the "

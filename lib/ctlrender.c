@@ -542,11 +542,15 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
 
 /* One line on TLS: failoverd's session to the node (protocol, what of the
  * certificate was verified) and a replica's channel. Only for a node seen
- * up, from a daemon that reports it. */
+ * up, from a daemon that reports it, and when TLS is in play at all (not
+ * ssl_mode disabled with a plain channel). */
 static void render_node_tls(buf_t *out, const json_t *n)
 {
     const json_t *t = json_object_get(n, "tls");
     if (!json_is_object(t) || !nonempty(str(n, "state")) || strcmp(str(n, "state"), "up") != 0)
+        return;
+    if (strcmp(str_or(t, "ssl_mode", ""), "disabled") == 0 && !nonempty(str(t, "version")) &&
+        strcmp(str_or(t, "channel_ssl", ""), "yes") != 0)
         return;
     buf_t b = BUF_INIT;
     const char *v = str(t, "version"), *ver = str(t, "verified");

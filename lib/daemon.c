@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "control.h"
+#include "dbconn.h"
 #include "failover.h"
 #include "filesafe.h"
 #include "defaults.h"
@@ -1038,6 +1039,7 @@ static bool open_control(daemon_t *d)
 
 int daemon_run(fo_config_t *cfg)
 {
+    dbconn_process_init();
     daemon_t *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->exit_code = FO_EXIT_OK;

@@ -787,7 +787,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static tls_mode_t tls_mode_of(const dbconn_t *c)
 {
-    return c->tls ? c->tls->mode : TLS_MODE_PREFERRED;
+    return c->tls ? c->tls->mode : TLS_MODE_DISABLED;
 }
 
 /* The TLS options of one connect attempt (see dbconn.h). */
@@ -796,11 +796,13 @@ static void set_tls(dbconn_t *c)
     tls_mode_t mode = tls_mode_of(c);
     const tls_cfg_t *t = c->tls;
     my_bool on = 1;
-    if (mode == TLS_MODE_DISABLED)
+    if (mode == TLS_MODE_DISABLED || !t)
         return;
+    /* The handshake runs as one blocking call (dbconn.h): bound it by the
+     * library's own connect timeout, in whole seconds. */
+    unsigned secs = (c->connect_timeout_ms + 999) / 1000;
+    mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
     mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
-    if (!t)
-        return;
     if (mode >= TLS_MODE_VERIFY_CA) {
         if (t->ca)
             mysql_options(c->my, MYSQL_OPT_SSL_CA, t->ca);
@@ -1111,6 +1113,11 @@ unsigned long dbconn_server_version_num(const dbconn_t *c)
     return c->my && (c->state == DBCONN_IDLE || c->state == DBCONN_BUSY)
                ? mysql_get_server_version(c->my)
                : 0;
+}
+
+void dbconn_process_init(void)
+{
+    setenv("SSL_CERT_FILE", "/dev/null", 0);
 }
 
 const char *dbconn_tls_version(const dbconn_t *c)

@@ -101,7 +101,7 @@ typedef struct {
      * "SET SESSION sql_mode='', wait_timeout=60"; may hold several statements.
      * If it fails the connect fails. NULL: none. */
     const char *init_sql;
-    /* TLS settings (tls.h), copied; NULL is ssl_mode preferred without files.
+    /* TLS settings (tls.h), copied; NULL is ssl_mode disabled.
      * What Connector/C 3.3 does with them (checked against the lab's
      * servers): asked for TLS (MYSQL_OPT_SSL_ENFORCE) it uses TLS when the
      * server offers it and goes on in plain TCP when not -- which is
@@ -110,9 +110,30 @@ typedef struct {
      * sets MYSQL_OPT_SSL_VERIFY_SERVER_CERT, which checks the certificate
      * against the address connected to (the numeric address, see above) and
      * refuses a server without TLS.  required and verify_ca with a server that
-     * offers no TLS fail right after the handshake, before any statement. */
+     * offers no TLS fail right after the handshake, before any statement.
+     *
+     * A limit of Connector/C 3.3, measured in the lab: under the non-blocking
+     * API the TLS handshake (and the login after it) runs inside one
+     * mysql_real_connect_start/_cont call, on a blocking socket: that call
+     * holds the loop for the whole round trip (40-90 ms on a loaded lab
+     * machine, ~3 ms of it CPU), and against a server that stops answering
+     * in the middle of the handshake up to the library's connect timeout,
+     * which is set to this connect's timeout for that reason.  Hence ssl_mode
+     * defaults to disabled; docs/security.md. */
     const tls_cfg_t *tls;
 } dbconn_opts_t;
+
+/* Once per process, before any thread runs (the daemon calls it first
+ * thing). Connector/C 3.3 loads OpenSSL's default CA store -- the whole
+ * system bundle, some 30 ms of CPU -- into a fresh context at every TLS
+ * connect it is not given a CA for (preferred, required), on the loop,
+ * and then does not use it, since those modes verify nothing. Pointing
+ * OpenSSL's default store at nothing (SSL_CERT_FILE=/dev/null, unless the
+ * environment already sets it) makes such a connect cost about 3 ms.
+ * failoverd's verifying modes always name their CA, and libcurl is built
+ * with its own bundle, so nothing of failoverd relies on the default store;
+ * hooks get a clean environment, commands that plugins spawn inherit it. */
+void dbconn_process_init(void);
 
 /* A closed connection; opts (and the strings it points to) are copied. */
 dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *opts);

@@ -159,7 +159,7 @@ typedef struct {
     double latency_sum_ms;
     uint64_t latency_n;
     /* TLS settings of the sessions to this node and of its replication
-     * channel (tls.h; owned); NULL: preferred, no files. */
+     * channel (tls.h; owned); NULL: disabled. */
     struct tls_cfg *tls;
 } node_t;
 

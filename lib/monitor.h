@@ -22,7 +22,7 @@ typedef struct {
     const char *host;
     unsigned port;
     promotion_rule_t rule;
-    const tls_cfg_t *tls; /* copied; NULL: preferred */
+    const tls_cfg_t *tls; /* copied; NULL: disabled */
 } monitor_node_t;
 
 typedef struct {

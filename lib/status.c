@@ -63,7 +63,7 @@ static json_t *tls_json(const node_t *n)
     bool known = o->ok;
     json_t *j = json_object();
     json_object_set_new(j, "ssl_mode",
-                        json_string(tls_mode_str(n->tls ? n->tls->mode : TLS_MODE_PREFERRED)));
+                        json_string(tls_mode_str(n->tls ? n->tls->mode : TLS_MODE_DISABLED)));
     json_object_set_new(j, "version", known ? nullable_str(o->tls_version) : json_null());
     json_object_set_new(j, "verified",
                         known && o->tls_verified ? json_string(o->tls_verified) : json_null());

@@ -24,7 +24,8 @@ typedef enum {
     TLS_MODE_VERIFY_IDENTITY,
 } tls_mode_t;
 
-/* One node's TLS settings; every string NULL or non-empty ("" is stored as NULL). */
+/* One node's TLS settings; every string NULL or non-empty ("" is stored as NULL).
+ * Where a caller has none (NULL), TLS is off: ssl_mode disabled. */
 typedef struct tls_cfg {
     tls_mode_t mode;
     char *ca;      /* CA certificate file */

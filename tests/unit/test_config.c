@@ -1242,7 +1242,7 @@ static char *tls_conf(const char *cluster, const char *node)
     return buf_steal(&b);
 }
 
-Test(config, tls_defaults_to_preferred_and_nodes_take_the_clusters_settings)
+Test(config, tls_defaults_to_disabled_and_nodes_take_the_clusters_settings)
 {
     write_file("ca.pem", "ca\n", 0644);
     write_file("other.pem", "ca\n", 0644);
@@ -1266,8 +1266,8 @@ Test(config, tls_defaults_to_preferred_and_nodes_take_the_clusters_settings)
 
     text = tls_conf("", "");
     cfg = load_text_ok(text);
-    cr_expect_eq(cfg->clusters[0].ssl_mode, TLS_MODE_PREFERRED);
-    cr_expect_eq(cfg->clusters[0].nodes[1].tls.mode, TLS_MODE_PREFERRED);
+    cr_expect_eq(cfg->clusters[0].ssl_mode, TLS_MODE_DISABLED);
+    cr_expect_eq(cfg->clusters[0].nodes[1].tls.mode, TLS_MODE_DISABLED);
     cr_expect_null(cfg->clusters[0].nodes[1].tls.ca);
     fo_config_free(cfg);
     free(text);
