@@ -333,6 +333,14 @@ static bool check_event_name(const char *s, buf_t *why);
 static bool check_listen(const char *s, buf_t *why);
 static void check_node(load_t *L, void *obj, const char *path);
 static void check_root(load_t *L, void *obj, const char *path);
+static bool check_tls_file(const char *s, buf_t *why);
+static bool check_tls_key(const char *s, buf_t *why);
+static bool check_tls_dir(const char *s, buf_t *why);
+static bool check_tls_version(const char *s, buf_t *why);
+static void check_tls(load_t *L, fo_config_t *cfg);
+static const char *const node_ssl_mode_names[] = {"disabled", "preferred", "required", "verify_ca",
+                                                  "verify_identity", "cluster", NULL};
+_Static_assert(sizeof(tls_mode_t) == sizeof(int), "enum size");
 
 #define D fo_daemon_cfg_t
 static const setting_t daemon_settings[] = {
@@ -424,6 +432,22 @@ static const setting_t node_settings[] = {
            "neutral, prefer_not, or must_not (never promoted)."),
     S_KV(N, vars, "vars", F_KV_STRINGS,
          "Free-form string settings for plugins and hooks, e.g. the host to ssh to."),
+    S_ENUM(N, ssl_mode, int, "ssl_mode", FO_SSL_MODE_CLUSTER, node_ssl_mode_names,
+           "TLS of the sessions to this node and of its replication channel, like the "
+           "cluster's ssl_mode; cluster (the default) takes the cluster's. Each of the TLS "
+           "settings below likewise takes the cluster's value when it is not set here."),
+    S_STRING(N, ssl_ca, "ssl_ca", "", 0, 511, check_tls_file, 0,
+             "CA certificate file for this node; \"\" = the cluster's ssl_ca."),
+    S_STRING(N, ssl_capath, "ssl_capath", "", 0, 511, check_tls_dir, 0,
+             "Directory of CA certificates for this node; \"\" = the cluster's ssl_capath."),
+    S_STRING(N, ssl_cert, "ssl_cert", "", 0, 511, check_tls_file, 0,
+             "Client certificate for this node; \"\" = the cluster's ssl_cert."),
+    S_STRING(N, ssl_key, "ssl_key", "", 0, 511, check_tls_key, 0,
+             "Client key for this node; \"\" = the cluster's ssl_key."),
+    S_STRING(N, tls_version, "tls_version", "", 0, 16, check_tls_version, 0,
+             "Lowest TLS version for this node; \"\" = the cluster's tls_version."),
+    S_STRING(N, ssl_cipher, "ssl_cipher", "", 0, 1024, NULL, 0,
+             "TLS 1.2 cipher list for this node; \"\" = the cluster's ssl_cipher."),
 };
 #undef N
 
@@ -611,6 +635,33 @@ static const setting_t cluster_settings[] = {
                "Heartbeat period of a repointed replica (HEARTBEAT_PERIOD); 0ms turns "
                "heartbeats off. The detector reads each replica's period: three silent "
                "periods (at least 750ms) confirm a lost primary sooner than replica_confirm."),
+    S_ENUM(C, ssl_mode, tls_mode_t, "ssl_mode", TLS_MODE_DISABLED, tls_mode_names,
+           "TLS of failoverd's sessions to the nodes, and of the replication channels it "
+           "configures, in the mysql client's words: disabled (the default: the client library "
+           "does the TLS handshake as one blocking call, see docs/security.md); preferred (TLS when the server "
+           "offers it; a channel keeps its own TLS settings); required (TLS or no connection, "
+           "the certificate is not checked); verify_ca (the certificate must chain to ssl_ca "
+           "or ssl_capath); verify_identity (verify_ca, and the certificate must name the "
+           "node's host: what production wants, docs/security.md). From required on, every "
+           "channel failoverd points at a new source is set to TLS with the same checks "
+           "(MASTER_SSL / SOURCE_SSL, _SSL_CA, _SSL_VERIFY_SERVER_CERT)."),
+    S_STRING(C, ssl_ca, "ssl_ca", "", 0, 511, check_tls_file, 0,
+             "File of the CA certificate(s) that the nodes' certificates must chain to "
+             "(verify_ca, verify_identity); checked at load. Replicas are given the same path "
+             "for their channel: the file must exist there too."),
+    S_STRING(C, ssl_capath, "ssl_capath", "", 0, 511, check_tls_dir, 0,
+             "Directory of CA certificates (hashed names, as openssl rehash makes them), "
+             "instead of or besides ssl_ca."),
+    S_STRING(C, ssl_cert, "ssl_cert", "", 0, 511, check_tls_file, 0,
+             "Client certificate failoverd presents (for accounts that REQUIRE X509); needs "
+             "ssl_key. Not given to replicas."),
+    S_STRING(C, ssl_key, "ssl_key", "", 0, 511, check_tls_key, 0,
+             "Private key of ssl_cert; must not be readable by others."),
+    S_STRING(C, tls_version, "tls_version", "", 0, 16, check_tls_version, 0,
+             "Lowest TLS version failoverd accepts: TLSv1.2 or TLSv1.3; \"\" = the client "
+             "library's default."),
+    S_STRING(C, ssl_cipher, "ssl_cipher", "", 0, 1024, NULL, 0,
+             "OpenSSL cipher list for TLS 1.2 sessions; \"\" = the library's default."),
     S_LIST(C, nodes, fo_node_cfg_t, n_nodes, "nodes", &node_section, 1, F_REQUIRED,
            "The servers, primary and replicas alike: failoverd finds out which is the "
            "primary. Their order breaks ties when electing a new primary."),
@@ -1819,6 +1870,7 @@ static bool is_bad(const load_t *L, const void *elem)
 static void check_root(load_t *L, void *obj, const char *path)
 {
     fo_config_t *cfg = obj;
+    check_tls(L, cfg);
     for (size_t c = 0; c < cfg->n_clusters; c++) {
         const fo_cluster_cfg_t *cl = &cfg->clusters[c];
         for (size_t i = 0; i < cl->n_nodes; i++) {
@@ -1848,6 +1900,109 @@ static void check_root(load_t *L, void *obj, const char *path)
                     }
                 }
             }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* TLS                                                                       */
+
+/* A TLS file: an absolute path to a regular file failoverd can read. */
+static bool tls_path_ok(const char *s, bool dir, struct stat *st, buf_t *why)
+{
+    if (!*s)
+        return true;
+    if (s[0] != '/') {
+        buf_puts(why, "is not an absolute path");
+        return false;
+    }
+    if (stat(s, st) != 0) {
+        buf_printf(why, "cannot be used: %s", strerror(errno));
+        return false;
+    }
+    if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+        buf_puts(why, dir ? "is not a directory" : "is not a regular file");
+        return false;
+    }
+    if (access(s, dir ? R_OK | X_OK : R_OK) != 0) {
+        buf_printf(why, "cannot be read: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool check_tls_file(const char *s, buf_t *why)
+{
+    struct stat st;
+    return tls_path_ok(s, false, &st, why);
+}
+
+static bool check_tls_dir(const char *s, buf_t *why)
+{
+    struct stat st;
+    return tls_path_ok(s, true, &st, why);
+}
+
+static bool check_tls_key(const char *s, buf_t *why)
+{
+    struct stat st;
+    if (!tls_path_ok(s, false, &st, why))
+        return false;
+    if (*s && (st.st_mode & S_IROTH)) {
+        buf_printf(why, "is a private key readable by others (mode %04o): chmod o-r it",
+                   (unsigned)(st.st_mode & 07777));
+        return false;
+    }
+    return true;
+}
+
+static bool check_tls_version(const char *s, buf_t *why)
+{
+    if (!*s || tls_version_list(s))
+        return true;
+    buf_puts(why, "is not a TLS version failoverd accepts as the lowest: TLSv1.2 or TLSv1.3");
+    return false;
+}
+
+static char *tls_pick(char *own, char *cluster)
+{
+    return own && *own ? own : cluster && *cluster ? cluster : NULL;
+}
+
+/* A refused ssl_cert or ssl_key is left unset: no second error for that. */
+static bool tls_file_refused(const load_t *L)
+{
+    for (size_t i = 0; i < L->n_errs; i++)
+        if (strstr(L->errs[i].text, ".ssl_cert: ") || strstr(L->errs[i].text, ".ssl_key: "))
+            return true;
+    return false;
+}
+
+/* Each node's effective TLS settings, and the rules that span settings. */
+static void check_tls(load_t *L, fo_config_t *cfg)
+{
+    for (size_t c = 0; c < cfg->n_clusters; c++) {
+        fo_cluster_cfg_t *cl = &cfg->clusters[c];
+        for (size_t i = 0; i < cl->n_nodes; i++) {
+            fo_node_cfg_t *n = &cl->nodes[i];
+            if (is_bad(L, n))
+                continue;
+            tls_cfg_t *t = &n->tls;
+            t->mode = n->ssl_mode == FO_SSL_MODE_CLUSTER ? cl->ssl_mode : (tls_mode_t)n->ssl_mode;
+            t->ca = tls_pick(n->ssl_ca, cl->ssl_ca);
+            t->capath = tls_pick(n->ssl_capath, cl->ssl_capath);
+            t->cert = tls_pick(n->ssl_cert, cl->ssl_cert);
+            t->key = tls_pick(n->ssl_key, cl->ssl_key);
+            t->version = tls_pick(n->tls_version, cl->tls_version);
+            t->cipher = tls_pick(n->ssl_cipher, cl->ssl_cipher);
+            if (t->mode >= TLS_MODE_VERIFY_CA && !t->ca && !t->capath)
+                node_error(L, cl, n,
+                           "ssl_mode %s needs ssl_ca or ssl_capath: the client library checks "
+                           "a certificate only against a CA it is given",
+                           tls_mode_str(t->mode));
+            if (!t->cert != !t->key && !tls_file_refused(L))
+                node_error(L, cl, n, "ssl_cert and ssl_key go together: %s is set, %s is not",
+                           t->cert ? "ssl_cert" : "ssl_key", t->cert ? "ssl_key" : "ssl_cert");
         }
     }
 }

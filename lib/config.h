@@ -26,6 +26,7 @@
 #include "log.h"
 #include "model.h"
 #include "names.h"
+#include "tls.h"
 
 /* What a switchover does with writes still running on the old primary. */
 typedef enum { FO_LONG_WRITES_WAIT, FO_LONG_WRITES_KILL } fo_long_writes_t;
@@ -107,7 +108,17 @@ typedef struct {
     fo_kvlist_t vars; /* strings only */
     size_t index;     /* position in the cluster's list: config order */
     fo_src_t src;
+    /* TLS as written for the node: ssl_mode FO_SSL_MODE_CLUSTER and "" take
+     * the cluster's value. */
+    int ssl_mode; /* a tls_mode_t, or FO_SSL_MODE_CLUSTER */
+    char *ssl_ca, *ssl_capath, *ssl_cert, *ssl_key, *tls_version, *ssl_cipher;
+    /* The node's effective TLS settings (its own, else the cluster's); the
+     * strings point into this tree, NULL when unset. */
+    tls_cfg_t tls;
 } fo_node_cfg_t;
+
+/* A node's ssl_mode when it is not set: the cluster's. */
+#define FO_SSL_MODE_CLUSTER (TLS_MODE_VERIFY_IDENTITY + 1)
 
 typedef struct {
     /* A command line: absolute path of an executable, then arguments separated by
@@ -170,6 +181,9 @@ typedef struct {
     fo_src_t src;
     uint64_t startup_grace_ms; /* a never-reached primary: see startup.h */
     uint64_t unseen_hold_ms;
+    /* TLS to the nodes (tls.h); each node may override each. "" = unset. */
+    tls_mode_t ssl_mode;
+    char *ssl_ca, *ssl_capath, *ssl_cert, *ssl_key, *tls_version, *ssl_cipher;
 } fo_cluster_cfg_t;
 
 typedef struct {

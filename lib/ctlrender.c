@@ -540,6 +540,40 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
     buf_putc(out, '\n');
 }
 
+/* One line on TLS: failoverd's session to the node (protocol, what of the
+ * certificate was verified) and a replica's channel. Only for a node seen
+ * up, from a daemon that reports it, and when TLS is in play at all (not
+ * ssl_mode disabled with a plain channel). */
+static void render_node_tls(buf_t *out, const json_t *n)
+{
+    const json_t *t = json_object_get(n, "tls");
+    if (!json_is_object(t) || !nonempty(str(n, "state")) || strcmp(str(n, "state"), "up") != 0)
+        return;
+    if (strcmp(str_or(t, "ssl_mode", ""), "disabled") == 0 && !nonempty(str(t, "version")) &&
+        strcmp(str_or(t, "channel_ssl", ""), "yes") != 0)
+        return;
+    buf_t b = BUF_INIT;
+    const char *v = str(t, "version"), *ver = str(t, "verified");
+    if (nonempty(v))
+        buf_printf(&b, "%s, certificate %s", v,
+                   !ver || strcmp(ver, "none") == 0 ? "not verified"
+                   : strcmp(ver, "identity") == 0   ? "and host name verified"
+                                                    : "chain verified");
+    else
+        buf_puts(&b, "none, plain TCP");
+    buf_printf(&b, " (ssl_mode %s)", str_or(t, "ssl_mode", "?"));
+    const char *ch = str(t, "channel_ssl"), *chv = str(t, "channel_verify_server_cert");
+    if (ch)
+        buf_printf(&b, "; channel: %s",
+                   strcmp(ch, "yes") == 0       ? (chv && strcmp(chv, "yes") == 0
+                                                       ? "TLS, source certificate verified"
+                                                       : "TLS")
+                   : strcmp(ch, "ignored") == 0 ? "TLS configured but not supported"
+                                                : "no TLS");
+    wrap(out, "  tls: ", 7, buf_str(&b));
+    buf_free(&b);
+}
+
 /* The lines under a node row: what went wrong, and where it replicates from
  * when that is not the cluster's primary. */
 static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
@@ -577,6 +611,7 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
         wrap(out, "  unobservable: failoverd's account lacks ", 4, str(n, "denied_privilege"));
     if (nonempty(str(n, "missing_privileges")))
         wrap(out, "  failoverd's account lacks: ", 4, str(n, "missing_privileges"));
+    render_node_tls(out, n);
 }
 
 /* Why an automatic failover would not start now, when it would not. */

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "control.h"
+#include "dbconn.h"
 #include "failover.h"
 #include "filesafe.h"
 #include "defaults.h"
@@ -80,7 +81,8 @@ static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
     for (size_t i = 0; i < cc->n_nodes; i++)
         nodes[i] = (monitor_node_t){.name = cc->nodes[i].name, .host = cc->nodes[i].host,
                                     .port = (unsigned)cc->nodes[i].port,
-                                    .rule = cc->nodes[i].promotion_rule};
+                                    .rule = cc->nodes[i].promotion_rule,
+                                    .tls = &cc->nodes[i].tls};
     monitor_settings_t s = {
         .name = cc->name,
         .user = cc->user,
@@ -544,7 +546,8 @@ static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b
     for (size_t i = 0; i < a->n_nodes; i++)
         if (strcmp(a->nodes[i].name, b->nodes[i].name) || strcmp(a->nodes[i].host, b->nodes[i].host) ||
             a->nodes[i].port != b->nodes[i].port ||
-            a->nodes[i].promotion_rule != b->nodes[i].promotion_rule)
+            a->nodes[i].promotion_rule != b->nodes[i].promotion_rule ||
+            !tls_cfg_equal(&a->nodes[i].tls, &b->nodes[i].tls))
             return false;
     return true;
 }
@@ -1051,6 +1054,7 @@ static bool open_control(daemon_t *d)
 
 int daemon_run(fo_config_t *cfg)
 {
+    dbconn_process_init();
     daemon_t *d = xcalloc(1, sizeof *d);
     d->cfg = cfg;
     d->exit_code = FO_EXIT_OK;

@@ -77,8 +77,7 @@ struct dbconn {
     uv_loop_t *loop;
     /* Options, owned copies. */
     char *host, *user, *password, *database, *init_sql;
-    char *tls_ca, *tls_cert, *tls_key;
-    dbconn_tls_mode_t tls_mode;
+    tls_cfg_t *tls; /* NULL: preferred, no files */
     unsigned port, connect_timeout_ms, query_timeout_ms;
     char *endpoint;
 
@@ -120,6 +119,9 @@ struct dbconn {
 
 static void drive(dbconn_t *c, int ready);
 static void drop(dbconn_t *c);
+static void begin_connect(dbconn_t *c);
+static tls_mode_t tls_mode_of(const dbconn_t *c);
+static bool tls_missing(dbconn_t *c);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -384,9 +386,7 @@ static void handle_closed(dbconn_t *c)
         free(c->password);
         free(c->database);
         free(c->init_sql);
-        free(c->tls_ca);
-        free(c->tls_cert);
-        free(c->tls_key);
+        tls_cfg_free(c->tls);
         free(c->endpoint);
         free(c);
         if (cb)
@@ -574,6 +574,11 @@ static void fail_mysql(dbconn_t *c, int stmt)
         err_set(&e, DBCONN_ERR_CONNECT, code, state,
                 "connect to %s: session setup failed: statement %d: ERROR %u (%s): %s", c->endpoint,
                 stmt, code, state ? state : "", msg);
+    } else if (c->op == OP_CONNECT && code == CR_SSL_CONNECTION_ERROR) {
+        /* Say it is TLS, and under which ssl_mode: a certificate that does
+         * not verify reads very differently from a refused password. */
+        err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: TLS (ssl_mode %s): %s",
+                c->endpoint, tls_mode_str(tls_mode_of(c)), msg);
     } else if (c->op == OP_CONNECT) {
         errno_text(msg, text, sizeof(text));
         err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint, text);
@@ -684,6 +689,8 @@ static bool advance(dbconn_t *c)
             fail_mysql(c, 0);
             return false;
         }
+        if (tls_missing(c))
+            return false;
         if (c->init_sql && *c->init_sql) {
             c->in_init = true;
             c->sql = xstrdup(c->init_sql);
@@ -778,10 +785,66 @@ static void on_poll(uv_poll_t *h, int status, int events)
     drive(c, ready);
 }
 
+static tls_mode_t tls_mode_of(const dbconn_t *c)
+{
+    return c->tls ? c->tls->mode : TLS_MODE_DISABLED;
+}
+
+/* The TLS options of one connect attempt (see dbconn.h). */
+static void set_tls(dbconn_t *c)
+{
+    tls_mode_t mode = tls_mode_of(c);
+    const tls_cfg_t *t = c->tls;
+    my_bool on = 1;
+    if (mode == TLS_MODE_DISABLED || !t)
+        return;
+    /* The handshake runs as one blocking call (dbconn.h): bound it by the
+     * library's own connect timeout, in whole seconds. */
+    unsigned secs = (c->connect_timeout_ms + 999) / 1000;
+    mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+    mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
+    if (mode >= TLS_MODE_VERIFY_CA) {
+        if (t->ca)
+            mysql_options(c->my, MYSQL_OPT_SSL_CA, t->ca);
+        if (t->capath)
+            mysql_options(c->my, MYSQL_OPT_SSL_CAPATH, t->capath);
+    }
+    if (mode == TLS_MODE_VERIFY_IDENTITY)
+        mysql_options(c->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    if (t->cert)
+        mysql_options(c->my, MYSQL_OPT_SSL_CERT, t->cert);
+    if (t->key)
+        mysql_options(c->my, MYSQL_OPT_SSL_KEY, t->key);
+    if (t->cipher)
+        mysql_options(c->my, MYSQL_OPT_SSL_CIPHER, t->cipher);
+    const char *versions = tls_version_list(t->version);
+    if (versions)
+        mysql_options(c->my, MARIADB_OPT_TLS_VERSION, versions);
+}
+
+/* Connector/C 3.3 goes on in plain TCP with a server that offers no TLS
+ * unless it is to verify the server's name: required and verify_ca are held
+ * to their word here, after the handshake and before any statement. */
+static bool tls_missing(dbconn_t *c)
+{
+    tls_mode_t mode = tls_mode_of(c);
+    const char *v = NULL;
+    if (mode < TLS_MODE_REQUIRED || mode == TLS_MODE_VERIFY_IDENTITY)
+        return false;
+    if (mariadb_get_infov(c->my, MARIADB_CONNECTION_TLS_VERSION, &v) == 0 && v && *v)
+        return false;
+    dbconn_error_t e;
+    err_set(&e, DBCONN_ERR_CONNECT, CR_SSL_CONNECTION_ERROR, "HY000",
+            "connect to %s: TLS (ssl_mode %s): the server does not offer TLS", c->endpoint,
+            tls_mode_str(mode));
+    complete(c, &e);
+    return true;
+}
+
 static void begin_connect(dbconn_t *c)
 {
     unsigned int proto = MYSQL_PROTOCOL_TCP;
-    my_bool off = 0, on = 1;
+    my_bool off = 0;
     unsigned int zero = 0;
 
     c->my = mysql_init(NULL);
@@ -795,12 +858,7 @@ static void begin_connect(dbconn_t *c)
     mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
     mysql_options(c->my, MYSQL_OPT_LOCAL_INFILE, &zero);
     mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (c->tls_mode != DBCONN_TLS_OFF) {
-        mysql_ssl_set(c->my, c->tls_key, c->tls_cert, c->tls_ca, NULL, NULL);
-        mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
-        if (c->tls_mode == DBCONN_TLS_VERIFY_CA)
-            mysql_options(c->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-    }
+    set_tls(c);
     set_phase(c, PH_CONNECT);
 }
 
@@ -904,10 +962,7 @@ dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *o)
     c->password = dup_or_null(o->password);
     c->database = dup_or_null(o->database);
     c->init_sql = dup_or_null(o->init_sql);
-    c->tls_mode = o->tls.mode;
-    c->tls_ca = dup_or_null(o->tls.ca);
-    c->tls_cert = dup_or_null(o->tls.cert);
-    c->tls_key = dup_or_null(o->tls.key);
+    c->tls = tls_cfg_dup(o->tls);
     c->port = o->port ? o->port : DBCONN_DEFAULT_PORT;
     c->connect_timeout_ms =
         o->connect_timeout_ms ? o->connect_timeout_ms : DBCONN_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -1058,6 +1113,26 @@ unsigned long dbconn_server_version_num(const dbconn_t *c)
     return c->my && (c->state == DBCONN_IDLE || c->state == DBCONN_BUSY)
                ? mysql_get_server_version(c->my)
                : 0;
+}
+
+void dbconn_process_init(void)
+{
+    setenv("SSL_CERT_FILE", "/dev/null", 0);
+}
+
+const char *dbconn_tls_version(const dbconn_t *c)
+{
+    const char *v = NULL;
+    if (!c->my || (c->state != DBCONN_IDLE && c->state != DBCONN_BUSY))
+        return NULL;
+    if (mariadb_get_infov(c->my, MARIADB_CONNECTION_TLS_VERSION, &v) != 0)
+        return NULL;
+    return v && *v ? v : NULL;
+}
+
+tls_mode_t dbconn_tls_mode(const dbconn_t *c)
+{
+    return dbconn_tls_version(c) ? tls_mode_of(c) : TLS_MODE_DISABLED;
 }
 
 unsigned long dbconn_thread_id(const dbconn_t *c)

@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tls.h"
+
 #define DBCONN_DEFAULT_PORT 3306
 #define DBCONN_DEFAULT_CONNECT_TIMEOUT_MS 2000
 #define DBCONN_DEFAULT_QUERY_TIMEOUT_MS 2000
@@ -87,20 +89,6 @@ typedef struct {
 typedef void (*dbconn_cb)(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg);
 typedef void (*dbconn_close_cb)(void *arg);
 
-typedef enum {
-    DBCONN_TLS_OFF = 0,   /* plain TCP */
-    DBCONN_TLS_REQUIRED,  /* encrypt, don't verify the server */
-    DBCONN_TLS_VERIFY_CA, /* encrypt and verify the certificate chain */
-} dbconn_tls_mode_t;
-
-/* Passed to Connector/C as is; not exercised by the tests yet. */
-typedef struct {
-    dbconn_tls_mode_t mode;
-    const char *ca;   /* CA file, or NULL */
-    const char *cert; /* client certificate, or NULL */
-    const char *key;  /* client key, or NULL */
-} dbconn_tls_t;
-
 typedef struct {
     const char *host; /* name, IPv4 or IPv6 address */
     unsigned port;    /* 0: 3306 */
@@ -113,8 +101,39 @@ typedef struct {
      * "SET SESSION sql_mode='', wait_timeout=60"; may hold several statements.
      * If it fails the connect fails. NULL: none. */
     const char *init_sql;
-    dbconn_tls_t tls;
+    /* TLS settings (tls.h), copied; NULL is ssl_mode disabled.
+     * What Connector/C 3.3 does with them (checked against the lab's
+     * servers): asked for TLS (MYSQL_OPT_SSL_ENFORCE) it uses TLS when the
+     * server offers it and goes on in plain TCP when not -- which is
+     * preferred.  It checks the certificate chain whenever it is given a CA,
+     * so required gives none; verify_ca gives the CA; verify_identity also
+     * sets MYSQL_OPT_SSL_VERIFY_SERVER_CERT, which checks the certificate
+     * against the address connected to (the numeric address, see above) and
+     * refuses a server without TLS.  required and verify_ca with a server that
+     * offers no TLS fail right after the handshake, before any statement.
+     *
+     * A limit of Connector/C 3.3, measured in the lab: under the non-blocking
+     * API the TLS handshake (and the login after it) runs inside one
+     * mysql_real_connect_start/_cont call, on a blocking socket: that call
+     * holds the loop for the whole round trip (40-90 ms on a loaded lab
+     * machine, ~3 ms of it CPU), and against a server that stops answering
+     * in the middle of the handshake up to the library's connect timeout,
+     * which is set to this connect's timeout for that reason.  Hence ssl_mode
+     * defaults to disabled; docs/security.md. */
+    const tls_cfg_t *tls;
 } dbconn_opts_t;
+
+/* Once per process, before any thread runs (the daemon calls it first
+ * thing). Connector/C 3.3 loads OpenSSL's default CA store -- the whole
+ * system bundle, some 30 ms of CPU -- into a fresh context at every TLS
+ * connect it is not given a CA for (preferred, required), on the loop,
+ * and then does not use it, since those modes verify nothing. Pointing
+ * OpenSSL's default store at nothing (SSL_CERT_FILE=/dev/null, unless the
+ * environment already sets it) makes such a connect cost about 3 ms.
+ * failoverd's verifying modes always name their CA, and libcurl is built
+ * with its own bundle, so nothing of failoverd relies on the default store;
+ * hooks get a clean environment, commands that plugins spawn inherit it. */
+void dbconn_process_init(void);
 
 /* A closed connection; opts (and the strings it points to) are copied. */
 dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *opts);
@@ -150,6 +169,13 @@ uint64_t dbconn_last_latency_us(const dbconn_t *c);
 const char *dbconn_server_version(const dbconn_t *c);       /* e.g. "10.11.6-MariaDB-log" */
 unsigned long dbconn_server_version_num(const dbconn_t *c); /* e.g. 101106 */
 unsigned long dbconn_thread_id(const dbconn_t *c);          /* the server's connection id */
+/* The protocol of the current session's TLS ("TLSv1.3"), NULL for plain TCP
+ * or when not connected. */
+const char *dbconn_tls_version(const dbconn_t *c);
+/* What was verified of the current session's server certificate: the ssl_mode
+ * (verify_ca, verify_identity) it was made with; TLS_MODE_DISABLED when the
+ * session is plain. */
+tls_mode_t dbconn_tls_mode(const dbconn_t *c);
 
 /* Results. */
 dbconn_result_t *dbconn_result_move(dbconn_result_t *res); /* take it out of a callback */

@@ -257,7 +257,8 @@ static dbconn_t *conn_in(exec_t *x, dbconn_t **slot, int node, uint64_t timeout)
         const node_t *n = &x->c->nodes[node];
         dbconn_opts_t o = {.host = n->host, .port = n->port, .user = x->o.user,
                            .password = x->o.password, .connect_timeout_ms = (unsigned)timeout,
-                           .init_sql = "SET NAMES utf8mb4; SET SESSION sql_mode = ''"};
+                           .init_sql = "SET NAMES utf8mb4; SET SESSION sql_mode = ''",
+                           .tls = n->tls};
         *slot = dbconn_new(x->loop, &o);
     }
     return *slot;

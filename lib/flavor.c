@@ -542,6 +542,8 @@ static const flavor_replica_columns_t COLUMNS_MYSQL_REPLICA = {
     .auto_position = "Auto_Position",
     .retrieved_gtid_set = "Retrieved_Gtid_Set",
     .executed_gtid_set = "Executed_Gtid_Set",
+    .ssl_allowed = "Source_SSL_Allowed",
+    .ssl_verify_server_cert = "Source_SSL_Verify_Server_Cert",
 };
 
 /* SHOW SLAVE STATUS, MySQL 5.7 and 8.0 before 8.0.22. */
@@ -572,6 +574,8 @@ static const flavor_replica_columns_t COLUMNS_MYSQL_SLAVE = {
     .auto_position = "Auto_Position",
     .retrieved_gtid_set = "Retrieved_Gtid_Set",
     .executed_gtid_set = "Executed_Gtid_Set",
+    .ssl_allowed = "Master_SSL_Allowed",
+    .ssl_verify_server_cert = "Master_SSL_Verify_Server_Cert",
 };
 
 /* SHOW ALL SLAVES STATUS / SHOW ALL REPLICAS STATUS: the same columns under
@@ -604,6 +608,8 @@ static const flavor_replica_columns_t COLUMNS_MARIADB = {
     .received_heartbeats = "Slave_received_heartbeats",
     .heartbeat_period = "Slave_heartbeat_period",
     .retried_transactions = "Retried_transactions",
+    .ssl_allowed = "Master_SSL_Allowed",
+    .ssl_verify_server_cert = "Master_SSL_Verify_Server_Cert",
 };
 
 const flavor_replica_columns_t *flavor_replica_columns(const flavor_t *f)
@@ -749,7 +755,8 @@ bool flavor_sql_change_source(const flavor_t *f, const flavor_source_t *src, boo
         return fail(err, errlen, "unknown TLS mode %d", (int)src->tls);
     if (src->tls == FLAVOR_TLS_ON && (!check_path("CA", src->ssl_ca, err, errlen) ||
                                       !check_path("certificate", src->ssl_cert, err, errlen) ||
-                                      !check_path("key", src->ssl_key, err, errlen)))
+                                      !check_path("key", src->ssl_key, err, errlen) ||
+                                      !check_path("CA directory", src->ssl_capath, err, errlen)))
         return false;
 
     /* The option prefix: SOURCE_ where CHANGE REPLICATION SOURCE exists. */
@@ -771,6 +778,10 @@ bool flavor_sql_change_source(const flavor_t *f, const flavor_source_t *src, boo
         if (src->ssl_ca) {
             buf_printf(out, ", %s_SSL_CA = ", p);
             quote_str(out, src->ssl_ca);
+        }
+        if (src->ssl_capath) {
+            buf_printf(out, ", %s_SSL_CAPATH = ", p);
+            quote_str(out, src->ssl_capath);
         }
         if (src->ssl_cert) {
             buf_printf(out, ", %s_SSL_CERT = ", p);

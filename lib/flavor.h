@@ -267,6 +267,8 @@ typedef struct {
     const char *received_heartbeats;  /* MariaDB: Slave_received_heartbeats */
     const char *heartbeat_period;     /* MariaDB: Slave_heartbeat_period */
     const char *retried_transactions; /* MariaDB */
+    const char *ssl_allowed;          /* {Master,Source}_SSL_Allowed: Yes, No, Ignored */
+    const char *ssl_verify_server_cert; /* {Master,Source}_SSL_Verify_Server_Cert */
 } flavor_replica_columns_t;
 
 const flavor_replica_columns_t *flavor_replica_columns(const flavor_t *f);
@@ -300,6 +302,7 @@ typedef struct {
      * MASTER_DEMOTE_TO_SLAVE = 1, which merges the binlog position into
      * gtid_slave_pos once.  MySQL auto-positioning needs nothing. */
     bool rejoin_old_primary;
+    const char *ssl_capath; /* optional with FLAVOR_TLS_ON: a directory of CA certificates */
 } flavor_source_t;
 
 /* Points a replica (threads stopped) at a new source with GTID

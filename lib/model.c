@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "durability.h"
+#include "tls.h"
 
 void observation_clear(observation_t *o)
 {
@@ -14,7 +15,7 @@ void observation_clear(observation_t *o)
                      &o->gtid_current_pos, &o->gtid_slave_pos, &o->source_host,
                      &o->last_io_error, &o->last_sql_error, &o->received_gtids,
                      &o->executed_gtids, &o->repl_filters, &o->gtid_error, &o->denied_privilege,
-                     &o->grants_missing, &o->grants_missing_promote};
+                     &o->grants_missing, &o->grants_missing_promote, &o->tls_version};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     memset(o, 0, sizeof *o);
@@ -46,6 +47,7 @@ void node_free(node_t *n)
     free(n->denied_privilege);
     free(n->grants_missing);
     free(n->grants_missing_promote);
+    tls_cfg_free(n->tls);
     observation_clear(&n->last_ok);
     memset(n, 0, sizeof *n);
 }

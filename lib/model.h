@@ -106,6 +106,18 @@ typedef struct {
     /* A failed probe that ran out of time: the node answered nothing from
      * `started` on, so it has been silent since then (not only since `at`). */
     bool timed_out;
+
+    /* TLS of the probe's session: the protocol ("TLSv1.3"), NULL for plain
+     * TCP; and what was verified of the server's certificate: "identity"
+     * (chain and name), "ca" (chain) or "none" (tls.h, static strings). */
+    char *tls_version;
+    const char *tls_verified;
+    /* The replica's channel: {Master,Source}_SSL_Allowed and
+     * _SSL_Verify_Server_Cert as the server reports them, parsed where they
+     * enter: 1 Yes, 0 No, 2 Ignored (allowed only: the replica has TLS
+     * configured but its build can't), -1 not reported. */
+    int channel_ssl;
+    int channel_ssl_verify;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -153,6 +165,9 @@ typedef struct {
     uint64_t latency_hist[NODE_LATENCY_BUCKETS + 1];
     double latency_sum_ms;
     uint64_t latency_n;
+    /* TLS settings of the sessions to this node and of its replication
+     * channel (tls.h; owned); NULL: disabled. */
+    struct tls_cfg *tls;
 } node_t;
 
 /* The durability the cluster really has, as the monitor last judged it

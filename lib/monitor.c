@@ -55,8 +55,11 @@ monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s,
     m->c.n_nodes = s->n_nodes;
     m->c.nodes = xcalloc(s->n_nodes, sizeof *m->c.nodes);
     for (size_t i = 0; i < s->n_nodes; i++)
+    {
         node_init(&m->c.nodes[i], s->nodes[i].name, s->nodes[i].host, s->nodes[i].port,
                   s->nodes[i].rule);
+        m->c.nodes[i].tls = tls_cfg_dup(s->nodes[i].tls);
+    }
     m->user = xstrdup(s->user);
     m->password = xstrdup(s->password ? s->password : "");
     m->interval = s->probe_interval_ms;
@@ -99,7 +102,8 @@ void monitor_start(monitor_t *m)
                             .password = m->password,
                             .interval_ms = m->interval,
                             .timeout_ms = m->timeout,
-                            .backoff_max_ms = m->backoff_max};
+                            .backoff_max_ms = m->backoff_max,
+                            .tls = n->tls};
         probe_ctx_t *ctx = xmalloc(sizeof *ctx);
         ctx->m = m;
         ctx->idx = i;

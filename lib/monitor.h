@@ -15,12 +15,14 @@
 
 #include "detect.h"
 #include "model.h"
+#include "tls.h"
 
 typedef struct {
     const char *name;
     const char *host;
     unsigned port;
     promotion_rule_t rule;
+    const tls_cfg_t *tls; /* copied; NULL: disabled */
 } monitor_node_t;
 
 typedef struct {

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "gtid.h"
+#include "tls.h"
 
 const char *step_kind_str(step_kind_t k)
 {
@@ -124,6 +125,7 @@ static bool repoint_sql(const cluster_t *c, const plan_t *p, int node, int sourc
                            .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
                            .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
                            .rejoin_old_primary = rejoin};
+    tls_channel(c->nodes[node].tls, &src);
     buf_t sql = BUF_INIT, log = BUF_INIT;
     for (int redact = 0; redact < 2; redact++) {
         buf_t *b = redact ? &log : &sql;

@@ -286,6 +286,22 @@ static char *parse_filters(const dbconn_rs_t *rs, size_t row)
     return filters_canonical(vals);
 }
 
+/* Yes / No / Ignored of a replica status column: 1 / 0 / 2; -1 when absent
+ * or anything else. */
+static int parse_yes_no(const dbconn_rs_t *rs, size_t row, const char *col)
+{
+    const char *v = col ? dbconn_rs_str(rs, row, col) : NULL;
+    if (!v)
+        return -1;
+    if (strcasecmp(v, "Yes") == 0)
+        return 1;
+    if (strcasecmp(v, "No") == 0)
+        return 0;
+    if (strcasecmp(v, "Ignored") == 0)
+        return 2;
+    return -1;
+}
+
 /* Fills the replication part of o from the replica status (default channel). */
 static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
 {
@@ -323,6 +339,8 @@ static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
                          : 0;
     o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
     o->repl_filters = parse_filters(rs, row);
+    o->channel_ssl = parse_yes_no(rs, row, R->ssl_allowed);
+    o->channel_ssl_verify = parse_yes_no(rs, row, R->ssl_verify_server_cert);
     if (p->flavor.family == FAMILY_MARIADB) {
         o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
         o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));
@@ -390,8 +408,11 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         fail(p, err, "probe query failed");
         return;
     }
-    observation_t o = {.ok = true};
+    observation_t o = {.ok = true, .channel_ssl = -1, .channel_ssl_verify = -1};
     o.latency_ms = (double)dbconn_last_latency_us(c) / 1000.0;
+    const char *tls_version = dbconn_tls_version(c);
+    o.tls_version = tls_version ? xstrdup(tls_version) : NULL;
+    o.tls_verified = tls_version ? tls_verified_str(dbconn_tls_mode(c)) : NULL;
     if (!parse_state(p, dbconn_result_set(res, 0), &o)) {
         char *msg = o.error;
         o.error = NULL;
@@ -500,7 +521,8 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
     p->ud = ud;
     dbconn_opts_t o = {.host = p->host, .port = p->port, .user = p->user, .password = p->password,
                        .connect_timeout_ms = (unsigned)p->timeout,
-                       .query_timeout_ms = (unsigned)p->timeout, .init_sql = PROBE_INIT_SQL};
+                       .query_timeout_ms = (unsigned)p->timeout, .init_sql = PROBE_INIT_SQL,
+                       .tls = t->tls};
     p->conn = dbconn_new(loop, &o);
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;

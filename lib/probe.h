@@ -25,6 +25,7 @@ typedef struct {
     uint64_t interval_ms;
     uint64_t timeout_ms;
     uint64_t backoff_max_ms;
+    const struct tls_cfg *tls; /* copied; NULL: disabled */
 } probe_target_t;
 
 /* Called with every finished probe; the callee owns *obs (move it). */

@@ -214,6 +214,7 @@ typedef struct {
     unsigned port;
     flavor_t flavor;
     dbconn_t *conn;
+    tls_cfg_t *tls; /* owned copy of the node's */
 } target_t;
 
 struct rejoin {
@@ -362,6 +363,7 @@ static void target_clear(rejoin_t *r, target_t *t)
     }
     free(t->name);
     free(t->host);
+    tls_cfg_free(t->tls);
     memset(t, 0, sizeof *t);
 }
 
@@ -443,7 +445,8 @@ static void run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
                            .user = r->s.user,
                            .password = r->s.password,
                            .connect_timeout_ms = timeout,
-                           .init_sql = INIT_SQL};
+                           .init_sql = INIT_SQL,
+                           .tls = t->tls};
         t->conn = dbconn_new(r->loop, &o);
     }
     int rc;
@@ -747,6 +750,7 @@ static void fence_start(rejoin_t *r)
     r->aux.host = xstrdup(r->node.host);
     r->aux.port = r->node.port;
     r->aux.flavor = r->node.flavor;
+    r->aux.tls = tls_cfg_dup(r->node.tls);
     r->st = ST_FENCE;
     run(r, &r->node, buf_str(&b), fence_done);
     buf_free(&b);
@@ -853,6 +857,7 @@ static void start_rejoin(rejoin_t *r)
                            .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
                            .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
                            .rejoin_old_primary = !r->node_replica};
+    tls_channel(r->node.tls, &src);
     buf_t b = BUF_INIT;
     char err[256];
     buf_printf(&b, "%s; %s; ", flavor_sql_set_read_only(f, FLAVOR_SUPER_READ_ONLY),
@@ -960,6 +965,7 @@ static bool target_set(target_t *t, const node_t *n)
     t->name = xstrdup(n->name);
     t->host = xstrdup(n->host);
     t->port = n->port;
+    t->tls = tls_cfg_dup(n->tls);
     return true;
 }
 

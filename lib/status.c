@@ -6,6 +6,7 @@
 #include "elect.h"
 #include "jtext.h"
 #include "timefmt.h"
+#include "tls.h"
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -42,6 +43,31 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
                      "last_sql_error", jtext(o->last_sql_error ? o->last_sql_error : ""));
 }
 
+static json_t *yes_no_json(int v)
+{
+    return v == 1 ? json_string("yes") : v == 0 ? json_string("no") : v == 2 ? json_string("ignored")
+                                                                      : json_null();
+}
+
+/* The node's TLS: the ssl_mode configured, the probe session's protocol and
+ * what was verified of the certificate, and a replica's channel settings. */
+static json_t *tls_json(const node_t *n)
+{
+    const observation_t *o = &n->last_ok;
+    bool known = o->ok;
+    json_t *j = json_object();
+    json_object_set_new(j, "ssl_mode",
+                        json_string(tls_mode_str(n->tls ? n->tls->mode : TLS_MODE_DISABLED)));
+    json_object_set_new(j, "version", known ? nullable_str(o->tls_version) : json_null());
+    json_object_set_new(j, "verified",
+                        known && o->tls_verified ? json_string(o->tls_verified) : json_null());
+    json_object_set_new(j, "channel_ssl",
+                        known && o->replica ? yes_no_json(o->channel_ssl) : json_null());
+    json_object_set_new(j, "channel_verify_server_cert",
+                        known && o->replica ? yes_no_json(o->channel_ssl_verify) : json_null());
+    return j;
+}
+
 static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
 {
     const observation_t *o = &n->last_ok;
@@ -76,6 +102,7 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
                                                                : json_null());
     json_object_set_new(j, "missing_privileges",
                         n->grants_missing ? jtext(n->grants_missing) : json_null());
+    json_object_set_new(j, "tls", tls_json(n));
     return j;
 }
 

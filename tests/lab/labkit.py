@@ -73,7 +73,7 @@ USERS = {
 }
 
 HOST_PACKAGES = ["mariadb-server", "mariadb-client", "iproute2", "nftables",
-                 "iputils-arping", "debootstrap", "util-linux",
+                 "iputils-arping", "debootstrap", "util-linux", "openssl", "tcpdump",
                  "systemd-container"]  # systemd-nspawn: 84-systemd-real boots a real systemd
 CHROOT_PACKAGES = ["mysql-server-core", "mysql-client-core"]
 # Flavors whose server runs in a Debian sid chroot: where, what to install in
@@ -867,13 +867,19 @@ class Lab:
 
     @classmethod
     def up(cls, flavor="mariadb", nodes=3, name=None, semisync=False,
-           semisync_timeout_ms=10000, vip=True, say=_quiet):
+           semisync_timeout_ms=10000, vip=True, say=_quiet, tls=False,
+           require_secure_transport=False):
         """Brings a lab up and returns it: `nodes` servers of `flavor`, db1 the
         writable primary, the others replicating from it with GTID
         auto-positioning and read-only (super_read_only on MySQL). With
         semisync, the primary waits for one replica's acknowledgement (for up
-        to semisync_timeout_ms). With vip, the VIP is on the primary. Fails if
-        a lab of that name exists; on any failure everything is removed."""
+        to semisync_timeout_ms). With vip, the VIP is on the primary. With
+        tls, the lab makes a CA and a certificate per node (its name and
+        address as subjectAltName), the servers use them and the replicas'
+        channels are TLS, verifying the source's certificate and name;
+        require_secure_transport (implies tls) makes every server refuse TCP
+        sessions without TLS. Fails if a lab of that name exists; on any
+        failure everything is removed."""
         name = name or default_name()
         if not NAME_RE.match(name):
             raise LabError(f"bad lab name {name!r}: 1-28 of a-z 0-9 -, starting with a letter or digit")
@@ -898,8 +904,14 @@ class Lab:
         lab = None
         try:
             desc = _describe(name, flavor, version, nodes, subnet, semisync, semisync_timeout_ms)
+            if tls or require_secure_transport:
+                desc["tls"] = {"dir": os.path.join(sdir, "tls"),
+                               "ca": os.path.join(sdir, "tls", "ca.pem"),
+                               "require_secure_transport": bool(require_secure_transport)}
             _write_json(os.path.join(sdir, "lab.json"), desc)
             lab = cls(desc)
+            if desc.get("tls"):
+                lab._make_certs()
             lab._build_network()
             lab._prepare_nodes()
             t_net = time.monotonic()
@@ -950,12 +962,102 @@ class Lab:
             run(["ip", "-n", ns, "addr", "add", f"{addr}/{plen}", "dev", "eth0"])
             run(["ip", "-n", ns, "link", "set", "eth0", "up"])
 
+    @property
+    def tls(self):
+        """The lab's TLS: {"dir", "ca", "require_secure_transport"}, or None."""
+        return self.desc.get("tls")
+
+    def tls_files(self, node):
+        """(certificate, key) of a node, when the lab has TLS."""
+        d = self.tls["dir"]
+        name = self.node(node).name
+        return os.path.join(d, f"{name}-cert.pem"), os.path.join(d, f"{name}-key.pem")
+
+    def make_ca(self, label):
+        """A new CA in the lab's TLS directory that signed nothing (a wrong CA
+        for tests); returns its certificate's path."""
+        d = self.tls["dir"] if self.tls else os.path.join(self.desc["state_dir"], "tls")
+        os.makedirs(d, exist_ok=True)
+        cert, key = os.path.join(d, f"{label}.pem"), os.path.join(d, f"{label}-key.pem")
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", key, "-out", cert, "-days", "3650", "-subj",
+             f"/CN=failoverd lab {self.name} {label}"])
+        os.chmod(key, 0o600)
+        return cert
+
+    def capture_start(self, path):
+        """Starts tcpdump in the bridge's namespace, where every node's and
+        the client's traffic passes, writing packets to path as they come.
+        Returns once the capture runs; capture_stop() ends it by its PID."""
+        if self.desc.get("capture") and pid_alive(self.desc["capture"]["pid"]):
+            raise LabError("a capture is already running (capture_stop first)")
+        argv = ["ip", "netns", "exec", self.desc["switch_namespace"], "tcpdump", "-i", "any",
+                "-U", "-n", "-s", "0", "-w", path]
+        out = open(path + ".out", "ab")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        out.close()
+        self._procs[p.pid] = p
+        self.desc["capture"] = {"pid": p.pid, "path": path}
+        self.save()
+
+        def listening():
+            if not pid_alive(p.pid):
+                raise _Fatal("tcpdump exited: " + open(path + ".out").read()[-500:])
+            return "listening on" in open(path + ".out").read()
+        try:
+            wait_for(listening, 15, what="tcpdump to listen")
+        except _Fatal as e:
+            raise LabError(str(e)) from None
+        return path
+
+    def capture_stop(self):
+        """Stops the capture (SIGTERM: tcpdump flushes its file); returns its path."""
+        c = self.desc.get("capture")
+        if not c:
+            raise LabError("no capture running")
+        if pid_alive(c["pid"]):
+            os.kill(c["pid"], signal.SIGTERM)
+            wait_for(lambda: not pid_alive(c["pid"]), 15, what="tcpdump to exit")
+        self.desc["capture"] = None
+        self.save()
+        return c["path"]
+
+    def _make_certs(self):
+        """The lab's CA and one certificate per node naming the node and its
+        address (subjectAltName DNS and IP), signed by the CA; keys 0600."""
+        d = self.tls["dir"]
+        os.makedirs(d, exist_ok=True)
+        ca = self.make_ca("ca")
+        ca_key = os.path.join(d, "ca-key.pem")
+        for n in self.nodes:
+            cert, key = self.tls_files(n)
+            csr = os.path.join(d, f"{n.name}.csr")
+            ext = os.path.join(d, f"{n.name}.ext")
+            with open(ext, "w") as f:
+                f.write(f"subjectAltName=DNS:{n.name},IP:{n.address}\n"
+                        "basicConstraints=CA:FALSE\n"
+                        "keyUsage=digitalSignature,keyEncipherment\n"
+                        "extendedKeyUsage=serverAuth,clientAuth\n")
+            run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={n.name}"])
+            run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                 "-CAcreateserial", "-out", cert, "-days", "3650", "-extfile", ext])
+            os.chmod(key, 0o600)
+
     def _prepare_nodes(self):
         tdir = _template_dir(self.flavor, self.desc["version"])
         if self.flavor in CHROOTS:
             # Mount point for the state root inside the chroot (see _start).
             os.makedirs(CHROOTS[self.flavor]["dir"] + STATE_ROOT, exist_ok=True)
         threads, errors = [], []
+
+        def tls_args(n):
+            if not self.tls:
+                return []
+            cert, key = self.tls_files(n)
+            return [f"ssl_ca={self.tls['ca']}", f"ssl_cert={cert}", f"ssl_key={key}",
+                    f"require_secure_transport={1 if self.tls['require_secure_transport'] else 0}"]
 
         def prep(n):
             try:
@@ -970,7 +1072,8 @@ class Lab:
                            f"pid_file={n.dir}/server.pid", f"log_error={n.error_log}",
                            f"tmpdir={n.dir}/tmp", "run_as_root=1", "small=1",
                            f"semisync={1 if self.desc['semisync'] else 0}",
-                           f"semisync_timeout_ms={self.desc['semisync_timeout_ms']}"]).stdout
+                           f"semisync_timeout_ms={self.desc['semisync_timeout_ms']}"]
+                          + tls_args(n)).stdout
                 with open(n.config, "w") as f:
                     f.write(cnf)
             except Exception as e:  # reported by the caller
@@ -1038,6 +1141,8 @@ class Lab:
     def _provision(self):
         primary, replicas = self.nodes[0], self.nodes[1:]
         env = _provision_env()
+        if self.tls:
+            env = {**env, "REPL_SSL_CA": self.tls["ca"]}
         hosts = self.desc["subnet"].rsplit(".", 1)[0] + ".%"
         users = run([os.path.join(PROVISION, "sql.sh"), "users", self.family, hosts], env=env).stdout
         self.sql(primary, run([os.path.join(PROVISION, "sql.sh"), "writable", self.family]).stdout)
@@ -1090,6 +1195,8 @@ class Lab:
         else:
             argv = ["ip", "netns", "exec", self.client_ns, "mariadb", "--no-defaults",
                     "--protocol=tcp", "-h", node.address, "-P", str(node.port), "-u", u["user"]]
+            if self.tls:
+                argv.append("--ssl")
         return argv + ["--connect-timeout=3"], {"MYSQL_PWD": u["password"]}
 
     def sql(self, node, statements, user="root", tcp=None, timeout=15):
@@ -1431,6 +1538,8 @@ class Lab:
         from its own binlog first."""
         n, s = self.node(node), self.node(source)
         env = _provision_env()
+        if self.tls:
+            env = {**env, "REPL_SSL_CA": self.tls["ca"]}
         self.demote(n, user=user)
         pre = ""
         if self.family == "mariadb":
@@ -1496,7 +1605,8 @@ class Lab:
                 "--user", USERS["writer"]["user"], "--rate", str(rate),
                 "--start-id", str(runs * 1_000_000_000 + 1), "--log", logp,
                 "--poll", polls, "--poll-ms", str(poll_ms), "--max-seconds", str(max_seconds)]
-        env = {**os.environ, "LABWRITER_PASSWORD": USERS["writer"]["password"]}
+        env = {**os.environ, "LABWRITER_PASSWORD": USERS["writer"]["password"],
+               "LABWRITER_TLS": "1" if self.tls else "0"}
         with open(logp + ".out", "ab") as out:
             p = self.popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                            start_new_session=True, env=env)

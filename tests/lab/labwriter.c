@@ -115,6 +115,12 @@ static MYSQL *open_conn(const struct target *t)
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    /* LABWRITER_TLS=1: every session encrypted (servers that require secure
+     * transport); the certificate is not checked, the writer only writes. */
+    if (getenv("LABWRITER_TLS") && strcmp(getenv("LABWRITER_TLS"), "1") == 0) {
+        my_bool on = 1;
+        mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    }
     (void)mysql_real_connect(m, t->host, user, password, NULL, t->port, NULL, 0);
     return m;
 }

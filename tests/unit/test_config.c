@@ -1218,3 +1218,117 @@ Test(config, failoverd_command_line)
     free(out);
     free(err);
 }
+
+/* ------------------------------------------------------------------------ */
+/* TLS                                                                       */
+
+/* The files' absolute paths, in the test's directory. */
+static char *tls_path(const char *name)
+{
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s/%s", tmpdir, name);
+    return buf_steal(&b);
+}
+
+static char *tls_conf(const char *cluster, const char *node)
+{
+    buf_t b = BUF_INIT;
+    buf_printf(&b,
+               "clusters = ({ name = \"main\"; user = \"u\"; password = \"p\"; repl_user = \"r\"; "
+               "repl_password = \"q\";\n%s\n"
+               "  nodes = ( { name = \"db1\"; host = \"h1\"; },\n"
+               "            { name = \"db2\"; host = \"h2\"; %s } );\n});\n",
+               cluster, node);
+    return buf_steal(&b);
+}
+
+Test(config, tls_defaults_to_disabled_and_nodes_take_the_clusters_settings)
+{
+    write_file("ca.pem", "ca\n", 0644);
+    write_file("other.pem", "ca\n", 0644);
+    char *ca = tls_path("ca.pem"), *other = tls_path("other.pem");
+    buf_t cl = BUF_INIT, nd = BUF_INIT;
+    buf_printf(&cl, "  ssl_mode = \"verify_identity\"; ssl_ca = \"%s\"; tls_version = \"TLSv1.3\";",
+               ca);
+    buf_printf(&nd, "ssl_mode = \"verify_ca\"; ssl_ca = \"%s\";", other);
+    char *text = tls_conf(buf_str(&cl), buf_str(&nd));
+    fo_config_t *cfg = load_text_ok(text);
+    const fo_cluster_cfg_t *c = &cfg->clusters[0];
+    cr_expect_eq(c->nodes[0].tls.mode, TLS_MODE_VERIFY_IDENTITY);
+    cr_expect_str_eq(c->nodes[0].tls.ca, ca);
+    cr_expect_str_eq(c->nodes[0].tls.version, "TLSv1.3");
+    cr_expect_null(c->nodes[0].tls.cert);
+    cr_expect_eq(c->nodes[1].tls.mode, TLS_MODE_VERIFY_CA, "the node's own mode wins");
+    cr_expect_str_eq(c->nodes[1].tls.ca, other, "the node's own CA wins");
+    cr_expect_str_eq(c->nodes[1].tls.version, "TLSv1.3", "what the node leaves unset is the cluster's");
+    fo_config_free(cfg);
+    free(text);
+
+    text = tls_conf("", "");
+    cfg = load_text_ok(text);
+    cr_expect_eq(cfg->clusters[0].ssl_mode, TLS_MODE_DISABLED);
+    cr_expect_eq(cfg->clusters[0].nodes[1].tls.mode, TLS_MODE_DISABLED);
+    cr_expect_null(cfg->clusters[0].nodes[1].tls.ca);
+    fo_config_free(cfg);
+    free(text);
+    buf_free(&cl);
+    buf_free(&nd);
+    free(ca);
+    free(other);
+}
+
+Test(config, tls_files_are_checked_at_load)
+{
+    write_file("ca.pem", "ca\n", 0644);
+    write_file("cert.pem", "cert\n", 0644);
+    write_file("key.pem", "key\n", 0644);
+    char *key = tls_path("key.pem"), *cert = tls_path("cert.pem");
+    buf_t cl = BUF_INIT;
+    buf_printf(&cl, "  ssl_cert = \"%s\";\n  ssl_key = \"%s\";", cert, key);
+    char *text = tls_conf(buf_str(&cl), "");
+    char *got = load_errors(text);
+    buf_t want = BUF_INIT;
+    buf_printf(&want,
+               "t.conf:3: clusters.main.ssl_key: \"%s\" is a private key readable by others "
+               "(mode 0644): chmod o-r it\n",
+               key);
+    cr_expect_str_eq(got, buf_str(&want));
+    free(got);
+    free(text);
+
+    cr_assert_eq(chmod("key.pem", 0640), 0);
+    text = tls_conf(buf_str(&cl), "ssl_ca = \"ca.pem\";");
+    got = load_errors(text);
+    cr_expect(strstr(got, "t.conf:5: clusters.main.nodes.db2.ssl_ca: \"ca.pem\" is not an "
+                          "absolute path") != NULL,
+              "%s", got);
+    free(got);
+    free(text);
+
+    text = tls_conf("  ssl_mode = \"verify_ca\";", "ssl_ca = \"/nonexistent/ca.pem\";");
+    got = load_errors(text);
+    cr_expect(strstr(got, "ssl_ca: \"/nonexistent/ca.pem\" cannot be used: No such file") != NULL,
+              "%s", got);
+    cr_expect(strstr(got, "clusters.main.nodes.db1: ssl_mode verify_ca needs ssl_ca or "
+                          "ssl_capath") != NULL,
+              "a verify mode without a CA is refused: %s", got);
+    free(got);
+    free(text);
+
+    buf_reset(&cl);
+    buf_printf(&cl, "  ssl_cert = \"%s\"; tls_version = \"TLSv1.1\";", cert);
+    text = tls_conf(buf_str(&cl), "ssl_mode = \"sometimes\";");
+    got = load_errors(text);
+    cr_expect(strstr(got, "tls_version: \"TLSv1.1\" is not a TLS version failoverd accepts") != NULL,
+              "%s", got);
+    cr_expect(strstr(got, "ssl_cert and ssl_key go together: ssl_cert is set, ssl_key is not") !=
+                  NULL,
+              "%s", got);
+    cr_expect(strstr(got, "clusters.main.nodes.db2.ssl_mode") != NULL, "%s", got);
+    free(got);
+    free(text);
+    buf_free(&cl);
+    buf_free(&want);
+    free(key);
+    free(cert);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flavor.h"
+#include "tls.h"
 
 static flavor_t must_detect(const char *version, const char *comment)
 {
@@ -1378,4 +1379,57 @@ Test(flavor_parse, seconds_as_the_servers_show_them)
         cr_expect_eq(ms, rows[i].ok ? rows[i].ms : 7, "\"%s\": %llu ms", rows[i].text,
                      (unsigned long long)ms);
     }
+}
+
+/* ---- a replica's channel under each ssl_mode (tls_channel) ----------------- */
+
+typedef struct {
+    tls_mode_t mode;
+    const char *version;
+    const char *tls_sql; /* what follows the common options; "" for nothing */
+} channel_case_t;
+
+static const channel_case_t channel_cases[] = {
+    {TLS_MODE_DISABLED, "10.11.6-MariaDB", ""},
+    {TLS_MODE_PREFERRED, "10.11.6-MariaDB", ""},
+    {TLS_MODE_PREFERRED, "9.7.0", ""},
+    {TLS_MODE_REQUIRED, "10.11.6-MariaDB", ", MASTER_SSL = 1, MASTER_SSL_VERIFY_SERVER_CERT = 0"},
+    {TLS_MODE_VERIFY_CA, "10.11.6-MariaDB",
+     ", MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_CAPATH = '/etc/ssl/cas', "
+     "MASTER_SSL_VERIFY_SERVER_CERT = 0"},
+    {TLS_MODE_VERIFY_IDENTITY, "10.11.6-MariaDB",
+     ", MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_CAPATH = '/etc/ssl/cas', "
+     "MASTER_SSL_VERIFY_SERVER_CERT = 1"},
+    {TLS_MODE_VERIFY_IDENTITY, "9.7.0",
+     ", SOURCE_SSL = 1, SOURCE_SSL_CA = '/etc/ssl/ca.pem', SOURCE_SSL_CAPATH = '/etc/ssl/cas', "
+     "SOURCE_SSL_VERIFY_SERVER_CERT = 1"},
+};
+
+Test(flavor_change_source, channel_tls_follows_the_replicas_ssl_mode)
+{
+    /* The client certificate is failoverd's own: never a replica's. */
+    tls_cfg_t t = {.ca = "/etc/ssl/ca.pem", .capath = "/etc/ssl/cas", .cert = "/c.pem",
+                   .key = "/k.pem"};
+    for (size_t i = 0; i < sizeof channel_cases / sizeof channel_cases[0]; i++) {
+        const channel_case_t *c = &channel_cases[i];
+        t.mode = c->mode;
+        flavor_source_t src = base_source();
+        tls_channel(&t, &src);
+        char *got = change_source(c->version, &src, false);
+        bool mysql = c->version[0] == '9';
+        buf_t want = BUF_INIT;
+        buf_printf(&want, "%s%s%s%s",
+                   mysql ? "CHANGE REPLICATION SOURCE TO " SOURCE_COMMON
+                         : "CHANGE MASTER TO " MASTER_COMMON,
+                   c->tls_sql,
+                   mysql ? ", SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1"
+                         : ", MASTER_USE_GTID = slave_pos",
+                   "");
+        cr_expect_str_eq(got, buf_str(&want), "%s %s", tls_mode_str(c->mode), c->version);
+        free(got);
+        buf_free(&want);
+    }
+    flavor_source_t src = base_source();
+    tls_channel(NULL, &src);
+    cr_expect_eq(src.tls, FLAVOR_TLS_DEFAULT, "no settings: the channel keeps its own");
 }

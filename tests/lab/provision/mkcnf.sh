@@ -20,6 +20,10 @@
 #                           primary only (see docs/lab.md)
 #   semisync_timeout_ms=N   how long a semi-sync primary waits for a replica
 #   small=1                 small buffers: many servers share one machine
+#   ssl_ca= ssl_cert= ssl_key=
+#                           TLS files of the server (all three or none)
+#   require_secure_transport=0|1
+#                           refuse TCP sessions without TLS
 #
 # Every server starts read-only and with replication stopped: whoever starts
 # it (the lab, failoverd, an operator) decides its role.
@@ -27,11 +31,13 @@ set -eu
 
 flavor= server_id= name=node report_host= port=3306 datadir= socket= pid_file=
 log_error= tmpdir= run_as_root=0 semisync=0 semisync_timeout_ms=10000 small=0
+ssl_ca= ssl_cert= ssl_key= require_secure_transport=0
 for kv in "$@"; do
   key=${kv%%=*} value=${kv#*=}
   case "$key" in
     flavor|server_id|name|report_host|port|datadir|socket|pid_file|log_error|\
-    tmpdir|run_as_root|semisync|semisync_timeout_ms|small)
+    tmpdir|run_as_root|semisync|semisync_timeout_ms|small|ssl_ca|ssl_cert|ssl_key|\
+    require_secure_transport)
       eval "$key=\$value" ;;
     *) echo "mkcnf.sh: unknown setting '$key'" >&2; exit 64 ;;
   esac
@@ -61,6 +67,12 @@ report_port=$port
 read_only=ON
 CNF
 [ -n "$report_host" ] && echo "report_host=$report_host"
+if [ -n "$ssl_ca" ]; then
+  echo "ssl_ca=$ssl_ca"
+  echo "ssl_cert=$ssl_cert"
+  echo "ssl_key=$ssl_key"
+fi
+[ "$require_secure_transport" = 1 ] && echo "require_secure_transport=ON"
 
 if [ "$flavor" = mariadb ]; then
   cat <<CNF

@@ -15,6 +15,8 @@
 #   ADMIN_USER/ADMIN_PASSWORD     failoverd's account (default failoverd)
 #   WRITER_USER/WRITER_PASSWORD   the lab's write checker (default writer)
 #   ROOT_USER/ROOT_PASSWORD       full rights over TCP for tests (default labroot)
+#   REPL_SSL_CA                   replica: a TLS channel checking the source's
+#                                 certificate against this CA (and its name)
 # Users are created on the primary only and reach replicas by replication: a
 # user created on each node would give each node its own GTIDs (with
 # gtid_strict_mode on MariaDB, a divergence).
@@ -77,12 +79,17 @@ replica)
   [ $# -ge 4 ] || usage
   host=$(q "$3") port=$4 pos=${5:-slave_pos}
   user=$(q "${REPL_USER:-repl}") pass=$(q "${REPL_PASSWORD:?}")
+  tls=
+  if [ -n "${REPL_SSL_CA:-}" ]; then
+    if [ "$flavor" = mariadb ]; then p=MASTER; else p=SOURCE; fi
+    tls=", ${p}_SSL=1, ${p}_SSL_CA='$(q "$REPL_SSL_CA")', ${p}_SSL_VERIFY_SERVER_CERT=1"
+  fi
   if [ "$flavor" = mariadb ]; then
     cat <<SQL
 STOP SLAVE;
 CHANGE MASTER TO MASTER_HOST='$host', MASTER_PORT=$port, MASTER_USER='$user',
   MASTER_PASSWORD='$pass', MASTER_USE_GTID=$pos, MASTER_CONNECT_RETRY=1,
-  MASTER_HEARTBEAT_PERIOD=0.25;
+  MASTER_HEARTBEAT_PERIOD=0.25$tls;
 START SLAVE;
 SQL
   else
@@ -92,7 +99,7 @@ SQL
 STOP REPLICA;
 CHANGE REPLICATION SOURCE TO SOURCE_HOST='$host', SOURCE_PORT=$port, SOURCE_USER='$user',
   SOURCE_PASSWORD='$pass', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1,
-  SOURCE_RETRY_COUNT=100000, SOURCE_HEARTBEAT_PERIOD=0.25, GET_SOURCE_PUBLIC_KEY=1;
+  SOURCE_RETRY_COUNT=100000, SOURCE_HEARTBEAT_PERIOD=1, GET_SOURCE_PUBLIC_KEY=1$tls;
 START REPLICA;
 SQL
   fi
