@@ -43,6 +43,7 @@ typedef enum {
     FO_HOOK_SWITCHOVER_AFTER,
     FO_HOOK_NODE_DOWN,
     FO_HOOK_NODE_UP,
+    FO_HOOK_ROUTING,
     FO_HOOK__COUNT
 } fo_hook_point_t;
 
@@ -180,6 +181,9 @@ typedef struct {
     fo_src_t src;
     uint64_t startup_grace_ms; /* a never-reached primary: see startup.h */
     uint64_t unseen_hold_ms;
+    char *max_read_lag; /* read/write routing (route.h): checked by route_lag_parse */
+    bool read_fallback_primary;
+    char *topology_file; /* "" none */
 } fo_cluster_cfg_t;
 
 typedef struct {

@@ -73,6 +73,16 @@ typedef struct {
     metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
 } daemon_t;
 
+/* The read/write routing settings of a cluster (checked at load). */
+static void monitor_routing_from(monitor_t *m, const fo_cluster_cfg_t *cc)
+{
+    route_settings_t rs = {.max_lag_s = 5, .fallback_primary = cc->read_fallback_primary};
+    char err[160];
+    if (cc->max_read_lag && !route_lag_parse(cc->max_read_lag, &rs, err, sizeof err))
+        log_error("cluster %s: max_read_lag: %s", cc->name, err);
+    monitor_set_routing(m, &rs, cc->topology_file);
+}
+
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
 {
     monitor_node_t *nodes = xcalloc(cc->n_nodes, sizeof *nodes);
@@ -93,6 +103,7 @@ static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
     };
     monitor_t *m = monitor_create(&d->loop, &s, &d->guard.stalled_until);
     free(nodes);
+    monitor_routing_from(m, cc);
     return m;
 }
 
@@ -775,6 +786,7 @@ static void reload(daemon_t *d)
             failover_settings_t fs;
             failover_settings(d, nc, &fs);
             failover_update(rt->fo, &fs);
+            monitor_routing_from(rt->m, nc);
             monitor_check_grants(rt->m); /* the account's rights may have changed too */
             cl[i] = rt;
             d->cl[k] = NULL;

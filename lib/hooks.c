@@ -56,6 +56,7 @@ static const struct {
     {"switchover_rolled_back", FAILOVERD_HOOK_SWITCHOVER_AFTER},
     {"node_down", FAILOVERD_HOOK_NODE_DOWN},
     {"node_up", FAILOVERD_HOOK_NODE_UP},
+    {"routing_changed", FAILOVERD_HOOK_ROUTING},
 };
 
 int hooks_point_of_event(const char *event_name)
