@@ -194,6 +194,9 @@ static json_t *cluster_json(daemon_t *d, size_t i)
     json_object_set_new(j, "policy", json_string(policy_str(cc->policy)));
     json_object_set_new(j, "auto_failover", json_boolean(cc->auto_failover));
     failover_status(d->cl[i]->fo, j);
+    route_settings_t rs;
+    const route_t *r = monitor_route(d->cl[i]->m, &rs);
+    route_status(monitor_cluster(d->cl[i]->m), &rs, r, j);
     return j;
 }
 

@@ -190,3 +190,57 @@ json_t *route_json(const cluster_t *c, const route_settings_t *s, const route_t 
                         r->writer >= 0 ? json_string(c->nodes[r->writer].name) : json_null());
     return j;
 }
+
+const char *route_fence_state(const cluster_t *c, const char *name)
+{
+    int i = name ? cluster_find_node_by_name(c, name) : -1;
+    if (i < 0)
+        return NULL;
+    const node_t *n = &c->nodes[i];
+    if (n->unobservable)
+        return "not observable: fence state unknown";
+    if (!n->up)
+        return "down: fence state unknown";
+    if (i == c->primary && !n->last_ok.read_only)
+        return "the primary again";
+    if (!n->last_ok.read_only)
+        return "NOT fenced: writable";
+    if (n->last_ok.replica && c->primary >= 0 &&
+        cluster_find_node(c, n->last_ok.source_host ? n->last_ok.source_host : "",
+                          n->last_ok.source_port) == c->primary &&
+        n->last_ok.io == IO_YES && n->last_ok.sql_running)
+        return "rejoined (replicates from the primary)";
+    return "fenced (read-only)";
+}
+
+void route_status(const cluster_t *c, const route_settings_t *s, const route_t *r,
+                  json_t *st)
+{
+    if (r) {
+        json_t *j = route_json(c, s, r);
+        json_object_del(j, "nodes");
+        json_object_set_new(st, "routing", j);
+    } else {
+        json_object_set_new(st, "routing", json_null());
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(st, "nodes"), i, v)
+    {
+        int k = cluster_find_node_by_name(c, json_string_value(json_object_get(v, "name")));
+        if (!r || k < 0 || (size_t)k >= r->n) {
+            json_object_set_new(v, "routing", json_null());
+            continue;
+        }
+        const route_node_t *rn = &r->nodes[k];
+        json_t *j = json_pack("{s:b, s:b, s:s}", "writer", rn->writer, "reader", rn->reader,
+                              "why", rn->why ? rn->why : "");
+        json_object_set_new(j, "lag_s", rn->lag_s >= 0 ? json_integer(rn->lag_s) : json_null());
+        json_object_set_new(v, "routing", j);
+    }
+    const char *old =
+        json_string_value(json_object_get(json_object_get(st, "last_operation"), "old_primary"));
+    const char *fence = route_fence_state(c, old);
+    json_object_set_new(st, "old_primary_fence",
+                        fence ? json_pack("{s:s, s:s}", "node", old, "state", fence) : json_null());
+}

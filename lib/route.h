@@ -54,6 +54,20 @@ bool route_same(const route_t *a, const route_t *b);
 /* {"writer": name|null, "fallback": bool, "max_read_lag": "5s"|"caught_up",
  *  "nodes": [{"name","host","port","writer","reader","why","lag_s"}]}; new reference. */
 json_t *route_json(const cluster_t *c, const route_settings_t *s, const route_t *r);
+/* The fence state of a node that was the primary before an operation, for
+ * status: "fenced (read-only)", "NOT fenced: writable", "rejoined (replicates
+ * from the primary)", "down: fence state unknown", "not observable: fence state
+ * unknown", or NULL when name is no node of c. */
+const char *route_fence_state(const cluster_t *c, const char *name);
+
+/* Adds the routing view to a cluster's status object (status.h): "routing"
+ * ({"writer","fallback","max_read_lag"} or null before the first view), each
+ * node's "routing" ({"writer","reader","why","lag_s"}) in its "nodes" array,
+ * and "old_primary_fence" ({"node","state"}, or null) for the old primary of
+ * last_operation. */
+void route_status(const cluster_t *c, const route_settings_t *s, const route_t *r,
+                  json_t *cluster_status);
+
 /* "in the reader pool (within max_read_lag)" / "not in the reader pool: lagging". */
 const char *route_reader_word(const route_node_t *n);
 

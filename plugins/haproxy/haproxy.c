@@ -30,7 +30,9 @@
  * refused connection, HAProxy not answering or refusing a command ends the
  * call as failed with the reason (a hook_failed event), never a wait. One
  * exchange at a time: calls that come while one runs are answered together
- * by the next exchange, which sends the state as it is by then.
+ * by the next exchange, which sends the state as it is by then. After a
+ * failure the whole state is sent again every second until HAProxy takes it
+ * (HAProxy restarted, or back from a stall).
  * See docs/routing.md and docs/plugins.md.
  */
 #include <failoverd/plugin.h>
@@ -51,6 +53,7 @@
 #define SERVER_VAR "haproxy_server"
 #define POLL_MS 2
 #define MAX_WAITING 64
+#define RETRY_MS 1000
 
 typedef struct {
     const failoverd_host_t *host;
@@ -75,6 +78,8 @@ typedef struct {
     failoverd_call_t *next[MAX_WAITING];
     const char *next_hooks[MAX_WAITING];
     size_t n_next;
+    bool retry_due; /* a failed exchange is tried again, without a call */
+    bool failing;
 } hap_t;
 
 static const char *const known_settings[] = {"socket", "writer_backend", "reader_backend",
@@ -128,6 +133,14 @@ static void summary(const hap_t *h, putil_str_t *b)
 
 static void start(hap_t *h);
 
+static void retry(void *ud)
+{
+    hap_t *h = ud;
+    h->retry_due = false;
+    if (!h->busy && h->failing)
+        start(h);
+}
+
 /* Ends the exchange: answers every call it was for, then starts the next. */
 static void finish(hap_t *h, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -153,8 +166,9 @@ static void finish(hap_t *h, bool ok, const char *fmt, ...)
         putil_str_printf(&msg, "HAProxy socket %s: %s; wanted ", h->socket, why);
         summary(h, &msg);
     }
-    h->host->log(h->host, ok ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN, "%s",
-                 putil_str_get(&msg));
+    h->host->log(h->host, ok ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN, "%s%s",
+                 putil_str_get(&msg), ok && h->failing ? " (in step again)" : "");
+    h->failing = !ok;
     size_t n = h->n_calls;
     failoverd_call_t *calls[MAX_WAITING];
     memcpy(calls, h->calls, n * sizeof calls[0]);
@@ -168,6 +182,12 @@ static void finish(hap_t *h, bool ok, const char *fmt, ...)
     putil_str_free(&msg);
     if (h->n_next)
         start(h);
+    else if (!ok && !h->retry_due) {
+        /* HAProxy may have missed a change: send the whole state again later,
+         * until it takes it. */
+        h->retry_due = true;
+        h->host->after(h->host, RETRY_MS, retry, h);
+    }
 }
 
 static void step(void *ud);
