@@ -28,6 +28,7 @@ server in service. max_read_lag is 2 s; the topology file is written too.
 Finally the write checker's verdict: nothing acknowledged lost, no split brain."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -281,6 +282,7 @@ def scenario(flavor):
                     % (v["acked"], v["acks_by_node"]))
         finally:
             hap.close()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.FLAVORS)])

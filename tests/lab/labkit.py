@@ -73,7 +73,7 @@ USERS = {
 }
 
 HOST_PACKAGES = ["mariadb-server", "mariadb-client", "iproute2", "nftables",
-                 "iputils-arping", "debootstrap", "util-linux"]
+                 "iputils-arping", "debootstrap", "util-linux", "haproxy"]
 CHROOT_PACKAGES = ["mysql-server-core", "mysql-client-core"]
 # Flavors whose server runs in a Debian sid chroot: where, what to install in
 # it, the server binary inside it, and what to call it in messages.
