@@ -166,8 +166,12 @@ static void finish(hap_t *h, bool ok, const char *fmt, ...)
         putil_str_printf(&msg, "HAProxy socket %s: %s; wanted ", h->socket, why);
         summary(h, &msg);
     }
-    h->host->log(h->host, ok ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN, "%s%s",
-                 putil_str_get(&msg), ok && h->failing ? " (in step again)" : "");
+    /* A retry that fails like the one before is not worth a warning a second. */
+    failoverd_log_level_t lvl = ok ? FAILOVERD_LOG_INFO
+                                : h->failing && !h->n_calls ? FAILOVERD_LOG_DEBUG
+                                                            : FAILOVERD_LOG_WARN;
+    h->host->log(h->host, lvl, "%s%s", putil_str_get(&msg),
+                 ok && h->failing ? " (in step again)" : "");
     h->failing = !ok;
     size_t n = h->n_calls;
     failoverd_call_t *calls[MAX_WAITING];
