@@ -11,8 +11,7 @@
 #include "filters.h"
 #include "log.h"
 #include "probe.h"
-#include "route.h"
-#include "topofile.h"
+#include "router.h"
 
 typedef struct {
     struct monitor *m;
@@ -43,15 +42,7 @@ struct monitor {
     uint64_t settle_since;
     char **reported;
     size_t n_reported;
-    /* Read/write routing (route.h): the last computed view, and the topology
-     * file's path ("" none) with the text last written there. */
-    route_settings_t rs;
-    route_t route;
-    bool routed;
-    char *topology_file;
-    char *topo_text;
-    uint64_t topo_at;
-    bool topo_failing;
+    router_t *router; /* read/write routing (router.h) */
 };
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
@@ -61,6 +52,7 @@ monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s,
 {
     monitor_t *m = xcalloc(1, sizeof *m);
     m->loop = loop;
+    m->router = router_create(s->name);
     m->c.name = xstrdup(s->name);
     m->c.primary = -1;
     m->c.n_nodes = s->n_nodes;
@@ -284,127 +276,6 @@ static void report_durability(monitor_t *m, unsigned changed)
                    "every reachable replica receives from %s again", p->name);
 }
 
-/* ---- read/write routing (route.h, topofile.h) ---- */
-
-static void free_routing(monitor_t *m)
-{
-    route_free(&m->route);
-    free(m->topology_file);
-    free(m->topo_text);
-    m->topology_file = m->topo_text = NULL;
-}
-
-void monitor_set_routing(monitor_t *m, const route_settings_t *rs, const char *topology_file)
-{
-    m->rs = *rs;
-    free(m->topology_file);
-    m->topology_file = xstrdup(topology_file ? topology_file : "");
-    free(m->topo_text);
-    m->topo_text = NULL;
-    m->routed = false; /* the next probe states the view anew */
-}
-
-const route_t *monitor_route(const monitor_t *m, route_settings_t *rs)
-{
-    if (rs)
-        *rs = m->rs;
-    return m->routed ? &m->route : NULL;
-}
-
-/* "db2, db3" of the nodes in the reader pool, or "none". */
-static void reader_list(const cluster_t *c, const route_t *r, buf_t *b)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (r->nodes[i].reader)
-            buf_printf(b, "%s%s", k++ ? ", " : "", c->nodes[i].name);
-    if (!k)
-        buf_puts(b, "none");
-}
-
-/* One event per change of the routing view, with what changed in its message. */
-static void report_routing(monitor_t *m, const route_t *old, const route_t *now)
-{
-    cluster_t *c = &m->c;
-    buf_t msg = {0}, changes = {0};
-    for (size_t i = 0; i < now->n; i++) {
-        const route_node_t *a = old ? &old->nodes[i] : NULL, *b = &now->nodes[i];
-        if (a && a->reader == b->reader && a->writer == b->writer && !strcmp(a->why, b->why))
-            continue;
-        if (b->lag_s >= 0)
-            buf_printf(&changes, "; %s %s (%s, lag %llds)", c->nodes[i].name,
-                       route_reader_word(b), b->why, (long long)b->lag_s);
-        else
-            buf_printf(&changes, "; %s %s (%s)", c->nodes[i].name, route_reader_word(b), b->why);
-    }
-    buf_printf(&msg, "writer %s, readers ",
-               now->writer >= 0 ? c->nodes[now->writer].name : "none");
-    reader_list(c, now, &msg);
-    json_t *data = route_json(c, &m->rs, now);
-    if (old)
-        json_object_set_new(data, "previous_writer",
-                            old->writer >= 0 ? json_string(c->nodes[old->writer].name) : json_null());
-    size_t replicas = 0;
-    for (size_t i = 0; i < now->n; i++)
-        replicas += now->nodes[i].reader && (int)i != now->writer;
-    event_emit(now->writer < 0 || !replicas ? LOG_LVL_WARN : LOG_LVL_NOTICE,
-               "routing_changed", c->name, now->writer >= 0 ? c->nodes[now->writer].name : NULL,
-               data, "routing: %s%s", buf_str(&msg), buf_str(&changes));
-    buf_free(&msg);
-    buf_free(&changes);
-}
-
-/* The topology file, when its content changed (lag figures at most once a second). */
-static void write_topology(monitor_t *m, bool changed, uint64_t now)
-{
-    if (!m->topology_file || !m->topology_file[0])
-        return;
-    json_t *doc = topofile_json(&m->c, &m->rs, &m->route, NULL);
-    char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT);
-    bool same = text && m->topo_text && !strcmp(text, m->topo_text);
-    if (same || (!changed && m->topo_text && now < m->topo_at + 1000)) {
-        free(text);
-        json_decref(doc);
-        return;
-    }
-    char ts[32], err[512];
-    format_wall_ms(wall_now_ms(), ts, sizeof ts);
-    json_object_set_new(doc, "updated", json_string(ts));
-    if (topofile_write(m->topology_file, doc, err, sizeof err)) {
-        free(m->topo_text);
-        m->topo_text = text;
-        m->topo_at = now;
-        if (m->topo_failing)
-            event_emit(LOG_LVL_NOTICE, "topology_file_written", m->c.name, NULL,
-                       json_pack("{s:s}", "path", m->topology_file),
-                       "the topology file %s is written again", m->topology_file);
-        m->topo_failing = false;
-    } else {
-        free(text);
-        if (!m->topo_failing)
-            event_emit(LOG_LVL_WARN, "topology_file_failed", m->c.name, NULL,
-                       json_pack("{s:s, s:s}", "path", m->topology_file, "error", err),
-                       "the topology file can't be written: %s", err);
-        m->topo_failing = true;
-    }
-    json_decref(doc);
-}
-
-static void update_routing(monitor_t *m, uint64_t now)
-{
-    if (!monitor_first_round_done(m))
-        return;
-    route_t r;
-    route_compute(&m->c, &m->rs, &r);
-    bool changed = !m->routed || !route_same(&m->route, &r);
-    if (changed)
-        report_routing(m, m->routed ? &m->route : NULL, &r);
-    route_free(&m->route);
-    m->route = r;
-    m->routed = true;
-    write_topology(m, changed, now);
-}
-
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -495,7 +366,8 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     report_new_issues(m);
     report_durability(m, durability);
     evaluate(m, now);
-    update_routing(m, now);
+    if (monitor_first_round_done(m))
+        router_update(m->router, c, now);
 }
 
 static void probe_closed(void *ud)
@@ -513,7 +385,7 @@ static void probe_closed(void *ud)
     free(m->user);
     free(m->password);
     free_reported(m);
-    free_routing(m);
+    router_free(m->router);
     cluster_free(&m->c);
     free(m);
     if (done)
@@ -530,7 +402,7 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
         free(m->user);
         free(m->password);
         free_reported(m);
-        free_routing(m);
+        router_free(m->router);
         cluster_free(&m->c);
         free(m);
         if (done)
@@ -540,4 +412,14 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
     for (size_t i = 0; i < m->c.n_nodes; i++)
         if (m->probes[i])
             probe_close(m->probes[i], probe_closed, m->probes_ctx[i]);
+}
+
+void monitor_set_routing(monitor_t *m, const route_settings_t *rs, const char *topology_file)
+{
+    router_set(m->router, rs, topology_file);
+}
+
+const route_t *monitor_route(const monitor_t *m, route_settings_t *rs)
+{
+    return router_view(m->router, rs);
 }

@@ -15,7 +15,7 @@
 
 #include "detect.h"
 #include "model.h"
-#include "route.h"
+#include "router.h"
 
 typedef struct {
     const char *name;
