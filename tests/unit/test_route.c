@@ -165,3 +165,45 @@ Test(route, caught_up_by_gtid)
         cluster_free(&c);
     }
 }
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "topofile.h"
+
+Test(route, topology_file_is_replaced_whole)
+{
+    cluster_t c;
+    int64_t lags[] = {0, 9};
+    make(&c, lags, 2, false);
+    route_settings_t s = {.max_lag_s = 5, .fallback_primary = true};
+    route_t r;
+    route_compute(&c, &s, &r);
+    char dir[] = "/tmp/fo-topo-XXXXXX", path[128], err[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/main.json", dir);
+    json_t *doc = topofile_json(&c, &s, &r, "2026-12-06T00:00:00.000Z");
+    cr_assert(topofile_write(path, doc, err, sizeof err), "%s", err);
+    json_decref(doc);
+    json_error_t je;
+    json_t *back = json_load_file(path, 0, &je);
+    cr_assert_not_null(back, "%s", je.text);
+    cr_expect_str_eq(json_string_value(json_object_get(back, "cluster")), "main");
+    cr_expect_str_eq(json_string_value(json_object_get(back, "primary")), "db1");
+    json_t *readers = json_object_get(back, "readers");
+    cr_assert_eq(json_array_size(readers), 1);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(readers, 0), "name")), "db2");
+    json_decref(back);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    cr_expect(access(tmp, F_OK) != 0, "no temporary file is left");
+    unlink(path);
+    rmdir(dir);
+    /* A directory that is not there: an error that names the file. */
+    doc = topofile_json(&c, &s, &r, "");
+    cr_expect(!topofile_write("/nonexistent-dir/main.json", doc, err, sizeof err));
+    cr_expect(strstr(err, "/nonexistent-dir/main.json.tmp"), "%s", err);
+    json_decref(doc);
+    route_free(&r);
+    cluster_free(&c);
+}
