@@ -32,7 +32,9 @@
  * exchange at a time: calls that come while one runs are answered together
  * by the next exchange, which sends the state as it is by then. After a
  * failure the whole state is sent again every second until HAProxy takes it
- * (HAProxy restarted, or back from a stall).
+ * (HAProxy restarted, or back from a stall). A request that timed out after
+ * it was sent may still be carried out by a HAProxy that was stalled, after
+ * newer ones: the state is sent once more a second after the next success.
  * See docs/routing.md and docs/plugins.md.
  */
 #include <failoverd/plugin.h>
@@ -80,6 +82,10 @@ typedef struct {
     size_t n_next;
     bool retry_due; /* a failed exchange is tried again, without a call */
     bool failing;
+    /* A request that timed out after it was sent may still be carried out
+     * when HAProxy wakes up, after a newer one: the state is sent once more
+     * after the next exchange that succeeds. */
+    bool uncertain;
 } hap_t;
 
 static const char *const known_settings[] = {"socket", "writer_backend", "reader_backend",
@@ -137,7 +143,7 @@ static void retry(void *ud)
 {
     hap_t *h = ud;
     h->retry_due = false;
-    if (!h->busy && h->failing)
+    if (!h->busy)
         start(h);
 }
 
@@ -173,6 +179,8 @@ static void finish(hap_t *h, bool ok, const char *fmt, ...)
     h->host->log(h->host, lvl, "%s%s", putil_str_get(&msg),
                  ok && h->failing ? " (in step again)" : "");
     h->failing = !ok;
+    if (!ok && h->sent > 0)
+        h->uncertain = true;
     size_t n = h->n_calls;
     failoverd_call_t *calls[MAX_WAITING];
     memcpy(calls, h->calls, n * sizeof calls[0]);
@@ -186,9 +194,11 @@ static void finish(hap_t *h, bool ok, const char *fmt, ...)
     putil_str_free(&msg);
     if (h->n_next)
         start(h);
-    else if (!ok && !h->retry_due) {
-        /* HAProxy may have missed a change: send the whole state again later,
-         * until it takes it. */
+    else if ((!ok || h->uncertain) && !h->retry_due) {
+        /* HAProxy may have missed a change, or may yet carry out a stale one:
+         * send the whole state again later, until it takes it. */
+        if (ok)
+            h->uncertain = false;
         h->retry_due = true;
         h->host->after(h->host, RETRY_MS, retry, h);
     }
