@@ -25,6 +25,7 @@
 #include "cfgsyntax.h"
 #include "defaults.h"
 #include "metrics.h"
+#include "route.h"
 
 /* ------------------------------------------------------------------------ */
 /* Names of the enums                                                        */
@@ -331,6 +332,8 @@ static bool check_group_name(const char *s, buf_t *why);
 static bool check_url(const char *s, buf_t *why);
 static bool check_event_name(const char *s, buf_t *why);
 static bool check_listen(const char *s, buf_t *why);
+static bool check_read_lag(const char *s, buf_t *why);
+static bool check_opt_abs_path(const char *s, buf_t *why);
 static void check_node(load_t *L, void *obj, const char *path);
 static void check_root(load_t *L, void *obj, const char *path);
 static bool check_tls_file(const char *s, buf_t *why);
@@ -662,6 +665,18 @@ static const setting_t cluster_settings[] = {
              "library's default."),
     S_STRING(C, ssl_cipher, "ssl_cipher", "", 0, 1024, NULL, 0,
              "OpenSSL cipher list for TLS 1.2 sessions; \"\" = the library's default."),
+    S_STRING(C, max_read_lag, "max_read_lag", "5s", 1, 32, check_read_lag, 0,
+             "Read/write routing: a replica is in the reader pool while its replication lag "
+             "(Seconds_Behind_*) is at most this many seconds (\"5s\", \"1m\"), or with "
+             "\"caught_up\" while it has applied every GTID the primary had at its latest "
+             "probe. See docs/routing.md."),
+    S_BOOL(C, read_fallback_primary, "read_fallback_primary", true,
+           "Read/write routing: when no replica qualifies for the reader pool, the primary "
+           "serves reads too."),
+    S_STRING(C, topology_file, "topology_file", "", 0, 4000, check_opt_abs_path, 0,
+             "Read/write routing: a JSON file (absolute path) rewritten atomically whenever the "
+             "writer, the reader pool or a lag figure changes, for proxies and scripts; \"\" "
+             "writes none."),
     S_LIST(C, nodes, fo_node_cfg_t, n_nodes, "nodes", &node_section, 1, F_REQUIRED,
            "The servers, primary and replicas alike: failoverd finds out which is the "
            "primary. Their order breaks ties when electing a new primary."),
@@ -1030,6 +1045,22 @@ static bool check_abs_path(const char *s, buf_t *why)
         return false;
     }
     return true;
+}
+
+static bool check_read_lag(const char *s, buf_t *why)
+{
+    route_settings_t rs;
+    char err[160];
+    if (!route_lag_parse(s, &rs, err, sizeof err)) {
+        buf_puts(why, err);
+        return false;
+    }
+    return true;
+}
+
+static bool check_opt_abs_path(const char *s, buf_t *why)
+{
+    return !s[0] || check_abs_path(s, why);
 }
 
 static bool only_chars(const char *s, const char *extra)

@@ -184,6 +184,9 @@ typedef struct {
     /* TLS to the nodes (tls.h); each node may override each. "" = unset. */
     tls_mode_t ssl_mode;
     char *ssl_ca, *ssl_capath, *ssl_cert, *ssl_key, *tls_version, *ssl_cipher;
+    char *max_read_lag; /* read/write routing (route.h): checked by route_lag_parse */
+    bool read_fallback_primary;
+    char *topology_file; /* "" none */
 } fo_cluster_cfg_t;
 
 typedef struct {

@@ -665,6 +665,56 @@ static void render_durability(buf_t *out, const json_t *d)
     buf_free(&b);
 }
 
+/* Where a read/write-splitting proxy sends traffic (docs/routing.md): the
+ * writer and the reader pool, every replica that is out of the pool and why,
+ * the fence state of the last operation's old primary, and how long automatic
+ * failovers stay blocked. */
+static void render_routing(buf_t *out, const json_t *c)
+{
+    const json_t *r = json_object_get(c, "routing");
+    if (json_is_object(r)) {
+        buf_t b = BUF_INIT;
+        size_t i, k = 0;
+        json_t *v;
+        buf_printf(&b, "writer %s; readers ", str_or(r, "writer", "none"));
+        json_array_foreach(json_object_get(c, "nodes"), i, v)
+        {
+            const json_t *nr = json_object_get(v, "routing");
+            if (json_is_true(json_object_get(nr, "reader")))
+                buf_printf(&b, "%s%s", k++ ? ", " : "", str_or(v, "name", "?"));
+        }
+        buf_printf(&b, "%s (max_read_lag %s%s)", k ? "" : "none", str_or(r, "max_read_lag", "?"),
+                   json_is_true(json_object_get(r, "fallback")) ? "; the primary serves reads"
+                                                                 : "");
+        wrap(out, "  routing: ", 4, buf_str(&b));
+        json_array_foreach(json_object_get(c, "nodes"), i, v)
+        {
+            const json_t *nr = json_object_get(v, "routing");
+            if (!json_is_object(nr) || json_is_true(json_object_get(nr, "reader")) ||
+                json_is_true(json_object_get(nr, "writer")))
+                continue;
+            buf_reset(&b);
+            buf_printf(&b, "%s not in the reader pool: %s", str_or(v, "name", "?"),
+                       str_or(nr, "why", "?"));
+            const json_t *lag = json_object_get(nr, "lag_s");
+            if (json_is_integer(lag))
+                buf_printf(&b, " (lag %llds)", (long long)json_integer_value(lag));
+            wrap(out, "    ", 6, buf_str(&b));
+        }
+        buf_free(&b);
+    }
+    const json_t *f = json_object_get(c, "old_primary_fence");
+    if (json_is_object(f)) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "%s: %s", str_or(f, "node", "?"), str_or(f, "state", "?"));
+        wrap(out, "  old primary ", 4, buf_str(&b));
+        buf_free(&b);
+    }
+    const char *until = str(c, "blocked_until");
+    if (nonempty(until) && !nonempty(str(c, "auto_blocked")))
+        wrap(out, "  automatic failover blocked until ", 4, until);
+}
+
 static void render_cluster(buf_t *out, const json_t *c)
 {
     const char *primary = str(c, "primary");
@@ -705,6 +755,7 @@ static void render_cluster(buf_t *out, const json_t *c)
             wrap(out, "  issue: ", 9, json_string_value(v));
     }
     render_durability(out, json_object_get(c, "durability"));
+    render_routing(out, c);
 
     const json_t *nodes = json_object_get(c, "nodes");
     if (json_array_size(nodes) == 0) {

@@ -75,6 +75,16 @@ typedef struct {
     metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
 } daemon_t;
 
+/* The read/write routing settings of a cluster (checked at load). */
+static void monitor_routing_from(monitor_t *m, const fo_cluster_cfg_t *cc)
+{
+    route_settings_t rs = {.max_lag_s = 5, .fallback_primary = cc->read_fallback_primary};
+    char err[160];
+    if (cc->max_read_lag && !route_lag_parse(cc->max_read_lag, &rs, err, sizeof err))
+        log_error("cluster %s: max_read_lag: %s", cc->name, err);
+    monitor_set_routing(m, &rs, cc->topology_file);
+}
+
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
 {
     monitor_node_t *nodes = xcalloc(cc->n_nodes, sizeof *nodes);
@@ -96,6 +106,7 @@ static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
     };
     monitor_t *m = monitor_create(&d->loop, &s, &d->guard.stalled_until);
     free(nodes);
+    monitor_routing_from(m, cc);
     return m;
 }
 
@@ -199,6 +210,9 @@ static json_t *cluster_json(daemon_t *d, size_t i)
     json_object_set_new(j, "policy", json_string(policy_str(cc->policy)));
     json_object_set_new(j, "auto_failover", json_boolean(cc->auto_failover));
     failover_status(d->cl[i]->fo, j);
+    route_settings_t rs;
+    const route_t *r = monitor_route(d->cl[i]->m, &rs);
+    route_status(monitor_cluster(d->cl[i]->m), &rs, r, j);
     return j;
 }
 
@@ -792,6 +806,7 @@ static void reload(daemon_t *d)
             failover_settings_t fs;
             failover_settings(d, nc, &fs);
             failover_update(rt->fo, &fs);
+            monitor_routing_from(rt->m, nc);
             monitor_check_grants(rt->m); /* the account's rights may have changed too */
             cl[i] = rt;
             d->cl[k] = NULL;

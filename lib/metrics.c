@@ -218,9 +218,27 @@ static long long data_ms(const json_t *data, const char *key)
     return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
+/* The reader pool as the latest routing_changed event states it. */
+static void count_routing(const event_t *ev)
+{
+    if (strcmp(ev->name, "routing_changed") || !ev->cluster)
+        return;
+    kept_slot(METRIC_ROUTING_CHANGES, ev->cluster, "", true)->v++;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(ev->data, "nodes"), i, v)
+    {
+        const char *node = json_string_value(json_object_get(v, "name"));
+        if (node)
+            kept_slot(METRIC_NODE_READER, ev->cluster, node, true)->v =
+                json_is_true(json_object_get(v, "reader"));
+    }
+}
+
 static void on_event(const event_t *ev, void *ud)
 {
     (void)ud;
+    count_routing(ev);
     metrics_count_event(ev->name, ev->cluster, data_ms(ev->data, "duration_ms"),
                         data_ms(ev->data, "write_blocked_ms"));
 }
@@ -364,6 +382,9 @@ static void render_cluster(buf_t *out, const metrics_cluster_t *mc, metric_id_t 
             sample2(out, id, "cluster", c->name, "outcome", switchover_outcomes[i],
                     kept_value(id, c->name, switchover_outcomes[i]));
         break;
+    case METRIC_ROUTING_CHANGES:
+        sample1(out, id, "cluster", c->name, kept_value(id, c->name, ""));
+        break;
     case METRIC_LAST_FAILOVER_DURATION:
     case METRIC_LAST_SWITCHOVER_BLOCKED: {
         kept_t *k = kept_slot(id, c->name, "", false);
@@ -413,6 +434,12 @@ static void render_node(buf_t *out, const cluster_t *c, const node_t *n, metric_
                 sample2(out, id, "cluster", c->name, "node", n->name, (double)b);
         }
         break;
+    case METRIC_NODE_READER: {
+        kept_t *k = kept_slot(id, c->name, n->name, false);
+        if (k)
+            sample2(out, id, "cluster", c->name, "node", n->name, k->v);
+        break;
+    }
     case METRIC_NODE_PROBE_LATENCY: {
         double bounds[NODE_LATENCY_BUCKETS];
         for (size_t b = 0; b < NODE_LATENCY_BUCKETS; b++)

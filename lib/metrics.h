@@ -79,7 +79,13 @@ typedef enum { METRIC_GAUGE, METRIC_COUNTER, METRIC_HISTOGRAM } metric_type_t;
       "Transactions the replica received but has not applied yet, from its GTID sets. Absent "     \
       "when they can't be compared.")                                                              \
     X(NODE_PROBE_LATENCY, "failoverd_node_probe_latency_seconds", HISTOGRAM, "cluster, node",      \
-      "Round trip of the node's successful probes since the daemon started.")
+      "Round trip of the node's successful probes since the daemon started.")                      \
+    X(ROUTING_CHANGES, "failoverd_routing_changes_total", COUNTER, "cluster",                      \
+      "Changes of the routing view: the writer, or a node entering or leaving the reader pool "    \
+      "(routing_changed events; docs/routing.md).")                                                \
+    X(NODE_READER, "failoverd_node_reader", GAUGE, "cluster, node",                                \
+      "1 while the node is in the reader pool (docs/routing.md), 0 when not. Absent before the "   \
+      "first routing view.")
 
 typedef enum {
 #define METRIC_ENUM(id, name, type, labels, help) METRIC_##id,

@@ -11,6 +11,7 @@
 #include "filters.h"
 #include "log.h"
 #include "probe.h"
+#include "router.h"
 
 typedef struct {
     struct monitor *m;
@@ -41,6 +42,7 @@ struct monitor {
     uint64_t settle_since;
     char **reported;
     size_t n_reported;
+    router_t *router; /* read/write routing (router.h) */
 };
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
@@ -50,6 +52,7 @@ monitor_t *monitor_create(uv_loop_t *loop, const monitor_settings_t *s,
 {
     monitor_t *m = xcalloc(1, sizeof *m);
     m->loop = loop;
+    m->router = router_create(s->name);
     m->c.name = xstrdup(s->name);
     m->c.primary = -1;
     m->c.n_nodes = s->n_nodes;
@@ -382,6 +385,8 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
     report_new_issues(m);
     report_durability(m, durability);
     evaluate(m, now);
+    if (monitor_first_round_done(m))
+        router_update(m->router, c, now);
 }
 
 static void probe_closed(void *ud)
@@ -399,6 +404,7 @@ static void probe_closed(void *ud)
     free(m->user);
     free(m->password);
     free_reported(m);
+    router_free(m->router);
     cluster_free(&m->c);
     free(m);
     if (done)
@@ -415,6 +421,7 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
         free(m->user);
         free(m->password);
         free_reported(m);
+        router_free(m->router);
         cluster_free(&m->c);
         free(m);
         if (done)
@@ -424,4 +431,14 @@ void monitor_close(monitor_t *m, void (*done)(void *ud), void *ud)
     for (size_t i = 0; i < m->c.n_nodes; i++)
         if (m->probes[i])
             probe_close(m->probes[i], probe_closed, m->probes_ctx[i]);
+}
+
+void monitor_set_routing(monitor_t *m, const route_settings_t *rs, const char *topology_file)
+{
+    router_set(m->router, rs, topology_file);
+}
+
+const route_t *monitor_route(const monitor_t *m, route_settings_t *rs)
+{
+    return router_view(m->router, rs);
 }

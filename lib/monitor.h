@@ -16,6 +16,7 @@
 #include "detect.h"
 #include "model.h"
 #include "tls.h"
+#include "router.h"
 
 typedef struct {
     const char *name;
@@ -66,5 +67,12 @@ void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
 /* Every node's next probe reads the account's grants again, now (a reload,
  * failoverctl plan). */
 void monitor_check_grants(monitor_t *m);
+
+/* Read/write routing (route.h): the settings, and the topology file ("" or
+ * NULL: none). The view is computed after every probe once every node was
+ * probed; each change is a routing_changed event. */
+void monitor_set_routing(monitor_t *m, const route_settings_t *rs, const char *topology_file);
+/* The latest view, or NULL before the first; *rs (may be NULL) gets the settings. */
+const route_t *monitor_route(const monitor_t *m, route_settings_t *rs);
 
 #endif

@@ -37,7 +37,9 @@
       "Runs before a switchover starts; a non-zero exit vetoes the switchover.")                   \
     X(SWITCHOVER_AFTER, "switchover_after", false, true, true, "Runs after a switchover finished.") \
     X(NODE_DOWN, "node_down", false, false, false, "Runs when a node stops answering.")            \
-    X(NODE_UP, "node_up", false, false, false, "Runs when a node answers again.")
+    X(NODE_UP, "node_up", false, false, false, "Runs when a node answers again.")                \
+    X(ROUTING, "routing", false, false, false,                                                     \
+      "Runs when the writer or the reader pool changes (docs/routing.md).")
 
 /* Hook points as the daemon numbers them (the same numbers as the ABI's
  * FAILOVERD_HOOK_*); FO_HOOK_NONE: an event that feeds no point. */
@@ -90,6 +92,12 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`what`: `semisync_off` (the primary fell back to asynchronous commits; `since`: the last probe that saw semi-sync on, `at_risk_after`: what its replicas held then, `semisync_timeout_ms`, `semisync_clients`, `not_acknowledged_commits`) or `not_receiving` (`replicas`: \"db2, db3\", `since`: when the earliest of them last received, `for_s`). Acknowledged writes may exist on the primary only from then on (docs/monitoring.md, \"Durability\")") \
     X(DURABILITY_RESTORED, "durability_restored", FO_EVGROUP_MONITOR, "notice", "the primary", FO_HOOK_NONE, \
       "`what`: `semisync_on` (`semisync_clients`) or `receiving`") \
+    X(ROUTING_CHANGED, "routing_changed", FO_EVGROUP_MONITOR, "notice; warning when nothing is writable or no replica serves reads", "the writer", FO_HOOK_ROUTING, \
+      "`writer` (or `null`), `previous_writer`, `fallback`: the primary serves reads, `max_read_lag`, `nodes`: `[{name, host, port, writer, reader, why, lag_s}]` for every node (docs/routing.md). The message lists what changed and why") \
+    X(TOPOLOGY_FILE_FAILED, "topology_file_failed", FO_EVGROUP_MONITOR, "warning", "", FO_HOOK_NONE, \
+      "`path`, `error`: the topology file could not be written (reported once until it can)") \
+    X(TOPOLOGY_FILE_WRITTEN, "topology_file_written", FO_EVGROUP_MONITOR, "notice", "", FO_HOOK_NONE, \
+      "`path`: the topology file is written again") \
     X(FAILOVER_STARTED, "failover_started", FO_EVGROUP_OPERATION, "warning", "the old primary", FO_HOOK_NONE, \
       "`policy`, `automatic` (true: the detector started it), `to` (the node an operator asked for, or `null`), `detection_ms` (from the first failed probe to the start)") \
     X(FAILOVER_STEP, "failover_step", FO_EVGROUP_OPERATION, "warning / error", "the step's node, if any", FO_HOOK_NONE, \

@@ -62,7 +62,9 @@ typedef enum {
     FAILOVERD_HOOK_SWITCHOVER_AFTER = 7,  /* a switchover finished (done, failed, rolled back) */
     FAILOVERD_HOOK_NODE_DOWN = 8,         /* a node stopped answering */
     FAILOVERD_HOOK_NODE_UP = 9,           /* a node answers again */
-    FAILOVERD_HOOK__COUNT = 10
+    FAILOVERD_HOOK_ROUTING = 10,          /* the writer or the reader pool changed; the
+                                             event JSON says where traffic goes now */
+    FAILOVERD_HOOK__COUNT = 11
 } failoverd_hook_point_t;
 
 /* A bit per hook point, for failoverd_plugin_t.points. */
@@ -258,7 +260,8 @@ static inline const char *failoverd_hook_point_name(failoverd_hook_point_t p)
                                                              "switchover_before",
                                                              "switchover_after",
                                                              "node_down",
-                                                             "node_up"};
+                                                             "node_up",
+                                                             "routing"};
     return (unsigned)p < FAILOVERD_HOOK__COUNT ? names[p] : NULL;
 }
 

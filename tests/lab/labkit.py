@@ -73,7 +73,7 @@ USERS = {
 }
 
 HOST_PACKAGES = ["mariadb-server", "mariadb-client", "iproute2", "nftables",
-                 "iputils-arping", "debootstrap", "util-linux", "openssl", "tcpdump",
+                 "iputils-arping", "debootstrap", "util-linux", "openssl", "tcpdump", "haproxy",
                  "systemd-container"]  # systemd-nspawn: 84-systemd-real boots a real systemd
 CHROOT_PACKAGES = ["mysql-server-core", "mysql-client-core"]
 # Flavors whose server runs in a Debian sid chroot: where, what to install in

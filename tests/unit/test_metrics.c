@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "buf.h"
+#include "event.h"
 #include "metrics.h"
 #include "model.h"
 
@@ -339,4 +340,29 @@ Test(metrics, docs_metrics_md_lists_every_metric_of_the_table)
     free(have);
     buf_free(&want);
     buf_free(&doc);
+}
+
+Test(metrics, the_reader_pool_follows_routing_events)
+{
+    metrics_reset();
+    metrics_attach_events();
+    cluster_t *c = fixture();
+    char *p = render(c, false);
+    expect_line(p, "failoverd_routing_changes_total{cluster=\"main\"} 0");
+    expect_no(p, "failoverd_node_reader{");
+    free(p);
+    event_emit(LOG_LVL_NOTICE, "routing_changed", "main", "db1",
+               json_pack("{s:[{s:s, s:b}, {s:s, s:b}]}", "nodes", "name", "db1", "reader", 0,
+                         "name", "db2", "reader", 1),
+               "routing");
+    p = render(c, false);
+    expect_line(p, "failoverd_routing_changes_total{cluster=\"main\"} 1");
+    expect_line(p, "failoverd_node_reader{cluster=\"main\",node=\"db1\"} 0");
+    expect_line(p, "failoverd_node_reader{cluster=\"main\",node=\"db2\"} 1");
+    expect_no(p, "failoverd_node_reader{cluster=\"main\",node=\"db3\"}");
+    free(p);
+    metrics_detach_events();
+    metrics_reset();
+    cluster_free(c);
+    free(c);
 }
