@@ -215,7 +215,7 @@ static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
         if (nd->up || !o->ok)
             continue;
         if (!o->replica ||
-                   cluster_find_node(c, o->source_host, o->source_port) != old_primary) {
+                   cluster_source_of(c, o) != old_primary) {
             continue; /* it did not replicate from the old primary */
         } else if (o->io != IO_NO) {
             e->unseen = "it can't be seen now and its IO thread was running when it was last "
@@ -325,7 +325,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
         e->backlog = -1;
         e->errant = xstrdup("");
         e->missing = xstrdup("");
-        int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
+        int src = cluster_source_of(c, o);
         if (o->ok && !o->gtid_error) {
             recv[r->n] = received_of(o);
             e->received = gstate_text(&recv[r->n]);
@@ -384,9 +384,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     size_t np = 0;
     for (size_t k = 0; k < r->n; k++) {
         const node_t *nd = &c->nodes[r->c[k].node];
-        int src = nd->last_ok.ok && nd->last_ok.replica
-                      ? cluster_find_node(c, nd->last_ok.source_host, nd->last_ok.source_port)
-                      : -1;
+        int src = cluster_source_of(c, &nd->last_ok);
         /* A node whose GTID state can't be parsed has no known received set. */
         if (nd->up && src == old_primary && !nd->last_ok.gtid_error)
             pool[np++] = k;

@@ -417,9 +417,7 @@ static void verify_polled(run_t *r, const observation_t *o)
 {
     exec_t *x = r->x;
     const step_t *s = r->s;
-    const node_t *src = &x->c->nodes[s->source];
-    bool follows = o->source_host && strcmp(o->source_host, src->host) == 0 &&
-                   o->source_port == src->port;
+    bool follows = cluster_source_of(x->c, o) == s->source;
     bool running = o->io == IO_YES && o->sql_running;
     if (!follows || !running)
         r->good_polls = 0;
@@ -483,7 +481,7 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
     observe_rows_t rows = {0};
     if (rs)
         rows = (observe_rows_t){rs->ncols, rs->cols, rs->nrows, rs->vals};
-    observation_t o = {0};
+    observation_t o = {.ok = true};
     char why[512];
     if (!observe_replica(&r->x->p->flavors[r->s->node], &rows, &o, why, sizeof why))
         poll_again(r, why);

@@ -1556,7 +1556,7 @@ static bool replicas_lost_primary(const cluster_t *c)
     for (size_t i = 0; i < c->n_nodes; i++) {
         const observation_t *o = &c->nodes[i].last_ok;
         if ((int)i == c->primary || !c->nodes[i].up || !o->ok || !o->replica ||
-            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            cluster_source_of(c, o) != c->primary)
             continue;
         if (o->io == IO_YES)
             return false;

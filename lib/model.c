@@ -177,12 +177,11 @@ void cluster_free(cluster_t *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The node a replica's source points at, or -1 (outside the cluster or not a replica). */
-static int source_of(const cluster_t *c, const node_t *n)
+int cluster_source_of(const cluster_t *c, const observation_t *o)
 {
-    if (!n->last_ok.ok || !n->last_ok.replica)
+    if (!o->ok || !o->replica)
         return -1;
-    return cluster_find_node(c, n->last_ok.source_host, n->last_ok.source_port);
+    return cluster_find_node(c, o->source_host, o->source_port);
 }
 
 /* A node that can't be observed, and an account lacking what a failover or
@@ -216,7 +215,7 @@ bool cluster_infer_topology(cluster_t *c)
         up++;
         if (!nd->last_ok.read_only)
             writable++;
-        int s = source_of(c, nd);
+        int s = cluster_source_of(c, &nd->last_ok);
         if (s >= 0 && s != (int)i)
             followers[s]++;
     }
@@ -283,7 +282,7 @@ bool cluster_infer_topology(cluster_t *c)
                               nd->name);
         if (!nd->up || !o->replica)
             continue;
-        int s = source_of(c, nd);
+        int s = cluster_source_of(c, &nd->last_ok);
         if (s < 0)
             cluster_add_issue(c, "%s replicates from %s:%u, which is not in the cluster", nd->name,
                               o->source_host ? o->source_host : "?", o->source_port);

@@ -199,6 +199,10 @@ uint64_t node_unreached_since(const node_t *n);
 /* Which node, if any, has this host and port (exact host text, then port). -1 if none. */
 int cluster_find_node(const cluster_t *c, const char *host, unsigned port);
 int cluster_find_node_by_name(const cluster_t *c, const char *name);
+/* Which node of the cluster the observed node replicates from: the node
+ * whose host and port its replication source names; -1 when the observation
+ * failed, the node is not a replica, or its source is outside the cluster. */
+int cluster_source_of(const cluster_t *c, const observation_t *o);
 
 /* Works out the primary and every node's role from the nodes' last observations,
  * and replaces c->issues with what is inconsistent. Rules, in order:

@@ -48,7 +48,7 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
         if ((int)i == p || !n->up || !o->ok || !o->read_only)
             continue;
         if (o->replica) {
-            int src = cluster_find_node(c, o->source_host, o->source_port);
+            int src = cluster_source_of(c, o);
             if (src == p || (src < 0 && o->io == IO_YES))
                 continue; /* a replica of the primary, or of a server outside the cluster */
             /* A replica still following another node of the cluster (it was
@@ -781,7 +781,7 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
     observe_rows_t rows = {0};
     if (rs)
         rows = (observe_rows_t){rs->ncols, rs->cols, rs->nrows, rs->vals};
-    observation_t o = {0};
+    observation_t o = {.ok = true};
     char why[700];
     if (!observe_replica(&r->node.flavor, &rows, &o, why, sizeof why)) {
         poll_again(r, why);

@@ -203,3 +203,22 @@ Test(model, names)
     cr_assert_str_eq(promotion_rule_str(RULE_MUST_NOT), "must_not");
     cr_assert_str_eq(role_str(ROLE_REPLICA), "replica");
 }
+
+/* cluster_source_of: the node a replica follows, -1 for a primary, a source
+ * outside the cluster, or an observation that failed. */
+Test(model, source_of)
+{
+    const nd_t d[] = {PRIMARY(true), FOLLOWER(0), FOLLOWER(9), FOLLOWER(1)};
+    cluster_t c;
+    build(&c, d, 4, -1);
+    const int want[] = {-1, 0, -1, 1};
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_eq(cluster_source_of(&c, &c.nodes[i].last_ok), want[i], "db%zu", i + 1);
+    observation_t failed = c.nodes[1].last_ok;
+    failed.ok = false;
+    cr_expect_eq(cluster_source_of(&c, &failed), -1);
+    observation_t other_port = c.nodes[1].last_ok;
+    other_port.source_port = 3307;
+    cr_expect_eq(cluster_source_of(&c, &other_port), -1);
+    cluster_free(&c);
+}
