@@ -15,24 +15,16 @@ const char *policy_str(policy_t p)
     return p == POLICY_AVAILABILITY ? "availability" : "reliability";
 }
 
-/* A node's GTID state in its flavor's algebra. */
-typedef struct {
-    bool mysql;
-    gtid_set_t *set;   /* MySQL */
-    gtid_pos_t *pos;   /* MariaDB */
-} gstate_t;
-
-static void gstate_free(gstate_t *g)
+/* The GTID family of an observation's texts. */
+static gtid_family_t family_of(const observation_t *o)
 {
-    gtid_set_free(g->set);
-    gtid_pos_free(g->pos);
-    memset(g, 0, sizeof *g);
+    return o->family == FAMILY_MARIADB ? GTID_FAMILY_MARIADB : GTID_FAMILY_MYSQL;
 }
 
-/* set_of and pos_of read texts whose parse was checked where they entered
- * (elect_gtid_error on observations; the election's own output otherwise):
- * the empty value they fall back to stands only for an absent text. An
- * observation with a gtid_error never reaches them. */
+/* set_of, pos_of and state_of read texts whose parse was checked where they
+ * entered (elect_gtid_error on observations; the election's own output
+ * otherwise): the empty value they fall back to stands only for an absent
+ * text. An observation with a gtid_error never reaches them. */
 static gtid_set_t *set_of(const char *text)
 {
     gtid_set_t *s = text ? gtid_set_parse(text, NULL, 0) : NULL;
@@ -45,49 +37,33 @@ static gtid_pos_t *pos_of(const char *text)
     return p ? p : gtid_pos_new();
 }
 
-/* Received: MySQL executed ∪ retrieved; MariaDB the furthest of IO and applied. */
-static gstate_t received_of(const observation_t *o)
+static gtid_state_t *state_of(gtid_family_t family, const char *text)
 {
-    gstate_t g = {.mysql = o->family != FAMILY_MARIADB};
-    if (g.mysql) {
-        gtid_set_t *e = set_of(o->gtid_executed), *r = set_of(o->received_gtids);
-        g.set = gtid_set_union(e, r);
-        gtid_set_free(e);
-        gtid_set_free(r);
-    } else {
-        gtid_pos_t *io = pos_of(o->received_gtids), *sl = pos_of(o->executed_gtids);
-        g.pos = gtid_pos_max(io, sl);
-        gtid_pos_free(io);
-        gtid_pos_free(sl);
-    }
-    return g;
+    gtid_state_t *s = text ? gtid_state_parse(family, text, NULL, 0) : NULL;
+    return s ? s : gtid_state_new(family);
 }
 
-static char *gstate_text(const gstate_t *g)
+/* Received: MySQL executed ∪ retrieved; MariaDB the furthest of IO and applied. */
+static gtid_state_t *received_of(const observation_t *o)
 {
-    return g->mysql ? gtid_set_format_line(g->set) : gtid_pos_format(g->pos);
+    gtid_family_t f = family_of(o);
+    bool mysql = f == GTID_FAMILY_MYSQL;
+    gtid_state_t *a = state_of(f, mysql ? o->gtid_executed : o->executed_gtids);
+    gtid_state_t *b = state_of(f, o->received_gtids);
+    gtid_state_t *u = mysql ? gtid_state_union(a, b) : gtid_state_union(b, a);
+    gtid_state_free(a);
+    gtid_state_free(b);
+    return u;
 }
 
 /* Transactions received but not applied. */
-static long long backlog_of(const observation_t *o, const gstate_t *recv)
+static long long backlog_of(const observation_t *o, const gtid_state_t *recv)
 {
-    if (recv->mysql) {
-        gtid_set_t *e = set_of(o->gtid_executed);
-        gtid_set_t *d = gtid_set_subtract(recv->set, e);
-        long long n = (long long)gtid_set_count(d);
-        gtid_set_free(e);
-        gtid_set_free(d);
-        return n;
-    }
-    gtid_pos_t *applied = pos_of(o->executed_gtids);
-    long long n = 0;
-    for (size_t i = 0; i < recv->pos->n; i++) {
-        const gtid_pos_entry_t *a = gtid_pos_find(applied, recv->pos->e[i].domain);
-        uint64_t done = a ? a->seq : 0;
-        if (recv->pos->e[i].seq > done)
-            n += (long long)(recv->pos->e[i].seq - done);
-    }
-    gtid_pos_free(applied);
+    gtid_family_t f = family_of(o);
+    gtid_state_t *applied =
+        state_of(f, f == GTID_FAMILY_MYSQL ? o->gtid_executed : o->executed_gtids);
+    long long n = (long long)gtid_state_count_beyond(recv, applied);
+    gtid_state_free(applied);
     return n;
 }
 
@@ -148,9 +124,9 @@ char *elect_errant(const observation_t *o, const observation_t *p)
 }
 
 /* a ⊆ b in the flavor's algebra. */
-static bool contained(const gstate_t *a, const gstate_t *b)
+static bool contained(const gtid_state_t *a, const gtid_state_t *b)
 {
-    return a->mysql ? gtid_set_is_subset(a->set, b->set) : gtid_pos_covers(b->pos, a->pos);
+    return gtid_state_covers(b, a);
 }
 
 static bool newer_than(const observation_t *a, const observation_t *b)
@@ -169,21 +145,11 @@ char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result
     const observation_t *p = &c->nodes[old_primary].last_ok;
     if (!p->ok || !p->gtid_executed || p->gtid_error || !e->union_text)
         return xstrdup("");
-    if (p->family != FAMILY_MARIADB) {
-        gtid_set_t *mine = set_of(p->gtid_executed), *all = set_of(e->union_text);
-        gtid_set_t *d = gtid_set_subtract(mine, all);
-        char *text = gtid_set_format_line(d);
-        gtid_set_free(mine);
-        gtid_set_free(all);
-        gtid_set_free(d);
-        return text;
-    }
-    gtid_pos_t *mine = pos_of(p->gtid_executed), *all = pos_of(e->union_text);
-    gtid_pos_diff_t *d = gtid_pos_diff(all, mine);
-    char *text = gtid_pos_diff_format(d);
-    gtid_pos_diff_free(d);
-    gtid_pos_free(mine);
-    gtid_pos_free(all);
+    gtid_state_t *mine = state_of(family_of(p), p->gtid_executed);
+    gtid_state_t *all = state_of(family_of(p), e->union_text);
+    char *text = gtid_state_beyond_text(mine, all, NULL);
+    gtid_state_free(mine);
+    gtid_state_free(all);
     return text;
 }
 
@@ -191,9 +157,9 @@ long long elect_backlog(const observation_t *o)
 {
     if (!o->ok || !o->replica || o->gtid_error)
         return -1;
-    gstate_t recv = received_of(o);
-    long long n = backlog_of(o, &recv);
-    gstate_free(&recv);
+    gtid_state_t *recv = received_of(o);
+    long long n = backlog_of(o, recv);
+    gtid_state_free(recv);
     return n;
 }
 
@@ -201,10 +167,9 @@ long long elect_backlog(const observation_t *o)
  * that can (see elect_hold). recv holds the received state of every candidate
  * whose last observation succeeded. */
 static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
-                        const gstate_t *recv)
+                        gtid_state_t *const *recv)
 {
-    gstate_t all = {.mysql = true};
-    bool have_all = false;
+    gtid_state_t *all = NULL;
     for (size_t k = 0; k < r->n; k++) {
         elect_candidate_t *e = &r->c[k];
         const node_t *nd = &c->nodes[e->node];
@@ -214,31 +179,27 @@ static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
          * died before failoverd started, such as an earlier primary). */
         if (nd->up || !o->ok)
             continue;
-        if (!o->replica ||
-                   cluster_source_of(c, o) != old_primary) {
+        if (!o->replica || cluster_source_of(c, o) != old_primary) {
             continue; /* it did not replicate from the old primary */
         } else if (o->io != IO_NO) {
             e->unseen = "it can't be seen now and its IO thread was running when it was last "
                         "seen: it may have received transactions no other replica has";
         } else {
-            if (!have_all) {
-                all.mysql = recv[k].mysql;
-                all.set = all.mysql ? set_of(r->union_text) : NULL;
-                all.pos = all.mysql ? NULL : pos_of(r->union_text);
-                have_all = true;
-            }
-            if (recv[k].mysql != all.mysql || contained(&recv[k], &all))
+            if (!recv[k])
+                continue;
+            if (!all)
+                all = state_of(recv[k]->family, r->union_text);
+            if (recv[k]->family != all->family || contained(recv[k], all))
                 continue;
             e->unseen = "it can't be seen now and was last seen holding transactions no "
                         "replica that can be seen received";
         }
         r->n_unseen++;
     }
-    gstate_free(&all);
+    gtid_state_free(all);
 }
 
-bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why,
-                size_t len)
+bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why, size_t len)
 {
     buf_t b = BUF_INIT;
     for (size_t k = 0; k < e->n; k++) {
@@ -253,8 +214,9 @@ bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, ch
     }
     bool primary_only = e->primary_only && e->primary_only[0];
     if (primary_only)
-        buf_printf(&b, "%sthe old primary was last seen with %s, which no replica that can be "
-                       "seen received",
+        buf_printf(&b,
+                   "%sthe old primary was last seen with %s, which no replica that can be "
+                   "seen received",
                    b.len ? "; " : "", e->primary_only);
     snprintf(why, len, "%s", buf_str(&b));
     buf_free(&b);
@@ -269,13 +231,13 @@ typedef struct {
     const char *want;
     elect_result_t *r;
     const observation_t *prim; /* the old primary's last observation (empty if none) */
-    gstate_t *recv;            /* per candidate: what it received, errant ones left out */
+    gtid_state_t **recv;       /* per candidate: what it received, errant ones left out */
     bool *filtering;           /* per node: its replication filters differ (filters.h) */
     bool filtered_out;         /* a filtering replica was excluded for it */
     size_t *pool;              /* candidates that are up replicas of the old primary */
     size_t np;
-    bool *achievable;          /* per candidate: it can end up with everything */
-    size_t *order;             /* the eligible candidates, best first */
+    bool *achievable; /* per candidate: it can end up with everything */
+    size_t *order;    /* the eligible candidates, best first */
     size_t ne;
 } run_t;
 
@@ -285,27 +247,54 @@ typedef struct {
     const node_t *nd;
     const observation_t *o;
     const elect_candidate_t *e;
-    int src;      /* the node it replicates from (cluster_source_of) */
+    int src; /* the node it replicates from (cluster_source_of) */
     bool filtering;
 } excl_in_t;
 
-static bool ex_unobservable(const excl_in_t *x) { return !x->nd->up && x->nd->unobservable; }
-static bool ex_down(const excl_in_t *x) { return !x->nd->up; }
-static bool ex_gtid_error(const excl_in_t *x) { return x->o->gtid_error != NULL; }
-static bool ex_must_not(const excl_in_t *x) { return x->nd->rule == RULE_MUST_NOT; }
+static bool ex_unobservable(const excl_in_t *x)
+{
+    return !x->nd->up && x->nd->unobservable;
+}
+static bool ex_down(const excl_in_t *x)
+{
+    return !x->nd->up;
+}
+static bool ex_gtid_error(const excl_in_t *x)
+{
+    return x->o->gtid_error != NULL;
+}
+static bool ex_must_not(const excl_in_t *x)
+{
+    return x->nd->rule == RULE_MUST_NOT;
+}
 static bool ex_grants(const excl_in_t *x)
 {
     return x->nd->grants_missing_promote && x->nd->grants_missing_promote[0];
 }
-static bool ex_no_binlog(const excl_in_t *x) { return !x->o->log_bin; }
-static bool ex_no_replica_updates(const excl_in_t *x) { return !x->o->log_replica_updates; }
-static bool ex_delayed(const excl_in_t *x) { return x->o->sql_delay_s > 0; }
+static bool ex_no_binlog(const excl_in_t *x)
+{
+    return !x->o->log_bin;
+}
+static bool ex_no_replica_updates(const excl_in_t *x)
+{
+    return !x->o->log_replica_updates;
+}
+static bool ex_delayed(const excl_in_t *x)
+{
+    return x->o->sql_delay_s > 0;
+}
 static bool ex_other_source(const excl_in_t *x)
 {
     return x->src < 0 || x->src != x->run->old_primary;
 }
-static bool ex_sql_error(const excl_in_t *x) { return x->o->last_sql_errno != 0; }
-static bool ex_errant(const excl_in_t *x) { return x->e->errant[0] != '\0'; }
+static bool ex_sql_error(const excl_in_t *x)
+{
+    return x->o->last_sql_errno != 0;
+}
+static bool ex_errant(const excl_in_t *x)
+{
+    return x->e->errant[0] != '\0';
+}
 static bool ex_filters(const excl_in_t *x)
 {
     return x->filtering && x->run->policy == POLICY_RELIABILITY;
@@ -339,25 +328,25 @@ static const struct {
 static void candidate_gtids(run_t *run, size_t k, const observation_t *o)
 {
     elect_candidate_t *e = &run->r->c[k];
-    gstate_t *recv = &run->recv[k];
+    gtid_state_t **recv = &run->recv[k];
     if (!o->ok || o->gtid_error) {
         e->received = xstrdup("");
         return;
     }
     *recv = received_of(o);
-    e->received = gstate_text(recv);
-    e->backlog = backlog_of(o, recv);
+    e->received = gtid_state_format(*recv);
+    e->backlog = backlog_of(o, *recv);
     free(e->errant);
     e->errant = elect_errant(o, run->prim);
-    if (e->errant[0] && recv->mysql) {
+    if (e->errant[0] && (*recv)->family == GTID_FAMILY_MYSQL) {
         /* What it holds besides its errant transactions still counts. */
         gtid_set_t *bad = set_of(e->errant);
-        gtid_set_t *clean = gtid_set_subtract(recv->set, bad);
-        gtid_set_free(recv->set);
+        gtid_set_t *clean = gtid_set_subtract((*recv)->set, bad);
+        gtid_set_free((*recv)->set);
         gtid_set_free(bad);
-        recv->set = clean;
+        (*recv)->set = clean;
         free(e->received);
-        e->received = gstate_text(recv);
+        e->received = gtid_state_format(*recv);
     }
 }
 
@@ -396,32 +385,17 @@ static void pass_facts(run_t *run)
 /* The most advanced of the pool, and the union of what it received. */
 static gtid_advanced_t *pool_advanced(run_t *run)
 {
-    gtid_advanced_t *adv;
-    if (run->recv[run->pool[0]].mysql) {
-        const gtid_set_t **sets = xcalloc(run->np, sizeof *sets);
-        for (size_t p = 0; p < run->np; p++)
-            sets[p] = run->recv[run->pool[p]].set;
-        adv = gtid_set_most_advanced(sets, run->np);
-        gtid_set_t *u = gtid_set_new();
-        for (size_t p = 0; p < run->np; p++)
-            gtid_set_add_set(u, sets[p]);
-        run->r->union_text = gtid_set_format_line(u);
-        gtid_set_free(u);
-        free(sets);
-        return adv;
-    }
-    const gtid_pos_t **ps = xcalloc(run->np, sizeof *ps);
-    gtid_pos_t *u = gtid_pos_new();
-    for (size_t p = 0; p < run->np; p++) {
-        ps[p] = run->recv[run->pool[p]].pos;
-        gtid_pos_t *m = gtid_pos_max(u, ps[p]);
-        gtid_pos_free(u);
-        u = m;
-    }
-    adv = gtid_pos_most_advanced(ps, run->np);
-    run->r->union_text = gtid_pos_format(u);
-    gtid_pos_free(u);
-    free(ps);
+    const gtid_state_t **st = xcalloc(run->np, sizeof *st);
+    for (size_t p = 0; p < run->np; p++)
+        st[p] = run->recv[run->pool[p]];
+    gtid_family_t f = st[0]->family;
+    gtid_advanced_t *adv = gtid_state_most_advanced(st, run->np, f);
+    gtid_state_t *u = gtid_state_new(f);
+    for (size_t p = 0; p < run->np; p++)
+        gtid_state_add(u, st[p]);
+    run->r->union_text = gtid_state_format(u);
+    gtid_state_free(u);
+    free(st);
     return adv;
 }
 
@@ -464,8 +438,8 @@ static void pass_versions(run_t *run)
             continue;
         for (size_t p = 0; p < run->np; p++) {
             const elect_candidate_t *f = &r->c[run->pool[p]];
-            if (f->node != e->node && newer_than(&run->c->nodes[e->node].last_ok,
-                                                 &run->c->nodes[f->node].last_ok)) {
+            if (f->node != e->node &&
+                newer_than(&run->c->nodes[e->node].last_ok, &run->c->nodes[f->node].last_ok)) {
                 e->excluded = "it runs a newer server version than a replica that would follow it";
                 break;
             }
@@ -477,26 +451,17 @@ static void pass_versions(run_t *run)
  * the pool received? */
 static bool can_get_all(const run_t *run, size_t k)
 {
-    const gstate_t *recv = run->recv;
-    gstate_t acc = {.mysql = recv[k].mysql};
-    acc.set = acc.mysql ? gtid_set_copy(recv[k].set) : NULL;
-    acc.pos = acc.mysql ? NULL : gtid_pos_copy(recv[k].pos);
+    gtid_state_t *const *recv = run->recv;
+    gtid_state_t *acc = gtid_state_copy(recv[k]);
     for (size_t p = 0; p < run->np; p++) {
         size_t s = run->pool[p];
-        if (s == k || !run->r->c[s].source_ok)
-            continue;
-        if (acc.mysql) {
-            gtid_set_add_set(acc.set, recv[s].set);
-        } else {
-            gtid_pos_t *m = gtid_pos_max(acc.pos, recv[s].pos);
-            gtid_pos_free(acc.pos);
-            acc.pos = m;
-        }
+        if (s != k && run->r->c[s].source_ok)
+            gtid_state_add(acc, recv[s]);
     }
     bool all = true;
     for (size_t p = 0; p < run->np && all; p++)
-        all = contained(&recv[run->pool[p]], &acc);
-    gstate_free(&acc);
+        all = contained(recv[run->pool[p]], acc);
+    gtid_state_free(acc);
     return all;
 }
 
@@ -601,7 +566,7 @@ static void pass_catchup(run_t *run, size_t chosen_k)
             ma = (int)run->pool[p];
     for (size_t p = 0; p < run->np; p++) {
         size_t s = run->pool[p];
-        if (s == chosen_k || !r->c[s].source_ok || contained(&run->recv[s], &run->recv[chosen_k]))
+        if (s == chosen_k || !r->c[s].source_ok || contained(run->recv[s], run->recv[chosen_k]))
             continue;
         if (ma >= 0 && (int)s != ma)
             continue;
@@ -667,7 +632,7 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     r->primary_only = elect_primary_only(c, old_primary, r);
 
     for (size_t k = 0; k < r->n; k++)
-        gstate_free(&run.recv[k]);
+        gtid_state_free(run.recv[k]);
     free(run.recv);
     free(run.pool);
     free(run.order);
@@ -733,14 +698,14 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
     json_t *cands = json_array();
     for (size_t k = 0; k < r->n; k++) {
         const elect_candidate_t *e = &r->c[k];
-        json_array_append_new(
-            cands, json_pack("{s:s, s:s, s:o, s:i, s:b, s:s, s:s, s:s, s:o}", "node",
-                             c->nodes[e->node].name, "promotion_rule",
-                             promotion_rule_str(c->nodes[e->node].rule), "excluded",
-                             e->excluded ? json_string(e->excluded) : json_null(), "rank", e->rank,
-                             "lacks", e->lacks, "missing", e->missing, "received", e->received,
-                             "errant", e->errant, "backlog",
-                             e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+        json_array_append_new(cands,
+                              json_pack("{s:s, s:s, s:o, s:i, s:b, s:s, s:s, s:s, s:o}", "node",
+                                        c->nodes[e->node].name, "promotion_rule",
+                                        promotion_rule_str(c->nodes[e->node].rule), "excluded",
+                                        e->excluded ? json_string(e->excluded) : json_null(),
+                                        "rank", e->rank, "lacks", e->lacks, "missing", e->missing,
+                                        "received", e->received, "errant", e->errant, "backlog",
+                                        e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
         const observation_t *o = &c->nodes[e->node].last_ok;
         json_t *cand = json_array_get(cands, json_array_size(cands) - 1);
         json_object_set_new(cand, "filters",
@@ -751,13 +716,12 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)
         json_array_append_new(cu, json_string(c->nodes[r->catchup[k]].name));
-    json_t *out = json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
-                     r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(),
-                     "most_advanced",
-                     r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name)
-                                           : json_null(),
-                     "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
-                     "why", r->why, "candidates", cands);
+    json_t *out = json_pack(
+        "{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
+        r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(), "most_advanced",
+        r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name) : json_null(),
+        "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu, "why", r->why,
+        "candidates", cands);
     json_object_set_new(out, "primary_only", json_string(r->primary_only ? r->primary_only : ""));
     return out;
 }
@@ -770,16 +734,10 @@ static bool check_one(buf_t *b, bool mysql, const char *name, const char *text)
     if (!text)
         return true;
     char err[256] = "";
-    bool ok;
-    if (mysql) {
-        gtid_set_t *s = gtid_set_parse(text, err, sizeof err);
-        ok = s != NULL;
-        gtid_set_free(s);
-    } else {
-        gtid_pos_t *p = gtid_pos_parse(text, err, sizeof err);
-        ok = p != NULL;
-        gtid_pos_free(p);
-    }
+    gtid_state_t *s =
+        gtid_state_parse(mysql ? GTID_FAMILY_MYSQL : GTID_FAMILY_MARIADB, text, err, sizeof err);
+    bool ok = s != NULL;
+    gtid_state_free(s);
     if (!ok)
         buf_printf(b, "%s '%.200s' can't be parsed: %s", name, text, err[0] ? err : "invalid");
     return ok;
@@ -818,23 +776,12 @@ char *elect_received_regress(const observation_t *before, const observation_t *a
     if (!usable(before) || !usable(after) ||
         (before->family == FAMILY_MARIADB) != (after->family == FAMILY_MARIADB))
         return xstrdup("");
-    gstate_t b = received_of(before), a = received_of(after);
-    char *text;
-    if (b.mysql) {
-        gtid_set_t *d = gtid_set_subtract(b.set, a.set);
-        *count = gtid_set_count(d);
-        text = gtid_set_format_line(d);
-        gtid_set_free(d);
-    } else {
-        /* Per domain: where the position now is short of the one before. */
-        gtid_pos_diff_t *d = gtid_pos_diff(a.pos, b.pos);
-        for (size_t i = 0; i < d->n; i++)
-            *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
-        text = gtid_pos_diff_format(d);
-        gtid_pos_diff_free(d);
-    }
-    gstate_free(&b);
-    gstate_free(&a);
+    /* MySQL: what was received before and is not now; MariaDB, per domain,
+     * where the position now is short of the one before. */
+    gtid_state_t *b = received_of(before), *a = received_of(after);
+    char *text = gtid_state_beyond_text(b, a, count);
+    gtid_state_free(b);
+    gtid_state_free(a);
     return text;
 }
 
@@ -842,20 +789,12 @@ void elect_add_received(elect_result_t *e, const observation_t *o)
 {
     if (!usable(o))
         return;
-    gstate_t g = received_of(o);
-    char *text;
-    if (g.mysql) {
-        gtid_set_t *u = set_of(e->union_text);
-        gtid_set_add_set(u, g.set);
-        text = gtid_set_format_line(u);
-        gtid_set_free(u);
-    } else {
-        gtid_pos_t *u = pos_of(e->union_text), *m = gtid_pos_max(u, g.pos);
-        text = gtid_pos_format(m);
-        gtid_pos_free(u);
-        gtid_pos_free(m);
-    }
-    gstate_free(&g);
+    gtid_state_t *g = received_of(o);
+    gtid_state_t *u = state_of(g->family, e->union_text);
+    gtid_state_add(u, g);
+    char *text = gtid_state_format(u);
+    gtid_state_free(u);
+    gtid_state_free(g);
     free(e->union_text);
     e->union_text = text;
 }

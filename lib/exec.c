@@ -392,22 +392,14 @@ static bool reached(const exec_t *x, const observation_t *o, const step_t *s)
 {
     if (!s->reach_captured || !x->captured || !x->captured[0])
         return true;
-    const flavor_t *f = &x->p->flavors[s->node];
-    const char *col = o->executed_gtids;
-    bool ok = false;
-    if (f->family == FLAVOR_MARIADB) {
-        gtid_pos_t *have = col ? gtid_pos_parse(col, NULL, 0) : NULL;
-        gtid_pos_t *want = gtid_pos_parse(x->captured, NULL, 0);
-        ok = !want || (have && gtid_pos_covers(have, want));
-        gtid_pos_free(have);
-        gtid_pos_free(want);
-    } else {
-        gtid_set_t *have = col ? gtid_set_parse(col, NULL, 0) : NULL;
-        gtid_set_t *want = gtid_set_parse(x->captured, NULL, 0);
-        ok = !want || (have && gtid_set_is_subset(want, have));
-        gtid_set_free(have);
-        gtid_set_free(want);
-    }
+    gtid_family_t fam = x->p->flavors[s->node].family == FLAVOR_MARIADB ? GTID_FAMILY_MARIADB
+                                                                        : GTID_FAMILY_MYSQL;
+    gtid_state_t *have =
+        o->executed_gtids ? gtid_state_parse(fam, o->executed_gtids, NULL, 0) : NULL;
+    gtid_state_t *want = gtid_state_parse(fam, x->captured, NULL, 0);
+    bool ok = !want || (have && gtid_state_covers(have, want));
+    gtid_state_free(have);
+    gtid_state_free(want);
     return ok;
 }
 

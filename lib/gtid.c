@@ -63,7 +63,7 @@ bool gtid__perr(parser_t *p, size_t off, const char *fmt, ...)
 }
 
 bool gtid__parse_dec(parser_t *p, size_t *i, uint64_t max, bool zero_ok, const char *what,
-                      uint64_t *out)
+                     uint64_t *out)
 {
     char d[16];
     const char *t = p->t;
@@ -87,7 +87,7 @@ bool gtid__parse_dec(parser_t *p, size_t *i, uint64_t max, bool zero_ok, const c
     if (overflow) {
         int len = (int)(k - start);
         return gtid__perr(p, start, "%s %.*s%s is too large (largest is %" PRIu64 ")", what,
-                    len > 40 ? 40 : len, t + start, len > 40 ? "..." : "", max);
+                          len > 40 ? 40 : len, t + start, len > 40 ? "..." : "", max);
     }
     *out = v;
     *i = k;

@@ -71,7 +71,8 @@ typedef struct {
 } parser_t;
 
 /* Writes "offset N: message" and returns false. */
-bool gtid__perr(parser_t *p, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool gtid__perr(parser_t *p, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Reads a decimal number without sign or leading zero, at most max. what names
  * it in messages ("transaction number", "domain id" ...). */

@@ -85,14 +85,16 @@ gtid_pos_t *gtid_pos_parse(const char *text, char *err, size_t errlen)
             if (!gtid__parse_dec(&p, &i, UINT32_MAX, true, "domain id", &dom))
                 goto fail;
             if (t[i] != '-') {
-                gtid__perr(&p, i, "expected '-' after the domain id, found %s", gtid__describe(t[i], d));
+                gtid__perr(&p, i, "expected '-' after the domain id, found %s",
+                           gtid__describe(t[i], d));
                 goto fail;
             }
             i++;
             if (!gtid__parse_dec(&p, &i, UINT32_MAX, true, "server id", &srv))
                 goto fail;
             if (t[i] != '-') {
-                gtid__perr(&p, i, "expected '-' after the server id, found %s", gtid__describe(t[i], d));
+                gtid__perr(&p, i, "expected '-' after the server id, found %s",
+                           gtid__describe(t[i], d));
                 goto fail;
             }
             i++;
@@ -124,7 +126,7 @@ gtid_pos_t *gtid_pos_parse(const char *text, char *err, size_t errlen)
     for (size_t k = 1; k < n; k++) {
         if (items[k].e.domain == items[k - 1].e.domain) {
             gtid__perr(&p, items[k].at, "duplicate domain %" PRIu32 " (first at offset %zu)",
-                 items[k].e.domain, items[k - 1].at);
+                       items[k].e.domain, items[k - 1].at);
             goto fail;
         }
     }
@@ -309,4 +311,3 @@ void gtid_pos_diff_free(gtid_pos_diff_t *d)
     free(d->gap);
     free(d);
 }
-

@@ -228,10 +228,11 @@ static bool parse_uuid_at(parser_t *p, size_t *i, char out[GTID_UUID_LEN + 1])
         if (c == '\0')
             return gtid__perr(p, *i + k, "malformed UUID: the text ends inside it");
         if (dash && c != '-')
-            return gtid__perr(p, *i + k, "malformed UUID: expected '-', found %s", gtid__describe(c, d));
+            return gtid__perr(p, *i + k, "malformed UUID: expected '-', found %s",
+                              gtid__describe(c, d));
         if (!dash && !is_hex(c))
             return gtid__perr(p, *i + k, "malformed UUID: expected a hex digit, found %s",
-                        gtid__describe(c, d));
+                              gtid__describe(c, d));
         out[k] = lower(c);
     }
     out[GTID_UUID_LEN] = '\0';
@@ -653,9 +654,9 @@ bool gtid_set_add(gtid_set_t *s, const char *uuid, const char *tag, uint64_t fir
         return false;
     if (first < 1 || last > GTID_TXN_MAX || first > last) {
         gtid__set_err(err, errlen,
-                "not a transaction interval: %" PRIu64 "-%" PRIu64 " (must be 1 <= first <= "
-                "last <= %" PRIu64 ")",
-                first, last, GTID_TXN_MAX);
+                      "not a transaction interval: %" PRIu64 "-%" PRIu64 " (must be 1 <= first <= "
+                      "last <= %" PRIu64 ")",
+                      first, last, GTID_TXN_MAX);
         return false;
     }
     bool found;
@@ -734,4 +735,3 @@ gtid_group_t gtid_set_group(const gtid_set_t *s, size_t i)
     }
     return v;
 }
-

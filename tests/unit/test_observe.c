@@ -160,9 +160,8 @@ Test(observe, real_rows)
         cr_expect_eq(o.lag_s, w->lag, "%s: lag %lld", w->file, (long long)o.lag_s);
         cr_expect_eq(o.last_io_errno, w->io_errno, "%s", w->file);
         if (w->io_error_start)
-            cr_expect(o.last_io_error &&
-                          strncmp(o.last_io_error, w->io_error_start, strlen(w->io_error_start)) ==
-                              0,
+            cr_expect(o.last_io_error && strncmp(o.last_io_error, w->io_error_start,
+                                                 strlen(w->io_error_start)) == 0,
                       "%s: %s", w->file, o.last_io_error ? o.last_io_error : "(none)");
         else
             cr_expect_null(o.last_io_error, "%s", w->file);
@@ -237,7 +236,7 @@ typedef struct {
     const char *what;
     const char *file;
     const char *col;
-    const char *value; /* NULL: SQL NULL */
+    const char *value;  /* NULL: SQL NULL */
     const char *rename; /* instead: the column renamed to this */
     const char *want_err;
 } bad_row_t;
