@@ -43,25 +43,37 @@ static gtid_state_t *state_of(gtid_family_t family, const char *text)
     return s ? s : gtid_state_new(family);
 }
 
+/* The observation's parsed state (observation_parse_gtids) when it has one,
+ * else its text read here (an observation made outside the model). */
+static gtid_state_t *parsed_or_text(const observation_t *o, const gtid_state_t *st,
+                                    const char *text)
+{
+    return st ? gtid_state_copy(st) : state_of(family_of(o), text);
+}
+
+/* What it applied: MySQL @@gtid_executed; MariaDB its applied position. */
+static gtid_state_t *applied_of(const observation_t *o)
+{
+    return o->family == FAMILY_MARIADB ? parsed_or_text(o, o->applied_st, o->executed_gtids)
+                                       : parsed_or_text(o, o->executed_st, o->gtid_executed);
+}
+
 /* Received: MySQL executed ∪ retrieved; MariaDB the furthest of IO and applied. */
 static gtid_state_t *received_of(const observation_t *o)
 {
-    gtid_family_t f = family_of(o);
-    bool mysql = f == GTID_FAMILY_MYSQL;
-    gtid_state_t *a = state_of(f, mysql ? o->gtid_executed : o->executed_gtids);
-    gtid_state_t *b = state_of(f, o->received_gtids);
-    gtid_state_t *u = mysql ? gtid_state_union(a, b) : gtid_state_union(b, a);
-    gtid_state_free(a);
-    gtid_state_free(b);
+    gtid_state_t *applied = applied_of(o);
+    gtid_state_t *io = parsed_or_text(o, o->received_st, o->received_gtids);
+    gtid_state_t *u = o->family == FAMILY_MARIADB ? gtid_state_union(io, applied)
+                                                  : gtid_state_union(applied, io);
+    gtid_state_free(applied);
+    gtid_state_free(io);
     return u;
 }
 
 /* Transactions received but not applied. */
 static long long backlog_of(const observation_t *o, const gtid_state_t *recv)
 {
-    gtid_family_t f = family_of(o);
-    gtid_state_t *applied =
-        state_of(f, f == GTID_FAMILY_MYSQL ? o->gtid_executed : o->executed_gtids);
+    gtid_state_t *applied = applied_of(o);
     long long n = (long long)gtid_state_count_beyond(recv, applied);
     gtid_state_free(applied);
     return n;

@@ -625,6 +625,7 @@ static void remember_before(failover_t *f, const cluster_t *c)
         b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
         b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
         b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
+        observation_parse_gtids(b);
     }
 }
 

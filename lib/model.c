@@ -17,7 +17,29 @@ void observation_clear(observation_t *o)
                      &o->grants_missing, &o->grants_missing_promote};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
+    gtid_state_free(o->executed_st);
+    gtid_state_free(o->received_st);
+    gtid_state_free(o->applied_st);
     memset(o, 0, sizeof *o);
+}
+
+static gtid_state_t *parsed(gtid_family_t family, const char *text)
+{
+    return text ? gtid_state_parse(family, text, NULL, 0) : NULL;
+}
+
+void observation_parse_gtids(observation_t *o)
+{
+    gtid_state_free(o->executed_st);
+    gtid_state_free(o->received_st);
+    gtid_state_free(o->applied_st);
+    o->executed_st = o->received_st = o->applied_st = NULL;
+    if (!o->ok || o->gtid_error)
+        return;
+    gtid_family_t f = o->family == FAMILY_MARIADB ? GTID_FAMILY_MARIADB : GTID_FAMILY_MYSQL;
+    o->executed_st = parsed(f, o->gtid_executed);
+    o->received_st = parsed(f, o->received_gtids);
+    o->applied_st = parsed(f, o->executed_gtids);
 }
 
 void observation_move(observation_t *dst, observation_t *src)
@@ -114,6 +136,7 @@ void node_observe(node_t *n, observation_t *obs)
     n->failures = 0;
     n->latency_ms = obs->latency_ms;
     node_count_latency(n, obs->latency_ms);
+    observation_parse_gtids(obs);
     observation_move(&n->last_ok, obs);
 }
 

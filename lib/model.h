@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "gtid.h"
 
 typedef enum { FAMILY_UNKNOWN, FAMILY_MYSQL, FAMILY_MARIADB } server_family_t;
 typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
@@ -99,10 +100,22 @@ typedef struct {
     bool grants_judged;     /* ... and could be judged (no roles) */
     char *grants_missing;   /* needed privileges it lacks, "" none */
     char *grants_missing_promote; /* those a promotion needs */
+
+    /* The GTID texts above, parsed once where the observation enters the
+     * model (observation_parse_gtids, from node_observe), in the node's
+     * family: gtid_executed, received_gtids and executed_gtids. NULL where
+     * the text is absent or does not parse (then gtid_error says why); the
+     * texts stay as the server wrote them, for status and the journal. */
+    gtid_state_t *executed_st;
+    gtid_state_t *received_st;
+    gtid_state_t *applied_st;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
 void observation_move(observation_t *dst, observation_t *src); /* dst cleared first; src zeroed */
+/* Parses the observation's GTID texts into executed_st, received_st and
+ * applied_st (replacing any); nothing when it failed or has a gtid_error. */
+void observation_parse_gtids(observation_t *o);
 
 /* Upper bounds (ms) of the probe latency histogram's buckets, ascending. */
 #define NODE_LATENCY_BUCKETS 12

@@ -222,3 +222,33 @@ Test(model, source_of)
     cr_expect_eq(cluster_source_of(&c, &other_port), -1);
     cluster_free(&c);
 }
+
+/* The GTID texts are parsed once, when the observation enters the model;
+ * a text with a gtid_error is not. */
+Test(model, gtids_parsed_on_entry)
+{
+    node_t n;
+    node_init(&n, "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
+    observation_t o = {.at = 1,
+                       .ok = true,
+                       .family = FAMILY_MARIADB,
+                       .gtid_executed = xstrdup("0-1-7"),
+                       .received_gtids = xstrdup("0-1-9"),
+                       .executed_gtids = xstrdup("0-1-7")};
+    node_observe(&n, &o);
+    cr_assert_not_null(n.last_ok.executed_st);
+    cr_expect_eq(n.last_ok.executed_st->family, GTID_FAMILY_MARIADB);
+    char *t = gtid_state_format(n.last_ok.received_st);
+    cr_expect_str_eq(t, "0-1-9");
+    free(t);
+    cr_expect_not_null(n.last_ok.applied_st);
+    observation_t bad = {.at = 2,
+                         .ok = true,
+                         .family = FAMILY_MYSQL,
+                         .gtid_executed = xstrdup("not a set"),
+                         .gtid_error = xstrdup("@@gtid_executed can't be parsed")};
+    node_observe(&n, &bad);
+    cr_expect_null(n.last_ok.executed_st);
+    cr_expect_null(n.last_ok.received_st);
+    node_free(&n);
+}
