@@ -94,6 +94,26 @@ bool gtid__parse_dec(parser_t *p, size_t *i, uint64_t max, bool zero_ok, const c
     return true;
 }
 
+int gtid__next_element(parser_t *p, size_t *i, const char *expected)
+{
+    const char *t = p->t;
+    char d[16];
+    *i = skip_ws(t, *i);
+    if (t[*i] == '\0')
+        return 0;
+    if (t[*i] != ',') {
+        gtid__perr(p, *i, "expected %s, found %s", expected, gtid__describe(t[*i], d));
+        return -1;
+    }
+    size_t comma = *i;
+    *i = skip_ws(t, *i + 1);
+    if (t[*i] == '\0') {
+        gtid__perr(p, comma, "trailing comma");
+        return -1;
+    }
+    return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* MySQL GTID sets: text in, text out                                  */
 /* ------------------------------------------------------------------ */

@@ -79,4 +79,10 @@ bool gtid__perr(parser_t *p, size_t off, const char *fmt, ...)
 bool gtid__parse_dec(parser_t *p, size_t *i, uint64_t max, bool zero_ok, const char *what,
                      uint64_t *out);
 
+/* After an element of a list at *i (whitespace skipped): 0 at the end of
+ * the text; 1 past a comma, at the next element; -1 (with the error) for
+ * anything else or a trailing comma. expected says what may follow an
+ * element, for the message ("','", "',' or ':'"). */
+int gtid__next_element(parser_t *p, size_t *i, const char *expected);
+
 #endif

@@ -106,19 +106,11 @@ gtid_pos_t *gtid_pos_parse(const char *text, char *err, size_t errlen)
             items[n].e.seq = seq;
             items[n].at = at;
             n++;
-            i = skip_ws(t, i);
-            if (t[i] == '\0')
+            int next = gtid__next_element(&p, &i, "','");
+            if (next < 0)
+                goto fail;
+            if (next == 0)
                 break;
-            if (t[i] != ',') {
-                gtid__perr(&p, i, "expected ',', found %s", gtid__describe(t[i], d));
-                goto fail;
-            }
-            size_t comma = i;
-            i = skip_ws(t, i + 1);
-            if (t[i] == '\0') {
-                gtid__perr(&p, comma, "trailing comma");
-                goto fail;
-            }
         }
     }
     if (n > 1)

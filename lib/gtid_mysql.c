@@ -347,25 +347,17 @@ gtid_set_t *gtid_set_parse(const char *text, char *err, size_t errlen)
     }
     gtid_set_t *s = gtid_set_new();
     const char *t = text;
-    char d[16];
     size_t i = skip_ws(t, 0);
     if (t[i] == '\0')
         return s;
     for (;;) {
         if (!parse_element(&p, s, &i))
             goto fail;
-        if (t[i] == '\0')
+        int next = gtid__next_element(&p, &i, "',' or ':'");
+        if (next < 0)
+            goto fail;
+        if (next == 0)
             break;
-        if (t[i] != ',') {
-            gtid__perr(&p, i, "expected ',' or ':', found %s", gtid__describe(t[i], d));
-            goto fail;
-        }
-        size_t comma = i;
-        i = skip_ws(t, i + 1);
-        if (t[i] == '\0') {
-            gtid__perr(&p, comma, "trailing comma");
-            goto fail;
-        }
     }
     set_normalize(s);
     return s;

@@ -26,6 +26,12 @@ typedef struct {
     char *const *vals;
 } observe_rows_t;
 
+/* The rows of a result set that has the fields above under the same names
+ * (dbconn_rs_t); no rows for NULL. */
+#define OBSERVE_ROWS(rs)                                                                           \
+    ((rs) ? (observe_rows_t){(rs)->ncols, (rs)->cols, (rs)->nrows, (rs)->vals}                     \
+          : (observe_rows_t){0})
+
 /* Fills the replication part of *o (replica, source_host, source_port, io,
  * sql_running, the last errors, lag_s, sql_delay_s, relay_log_space,
  * repl_filters, received_gtids, executed_gtids and, on MariaDB, heartbeats)

@@ -219,7 +219,7 @@ static bool parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
 {
     if (!rs || !rs->has_rows)
         return true;
-    observe_rows_t rows = {rs->ncols, rs->cols, rs->nrows, rs->vals};
+    observe_rows_t rows = OBSERVE_ROWS(rs);
     char err[512];
     if (observe_replica(&p->flavor, &rows, o, err, sizeof err))
         return true;

@@ -778,9 +778,7 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
         return;
     }
     const dbconn_rs_t *rs = dbconn_result_set(res, 0);
-    observe_rows_t rows = {0};
-    if (rs)
-        rows = (observe_rows_t){rs->ncols, rs->cols, rs->nrows, rs->vals};
+    observe_rows_t rows = OBSERVE_ROWS(rs);
     observation_t o = {.ok = true};
     char why[700];
     if (!observe_replica(&r->node.flavor, &rows, &o, why, sizeof why)) {
