@@ -10,6 +10,7 @@
  * rejoin_compare. */
 #include "../../lib/probe.c"
 
+#include "filters.h"
 #include "fuzz.h"
 #include "jtext.h"
 #include "rejoin.h"
