@@ -65,7 +65,7 @@ static void not_receiving(const cluster_t *c, const durability_state_t *d, uint6
         const node_t *r = &c->nodes[i];
         const observation_t *o = &r->last_ok;
         if ((int)i == c->primary || !r->up || !o->ok || !o->replica ||
-            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            cluster_source_of(c, o) != c->primary)
             continue;
         /* A thread stopped on purpose (a switchover stops the candidate's) counts
          * only once the primary writes past it; one that fails counts at once. */
@@ -92,7 +92,7 @@ static char *replicas_hold(const cluster_t *c, bool mariadb)
     for (size_t i = 0; i < c->n_nodes; i++) {
         const observation_t *o = &c->nodes[i].last_ok;
         if ((int)i == c->primary || !o->ok || !o->replica ||
-            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            cluster_source_of(c, o) != c->primary)
             continue;
         const char *parts[2] = {o->received_gtids, o->executed_gtids};
         for (int k = 0; k < 2; k++) {

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "filters.h"
 #include "flavor.h"
+#include "elect_internal.h"
 #include "gtid.h"
 
 const char *policy_str(policy_t p)
@@ -15,142 +16,10 @@ const char *policy_str(policy_t p)
     return p == POLICY_AVAILABILITY ? "availability" : "reliability";
 }
 
-/* A node's GTID state in its flavor's algebra. */
-typedef struct {
-    bool mysql;
-    gtid_set_t *set;   /* MySQL */
-    gtid_pos_t *pos;   /* MariaDB */
-} gstate_t;
-
-static void gstate_free(gstate_t *g)
-{
-    gtid_set_free(g->set);
-    gtid_pos_free(g->pos);
-    memset(g, 0, sizeof *g);
-}
-
-/* set_of and pos_of read texts whose parse was checked where they entered
- * (elect_gtid_error on observations; the election's own output otherwise):
- * the empty value they fall back to stands only for an absent text. An
- * observation with a gtid_error never reaches them. */
-static gtid_set_t *set_of(const char *text)
-{
-    gtid_set_t *s = text ? gtid_set_parse(text, NULL, 0) : NULL;
-    return s ? s : gtid_set_new();
-}
-
-static gtid_pos_t *pos_of(const char *text)
-{
-    gtid_pos_t *p = text ? gtid_pos_parse(text, NULL, 0) : NULL;
-    return p ? p : gtid_pos_new();
-}
-
-/* Received: MySQL executed ∪ retrieved; MariaDB the furthest of IO and applied. */
-static gstate_t received_of(const observation_t *o)
-{
-    gstate_t g = {.mysql = o->family != FAMILY_MARIADB};
-    if (g.mysql) {
-        gtid_set_t *e = set_of(o->gtid_executed), *r = set_of(o->received_gtids);
-        g.set = gtid_set_union(e, r);
-        gtid_set_free(e);
-        gtid_set_free(r);
-    } else {
-        gtid_pos_t *io = pos_of(o->received_gtids), *sl = pos_of(o->executed_gtids);
-        g.pos = gtid_pos_max(io, sl);
-        gtid_pos_free(io);
-        gtid_pos_free(sl);
-    }
-    return g;
-}
-
-static char *gstate_text(const gstate_t *g)
-{
-    return g->mysql ? gtid_set_format_line(g->set) : gtid_pos_format(g->pos);
-}
-
-/* Transactions received but not applied. */
-static long long backlog_of(const observation_t *o, const gstate_t *recv)
-{
-    if (recv->mysql) {
-        gtid_set_t *e = set_of(o->gtid_executed);
-        gtid_set_t *d = gtid_set_subtract(recv->set, e);
-        long long n = (long long)gtid_set_count(d);
-        gtid_set_free(e);
-        gtid_set_free(d);
-        return n;
-    }
-    gtid_pos_t *applied = pos_of(o->executed_gtids);
-    long long n = 0;
-    for (size_t i = 0; i < recv->pos->n; i++) {
-        const gtid_pos_entry_t *a = gtid_pos_find(applied, recv->pos->e[i].domain);
-        uint64_t done = a ? a->seq : 0;
-        if (recv->pos->e[i].seq > done)
-            n += (long long)(recv->pos->e[i].seq - done);
-    }
-    gtid_pos_free(applied);
-    return n;
-}
-
-/* Errant transactions of replica o against the old primary p (see elect.h). */
-char *elect_errant(const observation_t *o, const observation_t *p)
-{
-    if (!p->ok || !p->gtid_executed || p->gtid_error)
-        return xstrdup(""); /* the primary was never seen: nothing to compare with */
-    if (o->gtid_error)
-        return xstrdup(""); /* unknown, not errant: the node's own error says so */
-    if (o->family != FAMILY_MARIADB) {
-        gtid_set_t *mine = set_of(o->gtid_executed), *theirs = set_of(p->gtid_executed);
-        gtid_set_t *d = gtid_set_subtract(mine, theirs);
-        gtid_set_t *errant = gtid_set_new();
-        for (size_t i = 0; i < gtid_set_group_count(d); i++) {
-            gtid_group_t g = gtid_set_group(d, i);
-            /* The primary's own later transactions are not errant: it wrote them after
-             * its last probe and the replica received them. */
-            if (p->server_uuid && strcasecmp(g.uuid, p->server_uuid) == 0)
-                continue;
-            for (size_t k = 0; k < g.n_iv; k++)
-                gtid_set_add(errant, g.uuid, g.tag, g.iv[k].first, g.iv[k].last, NULL, 0);
-        }
-        char *text = gtid_set_format_line(errant);
-        gtid_set_free(mine);
-        gtid_set_free(theirs);
-        gtid_set_free(d);
-        gtid_set_free(errant);
-        return text;
-    }
-    /* MariaDB positions keep only the last transaction per domain, so two
-     * signs are read: an entry of another server beyond the primary's
-     * position; and, where the replica replicates the domain, a last logged
-     * transaction of its own that is not the last one it replicated. The
-     * second catches a local write even after the primary went past its
-     * sequence number (under gtid_strict_mode the replica then stops at the
-     * primary's transaction with that number, with the local one last in its
-     * binary log). */
-    gtid_pos_t *mine = pos_of(o->gtid_executed), *theirs = pos_of(p->gtid_executed);
-    gtid_pos_t *slave = pos_of(o->gtid_slave_pos ? o->gtid_slave_pos : o->executed_gtids);
-    gtid_pos_t *errant = gtid_pos_new();
-    for (size_t i = 0; i < mine->n; i++) {
-        const gtid_pos_entry_t *e = &mine->e[i];
-        const gtid_pos_entry_t *t = gtid_pos_find(theirs, e->domain);
-        const gtid_pos_entry_t *r = gtid_pos_find(slave, e->domain);
-        bool beyond = e->server != p->server_id && (!t || e->seq > t->seq);
-        bool local = o->server_id && e->server == o->server_id && e->server != p->server_id && r &&
-                     (r->server != e->server || r->seq != e->seq) && e->seq >= r->seq;
-        if (beyond || local)
-            gtid_pos_set(errant, e->domain, e->server, e->seq);
-    }
-    char *text = gtid_pos_format(errant);
-    gtid_pos_free(mine);
-    gtid_pos_free(theirs);
-    gtid_pos_free(slave);
-    gtid_pos_free(errant);
-    return text;
-}
-
 /* a ⊆ b in the flavor's algebra. */
-static bool contained(const gstate_t *a, const gstate_t *b)
+static bool contained(const gtid_state_t *a, const gtid_state_t *b)
 {
-    return a->mysql ? gtid_set_is_subset(a->set, b->set) : gtid_pos_covers(b->pos, a->pos);
+    return gtid_state_covers(b, a);
 }
 
 static bool newer_than(const observation_t *a, const observation_t *b)
@@ -162,49 +31,13 @@ static bool newer_than(const observation_t *a, const observation_t *b)
     return fa.major > fb.major || (fa.major == fb.major && fa.minor > fb.minor);
 }
 
-char *elect_primary_only(const cluster_t *c, int old_primary, const elect_result_t *e)
-{
-    if (old_primary < 0)
-        return xstrdup("");
-    const observation_t *p = &c->nodes[old_primary].last_ok;
-    if (!p->ok || !p->gtid_executed || p->gtid_error || !e->union_text)
-        return xstrdup("");
-    if (p->family != FAMILY_MARIADB) {
-        gtid_set_t *mine = set_of(p->gtid_executed), *all = set_of(e->union_text);
-        gtid_set_t *d = gtid_set_subtract(mine, all);
-        char *text = gtid_set_format_line(d);
-        gtid_set_free(mine);
-        gtid_set_free(all);
-        gtid_set_free(d);
-        return text;
-    }
-    gtid_pos_t *mine = pos_of(p->gtid_executed), *all = pos_of(e->union_text);
-    gtid_pos_diff_t *d = gtid_pos_diff(all, mine);
-    char *text = gtid_pos_diff_format(d);
-    gtid_pos_diff_free(d);
-    gtid_pos_free(mine);
-    gtid_pos_free(all);
-    return text;
-}
-
-long long elect_backlog(const observation_t *o)
-{
-    if (!o->ok || !o->replica || o->gtid_error)
-        return -1;
-    gstate_t recv = received_of(o);
-    long long n = backlog_of(o, &recv);
-    gstate_free(&recv);
-    return n;
-}
-
 /* The replicas that can't be seen now and may hold more than the replicas
  * that can (see elect_hold). recv holds the received state of every candidate
  * whose last observation succeeded. */
 static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
-                        const gstate_t *recv)
+                        gtid_state_t *const *recv)
 {
-    gstate_t all = {.mysql = true};
-    bool have_all = false;
+    gtid_state_t *all = NULL;
     for (size_t k = 0; k < r->n; k++) {
         elect_candidate_t *e = &r->c[k];
         const node_t *nd = &c->nodes[e->node];
@@ -214,31 +47,27 @@ static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
          * died before failoverd started, such as an earlier primary). */
         if (nd->up || !o->ok)
             continue;
-        if (!o->replica ||
-                   cluster_find_node(c, o->source_host, o->source_port) != old_primary) {
+        if (!o->replica || cluster_source_of(c, o) != old_primary) {
             continue; /* it did not replicate from the old primary */
         } else if (o->io != IO_NO) {
             e->unseen = "it can't be seen now and its IO thread was running when it was last "
                         "seen: it may have received transactions no other replica has";
         } else {
-            if (!have_all) {
-                all.mysql = recv[k].mysql;
-                all.set = all.mysql ? set_of(r->union_text) : NULL;
-                all.pos = all.mysql ? NULL : pos_of(r->union_text);
-                have_all = true;
-            }
-            if (recv[k].mysql != all.mysql || contained(&recv[k], &all))
+            if (!recv[k])
+                continue;
+            if (!all)
+                all = elect__state_of(recv[k]->family, r->union_text);
+            if (recv[k]->family != all->family || contained(recv[k], all))
                 continue;
             e->unseen = "it can't be seen now and was last seen holding transactions no "
                         "replica that can be seen received";
         }
         r->n_unseen++;
     }
-    gstate_free(&all);
+    gtid_state_free(all);
 }
 
-bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why,
-                size_t len)
+bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, char *why, size_t len)
 {
     buf_t b = BUF_INIT;
     for (size_t k = 0; k < e->n; k++) {
@@ -253,34 +82,279 @@ bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, ch
     }
     bool primary_only = e->primary_only && e->primary_only[0];
     if (primary_only)
-        buf_printf(&b, "%sthe old primary was last seen with %s, which no replica that can be "
-                       "seen received",
+        buf_printf(&b,
+                   "%sthe old primary was last seen with %s, which no replica that can be "
+                   "seen received",
                    b.len ? "; " : "", e->primary_only);
     snprintf(why, len, "%s", buf_str(&b));
     buf_free(&b);
     return policy == POLICY_RELIABILITY && (e->n_unseen > 0 || (primary_only && e->chosen >= 0));
 }
 
+/* One election in progress: its inputs, and what each pass leaves for the next. */
 typedef struct {
-    const elect_result_t *r;
     const cluster_t *c;
+    int old_primary;
     policy_t policy;
-    const bool *achievable;
-} rank_ctx_t;
+    const char *want;
+    elect_result_t *r;
+    const observation_t *prim; /* the old primary's last observation (empty if none) */
+    gtid_state_t **recv;       /* per candidate: what it received, errant ones left out */
+    bool *filtering;           /* per node: its replication filters differ (filters.h) */
+    bool filtered_out;         /* a filtering replica was excluded for it */
+    size_t *pool;              /* candidates that are up replicas of the old primary */
+    size_t np;
+    bool *achievable; /* per candidate: it can end up with everything */
+    size_t *order;    /* the eligible candidates, best first */
+    size_t ne;
+} run_t;
 
-static rank_ctx_t rank_ctx; /* qsort has no user pointer; elect_run is not re-entered */
+/* What an exclusion rule looks at: one candidate of the run. */
+typedef struct {
+    const run_t *run;
+    const node_t *nd;
+    const observation_t *o;
+    const elect_candidate_t *e;
+    int src; /* the node it replicates from (cluster_source_of) */
+    bool filtering;
+} excl_in_t;
 
-static int cmp_candidates(const void *pa, const void *pb)
+static bool ex_unobservable(const excl_in_t *x)
 {
+    return !x->nd->up && x->nd->unobservable;
+}
+static bool ex_down(const excl_in_t *x)
+{
+    return !x->nd->up;
+}
+static bool ex_gtid_error(const excl_in_t *x)
+{
+    return x->o->gtid_error != NULL;
+}
+static bool ex_must_not(const excl_in_t *x)
+{
+    return x->nd->rule == RULE_MUST_NOT;
+}
+static bool ex_grants(const excl_in_t *x)
+{
+    return x->nd->grants_missing_promote && x->nd->grants_missing_promote[0];
+}
+static bool ex_no_binlog(const excl_in_t *x)
+{
+    return !x->o->log_bin;
+}
+static bool ex_no_replica_updates(const excl_in_t *x)
+{
+    return !x->o->log_replica_updates;
+}
+static bool ex_delayed(const excl_in_t *x)
+{
+    return x->o->sql_delay_s > 0;
+}
+static bool ex_other_source(const excl_in_t *x)
+{
+    return x->src < 0 || x->src != x->run->old_primary;
+}
+static bool ex_sql_error(const excl_in_t *x)
+{
+    return x->o->last_sql_errno != 0;
+}
+static bool ex_errant(const excl_in_t *x)
+{
+    return x->e->errant[0] != '\0';
+}
+static bool ex_filters(const excl_in_t *x)
+{
+    return x->filtering && x->run->policy == POLICY_RELIABILITY;
+}
+
+/* The exclusions, in the order they are judged: a candidate is excluded for
+ * the first rule that applies, and that rule's reason is what status and the
+ * logs give. A new rule is one row here. */
+static const struct {
+    const char *reason;
+    bool (*applies)(const excl_in_t *x);
+} exclusions[] = {
+    {"it is unobservable (failoverd's account may not read its state)", ex_unobservable},
+    {"it is down", ex_down},
+    {"its GTID state can't be parsed (see its gtid_error in status)", ex_gtid_error},
+    {"its promotion rule is must_not", ex_must_not},
+    {"failoverd's account lacks privileges its promotion needs there", ex_grants},
+    {"its binary log is off", ex_no_binlog},
+    {"it does not log replicated transactions (log_replica_updates off)", ex_no_replica_updates},
+    {"it is a delayed replica", ex_delayed},
+    {"it does not replicate from the old primary", ex_other_source},
+    {"its replication is broken (SQL error)", ex_sql_error},
+    {"it has errant GTIDs", ex_errant},
+    {"its replication filters differ from the other replicas' (it may lack data it reports as "
+     "replicated)",
+     ex_filters},
+};
+#define N_EXCLUSIONS (sizeof exclusions / sizeof exclusions[0])
+
+/* The candidate's received set, backlog and errant GTIDs (pass 1). */
+static void candidate_gtids(run_t *run, size_t k, const observation_t *o)
+{
+    elect_candidate_t *e = &run->r->c[k];
+    gtid_state_t **recv = &run->recv[k];
+    if (!o->ok || o->gtid_error) {
+        e->received = xstrdup("");
+        return;
+    }
+    *recv = elect__received_of(o);
+    e->received = gtid_state_format(*recv);
+    e->backlog = elect__backlog_of(o, *recv);
+    free(e->errant);
+    e->errant = elect_errant(o, run->prim);
+    if (e->errant[0] && (*recv)->family != FAMILY_MARIADB) {
+        /* What it holds besides its errant transactions still counts. */
+        gtid_set_t *bad = elect__set_of(e->errant);
+        gtid_set_t *clean = gtid_set_subtract((*recv)->set, bad);
+        gtid_set_free((*recv)->set);
+        gtid_set_free(bad);
+        (*recv)->set = clean;
+        free(e->received);
+        e->received = gtid_state_format(*recv);
+    }
+}
+
+/* Pass 1: per-node facts and exclusions. */
+static void pass_facts(run_t *run)
+{
+    const cluster_t *c = run->c;
+    elect_result_t *r = run->r;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if ((int)i == run->old_primary)
+            continue;
+        const node_t *nd = &c->nodes[i];
+        const observation_t *o = &nd->last_ok;
+        elect_candidate_t *e = &r->c[r->n];
+        e->node = (int)i;
+        e->backlog = -1;
+        e->errant = xstrdup("");
+        e->missing = xstrdup("");
+        int src = cluster_source_of(c, o);
+        candidate_gtids(run, r->n, o);
+        excl_in_t x = {run, nd, o, e, src, run->filtering[i]};
+        for (size_t k = 0; k < N_EXCLUSIONS && !e->excluded; k++) {
+            if (exclusions[k].applies(&x)) {
+                e->excluded = exclusions[k].reason;
+                if (exclusions[k].applies == ex_filters)
+                    run->filtered_out = true;
+            }
+        }
+        e->filtering = run->filtering[i];
+        e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
+                       src == run->old_primary && !run->filtering[i] && !o->gtid_error;
+        r->n++;
+    }
+}
+
+/* The most advanced of the pool, and the union of what it received. */
+static gtid_advanced_t *pool_advanced(run_t *run)
+{
+    const gtid_state_t **st = xcalloc(run->np, sizeof *st);
+    for (size_t p = 0; p < run->np; p++)
+        st[p] = run->recv[run->pool[p]];
+    server_family_t f = st[0]->family;
+    gtid_advanced_t *adv = gtid_state_most_advanced(st, run->np, f);
+    gtid_state_t *u = gtid_state_new(f);
+    for (size_t p = 0; p < run->np; p++)
+        gtid_state_add(u, st[p]);
+    run->r->union_text = gtid_state_format(u);
+    gtid_state_free(u);
+    free(st);
+    return adv;
+}
+
+/* Pass 2: freshness over the pool of up replicas of the old primary: what they
+ * received together (errant transactions left out) is the data that must survive. */
+static void pass_freshness(run_t *run)
+{
+    elect_result_t *r = run->r;
+    run->pool = xcalloc(r->n + 1, sizeof *run->pool);
+    for (size_t k = 0; k < r->n; k++) {
+        const node_t *nd = &run->c->nodes[r->c[k].node];
+        int src = cluster_source_of(run->c, &nd->last_ok);
+        /* A node whose GTID state can't be parsed has no known received set. */
+        if (nd->up && src == run->old_primary && !nd->last_ok.gtid_error)
+            run->pool[run->np++] = k;
+    }
+    if (run->np == 0) {
+        r->union_text = xstrdup("");
+        return;
+    }
+    gtid_advanced_t *adv = pool_advanced(run);
+    for (size_t p = 0; p < run->np; p++) {
+        elect_candidate_t *e = &r->c[run->pool[p]];
+        e->lacks = gtid_advanced_lacks(adv, p);
+        free(e->missing);
+        e->missing = gtid_advanced_missing_text(adv, p);
+    }
+    if (adv->most_advanced >= 0)
+        r->most_advanced = r->c[run->pool[adv->most_advanced]].node;
+    gtid_advanced_free(adv);
+}
+
+/* Pass 3: a candidate must not be newer than the replicas that will follow it. */
+static void pass_versions(run_t *run)
+{
+    elect_result_t *r = run->r;
+    for (size_t k = 0; k < r->n; k++) {
+        elect_candidate_t *e = &r->c[k];
+        if (e->excluded)
+            continue;
+        for (size_t p = 0; p < run->np; p++) {
+            const elect_candidate_t *f = &r->c[run->pool[p]];
+            if (f->node != e->node &&
+                newer_than(&run->c->nodes[e->node].last_ok, &run->c->nodes[f->node].last_ok)) {
+                e->excluded = "it runs a newer server version than a replica that would follow it";
+                break;
+            }
+        }
+    }
+}
+
+/* Candidate k with everything the catch-up sources hold: does it have all
+ * the pool received? */
+static bool can_get_all(const run_t *run, size_t k)
+{
+    gtid_state_t *const *recv = run->recv;
+    gtid_state_t *acc = gtid_state_copy(recv[k]);
+    for (size_t p = 0; p < run->np; p++) {
+        size_t s = run->pool[p];
+        if (s != k && run->r->c[s].source_ok)
+            gtid_state_add(acc, recv[s]);
+    }
+    bool all = true;
+    for (size_t p = 0; p < run->np && all; p++)
+        all = contained(recv[run->pool[p]], acc);
+    gtid_state_free(acc);
+    return all;
+}
+
+/* Pass 4: can a candidate end up with everything? Yes when it lacks nothing, or
+ * when the union of the catch-up sources holds everything it lacks. */
+static void pass_achievable(run_t *run)
+{
+    run->achievable = xcalloc(run->r->n + 1, sizeof *run->achievable);
+    for (size_t k = 0; k < run->r->n; k++)
+        if (!run->r->c[k].excluded)
+            run->achievable[k] = !run->r->c[k].lacks || can_get_all(run, k);
+}
+
+static int cmp_candidates(const void *pa, const void *pb, void *arg)
+{
+    const run_t *run = arg;
     size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
-    const elect_candidate_t *a = &rank_ctx.r->c[ia], *b = &rank_ctx.r->c[ib];
+    const elect_candidate_t *a = &run->r->c[ia], *b = &run->r->c[ib];
     /* A replica without filters before any filtering one, whatever the policy. */
     if (a->filtering != b->filtering)
         return a->filtering ? 1 : -1;
-    int rule_a = rank_ctx.c->nodes[a->node].rule, rule_b = rank_ctx.c->nodes[b->node].rule;
+    int rule_a = run->c->nodes[a->node].rule, rule_b = run->c->nodes[b->node].rule;
     int keys_a[4], keys_b[4];
-    if (rank_ctx.policy == POLICY_RELIABILITY) {
-        keys_a[0] = !rank_ctx.achievable[ia], keys_b[0] = !rank_ctx.achievable[ib];
+    if (run->policy == POLICY_RELIABILITY) {
+        keys_a[0] = !run->achievable[ia], keys_b[0] = !run->achievable[ib];
         keys_a[1] = rule_a, keys_b[1] = rule_b;
         keys_a[2] = a->lacks, keys_b[2] = b->lacks;
     } else {
@@ -301,211 +375,39 @@ static int cmp_candidates(const void *pa, const void *pb)
     return a->node - b->node;
 }
 
-elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, const char *want)
+/* Pass 5: rank the eligible ones. */
+static void pass_rank(run_t *run)
 {
-    elect_result_t *r = xcalloc(1, sizeof *r);
-    r->chosen = -1;
-    r->most_advanced = -1;
-    r->c = xcalloc(c->n_nodes, sizeof *r->c);
-    gstate_t *recv = xcalloc(c->n_nodes, sizeof *recv);
-    static const observation_t none;
-    const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : &none;
-    bool *filtering = xcalloc(c->n_nodes + 1, sizeof *filtering);
-    filters_judge(c, old_primary, filtering);
-    bool filtered_out = false; /* a filtering replica was excluded for it */
-
-    /* Pass 1: per-node facts and exclusions. */
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        if ((int)i == old_primary)
-            continue;
-        const node_t *nd = &c->nodes[i];
-        const observation_t *o = &nd->last_ok;
-        elect_candidate_t *e = &r->c[r->n];
-        e->node = (int)i;
-        e->backlog = -1;
-        e->errant = xstrdup("");
-        e->missing = xstrdup("");
-        int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
-        if (o->ok && !o->gtid_error) {
-            recv[r->n] = received_of(o);
-            e->received = gstate_text(&recv[r->n]);
-            e->backlog = backlog_of(o, &recv[r->n]);
-            free(e->errant);
-            e->errant = elect_errant(o, prim);
-            if (e->errant[0] && recv[r->n].mysql) {
-                /* What it holds besides its errant transactions still counts. */
-                gtid_set_t *bad = set_of(e->errant);
-                gtid_set_t *clean = gtid_set_subtract(recv[r->n].set, bad);
-                gtid_set_free(recv[r->n].set);
-                gtid_set_free(bad);
-                recv[r->n].set = clean;
-                free(e->received);
-                e->received = gstate_text(&recv[r->n]);
-            }
-        } else {
-            e->received = xstrdup("");
-        }
-        if (!nd->up)
-            e->excluded = nd->unobservable ? "it is unobservable (failoverd's account may not "
-                                             "read its state)"
-                                           : "it is down";
-        else if (o->gtid_error)
-            e->excluded = "its GTID state can't be parsed (see its gtid_error in status)";
-        else if (nd->rule == RULE_MUST_NOT)
-            e->excluded = "its promotion rule is must_not";
-        else if (nd->grants_missing_promote && nd->grants_missing_promote[0])
-            e->excluded = "failoverd's account lacks privileges its promotion needs there";
-        else if (!o->log_bin)
-            e->excluded = "its binary log is off";
-        else if (!o->log_replica_updates)
-            e->excluded = "it does not log replicated transactions (log_replica_updates off)";
-        else if (o->sql_delay_s > 0)
-            e->excluded = "it is a delayed replica";
-        else if (src < 0 || src != old_primary)
-            e->excluded = "it does not replicate from the old primary";
-        else if (o->last_sql_errno)
-            e->excluded = "its replication is broken (SQL error)";
-        else if (e->errant[0])
-            e->excluded = "it has errant GTIDs";
-        else if (filtering[i] && policy == POLICY_RELIABILITY) {
-            e->excluded = "its replication filters differ from the other replicas' (it may lack "
-                          "data it reports as replicated)";
-            filtered_out = true;
-        }
-        e->filtering = filtering[i];
-        e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
-                       src == old_primary && !filtering[i] && !o->gtid_error;
-        r->n++;
-    }
-
-    /* Pass 2: freshness over the pool of up replicas of the old primary: what they
-     * received together (errant transactions left out) is the data that must survive. */
-    size_t *pool = xcalloc(r->n + 1, sizeof *pool);
-    size_t np = 0;
-    for (size_t k = 0; k < r->n; k++) {
-        const node_t *nd = &c->nodes[r->c[k].node];
-        int src = nd->last_ok.ok && nd->last_ok.replica
-                      ? cluster_find_node(c, nd->last_ok.source_host, nd->last_ok.source_port)
-                      : -1;
-        /* A node whose GTID state can't be parsed has no known received set. */
-        if (nd->up && src == old_primary && !nd->last_ok.gtid_error)
-            pool[np++] = k;
-    }
-    if (np > 0) {
-        bool mysql = recv[pool[0]].mysql;
-        gtid_advanced_t *adv;
-        if (mysql) {
-            const gtid_set_t **sets = xcalloc(np, sizeof *sets);
-            for (size_t p = 0; p < np; p++)
-                sets[p] = recv[pool[p]].set;
-            adv = gtid_set_most_advanced(sets, np);
-            gtid_set_t *u = gtid_set_new();
-            for (size_t p = 0; p < np; p++)
-                gtid_set_add_set(u, sets[p]);
-            r->union_text = gtid_set_format_line(u);
-            gtid_set_free(u);
-            free(sets);
-        } else {
-            const gtid_pos_t **ps = xcalloc(np, sizeof *ps);
-            gtid_pos_t *u = gtid_pos_new();
-            for (size_t p = 0; p < np; p++) {
-                ps[p] = recv[pool[p]].pos;
-                gtid_pos_t *m = gtid_pos_max(u, ps[p]);
-                gtid_pos_free(u);
-                u = m;
-            }
-            adv = gtid_pos_most_advanced(ps, np);
-            r->union_text = gtid_pos_format(u);
-            gtid_pos_free(u);
-            free(ps);
-        }
-        for (size_t p = 0; p < np; p++) {
-            elect_candidate_t *e = &r->c[pool[p]];
-            e->lacks = gtid_advanced_lacks(adv, p);
-            free(e->missing);
-            e->missing = gtid_advanced_missing_text(adv, p);
-        }
-        if (adv->most_advanced >= 0)
-            r->most_advanced = r->c[pool[adv->most_advanced]].node;
-        gtid_advanced_free(adv);
-    } else {
-        r->union_text = xstrdup("");
-    }
-
-    /* Pass 3: a candidate must not be newer than the replicas that will follow it. */
-    for (size_t k = 0; k < r->n; k++) {
-        elect_candidate_t *e = &r->c[k];
-        if (e->excluded)
-            continue;
-        for (size_t p = 0; p < np; p++) {
-            const elect_candidate_t *f = &r->c[pool[p]];
-            if (f->node != e->node &&
-                newer_than(&c->nodes[e->node].last_ok, &c->nodes[f->node].last_ok)) {
-                e->excluded = "it runs a newer server version than a replica that would follow it";
-                break;
-            }
-        }
-    }
-
-    /* Pass 4: can a candidate end up with everything? Yes when it lacks nothing, or
-     * when the union of the catch-up sources holds everything it lacks. */
-    bool *achievable = xcalloc(r->n + 1, sizeof *achievable);
-    for (size_t k = 0; k < r->n; k++) {
-        if (r->c[k].excluded)
-            continue;
-        if (!r->c[k].lacks) {
-            achievable[k] = true;
-            continue;
-        }
-        gstate_t acc = {.mysql = recv[k].mysql};
-        acc.set = acc.mysql ? gtid_set_copy(recv[k].set) : NULL;
-        acc.pos = acc.mysql ? NULL : gtid_pos_copy(recv[k].pos);
-        for (size_t p = 0; p < np; p++) {
-            size_t s = pool[p];
-            if (s == k || !r->c[s].source_ok)
-                continue;
-            if (acc.mysql) {
-                gtid_set_add_set(acc.set, recv[s].set);
-            } else {
-                gtid_pos_t *m = gtid_pos_max(acc.pos, recv[s].pos);
-                gtid_pos_free(acc.pos);
-                acc.pos = m;
-            }
-        }
-        bool all = true;
-        for (size_t p = 0; p < np && all; p++)
-            all = contained(&recv[pool[p]], &acc);
-        achievable[k] = all;
-        gstate_free(&acc);
-    }
-
-    /* Pass 5: rank the eligible ones. */
-    size_t *order = xcalloc(r->n + 1, sizeof *order);
-    size_t ne = 0;
+    elect_result_t *r = run->r;
+    run->order = xcalloc(r->n + 1, sizeof *run->order);
     for (size_t k = 0; k < r->n; k++)
         if (!r->c[k].excluded)
-            order[ne++] = k;
-    rank_ctx = (rank_ctx_t){.r = r, .c = c, .policy = policy, .achievable = achievable};
-    qsort(order, ne, sizeof *order, cmp_candidates);
-    for (size_t k = 0; k < ne; k++)
-        r->c[order[k]].rank = (int)k + 1;
+            run->order[run->ne++] = k;
+    qsort_r(run->order, run->ne, sizeof *run->order, cmp_candidates, run);
+    for (size_t k = 0; k < run->ne; k++)
+        r->c[run->order[k]].rank = (int)k + 1;
+}
 
+/* Pass 6: which candidate, or why none; (size_t)-1 for none. */
+static size_t pass_choose(run_t *run)
+{
+    elect_result_t *r = run->r;
     size_t chosen_k = (size_t)-1;
-    if (want) {
-        int w = cluster_find_node_by_name(c, want);
+    if (run->want) {
+        int w = cluster_find_node_by_name(run->c, run->want);
         for (size_t k = 0; k < r->n; k++)
             if (r->c[k].node == w)
                 chosen_k = k;
-        if (w < 0 || w == old_primary)
-            snprintf(r->why, sizeof r->why, "%s is not a replica in this cluster", want);
+        if (w < 0 || w == run->old_primary)
+            snprintf(r->why, sizeof r->why, "%s is not a replica in this cluster", run->want);
         else if (r->c[chosen_k].excluded) {
-            snprintf(r->why, sizeof r->why, "%s can't be promoted: %s", want,
+            snprintf(r->why, sizeof r->why, "%s can't be promoted: %s", run->want,
                      r->c[chosen_k].excluded);
             chosen_k = (size_t)-1;
         }
-    } else if (ne > 0) {
-        chosen_k = order[0];
-    } else if (filtered_out) {
+    } else if (run->ne > 0) {
+        chosen_k = run->order[0];
+    } else if (run->filtered_out) {
         snprintf(r->why, sizeof r->why,
                  "no replica can be promoted: the replicas without replication filters are "
                  "excluded, and a replica whose filters differ from the others' may lack data "
@@ -513,99 +415,98 @@ elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, 
     } else {
         snprintf(r->why, sizeof r->why, "no replica can be promoted");
     }
+    return chosen_k;
+}
 
-    if (chosen_k != (size_t)-1) {
-        elect_candidate_t *e = &r->c[chosen_k];
-        r->chosen = e->node;
-        /* Catch up (reliability only) from the sources holding what it lacks: the most
-         * advanced one if it can serve, else each source with something it lacks. */
-        r->catchup = xcalloc(np + 1, sizeof *r->catchup);
-        if (policy == POLICY_RELIABILITY && e->lacks) {
-            int ma = -1;
-            for (size_t p = 0; p < np; p++)
-                if (r->c[pool[p]].node == r->most_advanced && r->c[pool[p]].source_ok)
-                    ma = (int)pool[p];
-            for (size_t p = 0; p < np; p++) {
-                size_t s = pool[p];
-                if (s == chosen_k || !r->c[s].source_ok || contained(&recv[s], &recv[chosen_k]))
-                    continue;
-                if (ma >= 0 && (int)s != ma)
-                    continue;
-                r->catchup[r->n_catchup++] = r->c[s].node;
-            }
-        }
-        buf_t b = BUF_INIT;
-        buf_printf(&b, "%s %s (%s", want ? "promote the requested" : "promote", c->nodes[e->node].name,
-                   promotion_rule_str(c->nodes[e->node].rule));
-        buf_printf(&b, e->lacks ? ", lacks %s" : ", holds everything received", e->missing);
-        if (e->backlog >= 0)
-            buf_printf(&b, ", backlog %lld", e->backlog);
-        buf_puts(&b, ")");
-        if (r->n_catchup) {
-            buf_puts(&b, " after catching up from ");
-            for (size_t k = 0; k < r->n_catchup; k++)
-                buf_printf(&b, "%s%s", k ? ", " : "", c->nodes[r->catchup[k]].name);
-        } else if (e->lacks) {
-            buf_puts(&b, policy == POLICY_AVAILABILITY
-                             ? "; what it lacks may be lost (availability policy)"
-                             : "; what it lacks is held by no replica that can serve it");
-        }
-        if (e->filtering)
-            buf_printf(&b,
-                       "; its replication filters (%s) differ from the other replicas': the data "
-                       "it filtered out is lost (availability policy)",
-                       c->nodes[e->node].last_ok.repl_filters);
-        snprintf(r->why, sizeof r->why, "%s", buf_str(&b));
-        buf_free(&b);
+/* Catch up (reliability only) from the sources holding what the chosen one
+ * lacks: the most advanced one if it can serve, else each source with
+ * something it lacks. */
+static void pass_catchup(run_t *run, size_t chosen_k)
+{
+    elect_result_t *r = run->r;
+    const elect_candidate_t *e = &r->c[chosen_k];
+    r->catchup = xcalloc(run->np + 1, sizeof *r->catchup);
+    if (run->policy != POLICY_RELIABILITY || !e->lacks)
+        return;
+    int ma = -1;
+    for (size_t p = 0; p < run->np; p++)
+        if (r->c[run->pool[p]].node == r->most_advanced && r->c[run->pool[p]].source_ok)
+            ma = (int)run->pool[p];
+    for (size_t p = 0; p < run->np; p++) {
+        size_t s = run->pool[p];
+        if (s == chosen_k || !r->c[s].source_ok || contained(run->recv[s], run->recv[chosen_k]))
+            continue;
+        if (ma >= 0 && (int)s != ma)
+            continue;
+        r->catchup[r->n_catchup++] = r->c[s].node;
     }
+}
 
-    mark_unseen(c, old_primary, r, recv);
+/* The one sentence that says whom and why. */
+static void say_choice(run_t *run, const elect_candidate_t *e)
+{
+    const cluster_t *c = run->c;
+    elect_result_t *r = run->r;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s %s (%s", run->want ? "promote the requested" : "promote",
+               c->nodes[e->node].name, promotion_rule_str(c->nodes[e->node].rule));
+    buf_printf(&b, e->lacks ? ", lacks %s" : ", holds everything received", e->missing);
+    if (e->backlog >= 0)
+        buf_printf(&b, ", backlog %lld", e->backlog);
+    buf_puts(&b, ")");
+    if (r->n_catchup) {
+        buf_puts(&b, " after catching up from ");
+        for (size_t k = 0; k < r->n_catchup; k++)
+            buf_printf(&b, "%s%s", k ? ", " : "", c->nodes[r->catchup[k]].name);
+    } else if (e->lacks) {
+        buf_puts(&b, run->policy == POLICY_AVAILABILITY
+                         ? "; what it lacks may be lost (availability policy)"
+                         : "; what it lacks is held by no replica that can serve it");
+    }
+    if (e->filtering)
+        buf_printf(&b,
+                   "; its replication filters (%s) differ from the other replicas': the data "
+                   "it filtered out is lost (availability policy)",
+                   c->nodes[e->node].last_ok.repl_filters);
+    snprintf(r->why, sizeof r->why, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
+elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, const char *want)
+{
+    static const observation_t none;
+    run_t run = {.c = c, .old_primary = old_primary, .policy = policy, .want = want};
+    elect_result_t *r = run.r = xcalloc(1, sizeof *r);
+    r->chosen = -1;
+    r->most_advanced = -1;
+    r->c = xcalloc(c->n_nodes, sizeof *r->c);
+    run.recv = xcalloc(c->n_nodes, sizeof *run.recv);
+    run.prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : &none;
+    run.filtering = xcalloc(c->n_nodes + 1, sizeof *run.filtering);
+    filters_judge(c, old_primary, run.filtering);
+
+    pass_facts(&run);
+    pass_freshness(&run);
+    pass_versions(&run);
+    pass_achievable(&run);
+    pass_rank(&run);
+    size_t chosen_k = pass_choose(&run);
+    if (chosen_k != (size_t)-1) {
+        r->chosen = r->c[chosen_k].node;
+        pass_catchup(&run, chosen_k);
+        say_choice(&run, &r->c[chosen_k]);
+    }
+    mark_unseen(c, old_primary, r, run.recv);
     r->primary_only = elect_primary_only(c, old_primary, r);
 
     for (size_t k = 0; k < r->n; k++)
-        gstate_free(&recv[k]);
-    free(recv);
-    free(pool);
-    free(order);
-    free(achievable);
-    free(filtering);
+        gtid_state_free(run.recv[k]);
+    free(run.recv);
+    free(run.pool);
+    free(run.order);
+    free(run.achievable);
+    free(run.filtering);
     return r;
-}
-
-char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, const char *kept,
-                 uint64_t *count)
-{
-    const observation_t *prim = old_primary >= 0 ? &c->nodes[old_primary].last_ok : NULL;
-    const char *seen = prim && prim->ok && !prim->gtid_error ? prim->gtid_executed : NULL;
-    bool mysql = true;
-    if (e->chosen >= 0 && c->nodes[e->chosen].last_ok.ok)
-        mysql = c->nodes[e->chosen].last_ok.family != FAMILY_MARIADB;
-    else if (prim && prim->ok)
-        mysql = prim->family != FAMILY_MARIADB;
-    *count = 0;
-    char *text;
-    if (mysql) {
-        gtid_set_t *all = set_of(e->union_text), *old = set_of(seen), *have = set_of(kept);
-        gtid_set_add_set(all, old);
-        gtid_set_t *lost = gtid_set_subtract(all, have);
-        *count = gtid_set_count(lost);
-        text = gtid_set_format_line(lost);
-        gtid_set_free(all);
-        gtid_set_free(old);
-        gtid_set_free(have);
-        gtid_set_free(lost);
-        return text;
-    }
-    gtid_pos_t *recv = pos_of(e->union_text), *old = pos_of(seen), *have = pos_of(kept);
-    gtid_pos_t *all = gtid_pos_max(recv, old);
-    gtid_pos_diff_t *d = gtid_pos_diff(have, all);
-    text = gtid_pos_diff_format_range(d, count); /* a range: every transaction, not the last */
-    gtid_pos_diff_free(d);
-    gtid_pos_free(recv);
-    gtid_pos_free(old);
-    gtid_pos_free(have);
-    gtid_pos_free(all);
-    return text;
 }
 
 void elect_free(elect_result_t *r)
@@ -629,14 +530,14 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
     json_t *cands = json_array();
     for (size_t k = 0; k < r->n; k++) {
         const elect_candidate_t *e = &r->c[k];
-        json_array_append_new(
-            cands, json_pack("{s:s, s:s, s:o, s:i, s:b, s:s, s:s, s:s, s:o}", "node",
-                             c->nodes[e->node].name, "promotion_rule",
-                             promotion_rule_str(c->nodes[e->node].rule), "excluded",
-                             e->excluded ? json_string(e->excluded) : json_null(), "rank", e->rank,
-                             "lacks", e->lacks, "missing", e->missing, "received", e->received,
-                             "errant", e->errant, "backlog",
-                             e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
+        json_array_append_new(cands,
+                              json_pack("{s:s, s:s, s:o, s:i, s:b, s:s, s:s, s:s, s:o}", "node",
+                                        c->nodes[e->node].name, "promotion_rule",
+                                        promotion_rule_str(c->nodes[e->node].rule), "excluded",
+                                        e->excluded ? json_string(e->excluded) : json_null(),
+                                        "rank", e->rank, "lacks", e->lacks, "missing", e->missing,
+                                        "received", e->received, "errant", e->errant, "backlog",
+                                        e->backlog >= 0 ? json_integer(e->backlog) : json_null()));
         const observation_t *o = &c->nodes[e->node].last_ok;
         json_t *cand = json_array_get(cands, json_array_size(cands) - 1);
         json_object_set_new(cand, "filters",
@@ -647,111 +548,12 @@ json_t *elect_json(const cluster_t *c, const elect_result_t *r)
     json_t *cu = json_array();
     for (size_t k = 0; k < r->n_catchup; k++)
         json_array_append_new(cu, json_string(c->nodes[r->catchup[k]].name));
-    json_t *out = json_pack("{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
-                     r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(),
-                     "most_advanced",
-                     r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name)
-                                           : json_null(),
-                     "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu,
-                     "why", r->why, "candidates", cands);
+    json_t *out = json_pack(
+        "{s:o, s:o, s:s, s:o, s:s, s:o}", "chosen",
+        r->chosen >= 0 ? json_string(c->nodes[r->chosen].name) : json_null(), "most_advanced",
+        r->most_advanced >= 0 ? json_string(c->nodes[r->most_advanced].name) : json_null(),
+        "received_by_all", r->union_text ? r->union_text : "", "catch_up_from", cu, "why", r->why,
+        "candidates", cands);
     json_object_set_new(out, "primary_only", json_string(r->primary_only ? r->primary_only : ""));
     return out;
-}
-
-/* ---- the parse check at the boundary, and received sets that go backwards ---- */
-
-/* Appends "NAME 'TEXT': why" to b when text does not parse in the flavor. */
-static bool check_one(buf_t *b, bool mysql, const char *name, const char *text)
-{
-    if (!text)
-        return true;
-    char err[256] = "";
-    bool ok;
-    if (mysql) {
-        gtid_set_t *s = gtid_set_parse(text, err, sizeof err);
-        ok = s != NULL;
-        gtid_set_free(s);
-    } else {
-        gtid_pos_t *p = gtid_pos_parse(text, err, sizeof err);
-        ok = p != NULL;
-        gtid_pos_free(p);
-    }
-    if (!ok)
-        buf_printf(b, "%s '%.200s' can't be parsed: %s", name, text, err[0] ? err : "invalid");
-    return ok;
-}
-
-char *elect_gtid_error(const observation_t *o)
-{
-    if (!o->ok)
-        return NULL;
-    bool mysql = o->family != FAMILY_MARIADB;
-    buf_t b = BUF_INIT;
-    bool ok = mysql ? check_one(&b, true, "@@gtid_executed", o->gtid_executed) &&
-                          check_one(&b, true, "Retrieved_Gtid_Set", o->received_gtids) &&
-                          check_one(&b, true, "Executed_Gtid_Set", o->executed_gtids)
-                    : check_one(&b, false, "@@gtid_binlog_pos", o->gtid_executed) &&
-                          check_one(&b, false, "@@gtid_current_pos", o->gtid_current_pos) &&
-                          check_one(&b, false, "@@gtid_slave_pos", o->gtid_slave_pos) &&
-                          check_one(&b, false, "Gtid_IO_Pos", o->received_gtids) &&
-                          check_one(&b, false, "Gtid_Slave_Pos", o->executed_gtids);
-    if (ok) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_steal(&b);
-}
-
-static bool usable(const observation_t *o)
-{
-    return o->ok && o->replica && !o->gtid_error;
-}
-
-char *elect_received_regress(const observation_t *before, const observation_t *after,
-                             uint64_t *count)
-{
-    *count = 0;
-    if (!usable(before) || !usable(after) ||
-        (before->family == FAMILY_MARIADB) != (after->family == FAMILY_MARIADB))
-        return xstrdup("");
-    gstate_t b = received_of(before), a = received_of(after);
-    char *text;
-    if (b.mysql) {
-        gtid_set_t *d = gtid_set_subtract(b.set, a.set);
-        *count = gtid_set_count(d);
-        text = gtid_set_format_line(d);
-        gtid_set_free(d);
-    } else {
-        /* Per domain: where the position now is short of the one before. */
-        gtid_pos_diff_t *d = gtid_pos_diff(a.pos, b.pos);
-        for (size_t i = 0; i < d->n; i++)
-            *count += d->gap[i].b.seq - (d->gap[i].a_has ? d->gap[i].a_seq : 0);
-        text = gtid_pos_diff_format(d);
-        gtid_pos_diff_free(d);
-    }
-    gstate_free(&b);
-    gstate_free(&a);
-    return text;
-}
-
-void elect_add_received(elect_result_t *e, const observation_t *o)
-{
-    if (!usable(o))
-        return;
-    gstate_t g = received_of(o);
-    char *text;
-    if (g.mysql) {
-        gtid_set_t *u = set_of(e->union_text);
-        gtid_set_add_set(u, g.set);
-        text = gtid_set_format_line(u);
-        gtid_set_free(u);
-    } else {
-        gtid_pos_t *u = pos_of(e->union_text), *m = gtid_pos_max(u, g.pos);
-        text = gtid_pos_format(m);
-        gtid_pos_free(u);
-        gtid_pos_free(m);
-    }
-    gstate_free(&g);
-    free(e->union_text);
-    e->union_text = text;
 }

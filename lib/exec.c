@@ -13,6 +13,7 @@
 #include "flavor.h"
 #include "gtid.h"
 #include "log.h"
+#include "observe.h"
 #include "plan.h"
 
 #define POLL_MS 50
@@ -388,85 +389,57 @@ static void poll_again(run_t *r, const char *why);
 /* A verify step that must reach the captured GTID state: has the replica
  * executed it (MySQL Executed_Gtid_Set, MariaDB Gtid_Slave_Pos)? Without a
  * captured value there is nothing to check. */
-static bool reached(const exec_t *x, const dbconn_rs_t *rs, const flavor_replica_columns_t *R,
-                    const step_t *s)
+static bool reached(const exec_t *x, const observation_t *o, const step_t *s)
 {
     if (!s->reach_captured || !x->captured || !x->captured[0])
         return true;
-    const flavor_t *f = &x->p->flavors[s->node];
-    bool ok = false;
-    if (f->family == FAMILY_MARIADB) {
-        const char *col = R->gtid_slave_pos ? dbconn_rs_str(rs, 0, R->gtid_slave_pos) : NULL;
-        gtid_pos_t *have = col ? gtid_pos_parse(col, NULL, 0) : NULL;
-        gtid_pos_t *want = gtid_pos_parse(x->captured, NULL, 0);
-        ok = !want || (have && gtid_pos_covers(have, want));
-        gtid_pos_free(have);
-        gtid_pos_free(want);
-    } else {
-        const char *col = R->executed_gtid_set ? dbconn_rs_str(rs, 0, R->executed_gtid_set) : NULL;
-        gtid_set_t *have = col ? gtid_set_parse(col, NULL, 0) : NULL;
-        gtid_set_t *want = gtid_set_parse(x->captured, NULL, 0);
-        ok = !want || (have && gtid_set_is_subset(want, have));
-        gtid_set_free(have);
-        gtid_set_free(want);
-    }
+    server_family_t fam = x->p->flavors[s->node].family == FAMILY_MARIADB ? FAMILY_MARIADB
+                                                                        : FAMILY_MYSQL;
+    gtid_state_t *have =
+        o->executed_gtids ? gtid_state_parse(fam, o->executed_gtids, NULL, 0) : NULL;
+    gtid_state_t *want = gtid_state_parse(fam, x->captured, NULL, 0);
+    bool ok = !want || (have && gtid_state_covers(have, want));
+    gtid_state_free(have);
+    gtid_state_free(want);
     return ok;
 }
 
-static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+/* verify: the replica follows the new primary, both threads run, and (when
+ * asked) it has executed what the primary held. */
+static void verify_polled(run_t *r, const observation_t *o)
 {
-    (void)c;
-    run_t *r = arg;
     exec_t *x = r->x;
     const step_t *s = r->s;
-    if (err) {
-        poll_again(r, err->msg);
-        return;
+    bool follows = cluster_source_of(x->c, o) == s->source;
+    bool running = o->io == IO_YES && o->sql_running;
+    if (!follows || !running)
+        r->good_polls = 0;
+    if (!follows) {
+        poll_again(r, "it does not replicate from the new primary");
+    } else if (!running || !reached(x, o, s)) {
+        char why[600];
+        const char *e1 = o->last_io_error, *e2 = o->last_sql_error;
+        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s%s",
+                 observe_thread_word(o->io), o->sql_running ? "Yes" : "No", e1 ? ": " : "",
+                 e1 ? e1 : "", e2 ? ": " : "", e2 ? e2 : "",
+                 reached(x, o, s) ? "" : "; it has not executed all the new primary held yet");
+        poll_again(r, why);
+    } else if (++r->good_polls < 2) {
+        /* Once more a poll later: a source that refuses the replica (a
+         * GTID it lacks) lets the IO thread connect before saying so. */
+        poll_again(r, "it has just started replicating");
+    } else {
+        step_end(r, true, NULL);
     }
-    const flavor_t *f = &x->p->flavors[s->node];
-    const flavor_replica_columns_t *R = flavor_replica_columns(f);
-    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
-    if (!rs || rs->nrows == 0) {
-        poll_again(r, "it has no replication configured");
-        return;
-    }
-    const char *io = dbconn_rs_str(rs, 0, R->io_running);
-    const char *sql = dbconn_rs_str(rs, 0, R->sql_running);
-    if (s->kind == STEP_VERIFY) {
-        const node_t *src = &x->c->nodes[s->source];
-        const char *host = dbconn_rs_str(rs, 0, R->source_host);
-        uint64_t port = 0;
-        dbconn_rs_uint(rs, 0, R->source_port, &port);
-        if (!host || strcmp(host, src->host) != 0 || port != src->port ||
-            !io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0)
-            r->good_polls = 0;
-        if (!host || strcmp(host, src->host) != 0 || port != src->port) {
-            poll_again(r, "it does not replicate from the new primary");
-        } else if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0 ||
-                   !reached(x, rs, R, s)) {
-            char why[600];
-            const char *e1 = dbconn_rs_str(rs, 0, R->last_io_error);
-            const char *e2 = dbconn_rs_str(rs, 0, R->last_sql_error);
-            snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s%s", io ? io : "?",
-                     sql ? sql : "?", e1 && e1[0] ? ": " : "", e1 ? e1 : "",
-                     e2 && e2[0] ? ": " : "", e2 ? e2 : "",
-                     reached(x, rs, R, s) ? ""
-                                          : "; it has not executed all the new primary held yet");
-            poll_again(r, why);
-        } else if (++r->good_polls < 2) {
-            /* Once more a poll later: a source that refuses the replica (a
-             * GTID it lacks) lets the IO thread connect before saying so. */
-            poll_again(r, "it has just started replicating");
-        } else {
-            step_end(r, true, NULL);
-        }
-        return;
-    }
-    /* check_lag: SQL thread running and Seconds_Behind within the bound. */
-    int64_t behind = -1;
-    dbconn_rs_int(rs, 0, R->seconds_behind, &behind);
-    bool applying = sql && strcasecmp(sql, "Yes") == 0;
-    if (io && strcasecmp(io, "No") == 0) {
+}
+
+/* check_lag: SQL thread running and Seconds_Behind within the bound. */
+static void lag_polled(run_t *r, const observation_t *o)
+{
+    const step_t *s = r->s;
+    int64_t behind = o->lag_s;
+    bool applying = o->sql_running;
+    if (o->io == IO_NO) {
         /* Stopped, not failing to connect: nothing will arrive until someone
          * starts it, so waiting out the step's time helps nobody. */
         step_end(r, false, "its IO thread is stopped: it receives nothing from the primary, and "
@@ -478,15 +451,38 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
     } else {
         char why[160];
         if (!applying)
-            snprintf(why, sizeof why, "its SQL thread is not running (%s), so it applies nothing",
-                     sql ? sql : "?");
+            snprintf(why, sizeof why, "its SQL thread is not running (No), so it applies nothing");
         else if (behind < 0)
-            snprintf(why, sizeof why, "its lag is unknown (IO thread %s)", io ? io : "?");
+            snprintf(why, sizeof why, "its lag is unknown (IO thread %s)",
+                     observe_thread_word(o->io));
         else
             snprintf(why, sizeof why, "it is %lld s behind, more than %llu ms", (long long)behind,
                      (unsigned long long)s->max_lag_ms);
         poll_again(r, why);
     }
+}
+
+static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    (void)c;
+    run_t *r = arg;
+    if (err) {
+        poll_again(r, err->msg);
+        return;
+    }
+    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
+    observe_rows_t rows = OBSERVE_ROWS(rs);
+    observation_t o = {.ok = true};
+    char why[512];
+    if (!observe_replica(&r->x->p->flavors[r->s->node], &rows, &o, why, sizeof why))
+        poll_again(r, why);
+    else if (!o.replica)
+        poll_again(r, "it has no replication configured");
+    else if (r->s->kind == STEP_VERIFY)
+        verify_polled(r, &o);
+    else
+        lag_polled(r, &o);
+    observation_clear(&o);
 }
 
 static void poll_now(uv_timer_t *t)

@@ -628,6 +628,7 @@ static void remember_before(failover_t *f, const cluster_t *c)
         b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
         b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
         b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
+        observation_parse_gtids(b);
     }
 }
 
@@ -1558,7 +1559,7 @@ static bool replicas_lost_primary(const cluster_t *c)
     for (size_t i = 0; i < c->n_nodes; i++) {
         const observation_t *o = &c->nodes[i].last_ok;
         if ((int)i == c->primary || !c->nodes[i].up || !o->ok || !o->replica ||
-            cluster_find_node(c, o->source_host, o->source_port) != c->primary)
+            cluster_source_of(c, o) != c->primary)
             continue;
         if (o->io == IO_YES)
             return false;

@@ -92,7 +92,7 @@ static const char *filters_of(const cluster_t *c, int primary, size_t i)
     const observation_t *o = &c->nodes[i].last_ok;
     if ((int)i == primary || !o->ok || !o->replica || !o->repl_filters)
         return NULL;
-    if (cluster_find_node(c, o->source_host, o->source_port) != primary)
+    if (cluster_source_of(c, o) != primary)
         return NULL;
     return o->repl_filters;
 }

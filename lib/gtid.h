@@ -258,4 +258,48 @@ char *gtid_advanced_missing_text(const gtid_advanced_t *r, size_t i);
 /* Frees a result; NULL is fine. */
 void gtid_advanced_free(gtid_advanced_t *r);
 
+/* ------------------------------------------------------------------ */
+/* A server's GTID state, whichever the family                         */
+/* ------------------------------------------------------------------ */
+
+/* The two notations, as the decision code sees them: a MySQL GTID set or a
+ * MariaDB position, behind one set of operations, so that code above this
+ * header does not branch on the family to combine or compare GTID states.
+ * Where the notations differ, each function says what it means in each. */
+#include "family.h" /* server_family_t: FAMILY_MARIADB, or else MySQL's syntax */
+
+typedef struct {
+    server_family_t family;
+    gtid_set_t *set; /* MySQL */
+    gtid_pos_t *pos; /* MariaDB */
+} gtid_state_t;
+
+/* A new, empty state of the family. */
+gtid_state_t *gtid_state_new(server_family_t family);
+/* Parses text in the family's notation; NULL (and err) when malformed or NULL. */
+gtid_state_t *gtid_state_parse(server_family_t family, const char *text, char *err, size_t errlen);
+gtid_state_t *gtid_state_copy(const gtid_state_t *s);
+/* Frees a state; NULL is fine. */
+void gtid_state_free(gtid_state_t *s);
+/* The canonical text on one line (MySQL: ",\n" becomes ","); caller frees. */
+char *gtid_state_format(const gtid_state_t *s);
+/* What a server holding both would hold: MySQL the union of the sets,
+ * MariaDB the per-domain furthest position (gtid_pos_max). Same family. */
+gtid_state_t *gtid_state_union(const gtid_state_t *a, const gtid_state_t *b);
+/* Adds b into a (a = union(a, b)). */
+void gtid_state_add(gtid_state_t *a, const gtid_state_t *b);
+/* a holds everything b holds: MySQL b ⊆ a, MariaDB gtid_pos_covers(a, b). */
+bool gtid_state_covers(const gtid_state_t *a, const gtid_state_t *b);
+/* How many transactions a holds beyond b: MySQL |a − b|; MariaDB, per domain
+ * of a, how far a's sequence number is past b's (0 for a missing domain). */
+uint64_t gtid_state_count_beyond(const gtid_state_t *a, const gtid_state_t *b);
+/* What a holds beyond b, as one line: MySQL the set a − b; MariaDB the
+ * positions of a where a is ahead of b (gtid_pos_diff_format). With count,
+ * adds gtid_state_count_beyond(a, b) to *count. Caller frees. */
+char *gtid_state_beyond_text(const gtid_state_t *a, const gtid_state_t *b, uint64_t *count);
+/* The most advanced of n states of one family (gtid_set_most_advanced /
+ * gtid_pos_most_advanced); a NULL entry counts as empty. */
+gtid_advanced_t *gtid_state_most_advanced(const gtid_state_t *const *s, size_t n,
+                                          server_family_t family);
+
 #endif

@@ -18,7 +18,29 @@ void observation_clear(observation_t *o)
                      &o->grants_missing, &o->grants_missing_promote, &o->tls_version};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
+    gtid_state_free(o->executed_st);
+    gtid_state_free(o->received_st);
+    gtid_state_free(o->applied_st);
     memset(o, 0, sizeof *o);
+}
+
+static gtid_state_t *parsed(server_family_t family, const char *text)
+{
+    return text ? gtid_state_parse(family, text, NULL, 0) : NULL;
+}
+
+void observation_parse_gtids(observation_t *o)
+{
+    gtid_state_free(o->executed_st);
+    gtid_state_free(o->received_st);
+    gtid_state_free(o->applied_st);
+    o->executed_st = o->received_st = o->applied_st = NULL;
+    if (!o->ok || o->gtid_error)
+        return;
+    server_family_t f = o->family == FAMILY_MARIADB ? FAMILY_MARIADB : FAMILY_MYSQL;
+    o->executed_st = parsed(f, o->gtid_executed);
+    o->received_st = parsed(f, o->received_gtids);
+    o->applied_st = parsed(f, o->executed_gtids);
 }
 
 void observation_move(observation_t *dst, observation_t *src)
@@ -117,6 +139,7 @@ void node_observe(node_t *n, observation_t *obs)
     n->failures = 0;
     n->latency_ms = obs->latency_ms;
     node_count_latency(n, obs->latency_ms);
+    observation_parse_gtids(obs);
     observation_move(&n->last_ok, obs);
 }
 
@@ -180,12 +203,11 @@ void cluster_free(cluster_t *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The node a replica's source points at, or -1 (outside the cluster or not a replica). */
-static int source_of(const cluster_t *c, const node_t *n)
+int cluster_source_of(const cluster_t *c, const observation_t *o)
 {
-    if (!n->last_ok.ok || !n->last_ok.replica)
+    if (!o->ok || !o->replica)
         return -1;
-    return cluster_find_node(c, n->last_ok.source_host, n->last_ok.source_port);
+    return cluster_find_node(c, o->source_host, o->source_port);
 }
 
 /* A node that can't be observed, and an account lacking what a failover or
@@ -205,6 +227,94 @@ static void add_rights_issues(cluster_t *c, const node_t *nd)
                           nd->grants_missing, nd->name);
 }
 
+/* Choose: failoverd's last promotion or the current primary while up and
+ * writable; else the most-followed writable node; else the most-followed
+ * node; -1 when none. */
+static int choose_primary(const cluster_t *c, const int *followers, size_t writable)
+{
+    int best = -1;
+    int keep[2] = {c->promoted ? cluster_find_node_by_name(c, c->promoted) : -1, c->primary};
+    for (size_t k = 0; k < 2 && best < 0; k++)
+        if (keep[k] >= 0 && c->nodes[keep[k]].up && !c->nodes[keep[k]].last_ok.read_only)
+            best = keep[k];
+    /* Nobody writable (a dead primary, an operation half done): the known
+     * primary stays the primary until a node is made writable, whichever
+     * node the replicas were pointed at meanwhile. */
+    if (best < 0 && writable == 0 && c->primary >= 0)
+        best = c->primary;
+    bool kept = best >= 0;
+    for (size_t i = 0; i < c->n_nodes && !kept; i++) {
+        const node_t *nd = &c->nodes[i];
+        bool cand = writable > 0 ? nd->up && !nd->last_ok.read_only : followers[i] > 0;
+        if (!cand)
+            continue;
+        if (best < 0 || followers[i] > followers[best] ||
+            (followers[i] == followers[best] && (int)i == c->primary))
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Issues of the cluster's writability: more than one writable node, or none. */
+static void writable_issues(cluster_t *c, size_t writable)
+{
+    if (writable > 1) {
+        buf_t names = BUF_INIT;
+        for (size_t i = 0; i < c->n_nodes; i++)
+            if (c->nodes[i].up && !c->nodes[i].last_ok.read_only)
+                buf_printf(&names, "%s%s", names.len ? ", " : "", c->nodes[i].name);
+        cluster_add_issue(c, "%zu writable nodes: %s", writable, buf_str(&names));
+        buf_free(&names);
+    }
+    /* A primary that restarted comes back read-only (as servers should be
+     * configured to): it answers probes, and nobody can write. */
+    if (writable == 0 && c->primary >= 0 && c->nodes[c->primary].up)
+        cluster_add_issue(c,
+                          "no node accepts writes: the primary %s is read-only (a restarted "
+                          "server comes back so): make it writable once it is known to hold "
+                          "everything, or fail over to a replica",
+                          c->nodes[c->primary].name);
+}
+
+/* Node i's role, and the issues of its replication. */
+static void node_role_and_issues(cluster_t *c, size_t i)
+{
+    node_t *nd = &c->nodes[i];
+    const observation_t *o = &nd->last_ok;
+    if ((int)i == c->primary)
+        nd->role = ROLE_PRIMARY;
+    else if (o->ok && o->replica)
+        nd->role = ROLE_REPLICA;
+    else
+        nd->role = ROLE_UNKNOWN;
+    if (nd->up && o->ok && !o->replica && (int)i != c->primary && c->primary >= 0 && o->read_only)
+        cluster_add_issue(c,
+                          "%s replicates from nobody: it is read-only and has no source "
+                          "(an old primary back after a failover waits for a rejoin, by "
+                          "auto_rejoin or by hand)",
+                          nd->name);
+    if (!nd->up || !o->replica)
+        return;
+    int s = cluster_source_of(c, &nd->last_ok);
+    if (s < 0)
+        cluster_add_issue(c, "%s replicates from %s:%u, which is not in the cluster", nd->name,
+                          o->source_host ? o->source_host : "?", o->source_port);
+    else if (c->primary >= 0 && s != c->primary && (int)i != c->primary)
+        cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
+                          c->nodes[s].name, c->nodes[c->primary].name);
+    if (o->last_sql_errno)
+        cluster_add_issue(c, "replication broken on %s: SQL error %u: %s", nd->name,
+                          o->last_sql_errno, o->last_sql_error ? o->last_sql_error : "");
+    else if (o->io == IO_NO && o->last_io_errno)
+        cluster_add_issue(c, "replication broken on %s: IO error %u: %s", nd->name,
+                          o->last_io_errno, o->last_io_error ? o->last_io_error : "");
+    else if (o->io == IO_NO || !o->sql_running)
+        cluster_add_issue(c, "replication stopped on %s (IO %s, SQL %s)", nd->name,
+                          io_state_str(o->io), o->sql_running ? "running" : "stopped");
+    if (!o->read_only && (int)i != c->primary)
+        cluster_add_issue(c, "%s is a writable replica", nd->name);
+}
+
 bool cluster_infer_topology(cluster_t *c)
 {
     size_t n = c->n_nodes;
@@ -219,92 +329,17 @@ bool cluster_infer_topology(cluster_t *c)
         up++;
         if (!nd->last_ok.read_only)
             writable++;
-        int s = source_of(c, nd);
+        int s = cluster_source_of(c, &nd->last_ok);
         if (s >= 0 && s != (int)i)
             followers[s]++;
     }
-
-    /* Choose: failoverd's last promotion or the current primary while up and
-     * writable; else the most-followed writable node; else the most-followed
-     * node; else keep. */
-    int best = -1;
-    int keep[2] = {c->promoted ? cluster_find_node_by_name(c, c->promoted) : -1, c->primary};
-    for (size_t k = 0; k < 2 && best < 0; k++)
-        if (keep[k] >= 0 && c->nodes[keep[k]].up && !c->nodes[keep[k]].last_ok.read_only)
-            best = keep[k];
-    /* Nobody writable (a dead primary, an operation half done): the known
-     * primary stays the primary until a node is made writable, whichever
-     * node the replicas were pointed at meanwhile. */
-    if (best < 0 && writable == 0 && c->primary >= 0)
-        best = c->primary;
-    bool kept = best >= 0;
-    for (size_t i = 0; i < n && !kept; i++) {
-        const node_t *nd = &c->nodes[i];
-        bool cand = writable > 0 ? nd->up && !nd->last_ok.read_only : followers[i] > 0;
-        if (!cand)
-            continue;
-        if (best < 0 || followers[i] > followers[best] ||
-            (followers[i] == followers[best] && (int)i == c->primary))
-            best = (int)i;
-    }
+    int best = choose_primary(c, followers, writable);
     int old = c->primary;
     if (best >= 0 || up > 0)
         c->primary = best >= 0 ? best : c->primary;
-
-    if (writable > 1) {
-        buf_t names = BUF_INIT;
-        for (size_t i = 0; i < n; i++)
-            if (c->nodes[i].up && !c->nodes[i].last_ok.read_only)
-                buf_printf(&names, "%s%s", names.len ? ", " : "", c->nodes[i].name);
-        cluster_add_issue(c, "%zu writable nodes: %s", writable, buf_str(&names));
-        buf_free(&names);
-    }
-    /* A primary that restarted comes back read-only (as servers should be
-     * configured to): it answers probes, and nobody can write. */
-    if (writable == 0 && c->primary >= 0 && c->nodes[c->primary].up)
-        cluster_add_issue(c,
-                          "no node accepts writes: the primary %s is read-only (a restarted "
-                          "server comes back so): make it writable once it is known to hold "
-                          "everything, or fail over to a replica",
-                          c->nodes[c->primary].name);
-
-    for (size_t i = 0; i < n; i++) {
-        node_t *nd = &c->nodes[i];
-        const observation_t *o = &nd->last_ok;
-        if ((int)i == c->primary)
-            nd->role = ROLE_PRIMARY;
-        else if (o->ok && o->replica)
-            nd->role = ROLE_REPLICA;
-        else
-            nd->role = ROLE_UNKNOWN;
-        if (nd->up && o->ok && !o->replica && (int)i != c->primary && c->primary >= 0 &&
-            o->read_only)
-            cluster_add_issue(c,
-                              "%s replicates from nobody: it is read-only and has no source "
-                              "(an old primary back after a failover waits for a rejoin, by "
-                              "auto_rejoin or by hand)",
-                              nd->name);
-        if (!nd->up || !o->replica)
-            continue;
-        int s = source_of(c, nd);
-        if (s < 0)
-            cluster_add_issue(c, "%s replicates from %s:%u, which is not in the cluster", nd->name,
-                              o->source_host ? o->source_host : "?", o->source_port);
-        else if (c->primary >= 0 && s != c->primary && (int)i != c->primary)
-            cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
-                              c->nodes[s].name, c->nodes[c->primary].name);
-        if (o->last_sql_errno)
-            cluster_add_issue(c, "replication broken on %s: SQL error %u: %s", nd->name,
-                              o->last_sql_errno, o->last_sql_error ? o->last_sql_error : "");
-        else if (o->io == IO_NO && o->last_io_errno)
-            cluster_add_issue(c, "replication broken on %s: IO error %u: %s", nd->name,
-                              o->last_io_errno, o->last_io_error ? o->last_io_error : "");
-        else if (o->io == IO_NO || !o->sql_running)
-            cluster_add_issue(c, "replication stopped on %s (IO %s, SQL %s)", nd->name,
-                              io_state_str(o->io), o->sql_running ? "running" : "stopped");
-        if (!o->read_only && (int)i != c->primary)
-            cluster_add_issue(c, "%s is a writable replica", nd->name);
-    }
+    writable_issues(c, writable);
+    for (size_t i = 0; i < n; i++)
+        node_role_and_issues(c, i);
     for (size_t i = 0; i < n; i++)
         add_rights_issues(c, &c->nodes[i]);
     free(followers);

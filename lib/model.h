@@ -16,6 +16,7 @@
 
 #include "detect.h"
 #include "family.h"
+#include "gtid.h"
 
 typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
 typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promotion_rule_t;
@@ -118,10 +119,22 @@ typedef struct {
      * configured but its build can't), -1 not reported. */
     int channel_ssl;
     int channel_ssl_verify;
+
+    /* The GTID texts above, parsed once where the observation enters the
+     * model (observation_parse_gtids, from node_observe), in the node's
+     * family: gtid_executed, received_gtids and executed_gtids. NULL where
+     * the text is absent or does not parse (then gtid_error says why); the
+     * texts stay as the server wrote them, for status and the journal. */
+    gtid_state_t *executed_st;
+    gtid_state_t *received_st;
+    gtid_state_t *applied_st;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
 void observation_move(observation_t *dst, observation_t *src); /* dst cleared first; src zeroed */
+/* Parses the observation's GTID texts into executed_st, received_st and
+ * applied_st (replacing any); nothing when it failed or has a gtid_error. */
+void observation_parse_gtids(observation_t *o);
 
 /* Upper bounds (ms) of the probe latency histogram's buckets, ascending. */
 #define NODE_LATENCY_BUCKETS 12
@@ -221,6 +234,10 @@ uint64_t node_unreached_since(const node_t *n);
 /* Which node, if any, has this host and port (exact host text, then port). -1 if none. */
 int cluster_find_node(const cluster_t *c, const char *host, unsigned port);
 int cluster_find_node_by_name(const cluster_t *c, const char *name);
+/* Which node of the cluster the observed node replicates from: the node
+ * whose host and port its replication source names; -1 when the observation
+ * failed, the node is not a replica, or its source is outside the cluster. */
+int cluster_source_of(const cluster_t *c, const observation_t *o);
 
 /* Works out the primary and every node's role from the nodes' last observations,
  * and replaces c->issues with what is inconsistent. Rules, in order:

@@ -305,7 +305,7 @@ static void evaluate(monitor_t *m, uint64_t now)
         if ((int)i == c->primary)
             continue;
         const observation_t *o = &nd->last_ok;
-        int src = o->ok && o->replica ? cluster_find_node(c, o->source_host, o->source_port) : -1;
+        int src = cluster_source_of(c, o);
         rs[n++] = (detect_replica_t){.name = nd->name,
                                      .reachable = nd->up,
                                      .observed_at = nd->last_probe_at,

@@ -251,7 +251,7 @@ static void semisync_step(const cluster_t *c, plan_t *p, int group, int cand, co
 static bool follows(const cluster_t *c, int i, int primary)
 {
     const observation_t *o = &c->nodes[i].last_ok;
-    return o->ok && o->replica && cluster_find_node(c, o->source_host, o->source_port) == primary;
+    return cluster_source_of(c, o) == primary;
 }
 
 /* The stop_io step of one replica: nothing more may arrive from the old

@@ -14,11 +14,11 @@
 
 #include "buf.h"
 #include "dbconn.h"
-#include "filters.h"
 #include "elect.h"
 #include "flavor.h"
 #include "grants.h"
 #include "log.h"
+#include "observe.h"
 
 /* The account's grants are read on every new connection, when asked
  * (probe_check_grants: a reload), and at least this often: a revoked
@@ -160,11 +160,6 @@ static uint64_t get_uint(const dbconn_rs_t *rs, size_t row, const char *col, uin
     return col && dbconn_rs_uint(rs, row, col, &v) == DBCONN_VAL_OK ? v : dflt;
 }
 
-static const char *col_str(const dbconn_rs_t *rs, size_t row, const char *col)
-{
-    return col ? dbconn_rs_str(rs, row, col) : NULL;
-}
-
 /* A number of the node state row: -1 when NULL; false (with o->error) when
  * the server sent something that is not a number. */
 static bool semisync_number(const dbconn_rs_t *ns, flavor_ns_col_t col, int64_t *out,
@@ -277,82 +272,18 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     return parse_semisync(ns, o);
 }
 
-/* The replication filters of one replica status row (filters.h). */
-static char *parse_filters(const dbconn_rs_t *rs, size_t row)
+/* The replication part of o from the replica status (observe.h); false
+ * (with o->error) when the rows are not what the flavor promises. */
+static bool parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
 {
-    const char *vals[FILTERS_NCOLUMNS + 1] = {NULL};
-    for (size_t i = 0; filters_columns[i]; i++)
-        vals[i] = dbconn_rs_str(rs, row, filters_columns[i]);
-    return filters_canonical(vals);
-}
-
-/* Yes / No / Ignored of a replica status column: 1 / 0 / 2; -1 when absent
- * or anything else. */
-static int parse_yes_no(const dbconn_rs_t *rs, size_t row, const char *col)
-{
-    const char *v = col ? dbconn_rs_str(rs, row, col) : NULL;
-    if (!v)
-        return -1;
-    if (strcasecmp(v, "Yes") == 0)
-        return 1;
-    if (strcasecmp(v, "No") == 0)
-        return 0;
-    if (strcasecmp(v, "Ignored") == 0)
-        return 2;
-    return -1;
-}
-
-/* Fills the replication part of o from the replica status (default channel). */
-static void parse_replica(probe_t *p, const dbconn_rs_t *rs, observation_t *o)
-{
-    const flavor_replica_columns_t *R = flavor_replica_columns(&p->flavor);
-    if (!rs || !rs->has_rows || rs->nrows == 0)
-        return;
-    size_t row = 0;
-    if (R->channel) {
-        for (size_t i = 0; i < rs->nrows; i++) {
-            const char *ch = dbconn_rs_str(rs, i, R->channel);
-            if (ch && !ch[0]) {
-                row = i;
-                break;
-            }
-        }
-    }
-    o->replica = true;
-    o->source_host = dup_or_null(col_str(rs, row, R->source_host));
-    o->source_port = (unsigned)get_uint(rs, row, R->source_port, 3306);
-    o->io = io_state_parse(col_str(rs, row, R->io_running));
-    const char *sql = col_str(rs, row, R->sql_running);
-    o->sql_running = sql && strcasecmp(sql, "Yes") == 0;
-    o->last_io_errno = (unsigned)get_uint(rs, row, R->last_io_errno, 0);
-    o->last_sql_errno = (unsigned)get_uint(rs, row, R->last_sql_errno, 0);
-    const char *e = col_str(rs, row, R->last_io_error);
-    o->last_io_error = e && e[0] ? xstrdup(e) : NULL;
-    e = col_str(rs, row, R->last_sql_error);
-    o->last_sql_error = e && e[0] ? xstrdup(e) : NULL;
-    int64_t v;
-    o->lag_s = R->seconds_behind && dbconn_rs_int(rs, row, R->seconds_behind, &v) == DBCONN_VAL_OK
-                   ? v
-                   : -1;
-    o->sql_delay_s = R->sql_delay && dbconn_rs_int(rs, row, R->sql_delay, &v) == DBCONN_VAL_OK
-                         ? v
-                         : 0;
-    o->relay_log_space = get_uint(rs, row, R->relay_log_space, 0);
-    o->repl_filters = parse_filters(rs, row);
-    o->channel_ssl = parse_yes_no(rs, row, R->ssl_allowed);
-    o->channel_ssl_verify = parse_yes_no(rs, row, R->ssl_verify_server_cert);
-    if (p->flavor.family == FAMILY_MARIADB) {
-        o->received_gtids = dup_or_null(col_str(rs, row, R->gtid_io_pos));
-        o->executed_gtids = dup_or_null(col_str(rs, row, R->gtid_slave_pos));
-        if (!o->executed_gtids)
-            o->executed_gtids = dup_or_null(o->gtid_slave_pos);
-        o->heartbeats = get_uint(rs, row, R->received_heartbeats, o->heartbeats);
-        if (R->heartbeat_period)
-            o->heartbeat_period_ms = period_ms(p, col_str(rs, row, R->heartbeat_period));
-    } else {
-        o->received_gtids = dup_or_null(col_str(rs, row, R->retrieved_gtid_set));
-        o->executed_gtids = dup_or_null(col_str(rs, row, R->executed_gtid_set));
-    }
+    if (!rs || !rs->has_rows)
+        return true;
+    observe_rows_t rows = OBSERVE_ROWS(rs);
+    char err[512];
+    if (observe_replica(&p->flavor, &rows, o, err, sizeof err))
+        return true;
+    o->error = xstrdup(err);
+    return false;
 }
 
 /* SHOW GRANTS, judged once here (grants.h). A result that can't be judged
@@ -410,10 +341,8 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     }
     observation_t o = {.ok = true, .channel_ssl = -1, .channel_ssl_verify = -1};
     o.latency_ms = (double)dbconn_last_latency_us(c) / 1000.0;
-    const char *tls_version = dbconn_tls_version(c);
-    o.tls_version = tls_version ? xstrdup(tls_version) : NULL;
-    o.tls_verified = tls_version ? tls_verified_str(dbconn_tls_mode(c)) : NULL;
-    if (!parse_state(p, dbconn_result_set(res, 0), &o)) {
+    if (!parse_state(p, dbconn_result_set(res, 0), &o) ||
+        !parse_replica(p, dbconn_result_set(res, 1), &o)) {
         char *msg = o.error;
         o.error = NULL;
         observation_clear(&o);
@@ -422,7 +351,6 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         deliver(p, &o);
         return;
     }
-    parse_replica(p, dbconn_result_set(res, 1), &o);
     /* GTID text is parsed here, once, where it enters: a value that does not
      * parse is this node's error, never an empty set further in. */
     o.gtid_error = elect_gtid_error(&o);

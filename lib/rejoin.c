@@ -13,6 +13,7 @@
 #include "flavor.h"
 #include "gtid.h"
 #include "log.h"
+#include "observe.h"
 
 #define FENCE_RETRY_MS 5000
 #define POLL_MS 200
@@ -47,7 +48,7 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
         if ((int)i == p || !n->up || !o->ok || !o->read_only)
             continue;
         if (o->replica) {
-            int src = cluster_find_node(c, o->source_host, o->source_port);
+            int src = cluster_source_of(c, o);
             if (src == p || (src < 0 && o->io == IO_YES))
                 continue; /* a replica of the primary, or of a server outside the cluster */
             /* A replica still following another node of the cluster (it was
@@ -780,31 +781,32 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
         poll_again(r, err->msg);
         return;
     }
-    const flavor_replica_columns_t *R = flavor_replica_columns(&r->node.flavor);
     const dbconn_rs_t *rs = dbconn_result_set(res, 0);
-    if (!rs || rs->nrows == 0) {
-        poll_again(r, "it has no replication configured");
-        return;
-    }
-    const char *host = dbconn_rs_str(rs, 0, R->source_host);
-    uint64_t port = 0;
-    dbconn_rs_uint(rs, 0, R->source_port, &port);
-    const char *io = dbconn_rs_str(rs, 0, R->io_running);
-    const char *sql = dbconn_rs_str(rs, 0, R->sql_running);
-    if (!host || strcmp(host, r->primary.host) != 0 || port != r->primary.port) {
-        poll_again(r, "it does not replicate from the primary");
-        return;
-    }
-    if (!io || strcasecmp(io, "Yes") != 0 || !sql || strcasecmp(sql, "Yes") != 0) {
-        char why[700];
-        const char *e1 = dbconn_rs_str(rs, 0, R->last_io_error);
-        const char *e2 = dbconn_rs_str(rs, 0, R->last_sql_error);
-        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s", io ? io : "?",
-                 sql ? sql : "?", e1 && e1[0] ? ": " : "", e1 ? e1 : "", e2 && e2[0] ? ": " : "",
-                 e2 ? e2 : "");
+    observe_rows_t rows = OBSERVE_ROWS(rs);
+    observation_t o = {.ok = true};
+    char why[700];
+    if (!observe_replica(&r->node.flavor, &rows, &o, why, sizeof why)) {
         poll_again(r, why);
         return;
     }
+    bool rejoined = false;
+    if (!o.replica) {
+        poll_again(r, "it has no replication configured");
+    } else if (!o.source_host || strcmp(o.source_host, r->primary.host) != 0 ||
+               o.source_port != r->primary.port) {
+        poll_again(r, "it does not replicate from the primary");
+    } else if (o.io != IO_YES || !o.sql_running) {
+        const char *e1 = o.last_io_error, *e2 = o.last_sql_error;
+        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s",
+                 observe_thread_word(o.io), o.sql_running ? "Yes" : "No", e1 ? ": " : "",
+                 e1 ? e1 : "", e2 ? ": " : "", e2 ? e2 : "");
+        poll_again(r, why);
+    } else {
+        rejoined = true;
+    }
+    observation_clear(&o);
+    if (!rejoined)
+        return;
     event_emit(LOG_LVL_NOTICE, EV_NODE_REJOINED, r->s.cluster, r->node.name,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
                "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,

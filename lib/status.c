@@ -30,7 +30,7 @@ static json_t *replication_json(const cluster_t *c, const observation_t *o)
 {
     if (!o->ok || !o->replica)
         return json_null();
-    int src = cluster_find_node(c, o->source_host, o->source_port);
+    int src = cluster_source_of(c, o);
     long long backlog = elect_backlog(o);
     return json_pack("{s:o, s:o, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "source",
                      src >= 0 ? jtext(c->nodes[src].name) : json_null(), "source_host",

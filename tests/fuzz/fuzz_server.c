@@ -10,6 +10,7 @@
  * rejoin_compare. */
 #include "../../lib/probe.c"
 
+#include "filters.h"
 #include "fuzz.h"
 #include "jtext.h"
 #include "rejoin.h"
@@ -102,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cc.names[cc.n++] = filters_columns[i];
         if (nr) {
             fill(&repl, &cc, repl_f, nr);
-            parse_replica(&p, &repl, &o);
+            if (!parse_replica(&p, &repl, &o))
+                FUZZ_CHECK(o.error && o.error[0], "a refused replica status says why");
         }
         o.gtid_error = elect_gtid_error(&o);
         char *errant = NULL;

@@ -320,6 +320,7 @@ static void check_boundary(cluster_t *c)
         observation_t *o = &c->nodes[i].last_ok;
         free(o->gtid_error);
         o->gtid_error = elect_gtid_error(o);
+        observation_parse_gtids(o);
     }
 }
 

@@ -1321,3 +1321,98 @@ Test(gtid_set_size, twenty_thousand_intervals)
     buf_free(&odd);
     buf_free(&even);
 }
+
+/* ---- gtid_state_t: one type for both families ----------------------------- */
+
+#define SU "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+#define SV "8a94f357-aab4-11df-86ab-c80aa9429562"
+
+typedef struct {
+    const char *rule;
+    server_family_t fam;
+    const char *a, *b;
+    const char *want_union;
+    bool a_covers_b;
+    uint64_t beyond;         /* gtid_state_count_beyond(a, b) */
+    const char *beyond_text; /* gtid_state_beyond_text(a, b) */
+} state_row_t;
+
+static const state_row_t state_rows[] = {
+    {"MySQL: union merges, subset covers", FAMILY_MYSQL, SU ":1-10", SU ":1-5",
+     SU ":1-10", true, 5, SU ":6-10"},
+    {"MySQL: disjoint UUIDs", FAMILY_MYSQL, SU ":1-3", SV ":1-2", SU ":1-3," SV ":1-2", false,
+     3, SU ":1-3"},
+    {"MySQL: empty covers empty", FAMILY_MYSQL, "", "", "", true, 0, ""},
+    {"MySQL: a gap is not covered", FAMILY_MYSQL, SU ":1-3:5", SU ":1-5", SU ":1-5", false, 0,
+     ""},
+    {"MariaDB: furthest per domain", FAMILY_MARIADB, "0-1-10,1-2-3", "0-1-7,2-3-4",
+     "0-1-10,1-2-3,2-3-4", false, 6, "0-1-10,1-2-3"},
+    {"MariaDB: ahead in every domain covers", FAMILY_MARIADB, "0-1-10", "0-2-9", "0-1-10",
+     true, 1, "0-1-10"},
+    {"MariaDB: empty is covered by anything", FAMILY_MARIADB, "0-1-1", "", "0-1-1", true, 1,
+     "0-1-1"},
+    {"MariaDB: behind", FAMILY_MARIADB, "0-1-5", "0-1-8", "0-1-8", false, 0, ""},
+};
+
+Test(gtid_state, operations)
+{
+    for (size_t i = 0; i < sizeof state_rows / sizeof state_rows[0]; i++) {
+        const state_row_t *r = &state_rows[i];
+        char err[GTID_ERR_SIZE];
+        gtid_state_t *a = gtid_state_parse(r->fam, r->a, err, sizeof err);
+        gtid_state_t *b = gtid_state_parse(r->fam, r->b, err, sizeof err);
+        cr_assert(a && b, "%s: %s", r->rule, err);
+        gtid_state_t *u = gtid_state_union(a, b);
+        char *ut = gtid_state_format(u);
+        cr_expect_str_eq(ut, r->want_union, "%s", r->rule);
+        cr_expect(gtid_state_covers(u, a) && gtid_state_covers(u, b), "%s", r->rule);
+        cr_expect_eq(gtid_state_covers(a, b), r->a_covers_b, "%s", r->rule);
+        cr_expect_eq(gtid_state_count_beyond(a, b), r->beyond, "%s", r->rule);
+        uint64_t n = 1;
+        char *bt = gtid_state_beyond_text(a, b, &n);
+        cr_expect_str_eq(bt, r->beyond_text, "%s", r->rule);
+        cr_expect_eq(n, r->beyond + 1, "%s", r->rule);
+        gtid_state_t *acc = gtid_state_copy(a);
+        gtid_state_add(acc, b);
+        char *at = gtid_state_format(acc);
+        cr_expect_str_eq(at, ut, "%s: add is union", r->rule);
+        free(ut);
+        free(bt);
+        free(at);
+        gtid_state_free(acc);
+        gtid_state_free(u);
+        gtid_state_free(a);
+        gtid_state_free(b);
+    }
+}
+
+Test(gtid_state, parse_by_family)
+{
+    char err[GTID_ERR_SIZE];
+    cr_expect_null(gtid_state_parse(FAMILY_MYSQL, "0-1-5", err, sizeof err));
+    cr_expect(strstr(err, "offset") != NULL, "%s", err);
+    cr_expect_null(gtid_state_parse(FAMILY_MARIADB, SU ":1", err, sizeof err));
+    cr_expect_null(gtid_state_parse(FAMILY_MARIADB, NULL, err, sizeof err));
+    cr_expect_str_eq(err, "no GTID position text");
+    cr_expect_null(gtid_state_parse(FAMILY_MYSQL, NULL, err, sizeof err));
+    gtid_state_t *e = gtid_state_new(FAMILY_MARIADB);
+    char *t = gtid_state_format(e);
+    cr_expect_str_eq(t, "");
+    free(t);
+    gtid_state_free(e);
+    gtid_state_free(NULL);
+}
+
+Test(gtid_state, most_advanced)
+{
+    gtid_state_t *s[3] = {gtid_state_parse(FAMILY_MARIADB, "0-1-5", NULL, 0),
+                          gtid_state_parse(FAMILY_MARIADB, "0-1-9", NULL, 0), NULL};
+    gtid_advanced_t *r =
+        gtid_state_most_advanced((const gtid_state_t *const *)s, 3, FAMILY_MARIADB);
+    cr_expect_eq(r->most_advanced, 1);
+    cr_expect(gtid_advanced_lacks(r, 0));
+    cr_expect(gtid_advanced_lacks(r, 2));
+    gtid_advanced_free(r);
+    gtid_state_free(s[0]);
+    gtid_state_free(s[1]);
+}

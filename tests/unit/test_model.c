@@ -228,3 +228,52 @@ Test(model, names)
     cr_assert_str_eq(promotion_rule_str(RULE_MUST_NOT), "must_not");
     cr_assert_str_eq(role_str(ROLE_REPLICA), "replica");
 }
+
+/* cluster_source_of: the node a replica follows, -1 for a primary, a source
+ * outside the cluster, or an observation that failed. */
+Test(model, source_of)
+{
+    const nd_t d[] = {PRIMARY(true), FOLLOWER(0), FOLLOWER(9), FOLLOWER(1)};
+    cluster_t c;
+    build(&c, d, 4, -1);
+    const int want[] = {-1, 0, -1, 1};
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_eq(cluster_source_of(&c, &c.nodes[i].last_ok), want[i], "db%zu", i + 1);
+    observation_t failed = c.nodes[1].last_ok;
+    failed.ok = false;
+    cr_expect_eq(cluster_source_of(&c, &failed), -1);
+    observation_t other_port = c.nodes[1].last_ok;
+    other_port.source_port = 3307;
+    cr_expect_eq(cluster_source_of(&c, &other_port), -1);
+    cluster_free(&c);
+}
+
+/* The GTID texts are parsed once, when the observation enters the model;
+ * a text with a gtid_error is not. */
+Test(model, gtids_parsed_on_entry)
+{
+    node_t n;
+    node_init(&n, "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
+    observation_t o = {.at = 1,
+                       .ok = true,
+                       .family = FAMILY_MARIADB,
+                       .gtid_executed = xstrdup("0-1-7"),
+                       .received_gtids = xstrdup("0-1-9"),
+                       .executed_gtids = xstrdup("0-1-7")};
+    node_observe(&n, &o);
+    cr_assert_not_null(n.last_ok.executed_st);
+    cr_expect_eq(n.last_ok.executed_st->family, FAMILY_MARIADB);
+    char *t = gtid_state_format(n.last_ok.received_st);
+    cr_expect_str_eq(t, "0-1-9");
+    free(t);
+    cr_expect_not_null(n.last_ok.applied_st);
+    observation_t bad = {.at = 2,
+                         .ok = true,
+                         .family = FAMILY_MYSQL,
+                         .gtid_executed = xstrdup("not a set"),
+                         .gtid_error = xstrdup("@@gtid_executed can't be parsed")};
+    node_observe(&n, &bad);
+    cr_expect_null(n.last_ok.executed_st);
+    cr_expect_null(n.last_ok.received_st);
+    node_free(&n);
+}
