@@ -34,6 +34,14 @@ bool putil_long(const char *text, long min, long max, long *out);
 /* "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0". */
 bool putil_bool(const char *text, bool *out);
 
+/* Setting key as a port number (1-65535) or a boolean: *out keeps its value
+ * when the setting is absent; false, with the reason in err, when it is not
+ * one. */
+bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
+                        size_t err_len);
+bool putil_bool_setting(const failoverd_kv_t *kv, size_t n, const char *key, bool *out, char *err,
+                        size_t err_len);
+
 /* ---- strings -------------------------------------------------------------- */
 
 /* A growable NUL-terminated string; {0} is an empty one.  Allocation failure
