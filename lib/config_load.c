@@ -338,6 +338,44 @@ static void check_one_include(load_t *L, fo_src_t at, const char *name, int dept
     buf_free(&path);
 }
 
+/* At p, the start of a line outside strings and comments: an @include
+ * directive, checked (and the file it names); returns where the scan goes on,
+ * or NULL when the line holds none.  *line counts the newlines of the name. */
+static const char *include_at(load_t *L, const char *file, const char *p, unsigned *line,
+                              int depth)
+{
+    const char *q = p + strspn(p, " \t");
+    if (strncmp(q, "@include", 8) != 0 || (q[8] != ' ' && q[8] != '\t'))
+        return NULL;
+    q += 8 + strspn(q + 8, " \t");
+    if (*q != '"')
+        return NULL;
+    unsigned at_line = *line;
+    buf_t name = BUF_INIT;
+    bool closed = false, bad = false;
+    for (q++; *q; q++) {
+        if (*q == '"') {
+            closed = true;
+            q++;
+            break;
+        }
+        if (*q == '\\' && (q[1] == '\\' || q[1] == '"'))
+            q++;
+        else if (*q == '\\')
+            bad = true;
+        if (*q == '\n')
+            (*line)++;
+        buf_putc(&name, *q);
+    }
+    fo_src_t at = {file, at_line};
+    if (bad)
+        err_src(L, at, NULL, "@include: a backslash in a file name must be written \\\\");
+    else if (closed)
+        check_one_include(L, at, buf_str(&name), depth);
+    buf_free(&name);
+    return q;
+}
+
 /* The directive as libconfig's scanner sees it: at the start of a line (not
  * in a string or comment), blanks, "@include", blanks, a string in which only
  * \\ and \" are escapes.  A NUL byte is refused first: libconfig reads on
@@ -358,38 +396,11 @@ static void check_includes(load_t *L, const char *file, const char *text, size_t
     bool bol = true;
     for (const char *p = text; *p;) {
         if (state == CODE && bol) {
-            const char *q = p + strspn(p, " \t");
-            if (strncmp(q, "@include", 8) == 0 && (q[8] == ' ' || q[8] == '\t')) {
-                q += 8 + strspn(q + 8, " \t");
-                if (*q == '"') {
-                    unsigned at_line = line;
-                    buf_t name = BUF_INIT;
-                    bool closed = false, bad = false;
-                    for (q++; *q; q++) {
-                        if (*q == '"') {
-                            closed = true;
-                            q++;
-                            break;
-                        }
-                        if (*q == '\\' && (q[1] == '\\' || q[1] == '"'))
-                            q++;
-                        else if (*q == '\\')
-                            bad = true;
-                        if (*q == '\n')
-                            line++;
-                        buf_putc(&name, *q);
-                    }
-                    fo_src_t at = {file, at_line};
-                    if (bad)
-                        err_src(L, at, NULL, "@include: a backslash in a file name must be "
-                                             "written \\\\");
-                    else if (closed)
-                        check_one_include(L, at, buf_str(&name), depth);
-                    buf_free(&name);
-                    p = q;
-                    bol = false;
-                    continue;
-                }
+            const char *next = include_at(L, file, p, &line, depth);
+            if (next) {
+                p = next;
+                bol = false;
+                continue;
             }
         }
         char c = *p++;

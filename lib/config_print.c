@@ -64,6 +64,165 @@ static void put_masked_url(buf_t *out, const char *url)
 
 static void print_section(buf_t *out, const section_t *sec, const void *obj, int ind);
 
+/* One printer per kind of setting: the value of row (resolved to s) in the
+ * field at off of obj, after "name = ", at indentation ind. */
+typedef void (*print_fn)(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                         size_t off, int ind);
+
+/* K_STRING, K_SECRET_FILE and K_COMMAND. */
+static void print_string(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                         size_t off, int ind)
+{
+    (void)row, (void)ind;
+    const char *v = *CAT(obj, off, char *);
+    if (s->flags & F_MASK_URL)
+        put_masked_url(out, v);
+    else
+        cfg_put_quoted(out, v);
+}
+
+static void print_secret(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                         size_t off, int ind)
+{
+    (void)s, (void)row, (void)obj, (void)off, (void)ind;
+    buf_puts(out, "\"********\"");
+}
+
+static void print_int(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                      size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    buf_printf(out, "%d", *CAT(obj, off, int));
+}
+
+static void print_bool(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                       size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    buf_puts(out, *CAT(obj, off, bool) ? "true" : "false");
+}
+
+static void print_duration(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                           size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    buf_putc(out, '"');
+    fo_duration_format(*CAT(obj, off, uint64_t), out);
+    buf_putc(out, '"');
+}
+
+static void print_enum(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                       size_t off, int ind)
+{
+    (void)row, (void)ind;
+    cfg_put_quoted(out, cfg_name_of(s->names, *CAT(obj, off, int)));
+}
+
+static void print_mode(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                       size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    buf_printf(out, "\"%04o\"", *CAT(obj, off, unsigned));
+}
+
+static void print_ids(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                      size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    const fo_idlist_t *ids = CAT(obj, off, fo_idlist_t);
+    buf_puts(out, "[");
+    for (size_t i = 0; i < ids->n; i++)
+        buf_printf(out, "%s %u", i ? "," : "", ids->ids[i]);
+    buf_puts(out, " ]");
+}
+
+static void print_strings(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                          size_t off, int ind)
+{
+    (void)s, (void)row, (void)ind;
+    const fo_strlist_t *sl = CAT(obj, off, fo_strlist_t);
+    buf_puts(out, "[");
+    for (size_t i = 0; i < sl->n; i++) {
+        buf_puts(out, i ? ", " : " ");
+        cfg_put_quoted(out, sl->items[i]);
+    }
+    buf_puts(out, " ]");
+}
+
+/* On one line when it fits, else one entry per line; values under a key that
+ * names a secret are masked. */
+static void print_kv(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                     size_t off, int ind)
+{
+    (void)s;
+    const fo_kvlist_t *kv = CAT(obj, off, fo_kvlist_t);
+    buf_t items[2] = {BUF_INIT, BUF_INIT};
+    for (size_t i = 0; i < kv->n; i++) {
+        const fo_kv_t *e = &kv->items[i];
+        buf_t v = BUF_INIT;
+        if (secret_key(e->key))
+            buf_puts(&v, "\"********\"");
+        else if (e->type == FO_KV_STRING)
+            cfg_put_quoted(&v, e->value);
+        else
+            buf_puts(&v, e->value);
+        buf_printf(&items[0], " %s = %s;", e->key, buf_str(&v));
+        indent(&items[1], ind + 2);
+        buf_printf(&items[1], "%s = %s;\n", e->key, buf_str(&v));
+        buf_free(&v);
+    }
+    if ((size_t)ind + strlen(row->name) + items[0].len + 8 <= 90)
+        buf_printf(out, "{%s }", buf_str(&items[0]));
+    else {
+        buf_printf(out, "{\n%s", buf_str(&items[1]));
+        indent(out, ind);
+        buf_putc(out, '}');
+    }
+    buf_free(&items[0]);
+    buf_free(&items[1]);
+}
+
+static void print_group(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                        size_t off, int ind)
+{
+    (void)row;
+    buf_puts(out, "{\n");
+    print_section(out, s->sub, CAT(obj, off, void), ind + 2);
+    indent(out, ind);
+    buf_puts(out, "}");
+}
+
+static void print_list(buf_t *out, const setting_t *s, const setting_t *row, const void *obj,
+                       size_t off, int ind)
+{
+    (void)row;
+    const char *elems = *CAT(obj, off, char *);
+    size_t n = *CAT(obj, s->off2, size_t);
+    if (!n) {
+        buf_puts(out, "( )");
+        return;
+    }
+    buf_puts(out, "(\n");
+    for (size_t i = 0; i < n; i++) {
+        indent(out, ind + 2);
+        buf_puts(out, "{\n");
+        print_section(out, s->sub, elems + i * s->sub->size, ind + 4);
+        indent(out, ind + 2);
+        buf_puts(out, i + 1 < n ? "},\n" : "}\n");
+    }
+    indent(out, ind);
+    buf_puts(out, ")");
+}
+
+/* Indexed by kind; K_INHERIT has none (its row resolves to the daemon's). */
+static const print_fn printers[] = {
+    [K_STRING] = print_string,     [K_SECRET] = print_secret,   [K_SECRET_FILE] = print_string,
+    [K_COMMAND] = print_string,    [K_INT] = print_int,         [K_BOOL] = print_bool,
+    [K_DURATION] = print_duration, [K_ENUM] = print_enum,       [K_MODE] = print_mode,
+    [K_IDS] = print_ids,           [K_STRINGS] = print_strings, [K_KV] = print_kv,
+    [K_GROUP] = print_group,       [K_LIST] = print_list,       [K_INHERIT] = NULL,
+};
+
 static void print_value(buf_t *out, const section_t *sec, const setting_t *row, const void *obj,
                         int ind)
 {
@@ -79,103 +238,11 @@ static void print_value(buf_t *out, const section_t *sec, const setting_t *row, 
     }
     if (s->kind == K_SECRET_FILE && !**CAT(obj, off, char *))
         return;
+    if ((size_t)s->kind >= sizeof printers / sizeof printers[0] || !printers[s->kind])
+        abort();
     indent(out, ind);
     buf_printf(out, "%s = ", row->name);
-    switch (s->kind) {
-    case K_STRING:
-    case K_SECRET_FILE:
-    case K_COMMAND: {
-        const char *v = *CAT(obj, off, char *);
-        if (s->flags & F_MASK_URL)
-            put_masked_url(out, v);
-        else
-            cfg_put_quoted(out, v);
-        break;
-    }
-    case K_SECRET: buf_puts(out, "\"********\""); break;
-    case K_INT: buf_printf(out, "%d", *CAT(obj, off, int)); break;
-    case K_BOOL: buf_puts(out, *CAT(obj, off, bool) ? "true" : "false"); break;
-    case K_DURATION:
-        buf_putc(out, '"');
-        fo_duration_format(*CAT(obj, off, uint64_t), out);
-        buf_putc(out, '"');
-        break;
-    case K_ENUM: cfg_put_quoted(out, cfg_name_of(s->names, *CAT(obj, off, int))); break;
-    case K_MODE: buf_printf(out, "\"%04o\"", *CAT(obj, off, unsigned)); break;
-    case K_IDS: {
-        const fo_idlist_t *ids = CAT(obj, off, fo_idlist_t);
-        buf_puts(out, "[");
-        for (size_t i = 0; i < ids->n; i++)
-            buf_printf(out, "%s %u", i ? "," : "", ids->ids[i]);
-        buf_puts(out, " ]");
-        break;
-    }
-    case K_STRINGS: {
-        const fo_strlist_t *sl = CAT(obj, off, fo_strlist_t);
-        buf_puts(out, "[");
-        for (size_t i = 0; i < sl->n; i++) {
-            buf_puts(out, i ? ", " : " ");
-            cfg_put_quoted(out, sl->items[i]);
-        }
-        buf_puts(out, " ]");
-        break;
-    }
-    case K_KV: {
-        /* On one line when it fits, else one entry per line. */
-        const fo_kvlist_t *kv = CAT(obj, off, fo_kvlist_t);
-        buf_t items[2] = {BUF_INIT, BUF_INIT};
-        for (size_t i = 0; i < kv->n; i++) {
-            const fo_kv_t *e = &kv->items[i];
-            buf_t v = BUF_INIT;
-            if (secret_key(e->key))
-                buf_puts(&v, "\"********\"");
-            else if (e->type == FO_KV_STRING)
-                cfg_put_quoted(&v, e->value);
-            else
-                buf_puts(&v, e->value);
-            buf_printf(&items[0], " %s = %s;", e->key, buf_str(&v));
-            indent(&items[1], ind + 2);
-            buf_printf(&items[1], "%s = %s;\n", e->key, buf_str(&v));
-            buf_free(&v);
-        }
-        if ((size_t)ind + strlen(row->name) + items[0].len + 8 <= 90)
-            buf_printf(out, "{%s }", buf_str(&items[0]));
-        else {
-            buf_printf(out, "{\n%s", buf_str(&items[1]));
-            indent(out, ind);
-            buf_putc(out, '}');
-        }
-        buf_free(&items[0]);
-        buf_free(&items[1]);
-        break;
-    }
-    case K_GROUP:
-        buf_puts(out, "{\n");
-        print_section(out, s->sub, CAT(obj, off, void), ind + 2);
-        indent(out, ind);
-        buf_puts(out, "}");
-        break;
-    case K_LIST: {
-        const char *elems = *CAT(obj, off, char *);
-        size_t n = *CAT(obj, s->off2, size_t);
-        if (!n) {
-            buf_puts(out, "( )");
-            break;
-        }
-        buf_puts(out, "(\n");
-        for (size_t i = 0; i < n; i++) {
-            indent(out, ind + 2);
-            buf_puts(out, "{\n");
-            print_section(out, s->sub, elems + i * s->sub->size, ind + 4);
-            indent(out, ind + 2);
-            buf_puts(out, i + 1 < n ? "},\n" : "}\n");
-        }
-        indent(out, ind);
-        buf_puts(out, ")");
-        break;
-    }
-    case K_INHERIT: abort();
-    }
+    printers[s->kind](out, s, row, obj, off, ind);
     buf_puts(out, ";\n");
 }
 

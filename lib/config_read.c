@@ -376,210 +376,264 @@ static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s,
     }
 }
 
+/* One reader per kind of setting: the setting m (present in the file, at path)
+ * read against its row s into the field at off of obj; false when it was not
+ * stored (the error is reported). */
+typedef bool (*read_fn)(load_t *L, const config_setting_t *m, const setting_t *s,
+                        const char *path, void *obj, size_t off);
+
+/* K_STRING, K_SECRET, K_SECRET_FILE and K_COMMAND. */
+static bool read_string(load_t *L, const config_setting_t *m, const setting_t *s,
+                        const char *path, void *obj, size_t off)
+{
+    if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    const char *v = config_setting_get_string(m);
+    if (!check_string(L, m, s, path, v))
+        return false;
+    if (s->kind == K_COMMAND && !check_command(L, m, path, v))
+        return false;
+    if (s->kind == K_SECRET_FILE && v[0] != '/') {
+        /* Relative to the configuration file, not to wherever the daemon was started. */
+        buf_t p = BUF_INIT;
+        buf_printf(&p, "%s%s", L->dir, v);
+        *AT(obj, off, char *) = buf_steal(&p);
+        return true;
+    }
+    *AT(obj, off, char *) = xstrdup(v);
+    return true;
+}
+
+static bool read_int(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                     void *obj, size_t off)
+{
+    long long v;
+    if (!get_int(L, m, &v)) {
+        cfg_type_error(L, m, path, s->kind, true);
+        return false;
+    }
+    if (v < s->min || v > s->max) {
+        cfg_err_at(L, m, path, "%lld is out of range (%lld..%lld)", v, (long long)s->min,
+                   (long long)s->max);
+        return false;
+    }
+    *AT(obj, off, int) = (int)v;
+    return true;
+}
+
+static bool read_bool(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                      void *obj, size_t off)
+{
+    if (config_setting_type(m) != CONFIG_TYPE_BOOL) {
+        cfg_type_error(L, m, path, s->kind, true);
+        return false;
+    }
+    *AT(obj, off, bool) = config_setting_get_bool(m);
+    return true;
+}
+
+/* A duration as a string with units ("1m30s"), or as a number of milliseconds. */
+static bool read_duration(load_t *L, const config_setting_t *m, const setting_t *s,
+                          const char *path, void *obj, size_t off)
+{
+    uint64_t ms;
+    long long v;
+    if (config_setting_type(m) == CONFIG_TYPE_STRING) {
+        if (!fo_duration_parse(config_setting_get_string(m), &ms)) {
+            char *q = cfg_quote_for_msg(config_setting_get_string(m));
+            cfg_err_at(L, m, path,
+                       "%s is not a duration (a number and a unit ms, s, m or h, such as "
+                       "\"500ms\" or \"1m30s\")",
+                       q);
+            free(q);
+            return false;
+        }
+    } else if (get_int(L, m, &v)) {
+        if (v < 0) {
+            cfg_err_at(L, m, path, "%lld is not a duration (negative)", v);
+            return false;
+        }
+        ms = (uint64_t)v;
+    } else {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    if (ms < (uint64_t)s->min || ms > (uint64_t)s->max) {
+        char a[64], lo[64], hi[64];
+        cfg_err_at(L, m, path, "%s is out of range (%s..%s)", cfg_duration_str(ms, a, sizeof a),
+                   cfg_duration_str((uint64_t)s->min, lo, sizeof lo),
+                   cfg_duration_str((uint64_t)s->max, hi, sizeof hi));
+        return false;
+    }
+    *AT(obj, off, uint64_t) = ms;
+    return true;
+}
+
+/* One of the row's names; a wrong one is answered with the list, and the
+ * closest name when one is close. */
+static bool read_enum(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                      void *obj, size_t off)
+{
+    if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    const char *v = config_setting_get_string(m);
+    int e;
+    if (cfg_parse_name(s->names, v, &e)) {
+        *AT(obj, off, int) = e;
+        return true;
+    }
+    buf_t b = BUF_INIT;
+    char *q = cfg_quote_for_msg(v);
+    buf_printf(&b, "%s is not one of ", q);
+    for (size_t i = 0; s->names[i]; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", s->names[i]);
+    const char *near = cfg_closest(v, s->names, cfg_names_count(s->names));
+    if (near)
+        buf_printf(&b, " (did you mean \"%s\"?)", near);
+    cfg_err_at(L, m, path, "%s", buf_str(&b));
+    free(q);
+    buf_free(&b);
+    return false;
+}
+
+/* Permission bits, written as an octal string ("0660"). */
+static bool read_mode(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                      void *obj, size_t off)
+{
+    if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+        cfg_type_error(L, m, path, s->kind, true);
+        return false;
+    }
+    const char *v = config_setting_get_string(m);
+    char *end;
+    errno = 0;
+    unsigned long mode = strtoul(v, &end, 8);
+    if (!isdigit((unsigned char)*v) || *end || errno || strlen(v) > 5) {
+        char *q = cfg_quote_for_msg(v);
+        cfg_err_at(L, m, path, "%s is not an octal mode such as \"0660\"", q);
+        free(q);
+        return false;
+    }
+    if (mode > (unsigned long)s->max) {
+        char *r = cfg_range_str(s);
+        cfg_err_at(L, m, path, "%s is out of range (%s)", v, r);
+        free(r);
+        return false;
+    }
+    *AT(obj, off, unsigned) = (unsigned)mode;
+    return true;
+}
+
+/* A list of user or group ids; the valid ones are kept, the others reported. */
+static bool read_ids(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                     void *obj, size_t off)
+{
+    fo_idlist_t *ids = AT(obj, off, fo_idlist_t);
+    if (!config_setting_is_array(m) && !config_setting_is_list(m)) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    int n = config_setting_length(m);
+    ids->ids = xcalloc((size_t)n, sizeof *ids->ids);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+        buf_t p = BUF_INIT;
+        buf_printf(&p, "%s[%d]", path, i);
+        long long v;
+        if (!get_int(L, e, &v))
+            cfg_err_at(L, e, buf_str(&p), "expected an integer, found %s", cfg_found_type(e));
+        else if (v < s->min || v > s->max)
+            cfg_err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v,
+                       (long long)s->min, (long long)s->max);
+        else
+            ids->ids[ids->n++] = (unsigned)v;
+        buf_free(&p);
+    }
+    return true; /* what was valid; the rest is reported */
+}
+
+/* A list of strings, each checked like a string setting of the row. */
+static bool read_strings(load_t *L, const config_setting_t *m, const setting_t *s,
+                         const char *path, void *obj, size_t off)
+{
+    fo_strlist_t *sl = AT(obj, off, fo_strlist_t);
+    if (!config_setting_is_array(m) && !config_setting_is_list(m)) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    int n = config_setting_length(m);
+    sl->items = xcalloc((size_t)n, sizeof *sl->items);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+        buf_t p = BUF_INIT;
+        buf_printf(&p, "%s[%d]", path, i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            cfg_err_at(L, e, buf_str(&p), "expected a string, found %s", cfg_found_type(e));
+        else if (check_string(L, e, s, buf_str(&p), config_setting_get_string(e)))
+            sl->items[sl->n++] = xstrdup(config_setting_get_string(e));
+        buf_free(&p);
+    }
+    return true;
+}
+
+static bool read_kv(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                    void *obj, size_t off)
+{
+    if (!config_setting_is_group(m)) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    parse_kv(L, m, s, path, AT(obj, off, fo_kvlist_t));
+    return true;
+}
+
+static bool read_group(load_t *L, const config_setting_t *m, const setting_t *s,
+                       const char *path, void *obj, size_t off)
+{
+    if (!config_setting_is_group(m)) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    cfg_parse_section(L, m, s->sub, AT(obj, off, void), path);
+    return true;
+}
+
+static bool read_list(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                      void *obj, size_t off)
+{
+    (void)off; /* the row's own offsets: array and count */
+    /* "( )" and "[ ]" are both an empty list to the reader. */
+    if (!config_setting_is_list(m) &&
+        !(config_setting_is_array(m) && config_setting_length(m) == 0)) {
+        cfg_type_error(L, m, path, s->kind, false);
+        return false;
+    }
+    parse_list(L, m, s, path, obj);
+    return true;
+}
+
+/* Indexed by kind; K_INHERIT has none (its row resolves to the daemon's). */
+static const read_fn readers[] = {
+    [K_STRING] = read_string,     [K_SECRET] = read_string,   [K_SECRET_FILE] = read_string,
+    [K_COMMAND] = read_string,    [K_INT] = read_int,         [K_BOOL] = read_bool,
+    [K_DURATION] = read_duration, [K_ENUM] = read_enum,       [K_MODE] = read_mode,
+    [K_IDS] = read_ids,           [K_STRINGS] = read_strings, [K_KV] = read_kv,
+    [K_GROUP] = read_group,       [K_LIST] = read_list,       [K_INHERIT] = NULL,
+};
+
 /* Parse the setting m (present in the file) into obj; false when it was not stored
  * (the error is reported). */
 static bool parse_value(load_t *L, const config_setting_t *m, const setting_t *row,
                         const char *path, void *obj)
 {
     const setting_t *s = cfg_resolve(row);
-    size_t off = row->off;
-    int type = config_setting_type(m);
-    switch (s->kind) {
-    case K_STRING:
-    case K_SECRET:
-    case K_SECRET_FILE:
-    case K_COMMAND: {
-        if (type != CONFIG_TYPE_STRING) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        const char *v = config_setting_get_string(m);
-        if (!check_string(L, m, s, path, v))
-            return false;
-        if (s->kind == K_COMMAND && !check_command(L, m, path, v))
-            return false;
-        if (s->kind == K_SECRET_FILE && v[0] != '/') {
-            /* Relative to the configuration file, not to wherever the daemon was started. */
-            buf_t p = BUF_INIT;
-            buf_printf(&p, "%s%s", L->dir, v);
-            *AT(obj, off, char *) = buf_steal(&p);
-            return true;
-        }
-        *AT(obj, off, char *) = xstrdup(v);
-        return true;
-    }
-    case K_INT: {
-        long long v;
-        if (!get_int(L, m, &v)) {
-            cfg_type_error(L, m, path, s->kind, true);
-            return false;
-        }
-        if (v < s->min || v > s->max) {
-            cfg_err_at(L, m, path, "%lld is out of range (%lld..%lld)", v, (long long)s->min,
-                   (long long)s->max);
-            return false;
-        }
-        *AT(obj, off, int) = (int)v;
-        return true;
-    }
-    case K_BOOL:
-        if (type != CONFIG_TYPE_BOOL) {
-            cfg_type_error(L, m, path, s->kind, true);
-            return false;
-        }
-        *AT(obj, off, bool) = config_setting_get_bool(m);
-        return true;
-    case K_DURATION: {
-        uint64_t ms;
-        long long v;
-        if (type == CONFIG_TYPE_STRING) {
-            if (!fo_duration_parse(config_setting_get_string(m), &ms)) {
-                char *q = cfg_quote_for_msg(config_setting_get_string(m));
-                cfg_err_at(L, m, path,
-                       "%s is not a duration (a number and a unit ms, s, m or h, such as "
-                       "\"500ms\" or \"1m30s\")",
-                       q);
-                free(q);
-                return false;
-            }
-        } else if (get_int(L, m, &v)) {
-            if (v < 0) {
-                cfg_err_at(L, m, path, "%lld is not a duration (negative)", v);
-                return false;
-            }
-            ms = (uint64_t)v;
-        } else {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        if (ms < (uint64_t)s->min || ms > (uint64_t)s->max) {
-            char a[64], lo[64], hi[64];
-            cfg_err_at(L, m, path, "%s is out of range (%s..%s)", cfg_duration_str(ms, a, sizeof a),
-                   cfg_duration_str((uint64_t)s->min, lo, sizeof lo),
-                   cfg_duration_str((uint64_t)s->max, hi, sizeof hi));
-            return false;
-        }
-        *AT(obj, off, uint64_t) = ms;
-        return true;
-    }
-    case K_ENUM: {
-        if (type != CONFIG_TYPE_STRING) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        const char *v = config_setting_get_string(m);
-        int e;
-        if (cfg_parse_name(s->names, v, &e)) {
-            *AT(obj, off, int) = e;
-            return true;
-        }
-        buf_t b = BUF_INIT;
-        char *q = cfg_quote_for_msg(v);
-        buf_printf(&b, "%s is not one of ", q);
-        for (size_t i = 0; s->names[i]; i++)
-            buf_printf(&b, "%s%s", i ? ", " : "", s->names[i]);
-        const char *near = cfg_closest(v, s->names, cfg_names_count(s->names));
-        if (near)
-            buf_printf(&b, " (did you mean \"%s\"?)", near);
-        cfg_err_at(L, m, path, "%s", buf_str(&b));
-        free(q);
-        buf_free(&b);
-        return false;
-    }
-    case K_MODE: {
-        if (type != CONFIG_TYPE_STRING) {
-            cfg_type_error(L, m, path, s->kind, true);
-            return false;
-        }
-        const char *v = config_setting_get_string(m);
-        char *end;
-        errno = 0;
-        unsigned long mode = strtoul(v, &end, 8);
-        if (!isdigit((unsigned char)*v) || *end || errno || strlen(v) > 5) {
-            char *q = cfg_quote_for_msg(v);
-            cfg_err_at(L, m, path, "%s is not an octal mode such as \"0660\"", q);
-            free(q);
-            return false;
-        }
-        if (mode > (unsigned long)s->max) {
-            char *r = cfg_range_str(s);
-            cfg_err_at(L, m, path, "%s is out of range (%s)", v, r);
-            free(r);
-            return false;
-        }
-        *AT(obj, off, unsigned) = (unsigned)mode;
-        return true;
-    }
-    case K_IDS: {
-        fo_idlist_t *ids = AT(obj, off, fo_idlist_t);
-        if (!config_setting_is_array(m) && !config_setting_is_list(m)) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        int n = config_setting_length(m);
-        ids->ids = xcalloc((size_t)n, sizeof *ids->ids);
-        for (int i = 0; i < n; i++) {
-            const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
-            buf_t p = BUF_INIT;
-            buf_printf(&p, "%s[%d]", path, i);
-            long long v;
-            if (!get_int(L, e, &v))
-                cfg_err_at(L, e, buf_str(&p), "expected an integer, found %s", cfg_found_type(e));
-            else if (v < s->min || v > s->max)
-                cfg_err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v, (long long)s->min,
-                       (long long)s->max);
-            else
-                ids->ids[ids->n++] = (unsigned)v;
-            buf_free(&p);
-        }
-        return true; /* what was valid; the rest is reported */
-    }
-    case K_STRINGS: {
-        fo_strlist_t *sl = AT(obj, off, fo_strlist_t);
-        if (!config_setting_is_array(m) && !config_setting_is_list(m)) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        int n = config_setting_length(m);
-        sl->items = xcalloc((size_t)n, sizeof *sl->items);
-        for (int i = 0; i < n; i++) {
-            const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
-            buf_t p = BUF_INIT;
-            buf_printf(&p, "%s[%d]", path, i);
-            if (config_setting_type(e) != CONFIG_TYPE_STRING)
-                cfg_err_at(L, e, buf_str(&p), "expected a string, found %s", cfg_found_type(e));
-            else if (check_string(L, e, s, buf_str(&p), config_setting_get_string(e)))
-                sl->items[sl->n++] = xstrdup(config_setting_get_string(e));
-            buf_free(&p);
-        }
-        return true;
-    }
-    case K_KV:
-        if (!config_setting_is_group(m)) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        parse_kv(L, m, s, path, AT(obj, off, fo_kvlist_t));
-        return true;
-    case K_GROUP:
-        if (!config_setting_is_group(m)) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        cfg_parse_section(L, m, s->sub, AT(obj, off, void), path);
-        return true;
-    case K_LIST:
-        /* "( )" and "[ ]" are both an empty list to the reader. */
-        if (!config_setting_is_list(m) &&
-            !(config_setting_is_array(m) && config_setting_length(m) == 0)) {
-            cfg_type_error(L, m, path, s->kind, false);
-            return false;
-        }
-        parse_list(L, m, s, path, obj);
-        return true;
-    case K_INHERIT: break;
-    }
-    abort();
+    if ((size_t)s->kind >= sizeof readers / sizeof readers[0] || !readers[s->kind])
+        abort();
+    return readers[s->kind](L, m, s, path, obj, row->off);
 }
 
 /* Fill in the default of a setting that is absent from grp (missing) or whose value
