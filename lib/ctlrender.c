@@ -257,16 +257,24 @@ void cr_fmt_duration(char *b, size_t n, double s)
         snprintf(b, n, "%lldd%02lldh", t / 86400, t % 86400 / 3600);
 }
 
-/* Lag in at most 4 columns. */
-void cr_fmt_lag(char *b, size_t n, const json_t *v)
+/* A number of v, negative ones as 0; false, with "?" in b, when v is none. */
+bool cr_number(char *b, size_t n, const json_t *v, double *out)
 {
     if (!json_is_number(v)) {
         snprintf(b, n, "?");
-        return;
+        return false;
     }
-    double s = json_number_value(v);
-    if (s < 0)
-        s = 0;
+    double d = json_number_value(v);
+    *out = d < 0 ? 0 : d;
+    return true;
+}
+
+/* Lag in at most 4 columns. */
+void cr_fmt_lag(char *b, size_t n, const json_t *v)
+{
+    double s;
+    if (!cr_number(b, n, v, &s))
+        return;
     if (s < 999.5)
         snprintf(b, n, "%.0fs", s);
     else if (s < 999.5 * 60)
@@ -300,13 +308,9 @@ void cr_fmt_count(char *b, size_t n, const json_t *v)
 /* Latency in at most 5 columns. */
 void cr_fmt_latency(char *b, size_t n, const json_t *v)
 {
-    if (!json_is_number(v)) {
-        snprintf(b, n, "?");
+    double ms;
+    if (!cr_number(b, n, v, &ms))
         return;
-    }
-    double ms = json_number_value(v);
-    if (ms < 0)
-        ms = 0;
     if (ms < 9.95)
         snprintf(b, n, "%.1fms", ms);
     else if (ms < 999.5)

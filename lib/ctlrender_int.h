@@ -39,6 +39,7 @@ void cr_piecef(line_t *l, const char *fmt, ...) __attribute__((format(printf, 2,
 const char *cr_str(const json_t *o, const char *key);
 const char *cr_str_or(const json_t *o, const char *key, const char *dflt);
 bool cr_nonempty(const char *s);
+bool cr_number(char *b, size_t n, const json_t *v, double *out);
 void cr_fmt_duration(char *b, size_t n, double s);
 void cr_fmt_lag(char *b, size_t n, const json_t *v);
 void cr_fmt_count(char *b, size_t n, const json_t *v);

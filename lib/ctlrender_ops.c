@@ -15,13 +15,9 @@
 
 static void fmt_ms(char *b, size_t n, const json_t *v)
 {
-    if (!json_is_number(v)) {
-        snprintf(b, n, "?");
+    double ms;
+    if (!cr_number(b, n, v, &ms))
         return;
-    }
-    double ms = json_number_value(v);
-    if (ms < 0)
-        ms = 0;
     long long m = (long long)(ms + 0.5);
     if (m < 1000)
         snprintf(b, n, "%lldms", m);

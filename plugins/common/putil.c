@@ -91,6 +91,17 @@ bool putil_bool(const char *text, bool *out)
     return false;
 }
 
+void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
+                      size_t err_len)
+{
+    if (!putil_known_settings(a->config, a->n_config, known, err, err_len))
+        return NULL;
+    void *state = calloc(1, size);
+    if (!state)
+        snprintf(err, err_len, "out of memory");
+    return state;
+}
+
 bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
                         size_t err_len)
 {

@@ -34,6 +34,11 @@ bool putil_long(const char *text, long min, long max, long *out);
 /* "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0". */
 bool putil_bool(const char *text, bool *out);
 
+/* A plugin's state of size bytes, zeroed, once every setting in a->config is
+ * one of known; NULL with the reason in err otherwise (or when out of memory). */
+void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
+                      size_t err_len);
+
 /* Setting key as a port number (1-65535) or a boolean: *out keeps its value
  * when the setting is absent; false, with the reason in err, when it is not
  * one. */

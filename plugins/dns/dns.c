@@ -363,13 +363,9 @@ static bool dns_nodes_ok(const failoverd_init_t *a, char *err, size_t err_len)
 
 static int dns_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
 {
-    if (!putil_known_settings(a->config, a->n_config, known_settings, err, err_len))
+    dns_t *d = putil_new_state(a, known_settings, sizeof *d, err, err_len);
+    if (!d)
         return -1;
-    dns_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
     d->host = a->host;
     d->args = a;
     if (!dns_target(d, a->config, a->n_config, err, err_len) ||

@@ -702,13 +702,9 @@ static bool vip_checks(vip_t *v, const failoverd_init_t *a, char *err, size_t er
 
 static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
 {
-    if (!putil_known_settings(a->config, a->n_config, known_settings, err, err_len))
+    vip_t *v = putil_new_state(a, known_settings, sizeof *v, err, err_len);
+    if (!v)
         return -1;
-    vip_t *v = calloc(1, sizeof *v);
-    if (!v) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
     v->host = a->host;
     v->args = a;
     if (!vip_commands(v, a->config, a->n_config, err, err_len) ||
