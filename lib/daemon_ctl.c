@@ -84,6 +84,16 @@ static int cluster_arg(daemon_t *d, control_req_t *req)
     return -1;
 }
 
+/* The cluster of a request whose only argument is "cluster"; replies itself
+ * and returns -1 when the arguments are wrong. */
+static int cluster_only(daemon_t *d, control_req_t *req)
+{
+    static const char *const allowed[] = {"cluster", NULL};
+    if (!control_args_only(req, allowed))
+        return -1;
+    return cluster_arg(d, req);
+}
+
 static void handle_plan(control_req_t *req, void *ud)
 {
     daemon_t *d = ud;
@@ -169,10 +179,7 @@ static void handle_switchover(control_req_t *req, void *ud) { handle_op(req, ud,
 
 static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
 {
-    static const char *const allowed[] = {"cluster", NULL};
-    if (!control_args_only(req, allowed))
-        return;
-    int i = cluster_arg(d, req);
+    int i = cluster_only(d, req);
     if (i < 0)
         return;
     failover_pause(d->cl[i]->fo, pause);
@@ -186,10 +193,7 @@ static void handle_resume(control_req_t *req, void *ud) { handle_pause_resume(re
 static void handle_ack(control_req_t *req, void *ud)
 {
     daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", NULL};
-    if (!control_args_only(req, allowed))
-        return;
-    int i = cluster_arg(d, req);
+    int i = cluster_only(d, req);
     if (i < 0)
         return;
     char msg[1024];

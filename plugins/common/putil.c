@@ -102,6 +102,14 @@ void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_
     return state;
 }
 
+void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size)
+{
+    void *job = calloc(1, size);
+    if (!job)
+        host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    return job;
+}
+
 bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
                         size_t err_len)
 {

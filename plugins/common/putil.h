@@ -39,6 +39,10 @@ bool putil_bool(const char *text, bool *out);
 void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
                       size_t err_len);
 
+/* A job of size bytes, zeroed, for a call; when out of memory the call is
+ * answered as failed and NULL returned. */
+void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size);
+
 /* Setting key as a port number (1-65535) or a boolean: *out keeps its value
  * when the setting is absent; false, with the reason in err, when it is not
  * one. */

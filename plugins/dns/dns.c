@@ -211,11 +211,9 @@ static void update(job_t *j)
 static void dns_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     dns_t *d = state;
-    job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        d->host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    job_t *j = putil_new_job(d->host, call, sizeof *j);
+    if (!j)
         return;
-    }
     j->d = d;
     j->call = call;
     j->ctx = ctx;

@@ -527,11 +527,9 @@ static void check_start(job_t *j)
 static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     vip_t *v = state;
-    job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        v->host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    job_t *j = putil_new_job(v->host, call, sizeof *j);
+    if (!j)
         return;
-    }
     j->v = v;
     j->call = call;
     j->ctx = ctx;
