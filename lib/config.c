@@ -593,14 +593,14 @@ static const setting_t root_settings[] = {
 };
 
 const section_t root_section = {.name = "top-level",
-                                       .where = "",
-                                       .settings = root_settings,
-                                       .n = sizeof root_settings / sizeof root_settings[0],
-                                       .size = sizeof(fo_config_t),
-                                       .off_src = -1,
-                                       .off_index = -1,
-                                       .check = check_root,
-                                       .doc = ""};
+                                .where = "",
+                                .settings = root_settings,
+                                .n = sizeof root_settings / sizeof root_settings[0],
+                                .size = sizeof(fo_config_t),
+                                .off_src = -1,
+                                .off_index = -1,
+                                .check = check_root,
+                                .doc = ""};
 
 /* Every section, in the order of the documentation. */
 const section_t *const all_sections[] = {
@@ -627,4 +627,3 @@ const setting_t *cfg_resolve(const setting_t *s)
         abort(); /* a table error, caught by the unit tests */
     return base;
 }
-

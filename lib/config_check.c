@@ -193,4 +193,3 @@ void check_root(load_t *L, void *obj, const char *path)
         }
     }
 }
-

@@ -134,8 +134,8 @@ void cfg_parse_section(load_t *L, const config_setting_t *grp, const section_t *
 /* config_load.c: errors, includes, loading, freeing, look-ups */
 fo_src_t cfg_src_of(load_t *L, const config_setting_t *at);
 void cfg_verr_at(load_t *L, fo_src_t src, const char *path, const char *fmt, va_list ap);
-void cfg_err_at(load_t *L, const config_setting_t *at, const char *path, const char *fmt,
-                ...) __attribute__((format(printf, 4, 5)));
+void cfg_err_at(load_t *L, const config_setting_t *at, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 char *cfg_join_path(const char *a, const char *b);
 const char *cfg_found_type(const config_setting_t *s);
 void cfg_put_quoted(buf_t *b, const char *s);

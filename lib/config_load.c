@@ -196,7 +196,7 @@ char *cfg_quote_for_msg(const char *s)
 /* "expected an integer, found a string ("3306")": the value is shown only for
  * strings that are no secret. */
 void cfg_type_error(load_t *L, const config_setting_t *m, const char *path, kind_t kind,
-                       bool show_value)
+                    bool show_value)
 {
     if (show_value && config_setting_type(m) == CONFIG_TYPE_STRING) {
         char *q = cfg_quote_for_msg(config_setting_get_string(m));
@@ -341,8 +341,7 @@ static void check_one_include(load_t *L, fo_src_t at, const char *name, int dept
 /* At p, the start of a line outside strings and comments: an @include
  * directive, checked (and the file it names); returns where the scan goes on,
  * or NULL when the line holds none.  *line counts the newlines of the name. */
-static const char *include_at(load_t *L, const char *file, const char *p, unsigned *line,
-                              int depth)
+static const char *include_at(load_t *L, const char *file, const char *p, unsigned *line, int depth)
 {
     const char *q = p + strspn(p, " \t");
     if (strncmp(q, "@include", 8) != 0 || (q[8] != ' ' && q[8] != '\t'))
@@ -618,4 +617,3 @@ const fo_node_cfg_t *fo_config_node_by_addr(const fo_cluster_cfg_t *cluster, con
             return &cluster->nodes[i];
     return NULL;
 }
-

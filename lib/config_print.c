@@ -32,7 +32,7 @@ static void indent(buf_t *out, int n)
 /* A key that names a secret, in any case: DB_PASSWORD, Api_Token, passwd ... */
 static bool secret_key(const char *key)
 {
-    static const char *const words[] = {"password", "passwd", "secret", "token",
+    static const char *const words[] = {"password",   "passwd", "secret",  "token",
                                         "credential", "apikey", "api_key", "auth"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcasestr(key, words[i]))
@@ -378,4 +378,3 @@ void fo_config_doc(buf_t *out)
         buf_puts(out, i + 1 < n_all_sections ? "\n" : "");
     }
 }
-

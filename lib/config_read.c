@@ -148,7 +148,8 @@ static bool check_string(load_t *L, const config_setting_t *m, const setting_t *
         return false;
     }
     if (s->max > 0 && len > (size_t)s->max) {
-        cfg_err_at(L, m, path, "is too long (%zu characters, at most %lld)", len, (long long)s->max);
+        cfg_err_at(L, m, path, "is too long (%zu characters, at most %lld)", len,
+                   (long long)s->max);
         return false;
     }
     if (s->kind != K_SECRET && cfg_has_control(v)) {
@@ -206,11 +207,11 @@ static bool read_secret_file(load_t *L, const config_setting_t *at, const char *
         cfg_err_at(L, at, path, "%s is not a regular file", file);
     } else if (st.st_mode & 077) {
         cfg_err_at(L, at, path,
-               "%s must not be accessible by group or others (mode %04o; chmod 600 it)", file,
-               (unsigned)(st.st_mode & 07777));
+                   "%s must not be accessible by group or others (mode %04o; chmod 600 it)", file,
+                   (unsigned)(st.st_mode & 07777));
     } else if (st.st_size > 4096) {
         cfg_err_at(L, at, path, "%s is too large for a password (%lld bytes)", file,
-               (long long)st.st_size);
+                   (long long)st.st_size);
     } else {
         char chunk[4097];
         ssize_t n;
@@ -281,7 +282,8 @@ static void parse_kv(load_t *L, const config_setting_t *m, const setting_t *s, c
             buf_puts(&v, config_setting_get_bool(e) ? "true" : "false");
             break;
         default:
-            cfg_err_at(L, e, p, "expected a string, a number or a boolean, found %s", cfg_found_type(e));
+            cfg_err_at(L, e, p, "expected a string, a number or a boolean, found %s",
+                       cfg_found_type(e));
             free(p);
             continue;
         }
@@ -368,7 +370,7 @@ static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s,
             if (oname && strcmp(name, oname) == 0) {
                 fo_src_t first = *CAT(other, sub->off_src, fo_src_t);
                 cfg_err_at(L, e, p, "duplicate %s name \"%s\" (first defined at %s:%u)", sub->name,
-                       name, first.file, first.line);
+                           name, first.file, first.line);
                 break;
             }
         }
@@ -379,12 +381,12 @@ static void parse_list(load_t *L, const config_setting_t *m, const setting_t *s,
 /* One reader per kind of setting: the setting m (present in the file, at path)
  * read against its row s into the field at off of obj; false when it was not
  * stored (the error is reported). */
-typedef bool (*read_fn)(load_t *L, const config_setting_t *m, const setting_t *s,
-                        const char *path, void *obj, size_t off);
+typedef bool (*read_fn)(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                        void *obj, size_t off);
 
 /* K_STRING, K_SECRET, K_SECRET_FILE and K_COMMAND. */
-static bool read_string(load_t *L, const config_setting_t *m, const setting_t *s,
-                        const char *path, void *obj, size_t off)
+static bool read_string(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                        void *obj, size_t off)
 {
     if (config_setting_type(m) != CONFIG_TYPE_STRING) {
         cfg_type_error(L, m, path, s->kind, false);
@@ -547,8 +549,8 @@ static bool read_ids(load_t *L, const config_setting_t *m, const setting_t *s, c
         if (!get_int(L, e, &v))
             cfg_err_at(L, e, buf_str(&p), "expected an integer, found %s", cfg_found_type(e));
         else if (v < s->min || v > s->max)
-            cfg_err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v,
-                       (long long)s->min, (long long)s->max);
+            cfg_err_at(L, e, buf_str(&p), "%lld is out of range (%lld..%lld)", v, (long long)s->min,
+                       (long long)s->max);
         else
             ids->ids[ids->n++] = (unsigned)v;
         buf_free(&p);
@@ -557,8 +559,8 @@ static bool read_ids(load_t *L, const config_setting_t *m, const setting_t *s, c
 }
 
 /* A list of strings, each checked like a string setting of the row. */
-static bool read_strings(load_t *L, const config_setting_t *m, const setting_t *s,
-                         const char *path, void *obj, size_t off)
+static bool read_strings(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                         void *obj, size_t off)
 {
     fo_strlist_t *sl = AT(obj, off, fo_strlist_t);
     if (!config_setting_is_array(m) && !config_setting_is_list(m)) {
@@ -591,8 +593,8 @@ static bool read_kv(load_t *L, const config_setting_t *m, const setting_t *s, co
     return true;
 }
 
-static bool read_group(load_t *L, const config_setting_t *m, const setting_t *s,
-                       const char *path, void *obj, size_t off)
+static bool read_group(load_t *L, const config_setting_t *m, const setting_t *s, const char *path,
+                       void *obj, size_t off)
 {
     if (!config_setting_is_group(m)) {
         cfg_type_error(L, m, path, s->kind, false);
@@ -753,7 +755,7 @@ static void resolve_secrets(load_t *L, const config_setting_t *grp, const sectio
 
 /* Parse group grp (NULL when absent: defaults only) against sec into obj. */
 void cfg_parse_section(load_t *L, const config_setting_t *grp, const section_t *sec, void *obj,
-                          const char *path)
+                       const char *path)
 {
     int n = grp ? config_setting_length(grp) : 0;
     for (int i = 0; i < n; i++) {
@@ -780,4 +782,3 @@ void cfg_parse_section(load_t *L, const config_setting_t *grp, const section_t *
     if (sec->check)
         sec->check(L, obj, path);
 }
-

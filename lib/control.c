@@ -310,8 +310,9 @@ static void unknown_command(conn_t *c, json_t *id, const char *cmd)
         buf_printf(&known, "%s%s", i ? ", " : "", ctl->handlers[i].name);
         json_array_append_new(list, json_string(ctl->handlers[i].name));
     }
-    control__synthetic_error(c, id, false, json_pack("{s:o}", "commands", list), CONTROL_E_UNKNOWN_COMMAND,
-                    "unknown command '%s'; known commands: %s", cmd, buf_str(&known));
+    control__synthetic_error(c, id, false, json_pack("{s:o}", "commands", list),
+                             CONTROL_E_UNKNOWN_COMMAND, "unknown command '%s'; known commands: %s",
+                             cmd, buf_str(&known));
     buf_free(&known);
 }
 
@@ -331,12 +332,13 @@ static void handle_line(conn_t *c, const char *line, size_t len)
         json_loadb(line + skip, len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!msg) {
         control__synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request is not valid JSON: %s (column %d)", jerr.text, jerr.column);
+                                 "the request is not valid JSON: %s (column %d)", jerr.text,
+                                 jerr.column);
         return;
     }
     if (!json_is_object(msg)) {
         control__synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request must be a JSON object");
+                                 "the request must be a JSON object");
         json_decref(msg);
         return;
     }
@@ -345,9 +347,10 @@ static void handle_line(conn_t *c, const char *line, size_t len)
     json_t *args = json_object_get(msg, "args");
     if (!json_is_string(cmd) || json_string_length(cmd) == 0) {
         control__synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request needs \"cmd\", a command name");
+                                 "the request needs \"cmd\", a command name");
     } else if (args && !json_is_null(args) && !json_is_object(args)) {
-        control__synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST, "\"args\" must be an object");
+        control__synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
+                                 "\"args\" must be an object");
     } else {
         const handler_t *h = find_handler(c->ctl, json_string_value(cmd));
         control_role_t role = conn_role(c);
@@ -355,7 +358,7 @@ static void handle_line(conn_t *c, const char *line, size_t len)
             log_refusal(c->ctl, "refused a request from uid %u pid %d (no longer allowed)",
                         (unsigned)c->uid, (int)c->pid);
             control__synthetic_error(c, id, true, NULL, CONTROL_E_FORBIDDEN,
-                            "uid %u may not use this control socket", (unsigned)c->uid);
+                                     "uid %u may not use this control socket", (unsigned)c->uid);
         } else if (!h) {
             unknown_command(c, id, json_string_value(cmd));
         } else if (role == CONTROL_ROLE_READ && !h->readonly) {
@@ -366,9 +369,9 @@ static void handle_line(conn_t *c, const char *line, size_t len)
             log_notice("control: uid %u pid %d may only read; refused %s", (unsigned)c->uid,
                        (int)c->pid, h->name);
             control__synthetic_error(c, id, false, NULL, CONTROL_E_FORBIDDEN,
-                            "uid %u may only read (%s); %s needs an operator "
-                            "(control_allowed_uids or control_allowed_gids)",
-                            (unsigned)c->uid, buf_str(&ro), h->name);
+                                     "uid %u may only read (%s); %s needs an operator "
+                                     "(control_allowed_uids or control_allowed_gids)",
+                                     (unsigned)c->uid, buf_str(&ro), h->name);
             buf_free(&ro);
         } else {
             control_req_t *r = control__req_new(c, id);
@@ -404,7 +407,7 @@ void control__process_input(conn_t *c)
             log_warn("control: uid %u pid %d sent a request of %zu bytes (limit %zu)",
                      (unsigned)c->uid, (int)c->pid, len, ctl->max_request);
             control__synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
-                            "the request is longer than %zu bytes", ctl->max_request);
+                                     "the request is longer than %zu bytes", ctl->max_request);
             break;
         }
         handle_line(c, base, len);
@@ -427,7 +430,7 @@ void control__process_input(conn_t *c)
         log_warn("control: uid %u pid %d sent more than %zu bytes without a newline",
                  (unsigned)c->uid, (int)c->pid, ctl->max_request);
         control__synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
-                        "the request is longer than %zu bytes", ctl->max_request);
+                                 "the request is longer than %zu bytes", ctl->max_request);
         c->in.len = 0;
         c->scanned = 0;
     }
@@ -552,7 +555,7 @@ static void connection_cb(uv_stream_t *server, int status)
         log_refusal(ctl, "refused a connection from uid %u gid %u pid %d (not allowed)",
                     (unsigned)c->uid, (unsigned)c->gid, (int)c->pid);
         control__synthetic_error(c, NULL, true, NULL, CONTROL_E_FORBIDDEN,
-                        "uid %u may not use this control socket", (unsigned)c->uid);
+                                 "uid %u may not use this control socket", (unsigned)c->uid);
         return;
     }
     if (!control_slot_free(role, ctl->n_admitted, ctl->max_connections)) {
@@ -560,7 +563,7 @@ static void connection_cb(uv_stream_t *server, int status)
                     (unsigned)c->uid, (int)c->pid, ctl->n_admitted);
         hurry_idle(ctl);
         control__synthetic_error(c, NULL, true, NULL, CONTROL_E_BUSY,
-                        "too many control connections (%u); try again", ctl->n_admitted);
+                                 "too many control connections (%u); try again", ctl->n_admitted);
         return;
     }
     c->admitted = true;
@@ -738,4 +741,3 @@ void control_close(control_t *ctl, void (*cb)(void *data), void *data)
     for (conn_t *c = ctl->conns; c; c = c->next)
         conn_close(c);
 }
-

@@ -81,8 +81,7 @@ bool control_peer_allowed(const control_peer_t *peer, const control_acl_t *acl)
 
 unsigned control__reader_limit(unsigned max_connections)
 {
-    return max_connections > CONTROL_RESERVED_SLOTS ? max_connections - CONTROL_RESERVED_SLOTS
-                                                    : 1;
+    return max_connections > CONTROL_RESERVED_SLOTS ? max_connections - CONTROL_RESERVED_SLOTS : 1;
 }
 
 bool control_slot_free(control_role_t role, unsigned open, unsigned max_connections)
@@ -91,7 +90,6 @@ bool control_slot_free(control_role_t role, unsigned open, unsigned max_connecti
         return open < max_connections;
     return open < control__reader_limit(max_connections);
 }
-
 
 void control__acl_free(control_acl_t *a)
 {

@@ -54,7 +54,7 @@ struct conn {
     gid_t gid;       /* the peer's primary group */
     gid_t *groups;   /* and its supplementary groups (owned) */
     size_t n_groups;
-    bool admitted;   /* passed the access and slot checks: counts in n_admitted */
+    bool admitted; /* passed the access and slot checks: counts in n_admitted */
 };
 
 typedef struct {
@@ -86,14 +86,14 @@ struct control {
     bool server_closed;
     void (*close_cb)(void *data);
     void *close_data;
-    char readbuf[16384]; /* shared: every read is consumed before the next one */
+    char readbuf[16384];        /* shared: every read is consumed before the next one */
     uint64_t refusal_logged_at; /* loop time of the last refusal logged */
     bool refusal_logged;
     unsigned refusals_quiet; /* refusals since, not logged */
     char **readonly_cmds;    /* marked before registration */
     size_t n_readonly_cmds;
-    unsigned n_admitted;     /* connections past the checks; refused ones, closing at
-                                once, take no slot */
+    unsigned n_admitted;      /* connections past the checks; refused ones, closing at
+                                 once, take no slot */
     uv_timer_t refusal_timer; /* logs the count of refusals not logged, at the window's end */
     bool refusal_timer_closed;
 };

@@ -139,8 +139,8 @@ void control_reply_error(control_req_t *req, const char *code, const char *fmt, 
     va_end(ap);
 }
 
-void control_reply_error_with(control_req_t *req, const char *code, json_t *extra,
-                              const char *fmt, ...)
+void control_reply_error_with(control_req_t *req, const char *code, json_t *extra, const char *fmt,
+                              ...)
 {
     buf_t msg = BUF_INIT;
     va_list ap;
@@ -160,7 +160,7 @@ void control_reply_error_with(control_req_t *req, const char *code, json_t *extr
 }
 
 void control__synthetic_error(conn_t *c, json_t *id, bool close_after, json_t *extra,
-                            const char *code, const char *fmt, ...)
+                              const char *code, const char *fmt, ...)
 {
     control_req_t *r = control__req_new(c, id);
     r->close_after = close_after;
@@ -318,4 +318,3 @@ bool control_args_only(control_req_t *req, const char *const *names)
     }
     return true;
 }
-

@@ -550,4 +550,3 @@ void ctlrender_generic(buf_t *out, const json_t *result)
         buf_free(&t);
     }
 }
-

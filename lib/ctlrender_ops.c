@@ -145,11 +145,11 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
     char took[32];
     fmt_ms(took, sizeof took, json_object_get(op, "duration_ms"));
     buf_t b = BUF_INIT;
-    const char *state = !type                          ? "ended"
-                        : strcmp(type, "done") == 0    ? "done"
+    const char *state = !type                                              ? "ended"
+                        : strcmp(type, "done") == 0                        ? "done"
                         : json_is_true(json_object_get(op, "rolled_back")) ? "rolled back"
-                        : strcmp(type, "aborted") == 0 ? "aborted"
-                                                       : "failed";
+                        : strcmp(type, "aborted") == 0                     ? "aborted"
+                                                                           : "failed";
     buf_printf(&b, "%s %s in %s", kind, state, took);
     if (cr_str(op, "op"))
         buf_printf(&b, " (operation %s)", cr_str(op, "op"));
@@ -161,7 +161,8 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
     l.col = 2;
     l.first = true;
     if (type && strcmp(type, "done") == 0)
-        cr_piecef(&l, "%s -> %s", cr_str_or(op, "old_primary", "?"), cr_str_or(op, "new_primary", "?"));
+        cr_piecef(&l, "%s -> %s", cr_str_or(op, "old_primary", "?"),
+                  cr_str_or(op, "new_primary", "?"));
     else
         cr_piecef(&l, "primary %s", cr_str_or(op, "old_primary", "?"));
     if (cr_str(op, "policy"))
@@ -179,7 +180,7 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
     buf_putc(out, '\n');
     if (json_is_false(json_object_get(op, "traffic_moved")))
         cr_wrap(out, "  TRAFFIC NOT MOVED: ", 4,
-             "the post_promotion hook failed; clients still go where they went");
+                "the post_promotion hook failed; clients still go where they went");
     if (cr_nonempty(cr_str(op, "possibly_lost"))) {
         buf_t lost = BUF_INIT;
         json_t *n = json_object_get(op, "possibly_lost_count");
@@ -325,7 +326,8 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     const json_t *e = json_object_get(r, "election");
     buf_t b = BUF_INIT;
     buf_printf(&b, "%s plan for %s (%s): primary %s", cr_str_or(r, "kind", "?"),
-               cr_str_or(r, "cluster", "?"), cr_str_or(r, "policy", "?"), cr_str_or(r, "primary", "?"));
+               cr_str_or(r, "cluster", "?"), cr_str_or(r, "policy", "?"),
+               cr_str_or(r, "primary", "?"));
     if (cr_str(e, "chosen"))
         buf_printf(&b, ", candidate %s", cr_str(e, "chosen"));
     cr_wrap(out, "", 2, buf_str(&b));
@@ -354,8 +356,10 @@ static void ctlrender_plan_body(buf_t *out, const json_t *r)
     if (json_is_object(prep))
         render_plan_steps(out, prep, "PREPARE (then a fresh election):");
     if (json_is_object(plan))
-        render_plan_steps(out, plan, json_is_object(prep) ? "PROMOTE:" : "STEPS (a group's "
-                                                                         "steps run in parallel):");
+        render_plan_steps(out, plan,
+                          json_is_object(prep) ? "PROMOTE:"
+                                               : "STEPS (a group's "
+                                                 "steps run in parallel):");
     if (cr_nonempty(cr_str(r, "auto_blocked")))
         cr_wrap(out, "automatic failover blocked: ", 2, cr_str(r, "auto_blocked"));
     if (cr_nonempty(cr_str(r, "note")))
@@ -442,7 +446,6 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
     }
 }
 
-
 void ctlrender_operation(buf_t *out, const json_t *v)
 {
     size_t from = out->len;
@@ -463,4 +466,3 @@ void ctlrender_history(buf_t *out, const json_t *v)
     ctlrender_history_body(out, v);
     trim_lines(out, from);
 }
-

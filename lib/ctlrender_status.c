@@ -33,8 +33,8 @@ static void render_daemon(buf_t *out, const json_t *d)
     buf_putc(out, '\n');
     if (json_is_true(json_object_get(d, "stalled")))
         cr_wrap(out, "WARNING: ", 9,
-             "the daemon's loop stalled or the clock jumped; it observes without acting "
-             "for now");
+                "the daemon's loop stalled or the clock jumped; it observes without acting "
+                "for now");
 }
 
 static void render_failover(buf_t *out, const json_t *f)
@@ -114,10 +114,10 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
     /* unobservable: reachable, but the account may not read it ("unobs"; the
      * privilege is in the notes). */
     cr_put_cell(out,
-             cr_nonempty(cr_str(n, "state")) && strcmp(cr_str(n, "state"), "unobservable") == 0
-                 ? "unobs"
-                 : one_of(cr_str(n, "state"), states),
-             C_STATE, false);
+                cr_nonempty(cr_str(n, "state")) && strcmp(cr_str(n, "state"), "unobservable") == 0
+                    ? "unobs"
+                    : one_of(cr_str(n, "state"), states),
+                C_STATE, false);
     cr_put_cell(out, ros, C_RO, false);
     cr_put_cell(out, iosql, C_IOSQL, false);
     cr_put_cell(out, lag, C_LAG, false);
@@ -167,10 +167,12 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
             cr_wrap(out, "  source: ", 10, buf_str(&b));
         buf_free(&b);
     }
-    if (cr_str(n, "down_since") && cr_nonempty(cr_str(n, "state")) && strcmp(cr_str(n, "state"), "down") == 0)
+    if (cr_str(n, "down_since") && cr_nonempty(cr_str(n, "state")) &&
+        strcmp(cr_str(n, "state"), "down") == 0)
         cr_wrap(out, "  down since ", 4, cr_str(n, "down_since"));
     if (cr_nonempty(cr_str(n, "denied_privilege")))
-        cr_wrap(out, "  unobservable: failoverd's account lacks ", 4, cr_str(n, "denied_privilege"));
+        cr_wrap(out, "  unobservable: failoverd's account lacks ", 4,
+                cr_str(n, "denied_privilege"));
     if (cr_nonempty(cr_str(n, "missing_privileges")))
         cr_wrap(out, "  failoverd's account lacks: ", 4, cr_str(n, "missing_privileges"));
 }
@@ -319,4 +321,3 @@ void ctlrender_status(buf_t *out, const json_t *result)
         render_cluster(out, c);
     }
 }
-

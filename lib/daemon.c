@@ -34,10 +34,8 @@
 
 #include "daemon_int.h"
 
-
 #define GUARD_INTERVAL_MS 100
 #define GUARD_THRESHOLD_MS 1000
-
 
 static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
 {
@@ -210,7 +208,10 @@ static void retired(void *ud)
     free(rt);
 }
 
-void daemon_retire_cluster(cluster_rt_t *rt) { failover_free(rt->fo, retired, rt); }
+void daemon_retire_cluster(cluster_rt_t *rt)
+{
+    failover_free(rt->fo, retired, rt);
+}
 
 static void close_block_timer(daemon_t *d);
 
@@ -525,4 +526,3 @@ out_loop:
     free(d);
     return rc;
 }
-

@@ -62,11 +62,9 @@ static void handle_status(control_req_t *req, void *ud)
     json_t *daemon = json_pack("{s:s, s:I, s:f, s:s, s:b}", "version", FAILOVERD_VERSION, "pid",
                                (json_int_t)getpid(), "uptime_s",
                                (double)(uv_now(&d->loop) - d->started_mono) / 1000.0, "config",
-                               d->cfg->path, "stalled",
-                               uv_now(&d->loop) < d->guard.stalled_until);
+                               d->cfg->path, "stalled", uv_now(&d->loop) < d->guard.stalled_until);
     control_reply_ok(req, json_pack("{s:o, s:o}", "daemon", daemon, "clusters", clusters));
 }
-
 
 /* ---- operations ------------------------------------------------------------- */
 
@@ -110,15 +108,14 @@ static void handle_plan(control_req_t *req, void *ud)
         return;
     char err[512];
     op_request_t r = {.kind = strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER : OP_FAILOVER,
-                      .to = to, .policy_given = policy != NULL,
-                      .policy = policy && strcmp(policy, "availability") == 0
-                                    ? POLICY_AVAILABILITY
-                                    : POLICY_RELIABILITY};
+                      .to = to,
+                      .policy_given = policy != NULL,
+                      .policy = policy && strcmp(policy, "availability") == 0 ? POLICY_AVAILABILITY
+                                                                              : POLICY_RELIABILITY};
     json_t *j = failover_plan_json(d->cl[i]->fo, &r, err, sizeof err);
     if (!j)
-        control_reply_error(req, strstr(err, "no node named") ? CONTROL_E_NOT_FOUND
-                                                              : CONTROL_E_FAILED,
-                            "%s", err);
+        control_reply_error(
+            req, strstr(err, "no node named") ? CONTROL_E_NOT_FOUND : CONTROL_E_FAILED, "%s", err);
     else
         control_reply_ok(req, j);
 }
@@ -144,8 +141,8 @@ static void op_replied(void *ctx, bool ok, const char *code, const char *msg, js
 static void handle_op(control_req_t *req, daemon_t *d, op_kind_t kind)
 {
     static const char *const f_allowed[] = {"cluster", "to", "force", "policy", "dry_run", NULL};
-    static const char *const s_allowed[] = {"cluster", "to", "policy", "dry_run", "timeout_s",
-                                            NULL};
+    static const char *const s_allowed[] = {"cluster", "to",        "policy",
+                                            "dry_run", "timeout_s", NULL};
     static const char *const policies[] = {"reliability", "availability", NULL};
     const char *to = NULL, *policy = NULL;
     bool force = false, dry = false;
@@ -165,17 +162,25 @@ static void handle_op(control_req_t *req, daemon_t *d, op_kind_t kind)
                kind == OP_FAILOVER ? "failover" : "switchover", d->cfg->clusters[i].name,
                (unsigned)control_req_uid(req), (int)control_req_pid(req), to ? " to " : "",
                to ? to : "");
-    op_request_t r = {.kind = kind, .to = to, .force = force, .dry_run = dry,
+    op_request_t r = {.kind = kind,
+                      .to = to,
+                      .force = force,
+                      .dry_run = dry,
                       .policy_given = policy != NULL,
-                      .policy = policy && strcmp(policy, "availability") == 0
-                                    ? POLICY_AVAILABILITY
-                                    : POLICY_RELIABILITY,
+                      .policy = policy && strcmp(policy, "availability") == 0 ? POLICY_AVAILABILITY
+                                                                              : POLICY_RELIABILITY,
                       .timeout_ms = (uint64_t)(timeout * 1000)};
     failover_request(d->cl[i]->fo, &r, op_replied, req);
 }
 
-static void handle_failover(control_req_t *req, void *ud) { handle_op(req, ud, OP_FAILOVER); }
-static void handle_switchover(control_req_t *req, void *ud) { handle_op(req, ud, OP_SWITCHOVER); }
+static void handle_failover(control_req_t *req, void *ud)
+{
+    handle_op(req, ud, OP_FAILOVER);
+}
+static void handle_switchover(control_req_t *req, void *ud)
+{
+    handle_op(req, ud, OP_SWITCHOVER);
+}
 
 static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
 {
@@ -183,12 +188,18 @@ static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
     if (i < 0)
         return;
     failover_pause(d->cl[i]->fo, pause);
-    control_reply_ok(req, json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused",
-                                    pause));
+    control_reply_ok(req,
+                     json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused", pause));
 }
 
-static void handle_pause(control_req_t *req, void *ud) { handle_pause_resume(req, ud, true); }
-static void handle_resume(control_req_t *req, void *ud) { handle_pause_resume(req, ud, false); }
+static void handle_pause(control_req_t *req, void *ud)
+{
+    handle_pause_resume(req, ud, true);
+}
+static void handle_resume(control_req_t *req, void *ud)
+{
+    handle_pause_resume(req, ud, false);
+}
 
 static void handle_ack(control_req_t *req, void *ud)
 {
@@ -202,8 +213,8 @@ static void handle_ack(control_req_t *req, void *ud)
         return;
     }
     log_notice("control: %s (uid %u)", msg, (unsigned)control_req_uid(req));
-    control_reply_ok(req, json_pack("{s:s, s:s}", "cluster", d->cfg->clusters[i].name, "message",
-                                    msg));
+    control_reply_ok(req,
+                     json_pack("{s:s, s:s}", "cluster", d->cfg->clusters[i].name, "message", msg));
 }
 
 /* Past operations from the journal: one entry per operation, newest first. */
@@ -233,19 +244,18 @@ static void handle_history(control_req_t *req, void *ud)
                           json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
                           "started", json_object_get(rec, "time"), "state", "interrupted",
                           "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
-                          "automatic", json_object_get(rec, "automatic") ?: json_null(),
-                          "policy", json_object_get(rec, "policy") ?: json_null());
+                          "automatic", json_object_get(rec, "automatic") ?: json_null(), "policy",
+                          json_object_get(rec, "policy") ?: json_null());
             json_object_set_new(by_op, op, e);
             json_array_append(ops, e);
         } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
                          strcmp(type, "aborted") == 0)) {
             json_object_set_new(e, "state", json_string(type));
             json_object_set(e, "ended", json_object_get(rec, "time"));
-            static const char *const keys[] = {"new_primary",      "duration_ms",
-                                               "detection_ms",     "message",
-                                               "possibly_lost",    "possibly_lost_count",
-                                               "write_blocked_ms", "rolled_back",
-                                               NULL};
+            static const char *const keys[] = {
+                "new_primary",      "duration_ms",   "detection_ms",
+                "message",          "possibly_lost", "possibly_lost_count",
+                "write_blocked_ms", "rolled_back",   NULL};
             for (const char *const *k = keys; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));
@@ -276,7 +286,6 @@ static void handle_history(control_req_t *req, void *ud)
     control_reply_ok(req, json_pack("{s:o}", "operations", out));
 }
 
-
 /* The reload command: the same as SIGHUP, answered with its outcome, so that
  * an operator (and systemctl reload) learns whether the file was taken and
  * what waits for a restart. */
@@ -303,14 +312,14 @@ static void handle_reload(control_req_t *req, void *ud)
         }
         control_reply_error_with(req, CONTROL_E_FAILED, json_pack("{s:o}", "errors", errs),
                                  "reload of %s rejected, the running configuration stays in "
-                                 "force:\n%s", d->cfg->path, d->reload_errors);
+                                 "force:\n%s",
+                                 d->cfg->path, d->reload_errors);
         return;
     }
     control_reply_ok(req, json_pack("{s:s, s:O, s:O}", "file", d->cfg->path, "restart_needed",
-                                    json_object_get(d->reload_notes, "restart_needed"),
-                                    "deferred", json_object_get(d->reload_notes, "deferred")));
+                                    json_object_get(d->reload_notes, "restart_needed"), "deferred",
+                                    json_object_get(d->reload_notes, "deferred")));
 }
-
 
 void daemon_register_commands(daemon_t *d)
 {

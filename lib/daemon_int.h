@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
     uv_loop_t loop;
     fo_config_t *cfg;
-    cluster_rt_t **cl;    /* one per configured cluster, in config order */
+    cluster_rt_t **cl; /* one per configured cluster, in config order */
     size_t n_cl;
     webhooks_t *webhooks;
     control_t *ctl;
@@ -50,9 +50,9 @@ typedef struct {
     bool ready;
     bool stopping;
     int exit_code;
-    char *reload_errors;   /* why the last reload was rejected; NULL when it was not */
-    json_t *reload_notes;  /* the last reload's restart_needed and deferred lists */
-    struct {               /* the settings read at start only, as they were then */
+    char *reload_errors;  /* why the last reload was rejected; NULL when it was not */
+    json_t *reload_notes; /* the last reload's restart_needed and deferred lists */
+    struct {              /* the settings read at start only, as they were then */
         char *control_socket, *control_socket_group, *state_dir, *block_loop;
         unsigned control_socket_mode;
     } boot;

@@ -35,13 +35,13 @@
 static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b)
 {
     if (strcmp(a->user, b->user) || strcmp(a->password, b->password) ||
-        a->probe_interval_ms != b->probe_interval_ms || a->probe_timeout_ms != b->probe_timeout_ms ||
-        a->down_after_ms != b->down_after_ms || a->replica_confirm_ms != b->replica_confirm_ms ||
-        a->n_nodes != b->n_nodes)
+        a->probe_interval_ms != b->probe_interval_ms ||
+        a->probe_timeout_ms != b->probe_timeout_ms || a->down_after_ms != b->down_after_ms ||
+        a->replica_confirm_ms != b->replica_confirm_ms || a->n_nodes != b->n_nodes)
         return false;
     for (size_t i = 0; i < a->n_nodes; i++)
-        if (strcmp(a->nodes[i].name, b->nodes[i].name) || strcmp(a->nodes[i].host, b->nodes[i].host) ||
-            a->nodes[i].port != b->nodes[i].port ||
+        if (strcmp(a->nodes[i].name, b->nodes[i].name) ||
+            strcmp(a->nodes[i].host, b->nodes[i].host) || a->nodes[i].port != b->nodes[i].port ||
             a->nodes[i].promotion_rule != b->nodes[i].promotion_rule)
             return false;
     return true;
@@ -61,8 +61,8 @@ static void reject_reload(daemon_t *d, const char *errors)
     }
     event_emit(LOG_LVL_ERROR, "config_rejected", NULL, NULL,
                json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", errors),
-               "reload of %s rejected, the running configuration stays in force: %s",
-               d->cfg->path, buf_str(&line));
+               "reload of %s rejected, the running configuration stays in force: %s", d->cfg->path,
+               buf_str(&line));
     buf_free(&line);
     free(d->reload_errors);
     d->reload_errors = xstrdup(errors);
@@ -110,8 +110,10 @@ static void note_restart_needed(daemon_t *d, const fo_config_t *next)
 static void note_deferred(daemon_t *d, const char *cluster)
 {
     buf_t b = BUF_INIT;
-    buf_printf(&b, "cluster %s: monitoring settings (an operation is running; they wait for the "
-                   "next reload)", cluster);
+    buf_printf(&b,
+               "cluster %s: monitoring settings (an operation is running; they wait for the "
+               "next reload)",
+               cluster);
     json_array_append_new(json_object_get(d->reload_notes, "deferred"), json_string(buf_str(&b)));
     buf_free(&b);
 }
@@ -133,10 +135,14 @@ void daemon_acl_from_config(const fo_daemon_cfg_t *dc, control_acl_t *acl)
     for (size_t i = 0; i < dc->control_readonly_gids.n; i++)
         ro_gids[i] = dc->control_readonly_gids.ids[i];
     *acl = (control_acl_t){.self_uid = geteuid(),
-                           .uids = uids, .n_uids = dc->control_allowed_uids.n,
-                           .gids = gids, .n_gids = dc->control_allowed_gids.n,
-                           .ro_uids = ro_uids, .n_ro_uids = dc->control_readonly_uids.n,
-                           .ro_gids = ro_gids, .n_ro_gids = dc->control_readonly_gids.n};
+                           .uids = uids,
+                           .n_uids = dc->control_allowed_uids.n,
+                           .gids = gids,
+                           .n_gids = dc->control_allowed_gids.n,
+                           .ro_uids = ro_uids,
+                           .n_ro_uids = dc->control_readonly_uids.n,
+                           .ro_gids = ro_gids,
+                           .n_ro_gids = dc->control_readonly_gids.n};
 }
 
 void daemon_acl_free(control_acl_t *acl)
@@ -161,7 +167,8 @@ static void apply_socket_access(daemon_t *d, const fo_daemon_cfg_t *dc)
         struct group *g = getgrnam(dc->control_socket_group);
         if (!g) {
             log_warn("control_socket_group \"%s\": no such group; the socket keeps its group "
-                     "and mode", dc->control_socket_group);
+                     "and mode",
+                     dc->control_socket_group);
             return;
         }
         gid = g->gr_gid;
@@ -278,7 +285,8 @@ static cluster_rt_t **keep_clusters(daemon_t *d, const fo_config_t *next, hooks_
                 note_deferred(d, nc->name);
             if (!same)
                 log_warn("cluster %s: an operation is running; its new monitoring settings wait "
-                         "for the next reload", nc->name);
+                         "for the next reload",
+                         nc->name);
             hooks_t *old = rt->hooks;
             rt->hooks = hooks[i];
             hooks[i] = NULL;
@@ -302,7 +310,8 @@ static void announce_reload(daemon_t *d, const fo_config_t *next)
     json_t *restart = json_object_get(d->reload_notes, "restart_needed");
     size_t k;
     json_t *v;
-    json_array_foreach(restart, k, v) buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
+    json_array_foreach(restart, k, v)
+        buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
     json_array_foreach(json_object_get(d->reload_notes, "deferred"), k, v)
         buf_printf(&left, "%s%s", left.len ? "; " : "", json_string_value(v));
     event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, "config_reloaded", NULL, NULL,
@@ -353,4 +362,3 @@ void daemon_reload(daemon_t *d)
     announce_reload(d, next);
     notify_ready();
 }
-

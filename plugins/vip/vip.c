@@ -705,8 +705,8 @@ static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t e
         return -1;
     v->host = a->host;
     v->args = a;
-    if (!vip_commands(v, a->config, a->n_config, err, err_len) ||
-        !vip_checks(v, a, err, err_len) || !validate(v, err, err_len)) {
+    if (!vip_commands(v, a->config, a->n_config, err, err_len) || !vip_checks(v, a, err, err_len) ||
+        !validate(v, err, err_len)) {
         free(v);
         return -1;
     }

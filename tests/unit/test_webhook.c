@@ -106,9 +106,8 @@ static bool stat_reached(void *ud)
 static void wait_stat(webhooks_t *w, const char *field, uint64_t n, uint64_t max_ms)
 {
     stat_wait_t s = {w, field, n};
-    cr_assert(test_run_until_fn(&loop, stat_reached, &s, max_ms),
-              "%s stayed at %llu (wanted %llu)", field, (unsigned long long)stat_of(w, field),
-              (unsigned long long)n);
+    cr_assert(test_run_until_fn(&loop, stat_reached, &s, max_ms), "%s stayed at %llu (wanted %llu)",
+              field, (unsigned long long)stat_of(w, field), (unsigned long long)n);
 }
 
 /* Starts the recorder on `port`; with wait, until it accepts connections. */
