@@ -228,45 +228,54 @@ static int show(const command_t *cmd, const json_t *args, const json_t *reply, b
     return code;
 }
 
-int main(int argc, char **argv)
+enum { OPT_JSON = 1000, OPT_TIMEOUT, OPT_TO, OPT_POLICY, OPT_DRY_RUN, OPT_FORCE, OPT_LIMIT,
+       OPT_SWITCH };
+
+static const struct option global_opts[] = {
+    {"socket", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option cmd_opts[] = {
+    {"json", no_argument, NULL, OPT_JSON},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"to", required_argument, NULL, OPT_TO},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"switchover", no_argument, NULL, OPT_SWITCH},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* What the command line asks for, gathered before the request is sent. */
+typedef struct {
+    const char *socket_path;
+    bool as_json;
+    double wait_s;     /* 0: the command's default */
+    double op_timeout; /* a switchover's own --timeout, 0 when not given */
+    json_t *args;
+} invocation_t;
+
+/* Continue parsing: the value the option handlers return when all went well. */
+#define GO_ON (-1)
+
+/* The global options before the command; GO_ON, or the exit code. */
+static int parse_global(int argc, char **argv, invocation_t *inv)
 {
-    enum { OPT_JSON = 1000, OPT_TIMEOUT, OPT_TO, OPT_POLICY, OPT_DRY_RUN, OPT_FORCE, OPT_LIMIT,
-           OPT_SWITCH };
-    static const struct option global_opts[] = {
-        {"socket", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct option cmd_opts[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"to", required_argument, NULL, OPT_TO},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"force", no_argument, NULL, OPT_FORCE},
-        {"limit", required_argument, NULL, OPT_LIMIT},
-        {"switchover", no_argument, NULL, OPT_SWITCH},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-
-    const char *socket_path = getenv("FAILOVERD_SOCKET");
-    if (!socket_path || !*socket_path)
-        socket_path = FO_DEFAULT_CONTROL_SOCKET;
-    bool as_json = false;
-    double wait_s = 0; /* 0: the command's default */
     int c;
-
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+s:hV", global_opts, NULL)) != -1) {
         switch (c) {
-        case 's': socket_path = optarg; break;
-        case OPT_JSON: as_json = true; break;
+        case 's': inv->socket_path = optarg; break;
+        case OPT_JSON: inv->as_json = true; break;
         case OPT_TIMEOUT:
-            if (!parse_seconds(optarg, &wait_s))
+            if (!parse_seconds(optarg, &inv->wait_s))
                 return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
             break;
         case 'h': usage(stdout); return FO_EXIT_OK;
@@ -274,6 +283,135 @@ int main(int argc, char **argv)
         default: return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    return GO_ON;
+}
+
+/* The O_* flag a command must carry to accept option C (0: every command). */
+static unsigned option_flag(int c)
+{
+    return c == OPT_TO        ? O_TO
+           : c == OPT_POLICY  ? O_POLICY
+           : c == OPT_DRY_RUN ? O_DRY_RUN
+           : c == OPT_FORCE   ? O_FORCE
+           : c == OPT_LIMIT   ? O_LIMIT
+           : c == OPT_SWITCH  ? O_SWITCH
+                              : 0;
+}
+
+/* The options that carry a value into the request; GO_ON, or the exit code. */
+static int take_valued_option(int c, const command_t *cmd, invocation_t *inv)
+{
+    switch (c) {
+    case OPT_TIMEOUT:
+        if (!parse_seconds(optarg, (cmd->opts & O_TIMEOUT) ? &inv->op_timeout : &inv->wait_s))
+            return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
+        if (cmd->opts & O_TIMEOUT)
+            json_object_set_new(inv->args, "timeout_s", json_real(inv->op_timeout));
+        return GO_ON;
+    case OPT_TO: {
+        json_t *to = json_string(optarg);
+        if (!to)
+            return usage_error("the node name '%s' is not valid UTF-8", optarg);
+        json_object_set_new(inv->args, "to", to);
+        return GO_ON;
+    }
+    case OPT_POLICY:
+        if (strcmp(optarg, "reliability") != 0 && strcmp(optarg, "availability") != 0)
+            return usage_error("--policy is reliability or availability, not '%s'", optarg);
+        json_object_set_new(inv->args, "policy", json_string(optarg));
+        return GO_ON;
+    default: { /* OPT_LIMIT */
+        char *end;
+        long n = strtol(optarg, &end, 10);
+        if (end == optarg || *end || n < 1 || n > 100000)
+            return usage_error("--limit needs a positive count, not '%s'", optarg);
+        json_object_set_new(inv->args, "limit", json_integer(n));
+        return GO_ON;
+    }
+    }
+}
+
+/* One of the command's own options; GO_ON, or the exit code. */
+static int take_option(int c, const command_t *cmd, invocation_t *inv, char **sub_argv)
+{
+    unsigned need = option_flag(c);
+    if (need && !(cmd->opts & need)) {
+        const char *name = "?";
+        for (const struct option *o = cmd_opts; o->name; o++)
+            if (o->val == c)
+                name = o->name;
+        return usage_error("%s takes no option '--%s'", cmd->name, name);
+    }
+    switch (c) {
+    case OPT_JSON: inv->as_json = true; return GO_ON;
+    case OPT_TIMEOUT:
+    case OPT_TO:
+    case OPT_POLICY:
+    case OPT_LIMIT: return take_valued_option(c, cmd, inv);
+    case OPT_DRY_RUN: json_object_set_new(inv->args, "dry_run", json_true()); return GO_ON;
+    case OPT_FORCE: json_object_set_new(inv->args, "force", json_true()); return GO_ON;
+    case OPT_SWITCH:
+        json_object_set_new(inv->args, "kind", json_string("switchover"));
+        return GO_ON;
+    case 'h': usage(stdout); return FO_EXIT_OK;
+    default: return usage_error("unknown or incomplete option '%s'", sub_argv[optind - 1]);
+    }
+}
+
+/* The command's own options and operands; GNU getopt lets them mix.
+ * GO_ON, or the exit code. */
+static int parse_command(int sub_argc, char **sub_argv, const command_t *cmd, invocation_t *inv)
+{
+    int c, rc;
+    optind = 0; /* restart getopt on the sub-vector */
+    while ((c = getopt_long(sub_argc, sub_argv, "h", cmd_opts, NULL)) != -1)
+        if ((rc = take_option(c, cmd, inv, sub_argv)) != GO_ON)
+            return rc;
+    int operands = sub_argc - optind;
+    if (operands > (cmd->cluster == NO_CLUSTER ? 0 : 1))
+        return usage_error("too many arguments for %s", cmd->name);
+    if (operands == 0 && cmd->cluster == CLUSTER_REQUIRED)
+        return usage_error("%s needs a CLUSTER", cmd->name);
+    if (operands == 1) {
+        json_t *name = json_string(sub_argv[optind]);
+        if (!name)
+            return usage_error("the cluster name '%s' is not valid UTF-8", sub_argv[optind]);
+        json_object_set_new(inv->args, "cluster", name);
+    }
+    return GO_ON;
+}
+
+/* Send the request and show the reply; returns the exit code. */
+static int call(const command_t *cmd, const invocation_t *inv)
+{
+    int wait_ms = cmd->wait_ms;
+    if (inv->wait_s > 0)
+        wait_ms = (int)(inv->wait_s * 1000);
+    else if (inv->op_timeout > 0)
+        wait_ms = (int)(inv->op_timeout * 1000) + SWITCHOVER_MARGIN_MS;
+
+    char err[512];
+    json_t *reply = NULL;
+    ctlclient_status_t st =
+        ctlclient_call(inv->socket_path, cmd->name, inv->args, wait_ms, &reply, err, sizeof err);
+    if (st != CTLCLIENT_OK) {
+        fprintf(stderr, "failoverctl: %s\n", err);
+        return ctlclient_exit_code(st, NULL);
+    }
+    int rc = show(cmd, inv->args, reply, inv->as_json);
+    json_decref(reply);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    invocation_t inv = {.socket_path = getenv("FAILOVERD_SOCKET")};
+    if (!inv.socket_path || !*inv.socket_path)
+        inv.socket_path = FO_DEFAULT_CONTROL_SOCKET;
+
+    int rc = parse_global(argc, argv, &inv);
+    if (rc != GO_ON)
+        return rc;
     if (optind >= argc) {
         usage(stderr);
         return FO_EXIT_USAGE;
@@ -282,113 +420,10 @@ int main(int argc, char **argv)
     if (!cmd)
         return usage_error("unknown command '%s'", argv[optind]);
 
-    /* The command's own options and operands; GNU getopt lets them mix. */
-    int sub_argc = argc - optind;
-    char **sub_argv = argv + optind;
-    json_t *args = json_object();
-    double op_timeout = 0;
-    int rc = FO_EXIT_USAGE;
-    optind = 0; /* restart getopt on the sub-vector */
-    while ((c = getopt_long(sub_argc, sub_argv, "h", cmd_opts, NULL)) != -1) {
-        unsigned need = c == OPT_TO        ? O_TO
-                        : c == OPT_POLICY  ? O_POLICY
-                        : c == OPT_DRY_RUN ? O_DRY_RUN
-                        : c == OPT_FORCE   ? O_FORCE
-                        : c == OPT_LIMIT   ? O_LIMIT
-                        : c == OPT_SWITCH  ? O_SWITCH
-                                           : 0;
-        if (need && !(cmd->opts & need)) {
-            const char *name = "?";
-            for (const struct option *o = cmd_opts; o->name; o++)
-                if (o->val == c)
-                    name = o->name;
-            rc = usage_error("%s takes no option '--%s'", cmd->name, name);
-            goto out;
-        }
-        switch (c) {
-        case OPT_JSON: as_json = true; break;
-        case OPT_TIMEOUT:
-            if (!parse_seconds(optarg, (cmd->opts & O_TIMEOUT) ? &op_timeout : &wait_s)) {
-                rc = usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", optarg);
-                goto out;
-            }
-            if (cmd->opts & O_TIMEOUT)
-                json_object_set_new(args, "timeout_s", json_real(op_timeout));
-            break;
-        case OPT_TO: {
-            json_t *to = json_string(optarg);
-            if (!to) {
-                rc = usage_error("the node name '%s' is not valid UTF-8", optarg);
-                goto out;
-            }
-            json_object_set_new(args, "to", to);
-            break;
-        }
-        case OPT_POLICY:
-            if (strcmp(optarg, "reliability") != 0 && strcmp(optarg, "availability") != 0) {
-                rc = usage_error("--policy is reliability or availability, not '%s'", optarg);
-                goto out;
-            }
-            json_object_set_new(args, "policy", json_string(optarg));
-            break;
-        case OPT_DRY_RUN: json_object_set_new(args, "dry_run", json_true()); break;
-        case OPT_FORCE: json_object_set_new(args, "force", json_true()); break;
-        case OPT_SWITCH: json_object_set_new(args, "kind", json_string("switchover")); break;
-        case OPT_LIMIT: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (end == optarg || *end || n < 1 || n > 100000) {
-                rc = usage_error("--limit needs a positive count, not '%s'", optarg);
-                goto out;
-            }
-            json_object_set_new(args, "limit", json_integer(n));
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            rc = FO_EXIT_OK;
-            goto out;
-        default:
-            rc = usage_error("unknown or incomplete option '%s'", sub_argv[optind - 1]);
-            goto out;
-        }
-    }
-    int operands = sub_argc - optind;
-    if (operands > (cmd->cluster == NO_CLUSTER ? 0 : 1)) {
-        rc = usage_error("too many arguments for %s", cmd->name);
-        goto out;
-    }
-    if (operands == 0 && cmd->cluster == CLUSTER_REQUIRED) {
-        rc = usage_error("%s needs a CLUSTER", cmd->name);
-        goto out;
-    }
-    if (operands == 1) {
-        json_t *name = json_string(sub_argv[optind]);
-        if (!name) {
-            rc = usage_error("the cluster name '%s' is not valid UTF-8", sub_argv[optind]);
-            goto out;
-        }
-        json_object_set_new(args, "cluster", name);
-    }
-
-    int wait_ms = cmd->wait_ms;
-    if (wait_s > 0)
-        wait_ms = (int)(wait_s * 1000);
-    else if (op_timeout > 0)
-        wait_ms = (int)(op_timeout * 1000) + SWITCHOVER_MARGIN_MS;
-
-    char err[512];
-    json_t *reply = NULL;
-    ctlclient_status_t st =
-        ctlclient_call(socket_path, cmd->name, args, wait_ms, &reply, err, sizeof err);
-    if (st != CTLCLIENT_OK) {
-        fprintf(stderr, "failoverctl: %s\n", err);
-        rc = ctlclient_exit_code(st, NULL);
-        goto out;
-    }
-    rc = show(cmd, args, reply, as_json);
-    json_decref(reply);
-out:
-    json_decref(args);
+    inv.args = json_object();
+    rc = parse_command(argc - optind, argv + optind, cmd, &inv);
+    if (rc == GO_ON)
+        rc = call(cmd, &inv);
+    json_decref(inv.args);
     return rc;
 }

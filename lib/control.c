@@ -2,8 +2,8 @@
  *
  * Each connection keeps its requests in a queue in arrival order. A request is
  * either at its handler (unanswered) or answered and waiting for the ones
- * before it; flush() writes answered replies from the head of the queue only,
- * which is what keeps replies in order. When a connection closes, answered
+ * before it; control__flush() writes answered replies from the head of the
+ * queue only, which is what keeps replies in order. When a connection closes, answered
  * requests are freed and unanswered ones are orphaned (conn = NULL): the
  * handler still owns them and its reply frees them without writing anything.
  *
@@ -28,513 +28,17 @@
 #include "buf.h"
 #include "log.h"
 
-typedef struct conn conn_t;
-
-struct control_req {
-    conn_t *conn; /* NULL once the connection is gone */
-    control_req_t *next;
-    char *cmd;
-    json_t *args;
-    json_t *id;  /* the client's "id", echoed in the reply; may be NULL */
-    char *reply; /* the reply line, newline included, once answered */
-    size_t reply_len;
-    bool answered;
-    bool close_after; /* close the connection once this reply is written */
-    uid_t uid;
-    pid_t pid;
-};
-
-struct conn {
-    uv_pipe_t pipe; /* first: a uv_stream_t * of it is a conn_t * */
-    uv_timer_t timer;
-    uv_shutdown_t shutdown;
-    control_t *ctl;
-    conn_t *prev, *next;
-    buf_t in;
-    size_t scanned; /* bytes at the start of `in` known to hold no newline */
-    control_req_t *head, *tail;
-    unsigned in_flight; /* requests at handlers */
-    int open_handles;
-    uid_t uid;
-    pid_t pid;
-    bool closing;  /* uv_close issued */
-    bool draining; /* a close_after reply is queued: read no more requests */
-    bool eof;      /* the peer sent everything it will send */
-    bool shut;     /* uv_shutdown issued */
-    bool reading;
-    bool processing; /* inside process_input: do not re-enter */
-    gid_t gid;       /* the peer's primary group */
-    gid_t *groups;   /* and its supplementary groups (owned) */
-    size_t n_groups;
-    bool admitted;   /* passed the access and slot checks: counts in n_admitted */
-};
-
-typedef struct {
-    char *name;
-    control_handler_fn fn;
-    void *userdata;
-    bool readonly; /* readers may run it */
-} handler_t;
-
-struct control {
-    uv_loop_t *loop;
-    uv_pipe_t server;
-    char *path;
-    int mode;
-    gid_t gid;
-    control_acl_t acl; /* arrays owned */
-    size_t max_request;
-    size_t max_output;
-    unsigned idle_timeout_ms;
-    unsigned max_connections;
-    handler_t *handlers;
-    size_t n_handlers;
-    conn_t *conns;
-    unsigned n_conns;
-    bool bound; /* the socket file at path is ours (dev/ino) */
-    dev_t dev;
-    ino_t ino;
-    bool closing;
-    bool server_closed;
-    void (*close_cb)(void *data);
-    void *close_data;
-    char readbuf[16384]; /* shared: every read is consumed before the next one */
-    uint64_t refusal_logged_at; /* loop time of the last refusal logged */
-    bool refusal_logged;
-    unsigned refusals_quiet; /* refusals since, not logged */
-    char **readonly_cmds;    /* marked before registration */
-    size_t n_readonly_cmds;
-    unsigned n_admitted;     /* connections past the checks; refused ones, closing at
-                                once, take no slot */
-    uv_timer_t refusal_timer; /* logs the count of refusals not logged, at the window's end */
-    bool refusal_timer_closed;
-};
-
-typedef struct {
-    uv_write_t req;
-    char *data;
-} wctx_t;
+#include "control_int.h"
 
 static void conn_close(conn_t *c);
-static void flush(conn_t *c);
-static void process_input(conn_t *c);
-static void touch(conn_t *c);
 static control_role_t conn_role(const conn_t *c);
-
-/* ---- access rule ---- */
-
-void control_opts_init(control_opts_t *opts)
-{
-    memset(opts, 0, sizeof *opts);
-    opts->mode = 0660;
-    opts->gid = (gid_t)-1;
-    opts->acl.self_uid = geteuid();
-    opts->max_request = CONTROL_DEFAULT_MAX_REQUEST;
-    opts->max_output = CONTROL_DEFAULT_MAX_OUTPUT;
-    opts->idle_timeout_ms = CONTROL_DEFAULT_IDLE_TIMEOUT_MS;
-    opts->max_connections = CONTROL_DEFAULT_MAX_CONNECTIONS;
-}
-
-static bool gid_listed(gid_t g, const control_acl_t *acl)
-{
-    for (size_t i = 0; i < acl->n_gids; i++)
-        if (acl->gids[i] == g)
-            return true;
-    return false;
-}
-
-static bool in_lists(const control_peer_t *peer, const uid_t *uids, size_t n_uids,
-                     const gid_t *gids, size_t n_gids)
-{
-    control_acl_t g = {.gids = gids, .n_gids = n_gids};
-    for (size_t i = 0; i < n_uids; i++)
-        if (uids[i] == peer->uid)
-            return true;
-    if (gid_listed(peer->gid, &g))
-        return true;
-    for (size_t i = 0; i < peer->n_groups; i++)
-        if (gid_listed(peer->groups[i], &g))
-            return true;
-    return false;
-}
-
-/* Rules, first match wins:
- *   1. root is an operator (it could take the socket anyway);
- *   2. the daemon's own uid is an operator;
- *   3. a listed uid, or a listed group (primary or supplementary), is an operator;
- *   4. a uid or group of the read-only lists is a reader;
- *   5. everyone else is refused. */
-control_role_t control_peer_role(const control_peer_t *peer, const control_acl_t *acl)
-{
-    if (peer->uid == 0 || peer->uid == acl->self_uid)
-        return CONTROL_ROLE_OPERATE;
-    if (in_lists(peer, acl->uids, acl->n_uids, acl->gids, acl->n_gids))
-        return CONTROL_ROLE_OPERATE;
-    if (in_lists(peer, acl->ro_uids, acl->n_ro_uids, acl->ro_gids, acl->n_ro_gids))
-        return CONTROL_ROLE_READ;
-    return CONTROL_ROLE_NONE;
-}
-
-bool control_peer_allowed(const control_peer_t *peer, const control_acl_t *acl)
-{
-    return control_peer_role(peer, acl) == CONTROL_ROLE_OPERATE;
-}
-
-static unsigned reader_limit(unsigned max_connections)
-{
-    return max_connections > CONTROL_RESERVED_SLOTS ? max_connections - CONTROL_RESERVED_SLOTS
-                                                    : 1;
-}
-
-bool control_slot_free(control_role_t role, unsigned open, unsigned max_connections)
-{
-    if (role == CONTROL_ROLE_OPERATE)
-        return open < max_connections;
-    return open < reader_limit(max_connections);
-}
-
-/* ---- requests and replies ---- */
-
-static void req_free(control_req_t *r)
-{
-    free(r->cmd);
-    json_decref(r->args);
-    json_decref(r->id);
-    free(r->reply);
-    free(r);
-}
-
-static control_req_t *req_new(conn_t *c, json_t *id)
-{
-    control_req_t *r = xcalloc(1, sizeof *r);
-    r->conn = c;
-    r->uid = c->uid;
-    r->pid = c->pid;
-    r->id = id ? json_incref(id) : NULL;
-    if (c->tail)
-        c->tail->next = r;
-    else
-        c->head = r;
-    c->tail = r;
-    return r;
-}
-
-/* The reply line of a reply object (consumed), with its newline. */
-static char *serialize(json_t *obj, size_t *len)
-{
-    char *s = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!s) /* only if a handler handed in something jansson cannot encode */
-        s = xstrdup("{\"ok\":false,\"error\":{\"code\":\"internal\","
-                    "\"message\":\"the reply could not be encoded\"}}");
-    size_t n = strlen(s);
-    s = xrealloc(s, n + 2);
-    s[n] = '\n';
-    s[n + 1] = '\0';
-    *len = n + 1;
-    return s;
-}
-
-/* A JSON string of s; bytes that are not valid UTF-8 (a parser's "near ..."
- * can quote raw input) become '?'. */
-static json_t *safe_string(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char *copy = xstrdup(s);
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-static json_t *error_object(const char *code, const char *message)
-{
-    json_t *e = json_object();
-    json_object_set_new(e, "code", json_string(code));
-    json_object_set_new(e, "message", safe_string(message));
-    json_t *o = json_object();
-    json_object_set_new(o, "ok", json_false());
-    json_object_set_new(o, "error", e);
-    return o;
-}
-
-/* The answer is in; write what can be written, in order. */
-static void answer(control_req_t *r, json_t *reply)
-{
-    conn_t *c = r->conn;
-    if (!c) {
-        /* The client went away: nobody to tell. */
-        json_decref(reply);
-        req_free(r);
-        return;
-    }
-    if (r->id)
-        json_object_set(reply, "id", r->id);
-    r->reply = serialize(reply, &r->reply_len);
-    r->answered = true;
-    if (r->cmd) {
-        /* It was at a handler (synthetic error replies never are). */
-        c->in_flight--;
-    }
-    flush(c);
-    if (c->closing)
-        return;
-    touch(c);
-    if (!c->processing)
-        process_input(c); /* a paused pipeline may go on */
-}
-
-void control_reply_ok(control_req_t *req, json_t *result)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "ok", json_true());
-    json_object_set_new(o, "result", result ? result : json_null());
-    answer(req, o);
-}
-
-static void reply_verror(control_req_t *req, const char *code, const char *fmt, va_list ap)
-{
-    buf_t msg = BUF_INIT;
-    buf_vprintf(&msg, fmt, ap);
-    answer(req, error_object(code, buf_str(&msg)));
-    buf_free(&msg);
-}
-
-void control_reply_error(control_req_t *req, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    reply_verror(req, code, fmt, ap);
-    va_end(ap);
-}
-
-void control_reply_error_with(control_req_t *req, const char *code, json_t *extra,
-                              const char *fmt, ...)
-{
-    buf_t msg = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    json_t *o = error_object(code, buf_str(&msg));
-    buf_free(&msg);
-    if (extra) {
-        /* code and message stay the ones given */
-        json_object_del(extra, "code");
-        json_object_del(extra, "message");
-        json_object_update(json_object_get(o, "error"), extra);
-        json_decref(extra);
-    }
-    answer(req, o);
-}
-
-/* An error reply that no handler sees (framing, parse, access, limits). */
-static void synthetic_error(conn_t *c, json_t *id, bool close_after, json_t *extra,
-                            const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void synthetic_error(conn_t *c, json_t *id, bool close_after, json_t *extra,
-                            const char *code, const char *fmt, ...)
-{
-    control_req_t *r = req_new(c, id);
-    r->close_after = close_after;
-    if (close_after)
-        c->draining = true;
-    buf_t msg = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    json_t *o = error_object(code, buf_str(&msg));
-    buf_free(&msg);
-    if (extra)
-        json_object_update(json_object_get(o, "error"), extra);
-    json_decref(extra);
-    answer(r, o);
-}
-
-const char *control_req_cmd(const control_req_t *req)
-{
-    return req->cmd;
-}
-json_t *control_req_args(const control_req_t *req)
-{
-    return req->args;
-}
-bool control_req_connected(const control_req_t *req)
-{
-    return req->conn && !req->conn->closing;
-}
-uid_t control_req_uid(const control_req_t *req)
-{
-    return req->uid;
-}
-pid_t control_req_pid(const control_req_t *req)
-{
-    return req->pid;
-}
-
-/* ---- argument helpers ---- */
-
-static json_t *arg_get(control_req_t *req, const char *name, bool required, bool *done)
-{
-    json_t *v = json_object_get(req->args, name);
-    *done = false;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            control_reply_error(req, CONTROL_E_MISSING_ARGUMENT, "%s needs the argument '%s'",
-                                req->cmd, name);
-            *done = true; /* replied: false to the caller */
-        }
-        return NULL;
-    }
-    return v;
-}
-
-bool control_arg_string(control_req_t *req, const char *name, bool required, const char **out)
-{
-    bool replied;
-    json_t *v = arg_get(req, name, required, &replied);
-    if (!v)
-        return !replied;
-    if (!json_is_string(v)) {
-        control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "argument '%s' must be a string", name);
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
-bool control_arg_bool(control_req_t *req, const char *name, bool required, bool *out)
-{
-    bool replied;
-    json_t *v = arg_get(req, name, required, &replied);
-    if (!v)
-        return !replied;
-    if (!json_is_boolean(v)) {
-        control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "argument '%s' must be true or false",
-                            name);
-        return false;
-    }
-    *out = json_is_true(v);
-    return true;
-}
-
-bool control_arg_int(control_req_t *req, const char *name, bool required, long long min,
-                     long long max, long long *out)
-{
-    bool replied;
-    json_t *v = arg_get(req, name, required, &replied);
-    if (!v)
-        return !replied;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        control_reply_error(req, CONTROL_E_BAD_ARGUMENT,
-                            "argument '%s' must be an integer from %lld to %lld", name, min, max);
-        return false;
-    }
-    *out = json_integer_value(v);
-    return true;
-}
-
-bool control_arg_number(control_req_t *req, const char *name, bool required, double min, double max,
-                        double *out)
-{
-    bool replied;
-    json_t *v = arg_get(req, name, required, &replied);
-    if (!v)
-        return !replied;
-    if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
-        control_reply_error(req, CONTROL_E_BAD_ARGUMENT,
-                            "argument '%s' must be a number from %g to %g", name, min, max);
-        return false;
-    }
-    *out = json_number_value(v);
-    return true;
-}
-
-bool control_arg_enum(control_req_t *req, const char *name, bool required,
-                      const char *const *choices, const char **out)
-{
-    const char *s = NULL;
-    if (!control_arg_string(req, name, required, &s))
-        return false;
-    if (!s)
-        return true;
-    buf_t list = BUF_INIT;
-    for (size_t i = 0; choices[i]; i++) {
-        if (strcmp(s, choices[i]) == 0) {
-            buf_free(&list);
-            *out = choices[i];
-            return true;
-        }
-        buf_printf(&list, "%s%s", i ? ", " : "", choices[i]);
-    }
-    control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "argument '%s' must be one of: %s", name,
-                        buf_str(&list));
-    buf_free(&list);
-    return false;
-}
-
-bool control_args_only(control_req_t *req, const char *const *names)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(req->args, key, v)
-    {
-        bool known = false;
-        for (size_t i = 0; names[i] && !known; i++)
-            known = strcmp(key, names[i]) == 0;
-        if (!known) {
-            control_reply_error(req, CONTROL_E_BAD_ARGUMENT, "%s takes no argument '%s'", req->cmd,
-                                key);
-            return false;
-        }
-    }
-    return true;
-}
 
 /* ---- connections ---- */
 
-static void acl_free(control_acl_t *a)
-{
-    free((void *)a->uids);
-    free((void *)a->gids);
-    free((void *)a->ro_uids);
-    free((void *)a->ro_gids);
-    memset(a, 0, sizeof *a);
-}
-
-static void *dup_ids(const void *ids, size_t n, size_t size)
-{
-    if (!n)
-        return NULL;
-    void *d = xcalloc(n, size);
-    memcpy(d, ids, n * size);
-    return d;
-}
-
-static void acl_copy(control_acl_t *to, const control_acl_t *from)
-{
-    *to = (control_acl_t){
-        .self_uid = from->self_uid,
-        .uids = dup_ids(from->uids, from->n_uids, sizeof(uid_t)),
-        .n_uids = from->n_uids,
-        .gids = dup_ids(from->gids, from->n_gids, sizeof(gid_t)),
-        .n_gids = from->n_gids,
-        .ro_uids = dup_ids(from->ro_uids, from->n_ro_uids, sizeof(uid_t)),
-        .n_ro_uids = from->n_ro_uids,
-        .ro_gids = dup_ids(from->ro_gids, from->n_ro_gids, sizeof(gid_t)),
-        .n_ro_gids = from->n_ro_gids,
-    };
-}
-
 void control_set_acl(control_t *ctl, const control_acl_t *acl)
 {
-    acl_free(&ctl->acl);
-    acl_copy(&ctl->acl, acl);
+    control__acl_free(&ctl->acl);
+    control__acl_copy(&ctl->acl, acl);
 }
 
 void control_set_max_request(control_t *ctl, size_t max_request)
@@ -610,7 +114,7 @@ static void maybe_finish(control_t *ctl)
     for (size_t i = 0; i < ctl->n_handlers; i++)
         free(ctl->handlers[i].name);
     free(ctl->handlers);
-    acl_free(&ctl->acl);
+    control__acl_free(&ctl->acl);
     for (size_t i = 0; i < ctl->n_readonly_cmds; i++)
         free(ctl->readonly_cmds[i]);
     free(ctl->readonly_cmds);
@@ -652,7 +156,7 @@ static void conn_close(conn_t *c)
     while (r) {
         control_req_t *next = r->next;
         if (r->answered)
-            req_free(r);
+            control__req_free(r);
         else
             r->conn = NULL;
         r = next;
@@ -675,7 +179,7 @@ static void idle_cb(uv_timer_t *t)
  * and when the last request at a handler is answered, never on partial data. */
 static bool under_pressure(const control_t *ctl)
 {
-    return ctl->n_admitted >= reader_limit(ctl->max_connections);
+    return ctl->n_admitted >= control__reader_limit(ctl->max_connections);
 }
 
 static unsigned idle_ms(const control_t *ctl)
@@ -685,7 +189,7 @@ static unsigned idle_ms(const control_t *ctl)
     return ctl->idle_timeout_ms;
 }
 
-static void touch(conn_t *c)
+void control__touch(conn_t *c)
 {
     if (c->closing)
         return;
@@ -737,7 +241,7 @@ static void update_reading(conn_t *c)
     }
 }
 
-static void flush(conn_t *c)
+void control__flush(conn_t *c)
 {
     while (!c->closing && c->head && c->head->answered) {
         control_req_t *r = c->head;
@@ -749,7 +253,7 @@ static void flush(conn_t *c)
         ctx->data = r->reply;
         r->reply = NULL;
         uv_buf_t b = uv_buf_init(ctx->data, (unsigned)r->reply_len);
-        req_free(r);
+        control__req_free(r);
         int rc = uv_write(&ctx->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb);
         if (rc < 0) {
             free(ctx->data);
@@ -764,7 +268,7 @@ static void flush(conn_t *c)
             while (rest) {
                 control_req_t *next = rest->next;
                 if (rest->answered)
-                    req_free(rest);
+                    control__req_free(rest);
                 else
                     rest->conn = NULL;
                 rest = next;
@@ -806,8 +310,9 @@ static void unknown_command(conn_t *c, json_t *id, const char *cmd)
         buf_printf(&known, "%s%s", i ? ", " : "", ctl->handlers[i].name);
         json_array_append_new(list, json_string(ctl->handlers[i].name));
     }
-    synthetic_error(c, id, false, json_pack("{s:o}", "commands", list), CONTROL_E_UNKNOWN_COMMAND,
-                    "unknown command '%s'; known commands: %s", cmd, buf_str(&known));
+    control__synthetic_error(c, id, false, json_pack("{s:o}", "commands", list),
+                             CONTROL_E_UNKNOWN_COMMAND, "unknown command '%s'; known commands: %s",
+                             cmd, buf_str(&known));
     buf_free(&known);
 }
 
@@ -826,13 +331,14 @@ static void handle_line(conn_t *c, const char *line, size_t len)
     json_t *msg =
         json_loadb(line + skip, len - skip, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!msg) {
-        synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request is not valid JSON: %s (column %d)", jerr.text, jerr.column);
+        control__synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
+                                 "the request is not valid JSON: %s (column %d)", jerr.text,
+                                 jerr.column);
         return;
     }
     if (!json_is_object(msg)) {
-        synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request must be a JSON object");
+        control__synthetic_error(c, NULL, false, NULL, CONTROL_E_BAD_REQUEST,
+                                 "the request must be a JSON object");
         json_decref(msg);
         return;
     }
@@ -840,18 +346,19 @@ static void handle_line(conn_t *c, const char *line, size_t len)
     json_t *cmd = json_object_get(msg, "cmd");
     json_t *args = json_object_get(msg, "args");
     if (!json_is_string(cmd) || json_string_length(cmd) == 0) {
-        synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
-                        "the request needs \"cmd\", a command name");
+        control__synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
+                                 "the request needs \"cmd\", a command name");
     } else if (args && !json_is_null(args) && !json_is_object(args)) {
-        synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST, "\"args\" must be an object");
+        control__synthetic_error(c, id, false, NULL, CONTROL_E_BAD_REQUEST,
+                                 "\"args\" must be an object");
     } else {
         const handler_t *h = find_handler(c->ctl, json_string_value(cmd));
         control_role_t role = conn_role(c);
         if (role == CONTROL_ROLE_NONE) {
             log_refusal(c->ctl, "refused a request from uid %u pid %d (no longer allowed)",
                         (unsigned)c->uid, (int)c->pid);
-            synthetic_error(c, id, true, NULL, CONTROL_E_FORBIDDEN,
-                            "uid %u may not use this control socket", (unsigned)c->uid);
+            control__synthetic_error(c, id, true, NULL, CONTROL_E_FORBIDDEN,
+                                     "uid %u may not use this control socket", (unsigned)c->uid);
         } else if (!h) {
             unknown_command(c, id, json_string_value(cmd));
         } else if (role == CONTROL_ROLE_READ && !h->readonly) {
@@ -861,13 +368,13 @@ static void handle_line(conn_t *c, const char *line, size_t len)
                     buf_printf(&ro, "%s%s", ro.len ? ", " : "", c->ctl->handlers[i].name);
             log_notice("control: uid %u pid %d may only read; refused %s", (unsigned)c->uid,
                        (int)c->pid, h->name);
-            synthetic_error(c, id, false, NULL, CONTROL_E_FORBIDDEN,
-                            "uid %u may only read (%s); %s needs an operator "
-                            "(control_allowed_uids or control_allowed_gids)",
-                            (unsigned)c->uid, buf_str(&ro), h->name);
+            control__synthetic_error(c, id, false, NULL, CONTROL_E_FORBIDDEN,
+                                     "uid %u may only read (%s); %s needs an operator "
+                                     "(control_allowed_uids or control_allowed_gids)",
+                                     (unsigned)c->uid, buf_str(&ro), h->name);
             buf_free(&ro);
         } else {
-            control_req_t *r = req_new(c, id);
+            control_req_t *r = control__req_new(c, id);
             r->cmd = xstrdup(json_string_value(cmd));
             r->args = json_is_object(args) ? json_incref(args) : json_object();
             c->in_flight++;
@@ -878,7 +385,7 @@ static void handle_line(conn_t *c, const char *line, size_t len)
     json_decref(msg);
 }
 
-static void process_input(conn_t *c)
+void control__process_input(conn_t *c)
 {
     control_t *ctl = c->ctl;
     size_t start = 0;
@@ -899,12 +406,12 @@ static void process_input(conn_t *c)
         if (len > ctl->max_request) {
             log_warn("control: uid %u pid %d sent a request of %zu bytes (limit %zu)",
                      (unsigned)c->uid, (int)c->pid, len, ctl->max_request);
-            synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
-                            "the request is longer than %zu bytes", ctl->max_request);
+            control__synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
+                                     "the request is longer than %zu bytes", ctl->max_request);
             break;
         }
         handle_line(c, base, len);
-        touch(c);
+        control__touch(c);
     }
     c->processing = false;
     if (c->closing)
@@ -922,15 +429,15 @@ static void process_input(conn_t *c)
         /* No newline yet and already too long: no need to wait for the rest. */
         log_warn("control: uid %u pid %d sent more than %zu bytes without a newline",
                  (unsigned)c->uid, (int)c->pid, ctl->max_request);
-        synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
-                        "the request is longer than %zu bytes", ctl->max_request);
+        control__synthetic_error(c, NULL, true, NULL, CONTROL_E_TOO_LARGE,
+                                 "the request is longer than %zu bytes", ctl->max_request);
         c->in.len = 0;
         c->scanned = 0;
     }
     if (c->closing)
         return;
     update_reading(c);
-    flush(c);
+    control__flush(c);
 }
 
 /* The peer closed its end entirely (not just its write side). */
@@ -965,11 +472,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         }
         if (c->in.len > 0)
             buf_putc(&c->in, '\n');
-        process_input(c);
+        control__process_input(c);
         return;
     }
     buf_append(&c->in, b->base, (size_t)nread);
-    process_input(c);
+    control__process_input(c);
 }
 
 /* The peer as the access rule sees it, judged by the lists in force now. */
@@ -1042,21 +549,21 @@ static void connection_cb(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    touch(c); /* also the guard of the refusals below */
+    control__touch(c); /* also the guard of the refusals below */
     control_role_t role = peer_credentials(c) ? conn_role(c) : CONTROL_ROLE_NONE;
     if (role == CONTROL_ROLE_NONE) {
         log_refusal(ctl, "refused a connection from uid %u gid %u pid %d (not allowed)",
                     (unsigned)c->uid, (unsigned)c->gid, (int)c->pid);
-        synthetic_error(c, NULL, true, NULL, CONTROL_E_FORBIDDEN,
-                        "uid %u may not use this control socket", (unsigned)c->uid);
+        control__synthetic_error(c, NULL, true, NULL, CONTROL_E_FORBIDDEN,
+                                 "uid %u may not use this control socket", (unsigned)c->uid);
         return;
     }
     if (!control_slot_free(role, ctl->n_admitted, ctl->max_connections)) {
         log_refusal(ctl, "refused a connection from uid %u pid %d: %u connections open",
                     (unsigned)c->uid, (int)c->pid, ctl->n_admitted);
         hurry_idle(ctl);
-        synthetic_error(c, NULL, true, NULL, CONTROL_E_BUSY,
-                        "too many control connections (%u); try again", ctl->n_admitted);
+        control__synthetic_error(c, NULL, true, NULL, CONTROL_E_BUSY,
+                                 "too many control connections (%u); try again", ctl->n_admitted);
         return;
     }
     c->admitted = true;
@@ -1075,7 +582,7 @@ control_t *control_create(uv_loop_t *loop, const control_opts_t *opts)
     ctl->path = xstrdup(opts->path ? opts->path : "");
     ctl->mode = opts->mode;
     ctl->gid = opts->gid;
-    acl_copy(&ctl->acl, &opts->acl);
+    control__acl_copy(&ctl->acl, &opts->acl);
     ctl->max_request = opts->max_request ? opts->max_request : CONTROL_DEFAULT_MAX_REQUEST;
     ctl->max_output = opts->max_output ? opts->max_output : CONTROL_DEFAULT_MAX_OUTPUT;
     ctl->idle_timeout_ms =

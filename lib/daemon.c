@@ -34,49 +34,13 @@
 #include "status.h"
 #include "stateown.h"
 
+#include "daemon_int.h"
+
 #define GUARD_INTERVAL_MS 100
 #define GUARD_THRESHOLD_MS 1000
 
-/* One cluster at run time. Allocated on its own: the operations manager keeps a
- * pointer to its hooks slot, which a reload refills. */
-typedef struct {
-    monitor_t *m;
-    failover_t *fo;
-    hooks_t *hooks;
-} cluster_rt_t;
-
-typedef struct {
-    uv_loop_t loop;
-    fo_config_t *cfg;
-    cluster_rt_t **cl;    /* one per configured cluster, in config order */
-    size_t n_cl;
-    webhooks_t *webhooks;
-    control_t *ctl;
-    journal_t *journal;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t guard_timer;
-    uv_timer_t block_timer; /* test.block_loop; initialised only when set */
-    bool block_armed;
-    guard_t guard;
-    uint64_t started_mono;
-    uint64_t last_watchdog;
-    uint64_t last_status;
-    uint64_t watchdog_ms;
-    int sigints;
-    bool ready;
-    bool stopping;
-    int exit_code;
-    char *reload_errors;   /* why the last reload was rejected; NULL when it was not */
-    json_t *reload_notes;  /* the last reload's restart_needed and deferred lists */
-    struct {               /* the settings read at start only, as they were then */
-        char *control_socket, *control_socket_group, *state_dir, *block_loop;
-        unsigned control_socket_mode;
-    } boot;
-    metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
-} daemon_t;
-
 /* The read/write routing settings of a cluster (checked at load). */
-static void monitor_routing_from(monitor_t *m, const fo_cluster_cfg_t *cc)
+void daemon_routing_from(monitor_t *m, const fo_cluster_cfg_t *cc)
 {
     route_settings_t rs = {.max_lag_s = 5, .fallback_primary = cc->read_fallback_primary};
     char err[160];
@@ -106,11 +70,11 @@ static monitor_t *monitor_for(daemon_t *d, const fo_cluster_cfg_t *cc)
     };
     monitor_t *m = monitor_create(&d->loop, &s, &d->guard.stalled_until);
     free(nodes);
-    monitor_routing_from(m, cc);
+    daemon_routing_from(m, cc);
     return m;
 }
 
-static void failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_settings_t *s)
+void daemon_failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_settings_t *s)
 {
     *s = (failover_settings_t){
         .cluster = cc->name,
@@ -161,13 +125,13 @@ static void on_verdict(monitor_t *m, verdict_t old, verdict_t now, void *ud)
 }
 
 /* Starts a new cluster (monitor, operations manager, hooks already built). */
-static cluster_rt_t *start_cluster(daemon_t *d, const fo_cluster_cfg_t *cc, hooks_t *hooks)
+cluster_rt_t *daemon_start_cluster(daemon_t *d, const fo_cluster_cfg_t *cc, hooks_t *hooks)
 {
     cluster_rt_t *rt = xcalloc(1, sizeof *rt);
     rt->hooks = hooks;
     rt->m = monitor_for(d, cc);
     failover_settings_t fs;
-    failover_settings(d, cc, &fs);
+    daemon_failover_settings(d, cc, &fs);
     rt->fo = failover_create(&d->loop, rt->m, d->journal, &fs, &rt->hooks);
     monitor_on_verdict(rt->m, on_verdict, rt->fo);
     monitor_start(rt->m);
@@ -175,7 +139,7 @@ static cluster_rt_t *start_cluster(daemon_t *d, const fo_cluster_cfg_t *cc, hook
 }
 
 /* Every cluster's hooks and plugins, or false (err filled) when one fails to load. */
-static bool build_hooks(daemon_t *d, const fo_config_t *cfg, hooks_t ***out, char *err,
+bool daemon_build_hooks(daemon_t *d, const fo_config_t *cfg, hooks_t ***out, char *err,
                         size_t err_len)
 {
     hooks_t **hs = xcalloc(cfg->n_clusters + 1, sizeof *hs);
@@ -197,252 +161,7 @@ static void start_clusters(daemon_t *d, hooks_t **hooks)
     d->n_cl = d->cfg->n_clusters;
     d->cl = xcalloc(d->n_cl + 1, sizeof *d->cl);
     for (size_t i = 0; i < d->n_cl; i++)
-        d->cl[i] = start_cluster(d, &d->cfg->clusters[i], hooks[i]);
-}
-
-/* ---- status ---------------------------------------------------------- */
-
-static json_t *cluster_json(daemon_t *d, size_t i)
-{
-    status_clock_t clk = {.now_mono = uv_now(&d->loop), .now_wall = wall_now_ms()};
-    const fo_cluster_cfg_t *cc = &d->cfg->clusters[i];
-    json_t *j = status_cluster_json(monitor_cluster(d->cl[i]->m), &clk);
-    json_object_set_new(j, "policy", json_string(policy_str(cc->policy)));
-    json_object_set_new(j, "auto_failover", json_boolean(cc->auto_failover));
-    failover_status(d->cl[i]->fo, j);
-    route_settings_t rs;
-    const route_t *r = monitor_route(d->cl[i]->m, &rs);
-    route_status(monitor_cluster(d->cl[i]->m), &rs, r, j);
-    return j;
-}
-
-static void handle_status(control_req_t *req, void *ud)
-{
-    daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", NULL};
-    const char *only = NULL;
-    if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &only))
-        return;
-    json_t *clusters = json_array();
-    for (size_t i = 0; i < d->n_cl; i++)
-        if (!only || strcmp(only, d->cfg->clusters[i].name) == 0)
-            json_array_append_new(clusters, cluster_json(d, i));
-    if (only && json_array_size(clusters) == 0) {
-        json_decref(clusters);
-        control_reply_error(req, CONTROL_E_NOT_FOUND, "no cluster named \"%s\"", only);
-        return;
-    }
-    json_t *daemon = json_pack("{s:s, s:I, s:f, s:s, s:b}", "version", FAILOVERD_VERSION, "pid",
-                               (json_int_t)getpid(), "uptime_s",
-                               (double)(uv_now(&d->loop) - d->started_mono) / 1000.0, "config",
-                               d->cfg->path, "stalled",
-                               uv_now(&d->loop) < d->guard.stalled_until);
-    control_reply_ok(req, json_pack("{s:o, s:o}", "daemon", daemon, "clusters", clusters));
-}
-
-
-/* ---- operations ------------------------------------------------------------- */
-
-/* The cluster named by the request's "cluster" argument; replies itself and
- * returns -1 when it is missing or unknown. */
-static int cluster_arg(daemon_t *d, control_req_t *req)
-{
-    const char *name = NULL;
-    if (!control_arg_string(req, "cluster", true, &name))
-        return -1;
-    for (size_t i = 0; i < d->n_cl; i++)
-        if (strcmp(d->cfg->clusters[i].name, name) == 0)
-            return (int)i;
-    control_reply_error(req, CONTROL_E_NOT_FOUND, "no cluster named \"%s\"", name);
-    return -1;
-}
-
-static void handle_plan(control_req_t *req, void *ud)
-{
-    daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", "to", "kind", "policy", NULL};
-    static const char *const kinds[] = {"failover", "switchover", NULL};
-    static const char *const policies[] = {"reliability", "availability", NULL};
-    const char *to = NULL, *kind = "failover", *policy = NULL;
-    if (!control_args_only(req, allowed) || !control_arg_string(req, "to", false, &to) ||
-        !control_arg_enum(req, "kind", false, kinds, &kind) ||
-        !control_arg_enum(req, "policy", false, policies, &policy))
-        return;
-    int i = cluster_arg(d, req);
-    if (i < 0)
-        return;
-    char err[512];
-    op_request_t r = {.kind = strcmp(kind, "switchover") == 0 ? OP_SWITCHOVER : OP_FAILOVER,
-                      .to = to, .policy_given = policy != NULL,
-                      .policy = policy && strcmp(policy, "availability") == 0
-                                    ? POLICY_AVAILABILITY
-                                    : POLICY_RELIABILITY};
-    json_t *j = failover_plan_json(d->cl[i]->fo, &r, err, sizeof err);
-    if (!j)
-        control_reply_error(req, strstr(err, "no node named") ? CONTROL_E_NOT_FOUND
-                                                              : CONTROL_E_FAILED,
-                            "%s", err);
-    else
-        control_reply_ok(req, j);
-}
-
-static void op_replied(void *ctx, bool ok, const char *code, const char *msg, json_t *result)
-{
-    control_req_t *req = ctx;
-    if (ok) {
-        control_reply_ok(req, result);
-        return;
-    }
-    /* A finished operation that failed (or was rolled back) still reports
-     * what it did, in the error's "operation". */
-    if (result && json_object_size(result) > 0) {
-        control_reply_error_with(req, code, json_pack("{s:o}", "operation", result), "%s",
-                                 msg ? msg : "failed");
-        return;
-    }
-    json_decref(result);
-    control_reply_error(req, code, "%s", msg ? msg : "failed");
-}
-
-static void handle_op(control_req_t *req, daemon_t *d, op_kind_t kind)
-{
-    static const char *const f_allowed[] = {"cluster", "to", "force", "policy", "dry_run", NULL};
-    static const char *const s_allowed[] = {"cluster", "to", "policy", "dry_run", "timeout_s",
-                                            NULL};
-    static const char *const policies[] = {"reliability", "availability", NULL};
-    const char *to = NULL, *policy = NULL;
-    bool force = false, dry = false;
-    double timeout = 0;
-    if (!control_args_only(req, kind == OP_FAILOVER ? f_allowed : s_allowed) ||
-        !control_arg_string(req, "to", false, &to) ||
-        !control_arg_enum(req, "policy", false, policies, &policy) ||
-        !control_arg_bool(req, "dry_run", false, &dry) ||
-        (kind == OP_FAILOVER && !control_arg_bool(req, "force", false, &force)) ||
-        (kind == OP_SWITCHOVER &&
-         !control_arg_number(req, "timeout_s", false, 0.001, 86400, &timeout)))
-        return;
-    int i = cluster_arg(d, req);
-    if (i < 0)
-        return;
-    log_notice("control: %s of %s requested by uid %u (pid %d)%s%s",
-               kind == OP_FAILOVER ? "failover" : "switchover", d->cfg->clusters[i].name,
-               (unsigned)control_req_uid(req), (int)control_req_pid(req), to ? " to " : "",
-               to ? to : "");
-    op_request_t r = {.kind = kind, .to = to, .force = force, .dry_run = dry,
-                      .policy_given = policy != NULL,
-                      .policy = policy && strcmp(policy, "availability") == 0
-                                    ? POLICY_AVAILABILITY
-                                    : POLICY_RELIABILITY,
-                      .timeout_ms = (uint64_t)(timeout * 1000)};
-    failover_request(d->cl[i]->fo, &r, op_replied, req);
-}
-
-static void handle_failover(control_req_t *req, void *ud) { handle_op(req, ud, OP_FAILOVER); }
-static void handle_switchover(control_req_t *req, void *ud) { handle_op(req, ud, OP_SWITCHOVER); }
-
-static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
-{
-    static const char *const allowed[] = {"cluster", NULL};
-    if (!control_args_only(req, allowed))
-        return;
-    int i = cluster_arg(d, req);
-    if (i < 0)
-        return;
-    failover_pause(d->cl[i]->fo, pause);
-    control_reply_ok(req, json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused",
-                                    pause));
-}
-
-static void handle_pause(control_req_t *req, void *ud) { handle_pause_resume(req, ud, true); }
-static void handle_resume(control_req_t *req, void *ud) { handle_pause_resume(req, ud, false); }
-
-static void handle_ack(control_req_t *req, void *ud)
-{
-    daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", NULL};
-    if (!control_args_only(req, allowed))
-        return;
-    int i = cluster_arg(d, req);
-    if (i < 0)
-        return;
-    char msg[1024];
-    if (!failover_ack(d->cl[i]->fo, msg, sizeof msg)) {
-        control_reply_error(req, CONTROL_E_FAILED, "%s", msg);
-        return;
-    }
-    log_notice("control: %s (uid %u)", msg, (unsigned)control_req_uid(req));
-    control_reply_ok(req, json_pack("{s:s, s:s}", "cluster", d->cfg->clusters[i].name, "message",
-                                    msg));
-}
-
-/* Past operations from the journal: one entry per operation, newest first. */
-static void handle_history(control_req_t *req, void *ud)
-{
-    daemon_t *d = ud;
-    static const char *const allowed[] = {"cluster", "limit", NULL};
-    const char *cluster = NULL;
-    long long limit = 20;
-    if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &cluster) ||
-        !control_arg_int(req, "limit", false, 1, 10000, &limit))
-        return;
-    json_t *recs = journal_records(d->journal, cluster);
-    json_t *ops = json_array();
-    json_t *by_op = json_object();
-    size_t i;
-    json_t *rec;
-    json_array_foreach(recs, i, rec)
-    {
-        const char *op = json_string_value(json_object_get(rec, "op"));
-        const char *type = json_string_value(json_object_get(rec, "type"));
-        if (!op || !type)
-            continue;
-        json_t *e = json_object_get(by_op, op);
-        if (strcmp(type, "begin") == 0) {
-            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O}", "op", op, "cluster",
-                          json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
-                          "started", json_object_get(rec, "time"), "state", "interrupted",
-                          "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
-                          "automatic", json_object_get(rec, "automatic") ?: json_null(),
-                          "policy", json_object_get(rec, "policy") ?: json_null());
-            json_object_set_new(by_op, op, e);
-            json_array_append(ops, e);
-        } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
-                         strcmp(type, "aborted") == 0)) {
-            json_object_set_new(e, "state", json_string(type));
-            json_object_set(e, "ended", json_object_get(rec, "time"));
-            static const char *const keys[] = {"new_primary",      "duration_ms",
-                                               "detection_ms",     "message",
-                                               "possibly_lost",    "possibly_lost_count",
-                                               "write_blocked_ms", "rolled_back",
-                                               NULL};
-            for (const char *const *k = keys; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-            /* What a failover knew of its loss (docs/failover.md). */
-            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
-                                               "semisync_off_since", "at_risk",
-                                               "at_risk_count",      NULL};
-            for (const char *const *k = loss; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-        } else if (e && strcmp(type, "ack") == 0) {
-            json_object_set_new(e, "acknowledged", json_true());
-        } else if (e && strcmp(type, "loss_found") == 0) {
-            /* The exact loss, found when the old primary came back. */
-            static const char *const found[] = {"lost_exact", "lost_exact_count",
-                                                "lost_exact_found", "lost_exact_node", NULL};
-            for (const char *const *k = found; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-        }
-    }
-    json_t *out = json_array();
-    for (size_t k = json_array_size(ops); k-- > 0 && json_array_size(out) < (size_t)limit;)
-        json_array_append(out, json_array_get(ops, k));
-    json_decref(ops);
-    json_decref(by_op);
-    json_decref(recs);
-    control_reply_ok(req, json_pack("{s:o}", "operations", out));
+        d->cl[i] = daemon_start_cluster(d, &d->cfg->clusters[i], hooks[i]);
 }
 
 /* ---- the loop guard, systemd watchdog and status line ------------------ */
@@ -516,7 +235,10 @@ static void retired(void *ud)
     free(rt);
 }
 
-static void retire_cluster(cluster_rt_t *rt) { failover_free(rt->fo, retired, rt); }
+void daemon_retire_cluster(cluster_rt_t *rt)
+{
+    failover_free(rt->fo, retired, rt);
+}
 
 static void close_block_timer(daemon_t *d);
 
@@ -531,7 +253,7 @@ static void stop(daemon_t *d)
         control_close(d->ctl, closed_cb, d);
     d->ctl = NULL;
     for (size_t i = 0; i < d->n_cl; i++)
-        retire_cluster(d->cl[i]);
+        daemon_retire_cluster(d->cl[i]);
     d->n_cl = 0;
     /* Webhooks get a moment to deliver the last events (daemon_stopping ...). */
     if (d->webhooks)
@@ -548,316 +270,12 @@ static void stop(daemon_t *d)
     uv_unref((uv_handle_t *)&d->sig_int);
 }
 
-/* Clusters whose monitoring settings are the same keep their monitor (and what
- * it has observed); the others are replaced. */
-static bool same_monitoring(const fo_cluster_cfg_t *a, const fo_cluster_cfg_t *b)
-{
-    if (strcmp(a->user, b->user) || strcmp(a->password, b->password) ||
-        a->probe_interval_ms != b->probe_interval_ms || a->probe_timeout_ms != b->probe_timeout_ms ||
-        a->down_after_ms != b->down_after_ms || a->replica_confirm_ms != b->replica_confirm_ms ||
-        a->n_nodes != b->n_nodes)
-        return false;
-    for (size_t i = 0; i < a->n_nodes; i++)
-        if (strcmp(a->nodes[i].name, b->nodes[i].name) || strcmp(a->nodes[i].host, b->nodes[i].host) ||
-            a->nodes[i].port != b->nodes[i].port ||
-            a->nodes[i].promotion_rule != b->nodes[i].promotion_rule ||
-            !tls_cfg_equal(&a->nodes[i].tls, &b->nodes[i].tls))
-            return false;
-    return true;
-}
-
-static void reject_reload(daemon_t *d, const char *errors)
-{
-    /* One log line: the errors ("file:line: setting: message", one per line)
-     * joined by "; ", so that a reader of the log sees where the file is
-     * wrong on the event's own line. The errors field keeps the lines. */
-    buf_t line = BUF_INIT;
-    for (const char *p = errors; *p; p++) {
-        if (*p != '\n')
-            buf_putc(&line, *p);
-        else if (p[1])
-            buf_puts(&line, "; ");
-    }
-    event_emit(LOG_LVL_ERROR, EV_CONFIG_REJECTED, NULL, NULL,
-               json_pack("{s:s, s:s}", "file", d->cfg->path, "errors", errors),
-               "reload of %s rejected, the running configuration stays in force: %s",
-               d->cfg->path, buf_str(&line));
-    buf_free(&line);
-    free(d->reload_errors);
-    d->reload_errors = xstrdup(errors);
-    notify_ready();
-}
-
-/* ---- what a reload cannot apply ------------------------------------------ */
-
-/* Settings read once at start (or, the socket's mode and group, set at the
- * last reload that could): a reload whose file differs from what is in force
- * says so, by name (every time, until a restart). */
-static void note_boot(daemon_t *d, const fo_config_t *cfg)
-{
-    d->boot.control_socket = xstrdup(cfg->daemon.control_socket);
-    d->boot.control_socket_group = xstrdup(cfg->daemon.control_socket_group);
-    d->boot.state_dir = xstrdup(cfg->daemon.state_dir);
-    d->boot.block_loop = xstrdup(cfg->test.block_loop);
-    d->boot.control_socket_mode = cfg->daemon.control_socket_mode;
-}
-
-static void free_boot(daemon_t *d)
-{
-    free(d->boot.control_socket);
-    free(d->boot.control_socket_group);
-    free(d->boot.state_dir);
-    free(d->boot.block_loop);
-}
-
-static void note_restart_needed(daemon_t *d, const fo_config_t *next)
-{
-    json_t *list = json_object_get(d->reload_notes, "restart_needed");
-    const fo_daemon_cfg_t *b = &next->daemon;
-    if (strcmp(d->boot.control_socket, b->control_socket) != 0)
-        json_array_append_new(list, json_string("daemon.control_socket"));
-    if (d->boot.control_socket_mode != b->control_socket_mode)
-        json_array_append_new(list, json_string("daemon.control_socket_mode"));
-    if (strcmp(d->boot.control_socket_group, b->control_socket_group) != 0)
-        json_array_append_new(list, json_string("daemon.control_socket_group"));
-    if (strcmp(d->boot.state_dir, b->state_dir) != 0)
-        json_array_append_new(list, json_string("daemon.state_dir"));
-    if (strcmp(d->boot.block_loop, next->test.block_loop) != 0)
-        json_array_append_new(list, json_string("test.block_loop"));
-}
-
-static void note_deferred(daemon_t *d, const char *cluster)
-{
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "cluster %s: monitoring settings (an operation is running; they wait for the "
-                   "next reload)", cluster);
-    json_array_append_new(json_object_get(d->reload_notes, "deferred"), json_string(buf_str(&b)));
-    buf_free(&b);
-}
-
-/* The access lists of the control socket, as the configuration has them;
- * free with acl_free(). */
-static void acl_from_config(const fo_daemon_cfg_t *dc, control_acl_t *acl)
-{
-    uid_t *uids = xcalloc(dc->control_allowed_uids.n + 1, sizeof *uids);
-    gid_t *gids = xcalloc(dc->control_allowed_gids.n + 1, sizeof *gids);
-    uid_t *ro_uids = xcalloc(dc->control_readonly_uids.n + 1, sizeof *ro_uids);
-    gid_t *ro_gids = xcalloc(dc->control_readonly_gids.n + 1, sizeof *ro_gids);
-    for (size_t i = 0; i < dc->control_allowed_uids.n; i++)
-        uids[i] = dc->control_allowed_uids.ids[i];
-    for (size_t i = 0; i < dc->control_allowed_gids.n; i++)
-        gids[i] = dc->control_allowed_gids.ids[i];
-    for (size_t i = 0; i < dc->control_readonly_uids.n; i++)
-        ro_uids[i] = dc->control_readonly_uids.ids[i];
-    for (size_t i = 0; i < dc->control_readonly_gids.n; i++)
-        ro_gids[i] = dc->control_readonly_gids.ids[i];
-    *acl = (control_acl_t){.self_uid = geteuid(),
-                           .uids = uids, .n_uids = dc->control_allowed_uids.n,
-                           .gids = gids, .n_gids = dc->control_allowed_gids.n,
-                           .ro_uids = ro_uids, .n_ro_uids = dc->control_readonly_uids.n,
-                           .ro_gids = ro_gids, .n_ro_gids = dc->control_readonly_gids.n};
-}
-
-static void acl_free(control_acl_t *acl)
-{
-    free((void *)acl->uids);
-    free((void *)acl->gids);
-    free((void *)acl->ro_uids);
-    free((void *)acl->ro_gids);
-}
-
-/* The socket file's mode and group follow the new file; one that can't be
- * set stays as it was and is named as needing a restart. */
-static void apply_socket_access(daemon_t *d, const fo_daemon_cfg_t *dc)
-{
-    if (d->boot.control_socket_mode == dc->control_socket_mode &&
-        strcmp(d->boot.control_socket_group, dc->control_socket_group) == 0)
-        return;
-    if (strcmp(d->boot.control_socket, dc->control_socket) != 0)
-        return; /* a new path: the restart makes the new socket */
-    gid_t gid = getegid();
-    if (dc->control_socket_group[0]) {
-        struct group *g = getgrnam(dc->control_socket_group);
-        if (!g) {
-            log_warn("control_socket_group \"%s\": no such group; the socket keeps its group "
-                     "and mode", dc->control_socket_group);
-            return;
-        }
-        gid = g->gr_gid;
-    }
-    char err[512];
-    if (!control_set_file_access(d->ctl, (int)dc->control_socket_mode, gid, err, sizeof err)) {
-        log_warn("control socket: %s", err);
-        return;
-    }
-    d->boot.control_socket_mode = dc->control_socket_mode;
-    free(d->boot.control_socket_group);
-    d->boot.control_socket_group = xstrdup(dc->control_socket_group);
-}
-
-/* The control socket's access lists and request limit follow the new file. */
-static void apply_control(daemon_t *d, const fo_config_t *next)
-{
-    if (!d->ctl)
-        return;
-    apply_socket_access(d, &next->daemon);
-    control_acl_t acl;
-    acl_from_config(&next->daemon, &acl);
-    control_set_acl(d->ctl, &acl);
-    acl_free(&acl);
-    control_set_max_request(d->ctl, (size_t)next->daemon.control_max_request);
-}
-
-/* For each new cluster that replaces a running one of the same name (its
- * monitor is started afresh): the primary the running one had reached, which
- * the new watch counts as seen (startup.h), or NULL. */
-static char **seen_primaries(daemon_t *d, const fo_config_t *next, cluster_rt_t **kept)
-{
-    char **seen = xcalloc(next->n_clusters + 1, sizeof *seen);
-    for (size_t i = 0; i < next->n_clusters; i++)
-        for (size_t k = 0; k < d->n_cl && !kept[i]; k++) {
-            if (!d->cl[k] || strcmp(d->cfg->clusters[k].name, next->clusters[i].name) != 0)
-                continue;
-            const char *p = failover_seen_primary(d->cl[k]->fo);
-            if (p)
-                seen[i] = xstrdup(p);
-        }
-    return seen;
-}
-
-/* The listener is bound at start only; a reload that moves it says so. */
-static void warn_metrics_listen(const fo_config_t *old, const fo_config_t *next)
-{
-    if (strcmp(old->daemon.metrics_listen, next->daemon.metrics_listen))
-        log_warn("metrics_listen changed from \"%s\" to \"%s\": the listener moves when "
-                 "failoverd restarts, not on a reload",
-                 old->daemon.metrics_listen, next->daemon.metrics_listen);
-}
-
-/* SIGHUP: load and check the new file completely (plugins included) before
- * anything changes; a bad file leaves the running configuration in force. */
-static void reload(daemon_t *d)
-{
-    notify_reloading();
-    free(d->reload_errors);
-    d->reload_errors = NULL;
-    json_decref(d->reload_notes);
-    d->reload_notes = json_pack("{s:[], s:[]}", "restart_needed", "deferred");
-    fo_config_errors_t errs = FO_CONFIG_ERRORS_INIT;
-    fo_config_t *next = fo_config_load(d->cfg->path, &errs);
-    if (!next) {
-        buf_t text = BUF_INIT;
-        fo_config_errors_format(&errs, &text);
-        reject_reload(d, buf_str(&text));
-        buf_free(&text);
-        fo_config_errors_free(&errs);
-        return;
-    }
-    fo_config_errors_free(&errs);
-    buf_t unsafe = BUF_INIT;
-    if (!filesafe_check_config(next, geteuid(), getegid(), &unsafe)) {
-        reject_reload(d, buf_str(&unsafe));
-        buf_free(&unsafe);
-        fo_config_free(next);
-        return;
-    }
-    buf_free(&unsafe);
-    char err[1024];
-    hooks_t **hooks;
-    if (!build_hooks(d, next, &hooks, err, sizeof err)) {
-        reject_reload(d, err);
-        fo_config_free(next);
-        return;
-    }
-    if (!wiring_webhooks(d->webhooks, next, err, sizeof err)) {
-        for (size_t i = 0; i < next->n_clusters; i++)
-            hooks_close(hooks[i], NULL, NULL);
-        free(hooks);
-        wiring_webhooks(d->webhooks, d->cfg, err, sizeof err); /* the old ones back */
-        reject_reload(d, err);
-        fo_config_free(next);
-        return;
-    }
-    /* Match the new clusters with the running ones by name. A cluster keeps its
-     * monitor when its monitoring settings are unchanged, and always while an
-     * operation runs on it (the change then waits for the next reload). */
-    cluster_rt_t **cl = xcalloc(next->n_clusters + 1, sizeof *cl);
-    for (size_t i = 0; i < next->n_clusters; i++) {
-        const fo_cluster_cfg_t *nc = &next->clusters[i];
-        for (size_t k = 0; k < d->n_cl && !cl[i]; k++) {
-            cluster_rt_t *rt = d->cl[k];
-            const fo_cluster_cfg_t *oc = &d->cfg->clusters[k];
-            if (!rt || strcmp(oc->name, nc->name) != 0)
-                continue;
-            bool same = same_monitoring(oc, nc) && d->cfg->daemon.reconnect_backoff_max_ms ==
-                                                       next->daemon.reconnect_backoff_max_ms;
-            if (!same && !failover_running(rt->fo))
-                continue;
-            if (!same)
-                note_deferred(d, nc->name);
-            if (!same)
-                log_warn("cluster %s: an operation is running; its new monitoring settings wait "
-                         "for the next reload", nc->name);
-            hooks_t *old = rt->hooks;
-            rt->hooks = hooks[i];
-            hooks[i] = NULL;
-            if (old)
-                hooks_close(old, NULL, NULL);
-            failover_settings_t fs;
-            failover_settings(d, nc, &fs);
-            failover_update(rt->fo, &fs);
-            monitor_routing_from(rt->m, nc);
-            monitor_check_grants(rt->m); /* the account's rights may have changed too */
-            cl[i] = rt;
-            d->cl[k] = NULL;
-        }
-    }
-    char **seen = seen_primaries(d, next, cl);
-    for (size_t k = 0; k < d->n_cl; k++)
-        if (d->cl[k])
-            retire_cluster(d->cl[k]);
-    fo_config_t *old_cfg = d->cfg;
-    apply_control(d, next);
-    note_restart_needed(d, next);
-    warn_metrics_listen(d->cfg, next);
-    d->cfg = next;
-    journal_set_max_bytes(d->journal, (size_t)next->daemon.journal_max_bytes);
-    for (size_t i = 0; i < next->n_clusters; i++)
-        if (!cl[i]) {
-            cl[i] = start_cluster(d, &next->clusters[i], hooks[i]);
-            failover_primary_seen(cl[i]->fo, seen[i]);
-        }
-    for (size_t i = 0; i < next->n_clusters; i++)
-        free(seen[i]);
-    free(seen);
-    fo_config_free(old_cfg);
-    free(hooks);
-    free(d->cl);
-    d->cl = cl;
-    d->n_cl = next->n_clusters;
-    log_set_level(next->daemon.log_level);
-    buf_t left = BUF_INIT;
-    json_t *restart = json_object_get(d->reload_notes, "restart_needed");
-    size_t k;
-    json_t *v;
-    json_array_foreach(restart, k, v) buf_printf(&left, "%s%s", k ? ", " : "", json_string_value(v));
-    json_array_foreach(json_object_get(d->reload_notes, "deferred"), k, v)
-        buf_printf(&left, "%s%s", left.len ? "; " : "", json_string_value(v));
-    event_emit(left.len ? LOG_LVL_WARN : LOG_LVL_NOTICE, EV_CONFIG_RELOADED, NULL, NULL,
-               json_pack("{s:s, s:O, s:O}", "file", next->path, "restart_needed", restart,
-                         "deferred", json_object_get(d->reload_notes, "deferred")),
-               "configuration reloaded from %s%s%s", next->path,
-               left.len ? "; not applied until a restart: " : "", buf_str(&left));
-    buf_free(&left);
-    notify_ready();
-}
-
 static void on_signal(uv_signal_t *s, int signum)
 {
     daemon_t *d = s->data;
     if (signum == SIGHUP) {
         if (!d->stopping)
-            reload(d);
+            daemon_reload(d);
         return;
     }
     if (signum == SIGINT && ++d->sigints > 1) {
@@ -866,40 +284,6 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     log_notice("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
     stop(d);
-}
-
-/* The reload command: the same as SIGHUP, answered with its outcome, so that
- * an operator (and systemctl reload) learns whether the file was taken and
- * what waits for a restart. */
-static void handle_reload(control_req_t *req, void *ud)
-{
-    daemon_t *d = ud;
-    static const char *const allowed[] = {NULL};
-    if (!control_args_only(req, allowed))
-        return;
-    if (d->stopping) {
-        control_reply_error(req, CONTROL_E_FAILED, "failoverd is stopping");
-        return;
-    }
-    log_notice("control: reload requested by uid %u (pid %d)", (unsigned)control_req_uid(req),
-               (int)control_req_pid(req));
-    reload(d);
-    if (d->reload_errors) {
-        json_t *errs = json_array();
-        for (const char *p = d->reload_errors; *p;) {
-            size_t n = strcspn(p, "\n");
-            if (n)
-                json_array_append_new(errs, json_stringn(p, n));
-            p += n + (p[n] ? 1 : 0);
-        }
-        control_reply_error_with(req, CONTROL_E_FAILED, json_pack("{s:o}", "errors", errs),
-                                 "reload of %s rejected, the running configuration stays in "
-                                 "force:\n%s", d->cfg->path, d->reload_errors);
-        return;
-    }
-    control_reply_ok(req, json_pack("{s:s, s:O, s:O}", "file", d->cfg->path, "restart_needed",
-                                    json_object_get(d->reload_notes, "restart_needed"),
-                                    "deferred", json_object_get(d->reload_notes, "deferred")));
 }
 
 /* ---- test knob: a deliberately blocked loop ---------------------------- */
@@ -1042,23 +426,11 @@ static bool open_control(daemon_t *d)
         }
         o.gid = g->gr_gid;
     }
-    acl_from_config(dc, &o.acl);
+    daemon_acl_from_config(dc, &o.acl);
     o.max_request = (size_t)dc->control_max_request;
     d->ctl = control_create(&d->loop, &o);
-    acl_free(&o.acl);
-    /* Readers (control_readonly_uids/gids) may run these and nothing else. */
-    control_mark_readonly(d->ctl, "status");
-    control_mark_readonly(d->ctl, "plan");
-    control_mark_readonly(d->ctl, "history");
-    control_register(d->ctl, "status", handle_status, d);
-    control_register(d->ctl, "plan", handle_plan, d);
-    control_register(d->ctl, "failover", handle_failover, d);
-    control_register(d->ctl, "switchover", handle_switchover, d);
-    control_register(d->ctl, "pause", handle_pause, d);
-    control_register(d->ctl, "resume", handle_resume, d);
-    control_register(d->ctl, "ack", handle_ack, d);
-    control_register(d->ctl, "history", handle_history, d);
-    control_register(d->ctl, "reload", handle_reload, d);
+    daemon_acl_free(&o.acl);
+    daemon_register_commands(d);
     char err[512];
     if (!control_listen(d->ctl, err, sizeof err)) {
         log_error("control socket: %s", err);
@@ -1067,26 +439,10 @@ static bool open_control(daemon_t *d)
     return true;
 }
 
-int daemon_run(fo_config_t *cfg)
+/* The journal in the state directory. */
+static bool open_journal(daemon_t *d)
 {
-    dbconn_process_init();
-    daemon_t *d = xcalloc(1, sizeof *d);
-    d->cfg = cfg;
-    d->exit_code = FO_EXIT_OK;
-    note_boot(d, cfg);
-    log_set_level(cfg->daemon.log_level);
-    if (notify_under_journal())
-        log_use_journal(true);
-    if (uv_loop_init(&d->loop) != 0) {
-        log_error("cannot initialise the event loop");
-        fo_config_free(cfg);
-        free_boot(d);
-        free(d);
-        return FO_EXIT_OSERR;
-    }
-    d->started_mono = uv_now(&d->loop);
-    d->watchdog_ms = notify_watchdog_ms();
-
+    const fo_config_t *cfg = d->cfg;
     char err[512];
     buf_t jpath = BUF_INIT;
     buf_printf(&jpath, "%s/journal.jsonl", cfg->daemon.state_dir);
@@ -1103,11 +459,12 @@ int daemon_run(fo_config_t *cfg)
         journal_set_max_bytes(d->journal, (size_t)cfg->daemon.journal_max_bytes);
     }
     buf_free(&jpath);
-    if (!d->journal) {
-        d->exit_code = FO_EXIT_OSERR;
-        goto out_loop;
-    }
+    return d->journal != NULL;
+}
 
+/* The signals and the loop guard's timer. */
+static void start_handles(daemon_t *d)
+{
     uv_signal_init(&d->loop, &d->sig_term);
     uv_signal_init(&d->loop, &d->sig_int);
     uv_signal_init(&d->loop, &d->sig_hup);
@@ -1118,15 +475,21 @@ int daemon_run(fo_config_t *cfg)
     uv_timer_init(&d->loop, &d->guard_timer);
     d->guard_timer.data = d;
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
+}
 
-    arm_block_loop(d);
+/* Webhooks, every cluster with its hooks, the control socket and metrics;
+ * on a failure the daemon is set to stop with the exit code that says why. */
+static void start_services(daemon_t *d)
+{
+    const fo_config_t *cfg = d->cfg;
+    char err[512];
     hooks_t **hooks = NULL;
     webhooks_opts_t wo = {0};
     d->webhooks = webhooks_create(&d->loop, &wo);
     /* Before the clusters: each of them takes a sink of its own too. */
     if (cfg->daemon.metrics_listen[0])
         metrics_attach_events();
-    bool ok = build_hooks(d, cfg, &hooks, err, sizeof err);
+    bool ok = daemon_build_hooks(d, cfg, &hooks, err, sizeof err);
     if (ok && !wiring_webhooks(d->webhooks, cfg, err, sizeof err)) {
         for (size_t i = 0; i < cfg->n_clusters; i++)
             hooks_close(hooks[i], NULL, NULL);
@@ -1150,6 +513,35 @@ int daemon_run(fo_config_t *cfg)
                    "failoverd %s started: %zu cluster%s from %s", FAILOVERD_VERSION,
                    cfg->n_clusters, cfg->n_clusters == 1 ? "" : "s", cfg->path);
     }
+}
+
+int daemon_run(fo_config_t *cfg)
+{
+    dbconn_process_init();
+    daemon_t *d = xcalloc(1, sizeof *d);
+    d->cfg = cfg;
+    d->exit_code = FO_EXIT_OK;
+    daemon_note_boot(d, cfg);
+    log_set_level(cfg->daemon.log_level);
+    if (notify_under_journal())
+        log_use_journal(true);
+    if (uv_loop_init(&d->loop) != 0) {
+        log_error("cannot initialise the event loop");
+        fo_config_free(cfg);
+        daemon_free_boot(d);
+        free(d);
+        return FO_EXIT_OSERR;
+    }
+    d->started_mono = uv_now(&d->loop);
+    d->watchdog_ms = notify_watchdog_ms();
+
+    if (!open_journal(d)) {
+        d->exit_code = FO_EXIT_OSERR;
+        goto out_loop;
+    }
+    start_handles(d);
+    arm_block_loop(d);
+    start_services(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&d->sig_int, on_closed_handle);
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -1159,7 +551,7 @@ out_loop:
     journal_close(d->journal);
     free(d->reload_errors);
     json_decref(d->reload_notes);
-    free_boot(d);
+    daemon_free_boot(d);
     free(d->cl);
     fo_config_free(d->cfg);
     int rc = d->exit_code;

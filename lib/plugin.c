@@ -462,13 +462,10 @@ static void points_str(uint32_t points, buf_t *out)
         buf_puts(out, "none");
 }
 
-plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t err_len)
+/* Open the shared object F and check its descriptor; NULL (with ERR said)
+ * when it is not a plugin this failoverd can run. */
+static const failoverd_plugin_t *open_plugin(const char *f, void **dlp, char *err, size_t err_len)
 {
-    buf_t file = BUF_INIT;
-    plugin_resolve_path(o->path ? o->path : "", o->plugindir, &file);
-    const char *f = buf_str(&file);
-    plugin_t *p = NULL;
-
     dlerror();
     void *dl = dlopen(f, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
@@ -478,29 +475,37 @@ plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t
         if (e && strncmp(e, f, n) == 0 && e[n] == ':')
             e += n + (e[n + 1] == ' ' ? 2 : 1);
         snprintf(err, err_len, "plugin %s: cannot load: %s", f, e ? e : "unknown error");
-        goto fail;
+        return NULL;
     }
     dlerror();
     const failoverd_plugin_t *desc = dlsym(dl, FAILOVERD_PLUGIN_SYMBOL);
     if (!desc) {
         snprintf(err, err_len, "plugin %s: no symbol \"%s\": not a failoverd plugin", f,
                  FAILOVERD_PLUGIN_SYMBOL);
-        goto fail_dl;
-    }
-    if (desc->abi_version != FAILOVERD_PLUGIN_ABI_VERSION) {
+    } else if (desc->abi_version != FAILOVERD_PLUGIN_ABI_VERSION) {
         snprintf(err, err_len,
                  "plugin %s: built for plugin ABI version %u, but this failoverd speaks version "
                  "%d; rebuild it against this version's failoverd/plugin.h",
                  f, (unsigned)desc->abi_version, FAILOVERD_PLUGIN_ABI_VERSION);
-        goto fail_dl;
-    }
-    if (!desc->name || !desc->name[0] || !desc->init || !desc->on_event) {
+        desc = NULL;
+    } else if (!desc->name || !desc->name[0] || !desc->init || !desc->on_event) {
         snprintf(err, err_len,
                  "plugin %s: incomplete descriptor (name, init and on_event are required)", f);
-        goto fail_dl;
+        desc = NULL;
     }
+    if (!desc) {
+        dlclose(dl);
+        return NULL;
+    }
+    *dlp = dl;
+    return desc;
+}
 
-    p = xcalloc(1, sizeof *p);
+/* The plugin's own copies of what it is given, and the host it calls back. */
+static plugin_t *plugin_new(uv_loop_t *loop, const plugin_opts_t *o, void *dl,
+                            const failoverd_plugin_t *desc, char *file)
+{
+    plugin_t *p = xcalloc(1, sizeof *p);
     p->host = (failoverd_host_t){.size = sizeof(failoverd_host_t),
                                  .log = host_log,
                                  .spawn = host_spawn,
@@ -510,7 +515,7 @@ plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t
     p->loop = loop;
     p->dl = dl;
     p->desc = desc;
-    p->file = buf_steal(&file);
+    p->file = file;
     p->cluster = xstrdup(o->cluster ? o->cluster : "");
     p->name = xstrdup(desc->name);
     p->spawn_timeout_ms = o->spawn_timeout_ms ? o->spawn_timeout_ms : DEFAULT_SPAWN_TIMEOUT_MS;
@@ -536,6 +541,20 @@ plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t
                                       .n_nodes = p->n_nodes,
                                       .host = &p->host,
                                       .path = p->file};
+    return p;
+}
+
+plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t err_len)
+{
+    buf_t file = BUF_INIT;
+    plugin_resolve_path(o->path ? o->path : "", o->plugindir, &file);
+    void *dl = NULL;
+    const failoverd_plugin_t *desc = open_plugin(buf_str(&file), &dl, err, err_len);
+    if (!desc) {
+        buf_free(&file);
+        return NULL;
+    }
+    plugin_t *p = plugin_new(loop, o, dl, desc, buf_steal(&file));
     char why[512] = "";
     p->in_init = true;
     int rc = desc->init(&p->init_args, &p->state, why, sizeof why);
@@ -554,12 +573,6 @@ plugin_t *plugin_load(uv_loop_t *loop, const plugin_opts_t *o, char *err, size_t
                desc->version ? desc->version : "", p->file, buf_str(&pts));
     buf_free(&pts);
     return p;
-
-fail_dl:
-    dlclose(dl);
-fail:
-    buf_free(&file);
-    return NULL;
 }
 
 const char *plugin_name(const plugin_t *p)

@@ -91,6 +91,51 @@ bool putil_bool(const char *text, bool *out)
     return false;
 }
 
+void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
+                      size_t err_len)
+{
+    if (!putil_known_settings(a->config, a->n_config, known, err, err_len))
+        return NULL;
+    void *state = calloc(1, size);
+    if (!state)
+        snprintf(err, err_len, "out of memory");
+    return state;
+}
+
+void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size)
+{
+    void *job = calloc(1, size);
+    if (!job)
+        host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    return job;
+}
+
+bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
+                        size_t err_len)
+{
+    const char *s = putil_setting(kv, n, key);
+    long v;
+    if (!s)
+        return true;
+    if (!putil_long(s, 1, 65535, &v)) {
+        snprintf(err, err_len, "%s: \"%s\" is not a port number", key, s);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+bool putil_bool_setting(const failoverd_kv_t *kv, size_t n, const char *key, bool *out, char *err,
+                        size_t err_len)
+{
+    const char *s = putil_setting(kv, n, key);
+    if (s && !putil_bool(s, out)) {
+        snprintf(err, err_len, "%s: \"%s\" is not true or false", key, s);
+        return false;
+    }
+    return true;
+}
+
 /* ---- strings -------------------------------------------------------------- */
 
 static bool str_reserve(putil_str_t *b, size_t more)

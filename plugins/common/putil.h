@@ -34,6 +34,23 @@ bool putil_long(const char *text, long min, long max, long *out);
 /* "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0". */
 bool putil_bool(const char *text, bool *out);
 
+/* A plugin's state of size bytes, zeroed, once every setting in a->config is
+ * one of known; NULL with the reason in err otherwise (or when out of memory). */
+void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
+                      size_t err_len);
+
+/* A job of size bytes, zeroed, for a call; when out of memory the call is
+ * answered as failed and NULL returned. */
+void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size);
+
+/* Setting key as a port number (1-65535) or a boolean: *out keeps its value
+ * when the setting is absent; false, with the reason in err, when it is not
+ * one. */
+bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
+                        size_t err_len);
+bool putil_bool_setting(const failoverd_kv_t *kv, size_t n, const char *key, bool *out, char *err,
+                        size_t err_len);
+
 /* ---- strings -------------------------------------------------------------- */
 
 /* A growable NUL-terminated string; {0} is an empty one.  Allocation failure

@@ -211,11 +211,9 @@ static void update(job_t *j)
 static void dns_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     dns_t *d = state;
-    job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        d->host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    job_t *j = putil_new_job(d->host, call, sizeof *j);
+    if (!j)
         return;
-    }
     j->d = d;
     j->call = call;
     j->ctx = ctx;
@@ -271,105 +269,114 @@ static bool program(const failoverd_init_t *a, const char *key, const char *def,
     return true;
 }
 
-static int dns_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
+/* Where the record lives: server, zone, name, port, TTL and transport. */
+static bool dns_target(dns_t *d, const failoverd_kv_t *kv, size_t n, char *err, size_t err_len)
 {
-    if (!putil_known_settings(a->config, a->n_config, known_settings, err, err_len))
-        return -1;
-    dns_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
-    const failoverd_kv_t *kv = a->config;
-    size_t n = a->n_config;
     const char *s;
     long v;
-    d->host = a->host;
-    d->args = a;
     d->server = putil_setting(kv, n, "server");
     const char *zone = putil_setting(kv, n, "zone"), *name = putil_setting(kv, n, "name");
     if (!d->server || !zone || !name) {
         snprintf(err, err_len, "\"server\", \"zone\" and \"name\" are required");
-        goto fail;
+        return false;
     }
     if (!dns_family(d->server) && !dns_name_ok(d->server)) {
         snprintf(err, err_len, "server: \"%s\" is neither an address nor a host name", d->server);
-        goto fail;
+        return false;
     }
     if (!dns_fqdn("@", zone, d->zone, sizeof d->zone)) {
         snprintf(err, err_len, "zone: \"%s\" is not a domain name", zone);
-        goto fail;
+        return false;
     }
     if (!dns_fqdn(name, zone, d->name, sizeof d->name)) {
         snprintf(err, err_len, "name: \"%s\" is not a domain name", name);
-        goto fail;
+        return false;
     }
     d->port = 53;
-    if ((s = putil_setting(kv, n, "port"))) {
-        if (!putil_long(s, 1, 65535, &v)) {
-            snprintf(err, err_len, "port: \"%s\" is not a port number", s);
-            goto fail;
-        }
-        d->port = (int)v;
-    }
+    if (!putil_port_setting(kv, n, "port", &d->port, err, err_len))
+        return false;
     d->ttl = 60;
     if ((s = putil_setting(kv, n, "ttl"))) {
         if (!putil_long(s, 0, 2147483647, &v)) {
             snprintf(err, err_len, "ttl: \"%s\" is not a number of seconds", s);
-            goto fail;
+            return false;
         }
         d->ttl = v;
     }
-    if ((s = putil_setting(kv, n, "tcp")) && !putil_bool(s, &d->tcp)) {
-        snprintf(err, err_len, "tcp: \"%s\" is not true or false", s);
-        goto fail;
-    }
+    return putil_bool_setting(kv, n, "tcp", &d->tcp, err, err_len);
+}
+
+/* The TSIG key that signs the updates: inline (name, algorithm, secret) or a
+ * key file, or none. */
+static bool dns_key(dns_t *d, const failoverd_kv_t *kv, size_t n, char *err, size_t err_len)
+{
     d->key_name = putil_setting(kv, n, "key_name");
     d->key_algorithm = putil_setting(kv, n, "key_algorithm");
     d->key_secret = putil_setting(kv, n, "key_secret");
     d->key_file = putil_setting(kv, n, "key_file");
     if (d->key_secret && d->key_file) {
         snprintf(err, err_len, "give \"key_secret\" or \"key_file\", not both");
-        goto fail;
+        return false;
     }
     if (d->key_secret) {
         if (!d->key_name || !dns_name_ok(d->key_name)) {
             snprintf(err, err_len, "key_secret needs \"key_name\", a domain name");
-            goto fail;
+            return false;
         }
         if (!dns_base64_ok(d->key_secret)) {
             snprintf(err, err_len, "key_secret is not base64");
-            goto fail;
+            return false;
         }
         if (!d->key_algorithm)
             d->key_algorithm = "hmac-sha256";
         if (!dns_algorithm_ok(d->key_algorithm)) {
             snprintf(err, err_len, "key_algorithm: \"%s\" is not an HMAC algorithm nsupdate knows",
                      d->key_algorithm);
-            goto fail;
+            return false;
         }
     } else if (d->key_name || d->key_algorithm) {
         snprintf(err, err_len, "key_name and key_algorithm go with key_secret");
-        goto fail;
+        return false;
     }
     if (d->key_file && d->key_file[0] != '/') {
         snprintf(err, err_len, "key_file: \"%s\" must be an absolute path", d->key_file);
-        goto fail;
+        return false;
     }
-    if (!program(a, "nsupdate", "/usr/bin/nsupdate", d->nsupdate, sizeof d->nsupdate, err,
-                 err_len) ||
-        !program(a, "dig", "/usr/bin/dig", d->dig, sizeof d->dig, err, err_len) ||
-        !duration(a, "update_timeout", 5000, &d->update_timeout, err, err_len) ||
-        !duration(a, "verify_timeout", 3000, &d->verify_timeout, err, err_len))
-        goto fail;
+    return true;
+}
+
+/* Every node needs an address the record can hold. */
+static bool dns_nodes_ok(const failoverd_init_t *a, char *err, size_t err_len)
+{
     for (size_t i = 0; i < a->n_nodes; i++)
         if (!dns_family(node_address(&a->nodes[i]))) {
             snprintf(err, err_len,
                      "node %s: \"%s\" is not an IPv4 or IPv6 address; give it one in its vars "
                      "(%s = \"...\")",
                      a->nodes[i].name, node_address(&a->nodes[i]), ADDRESS_VAR);
-            goto fail;
+            return false;
         }
+    return true;
+}
+
+static int dns_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
+{
+    dns_t *d = putil_new_state(a, known_settings, sizeof *d, err, err_len);
+    if (!d)
+        return -1;
+    d->host = a->host;
+    d->args = a;
+    if (!dns_target(d, a->config, a->n_config, err, err_len) ||
+        !dns_key(d, a->config, a->n_config, err, err_len) ||
+        !program(a, "nsupdate", "/usr/bin/nsupdate", d->nsupdate, sizeof d->nsupdate, err,
+                 err_len) ||
+        !program(a, "dig", "/usr/bin/dig", d->dig, sizeof d->dig, err, err_len) ||
+        !duration(a, "update_timeout", 5000, &d->update_timeout, err, err_len) ||
+        !duration(a, "verify_timeout", 3000, &d->verify_timeout, err, err_len) ||
+        !dns_nodes_ok(a, err, err_len)) {
+        free(d);
+        return -1;
+    }
     if (!d->key_secret && !d->key_file)
         a->host->log(a->host, FAILOVERD_LOG_WARN,
                      "updates of %s are not signed (no key_secret or key_file)", d->name);
@@ -379,9 +386,6 @@ static int dns_init(const failoverd_init_t *a, void **state, char *err, size_t e
                  d->key_secret ? d->key_name : d->key_file ? d->key_file : "");
     *state = d;
     return 0;
-fail:
-    free(d);
-    return -1;
 }
 
 static void dns_fini(void *state)

@@ -527,11 +527,9 @@ static void check_start(job_t *j)
 static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     vip_t *v = state;
-    job_t *j = calloc(1, sizeof *j);
-    if (!j) {
-        v->host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+    job_t *j = putil_new_job(v->host, call, sizeof *j);
+    if (!j)
         return;
-    }
     j->v = v;
     j->call = call;
     j->ctx = ctx;
@@ -634,20 +632,10 @@ static bool validate(vip_t *v, char *err, size_t err_len)
     return true;
 }
 
-static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
+/* The address and the commands that move it, with how they reach a host. */
+static bool vip_commands(vip_t *v, const failoverd_kv_t *kv, size_t n, char *err, size_t err_len)
 {
-    if (!putil_known_settings(a->config, a->n_config, known_settings, err, err_len))
-        return -1;
-    vip_t *v = calloc(1, sizeof *v);
-    if (!v) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
-    const failoverd_kv_t *kv = a->config;
-    size_t n = a->n_config;
     const char *s;
-    v->host = a->host;
-    v->args = a;
     v->address = putil_setting(kv, n, "address");
     v->interface = putil_setting(kv, n, "interface");
     v->wrap = putil_setting(kv, n, "wrap");
@@ -657,31 +645,40 @@ static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t e
     v->wrap_quote = -1;
     if (!v->address || !v->address[0]) {
         snprintf(err, err_len, "\"address\" is required (e.g. \"10.0.0.100/24\")");
-        goto fail;
+        return false;
     }
     if (!parse_address(v, err, err_len))
-        goto fail;
+        return false;
     /* No default: running the commands on the daemon's own host by mistake
      * would put the VIP there. */
     if (!v->wrap) {
         snprintf(err, err_len,
                  "\"wrap\" is required: how commands reach a node's host, e.g. \"ssh -o "
                  "BatchMode=yes root@{host} --\", or \"\" for this host");
-        goto fail;
+        return false;
     }
     if (!v->acquire[0] || !v->release[0]) {
         snprintf(err, err_len, "\"acquire\" and \"release\" cannot be empty");
-        goto fail;
+        return false;
     }
     if ((s = putil_setting(kv, n, "wrap_quote"))) {
         bool q;
         if (!putil_bool(s, &q)) {
             snprintf(err, err_len, "wrap_quote: \"%s\" is not true or false", s);
-            goto fail;
+            return false;
         }
         v->wrap_quote = q;
     }
-    s = putil_setting(kv, n, "check");
+    return true;
+}
+
+/* How the new primary is checked behind the address, when the old one lets
+ * go of it, and how long each step may take. */
+static bool vip_checks(vip_t *v, const failoverd_init_t *a, char *err, size_t err_len)
+{
+    const failoverd_kv_t *kv = a->config;
+    size_t n = a->n_config;
+    const char *s = putil_setting(kv, n, "check");
     if (!s || strcmp(s, "greeting") == 0)
         v->check = CHECK_GREETING;
     else if (strcmp(s, "connect") == 0)
@@ -692,23 +689,27 @@ static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t e
         v->check = CHECK_COMMAND;
         v->check_cmd = s;
     }
-    long port = 0;
-    if ((s = putil_setting(kv, n, "port")) && !putil_long(s, 1, 65535, &port)) {
-        snprintf(err, err_len, "port: \"%s\" is not a port number", s);
-        goto fail;
+    v->port = 0;
+    return putil_port_setting(kv, n, "port", &v->port, err, err_len) &&
+           putil_bool_setting(kv, n, "release_at_fence", &v->release_at_fence, err, err_len) &&
+           duration(a, "acquire_timeout", 3000, &v->acquire_timeout, err, err_len) &&
+           duration(a, "release_timeout", 2000, &v->release_timeout, err, err_len) &&
+           duration(a, "announce_timeout", 3000, &v->announce_timeout, err, err_len) &&
+           duration(a, "check_timeout", 3000, &v->check_timeout, err, err_len);
+}
+
+static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t err_len)
+{
+    vip_t *v = putil_new_state(a, known_settings, sizeof *v, err, err_len);
+    if (!v)
+        return -1;
+    v->host = a->host;
+    v->args = a;
+    if (!vip_commands(v, a->config, a->n_config, err, err_len) || !vip_checks(v, a, err, err_len) ||
+        !validate(v, err, err_len)) {
+        free(v);
+        return -1;
     }
-    v->port = (int)port;
-    if ((s = putil_setting(kv, n, "release_at_fence")) && !putil_bool(s, &v->release_at_fence)) {
-        snprintf(err, err_len, "release_at_fence: \"%s\" is not true or false", s);
-        goto fail;
-    }
-    if (!duration(a, "acquire_timeout", 3000, &v->acquire_timeout, err, err_len) ||
-        !duration(a, "release_timeout", 2000, &v->release_timeout, err, err_len) ||
-        !duration(a, "announce_timeout", 3000, &v->announce_timeout, err, err_len) ||
-        !duration(a, "check_timeout", 3000, &v->check_timeout, err, err_len))
-        goto fail;
-    if (!validate(v, err, err_len))
-        goto fail;
 
     /* The program that starts each command must exist where the daemon runs;
      * a missing one is only a warning now (it may be installed later) and a
@@ -730,9 +731,6 @@ static int vip_init(const failoverd_init_t *a, void **state, char *err, size_t e
                                              : "greeting");
     *state = v;
     return 0;
-fail:
-    free(v);
-    return -1;
 }
 
 static void vip_fini(void *state)

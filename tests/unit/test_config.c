@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "defaults.h"
+#include "testutil.h"
 
 #define REPO_DIR TEST_DATA_DIR "/../../.."
 #define EXAMPLE REPO_DIR "/etc/failoverd.conf"
@@ -56,15 +57,9 @@ static void write_file(const char *name, const char *text, mode_t mode)
 
 static char *read_whole(const char *name)
 {
-    FILE *f = fopen(name, "r");
-    cr_assert_not_null(f, "open %s: %s", name, strerror(errno));
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_steal(&b);
+    char *text = test_slurp(name);
+    cr_assert_not_null(text, "open %s: %s", name, strerror(errno));
+    return text;
 }
 
 /* Load text as t.conf; the errors, one per line ("" when it loaded). */

@@ -20,6 +20,7 @@
 
 #include "dbconn.h"
 #include "mysqld_fixture.h"
+#include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -103,14 +104,6 @@ static double now_ms(void)
     return mysqld_now_ms();
 }
 
-static bool run_until(const bool *flag, int ms)
-{
-    double until = now_ms() + ms;
-    while (!*flag && now_ms() < until)
-        uv_run(&loop, UV_RUN_ONCE);
-    return *flag;
-}
-
 /* What an operation's callback saw. */
 typedef struct {
     int calls;
@@ -175,7 +168,7 @@ static dbconn_t *connected(unsigned port)
     dbconn_t *c = dbconn_new(&loop, &o);
     capture_t cap = {0};
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000), "connect did not finish");
+    cr_assert(test_run_until(&loop, &cap.done, 5000), "connect did not finish");
     cr_assert(!cap.failed, "connect: %s", cap.err.msg);
     cr_assert_eq(dbconn_state(c), DBCONN_IDLE);
     capture_reset(&cap);
@@ -187,7 +180,7 @@ static void query(dbconn_t *c, const char *sql, unsigned timeout_ms, capture_t *
 {
     capture_reset(cap);
     cr_assert_eq(dbconn_query(c, sql, timeout_ms, capture_cb, cap), 0);
-    cr_assert(run_until(&cap->done, 10000), "query did not finish: %s", sql);
+    cr_assert(test_run_until(&loop, &cap->done, 10000), "query did not finish: %s", sql);
     cr_assert_eq(cap->calls, 1);
 }
 
@@ -417,7 +410,7 @@ Test(dbconn, multi_statement_query_returns_every_result_in_one_callback)
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
     cr_assert_eq(dbconn_state(c), DBCONN_CONNECTING);
     cr_assert_not(cap.done, "the callback never runs inside the call");
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_not(cap.failed, "%s", cap.err.msg);
     cr_assert_eq(cap.res->nsets, 0, "a connect has no results");
     cr_assert_eq(cap.state, DBCONN_IDLE);
@@ -587,7 +580,7 @@ Test(dbconn, failing_init_sql_fails_the_connect)
     o.init_sql = "SET SESSION wait_timeout=60; SET SESSION no_such_variable=1";
     c = dbconn_new(&loop, &o);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
     cr_assert_eq(cap.err.code, 1193);
     cr_assert(strstr(cap.err.msg, "session setup failed: statement 2: ERROR 1193"), "%s",
@@ -610,7 +603,7 @@ Test(dbconn, one_operation_at_a_time)
     cr_assert_eq(dbconn_connect(c, capture_cb, &a), 0);
     cr_assert_eq(dbconn_connect(c, capture_cb, &b), -EBUSY);
     cr_assert_eq(dbconn_query(c, "SELECT 1", 0, capture_cb, &b), -ENOTCONN);
-    cr_assert(run_until(&a.done, 5000));
+    cr_assert(test_run_until(&loop, &a.done, 5000));
     cr_assert_not(a.failed, "%s", a.err.msg);
     cr_assert_eq(dbconn_connect(c, capture_cb, &b), -EISCONN);
     cr_assert_eq(dbconn_query(c, "", 0, capture_cb, &b), -EINVAL);
@@ -619,7 +612,7 @@ Test(dbconn, one_operation_at_a_time)
     cr_assert_eq(dbconn_query(c, "SELECT SLEEP(0.1) AS s", 0, capture_cb, &a), 0);
     cr_assert_eq(dbconn_state(c), DBCONN_BUSY);
     cr_assert_eq(dbconn_query(c, "SELECT 2", 0, capture_cb, &b), -EBUSY);
-    cr_assert(run_until(&a.done, 5000));
+    cr_assert(test_run_until(&loop, &a.done, 5000));
     cr_assert_not(a.failed, "%s", a.err.msg);
     cr_assert_eq(a.calls, 1);
     cr_assert_eq(b.calls, 0, "a rejected call never calls back");
@@ -640,7 +633,7 @@ Test(dbconn, wrong_password_is_a_precise_connect_error)
     o.password = "wrong";
     c = dbconn_new(&loop, &o);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
     cr_assert_eq(cap.err.code, 1045);
     snprintf(want, sizeof(want), "connect to 127.0.0.1:%u: Access denied for user '%s'", S.port,
@@ -673,7 +666,7 @@ Test(dbconn, connection_refused_fails_at_once)
     c = dbconn_new(&loop, &o);
     t0 = now_ms();
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
     cr_assert(cap.err.code == 2002 || cap.err.code == 2003, "code %u", cap.err.code);
     cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
@@ -698,7 +691,7 @@ Test(dbconn, unknown_host_fails_within_the_timeout)
     c = dbconn_new(&loop, &o);
     t0 = now_ms();
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_lt(cap.at - t0, 1200, "took %.0f ms", cap.at - t0);
     cr_assert(cap.err.kind == DBCONN_ERR_RESOLVE || cap.err.kind == DBCONN_ERR_TIMEOUT, "%s",
               cap.err.msg);
@@ -718,7 +711,7 @@ Test(dbconn, host_names_are_resolved_off_the_loop)
     o.host = "localhost"; /* from /etc/hosts; TCP, never the Unix socket */
     c = dbconn_new(&loop, &o);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_not(cap.failed, "%s", cap.err.msg);
     query(c, "SELECT 1", 0, &cap);
     cr_assert_not(cap.failed, "%s", cap.err.msg);
@@ -741,7 +734,7 @@ Test(dbconn, a_server_that_accepts_but_never_speaks_times_out_at_the_deadline)
     c = dbconn_new(&loop, &o);
     t0 = now_ms();
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "%s", cap.err.msg);
     cr_assert(strstr(cap.err.msg, "timeout after 300 ms waiting for the server handshake"), "%s",
               cap.err.msg);
@@ -779,7 +772,7 @@ Test(dbconn, a_host_that_drops_connection_attempts_times_out_at_the_deadline)
     c = dbconn_new(&loop, &o);
     t0 = now_ms();
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "%s", cap.err.msg);
     cr_assert(strstr(cap.err.msg, "timeout after 300 ms waiting for the TCP connection"), "%s",
               cap.err.msg);
@@ -850,7 +843,7 @@ Test(dbconn, a_port_speaking_another_protocol_is_an_error_not_a_crash)
         o.connect_timeout_ms = 400;
         c = dbconn_new(&loop, &o);
         cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-        cr_assert(run_until(&cap.done, 5000), "%s", cases[k].what);
+        cr_assert(test_run_until(&loop, &cap.done, 5000), "%s", cases[k].what);
         cr_assert(cap.failed, "%s: connected?", cases[k].what);
         cr_assert(cap.err.kind == DBCONN_ERR_CONNECT || cap.err.kind == DBCONN_ERR_TIMEOUT,
                   "%s: %s", cases[k].what, cap.err.msg);
@@ -952,7 +945,7 @@ Test(dbconn, a_slow_query_times_out_at_the_deadline_and_the_connection_can_be_re
 
     capture_reset(&cap);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_not(cap.failed, "%s", cap.err.msg);
     query(c, "SELECT 7 AS x", 0, &cap);
     cr_assert_str_eq(dbconn_rs_str(dbconn_result_set(cap.res, 0), 0, "x"), "7");
@@ -1041,7 +1034,7 @@ Test(dbconn, a_sigstopped_server_times_out_while_the_loop_keeps_its_schedule)
     capture_reset(&cap);
     t0 = now_ms();
     cr_assert_eq(dbconn_connect(fresh, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "%s", cap.err.msg);
     cr_assert_lt(cap.at - t0, 450, "took %.0f ms", cap.at - t0);
 
@@ -1102,7 +1095,7 @@ Test(dbconn, a_server_killed_mid_query_is_a_lost_connection)
     /* Reconnecting to the dead server is refused at once. */
     capture_reset(&cap);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT, "%s", cap.err.msg);
     cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
 
@@ -1123,7 +1116,7 @@ Test(dbconn, a_connection_killed_by_the_server_is_lost)
     cr_assert_eq(dbconn_query(c, "SELECT SLEEP(5)", 0, capture_cb, &victim), 0);
     query(k, sql, 0, &admin);
     cr_assert_not(admin.failed, "%s", admin.err.msg);
-    cr_assert(run_until(&victim.done, 5000));
+    cr_assert(test_run_until(&loop, &victim.done, 5000));
     cr_assert_eq(victim.err.kind, DBCONN_ERR_LOST, "%s", victim.err.msg);
     cr_assert_eq(victim.state, DBCONN_CLOSED);
     cr_log_info("killed: %s", victim.err.msg);
@@ -1208,7 +1201,7 @@ Test(dbconn, close_while_connecting_and_disconnect_while_busy)
     cr_assert_eq(dbconn_state(c), DBCONN_CLOSED);
     capture_reset(&cap);
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(run_until(&cap.done, 5000));
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
     cr_assert_not(cap.failed, "%s", cap.err.msg);
     query(c, "SELECT 1", 0, &cap);
     cr_assert_not(cap.failed, "%s", cap.err.msg);

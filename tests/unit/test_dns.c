@@ -13,6 +13,7 @@
 #include "dnsmsg.h"
 #include "log.h"
 #include "plugin.h"
+#include "testutil.h"
 
 /* ---- names -------------------------------------------------------------------- */
 
@@ -144,37 +145,11 @@ static char dir[] = "/tmp/fo-dns-XXXXXX";
 static char nsupdate[300], dig[300];
 static const char secret[] = "c2VjcmV0LW9mLXRoZS10ZXN0";
 
-static void on_guard(uv_timer_t *t)
-{
-    (void)t;
-}
-
-static void run_until(const bool *flag, uint64_t max_ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, max_ms, 0);
-    uint64_t end = uv_now(&loop) + max_ms;
-    while (!*flag && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-}
-
 static char *slurp_in(const char *name)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return xstrdup("");
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_steal(&b);
+    return test_slurp_or_empty(path);
 }
 
 static void write_in(const char *name, const char *text, int mode)
@@ -239,19 +214,7 @@ static plugin_t *load(const failoverd_kv_t *extra, size_t n_extra, char *err, si
                              {"key_secret", secret},    {"nsupdate", nsupdate},
                              {"dig", dig},              {"verify_timeout", "1s"}};
     size_t n = 10;
-    for (size_t i = 0; i < n_extra; i++) {
-        size_t k = 0;
-        while (k < n && strcmp(kv[k].key, extra[i].key) != 0)
-            k++;
-        if (!extra[i].value) {
-            if (k < n)
-                kv[k] = kv[--n];
-            continue;
-        }
-        kv[k] = extra[i];
-        if (k == n)
-            n++;
-    }
+    n = test_kv_merge(kv, n, extra, n_extra);
     plugin_opts_t o = {.path = DNS_PLUGIN,
                        .cluster = "main",
                        .config = kv,
@@ -263,41 +226,13 @@ static plugin_t *load(const failoverd_kv_t *extra, size_t n_extra, char *err, si
 }
 
 static bool unloaded;
-static void on_unloaded(void *ud)
-{
-    (void)ud;
-    unloaded = true;
-}
 
 static void unload_and_close(plugin_t *p)
 {
-    unloaded = false;
-    if (p) {
-        plugin_unload(p, on_unloaded, NULL);
-        run_until(&unloaded, 10000);
-        cr_assert(unloaded, "the plugin was not unloaded");
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
+    test_unload_plugin(&loop, p, 10000);
 }
 
-typedef struct {
-    bool done;
-    plugin_result_t r;
-    char message[512];
-} answer_t;
-
-static void on_answer(const plugin_result_t *r, void *ud)
-{
-    answer_t *a = ud;
-    cr_assert_not(a->done, "answered twice");
-    a->done = true;
-    a->r = *r;
-    snprintf(a->message, sizeof a->message, "%s", r->message);
-    a->r.message = a->message;
-}
-
-static void promote(plugin_t *p, const char *node, answer_t *a)
+static void promote(plugin_t *p, const char *node, test_answer_t *a)
 {
     failoverd_context_t ctx = {.size = sizeof ctx,
                                .point = FAILOVERD_HOOK_POST_PROMOTION,
@@ -306,9 +241,9 @@ static void promote(plugin_t *p, const char *node, answer_t *a)
                                .operation = "op-1",
                                .old_primary = {.name = "db1"},
                                .new_primary = {.name = node}};
-    *a = (answer_t){0};
-    plugin_call(p, &ctx, 15000, on_answer, a);
-    run_until(&a->done, 15000);
+    *a = (test_answer_t){0};
+    plugin_call(p, &ctx, 15000, test_on_answer, a);
+    test_run_until(&loop, &a->done, 15000);
     cr_assert(a->done, "no answer");
 }
 
@@ -336,8 +271,8 @@ Test(dns, bad_settings_are_refused_at_load)
         plugin_t *p = load(&cases[i].kv, 1, err, sizeof err);
         if (p) { /* not refused: the expectation below fails; do not leak it */
             unloaded = false;
-            plugin_unload(p, on_unloaded, NULL);
-            run_until(&unloaded, 5000);
+            plugin_unload(p, test_set_flag, &unloaded);
+            test_run_until(&loop, &unloaded, 5000);
         }
         cr_expect_null(p, "%s must be refused", cases[i].kv.key);
         cr_expect(strstr(err, cases[i].err), "%s: %s", cases[i].kv.key, err);
@@ -368,7 +303,7 @@ Test(dns, the_name_moves_to_the_new_primary)
     cr_assert_not_null(p, "%s", err);
     cr_expect(plugin_handles(p, FAILOVERD_HOOK_POST_PROMOTION));
     cr_expect_not(plugin_handles(p, FAILOVERD_HOOK_FENCE));
-    answer_t a;
+    test_answer_t a;
     promote(p, "db2", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     cr_expect(strstr(a.message, "db.example.com. is 192.0.2.22 (TTL 30) on 10.0.0.53") &&
@@ -402,7 +337,7 @@ Test(dns, ipv6_key_file_and_tcp)
                            {"update_timeout", "10s"}};
     plugin_t *p = load(kv, 5, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
-    answer_t a;
+    test_answer_t a;
     promote(p, "db3", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     unload_and_close(p);
@@ -420,7 +355,7 @@ Test(dns, a_refused_update_fails_the_call)
     char err[512] = "";
     plugin_t *p = load(NULL, 0, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
-    answer_t a;
+    test_answer_t a;
     promote(p, "db1", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_FAILED, "%s", a.message);
     cr_expect_str_eq(a.message, "updating db.example.com. to 10.0.0.11 on 10.0.0.53 failed: "
@@ -438,7 +373,7 @@ Test(dns, the_check_asks_again_until_the_answer_is_right)
     char err[512] = "";
     plugin_t *p = load(NULL, 0, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
-    answer_t a;
+    test_answer_t a;
     promote(p, "db1", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     cr_expect(strstr(a.message, "2 queries"), "%s", a.message);
@@ -451,7 +386,7 @@ Test(dns, a_wrong_answer_fails_the_call_in_time)
     char err[512] = "";
     plugin_t *p = load(NULL, 0, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
-    answer_t a;
+    test_answer_t a;
     promote(p, "db1", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_FAILED, "%s", a.message);
     cr_expect(strstr(a.message, "db.example.com. was updated to 10.0.0.11 but after") &&

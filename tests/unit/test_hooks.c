@@ -15,6 +15,7 @@
 #include "child.h"
 #include "hooks.h"
 #include "log.h"
+#include "testutil.h"
 
 #define HOOKS TEST_DATA_DIR "/hooks"
 
@@ -38,42 +39,10 @@ static void teardown(void)
 
 TestSuite(hooks, .init = setup, .fini = teardown, .timeout = 30);
 
-static void on_guard(uv_timer_t *t)
-{
-    (void)t; /* only wakes the loop up */
-}
-
-/* Runs the loop until *flag or max_ms. */
-static void run_until(const bool *flag, uint64_t max_ms)
-{
-    uint64_t end = uv_now(&loop) + max_ms;
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, 20, 20);
-    while (!*flag && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-}
-
 static char *path_in_dir(const char *name)
 {
     buf_t b = BUF_INIT;
     buf_printf(&b, "%s/%s", dir, name);
-    return buf_steal(&b);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
     return buf_steal(&b);
 }
 
@@ -83,8 +52,8 @@ static char *wait_file(const char *path, uint64_t max_ms)
     uint64_t end = uv_now(&loop) + max_ms;
     char *s;
     bool never = false;
-    while (!(s = slurp(path)) && uv_now(&loop) < end)
-        run_until(&never, 20);
+    while (!(s = test_slurp(path)) && uv_now(&loop) < end)
+        test_run_until(&loop, &never, 20);
     return s;
 }
 
@@ -105,7 +74,7 @@ static bool gone(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    char *st = slurp(path);
+    char *st = test_slurp(path);
     if (!st)
         return true;
     const char *close = strrchr(st, ')');
@@ -148,7 +117,7 @@ static void close_all(hooks_t *h)
 {
     closed = false;
     hooks_close(h, on_closed, NULL);
-    run_until(&closed, 5000);
+    test_run_until(&loop, &closed, 5000);
     cr_assert(closed, "hooks_close did not finish");
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
@@ -197,7 +166,7 @@ static report_t run_point(hooks_t *h, failoverd_hook_point_t pt, const failoverd
     report_t rep = {0};
     hooks_run_point(h, pt, c, on_report, &rep);
     cr_assert_not(rep.done, "never answered from within hooks_run_point");
-    run_until(&rep.done, max_ms);
+    test_run_until(&loop, &rep.done, max_ms);
     cr_assert(rep.done, "no report within %llu ms", (unsigned long long)max_ms);
     return rep;
 }
@@ -280,7 +249,7 @@ Test(hooks, the_script_gets_a_clean_environment)
     hooks_t *h = make(&s);
     report_t r = run_point(h, FAILOVERD_HOOK_POST_PROMOTION, NULL, 3000);
     cr_assert_eq(r.outcome, HOOKS_OK, "%s", r.detail[0]);
-    char *e = slurp(env);
+    char *e = test_slurp(env);
     cr_assert_not_null(e);
     cr_expect(has_line(e, "PATH=" CHILD_PATH), "the fixed PATH:\n%s", e);
     cr_expect(has_line(e, "TZ=UTC"), "TZ is passed on:\n%s", e);
@@ -318,7 +287,7 @@ Test(hooks, a_plugin_command_never_gets_systemd_s_variables)
     while (rc == -2)
         uv_run(&loop, UV_RUN_ONCE);
     cr_assert_eq(rc, 0);
-    char *e = slurp(env);
+    char *e = test_slurp(env);
     cr_assert_not_null(e);
     cr_expect(has_line(e, "PLUGIN_VISIBLE=yes"), "%s", e);
     cr_expect_null(strstr(e, "NOTIFY_SOCKET"), "%s", e);
@@ -386,7 +355,7 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
     cr_assert_eq(r.n_results, 1);
     cr_assert_str_eq(r.detail[0], "exited with status 0");
 
-    char *e = slurp(env);
+    char *e = test_slurp(env);
     cr_assert_not_null(e);
     static const char *const want[] = {
         "FAILOVERD_HOOK=post_promotion",
@@ -435,7 +404,7 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
                  1433);
     json_decref(doc);
     char *stdin_path = path_in_dir("env.stdin");
-    char *in = slurp(stdin_path);
+    char *in = test_slurp(stdin_path);
     cr_assert_not_null(in);
     cr_assert_eq(strncmp(in, j, strcspn(j, "\n")), 0, "stdin carries the same JSON");
     free(in);
@@ -509,7 +478,7 @@ static void check_timeout_kills_group(bool ignore_term)
     else
         cr_assert(r.elapsed_ms >= 280 && r.elapsed_ms < 1000, "SIGTERM was enough: %llu ms",
                   (unsigned long long)r.elapsed_ms);
-    char *p = slurp(pids);
+    char *p = test_slurp(pids);
     cr_assert_not_null(p, "the script started");
     int script = 0, child = 0;
     cr_assert_eq(sscanf(p, "%d %d", &script, &child), 2);
@@ -517,7 +486,7 @@ static void check_timeout_kills_group(bool ignore_term)
      * kernel a moment to finish them. */
     bool never = false;
     for (int i = 0; i < 50 && !(gone(script) && gone(child)); i++)
-        run_until(&never, 20);
+        test_run_until(&loop, &never, 20);
     cr_assert(gone(script), "the script %d still runs", script);
     cr_assert(gone(child), "the script's child %d still runs", child);
     free(p);
@@ -563,7 +532,7 @@ Test(hooks, a_script_leaving_a_child_behind_is_not_waited_for)
     cr_assert(r.elapsed_ms < 1500, "the child holding stdout delayed the report: %llu ms",
               (unsigned long long)r.elapsed_ms);
     cr_assert_str_eq(r.out[0], "started\n");
-    char *p = slurp(pidf);
+    char *p = test_slurp(pidf);
     cr_assert_not_null(p);
     kill(atoi(p), SIGKILL);
     free(p);
@@ -683,10 +652,10 @@ Test(hooks, events_feed_their_points_in_order_without_secrets)
     bool never = false;
     for (int i = 0; i < 150; i++) {
         free(r);
-        r = slurp(rec);
+        r = test_slurp(rec);
         if (r && strstr(r, "hook=failover_failed"))
             break;
-        run_until(&never, 20);
+        test_run_until(&loop, &never, 20);
     }
     cr_assert_not_null(r);
     const char *a = strstr(r, "event hook=node_down event=node_down cluster=main node=db2 ");
@@ -719,7 +688,7 @@ Test(hooks, close_waits_for_a_run_in_progress)
     hooks_run_point(h, FAILOVERD_HOOK_FENCE, NULL, on_report, &r);
     closed = false;
     hooks_close(h, on_closed, NULL);
-    run_until(&closed, 3000);
+    test_run_until(&loop, &closed, 3000);
     cr_assert(closed);
     cr_assert(r.done, "the run finished and reported before the close completed");
     cr_assert_eq(r.outcome, HOOKS_OK);
@@ -745,7 +714,7 @@ Test(hooks, a_held_hooks_set_runs_after_close_until_released)
     cr_assert_eq(r.n_results, 1, "the script ran");
     cr_assert_not(closed, "closed while held");
     hooks_release(h);
-    run_until(&closed, 3000);
+    test_run_until(&loop, &closed, 3000);
     cr_assert(closed, "the close finished after the release");
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "log.h"
 #include "plugin.h"
+#include "testutil.h"
 
 static uv_loop_t loop;
 static char dir[] = "/tmp/fo-plugin-XXXXXX";
@@ -32,38 +33,6 @@ static void teardown(void)
 
 TestSuite(plugin, .init = setup, .fini = teardown, .timeout = 20);
 
-static void on_guard(uv_timer_t *t)
-{
-    (void)t; /* only wakes the loop up */
-}
-
-/* Runs the loop until *flag or max_ms. */
-static void run_until(const bool *flag, uint64_t max_ms)
-{
-    uint64_t end = uv_now(&loop) + max_ms;
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, max_ms, 0);
-    while (!*flag && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return xstrdup("");
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_steal(&b);
-}
-
 static const failoverd_kv_t db1_vars[] = {{"ssh", "admin@h1"}};
 static const failoverd_node_t nodes[] = {
     {.name = "db1", .host = "10.0.0.1", .port = 3306, .vars = db1_vars, .n_vars = 1},
@@ -84,37 +53,9 @@ static plugin_t *load(const char *path, const failoverd_kv_t *kv, size_t n, char
     return plugin_load(&loop, &o, err, err_len);
 }
 
-static bool unloaded;
-static void on_unloaded(void *ud)
-{
-    (void)ud;
-    unloaded = true;
-}
-
 static void unload_and_close(plugin_t *p)
 {
-    unloaded = false;
-    plugin_unload(p, on_unloaded, NULL);
-    run_until(&unloaded, 5000);
-    cr_assert(unloaded, "the plugin was not unloaded");
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
-}
-
-typedef struct {
-    bool done;
-    plugin_result_t r;
-    char message[256];
-} answer_t;
-
-static void on_answer(const plugin_result_t *r, void *ud)
-{
-    answer_t *a = ud;
-    cr_assert_not(a->done, "answered twice");
-    a->done = true;
-    a->r = *r;
-    snprintf(a->message, sizeof a->message, "%s", r->message);
-    a->r.message = a->message;
+    test_unload_plugin(&loop, p, 5000);
 }
 
 static failoverd_context_t sample_ctx(failoverd_hook_point_t point)
@@ -163,7 +104,7 @@ Test(plugin, init_gets_its_settings_the_nodes_and_no_spawn)
     cr_assert_str_eq(plugin_name(p), "recorder");
     cr_assert_str_eq(plugin_file(p), TEST_PLUGIN_DIR "/recorder.so");
     cr_assert(plugin_handles(p, FAILOVERD_HOOK_POST_PROMOTION));
-    char *rec = slurp(out);
+    char *rec = test_slurp_or_empty(out);
     buf_t want = BUF_INIT;
     buf_printf(&want,
                "init cluster=main config=out=%s,veto=pre_failover "
@@ -175,7 +116,7 @@ Test(plugin, init_gets_its_settings_the_nodes_and_no_spawn)
     free(rec);
     buf_free(&want);
     unload_and_close(p);
-    rec = slurp(out);
+    rec = test_slurp_or_empty(out);
     cr_assert(strstr(rec, "\nfini\n"), "fini() runs at unload: %s", rec);
     free(rec);
 }
@@ -187,12 +128,12 @@ Test(plugin, an_event_is_delivered_with_its_context)
     plugin_t *p = load(TEST_PLUGIN_DIR "/recorder.so", kv, 1, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     failoverd_context_t c = sample_ctx(FAILOVERD_HOOK_POST_PROMOTION);
-    answer_t a = {0};
-    plugin_call(p, &c, 1000, on_answer, &a);
+    test_answer_t a = {0};
+    plugin_call(p, &c, 1000, test_on_answer, &a);
     cr_assert(a.done, "the recorder answers from within on_event");
     cr_assert_eq(a.r.outcome, FAILOVERD_DONE_OK);
     cr_assert_str_eq(a.message, "recorded");
-    char *rec = slurp(out);
+    char *rec = test_slurp_or_empty(out);
     cr_assert(strstr(rec, "event hook=post_promotion event=failover_started cluster=main node= "
                           "old=db1@10.0.0.1:3306 new=db2@10.0.0.2:3307 cand=db2 "
                           "policy=reliability lost= "
@@ -210,8 +151,8 @@ Test(plugin, a_veto_is_an_answer)
     plugin_t *p = load("recorder.so", kv, 1, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     failoverd_context_t c = sample_ctx(FAILOVERD_HOOK_PRE_FAILOVER);
-    answer_t a = {0};
-    plugin_call(p, &c, 1000, on_answer, &a);
+    test_answer_t a = {0};
+    plugin_call(p, &c, 1000, test_on_answer, &a);
     cr_assert(a.done);
     cr_assert_eq(a.r.outcome, FAILOVERD_DONE_VETO);
     cr_assert_str_eq(a.message, "the recorder vetoes");
@@ -225,11 +166,11 @@ Test(plugin, a_late_answer_times_out_and_unload_waits_for_it)
     plugin_t *p = load("recorder.so", kv, 2, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     failoverd_context_t c = sample_ctx(FAILOVERD_HOOK_FENCE);
-    answer_t a = {0};
+    test_answer_t a = {0};
     uint64_t t0 = uv_now(&loop);
-    plugin_call(p, &c, 100, on_answer, &a);
+    plugin_call(p, &c, 100, test_on_answer, &a);
     cr_assert_not(a.done);
-    run_until(&a.done, 3000);
+    test_run_until(&loop, &a.done, 3000);
     cr_assert(a.done);
     cr_assert(a.r.timed_out);
     cr_assert_eq(a.r.outcome, FAILOVERD_DONE_FAILED);
@@ -238,7 +179,7 @@ Test(plugin, a_late_answer_times_out_and_unload_waits_for_it)
               (unsigned long long)took);
     /* Unloading waits for the answer the plugin still owes, then runs fini(). */
     unload_and_close(p);
-    char *rec = slurp(out);
+    char *rec = test_slurp_or_empty(out);
     cr_assert(strstr(rec, "\nfini\n"), "%s", rec);
     free(rec);
 }
@@ -250,9 +191,9 @@ Test(plugin, the_spawn_service_runs_a_command_with_env_and_input)
     plugin_t *p = load("recorder.so", kv, 2, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     failoverd_context_t c = sample_ctx(FAILOVERD_HOOK_POST_PROMOTION);
-    answer_t a = {0};
-    plugin_call(p, &c, 3000, on_answer, &a);
-    run_until(&a.done, 3000);
+    test_answer_t a = {0};
+    plugin_call(p, &c, 3000, test_on_answer, &a);
+    test_run_until(&loop, &a.done, 3000);
     cr_assert(a.done);
     cr_assert_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     cr_assert_str_eq(a.message, "post_promotion yes from the recorder");

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "putil.h"
+#include "testutil.h"
 
 /* ---- putil: templates --------------------------------------------------------- */
 
@@ -205,37 +206,6 @@ static char record[300], fake[300];
 static uv_tcp_t server;
 static int server_port, silent_fd = -1, silent_port;
 
-static void on_guard(uv_timer_t *t)
-{
-    (void)t;
-}
-
-static void run_until(const bool *flag, uint64_t max_ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, max_ms, 0);
-    uint64_t end = uv_now(&loop) + max_ms;
-    while (!*flag && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return xstrdup("");
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_steal(&b);
-}
-
 /* A server that greets, as MySQL does, and closes. */
 static void on_client_closed(uv_handle_t *h)
 {
@@ -343,19 +313,7 @@ static plugin_t *load(const failoverd_kv_t *extra, size_t n_extra, char *err, si
                              {"release", release},       {"announce", announce}};
     size_t n = 6;
     /* extra settings replace the defaults; a NULL value removes one. */
-    for (size_t i = 0; i < n_extra; i++) {
-        size_t k = 0;
-        while (k < n && strcmp(kv[k].key, extra[i].key) != 0)
-            k++;
-        if (!extra[i].value) {
-            if (k < n)
-                kv[k] = kv[--n];
-            continue;
-        }
-        kv[k] = extra[i];
-        if (k == n)
-            n++;
-    }
+    n = test_kv_merge(kv, n, extra, n_extra);
     nodes[0].port = nodes[1].port = server_port;
     plugin_opts_t o = {.path = VIP_PLUGIN,
                        .cluster = "main",
@@ -369,17 +327,12 @@ static plugin_t *load(const failoverd_kv_t *extra, size_t n_extra, char *err, si
 }
 
 static bool unloaded;
-static void on_unloaded(void *ud)
-{
-    (void)ud;
-    unloaded = true;
-}
 
 static void unload_and_close(plugin_t *p)
 {
     unloaded = false;
-    plugin_unload(p, on_unloaded, NULL);
-    run_until(&unloaded, 15000);
+    plugin_unload(p, test_set_flag, &unloaded);
+    test_run_until(&loop, &unloaded, 15000);
     cr_assert(unloaded, "the plugin was not unloaded");
     uv_close((uv_handle_t *)&server, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -401,7 +354,7 @@ static void on_answer(const plugin_result_t *r, void *ud)
     a->r = *r;
     snprintf(a->message, sizeof a->message, "%s", r->message);
     a->r.message = a->message;
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     a->announce_over = strstr(rec, "announce over") != NULL;
     free(rec);
 }
@@ -422,7 +375,7 @@ static void call(plugin_t *p, failoverd_hook_point_t point, const char *op, answ
     };
     *a = (answer_t){0};
     plugin_call(p, &ctx, 15000, on_answer, a);
-    run_until(&a->done, 15000);
+    test_run_until(&loop, &a->done, 15000);
     cr_assert(a->done, "no answer at %s", ctx.hook);
 }
 
@@ -449,8 +402,8 @@ Test(vip, bad_settings_are_refused_at_load)
         plugin_t *p = load(&cases[i].kv, 1, err, sizeof err);
         if (p) { /* not refused: the expectation below fails; do not leak it */
             unloaded = false;
-            plugin_unload(p, on_unloaded, NULL);
-            run_until(&unloaded, 5000);
+            plugin_unload(p, test_set_flag, &unloaded);
+            test_run_until(&loop, &unloaded, 5000);
         }
         cr_expect_null(p, "%s = \"%s\" must be refused", cases[i].kv.key, cases[i].kv.value);
         cr_expect(strstr(err, cases[i].err), "%s: %s", cases[i].kv.key, err);
@@ -487,7 +440,7 @@ Test(vip, switchover_acquires_announces_releases_the_old_and_checks)
     cr_expect(strstr(a.message, "127.0.0.1/8 is on db2") && strstr(a.message, "the server greets"),
               "%s", a.message);
     cr_expect_not(a.announce_over, "the answer must not wait for the announcement");
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     /* First the acquire on db2 (with its own interface); then, at once, the
      * announcement and the release on db1 (a switchover has no fence step),
      * whose commands run side by side. */
@@ -500,7 +453,7 @@ Test(vip, switchover_acquires_announces_releases_the_old_and_checks)
                  "%s", rec);
     free(rec);
     unload_and_close(p); /* waits for the announcement to end */
-    rec = slurp(record);
+    rec = test_slurp_or_empty(record);
     cr_expect(strstr(rec, "announce over"), "%s", rec);
     free(rec);
 }
@@ -517,7 +470,7 @@ Test(vip, by_default_a_failover_moves_the_address_make_before_break)
     call(p, FAILOVERD_HOOK_POST_PROMOTION, "f-0", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     unload_and_close(p);
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     const char *acq = strstr(rec, "acquire 127.0.0.1/8 bond0 db2\n");
     const char *rel = strstr(rec, "release 127.0.0.1/8 lo db1\n");
     cr_expect(acq && rel && acq < rel, "acquired on the new host, then released on the old: %s",
@@ -538,7 +491,7 @@ Test(vip, failover_releases_at_fence_and_not_again)
     call(p, FAILOVERD_HOOK_POST_PROMOTION, "f-1", &a);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     unload_and_close(p);
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     cr_expect_str_eq(rec, "release 127.0.0.1/8 lo db1\n"
                           "acquire 127.0.0.1/8 bond0 db2\n"
                           "announce 127.0.0.1 bond0 db2\n"
@@ -595,7 +548,7 @@ Test(vip, a_failed_acquire_fails_the_call)
                                 "RTNETLINK answers: Operation not permitted"),
               "%s", a.message);
     unload_and_close(p);
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     cr_expect_str_eq(rec, "fail\n", "nothing after a failed acquire: %s", rec);
     free(rec);
 }
@@ -628,8 +581,8 @@ Test(vip, greeting_and_connect_checks)
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     cr_expect(strstr(a.message, "accepts connections"), "%s", a.message);
     unloaded = false;
-    plugin_unload(p, on_unloaded, NULL);
-    run_until(&unloaded, 5000);
+    plugin_unload(p, test_set_flag, &unloaded);
+    test_run_until(&loop, &unloaded, 5000);
 
     failoverd_kv_t kv2[] = {{"port", port}, {"check_timeout", "300ms"}, {"announce", ""}};
     p = load(kv2, 3, err, sizeof err);
@@ -653,7 +606,7 @@ Test(vip, a_check_command_runs_through_the_wrapper_on_the_new_primary)
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_OK, "%s", a.message);
     cr_expect(strstr(a.message, "the check passes"), "%s", a.message);
     unload_and_close(p);
-    char *rec = slurp(record);
+    char *rec = test_slurp_or_empty(record);
     char want[600];
     snprintf(want, sizeof want,
              "release 127.0.0.1/8 lo db1\nacquire 127.0.0.1/8 bond0 db2\ncheck 127.0.0.1 %d\n",
@@ -677,7 +630,7 @@ Test(vip, other_points_and_unknown_nodes)
                                .new_primary = {.name = "db9"}};
     answer_t a = {0};
     plugin_call(p, &ctx, 5000, on_answer, &a);
-    run_until(&a.done, 5000);
+    test_run_until(&loop, &a.done, 5000);
     cr_assert(a.done);
     cr_expect_eq(a.r.outcome, FAILOVERD_DONE_FAILED);
     cr_expect(strstr(a.message, "no new primary of this cluster (\"db9\")"), "%s", a.message);

@@ -18,6 +18,7 @@
 #include "event.h"
 #include "log.h"
 #include "webhook.h"
+#include "testutil.h"
 
 extern char **environ;
 
@@ -74,30 +75,6 @@ static void teardown(void)
 
 TestSuite(webhook, .init = setup, .fini = teardown, .timeout = 30);
 
-static void on_guard(uv_timer_t *t)
-{
-    (void)t; /* only wakes the loop up */
-}
-
-/* Runs the loop until done() says so or max_ms pass; returns done(). */
-static bool run_until_fn(bool (*done)(void *), void *ud, uint64_t max_ms)
-{
-    uint64_t end = uv_now(&loop) + max_ms;
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, 10, 10);
-    while (!done(ud) && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    return done(ud);
-}
-
-static bool flag_set(void *ud)
-{
-    return *(bool *)ud;
-}
-
 typedef struct {
     webhooks_t *w;
     const char *field;
@@ -129,8 +106,8 @@ static bool stat_reached(void *ud)
 static void wait_stat(webhooks_t *w, const char *field, uint64_t n, uint64_t max_ms)
 {
     stat_wait_t s = {w, field, n};
-    cr_assert(run_until_fn(stat_reached, &s, max_ms), "%s stayed at %llu (wanted %llu)", field,
-              (unsigned long long)stat_of(w, field), (unsigned long long)n);
+    cr_assert(test_run_until_fn(&loop, stat_reached, &s, max_ms), "%s stayed at %llu (wanted %llu)",
+              field, (unsigned long long)stat_of(w, field), (unsigned long long)n);
 }
 
 /* Starts the recorder on `port`; with wait, until it accepts connections. */
@@ -220,7 +197,7 @@ static void close_and_check(webhooks_t *w, uint64_t flush_ms)
 {
     closed = false;
     webhooks_close(w, flush_ms, on_closed, NULL);
-    cr_assert(run_until_fn(flag_set, &closed, flush_ms + 3000), "webhooks_close did not finish");
+    cr_assert(test_run_until(&loop, &closed, flush_ms + 3000), "webhooks_close did not finish");
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
 }
@@ -325,7 +302,7 @@ Test(webhook, endpoints_get_their_cluster_and_the_events_they_name)
     event_emit(LOG_LVL_NOTICE, "daemon_started", NULL, NULL, NULL, "daemon-wide: to each URL once");
     wait_stat(w, "delivered", 4, 5000);
     bool never = false;
-    run_until_fn(flag_set, &never, 200); /* nothing more arrives */
+    test_run_until(&loop, &never, 200); /* nothing more arrives */
     json_t *recs = recorded();
     cr_assert_eq(json_array_size(recs), 4);
     int main_n = 0, other_n = 0;
@@ -449,7 +426,7 @@ Test(webhook, close_flushes_what_it_can_within_its_bound)
     event_emit(LOG_LVL_NOTICE, "daemon_stopping", NULL, NULL, NULL, "failoverd is stopping");
     closed = false;
     webhooks_close(w, 2000, on_closed, NULL);
-    cr_assert(run_until_fn(flag_set, &closed, 5000));
+    cr_assert(test_run_until(&loop, &closed, 5000));
     json_t *recs = recorded();
     cr_assert_eq(json_array_size(recs), 1, "the last event went out before the close");
     json_decref(recs);
@@ -466,7 +443,7 @@ Test(webhook, close_gives_up_on_a_dead_receiver_after_the_flush_bound)
     uint64_t t0 = uv_now(&loop);
     closed = false;
     webhooks_close(w, 300, on_closed, NULL);
-    cr_assert(run_until_fn(flag_set, &closed, 3000));
+    cr_assert(test_run_until(&loop, &closed, 3000));
     uint64_t took = uv_now(&loop) - t0;
     cr_assert(took >= 290 && took < 1500, "closed after %llu ms", (unsigned long long)took);
     uv_run(&loop, UV_RUN_DEFAULT);
