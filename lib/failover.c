@@ -1179,6 +1179,11 @@ static void promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
         json_object_set_new(d, "not_following", stray);
         if (json_object_get(extra, "write_blocked_ms"))
             json_object_set(d, "write_blocked_ms", json_object_get(extra, "write_blocked_ms"));
+        /* The model names the new primary before the event does: status
+         * must not show the old one until the next probe. */
+        set_promoted(f, cand);
+        c->promoted_at = uv_now(f->loop);
+        monitor_reassess(f->m);
         event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? EV_FAILOVER_DONE : EV_SWITCHOVER_DONE,
                    f->s.cluster, cand, d, "%s done in %llu ms: %s is the primary%s", what,
                    (unsigned long long)took, cand, buf_str(&lost));

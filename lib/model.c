@@ -227,6 +227,17 @@ static void add_rights_issues(cluster_t *c, const node_t *nd)
                           nd->grants_missing, nd->name);
 }
 
+/* Node i accepts writes as far as failoverd knows: its last look says so, or
+ * failoverd made it writable after that look began. */
+static bool seen_writable(const cluster_t *c, int i)
+{
+    const node_t *nd = &c->nodes[i];
+    if (!nd->last_ok.read_only)
+        return true;
+    return c->promoted && c->promoted_at && nd->last_ok.started < c->promoted_at &&
+           strcmp(nd->name, c->promoted) == 0;
+}
+
 /* Choose: failoverd's last promotion or the current primary while up and
  * writable; else the most-followed writable node; else the most-followed
  * node; -1 when none. */
@@ -235,7 +246,7 @@ static int choose_primary(const cluster_t *c, const int *followers, size_t writa
     int best = -1;
     int keep[2] = {c->promoted ? cluster_find_node_by_name(c, c->promoted) : -1, c->primary};
     for (size_t k = 0; k < 2 && best < 0; k++)
-        if (keep[k] >= 0 && c->nodes[keep[k]].up && !c->nodes[keep[k]].last_ok.read_only)
+        if (keep[k] >= 0 && c->nodes[keep[k]].up && seen_writable(c, keep[k]))
             best = keep[k];
     /* Nobody writable (a dead primary, an operation half done): the known
      * primary stays the primary until a node is made writable, whichever
@@ -245,7 +256,7 @@ static int choose_primary(const cluster_t *c, const int *followers, size_t writa
     bool kept = best >= 0;
     for (size_t i = 0; i < c->n_nodes && !kept; i++) {
         const node_t *nd = &c->nodes[i];
-        bool cand = writable > 0 ? nd->up && !nd->last_ok.read_only : followers[i] > 0;
+        bool cand = writable > 0 ? nd->up && seen_writable(c, (int)i) : followers[i] > 0;
         if (!cand)
             continue;
         if (best < 0 || followers[i] > followers[best] ||
@@ -327,7 +338,7 @@ bool cluster_infer_topology(cluster_t *c)
         if (!nd->up)
             continue;
         up++;
-        if (!nd->last_ok.read_only)
+        if (seen_writable(c, (int)i))
             writable++;
         int s = cluster_source_of(c, &nd->last_ok);
         if (s >= 0 && s != (int)i)

@@ -214,6 +214,10 @@ typedef struct {
     /* The node failoverd made the primary last (from its journal), or NULL:
      * while it is up and writable it is the primary, whatever else is. */
     char *promoted;
+    /* When failoverd made it writable (monotonic ms; 0: not in this run). A
+     * look at it begun before then still shows it read-only: it counts as
+     * writable until a newer probe says what it is. */
+    uint64_t promoted_at;
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

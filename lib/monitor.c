@@ -342,6 +342,30 @@ static void evaluate(monitor_t *m, uint64_t now)
         m->verdict_cb(m, old, v, m->verdict_ud);
 }
 
+/* What the nodes' last observations say now: the topology, its issues and
+ * events, durability, the verdict and the routing view. */
+static void reassess(monitor_t *m, uint64_t now)
+{
+    cluster_t *c = &m->c;
+    cluster_clear_issues(c);
+    int old_primary = c->primary;
+    bool changed = cluster_infer_topology(c);
+    judge_errant(c, changed);
+    filters_add_issues(c);
+    judge_gtid_errors(c);
+    if (changed && c->primary >= 0)
+        event_emit(
+            LOG_LVL_NOTICE, EV_PRIMARY_CHANGED, c->name, c->nodes[c->primary].name,
+            json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
+            "the primary is %s", c->nodes[c->primary].name);
+    unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);
+    report_new_issues(m);
+    report_durability(m, durability);
+    evaluate(m, now);
+    if (monitor_first_round_done(m))
+        router_update(m->router, c, now);
+}
+
 static void on_observation(probe_t *p, observation_t *obs, void *ud)
 {
     probe_ctx_t *ctx = ud;
@@ -370,23 +394,12 @@ static void on_observation(probe_t *p, observation_t *obs, void *ud)
                        n->last_error);
     }
 
-    cluster_clear_issues(c);
-    int old_primary = c->primary;
-    bool changed = cluster_infer_topology(c);
-    judge_errant(c, changed);
-    filters_add_issues(c);
-    judge_gtid_errors(c);
-    if (changed && c->primary >= 0)
-        event_emit(
-            LOG_LVL_NOTICE, EV_PRIMARY_CHANGED, c->name, c->nodes[c->primary].name,
-            json_pack("{s:s?}", "previous", old_primary >= 0 ? c->nodes[old_primary].name : NULL),
-            "the primary is %s", c->nodes[c->primary].name);
-    unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);
-    report_new_issues(m);
-    report_durability(m, durability);
-    evaluate(m, now);
-    if (monitor_first_round_done(m))
-        router_update(m->router, c, now);
+    reassess(m, now);
+}
+
+void monitor_reassess(monitor_t *m)
+{
+    reassess(m, uv_now(m->loop));
 }
 
 static void probe_closed(void *ud)

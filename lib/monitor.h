@@ -62,6 +62,9 @@ void monitor_probe_all_now(monitor_t *m);
  * events. Ending the quiet asks for fresh probes; what is still wrong then is
  * reported. */
 void monitor_quiet(monitor_t *m, bool quiet);
+/* Works the topology out again from what is known now (after failoverd
+ * changed the cluster, before the next probes say so). */
+void monitor_reassess(monitor_t *m);
 /* Whether failed probes of node idx back off (probe_set_backoff). */
 void monitor_set_backoff(monitor_t *m, size_t idx, bool on);
 /* Every node's next probe reads the account's grants again, now (a reload,

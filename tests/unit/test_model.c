@@ -144,6 +144,33 @@ Test(model, failoverds_promotion_stays_the_primary_while_writable)
     cluster_free(&c);
 }
 
+Test(model, a_promotion_counts_before_the_next_probe_says_so)
+{
+    /* The old primary is down (hung); db2 was last seen read-only, by a probe
+     * begun before failoverd made it writable: it is the primary at once. A
+     * probe begun after the promotion that still finds it read-only wins. */
+    const nd_t d[3] = {PRIMARY(false), FOLLOWER(0), FOLLOWER(0)};
+    cluster_t c;
+    build(&c, d, 3, 0);
+    c.nodes[1].last_ok.started = 100;
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 0, "nobody writable: the known primary stays");
+    c.promoted = xstrdup("db2");
+    c.promoted_at = 150;
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 1, "promoted after the last look: the primary");
+    cr_expect_null(strstr(c.n_issues ? c.issues[0] : "", "no node accepts writes"));
+    c.nodes[1].last_ok.started = 160;
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.nodes[1].last_ok.read_only, true);
+    cr_expect_eq(c.primary, 1, "read-only after the promotion: kept, nobody else writable");
+    bool issue = false;
+    for (size_t i = 0; i < c.n_issues; i++)
+        issue |= strstr(c.issues[i], "no node accepts writes") != NULL;
+    cr_expect(issue, "and said: nobody accepts writes");
+    cluster_free(&c);
+}
+
 Test(model, observe_tracks_failure_runs_and_hearing)
 {
     node_t n;
