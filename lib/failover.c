@@ -1,4 +1,7 @@
-/* failover.c - see failover_int.h. */
+/* failover.c - the operation driver (see failover.h): creating and updating a
+ * cluster's operations, the phases (fo_enter), beginning and ending an
+ * operation, the failover's prepare -> elect -> promote chain, pause, free.
+ * The rest of the operation is in the files failover_int.h lists. */
 #include "failover_int.h"
 
 #include <stdio.h>

@@ -1,5 +1,8 @@
-/* failover_int.h - what the files of the operation driver share (failover.c,
- * switchover.c, opreport.c, ...): the state of one cluster's operations. */
+/* failover_int.h - what the files of the operation driver share: the state of
+ * one cluster's operations (struct failover) and the functions they call in
+ * each other. failover.c drives; switchover.c, opreport.c, fohistory.c,
+ * fohold.c, fosteps.c, foadmit.c and fostatus.c hold one concern each;
+ * opphase.h and admit.h are their pure parts. */
 #ifndef FAILOVERD_FAILOVER_INT_H
 #define FAILOVERD_FAILOVER_INT_H
 

@@ -1,4 +1,6 @@
-/* foadmit.c - see failover_int.h. */
+/* foadmit.c - whether an operation may start, with what the daemon knows now:
+ * the pure rules of admit.h, the start-up rule (startup.h), and an
+ * operator's request (failover_request). */
 #include "failover_int.h"
 
 #include <stdio.h>

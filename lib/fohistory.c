@@ -1,4 +1,6 @@
-/* fohistory.c - see failover_int.h. */
+/* fohistory.c - what the journal says of a cluster's operations: the history
+ * read at start, an interrupted operation, the exact loss found later,
+ * acknowledgements (failover_ack). */
 #include "failover_int.h"
 
 #include <stdio.h>

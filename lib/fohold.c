@@ -1,4 +1,6 @@
-/* fohold.c - see failover_int.h. */
+/* fohold.c - reliability's hold (elect_hold): a failover waits, bounded by
+ * unseen_hold, for the replicas it can't see; an operator may accept what it
+ * waits for. */
 #include "failover_int.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
-/* fostatus.c - see failover_int.h. */
+/* fostatus.c - what status and `failoverctl plan` show of a cluster's
+ * operations. */
 #include "failover_int.h"
 
 #include <stdio.h>

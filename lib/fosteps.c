@@ -1,4 +1,5 @@
-/* fosteps.c - see failover_int.h. */
+/* fosteps.c - the steps the executor asks the driver to run: the refresh,
+ * hooks, and the fence of an old primary that still answers. */
 #include "failover_int.h"
 
 #include <stdio.h>

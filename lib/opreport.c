@@ -1,4 +1,5 @@
-/* opreport.c - see failover_int.h. */
+/* opreport.c - what an operation says: the received sets that went backwards,
+ * the loss, and the events and records of a failover's or switchover's end. */
 #include "failover_int.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
-/* switchover.c - see failover_int.h. */
+/* switchover.c - starting a switchover, what one that stopped early left, and
+ * finishing one a restart interrupted (resume.h). */
 #include "failover_int.h"
 
 #include <stdio.h>
