@@ -15,7 +15,10 @@
  *   - an operator failover needs a dead primary, or --force when it is only
  *     unreachable/suspect; a healthy primary is never failed over (switchover);
  *   - every operation is journaled from "begin" to "done"/"failed"/"aborted"
- *     and reported through events with what happened and what to do;
+ *     and reported through events with what happened and what to do; it
+ *     moves through named phases (opphase.h: one table of transitions), and
+ *     each phase's record carries its name; whether it may start at all is
+ *     decided by the pure rules of admit.h;
  *   - under reliability a failover holds (bounded by unseen_hold) while
  *     elect_hold says a replica that may hold more can't be seen: it prepares
  *     and elects again when one comes back, and is aborted with nothing

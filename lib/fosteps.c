@@ -1,0 +1,174 @@
+/* fosteps.c - the steps the executor asks the driver to run: the refresh,
+ * hooks, and the fence of an old primary that still answers. */
+#include "failover_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "durability.h"
+#include "elect.h"
+#include "event.h"
+#include "log.h"
+#include "rejoin.h"
+#include "startup.h"
+#include "resume.h"
+
+static void refresh_check(uv_timer_t *t)
+{
+    failover_t *f = t->data;
+    cluster_t *c = monitor_cluster(f->m);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        /* An old primary that is down is never elected, and its fresh probe
+         * would only end at its timeout: not waited for. Should it answer
+         * meanwhile, it is up, and waited for like every other node. */
+        if ((int)i == f->old_primary && !c->nodes[i].up)
+            continue;
+        if (c->nodes[i].last_probe_at < f->refresh_since)
+            return; /* not yet: the step's own deadline bounds this */
+    }
+    uv_timer_stop(&f->refresh_timer);
+    exec_answer_fn answer = f->refresh_answer;
+    f->refresh_answer = NULL;
+    if (answer)
+        answer(f->refresh_token, 0, NULL);
+}
+
+static void do_refresh(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    (void)s;
+    f->refresh_since = uv_now(f->loop);
+    f->refresh_answer = answer;
+    f->refresh_token = token;
+    monitor_probe_all_now(f->m);
+    uv_timer_start(&f->refresh_timer, refresh_check, REFRESH_POLL_MS, REFRESH_POLL_MS);
+}
+
+typedef struct {
+    exec_answer_fn answer;
+    void *token;
+} hook_wait_t;
+
+static void hook_done(const hooks_report_t *r, void *ud)
+{
+    hook_wait_t *w = ud;
+    char msg[512] = "";
+    for (size_t i = 0; i < r->n_results && !msg[0]; i++)
+        if (r->results[i].outcome != HOOKS_OK)
+            hooks_result_reason(&r->results[i], msg, sizeof msg);
+    w->answer(w->token, (int)r->outcome, msg);
+    free(w);
+}
+
+static failoverd_node_ref_t node_ref(const cluster_t *c, int i)
+{
+    failoverd_node_ref_t r = {0};
+    if (i >= 0)
+        r = (failoverd_node_ref_t){.name = c->nodes[i].name, .host = c->nodes[i].host,
+                                   .port = (int)c->nodes[i].port};
+    return r;
+}
+
+/* Hook steps: the cluster's scripts and plugins, with what the operation knows. */
+static void do_hook(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    hooks_t *h = f->op_hooks;
+    failoverd_hook_point_t point = (failoverd_hook_point_t)s->hook;
+    if (!h) {
+        answer(token, HOOKS_OK, NULL);
+        return;
+    }
+    if (!fo_hook_info(s->hook)) {
+        answer(token, HOOKS_FAILED, "unknown hook point");
+        return;
+    }
+    cluster_t *c = monitor_cluster(f->m);
+    failoverd_timing_t timings[2] = {{.name = "detection_ms", .ms = (int64_t)f->detected_ms},
+                                     {.name = "elapsed_ms",
+                                      .ms = (int64_t)(uv_now(f->loop) - f->started_mono)}};
+    bool promoted = f->plan && f->plan->kind != PLAN_FAILOVER_PREPARE &&
+                    (point == FAILOVERD_HOOK_POST_PROMOTION ||
+                     point == FAILOVERD_HOOK_POST_FAILOVER ||
+                     point == FAILOVERD_HOOK_SWITCHOVER_AFTER);
+    /* After the promotion the loss is known as well as it will be: count it for the hooks. */
+    const char *kept =
+        f->kind == OP_FAILOVER && f->elect && f->exec ? exec_captured(f->exec) : NULL;
+    if (kept) {
+        free(f->lost);
+        f->lost = elect_lost(c, f->old_primary, f->elect, kept, &f->lost_count);
+    }
+    char as_of[32] = "";
+    if (f->kind == OP_FAILOVER && f->seen_wall)
+        format_wall_ms(f->seen_wall, as_of, sizeof as_of);
+    failoverd_context_t ctx = {
+        .size = sizeof ctx,
+        .lost_at_least = (int64_t)f->lost_count,
+        .lost_as_of = as_of,
+        .event = f->kind == OP_FAILOVER ? EV_FAILOVER_STARTED : EV_SWITCHOVER_STARTED,
+        .operation = f->op,
+        .policy = policy_str(f->policy),
+        .old_primary = node_ref(c, f->old_primary),
+        .new_primary = node_ref(c, promoted ? f->candidate : -1),
+        .candidate = node_ref(c, f->candidate),
+        .lost_gtids = f->lost,
+        .timings = timings,
+        .n_timings = 2,
+        .message = f->plan ? f->plan->summary : NULL,
+    };
+    hook_wait_t *w = xmalloc(sizeof *w);
+    w->answer = answer;
+    w->token = token;
+    hooks_run_point(h, point, &ctx, hook_done, w);
+}
+
+typedef struct {
+    exec_answer_fn answer;
+    void *token;
+    char *cluster, *node, *step; /* copies: a reload may replace the settings meanwhile */
+} fence_wait_t;
+
+static void fence_answered(void *ud, bool ok, const char *msg)
+{
+    fence_wait_t *w = ud;
+    /* What the fence did (sessions cut off, semi-sync released) is kept in
+     * the log: a step that succeeds records no message. */
+    if (ok)
+        log_fields(LOG_LVL_NOTICE, w->cluster, w->node, EV_FAILOVER_STEP, "step %s: %s", w->step,
+                   msg);
+    w->answer(w->token, ok ? 0 : 1, msg);
+    free(w->cluster);
+    free(w->node);
+    free(w->step);
+    free(w);
+}
+
+/* The old primary still answers: it is fenced as a returning primary is
+ * (rejoin.c), by the same code. */
+static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    failover_t *f = ud;
+    fence_wait_t *w = xcalloc(1, sizeof *w);
+    cluster_t *c = monitor_cluster(f->m);
+    *w = (fence_wait_t){.answer = answer, .token = token, .cluster = xstrdup(f->s.cluster),
+                        .node = xstrdup(c->nodes[s->node].name), .step = xstrdup(s->name)};
+    if (!rejoin_fence_for_failover(f->rj, c, s->node, uv_now(f->loop), fence_answered, w)) {
+        free(w->cluster);
+        free(w->node);
+        free(w->step);
+        free(w);
+        return false;
+    }
+    return true;
+}
+
+void fo_start_exec(failover_t *f, exec_done_cb done)
+{
+    exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = fo_kind_str(f->kind),
+                     .user = f->s.user, .password = f->s.password,
+                     .crash_at_step = f->s.crash_at_step};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence};
+    f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
+}

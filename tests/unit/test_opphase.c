@@ -1,0 +1,109 @@
+/* The phases of an operation and the one table of their transitions
+ * (opphase.h): the table is well formed, and docs/architecture.md shows the
+ * diagrams it generates, byte for byte. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "opphase.h"
+
+#define ARCH_DOC TEST_DATA_DIR "/../../../docs/architecture.md"
+
+Test(opphase, names_and_records)
+{
+    for (int p = 0; p < OP_PHASE_COUNT; p++) {
+        cr_expect(op_phase_str((op_phase_t)p)[0] != '?', "phase %d has a name", p);
+        for (int q = 0; q < p; q++)
+            cr_expect_str_neq(op_phase_str((op_phase_t)p), op_phase_str((op_phase_t)q));
+    }
+    cr_expect_str_eq(op_phase_record(OP_PHASE_ADMITTED), "begin");
+    cr_expect_str_eq(op_phase_record(OP_PHASE_ROLLED_BACK), "aborted");
+    cr_expect_null(op_phase_record(OP_PHASE_SWITCHING));
+    cr_expect_str_eq(op_phase_str(OP_PHASE_COUNT), "?");
+}
+
+/* Every move starts from a phase that is not terminal and goes to one that
+ * is not idle; no move is listed twice; in each machine every phase entered
+ * can be left unless it is terminal, and every phase left was entered (or
+ * is idle). */
+Test(opphase, table_well_formed)
+{
+    size_t n;
+    const op_transition_t *t = op_transitions(&n);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        cr_expect(!op_phase_terminal(t[i].from), "%zu: out of a terminal phase", i);
+        cr_expect_neq(t[i].to, OP_PHASE_IDLE, "%zu: into idle", i);
+        cr_expect(t[i].when && t[i].when[0] && !strchr(t[i].when, ':'),
+                  "%zu: a label without ':' (the diagram's separator)", i);
+        cr_expect_eq(op_transition_find(t[i].machine, t[i].from, t[i].to), &t[i],
+                     "%zu: listed once", i);
+    }
+    for (int m = 0; m < OP_MACHINE_COUNT; m++) {
+        bool in[OP_PHASE_COUNT] = {false}, out[OP_PHASE_COUNT] = {false};
+        for (size_t i = 0; i < n; i++)
+            if ((int)t[i].machine == m)
+                in[t[i].to] = out[t[i].from] = true;
+        cr_expect(out[OP_PHASE_IDLE], "%s starts from idle", op_machine_str((op_machine_t)m));
+        cr_expect(in[OP_PHASE_DONE], "%s can end done", op_machine_str((op_machine_t)m));
+        for (int p = 1; p < OP_PHASE_COUNT; p++) {
+            if (in[p] && !op_phase_terminal((op_phase_t)p))
+                cr_expect(out[p], "%s: %s can be left", op_machine_str((op_machine_t)m),
+                          op_phase_str((op_phase_t)p));
+            if (out[p])
+                cr_expect(in[p], "%s: %s can be entered", op_machine_str((op_machine_t)m),
+                          op_phase_str((op_phase_t)p));
+        }
+    }
+}
+
+Test(opphase, allowed_moves)
+{
+    cr_expect_not_null(op_transition_find(OP_MACHINE_FAILOVER, OP_PHASE_ELECTING,
+                                          OP_PHASE_HOLDING));
+    cr_expect_null(op_transition_find(OP_MACHINE_SWITCHOVER, OP_PHASE_ELECTING,
+                                      OP_PHASE_HOLDING));
+    cr_expect_null(op_transition_find(OP_MACHINE_FAILOVER, OP_PHASE_ADMITTED, OP_PHASE_DONE));
+    cr_expect_not_null(op_transition_find(OP_MACHINE_SWITCHOVER, OP_PHASE_SWITCHING,
+                                          OP_PHASE_ROLLED_BACK));
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp, "%s can be read", path);
+    buf_t b = BUF_INIT;
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk - 1, fp)) > 0) {
+        chunk[k] = 0;
+        buf_printf(&b, "%.*s", (int)k, chunk);
+    }
+    fclose(fp);
+    return buf_steal(&b);
+}
+
+/* The doc has each machine after a line "<!-- generated: MACHINE state
+ * machine (lib/opphase.c) -->". */
+Test(opphase, doc_agrees)
+{
+    char *doc = slurp(ARCH_DOC);
+    for (int m = 0; m < OP_MACHINE_COUNT; m++) {
+        char marker[128];
+        snprintf(marker, sizeof marker, "<!-- generated: %s state machine (lib/opphase.c) -->\n",
+                 op_machine_str((op_machine_t)m));
+        buf_t want = BUF_INIT;
+        op_machine_mermaid((op_machine_t)m, &want);
+        const char *at = strstr(doc, marker);
+        cr_expect_not_null(at, "docs/architecture.md has the marker %s", marker);
+        if (at)
+            cr_expect(strncmp(at + strlen(marker), buf_str(&want), want.len) == 0,
+                      "docs/architecture.md shows the %s machine as the table has it; after the "
+                      "marker it should read:\n%s",
+                      op_machine_str((op_machine_t)m), buf_str(&want));
+        buf_free(&want);
+    }
+    free(doc);
+}
