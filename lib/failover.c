@@ -13,6 +13,7 @@
 #include "rejoin.h"
 #include "startup.h"
 #include "resume.h"
+#include "salvage_run.h"
 
 #define REFRESH_POLL_MS 20
 #define LOOK_MS 250
@@ -114,6 +115,7 @@ struct failover {
     char *hold_why;           /* why it holds (or, not holding, what was not seen) */
     json_t *hold_unseen;      /* names of the replicas it waits for */
     uv_timer_t hold_timer;
+    json_t *salvage;          /* what the salvage step of this failover did, or NULL */
 };
 
 static void really_free(failover_t *f);
@@ -133,6 +135,10 @@ static void settings_copy(failover_settings_t *d, const failover_settings_t *s)
     d->crash_at_step = dup0(s->crash_at_step);
     d->plan.repl_user = dup0(s->plan.repl_user);
     d->plan.repl_password = dup0(s->plan.repl_password);
+    d->salvage_command = dup0(s->salvage_command);
+    d->salvage_client = dup0(s->salvage_client);
+    d->state_dir = dup0(s->state_dir);
+    d->salvage_credentials = dup0(s->salvage_credentials);
 }
 
 static void settings_free(failover_settings_t *d)
@@ -143,6 +149,10 @@ static void settings_free(failover_settings_t *d)
     free((char *)d->crash_at_step);
     free((char *)d->plan.repl_user);
     free((char *)d->plan.repl_password);
+    free((char *)d->salvage_command);
+    free((char *)d->salvage_client);
+    free((char *)d->state_dir);
+    free((char *)d->salvage_credentials);
 }
 
 static void set_promoted(failover_t *f, const char *node)
@@ -749,6 +759,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
         json_object_update(rec, extra);
         json_decref(extra);
     }
+    if (f->salvage)
+        json_object_set(rec, "salvage", f->salvage);
     json_t *steps = f->earlier_steps ? json_deep_copy(f->earlier_steps) : json_array();
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
@@ -795,6 +807,8 @@ static void end_op(failover_t *f, const char *type, bool ok, const char *code, c
     free(f->lost);
     f->lost = NULL;
     f->lost_count = 0;
+    json_decref(f->salvage);
+    f->salvage = NULL;
     free(f->op);
     f->op = NULL;
     free(f->fail_msg);
@@ -1506,6 +1520,49 @@ static void prepare_done(exec_t *x, exec_outcome_t outcome, const char *msg, voi
     elect_and_promote(f);
 }
 
+/* ---- the salvage step (salvage_run.h) ------------------------------------- */
+
+typedef struct {
+    failover_t *f;
+    exec_answer_fn answer;
+    void *token;
+} salvage_wait_t;
+
+/* The salvage ends (its children are killed) before the step's own bound
+ * (salvage_timeout plus 2 s), so f and the run are still there. */
+static void salvage_answered(const salvage_result_t *r, void *ud)
+{
+    salvage_wait_t *w = ud;
+    failover_t *f = w->f;
+    cluster_t *c = monitor_cluster(f->m);
+    json_decref(f->salvage);
+    f->salvage = salvage_report(f->s.cluster, c->nodes[f->candidate].name,
+                                c->nodes[f->old_primary].name, r);
+    w->answer(w->token, r->ok ? 0 : 1, r->ok ? "" : r->error);
+    free(w);
+}
+
+static void do_salvage(const step_t *s, const char *gtid, exec_answer_fn answer, void *token,
+                       void *ud)
+{
+    failover_t *f = ud;
+    cluster_t *c = monitor_cluster(f->m);
+    const node_t *old = &c->nodes[s->source], *cand = &c->nodes[s->node];
+    salvage_wait_t *w = xcalloc(1, sizeof *w);
+    *w = (salvage_wait_t){.f = f, .answer = answer, .token = token};
+    salvage_req_t q = {
+        .command = f->s.salvage_command, .client = f->s.salvage_client, .dir = f->s.state_dir,
+        .vars = {.node = old->name, .host = old->host, .port = old->port,
+                 .mariadb = f->plan->flavors[s->node].family == FAMILY_MARIADB, .gtid = gtid},
+        .cand_host = cand->host, .cand_port = cand->port, .user = f->s.user,
+        .password = f->s.password, .credentials = f->s.salvage_credentials,
+        .timeout_ms = f->s.plan.salvage_timeout_ms};
+    if (salvage_start(f->loop, &q, salvage_answered, w) != 0) {
+        free(w);
+        answer(token, 1, "salvage_command or salvage_client is not set");
+    }
+}
+
 /* ---- the fence step ------------------------------------------------------- */
 
 typedef struct {
@@ -1573,7 +1630,8 @@ static void start_exec(failover_t *f, exec_done_cb done)
     exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = kind_str(f->kind),
                      .user = f->s.user, .password = f->s.password,
                      .crash_at_step = f->s.crash_at_step};
-    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence,
+                      .salvage = do_salvage};
     f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
 }
 
@@ -2338,6 +2396,7 @@ static void really_free(failover_t *f)
     free(f->risk_from);
     json_decref(f->interrupted);
     json_decref(f->last_op);
+    json_decref(f->salvage);
     free(f->promoted);
     free(f->last_failover_op);
     free(f->seen_before);
