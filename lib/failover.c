@@ -1556,6 +1556,7 @@ static void do_salvage(const step_t *s, const char *gtid, exec_answer_fn answer,
                  .mariadb = f->plan->flavors[s->node].family == FAMILY_MARIADB, .gtid = gtid},
         .cand_host = cand->host, .cand_port = cand->port, .user = f->s.user,
         .password = f->s.password, .credentials = f->s.salvage_credentials,
+        .super_read_only = f->plan->flavors[s->node].super_read_only,
         .timeout_ms = f->s.plan.salvage_timeout_ms};
     if (salvage_start(f->loop, &q, salvage_answered, w) != 0) {
         free(w);

@@ -368,6 +368,13 @@ static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_p
     s->optional = true;
     describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)", nm(c, cand),
              nm(c, old_primary));
+    if (p->flavors[cand].super_read_only) {
+        /* The salvage lifts super_read_only for its session (salvage.h). */
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "salvage_read_only:%s",
+                 nm(c, cand));
+        set_sql(s, flavor_sql_set_read_only(&p->flavors[cand], FLAVOR_SUPER_READ_ONLY));
+        describe(s, "make %s super read-only again after the salvage", nm(c, cand));
+    }
     s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture_salvaged:%s",
              nm(c, cand));
     s->optional = true;

@@ -192,8 +192,11 @@ void salvage_defaults_text(const char *host, unsigned port, const char *user,
     buf_putc(out, '\n');
 }
 
-void salvage_client_input(bool mariadb, const char *binlog_text, size_t len, buf_t *out)
+void salvage_client_input(bool mariadb, bool super_read_only, const char *binlog_text, size_t len,
+                          buf_t *out)
 {
+    if (super_read_only)
+        buf_puts(out, "SET GLOBAL super_read_only = OFF;\n");
     buf_append(out, binlog_text, len);
     /* mysqlbinlog ends with "DELIMITER ;", but a stream cut short may not. */
     buf_puts(out, "\nDELIMITER ;\n");

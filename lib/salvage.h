@@ -65,8 +65,12 @@ void salvage_defaults_text(const char *host, unsigned port, const char *user,
 
 /* What the client reads on standard input: the binlog tool's output, then a
  * statement reading the candidate's GTID state after it (the last line of the
- * client's output). */
-void salvage_client_input(bool mariadb, const char *binlog_text, size_t len, buf_t *out);
+ * client's output). With super_read_only (MySQL), the session first switches
+ * it off, leaving read_only on: only accounts that may write to a read-only
+ * server (CONNECTION_ADMIN, SUPER) can write meanwhile, and the plan's next
+ * step (salvage_read_only) switches it on again however the client ended. */
+void salvage_client_input(bool mariadb, bool super_read_only, const char *binlog_text, size_t len,
+                          buf_t *out);
 
 /* The GTID state from the client's output: its last non-empty line. NULL
  * when there is none. Caller frees. */

@@ -23,7 +23,7 @@ typedef struct {
     uv_loop_t *loop;
     salvage_cb cb;
     void *ud;
-    bool mariadb;
+    bool mariadb, super_read_only;
     char *client;
     char *defaults;   /* the option file's path, removed at the end */
     char *before;
@@ -120,7 +120,7 @@ static void read_done(const child_result_t *c, void *ud)
         return;
     }
     buf_t in = BUF_INIT;
-    salvage_client_input(r->mariadb, c->out, c->out_len, &in);
+    salvage_client_input(r->mariadb, r->super_read_only, c->out, c->out_len, &in);
     buf_printf(&b, "--defaults-extra-file=%s", r->defaults);
     const char *argv[] = {r->client, buf_str(&b), "--batch", "--skip-column-names",
                           "--binary-mode", NULL};
@@ -172,6 +172,7 @@ int salvage_start(uv_loop_t *loop, const salvage_req_t *q, salvage_cb cb, void *
     r->cb = cb;
     r->ud = ud;
     r->mariadb = q->vars.mariadb;
+    r->super_read_only = q->super_read_only;
     r->client = xstrdup(q->client);
     r->before = xstrdup(q->vars.gtid ? q->vars.gtid : "");
     r->started = uv_now(loop);

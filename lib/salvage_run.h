@@ -28,6 +28,7 @@ typedef struct {
     const char *user;
     const char *password;
     const char *credentials; /* salvage_credentials: "" = user and password above */
+    bool super_read_only;    /* the candidate has it (MySQL): lifted for the session */
     uint64_t timeout_ms;
 } salvage_req_t;
 

@@ -98,12 +98,13 @@ Test(salvage, option_file_keeps_secrets_quoted)
 Test(salvage, client_input_and_state_after)
 {
     buf_t b = BUF_INIT;
-    salvage_client_input(false, "BINLOG 'x'/*!*/;\n", 17, &b);
-    cr_expect(strstr(buf_str(&b), "BINLOG 'x'/*!*/;\n\nDELIMITER ;\nSELECT @@GLOBAL.gtid_executed;\n"),
+    salvage_client_input(false, true, "BINLOG 'x'/*!*/;\n", 17, &b);
+    cr_expect(strstr(buf_str(&b), "SET GLOBAL super_read_only = OFF;\nBINLOG 'x'/*!*/;\n\nDELIMITER ;\nSELECT @@GLOBAL.gtid_executed;\n"),
               "%s", buf_str(&b));
     buf_reset(&b);
-    salvage_client_input(true, "", 0, &b);
+    salvage_client_input(true, false, "", 0, &b);
     cr_expect(strstr(buf_str(&b), "SELECT @@GLOBAL.gtid_binlog_pos;"), "%s", buf_str(&b));
+    cr_expect(!strstr(buf_str(&b), "super_read_only"), "%s", buf_str(&b));
     buf_free(&b);
 
     static const struct {
