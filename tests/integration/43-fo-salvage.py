@@ -154,7 +154,10 @@ def scenario(flavor):
         round_no_salvage(lab, d, say)
         d.write_config(cluster_extra=salvage_extra(lab, True))
         d.signal(signal.SIGHUP)
-        wait_for(lambda: "config_reloaded" in d.events(), 10, what="the reload")
+        wait_for(lambda: {"config_reloaded", "config_rejected"} & set(d.events()), 10,
+                 what="the reload")
+        check("config_rejected" not in d.events(),
+              "the salvage settings are accepted: %s" % d.events().get("config_rejected"))
         round_salvage(lab, d, say, 2)
         round_host_gone(lab, d, say, 3)
         check(not d.sanitizer_reports(), "no sanitizer report")
