@@ -120,6 +120,12 @@ def round_salvage(lab, d, say, n):
     st = d.cluster()["last_operation"]
     check(st and st.get("salvage", {}).get("salvaged") == s["salvaged"],
           "status shows the salvage: %s" % (st or {}).get("salvage"))
+    hist = d.ctl("history", "main")[1]["operations"][0]
+    check(hist.get("salvage", {}).get("salvaged") == s["salvaged"],
+          "history shows the salvage: %s" % hist)
+    text = d.ctl_text("history", "main").stdout
+    check("salvaged: %d transactions from %s" % (s["salvaged_count"], old) in text,
+          "failoverctl history says it: %s" % text)
     say("salvage: %s killed, %d transactions (%s) salvaged onto %s in %d ms, %d acked, none lost"
         % (old, s["salvaged_count"], s["salvaged"], new, s["elapsed_ms"], v["acked"]))
 
@@ -135,6 +141,9 @@ def round_host_gone(lab, d, say, n):
           "the salvage timed out within salvage_timeout: %s" % s)
     ev = d.events().get("salvage_failed", [])
     check(ev and old in ev[-1], "salvage_failed says it: %s" % ev)
+    text = d.ctl_text("history", "main").stdout
+    check("salvaged: nothing, salvage_command timed out" in text,
+          "failoverctl history says it: %s" % text)
     check(op.get("possibly_lost_count", 0) > 0, "what was not salvaged is reported: %s" % op)
     new = op["new_primary"]
     lab.wait_acks(20, server_id=lab.node(new).server_id)
