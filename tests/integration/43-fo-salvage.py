@@ -169,7 +169,8 @@ def scenario(flavor):
               "the salvage settings are accepted: %s" % d.events().get("config_rejected"))
         round_salvage(lab, d, say, 2)
         round_host_gone(lab, d, say, 3)
-        check(not d.sanitizer_reports(), "no sanitizer report")
+        # A clean stop; with a sanitizer build, stop() also fails on any report.
+        check(d.stop() == 0, "failoverd stops cleanly")
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.FLAVORS)])
