@@ -1552,6 +1552,7 @@ static void do_salvage(const step_t *s, const char *gtid, exec_answer_fn answer,
     *w = (salvage_wait_t){.f = f, .answer = answer, .token = token};
     salvage_req_t q = {
         .command = f->s.salvage_command, .client = f->s.salvage_client, .dir = f->s.state_dir,
+        .cluster = f->s.cluster,
         .vars = {.node = old->name, .host = old->host, .port = old->port,
                  .mariadb = f->plan->flavors[s->node].family == FAMILY_MARIADB, .gtid = gtid},
         .cand_host = cand->host, .cand_port = cand->port, .user = f->s.user,

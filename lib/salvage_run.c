@@ -139,9 +139,8 @@ static void read_done(const child_result_t *c, void *ud)
 /* The option file, 0600, created anew (never an existing file followed). */
 static char *write_defaults(const salvage_req_t *q, char *err, size_t errlen)
 {
-    static unsigned seq;
     buf_t path = BUF_INIT, text = BUF_INIT;
-    buf_printf(&path, "%s/salvage-%ld-%u.cnf", q->dir, (long)getpid(), ++seq);
+    buf_printf(&path, "%s/salvage-%s.cnf", q->dir, q->cluster ? q->cluster : "cluster");
     salvage_defaults_text(q->cand_host, q->cand_port, q->user, q->password, q->credentials,
                           (unsigned)((q->timeout_ms + 999) / 1000), &text);
     unlink(buf_str(&path)); /* a leftover of a daemon that died mid-salvage */

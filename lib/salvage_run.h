@@ -22,6 +22,8 @@ typedef struct {
     const char *command;    /* salvage_command (template) */
     const char *client;     /* absolute path of the mysql client */
     const char *dir;        /* where the option file is written (the state directory) */
+    const char *cluster;    /* names the option file: one salvage per cluster at a time, and
+                               one left by a daemon that died mid-salvage is replaced */
     salvage_vars_t vars;    /* the old primary, and the candidate's GTID state in gtid */
     const char *cand_host;  /* the candidate, and the account to apply with */
     unsigned cand_port;
