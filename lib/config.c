@@ -601,6 +601,29 @@ static const setting_t cluster_settings[] = {
              "Read/write routing: a JSON file (absolute path) rewritten atomically whenever the "
              "writer, the reader pool or a lag figure changes, for proxies and scripts; \"\" "
              "writes none."),
+    S_STRING(C, salvage_command, "salvage_command", "", 0, 4000, check_salvage_command, 0,
+             "Failover: a command that prints the dead old primary's binlog events the "
+             "candidate lacks, as the binlog tool prints them (mysqlbinlog, mariadb-binlog); "
+             "they are applied to the candidate before its promotion (docs/failover.md, "
+             "\"Salvage\"). The absolute path of an executable, then arguments split on "
+             "blanks (no shell); placeholders {host} {port} {node} (the old primary), {flavor} "
+             "(mysql or mariadb), {gtid} (the candidate's GTID state) and {binlog_filter} "
+             "(--exclude-gtids=SET for MySQL, --start-position=POS for MariaDB; dropped when "
+             "the candidate's state is empty). Typically ssh to {host} running the binlog tool "
+             "on the binlog files. \"\" (the default) salvages nothing."),
+    S_STRING(C, salvage_client, "salvage_client", "/usr/bin/mysql", 1, 4000, check_abs_path, 0,
+             "Failover: the mysql client that applies what salvage_command printed to the "
+             "candidate, given the admin account in an option file (written 0600 in the state "
+             "directory for the salvage, then removed)."),
+    S_STRING(C, salvage_credentials, "salvage_credentials", "", 0, 4000, check_opt_abs_path, 0,
+             "Failover: an option file (absolute path, readable by failoverd only) whose [client] "
+             "group names the account that applies salvaged events (user, password): it needs "
+             "the rights to replay binlog events and to write every table (MariaDB: BINLOG "
+             "REPLAY, READ_ONLY ADMIN and the table rights; MySQL: see docs/failover.md). \"\" "
+             "uses failoverd's own account."),
+    S_DURATION(C, salvage_timeout_ms, "salvage_timeout", SEC(2), MS(100), MINUTES(10),
+               "Failover: bound on the whole salvage (reading and applying); a host that does "
+               "not answer delays the failover this long at most."),
     S_LIST(C, nodes, fo_node_cfg_t, n_nodes, "nodes", &node_section, 1, F_REQUIRED,
            "The servers, primary and replicas alike: failoverd finds out which is the "
            "primary. Their order breaks ties when electing a new primary."),

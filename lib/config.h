@@ -187,6 +187,10 @@ typedef struct {
     char *max_read_lag; /* read/write routing (route.h): checked by route_lag_parse */
     bool read_fallback_primary;
     char *topology_file; /* "" none */
+    char *salvage_command; /* salvage.h: "" off */
+    char *salvage_client;
+    char *salvage_credentials; /* "" = the admin account */
+    uint64_t salvage_timeout_ms;
 } fo_cluster_cfg_t;
 
 typedef struct {

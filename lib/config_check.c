@@ -1,6 +1,7 @@
 /* config_check.c - the checks of the configuration that are not a value's
  * kind or bounds: string checks (paths, names, hosts, URLs) and the checks
  * across settings (see config.c). */
+#include "salvage.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -49,6 +50,16 @@ bool check_read_lag(const char *s, buf_t *why)
 bool check_opt_abs_path(const char *s, buf_t *why)
 {
     return !s[0] || check_abs_path(s, why);
+}
+
+bool check_salvage_command(const char *s, buf_t *why)
+{
+    char err[200];
+    if (!salvage_template_check(s, err, sizeof err)) {
+        buf_puts(why, err);
+        return false;
+    }
+    return true;
 }
 
 static bool only_chars(const char *s, const char *extra)

@@ -125,6 +125,7 @@ bool check_url(const char *s, buf_t *why);
 bool check_event_name(const char *s, buf_t *why);
 bool check_read_lag(const char *s, buf_t *why);
 bool check_opt_abs_path(const char *s, buf_t *why);
+bool check_salvage_command(const char *s, buf_t *why);
 bool check_tls_file(const char *s, buf_t *why);
 bool check_tls_key(const char *s, buf_t *why);
 bool check_tls_dir(const char *s, buf_t *why);

@@ -102,6 +102,27 @@ static void render_steps_done(buf_t *out, const json_t *steps)
 
 /* What a failover knew of its loss (a lower bound with its time, the writes
  * at risk after a semi-sync fallback) and, later, the exact loss. */
+/* What the salvage step did (docs/failover.md, "Salvage"), when there was one. */
+static void render_salvage(buf_t *out, const json_t *op, const char *prefix, size_t indent)
+{
+    const json_t *sv = json_object_get(op, "salvage");
+    if (!json_is_object(sv))
+        return;
+    buf_t b = BUF_INIT, p = BUF_INIT;
+    buf_printf(&p, "%ssalvaged: ", prefix);
+    json_t *n = json_object_get(sv, "salvaged_count");
+    if (json_is_true(json_object_get(sv, "ok")))
+        buf_printf(&b, "%lld transaction%s from %s%s%s", (long long)json_integer_value(n),
+                   json_integer_value(n) == 1 ? "" : "s", cr_str_or(sv, "old_primary", "?"),
+                   cr_nonempty(cr_str(sv, "salvaged")) ? ": " : "",
+                   cr_str_or(sv, "salvaged", ""));
+    else
+        buf_printf(&b, "nothing, %s", cr_str_or(sv, "error", "the salvage failed"));
+    cr_wrap(out, buf_str(&p), indent, buf_str(&b));
+    buf_free(&b);
+    buf_free(&p);
+}
+
 static void render_loss(buf_t *out, const json_t *op, const char *prefix, size_t indent)
 {
     buf_t b = BUF_INIT;
@@ -192,6 +213,7 @@ static void ctlrender_operation_body(buf_t *out, const json_t *op)
         buf_free(&lost);
     }
     render_loss(out, op, "  ", 4);
+    render_salvage(out, op, "  ", 4);
     if (cr_nonempty(cr_str(op, "message")))
         cr_wrap(out, "  ", 2, cr_str(op, "message"));
     render_steps_done(out, json_object_get(op, "steps"));
@@ -441,6 +463,7 @@ static void ctlrender_history_body(buf_t *out, const json_t *result)
             buf_free(&lost);
         }
         render_loss(out, o, "    ", 6);
+        render_salvage(out, o, "    ", 6);
         if (cr_nonempty(cr_str(o, "message")) && strcmp(cr_str_or(o, "state", ""), "done") != 0)
             cr_wrap(out, "    ", 6, cr_str(o, "message"));
     }

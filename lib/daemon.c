@@ -99,9 +99,15 @@ void daemon_failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
                  .switchover_lag_max_ms = cc->switchover_lag_max_ms,
                  .switchover_timeout_ms = cc->switchover_timeout_ms,
                  .long_writes_kill = cc->long_writes == FO_LONG_WRITES_KILL,
-                 .long_writes_timeout_ms = cc->long_writes_timeout_ms},
+                 .long_writes_timeout_ms = cc->long_writes_timeout_ms,
+                 .salvage = cc->salvage_command[0] != 0,
+                 .salvage_timeout_ms = cc->salvage_timeout_ms},
         .startup_grace_ms = cc->startup_grace_ms,
         .unseen_hold_ms = cc->unseen_hold_ms,
+        .salvage_command = cc->salvage_command,
+        .salvage_client = cc->salvage_client,
+        .state_dir = d->cfg->daemon.state_dir,
+        .salvage_credentials = cc->salvage_credentials,
     };
 }
 

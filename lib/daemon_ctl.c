@@ -265,7 +265,7 @@ static void handle_history(control_req_t *req, void *ud)
             /* What a failover knew of its loss (docs/failover.md). */
             static const char *const loss[] = {"lost_at_least",      "lost_as_of",
                                                "semisync_off_since", "at_risk",
-                                               "at_risk_count",      NULL};
+                                               "at_risk_count",      "salvage", NULL};
             for (const char *const *k = loss; *k; k++)
                 if (json_object_get(rec, *k))
                     json_object_set(e, *k, json_object_get(rec, *k));

@@ -911,6 +911,16 @@ static void start_step(exec_t *x, const step_t *s)
         break;
     case STEP_CHECK_LAG:
     case STEP_VERIFY: poll_now(&r->timer); break;
+    case STEP_SALVAGE:
+        if (!x->env.salvage || !x->captured_by[s->node]) {
+            step_end(r, false, "the candidate's GTID state was not read");
+            break;
+        }
+        r->awaiting = true;
+        r->timer_on = true;
+        uv_timer_start(&r->timer, answer_deadline, r->timeout_ms, 0);
+        x->env.salvage(s, x->captured_by[s->node], answered, r, x->env.ud);
+        break;
     case STEP_HOOK:
     case STEP_REFRESH: {
         void (*fn)(const step_t *, exec_answer_fn, void *, void *) =

@@ -44,6 +44,10 @@ typedef struct {
     /* Fence s->node (STEP_FENCE); answer 0 when it is read-only, else non-zero.
      * Returns false when it can't start (the step then runs its plain SQL). */
     bool (*fence)(const step_t *s, exec_answer_fn answer, void *token, void *ud);
+    /* Salvage onto s->node from s->source (STEP_SALVAGE), gtid being what the
+     * last capture on s->node read ("" when none); answer 0 when done. */
+    void (*salvage)(const step_t *s, const char *gtid, exec_answer_fn answer, void *token,
+                    void *ud);
 } exec_env_t;
 
 typedef struct {

@@ -16,6 +16,7 @@
 #include "rejoin.h"
 #include "startup.h"
 #include "resume.h"
+#include "salvage_run.h"
 
 static void op_release(failover_t *f);
 static void really_free(failover_t *f);
@@ -31,6 +32,10 @@ static void settings_copy(failover_settings_t *d, const failover_settings_t *s)
     d->crash_at_step = fo_dup0(s->crash_at_step);
     d->plan.repl_user = fo_dup0(s->plan.repl_user);
     d->plan.repl_password = fo_dup0(s->plan.repl_password);
+    d->salvage_command = fo_dup0(s->salvage_command);
+    d->salvage_client = fo_dup0(s->salvage_client);
+    d->state_dir = fo_dup0(s->state_dir);
+    d->salvage_credentials = fo_dup0(s->salvage_credentials);
 }
 
 static void settings_free(failover_settings_t *d)
@@ -41,6 +46,10 @@ static void settings_free(failover_settings_t *d)
     free((char *)d->crash_at_step);
     free((char *)d->plan.repl_user);
     free((char *)d->plan.repl_password);
+    free((char *)d->salvage_command);
+    free((char *)d->salvage_client);
+    free((char *)d->state_dir);
+    free((char *)d->salvage_credentials);
 }
 
 void fo_set_promoted(failover_t *f, const char *node)
@@ -213,6 +222,8 @@ static json_t *end_record(failover_t *f, bool ok, const char *msg, json_t *extra
         json_object_update(rec, extra);
         json_decref(extra);
     }
+    if (f->salvage)
+        json_object_set(rec, "salvage", f->salvage);
     json_t *steps = f->earlier_steps ? json_deep_copy(f->earlier_steps) : json_array();
     if (f->exec)
         json_array_extend(steps, exec_results(f->exec));
@@ -249,6 +260,8 @@ static void op_clear(failover_t *f)
     free(f->lost);
     f->lost = NULL;
     f->lost_count = 0;
+    json_decref(f->salvage);
+    f->salvage = NULL;
     free(f->op);
     f->op = NULL;
     free(f->fail_msg);
@@ -607,6 +620,7 @@ static void really_free(failover_t *f)
     free(f->risk_from);
     json_decref(f->interrupted);
     json_decref(f->last_op);
+    json_decref(f->salvage);
     free(f->promoted);
     free(f->last_failover_op);
     free(f->seen_before);

@@ -59,6 +59,10 @@ typedef struct {
     const char *crash_at_step; /* test knob */
     uint64_t startup_grace_ms; /* a primary never reached: see startup.h */
     uint64_t unseen_hold_ms;   /* reliability: the bound on the hold (elect_hold) */
+    const char *salvage_command; /* salvage.h; "" off (plan.salvage says it too) */
+    const char *salvage_client;  /* the mysql client that applies what is salvaged */
+    const char *state_dir;       /* where the client's option file is written */
+    const char *salvage_credentials; /* option file with the account to apply with, or "" */
 } failover_settings_t;
 
 typedef struct failover failover_t;

@@ -112,6 +112,7 @@ struct failover {
     char *hold_why;           /* why it holds (or, not holding, what was not seen) */
     json_t *hold_unseen;      /* names of the replicas it waits for */
     uv_timer_t hold_timer;
+    json_t *salvage;          /* what the salvage step of this failover did, or NULL */
     /* The phase of the operation in flight (opphase.h), and since when
      * (loop ms); idle between operations. */
     op_phase_t phase;

@@ -14,6 +14,7 @@
 #include "rejoin.h"
 #include "startup.h"
 #include "resume.h"
+#include "salvage_run.h"
 
 static void refresh_check(uv_timer_t *t)
 {
@@ -130,6 +131,52 @@ typedef struct {
     char *cluster, *node, *step; /* copies: a reload may replace the settings meanwhile */
 } fence_wait_t;
 
+/* ---- the salvage step (salvage_run.h) ------------------------------------- */
+
+typedef struct {
+    failover_t *f;
+    exec_answer_fn answer;
+    void *token;
+} salvage_wait_t;
+
+/* The salvage ends (its children are killed) before the step's own bound
+ * (salvage_timeout plus 2 s), so f and the run are still there. */
+static void salvage_answered(const salvage_result_t *r, void *ud)
+{
+    salvage_wait_t *w = ud;
+    failover_t *f = w->f;
+    cluster_t *c = monitor_cluster(f->m);
+    json_decref(f->salvage);
+    f->salvage = salvage_report(f->s.cluster, c->nodes[f->candidate].name,
+                                c->nodes[f->old_primary].name, r);
+    w->answer(w->token, r->ok ? 0 : 1, r->ok ? "" : r->error);
+    free(w);
+}
+
+static void do_salvage(const step_t *s, const char *gtid, exec_answer_fn answer, void *token,
+                       void *ud)
+{
+    failover_t *f = ud;
+    cluster_t *c = monitor_cluster(f->m);
+    const node_t *old = &c->nodes[s->source], *cand = &c->nodes[s->node];
+    salvage_wait_t *w = xcalloc(1, sizeof *w);
+    *w = (salvage_wait_t){.f = f, .answer = answer, .token = token};
+    salvage_req_t q = {
+        .command = f->s.salvage_command, .client = f->s.salvage_client, .dir = f->s.state_dir,
+        .cluster = f->s.cluster,
+        .vars = {.node = old->name, .host = old->host, .port = old->port,
+                 .mariadb = f->plan->flavors[s->node].family == FAMILY_MARIADB, .gtid = gtid},
+        .cand_host = cand->host, .cand_port = cand->port, .user = f->s.user,
+        .password = f->s.password, .credentials = f->s.salvage_credentials,
+        .super_read_only = f->plan->flavors[s->node].super_read_only,
+        .timeout_ms = f->s.plan.salvage_timeout_ms};
+    if (salvage_start(f->loop, &q, salvage_answered, w) != 0) {
+        free(w);
+        answer(token, 1, "salvage_command or salvage_client is not set");
+    }
+}
+
+
 static void fence_answered(void *ud, bool ok, const char *msg)
 {
     fence_wait_t *w = ud;
@@ -169,6 +216,7 @@ void fo_start_exec(failover_t *f, exec_done_cb done)
     exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = fo_kind_str(f->kind),
                      .user = f->s.user, .password = f->s.password,
                      .crash_at_step = f->s.crash_at_step};
-    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence};
+    exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence,
+                      .salvage = do_salvage};
     f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
 }

@@ -23,6 +23,7 @@ const char *step_kind_str(step_kind_t k)
     case STEP_VERIFY: return "verify";
     case STEP_BLOCK_WRITES: return "block_writes";
     case STEP_FENCE: return "fence";
+    case STEP_SALVAGE: return "salvage";
     }
     return "?";
 }
@@ -354,6 +355,33 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
     return p;
 }
 
+/* Salvage (salvage.h): what the old primary's binlog holds beyond the state
+ * just captured goes to the candidate while it is still read-only; then its
+ * state is read again, so that what is reported lost counts what was saved.
+ * Optional: a host that does not answer costs salvage_timeout, no more. */
+static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_primary,
+                       const plan_opts_t *o)
+{
+    step_t *s = STEP(p, STEP_SALVAGE, g++, cand, o->salvage_timeout_ms + 2000, "salvage:%s",
+                     nm(c, cand));
+    s->source = old_primary;
+    s->optional = true;
+    describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)", nm(c, cand),
+             nm(c, old_primary));
+    if (p->flavors[cand].super_read_only) {
+        /* The salvage lifts super_read_only for its session (salvage.h). */
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "salvage_read_only:%s",
+                 nm(c, cand));
+        set_sql(s, flavor_sql_set_read_only(&p->flavors[cand], FLAVOR_SUPER_READ_ONLY));
+        describe(s, "make %s super read-only again after the salvage", nm(c, cand));
+    }
+    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture_salvaged:%s",
+             nm(c, cand));
+    s->optional = true;
+    describe(s, "read the GTID state %s keeps after the salvage", nm(c, cand));
+    return g;
+}
+
 plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_result_t *e,
                               policy_t policy, const plan_opts_t *o, char *err, size_t errlen)
 {
@@ -446,6 +474,8 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     s->optional = true;
     describe(s, "read the GTID state %s keeps, to report what the others had beyond it",
              nm(c, cand));
+    if (o->salvage && old_primary >= 0)
+        g = add_salvage(c, p, g, cand, old_primary, o);
 
     p->point_of_no_return = p->n;
     /* Reliability: the replicas follow the candidate before it is writable

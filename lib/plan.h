@@ -50,6 +50,8 @@ typedef enum {
     STEP_FENCE,        /* make node read-only as a returning primary is fenced: read-only
                           queued, client sessions cut off, semi-sync waits ended (the
                           daemon's fence); sql (plain read-only) where there is none */
+    STEP_SALVAGE,      /* apply to node what `source` (the dead old primary) has in its
+                          binlog and node lacks (salvage.h); the daemon runs it */
 } step_kind_t;
 
 typedef struct {
@@ -115,6 +117,8 @@ typedef struct {
     uint64_t switchover_timeout_ms;
     bool long_writes_kill;           /* switchover: kill long writes (else wait, then give up) */
     uint64_t long_writes_timeout_ms; /* switchover: how long running writes may delay read-only */
+    bool salvage;                    /* failover: salvage the old primary's binlog (salvage.h) */
+    uint64_t salvage_timeout_ms;
 } plan_opts_t;
 
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,

@@ -445,3 +445,51 @@ Test(plan, failover_prepare_never_leaves_both_threads_stopped)
     plan_free(p);
     cluster_free(&c);
 }
+
+/* Salvage (salvage.h): after the candidate's state is read, before anything
+ * can make it writable; optional, bounded by salvage_timeout; MySQL's
+ * super_read_only restored after it; the state read again for the loss report. */
+Test(plan, salvage_comes_after_the_capture_and_before_the_point_of_no_return)
+{
+    for (int maria = 0; maria < 2; maria++) {
+        for (int pol = 0; pol < 2; pol++) {
+            policy_t policy = pol ? POLICY_AVAILABILITY : POLICY_RELIABILITY;
+            cluster_t c;
+            build(&c, maria, false, maria ? "0-1-100" : A ":1-100",
+                  maria ? "0-1-98" : A ":1-98", RULE_NEUTRAL);
+            elect_result_t *e = elect_run(&c, 0, policy, NULL);
+            plan_opts_t o = OPTS;
+            o.salvage = true;
+            o.salvage_timeout_ms = 2000;
+            char err[256] = "";
+            plan_t *p = plan_failover_promote(&c, 0, e, policy, &o, err, sizeof err);
+            cr_assert_not_null(p, "%s", err);
+            char *s = names(p->steps, p->n);
+            const char *want = maria ? "stop_replica:db2 / capture:db2 / salvage:db2 / "
+                                       "capture_salvaged:db2 / "
+                                     : "stop_replica:db2 / capture:db2 / salvage:db2 / "
+                                       "salvage_read_only:db2 / capture_salvaged:db2 / ";
+            cr_assert(strstr(s, want), "%s lacks %s", s, want);
+            const step_t *sv = find(p, "salvage:db2");
+            cr_assert_eq(sv->kind, STEP_SALVAGE);
+            cr_assert_eq(sv->source, 0, "it salvages from the old primary");
+            cr_assert(sv->optional, "a failed salvage must not stop the failover");
+            cr_assert_eq(sv->timeout_ms, 4000, "salvage_timeout, and the children's kill grace");
+            size_t at = (size_t)(find(p, "capture_salvaged:db2") - p->steps);
+            cr_assert_lt(at, p->point_of_no_return, "nothing is applied to a writable node");
+            if (!maria) {
+                const step_t *ro = find(p, "salvage_read_only:db2");
+                cr_assert(!ro->optional);
+                cr_assert(strstr(ro->sql, "super_read_only = ON"), "%s", ro->sql);
+            }
+            free(s);
+            plan_free(p);
+            /* Off: the plan is as before. */
+            p = plan_failover_promote(&c, 0, e, policy, &OPTS, err, sizeof err);
+            cr_assert_null(find(p, "salvage:db2"));
+            plan_free(p);
+            elect_free(e);
+            cluster_free(&c);
+        }
+    }
+}
