@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "hapcmd.h"
 
 Test(haproxy, commands_take_the_old_writer_out_first)
@@ -65,23 +66,6 @@ static bool server_on;
 static const char *reply;  /* what the fake answers; NULL: never answers */
 static buf_t request;      /* what it was sent, every request */
 static uv_pipe_t *silent;  /* the connection it keeps unanswered */
-
-static void on_guard(uv_timer_t *t)
-{
-    (void)t;
-}
-
-static void run_until(const bool *flag, uint64_t max_ms)
-{
-    uv_timer_t guard;
-    uv_timer_init(&loop, &guard);
-    uv_timer_start(&guard, on_guard, max_ms, 0);
-    uint64_t end = uv_now(&loop) + max_ms;
-    while (!*flag && uv_now(&loop) < end)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-}
 
 static void on_closed(uv_handle_t *h)
 {
@@ -199,7 +183,7 @@ static void route(plugin_t *p, answer_t *a)
                                .event_json = ev};
     *a = (answer_t){0};
     plugin_call(p, &ctx, 10000, on_answer, a);
-    run_until(&a->done, 10000);
+    test_run_until(&loop, &a->done, 10000);
     cr_assert(a->done, "no answer");
 }
 
@@ -214,7 +198,7 @@ static void finish(plugin_t *p)
 {
     unloaded = false;
     plugin_unload(p, on_unloaded, NULL);
-    run_until(&unloaded, 5000);
+    test_run_until(&loop, &unloaded, 5000);
     cr_assert(unloaded);
     if (silent)
         uv_close((uv_handle_t *)silent, on_closed);

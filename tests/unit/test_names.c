@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "buf.h"
 #include "config.h"
 #include "hooks.h"
@@ -13,18 +14,6 @@
 
 #define EVENTS_DOC TEST_DATA_DIR "/../../../docs/events.md"
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "cannot open %s", path);
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return xstrdup(buf_str(&b));
-}
 
 Test(names, hook_points_are_the_abi_and_the_configuration)
 {
@@ -79,7 +68,8 @@ static const char *const sections[] = {"## Monitoring", "## Failovers and switch
 
 Test(names, docs_events_tables_are_the_registry)
 {
-    char *doc = slurp(EVENTS_DOC);
+    char *doc = test_slurp(EVENTS_DOC);
+    cr_assert_not_null(doc, "%s can be read", EVENTS_DOC);
     for (int g = 0; g <= FO_EVGROUP_HOOKS; g++) {
         const char *sec = strstr(doc, sections[g]);
         cr_assert(sec, "docs/events.md has no section \"%s\"", sections[g]);
@@ -111,7 +101,8 @@ Test(names, docs_events_tables_are_the_registry)
 
 Test(names, docs_hook_tables_are_the_registry)
 {
-    char *doc = slurp(EVENTS_DOC);
+    char *doc = test_slurp(EVENTS_DOC);
+    cr_assert_not_null(doc, "%s can be read", EVENTS_DOC);
     char *sec = strstr(doc, "## Events and hook points");
     cr_assert(sec);
     /* Points run as plan steps, with their veto column: the table ends at the

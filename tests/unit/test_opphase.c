@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "buf.h"
 #include "opphase.h"
 
@@ -70,26 +71,13 @@ Test(opphase, allowed_moves)
                                           OP_PHASE_ROLLED_BACK));
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    cr_assert_not_null(fp, "%s can be read", path);
-    buf_t b = BUF_INIT;
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk - 1, fp)) > 0) {
-        chunk[k] = 0;
-        buf_printf(&b, "%.*s", (int)k, chunk);
-    }
-    fclose(fp);
-    return buf_steal(&b);
-}
 
 /* The doc has each machine after a line "<!-- generated: MACHINE state
  * machine (lib/opphase.c) -->". */
 Test(opphase, doc_agrees)
 {
-    char *doc = slurp(ARCH_DOC);
+    char *doc = test_slurp(ARCH_DOC);
+    cr_assert_not_null(doc, "%s can be read", ARCH_DOC);
     for (int m = 0; m < OP_MACHINE_COUNT; m++) {
         char marker[128];
         snprintf(marker, sizeof marker, "<!-- generated: %s state machine (lib/opphase.c) -->\n",
