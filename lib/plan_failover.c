@@ -100,7 +100,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
          * probe gets the plain statement, bounded as before. */
         bool answers = c->nodes[old_primary].up;
         /* It answers, so it is not held up for nothing; ending MySQL's waits
-         * takes about a second (rejoin.c). */
+         * takes about a second (rejoin_fence.c). */
         uint64_t bound = answers && o->step_timeout_ms > o->fence_timeout_ms ? o->step_timeout_ms
                                                                              : o->fence_timeout_ms;
         step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, "fence:%s",
