@@ -165,6 +165,10 @@ static int compare_mariadb(const char *node, const char *primary, char **errant,
     return 0;
 }
 
+/* The families differ here, and on purpose: a MariaDB node's binlog position
+ * is compared server by server with the primary's binlog STATE (one entry per
+ * domain and server), which is not a gtid_state_t (a position keeps one entry
+ * per domain). A MySQL node's set is compared with gtid_state_covers. */
 int rejoin_compare(bool mariadb, const char *node, const char *primary, char **errant, char *err,
                    size_t errlen)
 {
@@ -174,23 +178,21 @@ int rejoin_compare(bool mariadb, const char *node, const char *primary, char **e
     if (mariadb)
         return compare_mariadb(node, primary, errant, err, errlen);
     char e[GTID_ERR_SIZE];
-    gtid_set_t *a = gtid_set_parse(node, e, sizeof e);
+    gtid_state_t *a = gtid_state_parse(FAMILY_MYSQL, node, e, sizeof e);
     if (!a) {
         snprintf(err, errlen, "the node's GTID set: %s", e);
         return -1;
     }
-    gtid_set_t *b = gtid_set_parse(primary, e, sizeof e);
+    gtid_state_t *b = gtid_state_parse(FAMILY_MYSQL, primary, e, sizeof e);
     if (!b) {
         snprintf(err, errlen, "the primary's GTID set: %s", e);
-        gtid_set_free(a);
+        gtid_state_free(a);
         return -1;
     }
-    gtid_set_t *d = gtid_set_subtract(a, b);
-    int rc = gtid_set_is_empty(d) ? 1 : 0;
+    int rc = gtid_state_covers(b, a) ? 1 : 0;
     if (!rc)
-        *errant = gtid_set_format_line(d);
-    gtid_set_free(a);
-    gtid_set_free(b);
-    gtid_set_free(d);
+        *errant = gtid_state_beyond_text(a, b, NULL);
+    gtid_state_free(a);
+    gtid_state_free(b);
     return rc;
 }
