@@ -44,6 +44,20 @@ static const cmp_row_t cmp_rows[] = {
     {"MariaDB: a malformed state is an error", true, "0-1-100", "0-1", -1, NULL},
     {"MariaDB: a state of only commas is an error", true, "0-1-100", ",,,", -1, NULL},
     {"MariaDB: a state of one comma is an error", true, "0-1-100", ",", -1, NULL},
+    /* Contained, errant and diverged, per family. */
+    {"MySQL: a set printed over lines is read as one", false, A ":1-100,\n" B ":1-3",
+     A ":1-100,\n" B ":1-5", 1, NULL},
+    {"MySQL: diverged (each has what the other lacks): the node's part is errant", false,
+     A ":1-105", A ":1-100," B ":1-9", 0, A ":101-105"},
+    {"MySQL: a tagged transaction the primary lacks is errant", false, A ":1-100," A ":t1:1-2",
+     A ":1-100", 0, "t1:1-2"},
+    {"MySQL: against an empty primary everything is errant", false, A ":1-3", "", 0, A ":1-3"},
+    {"MySQL: a malformed primary set is an error", false, A ":1-3", "nonsense", -1, NULL},
+    {"MariaDB: diverged in another domain", true, "0-1-100,1-3-4", "0-1-100,0-2-130", 0,
+     "1-3-4 (the primary has nothing from server 3 in domain 1)"},
+    {"MariaDB: against an empty primary state everything is errant", true, "0-1-1", "", 0,
+     "nothing from server 1"},
+    {"MariaDB: a malformed node position is an error", true, "0-1-x", "0-1-100", -1, NULL},
 };
 
 Test(rejoin, commas_only_state_says_why)
