@@ -68,7 +68,7 @@ rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s)
 
 void rejoin_update(rejoin_t *r, const rejoin_settings_t *s)
 {
-    if (r->st != ST_IDLE) {
+    if (r->phase != REJOIN_PHASE_WATCHING) {
         if (r->has_next_s)
             settings_free(&r->next_s);
         settings_copy(&r->next_s, s);
@@ -78,13 +78,13 @@ void rejoin_update(rejoin_t *r, const rejoin_settings_t *s)
     rejoin_settings_t old = r->s;
     settings_copy(&r->s, s);
     settings_free(&old);
-    if (r->st == ST_IDLE)
+    if (r->phase == REJOIN_PHASE_WATCHING)
         memo_clear(r);
 }
 
 bool rejoin_busy(const rejoin_t *r)
 {
-    return r->st != ST_IDLE;
+    return r->phase != REJOIN_PHASE_WATCHING;
 }
 
 static void really_free(rejoin_t *r)
@@ -147,7 +147,7 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     free(r->seen);
     free(r->primary_state);
     r->seen = r->primary_state = NULL;
-    r->st = ST_IDLE;
+    rejoin__enter(r, REJOIN_PHASE_WATCHING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     r->idx = -1;
     if (r->has_next_s) {
         r->has_next_s = false;
@@ -166,7 +166,7 @@ void rejoin_free(rejoin_t *r, void (*done)(void *ud), void *ud)
     r->freeing = true;
     r->done = done;
     r->done_ud = ud;
-    if (r->st == ST_IDLE) {
+    if (r->phase == REJOIN_PHASE_WATCHING) {
         uv_timer_stop(&r->timer);
         uv_close((uv_handle_t *)&r->timer, timer_closed);
     }
@@ -237,7 +237,7 @@ const char *rejoin__first_value(dbconn_result_t *res)
 
 static void rejoin_failed(rejoin_t *r, const char *why)
 {
-    event_emit(LOG_LVL_ERROR, EV_NODE_REJOIN_FAILED, r->s.cluster, r->node.name,
+    rejoin__enter(r, REJOIN_PHASE_FAILED, LOG_LVL_ERROR, EV_NODE_REJOIN_FAILED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "error", why),
                "%s could not rejoin as a replica of %s: %s. It stays read-only; repoint it by "
                "hand",
@@ -282,7 +282,7 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
     observation_clear(&o);
     if (!rejoined)
         return;
-    event_emit(LOG_LVL_NOTICE, EV_NODE_REJOINED, r->s.cluster, r->node.name,
+    rejoin__enter(r, REJOIN_PHASE_REJOINED, LOG_LVL_NOTICE, EV_NODE_REJOINED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
                "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,
                r->primary.name, r->primary.name);
@@ -318,7 +318,7 @@ static void repointed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         rejoin_failed(r, err->msg);
         return;
     }
-    r->st = ST_VERIFY;
+    rejoin__enter(r, REJOIN_PHASE_VERIFYING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     r->started = uv_now(r->loop);
     poll_now(&r->timer);
 }
@@ -350,7 +350,7 @@ static void start_rejoin(rejoin_t *r)
     buf_puts(&b, flavor_sql_start_replica(f));
     log_fields(LOG_LVL_NOTICE, r->s.cluster, r->node.name, "node_rejoin",
                "rejoining %s as a replica of %s", r->node.name, r->primary.name);
-    r->st = ST_REJOIN;
+    rejoin__enter(r, REJOIN_PHASE_REJOINING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     rejoin__run(r, &r->node, buf_str(&b), repointed);
     buf_free(&b);
 }
@@ -381,7 +381,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     if (rc == 0) {
-        event_emit(LOG_LVL_ERROR, EV_NODE_ERRANT, r->s.cluster, r->node.name,
+        rejoin__enter(r, REJOIN_PHASE_ERRANT, LOG_LVL_ERROR, EV_NODE_ERRANT,
                    json_pack("{s:s, s:s, s:s?, s:s?}", "primary", r->primary.name, "errant_gtids",
                              errant, "gtid", mine, "primary_gtid", r->primary_state),
                    "%s is back but has transactions the primary %s lacks: %s. It stays "
@@ -400,6 +400,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
          * after a probe failed, with nothing new to say. */
         rejoin_memo_t *m = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->memo[r->idx] : NULL;
         if (m && m->ready && rejoin_same_state(m->ready, mine)) {
+            rejoin__enter(r, REJOIN_PHASE_READY, LOG_LVL_DEBUG, NULL, NULL, "reported already");
             rejoin__end_action(r, true);
             return;
         }
@@ -407,7 +408,7 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
             free(m->ready);
             m->ready = xstrdup(mine ? mine : "");
         }
-        event_emit(LOG_LVL_NOTICE, EV_NODE_REJOIN_READY, r->s.cluster, r->node.name,
+        rejoin__enter(r, REJOIN_PHASE_READY, LOG_LVL_NOTICE, EV_NODE_REJOIN_READY,
                    json_pack("{s:s, s:s?}", "primary", r->primary.name, "gtid", mine),
                    "%s is up, read-only and not a replica of the primary %s; everything it has is "
                    "on %s, so it can rejoin as a replica (auto_rejoin is off: repoint it by hand)",
@@ -428,7 +429,7 @@ static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t
     }
     const char *v = rejoin__first_value(res);
     r->primary_state = xstrdup(v ? v : "");
-    r->st = ST_CHECK_NODE;
+    /* still comparing: the node's own state next */
     rejoin__run(r, &r->node, flavor_sql_gtid_executed(&r->node.flavor), node_read);
 }
 
@@ -460,7 +461,7 @@ static void memo_fit(rejoin_t *r, const cluster_t *c)
 bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64_t now,
                                rejoin_fence_done_fn done, void *ud)
 {
-    if (r->freeing || r->st != ST_IDLE || node < 0 || (size_t)node >= c->n_nodes)
+    if (r->freeing || r->phase != REJOIN_PHASE_WATCHING || node < 0 || (size_t)node >= c->n_nodes)
         return false;
     const node_t *n = &c->nodes[node];
     if (!target_set(&r->node, n)) {
@@ -481,7 +482,7 @@ bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64
 
 void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
 {
-    if (r->freeing || r->st != ST_IDLE)
+    if (r->freeing || r->phase != REJOIN_PHASE_WATCHING)
         return;
     memo_fit(r, c);
     /* A node that goes away is looked at afresh when it comes back. */
@@ -509,7 +510,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
         rejoin__fence_start(r);
         return;
     }
-    r->st = ST_CHECK_PRIMARY;
+    rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL, "reading the primary's GTID state");
     rejoin__run(r, &r->primary,
         r->primary.flavor.family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
                                                    : flavor_sql_gtid_executed(&r->primary.flavor),

@@ -107,13 +107,16 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
                  r->released ? " and switched its semi-sync source side off to end their wait"
                              : "");
     if (r->fence_done_fn) {
+        /* The failover's step reports it: no event here. */
+        rejoin__enter(r, err ? REJOIN_PHASE_FENCE_FAILED : REJOIN_PHASE_FENCED, LOG_LVL_DEBUG,
+                      NULL, NULL, "for a failover");
         fence_tell(r, err ? err->msg : NULL, cut);
         rejoin__end_action(r, false);
         return;
     }
     if (err) {
         if (reported && !*reported)
-            event_emit(LOG_LVL_ERROR, EV_NODE_FENCE_FAILED, r->s.cluster, r->node.name,
+            rejoin__enter(r, REJOIN_PHASE_FENCE_FAILED, LOG_LVL_ERROR, EV_NODE_FENCE_FAILED,
                        json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name, "error",
                                  err->msg, "sessions_cut", (json_int_t)r->n_cut,
                                  "semisync_released", r->released, "trouble", r->fence_trouble),
@@ -123,12 +126,14 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
                        "again every %d s",
                        r->node.name, r->primary.name, err->msg, cut, r->fence_trouble ? "; " : "",
                        r->fence_trouble ? r->fence_trouble : "", FENCE_RETRY_MS / 1000);
+        else /* reported once until a fence works */
+            rejoin__enter(r, REJOIN_PHASE_FENCE_FAILED, LOG_LVL_DEBUG, NULL, NULL, "%s", err->msg);
         if (reported)
             *reported = true;
     } else {
         if (reported)
             *reported = false;
-        event_emit(LOG_LVL_WARN, EV_NODE_FENCED, r->s.cluster, r->node.name,
+        rejoin__enter(r, REJOIN_PHASE_FENCED, LOG_LVL_WARN, EV_NODE_FENCED,
                    json_pack("{s:s, s:s?, s:I, s:b, s:I}", "primary", r->primary.name, "gtid",
                              r->seen, "sessions_cut", (json_int_t)r->n_cut, "semisync_released",
                              r->released, "fence_ms", (json_int_t)(uv_now(r->loop) - r->started)),
@@ -289,7 +294,7 @@ void rejoin__fence_start(rejoin_t *r)
     r->aux.port = r->node.port;
     r->aux.flavor = r->node.flavor;
     r->aux.tls = tls_cfg_dup(r->node.tls);
-    r->st = ST_FENCE;
+    rejoin__enter(r, REJOIN_PHASE_FENCING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     rejoin__run(r, &r->node, buf_str(&b), fence_done);
     buf_free(&b);
     fence_arm(r, FENCE_LOOK_MS);

@@ -8,13 +8,14 @@
 
 #include "dbconn.h"
 #include "flavor.h"
+#include "log.h"
 #include "rejoin.h"
+#include "rejoin_phase.h"
 #include "tls.h"
 
 #define FENCE_RETRY_MS 5000
 #define POLL_MS 200
 
-typedef enum { ST_IDLE, ST_FENCE, ST_CHECK_PRIMARY, ST_CHECK_NODE, ST_REJOIN, ST_VERIFY } state_t;
 
 typedef struct {
     char *name, *host;
@@ -32,7 +33,8 @@ struct rejoin {
     size_t n_memo;
 
     /* The action in flight. */
-    state_t st;
+    rejoin_phase_t phase; /* see rejoin_phase.h */
+    uint64_t phase_at;    /* when it was entered (loop time) */
     int idx;
     target_t node, primary;
     bool node_replica;   /* it had a replication source configured */
@@ -72,6 +74,11 @@ void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb);
 const char *rejoin__first_value(dbconn_result_t *res);
 /* Ends the action in flight; remember: the node's GTID state counts as looked at. */
 void rejoin__end_action(rejoin_t *r, bool remember);
+/* Enters phase p (rejoin_phase.c): sets it, stamps the time, and emits event
+ * (when not NULL) with fields and the message, at lvl, for r->node; without
+ * an event the change is logged at debug level. */
+void rejoin__enter(rejoin_t *r, rejoin_phase_t p, log_level_t lvl, const char *event,
+                   json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Fences r->node (see rejoin_fence.c). */
 void rejoin__fence_start(rejoin_t *r);
 

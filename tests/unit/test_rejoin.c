@@ -333,3 +333,31 @@ Test(rejoin, fence_cuts)
                      "%s: cut", r->rule);
     }
 }
+
+/* ---- phases ----------------------------------------------------------------- */
+
+#include "rejoin_phase.h"
+
+Test(rejoin, phases_have_one_name_each_and_the_ends_are_the_reported_outcomes)
+{
+    static const struct {
+        rejoin_phase_t p;
+        const char *name;
+        bool ends;
+    } rows[] = {
+        {REJOIN_PHASE_WATCHING, "watching", false},   {REJOIN_PHASE_FENCING, "fencing", false},
+        {REJOIN_PHASE_FENCED, "fenced", true},        {REJOIN_PHASE_FENCE_FAILED, "fence_failed", true},
+        {REJOIN_PHASE_COMPARING, "comparing", false}, {REJOIN_PHASE_ERRANT, "errant", true},
+        {REJOIN_PHASE_READY, "ready", true},          {REJOIN_PHASE_REJOINING, "rejoining", false},
+        {REJOIN_PHASE_VERIFYING, "verifying", false}, {REJOIN_PHASE_REJOINED, "rejoined", true},
+        {REJOIN_PHASE_FAILED, "failed", true},
+    };
+    size_t n = sizeof rows / sizeof rows[0];
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_str_eq(rejoin_phase_str(rows[i].p), rows[i].name);
+        cr_expect_eq(rejoin_phase_ends(rows[i].p), rows[i].ends, "%s", rows[i].name);
+        for (size_t k = 0; k < i; k++)
+            cr_expect_str_neq(rejoin_phase_str(rows[i].p), rejoin_phase_str(rows[k].p));
+    }
+    cr_expect_eq((size_t)REJOIN_PHASE_FAILED + 1, n, "every phase has a row");
+}
