@@ -61,6 +61,28 @@ void exec__capture_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t 
 
 /* ---- polling steps: check_lag and verify ---------------------------------- */
 
+bool exec_replica_read(const flavor_t *f, dbconn_result_t *res, observation_t *o, char *why,
+                       size_t len)
+{
+    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
+    observe_rows_t rows = OBSERVE_ROWS(rs);
+    *o = (observation_t){.ok = true};
+    if (!observe_replica(f, &rows, o, why, len))
+        return false;
+    if (o->replica)
+        return true;
+    snprintf(why, len, "it has no replication configured");
+    return false;
+}
+
+void exec_threads_text(const observation_t *o, char *out, size_t len)
+{
+    const char *e1 = o->last_io_error, *e2 = o->last_sql_error;
+    snprintf(out, len, "IO thread %s, SQL thread %s%s%s%s%s", observe_thread_word(o->io),
+             o->sql_running ? "Yes" : "No", e1 ? ": " : "", e1 ? e1 : "", e2 ? ": " : "",
+             e2 ? e2 : "");
+}
+
 static void poll_again(run_t *r, const char *why);
 
 /* A verify step that must reach the captured GTID state: has the replica
@@ -95,11 +117,10 @@ static void verify_polled(run_t *r, const observation_t *o)
         poll_again(r, "it does not replicate from the new primary");
     } else if (!running || !reached(x, o, s)) {
         char why[600];
-        const char *e1 = o->last_io_error, *e2 = o->last_sql_error;
-        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s%s",
-                 observe_thread_word(o->io), o->sql_running ? "Yes" : "No", e1 ? ": " : "",
-                 e1 ? e1 : "", e2 ? ": " : "", e2 ? e2 : "",
-                 reached(x, o, s) ? "" : "; it has not executed all the new primary held yet");
+        exec_threads_text(o, why, sizeof why);
+        if (!reached(x, o, s))
+            snprintf(why + strlen(why), sizeof why - strlen(why), "%s",
+                     "; it has not executed all the new primary held yet");
         poll_again(r, why);
     } else if (++r->good_polls < 2) {
         /* Once more a poll later: a source that refuses the replica (a
@@ -147,14 +168,10 @@ static void replica_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error
         poll_again(r, err->msg);
         return;
     }
-    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
-    observe_rows_t rows = OBSERVE_ROWS(rs);
-    observation_t o = {.ok = true};
+    observation_t o;
     char why[512];
-    if (!observe_replica(&r->x->p->flavors[r->s->node], &rows, &o, why, sizeof why))
+    if (!exec_replica_read(&r->x->p->flavors[r->s->node], res, &o, why, sizeof why))
         poll_again(r, why);
-    else if (!o.replica)
-        poll_again(r, "it has no replication configured");
     else if (r->s->kind == STEP_VERIFY)
         verify_polled(r, &o);
     else

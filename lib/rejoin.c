@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "dbconn.h"
 #include "event.h"
+#include "exec.h"
 #include "flavor.h"
 #include "log.h"
 #include "observe.h"
@@ -256,25 +257,16 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
         poll_again(r, err->msg);
         return;
     }
-    const dbconn_rs_t *rs = dbconn_result_set(res, 0);
-    observe_rows_t rows = OBSERVE_ROWS(rs);
-    observation_t o = {.ok = true};
+    observation_t o;
     char why[700];
-    if (!observe_replica(&r->node.flavor, &rows, &o, why, sizeof why)) {
-        poll_again(r, why);
-        return;
-    }
     bool rejoined = false;
-    if (!o.replica) {
-        poll_again(r, "it has no replication configured");
+    if (!exec_replica_read(&r->node.flavor, res, &o, why, sizeof why)) {
+        poll_again(r, why);
     } else if (!o.source_host || strcmp(o.source_host, r->primary.host) != 0 ||
                o.source_port != r->primary.port) {
         poll_again(r, "it does not replicate from the primary");
     } else if (o.io != IO_YES || !o.sql_running) {
-        const char *e1 = o.last_io_error, *e2 = o.last_sql_error;
-        snprintf(why, sizeof why, "IO thread %s, SQL thread %s%s%s%s%s",
-                 observe_thread_word(o.io), o.sql_running ? "Yes" : "No", e1 ? ": " : "",
-                 e1 ? e1 : "", e2 ? ": " : "", e2 ? e2 : "");
+        exec_threads_text(&o, why, sizeof why);
         poll_again(r, why);
     } else {
         rejoined = true;
