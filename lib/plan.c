@@ -109,20 +109,24 @@ void plan__add_hook(plan_t *p, int group, fo_hook_point_t point, bool optional,
     plan__describe(s, "run the %s hooks%s", hook, optional ? "" : " (a veto stops here)");
 }
 
-/* "STOP REPLICA; CHANGE ... TO <source>; [semi-sync]; START REPLICA" on node. */
-bool plan__repoint_sql(const cluster_t *c, const plan_t *p, int node, int source, bool rejoin,
-                        const plan_opts_t *o, step_t *s, char *err, size_t errlen)
+/* "[read-only;] STOP REPLICA; CHANGE ... TO <source>; [semi-sync]; START
+ * REPLICA" on node (see plan_int.h). */
+bool plan__point_sql(const cluster_t *c, const plan_t *p, int node, int source,
+                     const plan_point_t *how, const plan_opts_t *o, step_t *s, char *err,
+                     size_t errlen)
 {
     const flavor_t *f = &p->flavors[node];
     flavor_source_t src = {.host = c->nodes[source].host, .port = c->nodes[source].port,
                            .user = o->repl_user, .password = o->repl_password,
                            .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
                            .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
-                           .rejoin_old_primary = rejoin};
+                           .rejoin_old_primary = how->old_primary};
     tls_channel(c->nodes[node].tls, &src);
     buf_t sql = BUF_INIT, log = BUF_INIT;
     for (int redact = 0; redact < 2; redact++) {
         buf_t *b = redact ? &log : &sql;
+        if (how->read_only_first)
+            buf_printf(b, "%s; ", flavor_sql_set_read_only(f, FLAVOR_SUPER_READ_ONLY));
         buf_printf(b, "%s; ", flavor_sql_stop_replica(f));
         if (!flavor_sql_change_source(f, &src, redact, b, err, errlen)) {
             buf_free(&sql);
@@ -134,14 +138,22 @@ bool plan__repoint_sql(const cluster_t *c, const plan_t *p, int node, int source
          * itself: an old primary that kept the source side on would hold
          * every transaction it applies until the semi-sync timeout, since
          * nobody replicates from it. */
+        if (o->semisync && how->source_side_off)
+            buf_printf(b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, false));
         if (o->semisync)
-            buf_printf(b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, false),
-                       flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+            buf_printf(b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
         buf_puts(b, flavor_sql_start_replica(f));
     }
     s->sql = buf_steal(&sql);
     s->sql_log = buf_steal(&log);
     return true;
+}
+
+bool plan__repoint_sql(const cluster_t *c, const plan_t *p, int node, int source, bool rejoin,
+                       const plan_opts_t *o, step_t *s, char *err, size_t errlen)
+{
+    plan_point_t how = {.old_primary = rejoin, .source_side_off = true};
+    return plan__point_sql(c, p, node, source, &how, o, s, err, errlen);
 }
 
 /* Why the replicas are repointed before the promotion under reliability.
@@ -280,7 +292,8 @@ static json_t *steps_json(const cluster_t *c, const step_t *st, size_t n)
 
 json_t *plan_json(const cluster_t *c, const plan_t *p)
 {
-    static const char *const kinds[] = {"failover_prepare", "failover_promote", "switchover"};
+    static const char *const kinds[] = {"failover_prepare", "failover_promote", "switchover",
+                                        "rejoin"};
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I}", "kind", kinds[p->kind], "policy",
                      policy_str(p->policy), "summary", p->summary ? p->summary : "", "candidate",
                      p->candidate >= 0 ? json_string(c->nodes[p->candidate].name) : json_null(),

@@ -22,7 +22,18 @@ void plan__sort_by_group(plan_t *p);
 const char *plan__nm(const cluster_t *c, int i);
 void plan__add_hook(plan_t *p, int group, fo_hook_point_t point, bool optional,
                     const plan_opts_t *o);
-/* "STOP REPLICA; CHANGE ... TO <source>; [semi-sync]; START REPLICA" on node. */
+/* How a node is pointed at a source. */
+typedef struct {
+    bool old_primary;     /* it was not replicating (flavor_source_t.rejoin_old_primary) */
+    bool read_only_first; /* made read-only before anything else (the rejoin) */
+    bool source_side_off; /* with semi-sync: its source side switched off (operations) */
+} plan_point_t;
+/* "[read-only;] STOP REPLICA; CHANGE ... TO <source>; [semi-sync]; START
+ * REPLICA" on node, into s's sql and sql_log (redacted). */
+bool plan__point_sql(const cluster_t *c, const plan_t *p, int node, int source,
+                     const plan_point_t *how, const plan_opts_t *o, step_t *s, char *err,
+                     size_t errlen);
+/* An operation's repoint: plan__point_sql with the source side off. */
 bool plan__repoint_sql(const cluster_t *c, const plan_t *p, int node, int source, bool rejoin,
                        const plan_opts_t *o, step_t *s, char *err, size_t errlen);
 /* The description of a repoint step (early: before the promotion, see plan.c). */

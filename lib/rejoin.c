@@ -145,6 +145,8 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     r->n_cut = r->next_cut = 0;
     r->released = r->release_wanted = false;
     r->fence_trouble = NULL;
+    plan_free(r->plan);
+    r->plan = NULL;
     free(r->seen);
     free(r->primary_state);
     r->seen = r->primary_state = NULL;
@@ -317,34 +319,15 @@ static void repointed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
 
 static void start_rejoin(rejoin_t *r)
 {
-    const flavor_t *f = &r->node.flavor;
-    const plan_opts_t *o = &r->s.plan;
-    flavor_source_t src = {.host = r->primary.host,
-                           .port = r->primary.port,
-                           .user = o->repl_user,
-                           .password = o->repl_password,
-                           .connect_retry = o->connect_retry_s ? o->connect_retry_s : 1,
-                           .heartbeat_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000,
-                           .rejoin_old_primary = !r->node_replica};
-    tls_channel(r->node.tls, &src);
-    buf_t b = BUF_INIT;
-    char err[256];
-    buf_printf(&b, "%s; %s; ", flavor_sql_set_read_only(f, FLAVOR_SUPER_READ_ONLY),
-               flavor_sql_stop_replica(f));
-    if (!flavor_sql_change_source(f, &src, false, &b, err, sizeof err)) {
-        buf_free(&b);
-        rejoin_failed(r, err);
+    const step_t *s = &r->plan->steps[REJOIN_STEP_REPOINT];
+    if (!s->sql) {
+        rejoin_failed(r, s->unmet);
         return;
     }
-    buf_puts(&b, "; ");
-    if (o->semisync)
-        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
-    buf_puts(&b, flavor_sql_start_replica(f));
     log_fields(LOG_LVL_NOTICE, r->s.cluster, r->node.name, "node_rejoin",
                "rejoining %s as a replica of %s", r->node.name, r->primary.name);
     rejoin__enter(r, REJOIN_PHASE_REJOINING, LOG_LVL_DEBUG, NULL, NULL, NULL);
-    rejoin__run(r, &r->node, buf_str(&b), repointed);
-    buf_free(&b);
+    rejoin__run(r, &r->node, s->sql, repointed);
 }
 
 static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
@@ -422,7 +405,7 @@ static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t
     const char *v = rejoin__first_value(res);
     r->primary_state = xstrdup(v ? v : "");
     /* still comparing: the node's own state next */
-    rejoin__run(r, &r->node, flavor_sql_gtid_executed(&r->node.flavor), node_read);
+    rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
 }
 
 /* ---- looking ---------------------------------------------------------------------- */
@@ -456,7 +439,9 @@ bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64
     if (r->freeing || r->phase != REJOIN_PHASE_WATCHING || node < 0 || (size_t)node >= c->n_nodes)
         return false;
     const node_t *n = &c->nodes[node];
-    if (!target_set(&r->node, n)) {
+    char err[256];
+    if (!target_set(&r->node, n) ||
+        !(r->plan = plan_rejoin_fence(c, node, &r->s.plan, err, sizeof err))) {
         target_clear(r, &r->node);
         return false;
     }
@@ -488,7 +473,11 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     if (a == REJOIN_NOTHING)
         return;
     const node_t *n = &c->nodes[i];
-    if (!target_set(&r->node, n) || !target_set(&r->primary, &c->nodes[c->primary])) {
+    char err[256];
+    if (!target_set(&r->node, n) || !target_set(&r->primary, &c->nodes[c->primary]) ||
+        !(r->plan = a == REJOIN_FENCE ? plan_rejoin_fence(c, i, &r->s.plan, err, sizeof err)
+                                      : plan_rejoin(c, i, c->primary, !n->last_ok.replica,
+                                                    &r->s.plan, err, sizeof err))) {
         target_clear(r, &r->node);
         target_clear(r, &r->primary);
         return; /* versions unknown: the next observation will have them */
@@ -503,8 +492,5 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
         return;
     }
     rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL, "reading the primary's GTID state");
-    rejoin__run(r, &r->primary,
-        r->primary.flavor.family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
-                                                   : flavor_sql_gtid_executed(&r->primary.flavor),
-        primary_read);
+    rejoin__run(r, &r->primary, r->plan->steps[REJOIN_STEP_PRIMARY].sql, primary_read);
 }

@@ -283,11 +283,6 @@ static void fence_look(rejoin_t *r)
 
 void rejoin__fence_start(rejoin_t *r)
 {
-    /* The server's own lock wait ends soon after ours. */
-    unsigned server_s = (unsigned)(r->s.plan.step_timeout_ms / 1000) + 1;
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "SET SESSION lock_wait_timeout = %u; %s", server_s,
-               flavor_sql_set_read_only(&r->node.flavor, FLAVOR_SUPER_READ_ONLY));
     r->fence_watch = true;
     r->aux.name = xstrdup(r->node.name);
     r->aux.host = xstrdup(r->node.host);
@@ -295,7 +290,6 @@ void rejoin__fence_start(rejoin_t *r)
     r->aux.flavor = r->node.flavor;
     r->aux.tls = tls_cfg_dup(r->node.tls);
     rejoin__enter(r, REJOIN_PHASE_FENCING, LOG_LVL_DEBUG, NULL, NULL, NULL);
-    rejoin__run(r, &r->node, buf_str(&b), fence_done);
-    buf_free(&b);
+    rejoin__run(r, &r->node, r->plan->steps[0].sql, fence_done);
     fence_arm(r, FENCE_LOOK_MS);
 }

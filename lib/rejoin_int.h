@@ -65,7 +65,14 @@ struct rejoin {
     /* A fence run for a failover (rejoin_fence_for_failover): told, not evented. */
     rejoin_fence_done_fn fence_done_fn;
     void *fence_done_ud;
+
+    /* The statements of the action in flight, from the planner: plan_rejoin
+     * (steps REJOIN_STEP_*) or plan_rejoin_fence (its one step). */
+    plan_t *plan;
 };
+
+/* The steps of plan_rejoin, in order. */
+enum { REJOIN_STEP_PRIMARY, REJOIN_STEP_NODE, REJOIN_STEP_REPOINT, REJOIN_STEP_VERIFY };
 
 /* sql on target t (connecting first when needed); cb gets r, also for a
  * connection that is busy or failed. */
