@@ -239,6 +239,50 @@ bool plan__follows(const cluster_t *c, int i, int primary)
     return cluster_source_of(c, o) == primary;
 }
 
+/* The nodes that follow the candidate after an operation, pointed at it and
+ * then verified (in group vg), optional both:
+ *   failover:   the reachable (or unobservable) replicas of the old primary;
+ *               verified to have what the candidate held when promoted;
+ *   switchover: the reachable replicas and the old primary itself;
+ *   resume:     the same, none of them early.
+ * Under reliability the replicas (not the old primary) are pointed in group
+ * eg, before the promotion (see plan__describe_repoint); else in rg. */
+bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int eg, int rg,
+                         int vg, const plan_opts_t *o, char *err, size_t errlen)
+{
+    bool reliable = p->policy == POLICY_RELIABILITY, fo = kind == PLAN_REPOINT_FAILOVER;
+    int cand = p->candidate, old_primary = p->old_primary;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const node_t *n = &c->nodes[i];
+        bool old = (int)i == old_primary;
+        if ((int)i == cand || (fo && old) || !(n->up || (fo && n->unobservable)) ||
+            !p->known[i] || (!old && !plan__follows(c, (int)i, old_primary)))
+            continue;
+        bool early = kind != PLAN_REPOINT_RESUME && reliable && !old;
+        step_t *s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+                         plan__nm(c, (int)i));
+        if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
+            return false;
+        s->optional = true;
+        plan__describe_repoint(c, s, (int)i, cand, early);
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", plan__nm(c, (int)i));
+        s->source = cand;
+        s->optional = true;
+        /* After a failover, both threads running is not enough: a replica
+         * that can't apply what the new primary sends (an errant transaction
+         * under MariaDB's strict mode) shows them running until its applier
+         * reaches the conflict. */
+        s->reach_captured = fo;
+        if (fo)
+            plan__describe(s, "check that %s replicates from %s and has what %s held when promoted",
+                           plan__nm(c, (int)i), plan__nm(c, cand), plan__nm(c, cand));
+        else
+            plan__describe(s, "check that %s replicates from %s", plan__nm(c, (int)i),
+                           plan__nm(c, cand));
+    }
+    return true;
+}
+
 static void free_steps(step_t *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

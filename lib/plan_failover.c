@@ -203,37 +203,6 @@ static bool catchup_steps(const cluster_t *c, plan_t *p, int *g, const elect_res
     return true;
 }
 
-/* The replicas of the old primary pointed at the candidate (in group eg under
- * reliability, before the promotion; else rg), then verified in group vg. */
-static bool repoint_steps(const cluster_t *c, plan_t *p, int eg, int rg, int vg,
-                          const plan_opts_t *o, char *err, size_t errlen)
-{
-    bool reliable = p->policy == POLICY_RELIABILITY;
-    int cand = p->candidate, old_primary = p->old_primary;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        if ((int)i == cand || (int)i == old_primary ||
-            !(c->nodes[i].up || c->nodes[i].unobservable) || !p->known[i] ||
-            !plan__follows(c, (int)i, old_primary))
-            continue;
-        step_t *s = STEP(p, STEP_SQL, reliable ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
-                 plan__nm(c, (int)i));
-        if (!plan__repoint_sql(c, p, (int)i, cand, false, o, s, err, errlen))
-            return false;
-        s->optional = true;
-        plan__describe_repoint(c, s, (int)i, cand, reliable);
-        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", plan__nm(c, (int)i));
-        s->source = cand;
-        /* Both threads running is not enough: a replica that can't apply what
-         * the new primary sends (an errant transaction under MariaDB's strict
-         * mode) shows them running until its applier reaches the conflict. */
-        s->reach_captured = true;
-        s->optional = true;
-        plan__describe(s, "check that %s replicates from %s and has what %s held when promoted",
-                 plan__nm(c, (int)i), plan__nm(c, cand), plan__nm(c, cand));
-    }
-    return true;
-}
-
 plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_result_t *e,
                               policy_t policy, const plan_opts_t *o, char *err, size_t errlen)
 {
@@ -278,7 +247,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     plan__describe(s, "promote %s: forget replication, make it writable", plan__nm(c, cand));
     plan__add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     int rg = g++, vg = g++;
-    if (!repoint_steps(c, p, eg, rg, vg, o, err, errlen))
+    if (!plan__repoint_steps(c, p, PLAN_REPOINT_FAILOVER, eg, rg, vg, o, err, errlen))
         goto fail;
     plan__semisync_step(c, p, g++, cand, o);
     plan__add_hook(p, g++, FO_HOOK_POST_FAILOVER, true, o);

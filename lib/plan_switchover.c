@@ -95,33 +95,6 @@ static void available_fence_steps(const cluster_t *c, plan_t *p, int *g, const p
              plan__nm(c, cand));
 }
 
-/* The replicas and the old primary pointed at the candidate (replicas in
- * group eg under reliability, see describe_repoint; else rg), then verified. */
-static bool repoint_steps(const cluster_t *c, plan_t *p, int eg, int rg, int vg,
-                          const plan_opts_t *o, char *err, size_t errlen)
-{
-    bool reliable = p->policy == POLICY_RELIABILITY;
-    int cand = p->candidate, old_primary = p->old_primary;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        bool old = (int)i == old_primary;
-        if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
-            (!old && !plan__follows(c, (int)i, old_primary)))
-            continue;
-        bool early = reliable && !old;
-        step_t *s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
-                 plan__nm(c, (int)i));
-        if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
-            return false;
-        s->optional = true;
-        plan__describe_repoint(c, s, (int)i, cand, early);
-        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", plan__nm(c, (int)i));
-        s->source = cand;
-        s->optional = true;
-        plan__describe(s, "check that %s replicates from %s", plan__nm(c, (int)i), plan__nm(c, cand));
-    }
-    return true;
-}
-
 /* Before the promotion everything can be undone: the old primary writable
  * again; the candidate replicating again where the switchover stopped it
  * (availability). Reliability never touches the candidate before the
@@ -176,7 +149,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     if (!reliable)
         available_fence_steps(c, p, &g, o);
     int rg = g++, vg = g++;
-    if (!repoint_steps(c, p, eg, rg, vg, o, err, errlen))
+    if (!plan__repoint_steps(c, p, PLAN_REPOINT_SWITCHOVER, eg, rg, vg, o, err, errlen))
         goto fail;
     plan__semisync_step(c, p, g++, cand, o);
     /* The reply then describes the cluster as it is now, not as last probed. */
@@ -224,21 +197,8 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     }
     plan__add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     int rg = g++, vg = g++;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        bool old = (int)i == old_primary;
-        if ((int)i == cand || !c->nodes[i].up || !p->known[i] ||
-            (!old && !plan__follows(c, (int)i, old_primary)))
-            continue;
-        s = STEP(p, STEP_SQL, rg, (int)i, o->step_timeout_ms, "repoint:%s", plan__nm(c, (int)i));
-        if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
-            goto fail;
-        s->optional = true;
-        plan__describe(s, "point %s at the new primary %s", plan__nm(c, (int)i), plan__nm(c, cand));
-        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", plan__nm(c, (int)i));
-        s->source = cand;
-        s->optional = true;
-        plan__describe(s, "check that %s replicates from %s", plan__nm(c, (int)i), plan__nm(c, cand));
-    }
+    if (!plan__repoint_steps(c, p, PLAN_REPOINT_RESUME, -1, rg, vg, o, err, errlen))
+        goto fail;
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
     s->optional = true;
     plan__describe(s, "read every node's state afresh");
