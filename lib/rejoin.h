@@ -37,6 +37,8 @@
  *                                   (node_rejoin_ready);
  *       not contained:              its errant GTIDs are reported
  *                                   (node_errant) and it stays read-only.
+ * The statements of each action come from the planner (plan_rejoin,
+ * plan_rejoin_fence); its phases are in rejoin_phase.h.
  */
 #ifndef FAILOVERD_REJOIN_H
 #define FAILOVERD_REJOIN_H
