@@ -246,8 +246,12 @@ int exec__sql_on(uv_loop_t *loop, dbconn_t *c, const char *sql, uint64_t timeout
     if (dbconn_state(c) != DBCONN_CLOSED)
         return dbconn_query(c, sql, (unsigned)timeout, done, arg);
     pending_sql_t *ps = xcalloc(1, sizeof *ps);
-    *ps = (pending_sql_t){.loop = loop, .sql = xstrdup(sql), .timeout = timeout, .since = uv_now(loop),
-                          .done = done, .arg = arg};
+    *ps = (pending_sql_t){.loop = loop,
+                          .sql = xstrdup(sql),
+                          .timeout = timeout,
+                          .since = uv_now(loop),
+                          .done = done,
+                          .arg = arg};
     int rc = dbconn_connect(c, after_connect, ps);
     if (rc != 0) {
         free(ps->sql);
@@ -428,7 +432,8 @@ static void dispatch(run_t *r)
     case STEP_BLOCK_WRITES: exec__block_writes(r); break;
     case STEP_WAIT_GTID: wait_gtid_step(r); break;
     case STEP_CAPTURE_GTID:
-        exec__run_sql(r, flavor_sql_gtid_executed(&x->p->flavors[s->node]), r->timeout_ms, exec__capture_done);
+        exec__run_sql(r, flavor_sql_gtid_executed(&x->p->flavors[s->node]), r->timeout_ms,
+                      exec__capture_done);
         break;
     case STEP_CHECK_LAG:
     case STEP_VERIFY: exec__poll_now(&r->timer); break;
@@ -447,7 +452,8 @@ static void start_step(exec_t *x, const step_t *s)
     r->started = uv_now(x->loop);
     r->timeout_ms = s->timeout_ms;
     /* Before the point of no return every step also ends by the plan's deadline. */
-    if (!x->rolling_back && x->p->deadline_ms && (size_t)(s - x->steps) < x->p->point_of_no_return) {
+    if (!x->rolling_back && x->p->deadline_ms &&
+        (size_t)(s - x->steps) < x->p->point_of_no_return) {
         uint64_t used = r->started - x->started;
         uint64_t left = used + 1 < x->p->deadline_ms ? x->p->deadline_ms - used : 1;
         if (left < r->timeout_ms) {

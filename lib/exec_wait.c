@@ -140,8 +140,9 @@ static void lag_polled(run_t *r, const observation_t *o)
     if (o->io == IO_NO) {
         /* Stopped, not failing to connect: nothing will arrive until someone
          * starts it, so waiting out the step's time helps nobody. */
-        exec__step_end(r, false, "its IO thread is stopped: it receives nothing from the primary, and "
-                           "that does not change by itself (start it, then try again)");
+        exec__step_end(r, false,
+                       "its IO thread is stopped: it receives nothing from the primary, and "
+                       "that does not change by itself (start it, then try again)");
         return;
     }
     if (behind >= 0 && (uint64_t)behind * 1000 <= s->max_lag_ms && applying) {
@@ -185,7 +186,8 @@ void exec__poll_now(uv_timer_t *t)
     r->timer_on = false;
     uint64_t used = uv_now(r->x->loop) - r->started;
     uint64_t left = used + 1 < r->timeout_ms ? r->timeout_ms - used : 1;
-    exec__run_sql(r, flavor_sql_replica_status(&r->x->p->flavors[r->s->node]), left, replica_polled);
+    exec__run_sql(r, flavor_sql_replica_status(&r->x->p->flavors[r->s->node]), left,
+                  replica_polled);
 }
 
 static void poll_again(run_t *r, const char *why)

@@ -45,7 +45,8 @@ plan_t *plan__new(const cluster_t *c, plan_kind_t kind, policy_t policy, int old
     p->known = xcalloc(c->n_nodes, sizeof *p->known);
     for (size_t i = 0; i < c->n_nodes; i++) {
         const observation_t *o = &c->nodes[i].last_ok;
-        p->known[i] = o->ok && o->version && flavor_detect(&p->flavors[i], o->version, NULL, NULL, 0);
+        p->known[i] =
+            o->ok && o->version && flavor_detect(&p->flavors[i], o->version, NULL, NULL, 0);
     }
     return p;
 }
@@ -218,11 +219,13 @@ void plan__semisync_step(const cluster_t *c, plan_t *p, int group, int cand, con
     if (!o->semisync || p->policy == POLICY_RELIABILITY)
         return;
     const flavor_t *f = &p->flavors[cand];
-    step_t *s = STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, "semisync:%s", plan__nm(c, cand));
+    step_t *s =
+        STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, "semisync:%s", plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
     s->optional = true;
     s->needs_follower = true;
-    plan__describe(s, "switch %s's semi-sync source side on, now that a replica follows it", plan__nm(c, cand));
+    plan__describe(s, "switch %s's semi-sync source side on, now that a replica follows it",
+                   plan__nm(c, cand));
     buf_t b = BUF_INIT;
     buf_printf(&b,
                "no replica follows the new primary %s, so its semi-sync source side stays off "
@@ -265,7 +268,8 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
             return false;
         s->optional = true;
         plan__describe_repoint(c, s, (int)i, cand, early);
-        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s", plan__nm(c, (int)i));
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s",
+                 plan__nm(c, (int)i));
         s->source = cand;
         s->optional = true;
         /* After a failover, both threads running is not enough: a replica
@@ -327,7 +331,8 @@ static json_t *steps_json(const cluster_t *c, const step_t *st, size_t n)
             json_object_set_new(j, "max_lag_ms", json_integer((json_int_t)s->max_lag_ms));
         if (s->kind == STEP_BLOCK_WRITES) {
             json_object_set_new(j, "long_writes_ms", json_integer((json_int_t)s->long_writes_ms));
-            json_object_set_new(j, "long_writes", json_string(s->kill_long_writes ? "kill" : "wait"));
+            json_object_set_new(j, "long_writes",
+                                json_string(s->kill_long_writes ? "kill" : "wait"));
         }
         json_array_append_new(a, j);
     }

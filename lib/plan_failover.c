@@ -83,7 +83,8 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
         if ((int)i == old_primary || !(c->nodes[i].up || c->nodes[i].unobservable) ||
             !p->known[i] || !plan__follows(c, (int)i, old_primary))
             continue;
-        step_t *s = STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", plan__nm(c, (int)i));
+        step_t *s =
+            STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", plan__nm(c, (int)i));
         stop_io_sql(c, p, (int)i, s);
         s->optional = true;
     }
@@ -105,7 +106,8 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
                                                                              : o->fence_timeout_ms;
         step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, "fence:%s",
                          plan__nm(c, old_primary));
-        plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
+        plan__set_sql(s,
+                      flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
         s->optional = true;
         if (answers)
             plan__describe(s,
@@ -147,9 +149,11 @@ static void check_step(const cluster_t *c, plan_t *p, int g, int cand, const pla
     }
     plan__set_sql(chk, buf_str(&cs));
     buf_free(&cs);
-    plan__describe(chk, "check that failoverd may switch %s's read_only%s, by setting them to the values "
-                  "they have",
-             plan__nm(c, cand), o->semisync ? " and semi-sync" : "");
+    plan__describe(
+        chk,
+        "check that failoverd may switch %s's read_only%s, by setting them to the values "
+        "they have",
+        plan__nm(c, cand), o->semisync ? " and semi-sync" : "");
 }
 
 /* Let the replicas apply what they received (bounded). */
@@ -169,13 +173,15 @@ static void apply_steps(const cluster_t *c, plan_t *p, int g, const elect_result
             continue;
         if (!reliable && i != cand)
             continue;
-        step_t *s = STEP(p, STEP_WAIT_GTID, g, i,
-                         reliable ? o->wait_apply_timeout_ms
-                                  : (o->wait_apply_timeout_ms < 1000 ? o->wait_apply_timeout_ms : 1000),
-                         "apply:%s", plan__nm(c, i));
+        step_t *s =
+            STEP(p, STEP_WAIT_GTID, g, i,
+                 reliable ? o->wait_apply_timeout_ms
+                          : (o->wait_apply_timeout_ms < 1000 ? o->wait_apply_timeout_ms : 1000),
+                 "apply:%s", plan__nm(c, i));
         s->gtid = xstrdup(ec->received);
         s->optional = !(reliable && (i == cand || is_source));
-        plan__describe(s, "wait until %s applied everything it received (%s)", plan__nm(c, i), ec->received);
+        plan__describe(s, "wait until %s applied everything it received (%s)", plan__nm(c, i),
+                       ec->received);
     }
 }
 
@@ -230,7 +236,8 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
      * nodes had beyond it is known and reported (availability promotes without
      * waiting for everything to be applied; a relay log not applied by then is
      * dropped with the replication settings). */
-    step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "stop_replica:%s", plan__nm(c, cand));
+    step_t *s =
+        STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "stop_replica:%s", plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
     plan__describe(s, "stop replication on %s", plan__nm(c, cand));
     s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture:%s", plan__nm(c, cand));

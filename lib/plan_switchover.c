@@ -63,7 +63,8 @@ static void reliable_pre_steps(const cluster_t *c, plan_t *p, int *g, const plan
     s = STEP(p, STEP_CAPTURE_GTID, (*g)++, old_primary, o->step_timeout_ms, "capture:%s",
              plan__nm(c, old_primary));
     plan__describe(s, "read the GTID state of %s", plan__nm(c, old_primary));
-    s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->switchover_timeout_ms, "sync:%s", plan__nm(c, cand));
+    s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->switchover_timeout_ms, "sync:%s",
+             plan__nm(c, cand));
     plan__describe(s, "wait until %s executed all of it", plan__nm(c, cand));
 }
 
@@ -74,8 +75,10 @@ static void available_pre_steps(const cluster_t *c, plan_t *p, int *g, const pla
     step_t *s = STEP(p, STEP_SQL, (*g)++, cand, o->step_timeout_ms, "stop_replica:%s",
                      plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
-    plan__describe(s, "stop replication on %s without waiting for it to catch up", plan__nm(c, cand));
-    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, cand, o->step_timeout_ms, "capture:%s", plan__nm(c, cand));
+    plan__describe(s, "stop replication on %s without waiting for it to catch up",
+                   plan__nm(c, cand));
+    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, cand, o->step_timeout_ms, "capture:%s",
+             plan__nm(c, cand));
     s->optional = true;
     plan__describe(s, "read the GTID state %s keeps, to report what it lacks", plan__nm(c, cand));
 }
@@ -103,8 +106,8 @@ static void available_fence_steps(const cluster_t *c, plan_t *p, int *g, const p
 static void rollback_steps(const cluster_t *c, plan_t *p, const plan_opts_t *o)
 {
     int cand = p->candidate, old_primary = p->old_primary;
-    step_t *s = plan__add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary, o->step_timeout_ms,
-               "rollback_writes:%s", plan__nm(c, old_primary));
+    step_t *s = plan__add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary,
+                             o->step_timeout_ms, "rollback_writes:%s", plan__nm(c, old_primary));
     plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_WRITABLE));
     plan__describe(s, "make %s writable again", plan__nm(c, old_primary));
     if (p->policy != POLICY_RELIABILITY) {
@@ -185,7 +188,8 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     plan_t *p = plan__new(c, PLAN_SWITCHOVER, policy, old_primary);
     p->candidate = cand;
     if (cand < 0 || cand == old_primary || !c->nodes[cand].up || !p->known[cand]) {
-        snprintf(err, errlen, "%s can't be reached", cand >= 0 ? plan__nm(c, cand) : "the candidate");
+        snprintf(err, errlen, "%s can't be reached",
+                 cand >= 0 ? plan__nm(c, cand) : "the candidate");
         goto fail;
     }
     int g = 0;
@@ -193,7 +197,8 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     if (promote) {
         s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
         plan__promote_sql(p, cand, o, s);
-        plan__describe(s, "promote %s again: forget replication, make it writable", plan__nm(c, cand));
+        plan__describe(s, "promote %s again: forget replication, make it writable",
+                       plan__nm(c, cand));
     }
     plan__add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     int rg = g++, vg = g++;
@@ -207,7 +212,8 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     p->point_of_no_return = 0;
     buf_t b = BUF_INIT;
     buf_printf(&b, "the rest of the interrupted switchover of %s (%s) from %s to %s", c->name,
-               policy_str(policy), old_primary >= 0 ? plan__nm(c, old_primary) : "?", plan__nm(c, cand));
+               policy_str(policy), old_primary >= 0 ? plan__nm(c, old_primary) : "?",
+               plan__nm(c, cand));
     p->summary = buf_steal(&b);
     return p;
 fail:

@@ -491,6 +491,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
         rejoin__fence_start(r);
         return;
     }
-    rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL, "reading the primary's GTID state");
+    rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
+                  "reading the primary's GTID state");
     rejoin__run(r, &r->primary, r->plan->steps[REJOIN_STEP_PRIMARY].sql, primary_read);
 }
