@@ -86,8 +86,8 @@ static void not_receiving(const cluster_t *c, const durability_state_t *d, uint6
  * no replica was observed or a text does not parse. */
 static char *replicas_hold(const cluster_t *c, bool mariadb)
 {
-    char *all = NULL;
-    gtid_pos_t *pos = NULL;
+    server_family_t fam = mariadb ? FAMILY_MARIADB : FAMILY_MYSQL;
+    gtid_state_t *all = gtid_state_new(fam);
     bool any = false;
     for (size_t i = 0; i < c->n_nodes; i++) {
         const observation_t *o = &c->nodes[i].last_ok;
@@ -96,36 +96,53 @@ static char *replicas_hold(const cluster_t *c, bool mariadb)
             continue;
         const char *parts[2] = {o->received_gtids, o->executed_gtids};
         for (int k = 0; k < 2; k++) {
-            char e[GTID_ERR_SIZE];
-            if (mariadb) {
-                gtid_pos_t *p = gtid_pos_parse(parts[k] ? parts[k] : "", e, sizeof e);
-                if (!p)
-                    goto bad;
-                gtid_pos_t *m = pos ? gtid_pos_max(pos, p) : gtid_pos_copy(p);
-                gtid_pos_free(pos);
-                gtid_pos_free(p);
-                pos = m;
-            } else {
-                char *u = gtid_text_union(all ? all : "", parts[k] ? parts[k] : "", e, sizeof e);
-                if (!u)
-                    goto bad;
-                free(all);
-                all = u;
+            gtid_state_t *s = gtid_state_parse(fam, parts[k] ? parts[k] : "", NULL, 0);
+            if (!s) {
+                gtid_state_free(all);
+                return NULL;
             }
+            gtid_state_add(all, s);
+            gtid_state_free(s);
         }
         any = true;
     }
-    if (!any)
-        goto bad;
-    if (mariadb) {
-        all = gtid_pos_format(pos);
-        gtid_pos_free(pos);
+    /* MySQL's set is written as the server writes gtid_executed (",\n"
+     * between UUIDs), like the primary's own text this stands in for. */
+    char *text = !any ? NULL : mariadb ? gtid_state_format(all) : gtid_set_format(all->set);
+    gtid_state_free(all);
+    return text;
+}
+
+/* The replicas that stopped receiving from the primary (not_receiving): the
+ * stall's start, change and end, as DURABILITY_STALL_* bits. */
+static unsigned stall_update(cluster_t *c, durability_state_t *d, uint64_t now, uint64_t now_wall,
+                             uint64_t stall_after_ms)
+{
+    unsigned changed = 0;
+    buf_t names = BUF_INIT;
+    uint64_t since;
+    not_receiving(c, d, now, stall_after_ms, &names, &since);
+    if (names.len) {
+        if (!d->stalled) {
+            changed |= DURABILITY_STALL_BEGAN;
+            d->stalled_at = now;
+            d->stalled_wall = now_wall;
+        } else if (strcmp(d->stalled, buf_str(&names)) != 0) {
+            changed |= DURABILITY_STALL_CHANGED;
+        }
+        set_str(&d->stalled, buf_str(&names));
+        if (since != d->stalled_since) {
+            /* Converted once: the text must not change with the clocks' jitter. */
+            d->stalled_since = since;
+            d->stalled_since_wall = wall_of(since, now, now_wall);
+        }
+    } else if (d->stalled) {
+        changed |= DURABILITY_STALL_ENDED;
+        set_str(&d->stalled, NULL);
+        d->stalled_at = d->stalled_wall = d->stalled_since_wall = d->stalled_since = 0;
     }
-    return all;
-bad:
-    free(all);
-    gtid_pos_free(pos);
-    return NULL;
+    buf_free(&names);
+    return changed;
 }
 
 unsigned durability_update(cluster_t *c, uint64_t now, uint64_t now_wall, uint64_t stall_after_ms)
@@ -171,29 +188,7 @@ unsigned durability_update(cluster_t *c, uint64_t now, uint64_t now_wall, uint64
                 set_str(&d->semisync_off_from, NULL);
             }
         }
-        buf_t names = BUF_INIT;
-        uint64_t since;
-        not_receiving(c, d, now, stall_after_ms, &names, &since);
-        if (names.len) {
-            if (!d->stalled) {
-                changed |= DURABILITY_STALL_BEGAN;
-                d->stalled_at = now;
-                d->stalled_wall = now_wall;
-            } else if (strcmp(d->stalled, buf_str(&names)) != 0) {
-                changed |= DURABILITY_STALL_CHANGED;
-            }
-            set_str(&d->stalled, buf_str(&names));
-            if (since != d->stalled_since) {
-                /* Converted once: the text must not change with the clocks' jitter. */
-                d->stalled_since = since;
-                d->stalled_since_wall = wall_of(since, now, now_wall);
-            }
-        } else if (d->stalled) {
-            changed |= DURABILITY_STALL_ENDED;
-            set_str(&d->stalled, NULL);
-            d->stalled_at = d->stalled_wall = d->stalled_since_wall = d->stalled_since = 0;
-        }
-        buf_free(&names);
+        changed |= stall_update(c, d, now, now_wall, stall_after_ms);
     }
     char ts[32];
     if (d->semisync_off_at) {

@@ -207,7 +207,10 @@ static void candidate_gtids(run_t *run, size_t k, const observation_t *o)
     free(e->errant);
     e->errant = elect_errant(o, run->prim);
     if (e->errant[0] && (*recv)->family != FAMILY_MARIADB) {
-        /* What it holds besides its errant transactions still counts. */
+        /* What it holds besides its errant transactions still counts.
+         * MySQL only: a set can drop its errant transactions and keep the
+         * rest; a MariaDB position names only a domain's last transaction
+         * and can't drop one, so it stays as received. */
         gtid_set_t *bad = elect__set_of(e->errant);
         gtid_set_t *clean = gtid_set_subtract((*recv)->set, bad);
         gtid_set_free((*recv)->set);

@@ -84,6 +84,10 @@ char *elect_errant(const observation_t *o, const observation_t *p)
         return xstrdup(""); /* the primary was never seen: nothing to compare with */
     if (o->gtid_error)
         return xstrdup(""); /* unknown, not errant: the node's own error says so */
+    /* The families really differ here: a MySQL set names every transaction,
+     * so the errant ones are the difference, less the old primary's own
+     * (by its UUID); a MariaDB position names one per domain, which takes the
+     * two signs read below. */
     if (o->family != FAMILY_MARIADB) {
         gtid_set_t *mine = elect__set_of(o->gtid_executed),
                    *theirs = elect__set_of(p->gtid_executed);
@@ -170,29 +174,25 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
     else if (prim && prim->ok)
         mysql = prim->family != FAMILY_MARIADB;
     *count = 0;
+    server_family_t fam = mysql ? FAMILY_MYSQL : FAMILY_MARIADB;
+    gtid_state_t *all = elect__state_of(fam, e->union_text), *old = elect__state_of(fam, seen),
+                 *have = elect__state_of(fam, kept);
+    gtid_state_add(all, old);
     char *text;
     if (mysql) {
-        gtid_set_t *all = elect__set_of(e->union_text), *old = elect__set_of(seen),
-                   *have = elect__set_of(kept);
-        gtid_set_add_set(all, old);
-        gtid_set_t *lost = gtid_set_subtract(all, have);
-        *count = gtid_set_count(lost);
-        text = gtid_set_format_line(lost);
-        gtid_set_free(all);
-        gtid_set_free(old);
-        gtid_set_free(have);
-        gtid_set_free(lost);
-        return text;
+        text = gtid_state_beyond_text(all, have, count);
+    } else {
+        /* A MariaDB position names only the last transaction of a domain:
+         * what is lost is stated as the range from the kept position to the
+         * furthest one (every transaction in between), not as the furthest
+         * position alone as gtid_state_beyond_text would write it. */
+        gtid_pos_diff_t *d = gtid_pos_diff(have->pos, all->pos);
+        text = gtid_pos_diff_format_range(d, count);
+        gtid_pos_diff_free(d);
     }
-    gtid_pos_t *recv = pos_of(e->union_text), *old = pos_of(seen), *have = pos_of(kept);
-    gtid_pos_t *all = gtid_pos_max(recv, old);
-    gtid_pos_diff_t *d = gtid_pos_diff(have, all);
-    text = gtid_pos_diff_format_range(d, count); /* a range: every transaction, not the last */
-    gtid_pos_diff_free(d);
-    gtid_pos_free(recv);
-    gtid_pos_free(old);
-    gtid_pos_free(have);
-    gtid_pos_free(all);
+    gtid_state_free(all);
+    gtid_state_free(old);
+    gtid_state_free(have);
     return text;
 }
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "dbconn.h"
 #include "journal.h"
 #include "model.h"
 #include "outcome.h"
@@ -81,5 +82,14 @@ bool exec_reached_point_of_no_return(const exec_t *x);
  * was for did not run, or, for the record of a step's end, no later step
  * ran), else NULL. */
 const char *exec_journal_failed(const exec_t *x);
+
+/* Shared with the rejoin's verification (both poll SHOW REPLICA STATUS): */
+/* Reads a replica status result (in flavor f) into o (clear it afterwards,
+ * either way); false with why when it can't be read or shows no replication
+ * configured. */
+bool exec_replica_read(const flavor_t *f, dbconn_result_t *res, observation_t *o, char *why,
+                       size_t len);
+/* "IO thread X, SQL thread Y[: its last errors]" of o. */
+void exec_threads_text(const observation_t *o, char *out, size_t len);
 
 #endif

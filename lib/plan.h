@@ -77,7 +77,7 @@ typedef struct {
     char *unmet;
 } step_t;
 
-typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER } plan_kind_t;
+typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER, PLAN_REJOIN } plan_kind_t;
 
 typedef struct {
     plan_kind_t kind;
@@ -135,6 +135,30 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int candidate, poli
  * refresh, switchover_after. NULL with err when cand can't be reached. */
 plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
                                bool promote, const plan_opts_t *o, char *err, size_t errlen);
+/* A node the last operation left behind, returning (rejoin.h), as a plan of
+ * the statements the rejoin sends (pure, like the others):
+ *   capture:PRIMARY  what the primary holds (MySQL @@gtid_executed; MariaDB
+ *                    @@gtid_binlog_state, every server's last transaction in
+ *                    each domain: rejoin_compare needs them);
+ *   capture:NODE     what the node holds (@@gtid_executed / @@gtid_binlog_pos);
+ *   rejoin:NODE      read-only, replication stopped, pointed at the primary
+ *                    with auto-positioning (old_primary: a node that was not
+ *                    replicating, see flavor_source_t), semi-sync replica side
+ *                    if configured, started;
+ *   verify:NODE      polled until it replicates from the primary.
+ * A statement that can't be written for this node leaves the rejoin step's
+ * sql NULL, with why in its unmet (the check still runs: a node that holds
+ * errant transactions is reported all the same). NULL with err when a
+ * node's version is unknown. */
+plan_t *plan_rejoin(const cluster_t *c, int node, int primary, bool old_primary,
+                    const plan_opts_t *o, char *err, size_t errlen);
+/* The fence of a node writable besides the primary, as a one-step plan: its
+ * read-only statement, with the server's lock wait bounded just beyond the
+ * step's timeout (the rest of the fence - sessions cut off, semi-sync waits
+ * ended - is decided as it runs: rejoin_fence.c). NULL with err when the
+ * node's version is unknown. */
+plan_t *plan_rejoin_fence(const cluster_t *c, int node, const plan_opts_t *o, char *err,
+                          size_t errlen);
 void plan_free(plan_t *p);
 /* The plan as JSON: kind, policy, summary, and the steps (sql_log, never sql). */
 json_t *plan_json(const cluster_t *c, const plan_t *p);

@@ -37,6 +37,8 @@
  *                                   (node_rejoin_ready);
  *       not contained:              its errant GTIDs are reported
  *                                   (node_errant) and it stays read-only.
+ * The statements of each action come from the planner (plan_rejoin,
+ * plan_rejoin_fence); its phases are in rejoin_phase.h.
  */
 #ifndef FAILOVERD_REJOIN_H
 #define FAILOVERD_REJOIN_H
@@ -69,7 +71,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now);
 bool rejoin_busy(const rejoin_t *r);
 /* The fence of a returning primary (read-only queued, client sessions cut
  * off, MySQL's semi-sync source side switched off if cut-off sessions still
- * wait: see rejoin.c), run now on node for a failover whose old primary still
+ * wait: see rejoin_fence.c), run now on node for a failover whose old primary still
  * answers. done(ud, ok, msg) is called once when it ended (msg says what it
  * did or why it failed); nothing is reported as an event (the failover's step
  * is). Returns false, and done is not called, when r is busy with another
@@ -102,7 +104,7 @@ bool rejoin_same_state(const char *a, const char *b);
 rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint64_t now,
                             uint64_t retry_ms, int *node);
 
-/* The fence of a writable node (see rejoin.c, "fence"): read_only is queued
+/* The fence of a writable node (see rejoin_fence.c): read_only is queued
  * first, then client sessions are cut off (KILL CONNECTION) so that no commit
  * waiting for a semi-sync acknowledgement is ever acknowledged, then, when only
  * cut-off sessions still wait, the node's semi-sync wait is switched off.

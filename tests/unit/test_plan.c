@@ -493,3 +493,71 @@ Test(plan, salvage_comes_after_the_capture_and_before_the_point_of_no_return)
         }
     }
 }
+/* ---- the rejoin's statements ------------------------------------------------------ */
+
+Test(plan, rejoin_reads_both_states_repoints_read_only_first_and_verifies)
+{
+    for (int maria = 0; maria < 2; maria++) {
+        cluster_t c;
+        build(&c, maria, true, maria ? "0-1-100" : A ":1-100", maria ? "0-1-100" : A ":1-100",
+              RULE_NEUTRAL);
+        plan_opts_t o = OPTS;
+        o.semisync = true;
+        char err[256] = "";
+        /* db2 returns to the primary db1 (as if db1 had been promoted). */
+        plan_t *p = plan_rejoin(&c, 1, 0, true, &o, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        char *s = names(p->steps, p->n);
+        cr_expect_str_eq(s, "capture:db1 / capture:db2 / rejoin:db2 / verify:db2");
+        free(s);
+        cr_expect_str_eq(p->steps[0].sql, maria ? "SELECT @@GLOBAL.gtid_binlog_state"
+                                                : "SELECT @@GLOBAL.gtid_executed");
+        const step_t *rj = find(p, "rejoin:db2");
+        cr_assert_not_null(rj->sql);
+        /* Read-only before anything else; the semi-sync replica side on, the
+         * source side left alone; the password only in sql, not sql_log. */
+        const char *ro = flavor_sql_set_read_only(&p->flavors[1], FLAVOR_SUPER_READ_ONLY);
+        cr_expect(strncmp(rj->sql, ro, strlen(ro)) == 0 && strstr(ro, "read_only = ON"), "%s",
+                  rj->sql);
+        cr_expect(strstr(rj->sql, "10.0.0.1"), "%s", rj->sql);
+        cr_expect_null(strstr(rj->sql, maria ? "rpl_semi_sync_master_enabled"
+                                             : "rpl_semi_sync_source_enabled"),
+                       "%s", rj->sql);
+        cr_expect(strstr(rj->sql, "s3cr"), "%s", rj->sql);
+        cr_expect_null(strstr(rj->sql_log, "s3cr"), "%s", rj->sql_log);
+        cr_expect_eq(find(p, "verify:db2")->source, 0);
+        cr_expect_eq(find(p, "verify:db2")->timeout_ms, OPTS.verify_timeout_ms);
+        plan_free(p);
+        cluster_free(&c);
+    }
+}
+
+Test(plan, rejoin_fence_bounds_the_servers_lock_wait_beyond_the_step)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    char err[256] = "";
+    plan_t *p = plan_rejoin_fence(&c, 1, &OPTS, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert_eq(p->n, 1);
+    cr_expect_eq(p->steps[0].kind, STEP_FENCE);
+    cr_expect_str_eq(p->steps[0].name, "fence:db2");
+    cr_expect_eq(p->steps[0].timeout_ms, OPTS.step_timeout_ms);
+    cr_expect(strstr(p->steps[0].sql, "SET SESSION lock_wait_timeout = 6; "), "%s",
+              p->steps[0].sql);
+    plan_free(p);
+    cluster_free(&c);
+}
+
+Test(plan, rejoin_of_a_node_of_unknown_version_is_refused)
+{
+    cluster_t c;
+    build(&c, false, true, A ":1-100", A ":1-100", RULE_NEUTRAL);
+    free(c.nodes[2].last_ok.version);
+    c.nodes[2].last_ok.version = NULL;
+    char err[256] = "";
+    cr_expect_null(plan_rejoin(&c, 2, 0, true, &OPTS, err, sizeof err));
+    cr_expect(strstr(err, "db3"), "%s", err);
+    cr_expect_null(plan_rejoin_fence(&c, 2, &OPTS, err, sizeof err));
+    cluster_free(&c);
+}

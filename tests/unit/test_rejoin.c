@@ -44,6 +44,20 @@ static const cmp_row_t cmp_rows[] = {
     {"MariaDB: a malformed state is an error", true, "0-1-100", "0-1", -1, NULL},
     {"MariaDB: a state of only commas is an error", true, "0-1-100", ",,,", -1, NULL},
     {"MariaDB: a state of one comma is an error", true, "0-1-100", ",", -1, NULL},
+    /* Contained, errant and diverged, per family. */
+    {"MySQL: a set printed over lines is read as one", false, A ":1-100,\n" B ":1-3",
+     A ":1-100,\n" B ":1-5", 1, NULL},
+    {"MySQL: diverged (each has what the other lacks): the node's part is errant", false,
+     A ":1-105", A ":1-100," B ":1-9", 0, A ":101-105"},
+    {"MySQL: a tagged transaction the primary lacks is errant", false, A ":1-100," A ":t1:1-2",
+     A ":1-100", 0, "t1:1-2"},
+    {"MySQL: against an empty primary everything is errant", false, A ":1-3", "", 0, A ":1-3"},
+    {"MySQL: a malformed primary set is an error", false, A ":1-3", "nonsense", -1, NULL},
+    {"MariaDB: diverged in another domain", true, "0-1-100,1-3-4", "0-1-100,0-2-130", 0,
+     "1-3-4 (the primary has nothing from server 3 in domain 1)"},
+    {"MariaDB: against an empty primary state everything is errant", true, "0-1-1", "", 0,
+     "nothing from server 1"},
+    {"MariaDB: a malformed node position is an error", true, "0-1-x", "0-1-100", -1, NULL},
 };
 
 Test(rejoin, commas_only_state_says_why)
@@ -318,4 +332,32 @@ Test(rejoin, fence_cuts)
         cr_expect_eq(rejoin_fence_cuts(r->user, r->command, r->state, "failoverd"), r->cut,
                      "%s: cut", r->rule);
     }
+}
+
+/* ---- phases ----------------------------------------------------------------- */
+
+#include "rejoin_phase.h"
+
+Test(rejoin, phases_have_one_name_each_and_the_ends_are_the_reported_outcomes)
+{
+    static const struct {
+        rejoin_phase_t p;
+        const char *name;
+        bool ends;
+    } rows[] = {
+        {REJOIN_PHASE_WATCHING, "watching", false},   {REJOIN_PHASE_FENCING, "fencing", false},
+        {REJOIN_PHASE_FENCED, "fenced", true},        {REJOIN_PHASE_FENCE_FAILED, "fence_failed", true},
+        {REJOIN_PHASE_COMPARING, "comparing", false}, {REJOIN_PHASE_ERRANT, "errant", true},
+        {REJOIN_PHASE_READY, "ready", true},          {REJOIN_PHASE_REJOINING, "rejoining", false},
+        {REJOIN_PHASE_VERIFYING, "verifying", false}, {REJOIN_PHASE_REJOINED, "rejoined", true},
+        {REJOIN_PHASE_FAILED, "failed", true},
+    };
+    size_t n = sizeof rows / sizeof rows[0];
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_str_eq(rejoin_phase_str(rows[i].p), rows[i].name);
+        cr_expect_eq(rejoin_phase_ends(rows[i].p), rows[i].ends, "%s", rows[i].name);
+        for (size_t k = 0; k < i; k++)
+            cr_expect_str_neq(rejoin_phase_str(rows[i].p), rejoin_phase_str(rows[k].p));
+    }
+    cr_expect_eq((size_t)REJOIN_PHASE_FAILED + 1, n, "every phase has a row");
 }

@@ -1,0 +1,92 @@
+/* rejoin_int.h - what the rejoin's files share (not part of rejoin.h's API).
+ *
+ * rejoin_compare.c is the pure part (what to do next, whether a node's
+ * transactions are all on the primary); rejoin.c looks, checks, rejoins and
+ * verifies on the loop; rejoin_fence.c fences a writable node. */
+#ifndef FAILOVERD_REJOIN_INT_H
+#define FAILOVERD_REJOIN_INT_H
+
+#include "dbconn.h"
+#include "flavor.h"
+#include "log.h"
+#include "rejoin.h"
+#include "rejoin_phase.h"
+#include "tls.h"
+
+#define FENCE_RETRY_MS 5000
+#define POLL_MS 200
+
+
+typedef struct {
+    char *name, *host;
+    unsigned port;
+    flavor_t flavor;
+    dbconn_t *conn;
+    tls_cfg_t *tls; /* owned copy of the node's */
+} target_t;
+
+struct rejoin {
+    uv_loop_t *loop;
+    rejoin_settings_t s; /* strings owned */
+    rejoin_memo_t *memo;
+    bool *fence_reported; /* a failed fence was reported (once until it works) */
+    size_t n_memo;
+
+    /* The action in flight. */
+    rejoin_phase_t phase; /* see rejoin_phase.h */
+    uint64_t phase_at;    /* when it was entered (loop time) */
+    int idx;
+    target_t node, primary;
+    bool node_replica;   /* it had a replication source configured */
+    char *seen;          /* its GTID state as observed: what the memo keeps */
+    char *primary_state; /* what the primary has (set or binlog state) */
+    uint64_t started;
+    uv_timer_t timer;
+    bool timer_on;
+
+    int open; /* handles and connections still open */
+    bool freeing;
+    void (*done)(void *);
+    void *done_ud;
+
+    /* The fence in flight (see fence_start). */
+    target_t aux;       /* a second session on the node: looks, kills, releases */
+    bool fence_watch;   /* the read-only statement has not come back yet */
+    unsigned long *cut; /* sessions cut off (KILL CONNECTION sent) */
+    size_t n_cut, next_cut;
+    bool released;       /* the semi-sync source side is being switched off */
+    bool release_wanted; /* ... is to be, once the sessions listed are cut off */
+    char *fence_trouble; /* the last thing that went wrong on aux, for the report */
+    /* Settings a reload brought while an action ran: they take effect when it
+     * ends (an action runs with the settings it started with). */
+    rejoin_settings_t next_s;
+    bool has_next_s;
+
+    /* A fence run for a failover (rejoin_fence_for_failover): told, not evented. */
+    rejoin_fence_done_fn fence_done_fn;
+    void *fence_done_ud;
+
+    /* The statements of the action in flight, from the planner: plan_rejoin
+     * (steps REJOIN_STEP_*) or plan_rejoin_fence (its one step). */
+    plan_t *plan;
+};
+
+/* The steps of plan_rejoin, in order. */
+enum { REJOIN_STEP_PRIMARY, REJOIN_STEP_NODE, REJOIN_STEP_REPOINT, REJOIN_STEP_VERIFY };
+
+/* sql on target t (connecting first when needed); cb gets r, also for a
+ * connection that is busy or failed. */
+void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb);
+/* The first value of the first row, or NULL. */
+const char *rejoin__first_value(dbconn_result_t *res);
+/* Ends the action in flight; remember: the node's GTID state counts as looked at. */
+void rejoin__end_action(rejoin_t *r, bool remember);
+/* Enters phase p (rejoin_phase.c): sets it, stamps the time, and emits event
+ * (when not NULL) with fields and the message, at lvl, for r->node; without
+ * an event the change is logged at debug level. */
+void rejoin__enter(rejoin_t *r, rejoin_phase_t p, log_level_t lvl, const char *event,
+                   json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Fences r->node (see rejoin_fence.c). */
+void rejoin__fence_start(rejoin_t *r);
+
+#endif
