@@ -1,4 +1,4 @@
-/* Tests of lib/config: what a valid file gives, and the exact message of every kind
+/* Tests of lib/io/config: what a valid file gives, and the exact message of every kind
  * of error.  Each test runs in a temporary directory of its own, so files can be
  * written (and chmod'ed) there and named by short relative paths in messages. */
 #include <criterion/criterion.h>
