@@ -128,6 +128,38 @@ bad:
     return NULL;
 }
 
+/* Which replicas stopped receiving the primary's writes (not_receiving), kept in
+ * d with the times it began; returns the DURABILITY_STALL_* bits that changed. */
+static unsigned track_stall(const cluster_t *c, durability_state_t *d, uint64_t now,
+                            uint64_t now_wall, uint64_t stall_after_ms)
+{
+    unsigned changed = 0;
+    buf_t names = BUF_INIT;
+    uint64_t since;
+    not_receiving(c, d, now, stall_after_ms, &names, &since);
+    if (names.len) {
+        if (!d->stalled) {
+            changed |= DURABILITY_STALL_BEGAN;
+            d->stalled_at = now;
+            d->stalled_wall = now_wall;
+        } else if (strcmp(d->stalled, buf_str(&names)) != 0) {
+            changed |= DURABILITY_STALL_CHANGED;
+        }
+        set_str(&d->stalled, buf_str(&names));
+        if (since != d->stalled_since) {
+            /* Converted once: the text must not change with the clocks' jitter. */
+            d->stalled_since = since;
+            d->stalled_since_wall = wall_of(since, now, now_wall);
+        }
+    } else if (d->stalled) {
+        changed |= DURABILITY_STALL_ENDED;
+        set_str(&d->stalled, NULL);
+        d->stalled_at = d->stalled_wall = d->stalled_since_wall = d->stalled_since = 0;
+    }
+    buf_free(&names);
+    return changed;
+}
+
 unsigned durability_update(cluster_t *c, uint64_t now, uint64_t now_wall, uint64_t stall_after_ms)
 {
     durability_state_t *d = &c->durability;
@@ -171,29 +203,7 @@ unsigned durability_update(cluster_t *c, uint64_t now, uint64_t now_wall, uint64
                 set_str(&d->semisync_off_from, NULL);
             }
         }
-        buf_t names = BUF_INIT;
-        uint64_t since;
-        not_receiving(c, d, now, stall_after_ms, &names, &since);
-        if (names.len) {
-            if (!d->stalled) {
-                changed |= DURABILITY_STALL_BEGAN;
-                d->stalled_at = now;
-                d->stalled_wall = now_wall;
-            } else if (strcmp(d->stalled, buf_str(&names)) != 0) {
-                changed |= DURABILITY_STALL_CHANGED;
-            }
-            set_str(&d->stalled, buf_str(&names));
-            if (since != d->stalled_since) {
-                /* Converted once: the text must not change with the clocks' jitter. */
-                d->stalled_since = since;
-                d->stalled_since_wall = wall_of(since, now, now_wall);
-            }
-        } else if (d->stalled) {
-            changed |= DURABILITY_STALL_ENDED;
-            set_str(&d->stalled, NULL);
-            d->stalled_at = d->stalled_wall = d->stalled_since_wall = d->stalled_since = 0;
-        }
-        buf_free(&names);
+        changed |= track_stall(c, d, now, now_wall, stall_after_ms);
     }
     char ts[32];
     if (d->semisync_off_at) {
