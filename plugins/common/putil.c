@@ -136,6 +136,35 @@ bool putil_bool_setting(const failoverd_kv_t *kv, size_t n, const char *key, boo
     return true;
 }
 
+bool putil_duration_setting(const failoverd_init_t *a, const char *key, uint64_t def,
+                            uint64_t min_ms, const char *what_ok, uint64_t *out, char *err,
+                            size_t err_len)
+{
+    const char *s = putil_setting(a->config, a->n_config, key);
+    *out = def;
+    if (s && (!putil_duration_ms(s, out) || *out < min_ms)) {
+        snprintf(err, err_len, "%s: \"%s\" is not a duration%s", key, s, what_ok);
+        return false;
+    }
+    return true;
+}
+
+const failoverd_node_t *putil_find_node(const failoverd_init_t *a, const char *name)
+{
+    for (size_t i = 0; name && name[0] && i < a->n_nodes; i++)
+        if (strcmp(a->nodes[i].name, name) == 0)
+            return &a->nodes[i];
+    return NULL;
+}
+
+void putil_done(const failoverd_host_t *host, failoverd_call_t *call, const char *hook,
+                failoverd_outcome_t how, const char *msg)
+{
+    host->log(host, how == FAILOVERD_DONE_OK ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN, "%s: %s",
+              hook, msg);
+    host->done(call, how, msg);
+}
+
 /* ---- strings -------------------------------------------------------------- */
 
 static bool str_reserve(putil_str_t *b, size_t more)

@@ -51,6 +51,21 @@ bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int
 bool putil_bool_setting(const failoverd_kv_t *kv, size_t n, const char *key, bool *out, char *err,
                         size_t err_len);
 
+/* Setting key of a->config as a duration in ms into *out, def when absent;
+ * false, with "KEY: "VALUE" is not a duration" and what_ok after it in err,
+ * when it is not one or is shorter than min_ms. */
+bool putil_duration_setting(const failoverd_init_t *a, const char *key, uint64_t def,
+                            uint64_t min_ms, const char *what_ok, uint64_t *out, char *err,
+                            size_t err_len);
+
+/* The node of a->nodes named name; NULL for none, or for a NULL or empty name. */
+const failoverd_node_t *putil_find_node(const failoverd_init_t *a, const char *name);
+
+/* Ends a call: logs "HOOK: MSG" (info when how is FAILOVERD_DONE_OK, a warning
+ * otherwise) and answers the call with how and msg. */
+void putil_done(const failoverd_host_t *host, failoverd_call_t *call, const char *hook,
+                failoverd_outcome_t how, const char *msg);
+
 /* ---- strings -------------------------------------------------------------- */
 
 /* A growable NUL-terminated string; {0} is an empty one.  Allocation failure

@@ -26,6 +26,7 @@
 #define DNS_VERSION "1.0"
 #define ADDRESS_VAR "dns_address"
 #define VERIFY_RETRY_MS 200
+#define DNS_DURATION_OK " of at least 1s (\"5s\")"
 
 typedef struct {
     const failoverd_host_t *host;
@@ -71,12 +72,11 @@ static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    dns_t *d = j->d;
-    d->host->log(d->host, how == FAILOVERD_DONE_OK ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN,
-                 "%s: %s", j->ctx->hook, msg);
+    const failoverd_host_t *host = j->d->host;
     failoverd_call_t *call = j->call;
+    const char *hook = j->ctx->hook;
     free(j);
-    d->host->done(call, how, msg);
+    putil_done(host, call, hook, how, msg);
 }
 
 static uint64_t now(const dns_t *d)
@@ -219,9 +219,7 @@ static void dns_event(void *state, const failoverd_context_t *ctx, failoverd_cal
     j->ctx = ctx;
     j->started = now(d);
     const char *name = ctx->new_primary.name[0] ? ctx->new_primary.name : ctx->candidate.name;
-    for (size_t i = 0; i < d->args->n_nodes && !j->node; i++)
-        if (strcmp(d->args->nodes[i].name, name) == 0)
-            j->node = &d->args->nodes[i];
+    j->node = putil_find_node(d->args, name);
     if (ctx->point != FAILOVERD_HOOK_POST_PROMOTION) {
         finish(j, FAILOVERD_DONE_OK, "nothing to do at %s", ctx->hook);
         return;
@@ -240,18 +238,6 @@ static void dns_event(void *state, const failoverd_context_t *ctx, failoverd_cal
 static const char *const known_settings[] = {
     "server", "port", "zone", "name", "ttl", "key_name", "key_algorithm", "key_secret",
     "key_file", "tcp", "nsupdate", "dig", "update_timeout", "verify_timeout", NULL};
-
-static bool duration(const failoverd_init_t *a, const char *key, uint64_t def, uint64_t *out,
-                     char *err, size_t err_len)
-{
-    const char *s = putil_setting(a->config, a->n_config, key);
-    *out = def;
-    if (s && (!putil_duration_ms(s, out) || *out < 1000)) {
-        snprintf(err, err_len, "%s: \"%s\" is not a duration of at least 1s (\"5s\")", key, s);
-        return false;
-    }
-    return true;
-}
 
 static bool program(const failoverd_init_t *a, const char *key, const char *def, char *out,
                     size_t len, char *err, size_t err_len)
@@ -371,8 +357,10 @@ static int dns_init(const failoverd_init_t *a, void **state, char *err, size_t e
         !program(a, "nsupdate", "/usr/bin/nsupdate", d->nsupdate, sizeof d->nsupdate, err,
                  err_len) ||
         !program(a, "dig", "/usr/bin/dig", d->dig, sizeof d->dig, err, err_len) ||
-        !duration(a, "update_timeout", 5000, &d->update_timeout, err, err_len) ||
-        !duration(a, "verify_timeout", 3000, &d->verify_timeout, err, err_len) ||
+        !putil_duration_setting(a, "update_timeout", 5000, 1000, DNS_DURATION_OK,
+                                &d->update_timeout, err, err_len) ||
+        !putil_duration_setting(a, "verify_timeout", 3000, 1000, DNS_DURATION_OK,
+                                &d->verify_timeout, err, err_len) ||
         !dns_nodes_ok(a, err, err_len)) {
         free(d);
         return -1;

@@ -44,6 +44,7 @@
 #define CHECK_LAST_ATTEMPT_MS 1000
 #define CHECK_RETRY_MS 50
 #define CHECK_COMMAND_RETRY_MS 200
+#define VIP_DURATION_OK " (\"500ms\", \"2s\")"
 
 typedef enum { CHECK_GREETING, CHECK_CONNECT, CHECK_COMMAND, CHECK_NONE } check_mode_t;
 
@@ -191,14 +192,6 @@ static bool was_absent(const failoverd_spawn_result_t *r)
            strstr(r->err, "Cannot assign requested address");
 }
 
-static const failoverd_node_t *find_node(const vip_t *v, const char *name)
-{
-    for (size_t i = 0; name && name[0] && i < v->args->n_nodes; i++)
-        if (strcmp(v->args->nodes[i].name, name) == 0)
-            return &v->args->nodes[i];
-    return NULL;
-}
-
 /* ---- ending a call --------------------------------------------------------- */
 
 static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
@@ -215,12 +208,11 @@ static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
         snprintf(msg + n, sizeof msg - (size_t)n, "; %s", j->note);
     if (j->fd >= 0)
         close(j->fd);
-    vip_t *v = j->v;
-    v->host->log(v->host, how == FAILOVERD_DONE_OK ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN,
-                 "%s: %s", j->ctx->hook, msg);
+    const failoverd_host_t *host = j->v->host;
     failoverd_call_t *call = j->call;
+    const char *hook = j->ctx->hook;
     free(j);
-    v->host->done(call, how, msg);
+    putil_done(host, call, hook, how, msg);
 }
 
 static uint64_t since(const job_t *j, uint64_t t0)
@@ -535,10 +527,10 @@ static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_cal
     j->ctx = ctx;
     j->fd = -1;
     j->started = v->host->now_ms(v->host);
-    j->old = find_node(v, ctx->old_primary.name);
-    j->new = find_node(v, ctx->new_primary.name);
+    j->old = putil_find_node(v->args, ctx->old_primary.name);
+    j->new = putil_find_node(v->args, ctx->new_primary.name);
     if (!j->new)
-        j->new = find_node(v, ctx->candidate.name);
+        j->new = putil_find_node(v->args, ctx->candidate.name);
     if (ctx->point == FAILOVERD_HOOK_FENCE && !v->release_at_fence)
         finish(j, FAILOVERD_DONE_OK, "%s moves at post_promotion (release_at_fence is off)",
                v->address);
@@ -555,16 +547,11 @@ static const char *const known_settings[] = {
     "check", "port", "acquire_timeout", "release_timeout", "announce_timeout",
     "check_timeout", "release_at_fence", NULL};
 
+/* A timeout setting: any duration above zero. */
 static bool duration(const failoverd_init_t *a, const char *key, uint64_t def, uint64_t *out,
                      char *err, size_t err_len)
 {
-    const char *s = putil_setting(a->config, a->n_config, key);
-    *out = def;
-    if (s && (!putil_duration_ms(s, out) || *out == 0)) {
-        snprintf(err, err_len, "%s: \"%s\" is not a duration (\"500ms\", \"2s\")", key, s);
-        return false;
-    }
-    return true;
+    return putil_duration_setting(a, key, def, 1, VIP_DURATION_OK, out, err, err_len);
 }
 
 /* "10.0.0.100/24" or "10.0.0.100": the address without its prefix length, and

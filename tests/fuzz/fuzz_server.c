@@ -1,6 +1,6 @@
 /* Values servers send, parsed where they enter: the node state row (version,
  * read_only, GTID state, semi-sync counters) and the replica status rows, by
- * the prober's own parsing code (lib/probe.c, included for its static
+ * the prober's own parsing code (lib/io/probe.c, included for its static
  * functions), then the GTID check made on every observation, the status JSON
  * built from it, and rejoin_compare on a MariaDB binlog state or MySQL set.
  *
@@ -8,7 +8,7 @@
  * state columns in order, later rows the replica status columns; a field
  * "\N" is SQL NULL.  The last field is also the primary's state for
  * rejoin_compare. */
-#include "../../lib/probe.c"
+#include "../../lib/io/probe.c"
 
 #include "filters.h"
 #include "fuzz.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""lib/gtid agrees with the servers it models.
+"""lib/core/gtid agrees with the servers it models.
 
 The library claims to parse GTID text as the servers do and to print exactly
 what they print. Thousands of random cases from a fixed seed go through the
@@ -20,7 +20,7 @@ separators). For each pair (a, b):
   intersect  GTID_SUBTRACT(a, GTID_SUBTRACT(a, b))
 and the library reads every text the server printed back to the same text.
 Malformed texts: whatever the server rejects the library rejects too; the
-library is stricter than the server only where lib/gtid.h says so (empty
+library is stricter than the server only where lib/core/gtid.h says so (empty
 elements, a UUID or tag without numbers, reversed intervals, leading zeros),
 plus UUIDs in forms no server prints (without dashes, in braces).
 
@@ -38,7 +38,7 @@ gtid_pos_max has no server counterpart; it is checked through the server's
 covers: max(A, B) covers A and B, and each of its entries is covered by A or
 by B (so it is no further than needed). Malformed positions: whatever the
 server rejects the library rejects too, except whitespace after an entry
-(before a comma or at the end), which the library accepts as lib/gtid.h says
+(before a comma or at the end), which the library accepts as lib/core/gtid.h says
 and the server does not; then the library's text must be what the server
 makes of the same position without that whitespace.
 
@@ -300,7 +300,7 @@ def union_text(a, b):
 
 # Malformed texts. "both": the server rejects them, so the library must.
 # "stricter": the library rejects them although the server lets them pass
-# (lib/gtid.h lists these, except the UUID forms no server prints).
+# (lib/core/gtid.h lists these, except the UUID forms no server prints).
 U1, U2 = UUIDS[1], UUIDS[3]
 MYSQL_MALFORMED = [
     ("both", f"{U1}:{TXN_MAX + 1}"),
@@ -628,7 +628,7 @@ def mariadb_crosscheck(lab, r):
             want = next(clean_server)
             if server_ok:
                 fails.add("the server now accepts whitespace after an entry: the test and "
-                          "lib/gtid.h need updating", text=text)
+                          "lib/core/gtid.h need updating", text=text)
             if not ok or lib != want:
                 fails.add("pos_normalize: the library's text is not the server's for the "
                           "same position without whitespace", text=text, library=lib,

@@ -1,5 +1,5 @@
 /*
- * gtidtool: lib/gtid answers on stdin and stdout, so a script can compare
+ * gtidtool: lib/core/gtid answers on stdin and stdout, so a script can compare
  * thousands of cases against a server in one run.
  *
  * One command per input line, fields separated by a tab:

@@ -1,7 +1,7 @@
 /* A configuration with a syntax error is rejected with its file and line, and
  * rejecting it again and again (a reload loop) leaves nothing behind: libconfig
  * leaks the string token it stopped at, so it reads such a file only in a
- * child process (lib/cfgsyntax.c). */
+ * child process (lib/io/cfgsyntax.c). */
 #include <criterion/criterion.h>
 #include <malloc.h>
 #include <stdio.h>

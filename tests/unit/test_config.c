@@ -1,4 +1,4 @@
-/* Tests of lib/config: what a valid file gives, and the exact message of every kind
+/* Tests of lib/io/config: what a valid file gives, and the exact message of every kind
  * of error.  Each test runs in a temporary directory of its own, so files can be
  * written (and chmod'ed) there and named by short relative paths in messages. */
 #include <criterion/criterion.h>
@@ -855,8 +855,8 @@ Test(config, policy_and_rule_names_match_their_modules)
         buf_t b = BUF_INIT;
         buf_printf(&b, "daemon = { policy = \"%s\"; };\n" HEAD NODES1 TAIL, policy_str(p));
         fo_config_t *cfg = load_text_ok(buf_str(&b));
-        cr_expect_eq(cfg->daemon.policy, p);
-        cr_expect_eq(cfg->clusters[0].policy, p);
+        cr_expect_eq((int)cfg->daemon.policy, p);
+        cr_expect_eq((int)cfg->clusters[0].policy, p);
         fo_config_free(cfg);
         buf_free(&b);
     }
@@ -865,7 +865,7 @@ Test(config, policy_and_rule_names_match_their_modules)
         buf_printf(&b, HEAD "  nodes = ( { host = \"h\"; promotion_rule = \"%s\"; } );\n" TAIL,
                    promotion_rule_str(r));
         fo_config_t *cfg = load_text_ok(buf_str(&b));
-        cr_expect_eq(cfg->clusters[0].nodes[0].promotion_rule, r);
+        cr_expect_eq((int)cfg->clusters[0].nodes[0].promotion_rule, r);
         fo_config_free(cfg);
         buf_free(&b);
     }

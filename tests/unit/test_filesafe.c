@@ -1,5 +1,5 @@
 /* test_filesafe.c - which plugins, hook programs and configuration files
- * failoverd trusts (lib/filesafe.c; docs/security.md, "Files"). */
+ * failoverd trusts (lib/io/filesafe.c; docs/security.md, "Files"). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* Unit tests of lib/gtid: tables that read like the spec, then randomized
+/* Unit tests of lib/core/gtid: tables that read like the spec, then randomized
  * properties with a fixed seed (checked against a bitmap model where the
  * universe is small enough to enumerate). */
 #include <criterion/criterion.h>

@@ -383,7 +383,7 @@ Test(hooks, the_script_gets_the_context_in_its_environment_and_on_stdin)
         "FAILOVERD_TIMING_DETECTION_MS=812",
         "FAILOVERD_TIMING_TOTAL_MS=1433",
         "FAILOVERD_TIMINGS=detection_ms=812 total_ms=1433",
-        "FAILOVERD_VERSION=" FAILOVERD_VERSION,
+        ("FAILOVERD_VERSION=" FAILOVERD_VERSION), /* one element: parenthesized for clang */
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert(has_line(e, want[i]), "missing %s in:\n%s", want[i], e);

@@ -1,4 +1,4 @@
-/* The registry of names (lib/names.h) against the plugin ABI, the configuration
+/* The registry of names (lib/core/names.h) against the plugin ABI, the configuration
  * and docs/events.md: a name is declared once, and the docs say what it says. */
 #include <criterion/criterion.h>
 #include <failoverd/plugin.h>
@@ -79,7 +79,7 @@ Test(names, docs_events_tables_are_the_registry)
                 event_row(fo_event_info(e), &rows);
         cr_assert(strstr(sec, buf_str(&rows)) && strstr(sec, buf_str(&rows)) < strstr(sec + 3, "\n## "),
                   "docs/events.md, section \"%s\": the table's rows are not the registry's "
-                  "(lib/names.h); they should read:\n%s",
+                  "(lib/core/names.h); they should read:\n%s",
                   sections[g], buf_str(&rows));
         buf_free(&rows);
     }
@@ -94,7 +94,7 @@ Test(names, docs_events_tables_are_the_registry)
         static const char *const members[] = {"event", "cluster", "node", "level", "message", "time"};
         for (size_t m = 0; m < sizeof members / sizeof members[0] && !known; m++)
             known = strcmp(members[m], name) == 0;
-        cr_assert(known, "docs/events.md has a row for \"%s\", which lib/names.h does not know", name);
+        cr_assert(known, "docs/events.md has a row for \"%s\", which lib/core/names.h does not know", name);
     }
     free(doc);
 }

@@ -80,7 +80,7 @@ Test(opphase, doc_agrees)
     cr_assert_not_null(doc, "%s can be read", ARCH_DOC);
     for (int m = 0; m < OP_MACHINE_COUNT; m++) {
         char marker[128];
-        snprintf(marker, sizeof marker, "<!-- generated: %s state machine (lib/opphase.c) -->\n",
+        snprintf(marker, sizeof marker, "<!-- generated: %s state machine (lib/core/opphase.c) -->\n",
                  op_machine_str((op_machine_t)m));
         buf_t want = BUF_INIT;
         op_machine_mermaid((op_machine_t)m, &want);

@@ -1,5 +1,5 @@
 /* rejoin_compare.c - the rejoin's decisions (pure: see rejoin.h). */
-#include "rejoin.h"
+#include "rejoin_compare.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * An operation is a chain of such calls (phases):
  *   connect: [resolve on the thread pool] -> real_connect -> [init_sql as a query]
  *   query:   real_query -> store_result -> (next_result -> store_result)*
- * drive() runs the current phase until it suspends or the operation completes;
+ * dbc_drive() runs the current phase until it suspends or the operation completes;
  * on_poll() and on_timer() resume it.
  *
  * Closing hard: when our deadline passes (or the caller cancels), the library is
@@ -41,87 +41,8 @@
 #include <sys/socket.h>
 
 #include "buf.h"
+#include "dbconn_int.h"
 #include "log.h"
-
-#ifndef INVALID_SOCKET
-#define INVALID_SOCKET (-1) /* what mysql_get_socket() returns without a socket */
-#endif
-
-typedef enum { OP_NONE, OP_CONNECT, OP_QUERY } op_t;
-
-typedef enum {
-    PH_NONE,
-    PH_RESOLVE, /* uv_getaddrinfo on the thread pool */
-    PH_CONNECT, /* mysql_real_connect */
-    PH_QUERY,   /* mysql_real_query: send, read the first result's header */
-    PH_STORE,   /* mysql_store_result: read one result's rows */
-    PH_NEXT,    /* mysql_next_result: read the next result's header */
-} phase_t;
-
-/* A poll handle belongs to one socket; Connector/C may replace the socket, so
- * poll handles are allocated per socket and freed in their close callback. */
-typedef struct {
-    uv_poll_t h;
-    dbconn_t *c;
-    int fd;
-} dbpoll_t;
-
-/* A pending lookup. When the connection gives up on it (timeout, cancel) it is
- * detached (c = NULL) and frees itself when the thread pool returns. */
-typedef struct {
-    uv_getaddrinfo_t req;
-    dbconn_t *c;
-} resolve_t;
-
-struct dbconn {
-    uv_loop_t *loop;
-    /* Options, owned copies. */
-    char *host, *user, *password, *database, *init_sql;
-    tls_cfg_t *tls; /* NULL: preferred, no files */
-    unsigned port, connect_timeout_ms, query_timeout_ms;
-    char *endpoint;
-
-    dbconn_state_t state;
-    bool closing; /* dbconn_close() was called */
-    dbconn_close_cb close_cb;
-    void *close_arg;
-    unsigned open_handles; /* libuv handles not yet through their close callback */
-
-    MYSQL *my;
-    uv_timer_t timer;
-    dbpoll_t *poll;
-    resolve_t *resolve;
-    char *addr; /* the numeric address connected to */
-
-    /* The operation in flight. */
-    op_t op;
-    phase_t phase;
-    bool in_init;   /* the query phases run init_sql as part of a connect */
-    bool started;   /* the phase's _start was called */
-    bool suspended; /* Connector/C holds a suspended call */
-    bool kick;      /* the first step runs from the timer, never inside the API call */
-    int wait;       /* MYSQL_WAIT_* bits of the suspended call */
-    unsigned timeout_ms;
-    uint64_t deadline; /* loop time (ms) */
-    uint64_t lib_due;  /* loop time at which Connector/C's own wait times out; 0: none */
-    uint64_t t0;       /* uv_hrtime() at the start */
-    char *sql;
-    size_t sql_len;
-    dbconn_cb cb;
-    void *arg;
-    dbconn_result_t result;
-    MYSQL *ret_my;
-    int ret_int;
-    MYSQL_RES *ret_res;
-
-    uint64_t latency_us;
-};
-
-static void drive(dbconn_t *c, int ready);
-static void drop(dbconn_t *c);
-static void begin_connect(dbconn_t *c);
-static tls_mode_t tls_mode_of(const dbconn_t *c);
-static bool tls_missing(dbconn_t *c);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -136,10 +57,7 @@ static bool is_numeric_host(const char *h)
     return inet_pton(AF_INET, h, tmp) == 1 || inet_pton(AF_INET6, h, tmp) == 1;
 }
 
-static void err_set(dbconn_error_t *e, dbconn_errkind_t kind, unsigned code, const char *sqlstate,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void err_set(dbconn_error_t *e, dbconn_errkind_t kind, unsigned code, const char *sqlstate,
+void dbc_err_set(dbconn_error_t *e, dbconn_errkind_t kind, unsigned code, const char *sqlstate,
                     const char *fmt, ...)
 {
     va_list ap;
@@ -188,189 +106,6 @@ static bool is_closing_server_error(const dbconn_t *c, unsigned code)
         return v && !strstr(v, "MariaDB");
     }
     return false;
-}
-
-/* ---------------------------------------------------------------- results */
-
-static void rs_free(dbconn_rs_t *rs)
-{
-    for (size_t i = 0; i < rs->ncols; i++)
-        free(rs->cols[i]);
-    for (size_t i = 0; i < rs->nrows * rs->ncols; i++)
-        free(rs->vals[i]);
-    free(rs->cols);
-    free(rs->vals);
-    free(rs->lens);
-    memset(rs, 0, sizeof(*rs));
-}
-
-static void result_clear(dbconn_result_t *res)
-{
-    for (size_t i = 0; i < res->nsets; i++)
-        rs_free(&res->sets[i]);
-    free(res->sets);
-    res->sets = NULL;
-    res->nsets = 0;
-}
-
-void dbconn_result_free(dbconn_result_t *res)
-{
-    if (!res)
-        return;
-    result_clear(res);
-    free(res);
-}
-
-dbconn_result_t *dbconn_result_move(dbconn_result_t *res)
-{
-    dbconn_result_t *r = xcalloc(1, sizeof(*r));
-    *r = *res;
-    res->sets = NULL;
-    res->nsets = 0;
-    return r;
-}
-
-const dbconn_rs_t *dbconn_result_set(const dbconn_result_t *res, size_t i)
-{
-    return res && i < res->nsets ? &res->sets[i] : NULL;
-}
-
-static dbconn_rs_t *result_push(dbconn_result_t *res)
-{
-    res->sets = xrealloc(res->sets, (res->nsets + 1) * sizeof(*res->sets));
-    memset(&res->sets[res->nsets], 0, sizeof(*res->sets));
-    return &res->sets[res->nsets++];
-}
-
-/* A stored result is entirely in memory: fetching its rows does no I/O. */
-static void rs_fill(dbconn_rs_t *rs, MYSQL_RES *r)
-{
-    unsigned nf = mysql_num_fields(r);
-    MYSQL_FIELD *f = mysql_fetch_fields(r);
-    size_t nr = (size_t)mysql_num_rows(r), i = 0, n;
-    MYSQL_ROW row;
-
-    rs->has_rows = true;
-    rs->ncols = nf;
-    rs->cols = xcalloc(nf ? nf : 1, sizeof(char *));
-    for (unsigned j = 0; j < nf; j++)
-        rs->cols[j] = xstrdup(f[j].name ? f[j].name : "");
-    n = nr * nf;
-    rs->vals = xcalloc(n ? n : 1, sizeof(char *));
-    rs->lens = xcalloc(n ? n : 1, sizeof(size_t));
-    while (i < nr && (row = mysql_fetch_row(r))) {
-        unsigned long *lens = mysql_fetch_lengths(r);
-        for (unsigned j = 0; j < nf; j++) {
-            size_t k = i * nf + j;
-            if (!row[j])
-                continue;
-            rs->vals[k] = xmalloc(lens[j] + 1);
-            memcpy(rs->vals[k], row[j], lens[j]);
-            rs->vals[k][lens[j]] = '\0';
-            rs->lens[k] = lens[j];
-        }
-        i++;
-    }
-    rs->nrows = i;
-}
-
-int dbconn_rs_col(const dbconn_rs_t *rs, const char *name)
-{
-    if (!rs || !name)
-        return -1;
-    for (size_t j = 0; j < rs->ncols; j++)
-        if (strcasecmp(rs->cols[j], name) == 0)
-            return (int)j;
-    return -1;
-}
-
-const char *dbconn_rs_value(const dbconn_rs_t *rs, size_t row, size_t col)
-{
-    if (!rs || row >= rs->nrows || col >= rs->ncols)
-        return NULL;
-    return rs->vals[row * rs->ncols + col];
-}
-
-static dbconn_val_t lookup(const dbconn_rs_t *rs, size_t row, const char *col, const char **v)
-{
-    int j = dbconn_rs_col(rs, col);
-    *v = NULL;
-    if (j < 0 || row >= rs->nrows)
-        return DBCONN_VAL_MISSING;
-    *v = rs->vals[row * rs->ncols + (size_t)j];
-    return *v ? DBCONN_VAL_OK : DBCONN_VAL_NULL;
-}
-
-const char *dbconn_rs_str(const dbconn_rs_t *rs, size_t row, const char *col)
-{
-    const char *v;
-    lookup(rs, row, col, &v);
-    return v;
-}
-
-static bool parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-dbconn_val_t dbconn_rs_int(const dbconn_rs_t *rs, size_t row, const char *col, int64_t *out)
-{
-    const char *v;
-    dbconn_val_t r = lookup(rs, row, col, &v);
-    if (r != DBCONN_VAL_OK)
-        return r;
-    return parse_i64(v, out) ? DBCONN_VAL_OK : DBCONN_VAL_BAD;
-}
-
-dbconn_val_t dbconn_rs_uint(const dbconn_rs_t *rs, size_t row, const char *col, uint64_t *out)
-{
-    const char *v;
-    char *end;
-    unsigned long long u;
-    dbconn_val_t r = lookup(rs, row, col, &v);
-    if (r != DBCONN_VAL_OK)
-        return r;
-    if (*v < '0' || *v > '9') /* strtoull would accept "-1" */
-        return DBCONN_VAL_BAD;
-    errno = 0;
-    u = strtoull(v, &end, 10);
-    if (errno || *end)
-        return DBCONN_VAL_BAD;
-    *out = u;
-    return DBCONN_VAL_OK;
-}
-
-dbconn_val_t dbconn_rs_bool(const dbconn_rs_t *rs, size_t row, const char *col, bool *out)
-{
-    static const struct {
-        const char *word;
-        bool val;
-    } words[] = {{"ON", true},  {"OFF", false}, {"YES", true},
-                 {"NO", false}, {"TRUE", true}, {"FALSE", false}};
-    const char *v;
-    int64_t i;
-    dbconn_val_t r = lookup(rs, row, col, &v);
-    if (r != DBCONN_VAL_OK)
-        return r;
-    if (parse_i64(v, &i)) {
-        *out = i != 0;
-        return DBCONN_VAL_OK;
-    }
-    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-        if (strcasecmp(v, words[k].word) == 0) {
-            *out = words[k].val;
-            return DBCONN_VAL_OK;
-        }
-    return DBCONN_VAL_BAD;
 }
 
 /* ---------------------------------------------------------------- handles */
@@ -519,7 +254,7 @@ static void drop(dbconn_t *c)
 
 /* End the operation and call its callback; the last thing every path does, so
  * the callback may start a new operation or close the connection. */
-static void complete(dbconn_t *c, const dbconn_error_t *err)
+void dbc_complete(dbconn_t *c, const dbconn_error_t *err)
 {
     dbconn_cb cb = c->cb;
     void *arg = c->arg;
@@ -528,7 +263,7 @@ static void complete(dbconn_t *c, const dbconn_error_t *err)
 
     memset(&c->result, 0, sizeof(c->result));
     if (c->op == OP_CONNECT && !err)
-        result_clear(&res); /* the results of init_sql are of no interest */
+        dbc_result_clear(&res); /* the results of init_sql are of no interest */
     c->latency_us = (uv_hrtime() - c->t0) / 1000;
     uv_timer_stop(&c->timer);
     if (keep) {
@@ -550,7 +285,7 @@ static void complete(dbconn_t *c, const dbconn_error_t *err)
         c->state = DBCONN_IDLE;
     if (cb)
         cb(c, &res, err, arg);
-    result_clear(&res);
+    dbc_result_clear(&res);
 }
 
 static const char *op_name(const dbconn_t *c)
@@ -571,30 +306,30 @@ static void fail_mysql(dbconn_t *c, int stmt)
     if (!msg || !*msg)
         msg = "unknown error";
     if (c->op == OP_CONNECT && c->in_init) {
-        err_set(&e, DBCONN_ERR_CONNECT, code, state,
+        dbc_err_set(&e, DBCONN_ERR_CONNECT, code, state,
                 "connect to %s: session setup failed: statement %d: ERROR %u (%s): %s", c->endpoint,
                 stmt, code, state ? state : "", msg);
     } else if (c->op == OP_CONNECT && code == CR_SSL_CONNECTION_ERROR) {
         /* Say it is TLS, and under which ssl_mode: a certificate that does
          * not verify reads very differently from a refused password. */
-        err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: TLS (ssl_mode %s): %s",
-                c->endpoint, tls_mode_str(tls_mode_of(c)), msg);
+        dbc_err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: TLS (ssl_mode %s): %s",
+                c->endpoint, tls_mode_str(dbc_tls_mode_of(c)), msg);
     } else if (c->op == OP_CONNECT) {
         errno_text(msg, text, sizeof(text));
-        err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint, text);
+        dbc_err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint, text);
     } else if (code == CR_SERVER_LOST || code == CR_SERVER_GONE_ERROR ||
                code == CR_SERVER_LOST_EXTENDED || is_closing_server_error(c, code)) {
-        err_set(&e, DBCONN_ERR_LOST, code, state,
+        dbc_err_set(&e, DBCONN_ERR_LOST, code, state,
                 "server closed the connection during query: %s (%u)", msg, code);
     } else if (code == 0 || is_client_error(code)) {
-        err_set(&e, DBCONN_ERR_LOST, code, state, "connection failed during query: %s (%u)", msg,
+        dbc_err_set(&e, DBCONN_ERR_LOST, code, state, "connection failed during query: %s (%u)", msg,
                 code);
     } else {
-        err_set(&e, DBCONN_ERR_SERVER, code, state, "statement %d: ERROR %u (%s): %s", stmt, code,
+        dbc_err_set(&e, DBCONN_ERR_SERVER, code, state, "statement %d: ERROR %u (%s): %s", stmt, code,
                 state ? state : "", msg);
         e.stmt = stmt;
     }
-    complete(c, &e);
+    dbc_complete(c, &e);
 }
 
 static void fail_timeout(dbconn_t *c)
@@ -610,25 +345,25 @@ static void fail_timeout(dbconn_t *c)
             where = "waiting for the TCP connection";
         else
             where = "waiting for the server handshake";
-        err_set(&e, DBCONN_ERR_TIMEOUT, 0, NULL, "connect to %s: timeout after %u ms %s",
+        dbc_err_set(&e, DBCONN_ERR_TIMEOUT, 0, NULL, "connect to %s: timeout after %u ms %s",
                 c->endpoint, c->timeout_ms, where);
     } else {
-        err_set(&e, DBCONN_ERR_TIMEOUT, 0, NULL, "timeout after %u ms %s", c->timeout_ms, where);
+        dbc_err_set(&e, DBCONN_ERR_TIMEOUT, 0, NULL, "timeout after %u ms %s", c->timeout_ms, where);
     }
-    complete(c, &e);
+    dbc_complete(c, &e);
 }
 
 static void cancel(dbconn_t *c)
 {
     dbconn_error_t e;
-    err_set(&e, DBCONN_ERR_CANCELLED, 0, NULL, "cancelled: the connection was closed during %s",
+    dbc_err_set(&e, DBCONN_ERR_CANCELLED, 0, NULL, "cancelled: the connection was closed during %s",
             op_name(c));
-    complete(c, &e);
+    dbc_complete(c, &e);
 }
 
 /* ---------------------------------------------------------------- the driver */
 
-static void set_phase(dbconn_t *c, phase_t ph)
+void dbc_set_phase(dbconn_t *c, phase_t ph)
 {
     c->phase = ph;
     c->started = false;
@@ -637,7 +372,7 @@ static void set_phase(dbconn_t *c, phase_t ph)
 static void on_timer(uv_timer_t *t);
 
 /* One timer serves both our deadline and Connector/C's own timeouts. */
-static void arm_timer(dbconn_t *c)
+void dbc_arm_timer(dbconn_t *c)
 {
     uint64_t now = uv_now(c->loop), due = c->deadline;
     if (c->lib_due && c->lib_due < due)
@@ -665,18 +400,18 @@ static void wait_for(dbconn_t *c, int status)
         rc = fd == INVALID_SOCKET ? UV_EBADF : poll_on(c, fd, ev);
         if (rc < 0) {
             if (c->op == OP_CONNECT)
-                err_set(&e, DBCONN_ERR_CONNECT, 0, NULL,
+                dbc_err_set(&e, DBCONN_ERR_CONNECT, 0, NULL,
                         "connect to %s: cannot watch the socket: %s", c->endpoint, uv_strerror(rc));
             else
-                err_set(&e, DBCONN_ERR_LOST, 0, NULL, "query: cannot watch the socket: %s",
+                dbc_err_set(&e, DBCONN_ERR_LOST, 0, NULL, "query: cannot watch the socket: %s",
                         uv_strerror(rc));
-            complete(c, &e);
+            dbc_complete(c, &e);
             return;
         }
     } else if (c->poll) {
         uv_poll_stop(&c->poll->h);
     }
-    arm_timer(c);
+    dbc_arm_timer(c);
 }
 
 /* A phase's call finished: look at its result, choose the next phase. Returns
@@ -689,23 +424,23 @@ static bool advance(dbconn_t *c)
             fail_mysql(c, 0);
             return false;
         }
-        if (tls_missing(c))
+        if (dbc_tls_missing(c))
             return false;
         if (c->init_sql && *c->init_sql) {
             c->in_init = true;
             c->sql = xstrdup(c->init_sql);
             c->sql_len = strlen(c->sql);
-            set_phase(c, PH_QUERY);
+            dbc_set_phase(c, PH_QUERY);
             return true;
         }
-        complete(c, NULL);
+        dbc_complete(c, NULL);
         return false;
     case PH_QUERY:
         if (c->ret_int != 0) {
             fail_mysql(c, 1);
             return false;
         }
-        set_phase(c, PH_STORE);
+        dbc_set_phase(c, PH_STORE);
         return true;
     case PH_STORE: {
         MYSQL_RES *r = c->ret_res;
@@ -713,10 +448,10 @@ static bool advance(dbconn_t *c)
         /* NULL is either a statement without rows or a failure; after a lost
          * connection field_count reads 0 too, so the errno decides. */
         if (r) {
-            rs_fill(result_push(&c->result), r);
+            dbc_rs_fill(dbc_result_push(&c->result), r);
             mysql_free_result(r);
         } else if (mysql_errno(c->my) == 0 && mysql_field_count(c->my) == 0) {
-            dbconn_rs_t *rs = result_push(&c->result);
+            dbconn_rs_t *rs = dbc_result_push(&c->result);
             rs->affected_rows = mysql_affected_rows(c->my);
             rs->insert_id = mysql_insert_id(c->my);
             rs->warnings = mysql_warning_count(c->my);
@@ -725,19 +460,19 @@ static bool advance(dbconn_t *c)
             return false;
         }
         if (mysql_more_results(c->my)) {
-            set_phase(c, PH_NEXT);
+            dbc_set_phase(c, PH_NEXT);
             return true;
         }
-        complete(c, NULL); /* the query, or the connect whose init_sql it was */
+        dbc_complete(c, NULL); /* the query, or the connect whose init_sql it was */
         return false;
     }
     case PH_NEXT:
         if (c->ret_int == 0) {
-            set_phase(c, PH_STORE);
+            dbc_set_phase(c, PH_STORE);
             return true;
         }
         if (c->ret_int < 0) {
-            complete(c, NULL);
+            dbc_complete(c, NULL);
             return false;
         }
         fail_mysql(c, (int)c->result.nsets + 1);
@@ -746,7 +481,7 @@ static bool advance(dbconn_t *c)
     }
 }
 
-static void drive(dbconn_t *c, int ready)
+void dbc_drive(dbconn_t *c, int ready)
 {
     for (;;) {
         int status = step(c, ready);
@@ -782,139 +517,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
         if (events & UV_PRIORITIZED)
             ready |= MYSQL_WAIT_EXCEPT;
     }
-    drive(c, ready);
-}
-
-static tls_mode_t tls_mode_of(const dbconn_t *c)
-{
-    return c->tls ? c->tls->mode : TLS_MODE_DISABLED;
-}
-
-/* The TLS options of one connect attempt (see dbconn.h). */
-static void set_tls(dbconn_t *c)
-{
-    tls_mode_t mode = tls_mode_of(c);
-    const tls_cfg_t *t = c->tls;
-    my_bool on = 1;
-    if (mode == TLS_MODE_DISABLED || !t)
-        return;
-    /* The handshake runs as one blocking call (dbconn.h): bound it by the
-     * library's own connect timeout, in whole seconds. */
-    unsigned secs = (c->connect_timeout_ms + 999) / 1000;
-    mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
-    mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
-    if (mode >= TLS_MODE_VERIFY_CA) {
-        if (t->ca)
-            mysql_options(c->my, MYSQL_OPT_SSL_CA, t->ca);
-        if (t->capath)
-            mysql_options(c->my, MYSQL_OPT_SSL_CAPATH, t->capath);
-    }
-    if (mode == TLS_MODE_VERIFY_IDENTITY)
-        mysql_options(c->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
-    if (t->cert)
-        mysql_options(c->my, MYSQL_OPT_SSL_CERT, t->cert);
-    if (t->key)
-        mysql_options(c->my, MYSQL_OPT_SSL_KEY, t->key);
-    if (t->cipher)
-        mysql_options(c->my, MYSQL_OPT_SSL_CIPHER, t->cipher);
-    const char *versions = tls_version_list(t->version);
-    if (versions)
-        mysql_options(c->my, MARIADB_OPT_TLS_VERSION, versions);
-}
-
-/* Connector/C 3.3 goes on in plain TCP with a server that offers no TLS
- * unless it is to verify the server's name: required and verify_ca are held
- * to their word here, after the handshake and before any statement. */
-static bool tls_missing(dbconn_t *c)
-{
-    tls_mode_t mode = tls_mode_of(c);
-    const char *v = NULL;
-    if (mode < TLS_MODE_REQUIRED || mode == TLS_MODE_VERIFY_IDENTITY)
-        return false;
-    if (mariadb_get_infov(c->my, MARIADB_CONNECTION_TLS_VERSION, &v) == 0 && v && *v)
-        return false;
-    dbconn_error_t e;
-    err_set(&e, DBCONN_ERR_CONNECT, CR_SSL_CONNECTION_ERROR, "HY000",
-            "connect to %s: TLS (ssl_mode %s): the server does not offer TLS", c->endpoint,
-            tls_mode_str(mode));
-    complete(c, &e);
-    return true;
-}
-
-static void begin_connect(dbconn_t *c)
-{
-    unsigned int proto = MYSQL_PROTOCOL_TCP;
-    my_bool off = 0;
-    unsigned int zero = 0;
-
-    c->my = mysql_init(NULL);
-    if (!c->my) {
-        log_error("dbconn %s: mysql_init failed: out of memory", c->endpoint);
-        abort();
-    }
-    mysql_options(c->my, MYSQL_OPT_NONBLOCK, 0);
-    mysql_options(c->my, MYSQL_OPT_PROTOCOL, &proto);
-    /* A silent reconnect would lose the session state init_sql set up. */
-    mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
-    mysql_options(c->my, MYSQL_OPT_LOCAL_INFILE, &zero);
-    mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    set_tls(c);
-    set_phase(c, PH_CONNECT);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
-{
-    resolve_t *r = req->data;
-    dbconn_t *c = r->c;
-    char host[NI_MAXHOST];
-    dbconn_error_t e;
-
-    free(r);
-    if (!c) { /* given up on: timeout or cancel */
-        uv_freeaddrinfo(ai);
-        return;
-    }
-    c->resolve = NULL;
-    if (status < 0 || !ai ||
-        getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0, NI_NUMERICHOST)) {
-        uv_freeaddrinfo(ai);
-        err_set(&e, DBCONN_ERR_RESOLVE, CR_UNKNOWN_HOST, NULL,
-                "connect to %s: cannot resolve host name: %s", c->endpoint,
-                status < 0 ? uv_strerror(status) : "no usable address");
-        complete(c, &e);
-        return;
-    }
-    uv_freeaddrinfo(ai);
-    c->addr = xstrdup(host);
-    begin_connect(c);
-    drive(c, 0);
-}
-
-static void start_resolve(dbconn_t *c)
-{
-    struct addrinfo hints;
-    resolve_t *r = xcalloc(1, sizeof(*r));
-    dbconn_error_t e;
-    int rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = AI_ADDRCONFIG;
-    r->c = c;
-    r->req.data = r;
-    set_phase(c, PH_RESOLVE);
-    rc = uv_getaddrinfo(c->loop, &r->req, on_resolved, c->host, NULL, &hints);
-    if (rc < 0) {
-        free(r);
-        err_set(&e, DBCONN_ERR_RESOLVE, CR_UNKNOWN_HOST, NULL,
-                "connect to %s: cannot resolve host name: %s", c->endpoint, uv_strerror(rc));
-        complete(c, &e);
-        return;
-    }
-    c->resolve = r;
-    arm_timer(c);
+    dbc_drive(c, ready);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -931,22 +534,22 @@ static void on_timer(uv_timer_t *t)
     if (c->kick) {
         c->kick = false;
         if (c->op == OP_CONNECT && !is_numeric_host(c->host)) {
-            start_resolve(c);
+            dbc_start_resolve(c);
             return;
         }
         if (c->op == OP_CONNECT) {
             c->addr = xstrdup(c->host);
-            begin_connect(c);
+            dbc_begin_connect(c);
         }
-        drive(c, 0);
+        dbc_drive(c, 0);
         return;
     }
     if (c->lib_due && now >= c->lib_due && c->suspended) {
         c->lib_due = 0;
-        drive(c, MYSQL_WAIT_TIMEOUT);
+        dbc_drive(c, MYSQL_WAIT_TIMEOUT);
         return;
     }
-    arm_timer(c);
+    dbc_arm_timer(c);
 }
 
 /* ---------------------------------------------------------------- public API */
@@ -1035,7 +638,7 @@ int dbconn_query(dbconn_t *c, const char *sql, unsigned timeout_ms, dbconn_cb cb
     c->state = DBCONN_BUSY;
     c->sql = xstrdup(sql);
     c->sql_len = strlen(sql);
-    set_phase(c, PH_QUERY);
+    dbc_set_phase(c, PH_QUERY);
     op_begin(c, OP_QUERY, timeout_ms ? timeout_ms : c->query_timeout_ms, cb, arg);
     return 0;
 }
@@ -1132,7 +735,7 @@ const char *dbconn_tls_version(const dbconn_t *c)
 
 tls_mode_t dbconn_tls_mode(const dbconn_t *c)
 {
-    return dbconn_tls_version(c) ? tls_mode_of(c) : TLS_MODE_DISABLED;
+    return dbconn_tls_version(c) ? dbc_tls_mode_of(c) : TLS_MODE_DISABLED;
 }
 
 unsigned long dbconn_thread_id(const dbconn_t *c)

@@ -2,6 +2,7 @@
 #include "names.h"
 
 #include <failoverd/plugin.h>
+#include <stddef.h>
 #include <string.h>
 
 /* The plugin ABI's numbers are the registry's order. */
@@ -22,12 +23,24 @@ const fo_hook_info_t *fo_hook_info(int point)
     return point >= 0 && point < FO_HOOK__COUNT ? &hook_info[point] : NULL;
 }
 
+/* The index of the entry named name in a registry table of count entries of
+ * size bytes, each starting with its name; -1 for none. */
+static int index_by_name(const void *table, size_t count, size_t size, const char *name)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *const *entry = (const void *)((const char *)table + i * size);
+        if (strcmp(*entry, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+_Static_assert(offsetof(fo_hook_info_t, name) == 0, "a hook point's name comes first");
+_Static_assert(offsetof(fo_event_info_t, name) == 0, "an event's name comes first");
+
 fo_hook_point_t fo_hook_by_name(const char *name)
 {
-    for (int i = 0; i < FO_HOOK__COUNT; i++)
-        if (strcmp(hook_info[i].name, name) == 0)
-            return (fo_hook_point_t)i;
-    return FO_HOOK_NONE;
+    int i = index_by_name(hook_info, FO_HOOK__COUNT, sizeof hook_info[0], name);
+    return i < 0 ? FO_HOOK_NONE : (fo_hook_point_t)i;
 }
 
 #define FO_EVENT_DEF_(id, name, group, level, node, hook, fields) const char EV_##id[] = name;
@@ -48,8 +61,6 @@ const fo_event_info_t *fo_event_info(int ev)
 
 fo_hook_point_t fo_event_hook(const char *name)
 {
-    for (int i = 0; i < FO_EVENT__COUNT; i++)
-        if (strcmp(event_info[i].name, name) == 0)
-            return event_info[i].hook;
-    return FO_HOOK_NONE;
+    int i = index_by_name(event_info, FO_EVENT__COUNT, sizeof event_info[0], name);
+    return i < 0 ? FO_HOOK_NONE : event_info[i].hook;
 }

@@ -1,6 +1,6 @@
 /* ctlrender_int.h - the text helpers failoverctl's renderers share (see
  * ctlrender.c): wrapping, table cells, pieces of a line, field access and
- * value formats. Not for use outside lib/ctlrender*.c. */
+ * value formats. Not for use outside cli/ctlrender*.c. */
 #ifndef FAILOVERD_CTLRENDER_INT_H
 #define FAILOVERD_CTLRENDER_INT_H
 
