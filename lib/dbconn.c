@@ -9,6 +9,8 @@
  *
  * An operation is a chain of such calls (phases):
  *   connect: [resolve on the thread pool] -> real_connect -> [init_sql as a query]
+ *            (with TLS possible, real_connect is a blocking call on the thread
+ *            pool: see connect_off_loop())
  *   query:   real_query -> store_result -> (next_result -> store_result)*
  * drive() runs the current phase until it suspends or the operation completes;
  * on_poll() and on_timer() resume it.
@@ -53,6 +55,7 @@ typedef enum {
     PH_NONE,
     PH_RESOLVE, /* uv_getaddrinfo on the thread pool */
     PH_CONNECT, /* mysql_real_connect */
+    PH_WORKER,  /* mysql_real_connect, blocking, on the thread pool (TLS) */
     PH_QUERY,   /* mysql_real_query: send, read the first result's header */
     PH_STORE,   /* mysql_store_result: read one result's rows */
     PH_NEXT,    /* mysql_next_result: read the next result's header */
@@ -73,11 +76,27 @@ typedef struct {
     dbconn_t *c;
 } resolve_t;
 
+/* A connect that runs on libuv's thread pool (see connect_off_loop()). The
+ * worker owns `my` and the strings while it runs; the loop touches none of
+ * them until after_work. When the connection gives up on it (timeout, cancel,
+ * close) it is abandoned: the loop closes the late handle when it comes back.
+ * A dbconn has at most one job, late or not, and is not freed before its job
+ * is back (it counts as an open handle). */
+typedef struct {
+    uv_work_t req;
+    dbconn_t *c;
+    MYSQL *my;
+    char *addr, *user, *password, *database;
+    unsigned port;
+    MYSQL *ret;        /* mysql_real_connect's result: my, or NULL on failure */
+    bool abandoned;    /* the connection gave up on it */
+} conn_job_t;
+
 struct dbconn {
     uv_loop_t *loop;
     /* Options, owned copies. */
     char *host, *user, *password, *database, *init_sql;
-    tls_cfg_t *tls; /* NULL: preferred, no files */
+    tls_cfg_t *tls; /* NULL: ssl_mode disabled */
     unsigned port, connect_timeout_ms, query_timeout_ms;
     char *endpoint;
 
@@ -115,6 +134,7 @@ struct dbconn {
     MYSQL_RES *ret_res;
 
     uint64_t latency_us;
+    conn_job_t *job; /* the connect on the thread pool, in flight or late; NULL: none */
 };
 
 static void drive(dbconn_t *c, int ready);
@@ -122,6 +142,7 @@ static void drop(dbconn_t *c);
 static void begin_connect(dbconn_t *c);
 static tls_mode_t tls_mode_of(const dbconn_t *c);
 static bool tls_missing(dbconn_t *c);
+static void connect_off_loop(dbconn_t *c);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -504,6 +525,8 @@ static void drop(dbconn_t *c)
         uv_cancel((uv_req_t *)&c->resolve->req);
         c->resolve = NULL;
     }
+    if (c->job)
+        c->job->abandoned = true; /* closed when it comes back (job_done) */
     if (c->my) {
         unwind(c);
         if (c->my)
@@ -606,6 +629,8 @@ static void fail_timeout(dbconn_t *c)
             where = "resolving the host name";
         else if (c->in_init)
             where = "during session setup";
+        else if (c->phase == PH_WORKER)
+            where = "connecting (TCP, TLS handshake, login)";
         else if (c->phase == PH_CONNECT && (c->wait & MYSQL_WAIT_WRITE))
             where = "waiting for the TCP connection";
         else
@@ -798,8 +823,9 @@ static void set_tls(dbconn_t *c)
     my_bool on = 1;
     if (mode == TLS_MODE_DISABLED || !t)
         return;
-    /* The handshake runs as one blocking call (dbconn.h): bound it by the
-     * library's own connect timeout, in whole seconds. */
+    /* The connect runs as one blocking call on the thread pool (see
+     * connect_off_loop): the library's own connect timeout, in whole
+     * seconds, bounds each of its waits. */
     unsigned secs = (c->connect_timeout_ms + 999) / 1000;
     mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &secs);
     mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &on);
@@ -887,7 +913,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
     uv_freeaddrinfo(ai);
     c->addr = xstrdup(host);
     begin_connect(c);
-    drive(c, 0);
+    if (tls_mode_of(c) != TLS_MODE_DISABLED)
+        connect_off_loop(c);
+    else
+        drive(c, 0);
 }
 
 static void start_resolve(dbconn_t *c)
@@ -937,6 +966,10 @@ static void on_timer(uv_timer_t *t)
         if (c->op == OP_CONNECT) {
             c->addr = xstrdup(c->host);
             begin_connect(c);
+            if (tls_mode_of(c) != TLS_MODE_DISABLED) {
+                connect_off_loop(c);
+                return;
+            }
         }
         drive(c, 0);
         return;
@@ -946,6 +979,123 @@ static void on_timer(uv_timer_t *t)
         drive(c, MYSQL_WAIT_TIMEOUT);
         return;
     }
+    arm_timer(c);
+}
+
+/* ---------------------------------------------------------------- connects off the loop
+ *
+ * Connector/C 3.3 runs a TLS handshake, and the login after it, inside one
+ * mysql_real_connect_start() call on a blocking socket, whatever the
+ * non-blocking API promises: on the loop that would hold everything else for
+ * the round trips (tens of ms on a loaded machine) or, against a server that
+ * stops answering mid-handshake, until the library's own timeout. So a
+ * connect that may speak TLS runs the plain blocking mysql_real_connect() on
+ * libuv's thread pool, then the loop takes the handle back and drives
+ * init_sql and every query with the non-blocking API as usual.
+ *
+ * Why that is sound (Connector/C 3.3's source): mysql_init() and the
+ * library's one-time set-up are guarded by pthread_once (and called early by
+ * dbconn_process_init anyway); MYSQL_OPT_NONBLOCK, set before the connect,
+ * only allocates the handle's async context, and the library takes its
+ * non-blocking path only while a _start/_cont call is active, so the blocking
+ * connect in the worker is an ordinary one; the socket ends in the same mode
+ * either way, and afterwards the handle accepts _start/_cont calls exactly as
+ * one connected by mysql_real_connect_start(). One thread uses the handle at
+ * a time: the worker until it returns, then the loop (libuv's work queue
+ * orders the two).
+ *
+ * The worker is bounded by the library's connect timeout (set_tls: the
+ * connect timeout in whole seconds, which the library applies to the TCP
+ * connect and to every read and write until the login is done). Our own
+ * deadline does not wait for it: when it passes the connect fails on the
+ * loop with a timeout, and the worker's late handle is closed when it comes
+ * back. */
+
+static void job_work(uv_work_t *req)
+{
+    conn_job_t *j = req->data;
+    j->ret = mysql_real_connect(j->my, j->addr, j->user, j->password, j->database, j->port, NULL,
+                                CLIENT_MULTI_STATEMENTS);
+}
+
+static void job_free(conn_job_t *j)
+{
+    free(j->addr);
+    free(j->user);
+    free(j->password);
+    free(j->database);
+    free(j);
+}
+
+static bool queue_job(dbconn_t *c);
+
+static void job_done(uv_work_t *req, int status)
+{
+    conn_job_t *j = req->data;
+    dbconn_t *c = j->c;
+
+    (void)status; /* never cancelled: a job that did not run has ret NULL */
+    c->job = NULL;
+    if (j->abandoned) {
+        /* Connected late, or failed: either way nobody waits for it. On a
+         * fresh connection mysql_close() sends COM_QUIT (and TLS's
+         * close_notify) into an empty socket buffer: it does not block. */
+        mysql_close(j->my);
+        job_free(j);
+        /* A newer connect waited for this worker to come back. */
+        if (c->op == OP_CONNECT && c->phase == PH_WORKER && c->my)
+            queue_job(c);
+        handle_closed(c); /* may free c when it is closing */
+        return;
+    }
+    c->my = j->my;
+    c->ret_my = j->ret;
+    job_free(j);
+    handle_closed(c); /* not closing: a close would have abandoned the job */
+    /* As if mysql_real_connect_cont() had just returned. */
+    c->phase = PH_CONNECT;
+    c->started = true;
+    if (advance(c))
+        drive(c, 0);
+}
+
+/* Hand c->my to a worker; false when that failed (the operation completed). */
+static bool queue_job(dbconn_t *c)
+{
+    conn_job_t *j = xcalloc(1, sizeof(*j));
+    dbconn_error_t e;
+    int rc;
+
+    j->c = c;
+    j->my = c->my;
+    j->addr = xstrdup(c->addr);
+    j->user = dup_or_null(c->user);
+    j->password = dup_or_null(c->password);
+    j->database = dup_or_null(c->database);
+    j->port = c->port;
+    j->req.data = j;
+    rc = uv_queue_work(c->loop, &j->req, job_work, job_done);
+    if (rc < 0) {
+        job_free(j);
+        err_set(&e, DBCONN_ERR_CONNECT, 0, NULL, "connect to %s: cannot start the connect: %s",
+                c->endpoint, uv_strerror(rc));
+        complete(c, &e);
+        return false;
+    }
+    c->my = NULL; /* the worker's until job_done */
+    c->job = j;
+    c->open_handles++;
+    return true;
+}
+
+static void connect_off_loop(dbconn_t *c)
+{
+    set_phase(c, PH_WORKER);
+    /* At most one worker per connection: when the previous attempt's worker
+     * is still out (abandoned at its deadline), this attempt starts when it
+     * is back, within this attempt's own deadline. */
+    if (!c->job && !queue_job(c))
+        return;
     arm_timer(c);
 }
 
@@ -1118,6 +1268,17 @@ unsigned long dbconn_server_version_num(const dbconn_t *c)
 void dbconn_process_init(void)
 {
     setenv("SSL_CERT_FILE", "/dev/null", 0);
+    /* Connects that may speak TLS run on libuv's thread pool (see
+     * connect_off_loop), at most one per connection; a node that stops
+     * answering holds a worker up to a few connect timeouts. libuv's default
+     * of 4 threads, shared with host name lookups, is too few for a cluster
+     * whose nodes hang together. Read once, when the pool first starts. */
+    setenv("UV_THREADPOOL_SIZE", "16", 0);
+    /* The library's one-time set-up, before any thread can race to do it. */
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        log_error("dbconn: cannot initialise the MySQL client library");
+        abort();
+    }
 }
 
 const char *dbconn_tls_version(const dbconn_t *c)
