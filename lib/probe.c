@@ -341,6 +341,9 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
     }
     observation_t o = {.ok = true, .channel_ssl = -1, .channel_ssl_verify = -1};
     o.latency_ms = (double)dbconn_last_latency_us(c) / 1000.0;
+    const char *tls_version = dbconn_tls_version(c);
+    o.tls_version = tls_version ? xstrdup(tls_version) : NULL;
+    o.tls_verified = tls_version ? tls_verified_str(dbconn_tls_mode(c)) : NULL;
     if (!parse_state(p, dbconn_result_set(res, 0), &o) ||
         !parse_replica(p, dbconn_result_set(res, 1), &o)) {
         char *msg = o.error;
