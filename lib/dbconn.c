@@ -88,8 +88,8 @@ typedef struct {
     MYSQL *my;
     char *addr, *user, *password, *database;
     unsigned port;
-    MYSQL *ret;        /* mysql_real_connect's result: my, or NULL on failure */
-    bool abandoned;    /* the connection gave up on it */
+    MYSQL *ret;     /* mysql_real_connect's result: my, or NULL on failure */
+    bool abandoned; /* the connection gave up on it */
 } conn_job_t;
 
 struct dbconn {

@@ -1188,9 +1188,9 @@ Test(dbconn, a_server_silent_in_the_tls_handshake_times_out_while_the_loop_keeps
         cr_assert_geq(cap.at - t0, 295);
         cr_assert_lt(cap.at - t0, 450, "attempt %d took %.0f ms", attempt, cap.at - t0);
         cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "attempt %d: %s", attempt, cap.err.msg);
-        cr_assert(strstr(cap.err.msg,
-                         "timeout after 300 ms connecting (TCP, TLS handshake, login)"),
-                  "%s", cap.err.msg);
+        cr_assert(
+            strstr(cap.err.msg, "timeout after 300 ms connecting (TCP, TLS handshake, login)"),
+            "%s", cap.err.msg);
         cr_assert_eq(cap.state, DBCONN_CLOSED);
     }
     test_run_until(&loop, &never, 200);
