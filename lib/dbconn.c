@@ -30,17 +30,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <errmsg.h>
 #include <inttypes.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -88,7 +91,9 @@ typedef struct {
     MYSQL *my;
     char *addr, *user, *password, *database;
     unsigned port;
-    MYSQL *ret;     /* mysql_real_connect's result: my, or NULL on failure */
+    MYSQL *ret; /* mysql_real_connect's result: my, or NULL on failure */
+    unsigned timeout_ms;
+    int tcp_errno;  /* why the TCP connect failed, when the library lost it */
     bool abandoned; /* the connection gave up on it */
 } conn_job_t;
 
@@ -135,6 +140,7 @@ struct dbconn {
 
     uint64_t latency_us;
     conn_job_t *job; /* the connect on the thread pool, in flight or late; NULL: none */
+    int tcp_errno;   /* the worker's tcp_errno for the connect that failed */
 };
 
 static void drive(dbconn_t *c, int ready);
@@ -563,6 +569,7 @@ static void complete(dbconn_t *c, const dbconn_error_t *err)
     c->op = OP_NONE;
     c->phase = PH_NONE;
     c->in_init = c->started = c->suspended = c->kick = false;
+    c->tcp_errno = 0;
     c->lib_due = 0;
     c->wait = 0;
     free(c->sql);
@@ -603,6 +610,12 @@ static void fail_mysql(dbconn_t *c, int stmt)
         err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: TLS (ssl_mode %s): %s",
                 c->endpoint, tls_mode_str(tls_mode_of(c)), msg);
     } else if (c->op == OP_CONNECT) {
+        char fixed[400];
+        const char *open = strrchr(msg, '(');
+        if (c->tcp_errno > 0 && open) { /* see tcp_connect_errno() */
+            snprintf(fixed, sizeof(fixed), "%.*s(%d)", (int)(open - msg), msg, c->tcp_errno);
+            msg = fixed;
+        }
         errno_text(msg, text, sizeof(text));
         err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint, text);
     } else if (code == CR_SERVER_LOST || code == CR_SERVER_GONE_ERROR ||
@@ -670,6 +683,26 @@ static void arm_timer(dbconn_t *c)
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
+/* Connector/C leaves a connected socket in blocking mode, with no receive
+ * timeout (it clears it once logged in). Plain reads under the
+ * non-blocking API pass MSG_DONTWAIT and do not care, but over TLS the
+ * library calls SSL_read() on the socket and only yields when it would
+ * block: on a blocking socket a query's first read would hold the loop
+ * until the server answered. Connector/C keeps its own idea of the mode and
+ * only sets blocking mode again for blocking API calls (mysql_close's
+ * COM_QUIT), which do not mind a non-blocking socket. */
+static void socket_nonblocking(MYSQL *my, const char *endpoint)
+{
+    my_socket fd = mysql_get_socket(my);
+    int fl;
+    if (fd == INVALID_SOCKET)
+        return;
+    fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        log_warn("dbconn %s: cannot make the socket non-blocking: %s", endpoint,
+                 strerror(errno));
+}
+
 static void wait_for(dbconn_t *c, int status)
 {
     int ev = 0, rc;
@@ -714,6 +747,7 @@ static bool advance(dbconn_t *c)
             fail_mysql(c, 0);
             return false;
         }
+        socket_nonblocking(c->my, c->endpoint);
         if (tls_missing(c))
             return false;
         if (c->init_sql && *c->init_sql) {
@@ -1011,11 +1045,57 @@ static void on_timer(uv_timer_t *t)
  * loop with a timeout, and the worker's late handle is closed when it comes
  * back. */
 
+/* Connector/C 3.3's blocking TCP connect reports a refused or unreachable
+ * server with the errno its non-blocking connect() left behind, "(115)"
+ * (EINPROGRESS), instead of the socket's error. Learn the real one by trying
+ * once more, in the worker, within the connect timeout; 0 if that does not
+ * tell. */
+static int tcp_connect_errno(const char *addr, unsigned port, unsigned timeout_ms)
+{
+    struct addrinfo hints, *ai = NULL;
+    char service[16];
+    int fd, err = 0;
+    socklen_t len = sizeof(err);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%u", port);
+    if (getaddrinfo(addr, service, &hints, &ai) != 0 || !ai)
+        return 0;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            err = errno;
+            if (err == EINPROGRESS) {
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                err = 0;
+                if (poll(&pfd, 1, (int)timeout_ms) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+                    err = 0;
+            }
+        }
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return err;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
 static void job_work(uv_work_t *req)
 {
     conn_job_t *j = req->data;
     j->ret = mysql_real_connect(j->my, j->addr, j->user, j->password, j->database, j->port, NULL,
                                 CLIENT_MULTI_STATEMENTS);
+    if (!j->ret &&
+        (mysql_errno(j->my) == CR_CONNECTION_ERROR || mysql_errno(j->my) == CR_CONN_HOST_ERROR) &&
+        ends_with(mysql_error(j->my), "(115)"))
+        j->tcp_errno = tcp_connect_errno(j->addr, j->port, j->timeout_ms);
 }
 
 static void job_free(conn_job_t *j)
@@ -1038,8 +1118,11 @@ static void job_done(uv_work_t *req, int status)
     c->job = NULL;
     if (j->abandoned) {
         /* Connected late, or failed: either way nobody waits for it. On a
-         * fresh connection mysql_close() sends COM_QUIT (and TLS's
-         * close_notify) into an empty socket buffer: it does not block. */
+         * fresh connection mysql_close() sends COM_QUIT and TLS's
+         * close_notify into an empty socket buffer; on a non-blocking socket
+         * it does not wait for the server's close_notify either. */
+        if (j->ret)
+            socket_nonblocking(j->my, c->endpoint);
         mysql_close(j->my);
         job_free(j);
         /* A newer connect waited for this worker to come back. */
@@ -1050,6 +1133,7 @@ static void job_done(uv_work_t *req, int status)
     }
     c->my = j->my;
     c->ret_my = j->ret;
+    c->tcp_errno = j->tcp_errno;
     job_free(j);
     handle_closed(c); /* not closing: a close would have abandoned the job */
     /* As if mysql_real_connect_cont() had just returned. */
@@ -1073,6 +1157,7 @@ static bool queue_job(dbconn_t *c)
     j->password = dup_or_null(c->password);
     j->database = dup_or_null(c->database);
     j->port = c->port;
+    j->timeout_ms = c->connect_timeout_ms;
     j->req.data = j;
     rc = uv_queue_work(c->loop, &j->req, job_work, job_done);
     if (rc < 0) {

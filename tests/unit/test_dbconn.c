@@ -673,6 +673,7 @@ Test(dbconn, connection_refused_fails_at_once)
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    tls_cfg_t tls = {.mode = TLS_MODE_PREFERRED};
     capture_t cap = {0};
     dbconn_opts_t o;
     dbconn_t *c;
@@ -684,18 +685,23 @@ Test(dbconn, connection_refused_fails_at_once)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     getsockname(fd, (struct sockaddr *)&a, &len);
-    o = opts_for(ntohs(a.sin_port));
-    c = dbconn_new(&loop, &o);
-    t0 = now_ms();
-    cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(test_run_until(&loop, &cap.done, 5000));
-    cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
-    cr_assert(cap.err.code == 2002 || cap.err.code == 2003, "code %u", cap.err.code);
-    cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
-    cr_assert_lt(cap.at - t0, 500, "took %.0f ms", cap.at - t0);
+    /* Plain, on the loop; then with TLS possible, on the thread pool. */
+    for (int k = 0; k < 2; k++) {
+        o = opts_for(ntohs(a.sin_port));
+        o.tls = k ? &tls : NULL;
+        c = dbconn_new(&loop, &o);
+        capture_reset(&cap);
+        t0 = now_ms();
+        cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+        cr_assert(test_run_until(&loop, &cap.done, 5000));
+        cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
+        cr_assert(cap.err.code == 2002 || cap.err.code == 2003, "code %u", cap.err.code);
+        cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
+        cr_assert_lt(cap.at - t0, 500, "took %.0f ms", cap.at - t0);
+        close_conn(c);
+    }
     close(fd);
     capture_reset(&cap);
-    close_conn(c);
     finish();
 }
 
