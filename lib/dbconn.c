@@ -36,6 +36,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -473,6 +474,12 @@ static int poll_on(dbconn_t *c, int fd, int uv_events)
 static int step(dbconn_t *c, int ready)
 {
     bool cont = c->started;
+    /* OpenSSL decides what a failed SSL_read/SSL_write means from this
+     * thread's error queue, which must be empty before the call; Connector/C
+     * does not empty it. A stale entry (e.g. from another session's TLS
+     * shutdown on this thread) turns a read that would merely block on a
+     * non-blocking socket into a lost connection. */
+    ERR_clear_error();
     c->started = true;
     switch (c->phase) {
     case PH_CONNECT:
@@ -1090,6 +1097,7 @@ static bool ends_with(const char *s, const char *tail)
 static void job_work(uv_work_t *req)
 {
     conn_job_t *j = req->data;
+    ERR_clear_error(); /* see step() */
     j->ret = mysql_real_connect(j->my, j->addr, j->user, j->password, j->database, j->port, NULL,
                                 CLIENT_MULTI_STATEMENTS);
     if (!j->ret &&
