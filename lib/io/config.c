@@ -562,11 +562,10 @@ static const setting_t cluster_settings[] = {
                "Heartbeat period of a repointed replica (HEARTBEAT_PERIOD); 0ms turns "
                "heartbeats off. The detector reads each replica's period: three silent "
                "periods (at least 750ms) confirm a lost primary sooner than replica_confirm."),
-    S_ENUM(C, ssl_mode, tls_mode_t, "ssl_mode", TLS_MODE_DISABLED, tls_mode_names,
+    S_ENUM(C, ssl_mode, tls_mode_t, "ssl_mode", TLS_MODE_PREFERRED, tls_mode_names,
            "TLS of failoverd's sessions to the nodes, and of the replication channels it "
-           "configures, in the mysql client's words: disabled (the default: the client library "
-           "does the TLS handshake as one blocking call, see docs/security.md); preferred (TLS when the server "
-           "offers it; a channel keeps its own TLS settings); required (TLS or no connection, "
+           "configures, in the mysql client's words: disabled (plain TCP); preferred (the "
+           "default: TLS when the server offers it; a channel keeps its own TLS settings); required (TLS or no connection, "
            "the certificate is not checked); verify_ca (the certificate must chain to ssl_ca "
            "or ssl_capath); verify_identity (verify_ca, and the certificate must name the "
            "node's host: what production wants, docs/security.md). From required on, every "

@@ -19,6 +19,7 @@
  *   is closed (state DBCONN_CLOSED); dbconn_connect() may be called again.
  * - Host names are resolved on libuv's thread pool, then Connector/C is given the
  *   numeric address, because its own resolver blocks.
+ * - A connect that may speak TLS runs on libuv's thread pool too (opts.tls).
  */
 #ifndef FAILOVERD_DBCONN_H
 #define FAILOVERD_DBCONN_H
@@ -112,22 +113,26 @@ typedef struct {
      * refuses a server without TLS.  required and verify_ca with a server that
      * offers no TLS fail right after the handshake, before any statement.
      *
-     * A limit of Connector/C 3.3, measured in the lab: under the non-blocking
-     * API the TLS handshake (and the login after it) runs inside one
-     * mysql_real_connect_start/_cont call, on a blocking socket: that call
-     * holds the loop for the whole round trip (40-90 ms on a loaded lab
-     * machine, ~3 ms of it CPU), and against a server that stops answering
-     * in the middle of the handshake up to the library's connect timeout,
-     * which is set to this connect's timeout for that reason.  Hence ssl_mode
-     * defaults to disabled; docs/security.md. */
+     * Connector/C 3.3 runs the TLS handshake (and the login after it) inside
+     * one call on a blocking socket, even under its non-blocking API. So
+     * with any mode but disabled the connect (TCP, TLS, login) runs as a
+     * blocking mysql_real_connect() on libuv's thread pool, bounded by the
+     * library's connect timeout (this connect's timeout in whole seconds, per
+     * wait); init_sql and the queries then run on the loop as usual. The
+     * connect's own deadline still holds: when it passes the connect fails
+     * with DBCONN_ERR_TIMEOUT and the worker's late handle is closed when it
+     * comes back. A connection has at most one such worker; dbconn_close()'s
+     * callback waits for it. */
     const tls_cfg_t *tls;
 } dbconn_opts_t;
 
 /* Once per process, before any thread runs (the daemon calls it first
- * thing). Connector/C 3.3 loads OpenSSL's default CA store -- the whole
+ * thing): initialises the client library, sizes libuv's thread pool
+ * (UV_THREADPOOL_SIZE 16 unless the environment sets it), and trims TLS
+ * set-up. Connector/C 3.3 loads OpenSSL's default CA store -- the whole
  * system bundle, some 30 ms of CPU -- into a fresh context at every TLS
- * connect it is not given a CA for (preferred, required), on the loop,
- * and then does not use it, since those modes verify nothing. Pointing
+ * connect it is not given a CA for (preferred, required) and then does
+ * not use it, since those modes verify nothing. Pointing
  * OpenSSL's default store at nothing (SSL_CERT_FILE=/dev/null, unless the
  * environment already sets it) makes such a connect cost about 3 ms.
  * failoverd's verifying modes always name their CA, and libcurl is built

@@ -1261,8 +1261,8 @@ Test(config, tls_defaults_to_disabled_and_nodes_take_the_clusters_settings)
 
     text = tls_conf("", "");
     cfg = load_text_ok(text);
-    cr_expect_eq(cfg->clusters[0].ssl_mode, TLS_MODE_DISABLED);
-    cr_expect_eq(cfg->clusters[0].nodes[1].tls.mode, TLS_MODE_DISABLED);
+    cr_expect_eq(cfg->clusters[0].ssl_mode, TLS_MODE_PREFERRED);
+    cr_expect_eq(cfg->clusters[0].nodes[1].tls.mode, TLS_MODE_PREFERRED);
     cr_expect_null(cfg->clusters[0].nodes[1].tls.ca);
     fo_config_free(cfg);
     free(text);

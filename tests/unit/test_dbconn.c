@@ -190,7 +190,10 @@ static void query(dbconn_t *c, const char *sql, unsigned timeout_ms, capture_t *
  * bytes after `budget` more, or garbles them: all of them (packet lengths turn
  * absurd), or only packet payloads, keeping the protocol's framing (3-byte
  * length, 1-byte sequence) so the client parses garbage. Without an upstream
- * it plays a server that sends `banner` (and closes, if asked). */
+ * it plays a server that sends `banner` (and closes, if asked). With
+ * tls_stall it offers TLS in the server's greeting (whether the server has it
+ * or not) and then forwards nothing more either way: a server that goes
+ * silent in the middle of the TLS handshake. */
 typedef enum { RELAY_PASS, RELAY_CUT, RELAY_GARBLE, RELAY_GARBLE_PAYLOAD } relay_mode_t;
 
 typedef struct relay relay_t;
@@ -219,6 +222,8 @@ struct relay {
     size_t payload_left;
     pair_t *pairs[8];
     int open;
+    bool tls_stall;
+    bool greeted; /* tls_stall: the greeting went through */
 };
 
 typedef struct {
@@ -271,6 +276,20 @@ static void relay_write(pair_t *p, uv_tcp_t *to, const char *data, size_t n, boo
     }
 }
 
+/* Forward the server's greeting (in one read on loopback) with CLIENT_SSL
+ * (0x0800) set in the low capability flags: after the 4-byte packet header,
+ * protocol version (1), server version (NUL-terminated), connection id (4),
+ * scramble (8), filler (1), then the flags (2, little-endian). */
+static void relay_offer_tls(pair_t *p, char *data, size_t n)
+{
+    const char *nul = n > 5 ? memchr(data + 5, '\0', n - 5) : NULL;
+    size_t flags = nul ? (size_t)(nul - data) + 1 + 4 + 8 + 1 : n;
+    cr_assert_lt(flags + 1, n, "relay: no greeting in the first read (%zu bytes)", n);
+    data[flags + 1] = (char)(data[flags + 1] | 0x08);
+    p->r->greeted = true;
+    relay_write(p, &p->down, data, n, false);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
@@ -289,8 +308,11 @@ static void on_relay_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     } else if (n == 0) {
         /* nothing */
     } else if (s == (uv_stream_t *)&p->down) {
-        if (r->upstream)
+        if (r->upstream && !r->tls_stall)
             relay_write(p, &p->up, buf->base, n, false);
+    } else if (r->tls_stall) {
+        if (!r->greeted)
+            relay_offer_tls(p, buf->base, n);
     } else if (!r->armed || r->mode == RELAY_PASS) {
         relay_write(p, &p->down, buf->base, n, false);
     } else if (r->mode == RELAY_CUT) {
@@ -651,6 +673,7 @@ Test(dbconn, connection_refused_fails_at_once)
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    tls_cfg_t tls = {.mode = TLS_MODE_PREFERRED};
     capture_t cap = {0};
     dbconn_opts_t o;
     dbconn_t *c;
@@ -662,18 +685,23 @@ Test(dbconn, connection_refused_fails_at_once)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     getsockname(fd, (struct sockaddr *)&a, &len);
-    o = opts_for(ntohs(a.sin_port));
-    c = dbconn_new(&loop, &o);
-    t0 = now_ms();
-    cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
-    cr_assert(test_run_until(&loop, &cap.done, 5000));
-    cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
-    cr_assert(cap.err.code == 2002 || cap.err.code == 2003, "code %u", cap.err.code);
-    cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
-    cr_assert_lt(cap.at - t0, 500, "took %.0f ms", cap.at - t0);
+    /* Plain, on the loop; then with TLS possible, on the thread pool. */
+    for (int k = 0; k < 2; k++) {
+        o = opts_for(ntohs(a.sin_port));
+        o.tls = k ? &tls : NULL;
+        c = dbconn_new(&loop, &o);
+        capture_reset(&cap);
+        t0 = now_ms();
+        cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+        cr_assert(test_run_until(&loop, &cap.done, 5000));
+        cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT);
+        cr_assert(cap.err.code == 2002 || cap.err.code == 2003, "code %u", cap.err.code);
+        cr_assert(strstr(cap.err.msg, "Connection refused"), "%s", cap.err.msg);
+        cr_assert_lt(cap.at - t0, 500, "took %.0f ms", cap.at - t0);
+        close_conn(c);
+    }
     close(fd);
     capture_reset(&cap);
-    close_conn(c);
     finish();
 }
 
@@ -1062,6 +1090,137 @@ Test(dbconn, a_sigstopped_server_times_out_while_the_loop_keeps_its_schedule)
     close_conn(fresh);
     close_conn(pr.c);
     mysqld_stop(&d);
+    finish();
+}
+
+/* ------------------------------------------------------------ TLS off the loop */
+
+Test(dbconn, a_tls_connect_runs_off_the_loop_and_the_session_is_usable)
+{
+    tls_cfg_t tls = {.mode = TLS_MODE_PREFERRED};
+    dbconn_opts_t o = opts_for(S.port);
+    capture_t cap = {0};
+    dbconn_t *c;
+
+    o.tls = &tls;
+    o.init_sql = "SET @x = 42";
+    c = dbconn_new(&loop, &o);
+    for (int round = 0; round < 2; round++) {
+        capture_reset(&cap);
+        cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+        cr_assert_eq(dbconn_state(c), DBCONN_CONNECTING);
+        cr_assert(test_run_until(&loop, &cap.done, 5000));
+        cr_assert_not(cap.failed, "%s", cap.err.msg);
+        cr_assert_eq(cap.state, DBCONN_IDLE);
+        cr_assert_neq(dbconn_server_version(c), NULL);
+        query(c, "SELECT @x AS x; SELECT 2 AS y", 0, &cap);
+        cr_assert_not(cap.failed, "%s", cap.err.msg);
+        cr_assert_str_eq(dbconn_rs_str(dbconn_result_set(cap.res, 0), 0, "x"), "42");
+        cr_assert_str_eq(dbconn_rs_str(dbconn_result_set(cap.res, 1), 0, "y"), "2");
+        dbconn_disconnect(c);
+    }
+    capture_reset(&cap);
+    close_conn(c);
+    finish();
+}
+
+Test(dbconn, a_wrong_password_over_a_tls_connect_is_a_precise_error)
+{
+    tls_cfg_t tls = {.mode = TLS_MODE_PREFERRED};
+    dbconn_opts_t o = opts_for(S.port);
+    capture_t cap = {0};
+    dbconn_t *c;
+
+    o.tls = &tls;
+    o.password = "wrong";
+    c = dbconn_new(&loop, &o);
+    cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
+    cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT, "%s", cap.err.msg);
+    cr_assert_eq(cap.err.code, 1045, "%s", cap.err.msg);
+    cr_assert(strstr(cap.err.msg, "Access denied"), "%s", cap.err.msg);
+    cr_assert_eq(cap.state, DBCONN_CLOSED);
+    capture_reset(&cap);
+    close_conn(c);
+    finish();
+}
+
+static void on_closed_flag(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+/* The server greets, offers TLS, and says nothing more: the client library
+ * waits in its handshake. The connect must fail at its own deadline while
+ * the loop keeps its schedule (a ticker, and queries to a healthy server);
+ * a second attempt while the first one's worker is still out fails at its
+ * deadline too; closing waits for the late worker and leaks nothing. */
+Test(dbconn, a_server_silent_in_the_tls_handshake_times_out_while_the_loop_keeps_its_schedule)
+{
+    relay_t stall = {0};
+    prober_t pr = {0}, tk = {0};
+    capture_t cap = {0};
+    tls_cfg_t tls = {.mode = TLS_MODE_REQUIRED};
+    dbconn_opts_t o;
+    dbconn_t *c;
+    bool closed = false, never = false;
+    double t0;
+
+    stall.upstream = S.port;
+    stall.tls_stall = true;
+    relay_start(&stall);
+    pr.c = connected(S.port);
+    uv_timer_init(&loop, &pr.t);
+    pr.t.data = &pr;
+    uv_timer_start(&pr.t, probe_next, 0, 0);
+    uv_timer_init(&loop, &tk.t);
+    tk.t.data = &tk;
+    uv_timer_start(&tk.t, tick, 10, 10);
+
+    test_run_until(&loop, &never, 50); /* the ticker is going */
+
+    o = opts_for(stall.port);
+    o.connect_timeout_ms = 300;
+    o.tls = &tls;
+    c = dbconn_new(&loop, &o);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        capture_reset(&cap);
+        t0 = now_ms();
+        cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+        cr_assert(test_run_until(&loop, &cap.done, 5000));
+        cr_assert(stall.greeted, "the relay saw no greeting");
+        cr_assert_lt(tk.max_gap_ms, 100, "attempt %d: the loop stalled for %.1f ms (%s)", attempt,
+                     tk.max_gap_ms, cap.err.msg);
+        cr_assert_geq(cap.at - t0, 295);
+        cr_assert_lt(cap.at - t0, 450, "attempt %d took %.0f ms", attempt, cap.at - t0);
+        cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "attempt %d: %s", attempt, cap.err.msg);
+        cr_assert(
+            strstr(cap.err.msg, "timeout after 300 ms connecting (TCP, TLS handshake, login)"),
+            "%s", cap.err.msg);
+        cr_assert_eq(cap.state, DBCONN_CLOSED);
+    }
+    test_run_until(&loop, &never, 200);
+
+    pr.stop = true;
+    uv_timer_stop(&tk.t);
+    for (int i = 0; i < 50 && dbconn_state(pr.c) == DBCONN_BUSY; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_log_info("healthy node during the stall: %d probes ok, %d failed, max latency %.1f ms; "
+                "ticker max gap %.1f ms",
+                pr.ok, pr.failed, pr.max_latency_ms, tk.max_gap_ms);
+    cr_assert_eq(pr.failed, 0);
+    cr_assert_geq(pr.ok, 15, "only %d probes in ~800 ms", pr.ok);
+    cr_assert_lt(tk.max_gap_ms, 100, "the loop stalled for %.1f ms", tk.max_gap_ms);
+
+    /* The worker gives up within the library's connect timeout (1 s here,
+     * whole seconds) per wait; the close callback runs after it is back. */
+    dbconn_close(c, on_closed_flag, &closed);
+    cr_assert(test_run_until(&loop, &closed, 10000), "the late worker never came back");
+    uv_close((uv_handle_t *)&pr.t, NULL);
+    uv_close((uv_handle_t *)&tk.t, NULL);
+    capture_reset(&cap);
+    close_conn(pr.c);
+    relay_stop(&stall);
     finish();
 }
 
