@@ -415,6 +415,15 @@ static void render_node(buf_t *out, const cluster_t *c, const node_t *n, metric_
             sample2(out, id, "cluster", c->name, "node", n->name,
                     o->read_only || o->super_read_only == 1);
         break;
+    case METRIC_NODE_TLS:
+        if (n->up && o->ok)
+            sample2(out, id, "cluster", c->name, "node", n->name, o->tls_version != NULL);
+        break;
+    case METRIC_NODE_TLS_VERIFIED:
+        if (n->up && o->ok && o->tls_version)
+            sample2(out, id, "cluster", c->name, "node", n->name,
+                    o->tls_verified && strcmp(o->tls_verified, "none") != 0);
+        break;
     case METRIC_NODE_IO_RUNNING:
         if (replica)
             sample2(out, id, "cluster", c->name, "node", n->name, o->io == IO_YES);

@@ -78,6 +78,12 @@ typedef enum { METRIC_GAUGE, METRIC_COUNTER, METRIC_HISTOGRAM } metric_type_t;
     X(NODE_BACKLOG, "failoverd_node_apply_backlog_transactions", GAUGE, "cluster, node",           \
       "Transactions the replica received but has not applied yet, from its GTID sets. Absent "     \
       "when they can't be compared.")                                                              \
+    X(NODE_TLS, "failoverd_node_tls", GAUGE, "cluster, node",                                      \
+      "1 when failoverd's session to the node speaks TLS, 0 when plain TCP (ssl_mode, "             \
+      "docs/security.md). Only while the node is up.")                                             \
+    X(NODE_TLS_VERIFIED, "failoverd_node_tls_verified", GAUGE, "cluster, node",                    \
+      "1 when the node's certificate was verified (ssl_mode verify_ca or verify_identity), 0 "     \
+      "when not. Only while the node is up and its session speaks TLS.")                           \
     X(NODE_PROBE_LATENCY, "failoverd_node_probe_latency_seconds", HISTOGRAM, "cluster, node",      \
       "Round trip of the node's successful probes since the daemon started.")                      \
     X(ROUTING_CHANGES, "failoverd_routing_changes_total", COUNTER, "cluster",                      \

@@ -159,6 +159,8 @@ static cluster_t *fixture(void)
     node_observe(&c->nodes[1], &o);
     o = (observation_t){.at = 1000, .ok = false, .error = strdup("refused")};
     node_observe(&c->nodes[2], &o);
+    c->nodes[0].last_ok.tls_version = strdup("TLSv1.3");
+    c->nodes[0].last_ok.tls_verified = "identity";
     c->nodes[0].role = ROLE_PRIMARY;
     c->nodes[1].role = ROLE_REPLICA;
     c->primary = 0;
@@ -213,6 +215,11 @@ Test(metrics, the_page_follows_the_model)
     expect_line(p, "failoverd_node_role{cluster=\"main\",node=\"db2\",role=\"replica\"} 1");
     expect_line(p, "failoverd_node_read_only{cluster=\"main\",node=\"db1\"} 0");
     expect_line(p, "failoverd_node_read_only{cluster=\"main\",node=\"db2\"} 1");
+    expect_line(p, "failoverd_node_tls{cluster=\"main\",node=\"db1\"} 1");
+    expect_line(p, "failoverd_node_tls_verified{cluster=\"main\",node=\"db1\"} 1");
+    expect_line(p, "failoverd_node_tls{cluster=\"main\",node=\"db2\"} 0");
+    expect_no(p, "failoverd_node_tls_verified{cluster=\"main\",node=\"db2\"}");
+    expect_no(p, "failoverd_node_tls{cluster=\"main\",node=\"db3\"}");
     expect_line(p, "failoverd_node_replication_io_running{cluster=\"main\",node=\"db2\"} 1");
     expect_line(p, "failoverd_node_replication_sql_running{cluster=\"main\",node=\"db2\"} 1");
     expect_line(p, "failoverd_node_replication_lag_seconds{cluster=\"main\",node=\"db2\"} 7");
