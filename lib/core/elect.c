@@ -86,9 +86,24 @@ bool elect_hold(const cluster_t *c, const elect_result_t *e, policy_t policy, ch
                    "%sthe old primary was last seen with %s, which no replica that can be "
                    "seen received",
                    b.len ? "; " : "", e->primary_only);
+    /* A replica that can be seen received what the candidate lacks, and none
+     * that holds it can serve a catch-up (errant, no binary log...): those
+     * transactions may have been acknowledged, and promoting would drop them. */
+    bool unservable = false;
+    for (size_t k = 0; k < e->n && e->chosen >= 0; k++) {
+        const elect_candidate_t *ch = &e->c[k];
+        if (ch->node != e->chosen || !ch->lacks || e->n_catchup > 0)
+            continue;
+        unservable = true;
+        buf_printf(&b,
+                   "%s%s, the candidate, lacks %s, which only replicas that can't serve a "
+                   "catch-up received",
+                   b.len ? "; " : "", c->nodes[ch->node].name, ch->missing);
+    }
     snprintf(why, len, "%s", buf_str(&b));
     buf_free(&b);
-    return policy == POLICY_RELIABILITY && (e->n_unseen > 0 || (primary_only && e->chosen >= 0));
+    return policy == POLICY_RELIABILITY &&
+           (e->n_unseen > 0 || (primary_only && e->chosen >= 0) || unservable);
 }
 
 /* One election in progress: its inputs, and what each pass leaves for the next. */

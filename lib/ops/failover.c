@@ -336,6 +336,7 @@ void fo_end_op(failover_t *f, const char *type, bool ok, const char *code, const
         f->last_acked = false;
         free(f->last_failover_op);
         f->last_failover_op = fo_dup0(f->op);
+        fo_forget_carried(f); /* reported by this failover */
     }
     if (ok && f->candidate >= 0)
         fo_set_promoted(f, c->nodes[f->candidate].name);
@@ -383,6 +384,23 @@ plan_t *fo_refresh_plan(failover_t *f, const char *name, const char *desc)
     return p;
 }
 
+/* Availability goes on; what a replica had received before it went
+ * backwards (in this failover, or in an aborted one before it: carried)
+ * counts as received, so that the loss report names it. */
+static void count_gone_as_received(failover_t *f, const cluster_t *c, json_t *back)
+{
+    size_t bk;
+    json_t *br;
+    json_array_foreach(back, bk, br)
+    {
+        int i = cluster_find_node_by_name(c, json_string_value(json_object_get(br, "node")));
+        if (i >= 0 && (size_t)i < f->n_before)
+            elect_add_received(f->elect, &f->before[i]);
+    }
+    for (size_t k = 0; k < f->n_carried; k++)
+        elect_add_received(f->elect, &f->carried[k]);
+}
+
 /* Elects with the latest observations and runs the promote plan. */
 void fo_elect_and_promote(failover_t *f)
 {
@@ -394,16 +412,7 @@ void fo_elect_and_promote(failover_t *f)
         return;
     }
     f->elect = elect_run(c, f->old_primary, f->policy, f->to);
-    /* Availability goes on; what a replica had received before it went
-     * backwards counts as received, so that the loss report names it. */
-    size_t bk;
-    json_t *br;
-    json_array_foreach(back, bk, br)
-    {
-        int i = cluster_find_node_by_name(c, json_string_value(json_object_get(br, "node")));
-        if (i >= 0 && (size_t)i < f->n_before)
-            elect_add_received(f->elect, &f->before[i]);
-    }
+    count_gone_as_received(f, c, back);
     json_decref(back);
     char err[512];
     if (!fo_enter(f, OP_PHASE_ELECTING, "elect with the latest observations", "elect",
@@ -624,6 +633,7 @@ static void really_free(failover_t *f)
     free(f->promoted);
     free(f->last_failover_op);
     free(f->seen_before);
+    fo_forget_carried(f);
     settings_free(&f->s);
     if (f->has_next_s)
         settings_free(&f->next_s);

@@ -79,6 +79,12 @@ struct failover {
      * it (received_went_back). n_before entries, or NULL. */
     observation_t *before;
     size_t n_before;
+    /* What replicas had received before their received set went backwards in
+     * an aborted failover: it counts in the loss report of the failover that
+     * follows (the relay log is gone; only this record remembers it), until
+     * one succeeds. */
+    observation_t *carried;
+    size_t n_carried;
     bool regress_reported;    /* the received_regressed events were emitted */
     /* What the operation in flight owns until it ends: the hooks it started
      * with (held), and settings a reload brought meanwhile, which wait for it
@@ -127,6 +133,7 @@ void fo_load_history(failover_t *f);
 void fo_on_event(const event_t *ev, void *ud);
 const char *fo_kind_str(op_kind_t k);
 void fo_forget_before(failover_t *f);
+void fo_forget_carried(failover_t *f);
 void fo_remember_before(failover_t *f, const cluster_t *c);
 json_t *fo_received_went_back(failover_t *f, const cluster_t *c);
 void fo_op_hold(failover_t *f);

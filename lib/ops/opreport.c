@@ -25,24 +25,53 @@ void fo_forget_before(failover_t *f)
     f->regress_reported = false;
 }
 
+void fo_forget_carried(failover_t *f)
+{
+    for (size_t i = 0; i < f->n_carried; i++)
+        observation_clear(&f->carried[i]);
+    free(f->carried);
+    f->carried = NULL;
+    f->n_carried = 0;
+}
+
+/* The GTID part of an observation, copied into b (cleared). */
+static void copy_gtids(observation_t *b, const observation_t *o)
+{
+    b->ok = o->ok;
+    b->at = o->at;
+    b->family = o->family;
+    b->replica = o->replica;
+    b->gtid_executed = o->gtid_executed ? xstrdup(o->gtid_executed) : NULL;
+    b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
+    b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
+    b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
+    observation_parse_gtids(b);
+}
+
 /* Keeps what every node had received as last observed before the failover. */
 void fo_remember_before(failover_t *f, const cluster_t *c)
 {
     fo_forget_before(f);
     f->before = xcalloc(c->n_nodes + 1, sizeof *f->before);
     f->n_before = c->n_nodes;
-    for (size_t i = 0; i < c->n_nodes; i++) {
-        const observation_t *o = &c->nodes[i].last_ok;
-        observation_t *b = &f->before[i];
-        b->ok = o->ok;
-        b->at = o->at;
-        b->family = o->family;
-        b->replica = o->replica;
-        b->gtid_executed = o->gtid_executed ? xstrdup(o->gtid_executed) : NULL;
-        b->received_gtids = o->received_gtids ? xstrdup(o->received_gtids) : NULL;
-        b->executed_gtids = o->executed_gtids ? xstrdup(o->executed_gtids) : NULL;
-        b->gtid_error = o->gtid_error ? xstrdup(o->gtid_error) : NULL;
-        observation_parse_gtids(b);
+    for (size_t i = 0; i < c->n_nodes; i++)
+        copy_gtids(&f->before[i], &c->nodes[i].last_ok);
+}
+
+/* Remembers, past the end of this operation, what the replicas in back had
+ * received before they went backwards. */
+static void carry_regressed(failover_t *f, const cluster_t *c, json_t *back)
+{
+    size_t k;
+    json_t *r;
+    json_array_foreach(back, k, r)
+    {
+        int i = cluster_find_node_by_name(c, json_string_value(json_object_get(r, "node")));
+        if (i < 0 || (size_t)i >= f->n_before)
+            continue;
+        f->carried = xrealloc(f->carried, (f->n_carried + 1) * sizeof *f->carried);
+        memset(&f->carried[f->n_carried], 0, sizeof *f->carried);
+        copy_gtids(&f->carried[f->n_carried++], &f->before[i]);
     }
 }
 
@@ -478,6 +507,7 @@ void fo_promote_done(exec_t *x, exec_outcome_t outcome, const char *msg, void *u
  * nothing was made writable, the replicas' IO threads are stopped. */
 void fo_abort_regressed(failover_t *f, json_t *back)
 {
+    carry_regressed(f, monitor_cluster(f->m), back);
     buf_t who = BUF_INIT;
     size_t k;
     json_t *r;
