@@ -149,7 +149,8 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     r->plan = NULL;
     free(r->seen);
     free(r->primary_state);
-    r->seen = r->primary_state = NULL;
+    free(r->node_state);
+    r->seen = r->primary_state = r->node_state = NULL;
     rejoin__enter(r, REJOIN_PHASE_WATCHING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     r->idx = -1;
     if (r->has_next_s) {
@@ -330,6 +331,12 @@ static void start_rejoin(rejoin_t *r)
     rejoin__run(r, &r->node, s->sql, repointed);
 }
 
+static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg);
+
+/* The node's state is read first and the primary's after it: what the node
+ * received from the primary's history (through another node, say) is then in
+ * the primary's state too. The other order let writes the primary committed
+ * between the two reads look like the node's own. */
 static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     rejoin_t *r = arg;
@@ -338,15 +345,24 @@ static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         rejoin_failed(r, err->msg);
         return;
     }
-    const char *mine = rejoin__first_value(res);
+    const char *v = rejoin__first_value(res);
+    free(r->node_state);
+    r->node_state = v ? xstrdup(v) : NULL;
     /* What is remembered as looked at is the state checked here, which may
      * be newer than the probe's that started the look: remembering the
      * probe's made the next probe (showing the newer state) start the same
      * check, and its report, again. */
-    if (mine) {
+    if (v) {
         free(r->seen);
-        r->seen = xstrdup(mine);
+        r->seen = xstrdup(v);
     }
+    rejoin__run(r, &r->primary, r->plan->steps[REJOIN_STEP_PRIMARY].sql, primary_read);
+}
+
+/* Compares the node's state with the primary's, and acts on it. */
+static void compare_read(rejoin_t *r)
+{
+    const char *mine = r->node_state;
     bool mariadb = r->node.flavor.family == FAMILY_MARIADB;
     char *errant = NULL;
     char e[512];
@@ -403,9 +419,9 @@ static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t
         return;
     }
     const char *v = rejoin__first_value(res);
+    free(r->primary_state);
     r->primary_state = xstrdup(v ? v : "");
-    /* still comparing: the node's own state next */
-    rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
+    compare_read(r);
 }
 
 /* ---- looking ---------------------------------------------------------------------- */
@@ -492,6 +508,6 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
         return;
     }
     rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
-                  "reading the primary's GTID state");
-    rejoin__run(r, &r->primary, r->plan->steps[REJOIN_STEP_PRIMARY].sql, primary_read);
+                  "reading the node's GTID state, then the primary's");
+    rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
 }

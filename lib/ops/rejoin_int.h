@@ -40,6 +40,7 @@ struct rejoin {
     bool node_replica;   /* it had a replication source configured */
     char *seen;          /* its GTID state as observed: what the memo keeps */
     char *primary_state; /* what the primary has (set or binlog state) */
+    char *node_state;    /* the node's GTID state as read for the check, or NULL */
     uint64_t started;
     uv_timer_t timer;
     bool timer_on;
