@@ -180,3 +180,46 @@ bool guard_tick(guard_t *g, uint64_t mono, uint64_t wall, uint64_t interval, uin
     g->last_wall = wall;
     return stalled;
 }
+
+const char *quorum_verdict_str(quorum_verdict_t q)
+{
+    switch (q) {
+    case QUORUM_NO_PRIMARY: return "no_primary";
+    case QUORUM_REACHABLE: return "reachable";
+    case QUORUM_NOT_CONFIRMED: return "not_confirmed";
+    case QUORUM_NO_OBSERVERS: return "no_quorum_of_observers";
+    case QUORUM_PARTITIONED: return "partitioned_from_leader";
+    case QUORUM_DEAD_CONFIRMED: return "dead_confirmed";
+    }
+    return "?";
+}
+
+verdict_t detect_combine(verdict_t local, quorum_verdict_t q, char *why, size_t why_len)
+{
+    if (local != VERDICT_DEAD || q == QUORUM_DEAD_CONFIRMED)
+        return local;
+    switch (q) {
+    case QUORUM_PARTITIONED:
+        say(why, why_len, "the replicas confirm the primary is lost, but most of the other "
+                          "managers still reach it: this manager is cut off from it; no failover");
+        return VERDICT_UNREACHABLE;
+    case QUORUM_NO_OBSERVERS:
+        say(why, why_len, "the replicas confirm the primary is lost, but too few managers have a "
+                          "fresh view of it to confirm; observing without acting");
+        break;
+    case QUORUM_NOT_CONFIRMED:
+        say(why, why_len, "the replicas confirm the primary is lost, but fewer than the quorum of "
+                          "managers can't reach it; waiting for them to confirm");
+        break;
+    case QUORUM_REACHABLE:
+        say(why, why_len, "the replicas confirm the primary is lost, but this manager's latest "
+                          "view has it reachable; observing");
+        break;
+    case QUORUM_NO_PRIMARY:
+    case QUORUM_DEAD_CONFIRMED:
+        say(why, why_len, "the replicas confirm the primary is lost, but the managers' quorum has "
+                          "no primary to judge; observing without acting");
+        break;
+    }
+    return VERDICT_SUSPECT;
+}

@@ -106,4 +106,30 @@ typedef struct {
 bool guard_tick(guard_t *g, uint64_t mono, uint64_t wall, uint64_t interval, uint64_t threshold,
                 uint64_t grace);
 
+/* The verdict of several managers on the primary (quorum.h computes it from
+ * their observation records; docs/ha.md, "The verdict from several vantage
+ * points"). */
+typedef enum {
+    QUORUM_NO_PRIMARY,       /* no primary to judge */
+    QUORUM_REACHABLE,        /* this manager reaches the primary */
+    QUORUM_NOT_CONFIRMED,    /* enough fresh views, but fewer than quorum say unreachable */
+    QUORUM_NO_OBSERVERS,     /* fewer than quorum managers have a fresh view */
+    QUORUM_PARTITIONED,      /* this manager can't reach it; most fresh peers can */
+    QUORUM_DEAD_CONFIRMED,   /* at least quorum fresh views say unreachable */
+} quorum_verdict_t;
+#define QUORUM_VERDICTS 6
+
+/* "no_primary", "reachable", "not_confirmed", "no_quorum_of_observers",
+ * "partitioned_from_leader", "dead_confirmed". */
+const char *quorum_verdict_str(quorum_verdict_t q);
+
+/* The final verdict when several managers watch the cluster: the detector's
+ * own (replica confirmation, from this manager's probes) and the managers'
+ * quorum must both say the primary is gone for it to be dead. Otherwise:
+ * partitioned from the primary while peers see it is unreachable (alert, no
+ * failover); anything short of a confirmation is suspect (keep observing);
+ * a detector verdict short of dead stands as it is. why (may be NULL)
+ * receives one sentence when the quorum changed the detector's verdict. */
+verdict_t detect_combine(verdict_t local, quorum_verdict_t q, char *why, size_t why_len);
+
 #endif
