@@ -314,6 +314,56 @@ static void render_routing(buf_t *out, const json_t *c)
         cr_wrap(out, "  automatic failover blocked until ", 4, until);
 }
 
+/* The managers' views of the primary when several managers watch the
+ * cluster (docs/ha.md): the quorum verdict and why, then one line per
+ * manager with its vote. Nothing for a manager on its own. */
+static void render_vantage(buf_t *out, const json_t *v)
+{
+    if (!json_is_object(v))
+        return;
+    buf_t b = BUF_INIT;
+    json_t *q = json_object_get(v, "quorum"), *n = json_object_get(v, "managers_configured");
+    buf_printf(&b, "%s", cr_str_or(v, "verdict", "?"));
+    if (json_is_integer(q) && json_is_integer(n))
+        buf_printf(&b, " (quorum %lld of %lld)", json_integer_value(q), json_integer_value(n));
+    if (cr_nonempty(cr_str(v, "reason")))
+        buf_printf(&b, ": %s", cr_str(v, "reason"));
+    cr_wrap(out, "  managers: ", 4, buf_str(&b));
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(v, "managers"), i, m)
+    {
+        if (!json_is_object(m))
+            continue;
+        buf_reset(&b);
+        buf_printf(&b, "%s", cr_str_or(m, "id", "?"));
+        const char *sep = " (";
+        if (json_is_true(json_object_get(m, "self"))) {
+            buf_printf(&b, "%sthis manager", sep);
+            sep = ", ";
+        }
+        if (cr_nonempty(cr_str(m, "zone"))) {
+            buf_printf(&b, "%szone %s", sep, cr_str(m, "zone"));
+            sep = ", ";
+        }
+        json_t *age = json_object_get(m, "age_ms");
+        if (!json_is_true(json_object_get(m, "self")) && json_is_integer(age)) {
+            char d[32];
+            double sec = (double)json_integer_value(age) / 1000.0;
+            if (sec < 60)
+                snprintf(d, sizeof d, "%.1fs", sec < 0 ? 0 : sec);
+            else
+                cr_fmt_duration(d, sizeof d, sec);
+            buf_printf(&b, "%srecord %s old", sep, d);
+            sep = ", ";
+        }
+        buf_printf(&b, "%s: %s", *sep == ',' ? ")" : "", cr_str_or(m, "vote", "?"));
+        if (cr_nonempty(cr_str(m, "why")))
+            buf_printf(&b, ": %s", cr_str(m, "why"));
+        cr_wrap(out, "    ", 6, buf_str(&b));
+    }
+    buf_free(&b);
+}
 
 static void render_cluster(buf_t *out, const json_t *c)
 {
@@ -345,6 +395,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         cr_wrap(out, "  ", 4, buf_str(&b));
         buf_free(&b);
     }
+    render_vantage(out, json_object_get(c, "vantage"));
     render_failover(out, json_object_get(c, "failover"));
     render_auto_blocked(out, c);
     size_t i;

@@ -17,6 +17,7 @@
 #include "detect.h"
 #include "family.h"
 #include "gtid.h"
+#include "quorum.h"
 
 typedef enum { ROLE_UNKNOWN, ROLE_PRIMARY, ROLE_REPLICA } role_t;
 typedef enum { RULE_PREFER, RULE_NEUTRAL, RULE_PREFER_NOT, RULE_MUST_NOT } promotion_rule_t;
@@ -218,6 +219,10 @@ typedef struct {
      * look at it begun before then still shows it read-only: it counts as
      * writable until a newer probe says what it is. */
     uint64_t promoted_at;
+    /* The managers' views of the primary and their verdict (quorum.h) when
+     * several managers watch the cluster; n_votes is 0 for a manager on its
+     * own, and status then shows nothing of it. */
+    quorum_result_t vantage;
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

@@ -65,27 +65,33 @@ void obsrec_free(obsrec_t *r)
 
 /* ---- encoding ---- */
 
-static json_t *str_or_null(const char *s)
+/* Unknown and empty values are left out (the decoder reads an absent member
+ * as null), which keeps records small: an encoding is never longer than the
+ * record it was decoded from. */
+static void set_str(json_t *j, const char *key, const char *s)
 {
-    return s ? json_string(s) : json_null();
+    if (s && *s)
+        json_object_set_new(j, key, json_string(s));
 }
 
 static json_t *node_to_json(const obsrec_node_t *n)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "name", str_or_null(n->name));
+    set_str(j, "name", n->name);
     json_object_set_new(j, "reachable", json_boolean(n->reachable));
     json_object_set_new(j, "since_ms", json_integer((json_int_t)n->since_ms));
-    json_object_set_new(j, "error", n->error == OBS_ERR_NONE ? json_null()
-                                                             : json_string(obs_err_str(n->error)));
-    json_object_set_new(j, "io", n->io == IO_UNKNOWN ? json_null() : json_string(io_state_str(n->io)));
-    json_object_set_new(j, "sql", n->sql < 0 ? json_null() : json_boolean(n->sql));
-    json_object_set_new(j, "source", str_or_null(n->source));
-    json_object_set_new(j, "gtid", n->gtid_hash[0]
-                                       ? json_pack("{s:s, s:I}", "hash", n->gtid_hash, "count",
-                                                   (json_int_t)n->gtid_count)
-                                       : json_null());
-    json_object_set_new(j, "lag_ms", n->lag_ms < 0 ? json_null() : json_integer(n->lag_ms));
+    if (n->error != OBS_ERR_NONE)
+        json_object_set_new(j, "error", json_string(obs_err_str(n->error)));
+    if (n->io != IO_UNKNOWN)
+        json_object_set_new(j, "io", json_string(io_state_str(n->io)));
+    if (n->sql >= 0)
+        json_object_set_new(j, "sql", json_boolean(n->sql));
+    set_str(j, "source", n->source);
+    if (n->gtid_hash[0])
+        json_object_set_new(j, "gtid", json_pack("{s:s, s:I}", "hash", n->gtid_hash, "count",
+                                                 (json_int_t)n->gtid_count));
+    if (n->lag_ms >= 0)
+        json_object_set_new(j, "lag_ms", json_integer(n->lag_ms));
     return j;
 }
 
@@ -96,12 +102,12 @@ json_t *obsrec_to_json(const obsrec_t *r)
         json_array_append_new(nodes, node_to_json(&r->nodes[i]));
     json_t *j = json_object();
     json_object_set_new(j, "v", json_integer(r->version ? r->version : OBSREC_VERSION));
-    json_object_set_new(j, "manager", str_or_null(r->manager));
-    json_object_set_new(j, "zone", json_string(r->zone ? r->zone : ""));
-    json_object_set_new(j, "cluster", str_or_null(r->cluster));
+    set_str(j, "manager", r->manager);
+    set_str(j, "zone", r->zone);
+    set_str(j, "cluster", r->cluster);
     json_object_set_new(j, "seq", json_integer((json_int_t)r->seq));
     json_object_set_new(j, "published_at", json_integer((json_int_t)r->published_at));
-    json_object_set_new(j, "primary", str_or_null(r->primary));
+    set_str(j, "primary", r->primary);
     json_object_set_new(j, "nodes", nodes);
     return j;
 }

@@ -8,9 +8,14 @@
  *   {"v": 1, "manager": "m1", "zone": "dc1", "cluster": "main", "seq": 42,
  *    "published_at": 1795474201123, "primary": "db1",
  *    "nodes": [{"name": "db1", "reachable": false, "since_ms": 5200,
- *               "error": "timeout", "io": null, "sql": null, "source": null,
- *               "gtid": {"hash": "9c3b5e0f1a2d4c6e", "count": 4242},
- *               "lag_ms": null}, ...]}
+ *               "error": "timeout",
+ *               "gtid": {"hash": "9c3b5e0f1a2d4c6e", "count": 4242}},
+ *              {"name": "db2", "reachable": true, "since_ms": 86400000,
+ *               "io": "yes", "sql": true, "source": "10.0.0.1:3306",
+ *               "gtid": {...}, "lag_ms": 120}]}
+ *
+ * A member that is unknown or does not apply (a node that is no replica has
+ * no io, sql, source or lag_ms) is left out or null.
  *
  * Times: a manager's monotonic clock means nothing on another host, and its
  * wall clock may be off. So a node's state carries its age at publish time

@@ -5,6 +5,7 @@
 #include "durability.h"
 #include "elect.h"
 #include "jtext.h"
+#include "quorum.h"
 #include "timefmt.h"
 #include "tls.h"
 
@@ -121,5 +122,7 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
                           c->primary >= 0 ? jtext(c->nodes[c->primary].name) : json_null(),
                           "issues", issues, "nodes", nodes);
     json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
+    if (c->vantage.n_votes)
+        json_object_set_new(j, "vantage", quorum_json(&c->vantage));
     return j;
 }
