@@ -284,15 +284,16 @@ bool quorum_evaluate(const quorum_input_t *in, uint64_t now, quorum_result_t *ou
         put(v->manager, sizeof v->manager, "%s", in->managers[i]);
         v->age_ms = -1;
         v->state_ms = -1;
+        v->self = strcmp(in->managers[i], in->self) == 0;
         if (!in->primary) {
             v->vote = VOTE_MISSING;
             put(v->why, sizeof v->why, "no primary to judge");
-        } else if (strcmp(in->managers[i], in->self) == 0) {
+        } else if (v->self) {
             judge_self(v, in);
         } else {
             judge_peer(v, in, now);
         }
-        if (strcmp(in->managers[i], in->self) == 0)
+        if (v->self)
             self = v;
         out->count[v->vote]++;
     }
