@@ -218,10 +218,13 @@ static quorum_verdict_t decide(const quorum_result_t *r, const quorum_vote_t *se
 {
     const unsigned *c = r->count;
     unsigned fresh = c[VOTE_UNREACHABLE] + c[VOTE_UNSURE] + c[VOTE_REACHABLE];
-    if (c[VOTE_UNREACHABLE] >= r->needed)
-        return QUORUM_DEAD_CONFIRMED;
+    /* A manager that reaches the primary never calls it dead, whatever the
+     * others say (its detector would not either): with quorum 1 this is the
+     * single manager's rule. */
     if (self->vote == VOTE_REACHABLE || self->vote == VOTE_UNSURE)
         return QUORUM_REACHABLE;
+    if (c[VOTE_UNREACHABLE] >= r->needed)
+        return QUORUM_DEAD_CONFIRMED;
     /* Peers with a fresh view: all fresh views but this manager's own. */
     unsigned peers_fresh = fresh - (self->vote == VOTE_UNREACHABLE ? 1 : 0);
     if (self->vote == VOTE_UNREACHABLE && c[VOTE_REACHABLE] * 2 > peers_fresh)

@@ -22,9 +22,10 @@
  *
  * The verdict, in this order:
  *   no_primary               there is no primary to judge
- *   dead_confirmed           at least quorum managers vote unreachable
  *   reachable                this manager reaches the primary (or failed to
- *                            for less than down_after)
+ *                            for less than down_after), whatever the others
+ *                            say
+ *   dead_confirmed           at least quorum managers vote unreachable
  *   partitioned_from_leader  this manager votes unreachable but more than
  *                            half of the peers with a fresh view reach the
  *                            primary: the manager is cut off, not the primary

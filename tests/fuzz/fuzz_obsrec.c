@@ -1,8 +1,9 @@
 /* Observation records as other managers publish them (obsrec.h): any bytes
  * are decoded without crashing; a record that decodes encodes again, and the
  * encoding decodes to the same record; and fed to the verdict (quorum.h) as a
- * peer's record, the votes add up and a dead verdict always has its quorum
- * of fresh unreachable votes. */
+ * peer's record, the votes add up, a dead verdict always has its quorum of
+ * fresh unreachable votes, and a manager that reaches the primary never
+ * reaches another verdict than "reachable". */
 #include "fuzz.h"
 #include "obsrec.h"
 #include "quorum.h"
@@ -32,6 +33,9 @@ static void verdict_of(const obsrec_t *r)
                    "a record 10 s old is %s", vote_str(res.votes[2].vote));
         FUZZ_CHECK(res.verdict != QUORUM_DEAD_CONFIRMED || res.count[VOTE_UNREACHABLE] >= 2,
                    "dead with %u unreachable votes", res.count[VOTE_UNREACHABLE]);
+        FUZZ_CHECK(!self_up || res.verdict == QUORUM_REACHABLE,
+                   "this manager reaches the primary, yet the verdict is %s",
+                   quorum_verdict_str(res.verdict));
         json_decref(quorum_json(&res));
     }
 }
