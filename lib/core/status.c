@@ -7,6 +7,7 @@
 #include "jtext.h"
 #include "timefmt.h"
 #include "tls.h"
+#include "topology.h"
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -121,5 +122,9 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
                           c->primary >= 0 ? jtext(c->nodes[c->primary].name) : json_null(),
                           "issues", issues, "nodes", nodes);
     json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
+    int partner = topology_dual_partner(c, c->primary);
+    json_object_set_new(j, "topology", json_string(topology_kind(c)));
+    json_object_set_new(j, "dual_partner",
+                        partner >= 0 ? jtext(c->nodes[partner].name) : json_null());
     return j;
 }
