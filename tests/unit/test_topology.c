@@ -9,6 +9,7 @@
 #include "elect.h"
 #include "model.h"
 #include "plan.h"
+#include "rejoin_compare.h"
 #include "topology.h"
 
 #define U1 "3e11fa47-71ca-11e1-9e33-c80aa9429562"
@@ -50,8 +51,8 @@ static void build(cluster_t *c, const nd_t *d, size_t n, int known_primary)
             o.replica = true;
             o.source_host = xstrdup(d[i].src == OUTSIDE ? "192.0.2.1" : src);
             o.source_port = 3306;
-            o.io = d[i].io ? IO_YES : IO_NO;
-            o.sql_running = true;
+            o.io = d[i].io ? IO_YES : IO_NO; /* io false: both threads stopped */
+            o.sql_running = d[i].io;
             o.received_gtids = xstrdup(gt);
             o.executed_gtids = xstrdup(gt);
         }
@@ -276,5 +277,29 @@ Test(topology, election_prefers_the_partner_on_ties_only)
     e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
     cr_assert_eq(e->chosen, 1, "db2 holds more than the partner: %s", e->why);
     elect_free(e);
+    cluster_free(&c);
+}
+
+/* After a failover the old half of the pair comes back pointing at its
+ * partner, the primary now, with its replication stopped (servers start
+ * with skip_replica_start): the rejoin checks it like an old primary. A
+ * replica of the primary that replicates, or whose replication is broken,
+ * is left alone. */
+Test(topology, a_stopped_replica_of_the_primary_is_checked_for_a_rejoin)
+{
+    cluster_t c;
+    rejoin_memo_t memo[3] = {0};
+    nd_t d[] = {{true, true, 1, false, 100}, ND(true, false, NONE), ND(true, true, 1)};
+    build(&c, d, 3, 1);
+    int node = -1;
+    cr_assert_eq(rejoin_next(&c, memo, 1000, 500, &node), REJOIN_CHECK);
+    cr_assert_eq(node, 0);
+    c.nodes[0].last_ok.last_io_errno = 2003;
+    cr_assert_eq(rejoin_next(&c, memo, 1000, 500, &node), REJOIN_NOTHING, "broken: an issue");
+    cluster_free(&c);
+
+    nd_t running[] = {ND(true, true, 1), ND(true, false, NONE), ND(true, true, 1)};
+    build(&c, running, 3, 1);
+    cr_assert_eq(rejoin_next(&c, memo, 1000, 500, &node), REJOIN_NOTHING);
     cluster_free(&c);
 }
