@@ -22,7 +22,8 @@ semi-sync; both flavors; the write checker through the VIP.
    one writable node, db3 follows it, no acknowledged write lost.
 5. db1 returns writable: fenced (read-only), then rejoined as db2's replica
    (it pointed at db2 all along; its replication, stopped by the restart, is
-   checked and started). New writes reach it; at the end every node holds
+   checked and started; auto_rejoin is off: a node with a replication source
+   needs no such decision). New writes reach it; at the end every node holds
    the same GTIDs."""
 import os
 import sys
@@ -176,8 +177,9 @@ def scenario(flavor):
         labkit.log("%s: %s" % (flavor, msg))
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-dual-" + flavor), semisync=True,
                        topology="dual") as lab:
-        extra = fokit.vip_hook(lab) + "\n    auto_rejoin = true;"
-        with fokit.Daemon(lab, cluster_extra=extra) as d:
+        # auto_rejoin stays off: the returning db1 has a replication source
+        # (db2), so its rejoin needs no such decision (docs/recovery.md).
+        with fokit.Daemon(lab, cluster_extra=fokit.vip_hook(lab)) as d:
             d.start()
             wait_pair(d, "db1", "db2")
             check(not d.cluster()["issues"], "the pair is no issue: %s" % d.cluster()["issues"])

@@ -283,15 +283,17 @@ Test(topology, election_prefers_the_partner_on_ties_only)
 /* After a failover the old half of the pair comes back pointing at its
  * partner, the primary now, with its replication stopped (servers start
  * with skip_replica_start): the rejoin checks it like an old primary. A
- * replica of the primary that replicates, or whose replication is broken,
- * is left alone. */
-Test(topology, a_stopped_replica_of_the_primary_is_checked_for_a_rejoin)
+ * replica of the primary that replicates, whose replication is broken, or
+ * that was not down (an operator stopped it), is left alone. */
+Test(topology, a_returning_stopped_replica_of_the_primary_is_checked_for_a_rejoin)
 {
     cluster_t c;
     rejoin_memo_t memo[3] = {0};
     nd_t d[] = {{true, true, 1, false, 100}, ND(true, false, NONE), ND(true, true, 1)};
     build(&c, d, 3, 1);
     int node = -1;
+    cr_assert_eq(rejoin_next(&c, memo, 1000, 500, &node), REJOIN_NOTHING, "never down");
+    memo[0].returned = true;
     cr_assert_eq(rejoin_next(&c, memo, 1000, 500, &node), REJOIN_CHECK);
     cr_assert_eq(node, 0);
     c.nodes[0].last_ok.last_io_errno = 2003;
