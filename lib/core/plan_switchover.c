@@ -144,20 +144,25 @@ static void dual_promote_sql(const plan_t *p, int node, const plan_opts_t *o, st
  * is not repointed. Its replication is restarted (no CHANGE) only where
  * something must change: with semi-sync, its source side off and its
  * replica side on, which the receiver takes up when it reconnects; or when
- * it was not running. Under reliability that happens early (group eg: it is
- * read-only by then), so that it acknowledges the candidate's first commits.
- * Then it is verified like any repointed node. */
+ * it was not running. That happens after traffic moved (group rg), as an
+ * old primary's repoint does, unless it is to be the candidate's only
+ * replica: then, under reliability, before the promotion (group eg: it is
+ * read-only by then), so that it acknowledges the candidate's first commits
+ * (see plan__describe_repoint). Then it is verified like any repointed node. */
 static void dual_old_primary_steps(const cluster_t *c, plan_t *p, int eg, int rg, int vg,
                                    const plan_opts_t *o)
 {
     int cand = p->candidate, old = p->old_primary;
     const observation_t *ob = &c->nodes[old].last_ok;
     const flavor_t *f = &p->flavors[old];
-    bool running = ob->io == IO_YES && ob->sql_running;
+    bool running = ob->io == IO_YES && ob->sql_running, others = false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        others = others || ((int)i != cand && (int)i != old && c->nodes[i].up &&
+                            plan__follows(c, (int)i, old));
     step_t *s;
     if (o->semisync || !running) {
-        s = STEP(p, STEP_SQL, eg >= 0 ? eg : rg, old, o->step_timeout_ms, "restart_replica:%s",
-                 plan__nm(c, old));
+        s = STEP(p, STEP_SQL, eg >= 0 && !others ? eg : rg, old, o->step_timeout_ms,
+                 "restart_replica:%s", plan__nm(c, old));
         buf_t b = BUF_INIT;
         buf_printf(&b, "%s; ", flavor_sql_stop_replica(f));
         if (o->semisync)

@@ -190,9 +190,10 @@ Test(topology, switchover_reliability_flips_roles_without_repointing_the_pair)
 }
 
 /* With semi-sync the old primary's receiver restarts (no CHANGE) as a
- * semi-sync replica before the candidate is writable, so that it
- * acknowledges the candidate's first commits. The same restart when its
- * replication was seen stopped. */
+ * semi-sync replica: before the candidate is writable when it is to be its
+ * only replica, so that it acknowledges the candidate's first commits; after
+ * traffic moved when another replica, repointed early, does that. The same
+ * restart when its replication was seen stopped. */
 Test(topology, switchover_restarts_the_old_primarys_replication_where_needed)
 {
     cluster_t c;
@@ -211,6 +212,15 @@ Test(topology, switchover_restarts_the_old_primarys_replication_where_needed)
     const char *on = strstr(r->sql, "rpl_semi_sync_replica_enabled = ON");
     const char *start = strstr(r->sql, "START REPLICA");
     cr_assert(off && on && start && off < start && on < start, "%s", r->sql);
+    plan_free(p);
+    cluster_free(&c);
+
+    nd_t three[] = {ND(true, false, 1), ND(true, true, 0), ND(true, true, 0)};
+    build(&c, three, 3, 0);
+    p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(find(p, "restart_replica:db1")->group > find(p, "hook:post_promotion")->group,
+              "db3 acknowledges: db1 restarts after traffic moved");
     plan_free(p);
     cluster_free(&c);
 
