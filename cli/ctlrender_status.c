@@ -172,8 +172,9 @@ static void render_node_tls(buf_t *out, const json_t *n)
 
 
 /* The lines under a node row: what went wrong, and where it replicates from
- * when that is not the cluster's primary. */
-static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
+ * when that is not the cluster's primary (or is the primary's dual partner). */
+static void render_node_notes(buf_t *out, const json_t *n, const char *primary,
+                              const char *partner)
 {
     const json_t *r = json_object_get(n, "replication");
     if (cr_nonempty(cr_str(n, "last_error")))
@@ -189,7 +190,9 @@ static void render_node_notes(buf_t *out, const json_t *n, const char *primary)
             cr_wrap(out, "  filters: ", 11, cr_str(n, "replication_filters"));
         const char *src = cr_str(r, "source");
         buf_t b = BUF_INIT;
-        if (src && primary && strcmp(src, primary) != 0) {
+        if (src && partner && strcmp(src, partner) == 0) {
+            buf_printf(&b, "%s (dual partner)", src);
+        } else if (src && primary && strcmp(src, primary) != 0) {
             buf_printf(&b, "%s (not the primary)", src);
         } else if (!src && cr_str(r, "source_host")) {
             json_t *port = json_object_get(r, "source_port");
@@ -382,6 +385,8 @@ static void render_cluster(buf_t *out, const json_t *c)
     cr_piecef(&l, "paused %s", cr_yes_no(json_object_get(c, "paused")));
     if (json_is_false(json_object_get(c, "auto_failover")))
         cr_piece(&l, "auto-failover off");
+    if (cr_nonempty(cr_str(c, "dual_partner")))
+        cr_piecef(&l, "dual primary with %s", cr_str(c, "dual_partner"));
     buf_putc(out, '\n');
 
     const char *since = cr_str(c, "verdict_since");
@@ -439,7 +444,7 @@ static void render_cluster(buf_t *out, const json_t *c)
         if (!json_is_object(v))
             continue;
         render_node_row(out, v, node_w);
-        render_node_notes(out, v, primary);
+        render_node_notes(out, v, primary, cr_str(c, "dual_partner"));
     }
 }
 

@@ -10,6 +10,7 @@
 #include "flavor.h"
 #include "elect_internal.h"
 #include "gtid.h"
+#include "topology.h"
 
 const char *policy_str(policy_t p)
 {
@@ -122,6 +123,7 @@ typedef struct {
     bool *achievable; /* per candidate: it can end up with everything */
     size_t *order;    /* the eligible candidates, best first */
     size_t ne;
+    int partner;      /* the old primary's dual partner (topology.h), -1 none */
 } run_t;
 
 /* What an exclusion rule looks at: one candidate of the run. */
@@ -386,6 +388,10 @@ static int cmp_candidates(const void *pa, const void *pb, void *arg)
     for (int k = 0; k < 3; k++)
         if (keys_a[k] != keys_b[k])
             return keys_a[k] - keys_b[k];
+    /* Equal so far: the old primary's dual partner first, whose promotion
+     * keeps the pair's shape (topology.h). */
+    if ((a->node == run->partner) != (b->node == run->partner))
+        return a->node == run->partner ? -1 : 1;
     long long ba = a->backlog < 0 ? (1LL << 62) : a->backlog;
     long long bb = b->backlog < 0 ? (1LL << 62) : b->backlog;
     if (ba != bb)
@@ -493,7 +499,8 @@ static void say_choice(run_t *run, const elect_candidate_t *e)
 elect_result_t *elect_run(const cluster_t *c, int old_primary, policy_t policy, const char *want)
 {
     static const observation_t none;
-    run_t run = {.c = c, .old_primary = old_primary, .policy = policy, .want = want};
+    run_t run = {.c = c, .old_primary = old_primary, .policy = policy, .want = want,
+                 .partner = topology_dual_partner(c, old_primary)};
     elect_result_t *r = run.r = xcalloc(1, sizeof *r);
     r->chosen = -1;
     r->most_advanced = -1;

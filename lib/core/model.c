@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "durability.h"
 #include "tls.h"
+#include "topology.h"
 
 void observation_clear(observation_t *o)
 {
@@ -310,7 +311,8 @@ static void node_role_and_issues(cluster_t *c, size_t i)
     if (s < 0)
         cluster_add_issue(c, "%s replicates from %s:%u, which is not in the cluster", nd->name,
                           o->source_host ? o->source_host : "?", o->source_port);
-    else if (c->primary >= 0 && s != c->primary && (int)i != c->primary)
+    else if (c->primary >= 0 && s != c->primary && (int)i != c->primary &&
+             s != topology_dual_partner(c, c->primary))
         cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
                           c->nodes[s].name, c->nodes[c->primary].name);
     if (o->last_sql_errno)

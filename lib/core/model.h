@@ -265,7 +265,8 @@ int cluster_source_of(const cluster_t *c, const observation_t *o);
  *    dead primary is still the primary until a failover);
  *  - with no evidence at all (nothing up) the previous primary is kept.
  * Issues also cover a replica that follows a server outside the cluster, a
- * replica that follows a node other than the primary, broken replication (an
+ * replica that follows a node other than the primary (or than the primary's
+ * dual partner: topology.h), broken replication (an
  * IO or SQL error) and a writable node that replicates.
  * Errant GTIDs are judged by the monitor (they need the GTID algebra; see elect_errant).
  * Returns true when the primary changed. */

@@ -259,7 +259,8 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
     for (size_t i = 0; i < c->n_nodes; i++) {
         const node_t *n = &c->nodes[i];
         bool old = (int)i == old_primary;
-        if ((int)i == cand || (fo && old) || !(n->up || (fo && n->unobservable)) ||
+        if ((int)i == cand || ((fo || kind == PLAN_REPOINT_SWITCHOVER_DUAL) && old) ||
+            !(n->up || (fo && n->unobservable)) ||
             !p->known[i] || (!old && !plan__follows(c, (int)i, old_primary)))
             continue;
         bool early = kind != PLAN_REPOINT_RESUME && reliable && !old;

@@ -43,7 +43,14 @@ void plan__promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *
 /* Availability with semi-sync: the new primary's source side, once a replica follows. */
 void plan__semisync_step(const cluster_t *c, plan_t *p, int group, int cand,
                          const plan_opts_t *o);
-typedef enum { PLAN_REPOINT_FAILOVER, PLAN_REPOINT_SWITCHOVER, PLAN_REPOINT_RESUME } plan_repoint_t;
+/* SWITCHOVER_DUAL: a dual primary's switchover (topology.h), where the old
+ * primary already replicates from the candidate and is left out. */
+typedef enum {
+    PLAN_REPOINT_FAILOVER,
+    PLAN_REPOINT_SWITCHOVER,
+    PLAN_REPOINT_RESUME,
+    PLAN_REPOINT_SWITCHOVER_DUAL
+} plan_repoint_t;
 /* The repoint and verify steps of the nodes that follow the candidate (plan.c). */
 bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int eg, int rg,
                          int vg, const plan_opts_t *o, char *err, size_t errlen);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "topology.h"
 
 /* The old primary made read-only: writes still running after the long-writes
  * bound are killed or end the step (kill decides). */
@@ -119,6 +120,90 @@ static void rollback_steps(const cluster_t *c, plan_t *p, const plan_opts_t *o)
     }
 }
 
+/* The dual primary (topology.h): the candidate is the old primary's partner.
+ * Its promotion keeps its replication from the old primary: under
+ * reliability the old primary is read-only and the candidate has all of it,
+ * so that channel brings nothing until the roles flip back; under
+ * availability it was stopped before the promotion and stays stopped (the
+ * old primary may hold what the candidate lacks: that is reported, and
+ * nothing pulls it in behind the operator's back). */
+static void dual_promote_sql(const plan_t *p, int node, const plan_opts_t *o, step_t *s)
+{
+    const flavor_t *f = &p->flavors[node];
+    buf_t b = BUF_INIT;
+    if (o->semisync && p->policy == POLICY_RELIABILITY)
+        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
+    if (o->semisync)
+        buf_printf(&b, "%s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, false));
+    buf_puts(&b, flavor_sql_set_read_only(f, FLAVOR_WRITABLE));
+    plan__set_sql(s, buf_str(&b));
+    buf_free(&b);
+}
+
+/* The dual primary's old primary already replicates from the candidate: it
+ * is not repointed. Its replication is restarted (no CHANGE) only where
+ * something must change: with semi-sync, its source side off and its
+ * replica side on, which the receiver takes up when it reconnects; or when
+ * it was not running. That happens after traffic moved (group rg), as an
+ * old primary's repoint does, unless it is to be the candidate's only
+ * replica: then, under reliability, before the promotion (group eg: it is
+ * read-only by then), so that it acknowledges the candidate's first commits
+ * (see plan__describe_repoint). Then it is verified like any repointed node. */
+static void dual_old_primary_steps(const cluster_t *c, plan_t *p, int eg, int rg, int vg,
+                                   const plan_opts_t *o)
+{
+    int cand = p->candidate, old = p->old_primary;
+    const observation_t *ob = &c->nodes[old].last_ok;
+    const flavor_t *f = &p->flavors[old];
+    bool running = ob->io == IO_YES && ob->sql_running, others = false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        others = others || ((int)i != cand && (int)i != old && c->nodes[i].up &&
+                            plan__follows(c, (int)i, old));
+    step_t *s;
+    if (o->semisync || !running) {
+        s = STEP(p, STEP_SQL, eg >= 0 && !others ? eg : rg, old, o->step_timeout_ms,
+                 "restart_replica:%s", plan__nm(c, old));
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "%s; ", flavor_sql_stop_replica(f));
+        if (o->semisync)
+            buf_printf(&b, "%s; %s; ", flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, false),
+                       flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_REPLICA, true));
+        buf_puts(&b, flavor_sql_start_replica(f));
+        plan__set_sql(s, buf_str(&b));
+        buf_free(&b);
+        s->optional = true;
+        plan__describe(s, "restart %s's replication from its dual partner %s (not repointed)%s",
+                       plan__nm(c, old), plan__nm(c, cand),
+                       o->semisync ? ", as a semi-sync replica" : "");
+    }
+    s = STEP(p, STEP_VERIFY, vg, old, o->verify_timeout_ms, "verify:%s", plan__nm(c, old));
+    s->source = cand;
+    s->optional = true;
+    plan__describe(s, "check that %s replicates from %s", plan__nm(c, old), plan__nm(c, cand));
+}
+
+/* The promotion step of a switchover, and where the dual primary differs. */
+static void promote_step(const cluster_t *c, plan_t *p, int g, bool dual, const plan_opts_t *o)
+{
+    int cand = p->candidate;
+    step_t *s = STEP(p, STEP_SQL, g, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
+    if (!dual) {
+        plan__promote_sql(p, cand, o, s);
+        plan__describe(s, "promote %s: forget replication, make it writable", plan__nm(c, cand));
+        return;
+    }
+    dual_promote_sql(p, cand, o, s);
+    if (p->policy == POLICY_RELIABILITY)
+        plan__describe(s, "promote %s: make it writable; it keeps replicating from its dual "
+                          "partner %s (the pair stays, roles swapped)",
+                       plan__nm(c, cand), plan__nm(c, p->old_primary));
+    else
+        plan__describe(s, "promote %s: make it writable; its replication from its dual partner "
+                          "%s stays stopped (what %s had beyond it is reported)",
+                       plan__nm(c, cand), plan__nm(c, p->old_primary),
+                       plan__nm(c, p->old_primary));
+}
+
 plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t policy,
                         const plan_opts_t *o, char *err, size_t errlen)
 {
@@ -145,15 +230,18 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
         available_pre_steps(c, p, &g, o);
     p->point_of_no_return = p->n;
     int eg = reliable ? g++ : -1; /* see describe_repoint */
-    step_t *s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
-    plan__promote_sql(p, cand, o, s);
-    plan__describe(s, "promote %s: forget replication, make it writable", plan__nm(c, cand));
+    bool dual = topology_dual_partner(c, old_primary) == cand;
+    promote_step(c, p, g++, dual, o);
     plan__add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);
     if (!reliable)
         available_fence_steps(c, p, &g, o);
     int rg = g++, vg = g++;
-    if (!plan__repoint_steps(c, p, PLAN_REPOINT_SWITCHOVER, eg, rg, vg, o, err, errlen))
+    if (!plan__repoint_steps(c, p, dual ? PLAN_REPOINT_SWITCHOVER_DUAL : PLAN_REPOINT_SWITCHOVER,
+                             eg, rg, vg, o, err, errlen))
         goto fail;
+    if (dual)
+        dual_old_primary_steps(c, p, eg, rg, vg, o);
+    step_t *s;
     plan__semisync_step(c, p, g++, cand, o);
     /* The reply then describes the cluster as it is now, not as last probed. */
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
@@ -164,8 +252,9 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     rollback_steps(c, p, o);
 
     buf_t b = BUF_INIT;
-    buf_printf(&b, "switchover of %s (%s) from %s to %s", c->name, policy_str(policy),
-               plan__nm(c, old_primary), plan__nm(c, cand));
+    buf_printf(&b, "switchover of %s (%s) from %s to %s%s", c->name, policy_str(policy),
+               plan__nm(c, old_primary), plan__nm(c, cand),
+               dual ? " (dual primary: a role flip, the pair kept)" : "");
     p->summary = buf_steal(&b);
     return p;
 fail:

@@ -38,7 +38,15 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
             continue;
         if (o->replica) {
             int src = cluster_source_of(c, o);
-            if (src == p || (src < 0 && o->io == IO_YES))
+            /* A replica of the primary back from being down, whose
+             * replication is stopped, not broken (restarted with
+             * skip_replica_start: the old half of a dual primary after a
+             * failover, which pointed at its partner all along), is checked
+             * like an old primary: it holds nothing the primary lacks before
+             * it is started. One an operator stopped is left alone. */
+            bool stopped = memo[i].returned && o->io == IO_NO && !o->sql_running &&
+                           !o->last_io_errno && !o->last_sql_errno;
+            if ((src == p && !stopped) || (src < 0 && o->io == IO_YES))
                 continue; /* a replica of the primary, or of a server outside the cluster */
             /* A replica still following another node of the cluster (it was
              * hung or cut off while an operation repointed the others) is

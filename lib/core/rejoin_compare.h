@@ -18,6 +18,8 @@ typedef struct {
     uint64_t fence_at; /* when a fence of it was last tried; 0: never */
     char *ready;       /* the GTID state it was last reported ready to rejoin with (kept
                           while it is away: one report per state); NULL: none */
+    bool returned;     /* seen down, and not seen replicating since: a replica of the
+                          primary whose replication is stopped is then checked */
 } rejoin_memo_t;
 
 /* Whether two GTID state texts of one node (as the server prints them) are

@@ -8,6 +8,7 @@
 #include "quorum.h"
 #include "timefmt.h"
 #include "tls.h"
+#include "topology.h"
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -124,5 +125,9 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
     json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
     if (c->vantage.n_votes)
         json_object_set_new(j, "vantage", quorum_json(&c->vantage));
+    int partner = topology_dual_partner(c, c->primary);
+    json_object_set_new(j, "topology", json_string(topology_kind(c)));
+    json_object_set_new(j, "dual_partner",
+                        partner >= 0 ? jtext(c->nodes[partner].name) : json_null());
     return j;
 }

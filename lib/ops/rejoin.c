@@ -473,6 +473,19 @@ bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64
     return true;
 }
 
+/* Which nodes are back from being down and not replicating since (see
+ * rejoin_memo_t.returned). */
+static void note_returns(rejoin_t *r, const cluster_t *c)
+{
+    for (size_t i = 0; i < c->n_nodes && i < r->n_memo; i++) {
+        const node_t *n = &c->nodes[i];
+        if (n->probed && !n->up && !n->unobservable)
+            r->memo[i].returned = true;
+        else if (n->up && n->last_ok.ok && n->last_ok.replica && n->last_ok.io == IO_YES)
+            r->memo[i].returned = false;
+    }
+}
+
 void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
 {
     if (r->freeing || r->phase != REJOIN_PHASE_WATCHING)
@@ -484,6 +497,7 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
             free(r->memo[i].checked);
             r->memo[i].checked = NULL;
         }
+    note_returns(r, c);
     int i;
     rejoin_action_t a = rejoin_next(c, r->memo, now, FENCE_RETRY_MS, &i);
     if (a == REJOIN_NOTHING)

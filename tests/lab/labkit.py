@@ -59,6 +59,9 @@ PORT = 3306
 # ("mariadb" or "mysql", see family()) decides the SQL dialect.
 FLAVORS = ("mariadb", "mysql")
 ALL_FLAVORS = ("mariadb", "mysql", "mariadb11")
+# How the lab's nodes replicate (Lab.up): "star" db1 and its replicas; "dual"
+# db1 and db2 replicating from each other (db2 read-only), the rest from db1.
+TOPOLOGIES = ("star", "dual")
 FAMILIES = {"mariadb": "mariadb", "mysql": "mysql", "mariadb11": "mariadb"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,27}$")
 FORMAT = 1
@@ -868,7 +871,7 @@ class Lab:
     @classmethod
     def up(cls, flavor="mariadb", nodes=3, name=None, semisync=False,
            semisync_timeout_ms=10000, vip=True, say=_quiet, tls=False,
-           require_secure_transport=False):
+           require_secure_transport=False, topology="star"):
         """Brings a lab up and returns it: `nodes` servers of `flavor`, db1 the
         writable primary, the others replicating from it with GTID
         auto-positioning and read-only (super_read_only on MySQL). With
@@ -878,8 +881,10 @@ class Lab:
         address as subjectAltName), the servers use them and the replicas'
         channels are TLS, verifying the source's certificate and name;
         require_secure_transport (implies tls) makes every server refuse TCP
-        sessions without TLS. Fails if a lab of that name exists; on any
-        failure everything is removed."""
+        sessions without TLS. topology is one of TOPOLOGIES: "star" (the
+        above), or "dual": db1 and db2 replicate from each other, db1
+        writable, db2 read-only, db3... replicas of db1. Fails if a lab of
+        that name exists; on any failure everything is removed."""
         name = name or default_name()
         if not NAME_RE.match(name):
             raise LabError(f"bad lab name {name!r}: 1-28 of a-z 0-9 -, starting with a letter or digit")
@@ -887,6 +892,10 @@ class Lab:
             raise LabError(f"flavor must be one of {', '.join(ALL_FLAVORS)}")
         if not 1 <= nodes <= 9:
             raise LabError("a lab has 1 to 9 nodes")
+        if topology not in TOPOLOGIES:
+            raise LabError(f"topology must be one of {', '.join(TOPOLOGIES)}")
+        if topology == "dual" and nodes < 2:
+            raise LabError("a dual primary needs at least 2 nodes")
         t0 = time.monotonic()
         version = server_version(flavor)
         _ensure_template(flavor, say)
@@ -904,6 +913,7 @@ class Lab:
         lab = None
         try:
             desc = _describe(name, flavor, version, nodes, subnet, semisync, semisync_timeout_ms)
+            desc["topology"] = topology
             if tls or require_secure_transport:
                 desc["tls"] = {"dir": os.path.join(sdir, "tls"),
                                "ca": os.path.join(sdir, "tls", "ca.pem"),
@@ -921,6 +931,8 @@ class Lab:
                 lab._wait_ready(n)
             t_start = time.monotonic()
             lab._provision()
+            if topology == "dual":
+                lab._provision_dual()
             if vip and nodes:
                 lab.vip_add(lab.nodes[0])
             desc["phase"] = "up"
@@ -1157,6 +1169,28 @@ class Lab:
             q = DIALECT[self.family]["source_clients"]
             wait_for(lambda: int(self.query(primary, q)[0]["Value"]) >= len(replicas), 30,
                      what="every replica to connect as a semi-sync replica")
+
+    def _provision_dual(self):
+        """The active-passive dual primary: db1 (writable) also replicates
+        from db2 (read-only), which replicates from db1. Server ids keep the
+        circle from looping (a server skips events with its own id); on
+        MariaDB db1 starts from its own binlog position (current_pos), having
+        no replica position of its own."""
+        a, b = self.nodes[0], self.nodes[1]
+        env = _provision_env()
+        if self.tls:
+            env = {**env, "REPL_SSL_CA": self.tls["ca"]}
+        pos = ["current_pos"] if self.family == "mariadb" else []
+        self.sql(a, run([os.path.join(PROVISION, "sql.sh"), "replica", self.family,
+                         b.address, str(b.port)] + pos, env=env).stdout)
+
+        def running():
+            r = self.state(a)["replica"]
+            return (r and r["source_host"] == b.address and r["io_running"] == "Yes"
+                    and r["sql_running"] == "Yes")
+        wait_for(running, 60, what=f"{a.name} to replicate from {b.name}")
+        self.desc["nodes"][0]["initial_role"] = "primary (dual)"
+        self.desc["nodes"][1]["initial_role"] = "dual partner"
 
     # ------------------------------------------------------------ access
 
