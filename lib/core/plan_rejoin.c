@@ -27,15 +27,20 @@ plan_t *plan_rejoin(const cluster_t *c, int node, int primary, bool old_primary,
         plan_free(p);
         return NULL;
     }
+    /* The node's state is read first and the primary's after it: what the
+     * node received from the primary's history (through another node, say)
+     * is then in the primary's state too. The other order let writes the
+     * primary committed between the two reads look like the node's own. */
+    step_t *s = STEP(p, STEP_CAPTURE_GTID, 0, node, o->step_timeout_ms, "capture:%s",
+                     plan__nm(c, node));
+    plan__set_sql(s, flavor_sql_gtid_executed(&p->flavors[node]));
+    plan__describe(s, "read what %s holds, to compare it with the primary's", plan__nm(c, node));
     const flavor_t *fp = &p->flavors[primary];
-    step_t *s = STEP(p, STEP_CAPTURE_GTID, 0, primary, o->step_timeout_ms, "capture:%s",
-                     plan__nm(c, primary));
+    s = STEP(p, STEP_CAPTURE_GTID, 1, primary, o->step_timeout_ms, "capture:%s",
+             plan__nm(c, primary));
     plan__set_sql(s, fp->family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
                                                   : flavor_sql_gtid_executed(fp));
     plan__describe(s, "read what the primary %s holds", plan__nm(c, primary));
-    s = STEP(p, STEP_CAPTURE_GTID, 1, node, o->step_timeout_ms, "capture:%s", plan__nm(c, node));
-    plan__set_sql(s, flavor_sql_gtid_executed(&p->flavors[node]));
-    plan__describe(s, "read what %s holds, to compare it with the primary's", plan__nm(c, node));
     s = STEP(p, STEP_SQL, 2, node, o->step_timeout_ms, "rejoin:%s", plan__nm(c, node));
     char why[256];
     /* Read-only first (a node that was fenced or started read-only stays so;
