@@ -392,6 +392,8 @@ plan_t *fo_refresh_plan(failover_t *f, const char *name, const char *desc)
     p->n = 1;
     step_t *s = &p->steps[0];
     s->kind = STEP_REFRESH;
+    s->role = STEP_ROLE_REFRESH;
+    s->hook = FO_HOOK_NONE;
     s->name = xstrdup(name);
     s->desc = xstrdup(desc);
     s->node = s->source = -1;
