@@ -91,7 +91,7 @@ bool exec_reached_point_of_no_return(const exec_t *x);
  * ran), else NULL. */
 const char *exec_journal_failed(const exec_t *x);
 
-/* Shared with the rejoin's verification (both poll SHOW REPLICA STATUS): */
+/* Reading a replica's status (the verify and check_lag polls): */
 /* Reads a replica status result (in flavor f) into o (clear it afterwards,
  * either way); false with why when it can't be read or shows no replication
  * configured. */

@@ -241,11 +241,6 @@ void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
     }
 }
 
-const char *rejoin__first_value(dbconn_result_t *res)
-{
-    const dbconn_rs_t *rs = res ? dbconn_result_set(res, 0) : NULL;
-    return rs && rs->nrows > 0 && rs->ncols > 0 ? dbconn_rs_value(rs, 0, 0) : NULL;
-}
 
 /* ---- check, rejoin, verify ------------------------------------------------------------ */
 

@@ -1,8 +1,10 @@
 /* rejoin_int.h - what the rejoin's files share (not part of rejoin.h's API).
  *
  * rejoin_compare.c is the pure part (what to do next, whether a node's
- * transactions are all on the primary); rejoin.c looks, checks, rejoins and
- * verifies on the loop; rejoin_fence.c fences a writable node. */
+ * transactions are all on the primary); rejoin.c looks, and hands each part
+ * of an action's plan (captures, repoint, verify, fence) to the executor;
+ * rejoin_fence.c fences a writable node; rejoin_journal.c journals the
+ * actions and starts the executor. */
 #ifndef FAILOVERD_REJOIN_INT_H
 #define FAILOVERD_REJOIN_INT_H
 
@@ -94,8 +96,6 @@ enum { REJOIN_STEP_NODE, REJOIN_STEP_PRIMARY, REJOIN_STEP_REPOINT, REJOIN_STEP_V
 /* sql on target t (connecting first when needed); cb gets r, also for a
  * connection that is busy or failed. */
 void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb);
-/* The first value of the first row, or NULL. */
-const char *rejoin__first_value(dbconn_result_t *res);
 /* Ends the action in flight; remember: the node's GTID state counts as looked at. */
 void rejoin__end_action(rejoin_t *r, bool remember);
 /* Enters phase p (rejoin_phase.c): sets it, stamps the time, and emits event
