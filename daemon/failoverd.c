@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "names.h"
 #include "config.h"
 #include "daemon.h"
 #include "defaults.h"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
             "       failoverd --check-config [FILE]     validate FILE and print the effective\n"
             "                                           configuration, passwords masked\n"
             "       failoverd --print-config-doc        the settings reference (Markdown)\n"
+            "       failoverd --print-events-doc        the tables of docs/events.md (Markdown)\n"
             "       failoverd --print-metrics-doc       the metrics reference (Markdown)\n"
             "       failoverd --version | --help\n"
             "exit status: 0 ok, %d invalid configuration, %d bad command line\n",
@@ -99,12 +101,14 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHECK_CONFIG = 256, OPT_PRINT_CONFIG_DOC, OPT_PRINT_METRICS_DOC };
+    enum { OPT_CHECK_CONFIG = 256, OPT_PRINT_CONFIG_DOC, OPT_PRINT_METRICS_DOC,
+           OPT_PRINT_EVENTS_DOC };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", optional_argument, NULL, OPT_CHECK_CONFIG},
         {"print-config-doc", no_argument, NULL, OPT_PRINT_CONFIG_DOC},
         {"print-metrics-doc", no_argument, NULL, OPT_PRINT_METRICS_DOC},
+        {"print-events-doc", no_argument, NULL, OPT_PRINT_EVENTS_DOC},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -136,6 +140,13 @@ int main(int argc, char **argv)
         case OPT_PRINT_CONFIG_DOC: {
             buf_t b = BUF_INIT;
             fo_config_doc(&b);
+            fputs(buf_str(&b), stdout);
+            buf_free(&b);
+            return FO_EXIT_OK;
+        }
+        case OPT_PRINT_EVENTS_DOC: {
+            buf_t b = BUF_INIT;
+            fo_events_doc(&b);
             fputs(buf_str(&b), stdout);
             buf_free(&b);
             return FO_EXIT_OK;

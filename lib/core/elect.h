@@ -150,6 +150,11 @@ char *elect_errant(const observation_t *o, const observation_t *p);
  * catch-up source, and is not judged errant; a primary whose observation has
  * one is treated as not seen for the errant and loss computations. */
 char *elect_gtid_error(const observation_t *o);
+/* The same check as the one parse of o's GTID texts where the observation
+ * enters (the probe): the states it parsed are kept in o (executed_st,
+ * received_st, applied_st; gtids_parsed set), so that the model does not
+ * parse the texts again. Returns the error (for o->gtid_error), or NULL. */
+char *elect_gtid_enter(observation_t *o);
 
 /* What a replica had received (executed ∪ retrieved, or the furthest MariaDB
  * position) when observed as `before` that it no longer holds as `after`:

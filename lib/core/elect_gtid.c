@@ -198,40 +198,80 @@ char *elect_lost(const cluster_t *c, int old_primary, const elect_result_t *e, c
 
 /* ---- the parse check at the boundary, and received sets that go backwards ---- */
 
-/* Appends "NAME 'TEXT': why" to b when text does not parse in the flavor. */
-static bool check_one(buf_t *b, bool mysql, const char *name, const char *text)
+/* Parses text (the value of name) in the flavor: its state, or NULL with
+ * "NAME 'TEXT': why" appended to b (*ok false) when it does not parse. An
+ * absent text is no state and no error. */
+static gtid_state_t *parse_one(buf_t *b, bool *ok, bool mysql, const char *name,
+                               const char *text)
 {
-    if (!text)
-        return true;
+    if (!text || !*ok)
+        return NULL;
     char err[256] = "";
     gtid_state_t *s =
         gtid_state_parse(mysql ? FAMILY_MYSQL : FAMILY_MARIADB, text, err, sizeof err);
-    bool ok = s != NULL;
-    gtid_state_free(s);
-    if (!ok)
+    if (!s) {
+        *ok = false;
         buf_printf(b, "%s '%.200s' can't be parsed: %s", name, text, err[0] ? err : "invalid");
-    return ok;
+    }
+    return s;
+}
+
+/* Every GTID text of o parsed once, in a fixed order (the first that fails
+ * is the error): the executed, received and applied states into st[0..2]
+ * (all NULL on an error); the error text, or NULL. */
+static char *parse_all(const observation_t *o, gtid_state_t *st[3])
+{
+    bool mysql = o->family != FAMILY_MARIADB, ok = true;
+    buf_t b = BUF_INIT;
+    gtid_state_t *extra[2] = {NULL, NULL};
+    st[0] = parse_one(&b, &ok, mysql, mysql ? "@@gtid_executed" : "@@gtid_binlog_pos",
+                      o->gtid_executed);
+    if (!mysql) {
+        extra[0] = parse_one(&b, &ok, false, "@@gtid_current_pos", o->gtid_current_pos);
+        extra[1] = parse_one(&b, &ok, false, "@@gtid_slave_pos", o->gtid_slave_pos);
+    }
+    st[1] = parse_one(&b, &ok, mysql, mysql ? "Retrieved_Gtid_Set" : "Gtid_IO_Pos",
+                      o->received_gtids);
+    st[2] = parse_one(&b, &ok, mysql, mysql ? "Executed_Gtid_Set" : "Gtid_Slave_Pos",
+                      o->executed_gtids);
+    gtid_state_free(extra[0]);
+    gtid_state_free(extra[1]);
+    if (ok) {
+        buf_free(&b);
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        gtid_state_free(st[i]);
+        st[i] = NULL;
+    }
+    return buf_steal(&b);
 }
 
 char *elect_gtid_error(const observation_t *o)
 {
     if (!o->ok)
         return NULL;
-    bool mysql = o->family != FAMILY_MARIADB;
-    buf_t b = BUF_INIT;
-    bool ok = mysql ? check_one(&b, true, "@@gtid_executed", o->gtid_executed) &&
-                          check_one(&b, true, "Retrieved_Gtid_Set", o->received_gtids) &&
-                          check_one(&b, true, "Executed_Gtid_Set", o->executed_gtids)
-                    : check_one(&b, false, "@@gtid_binlog_pos", o->gtid_executed) &&
-                          check_one(&b, false, "@@gtid_current_pos", o->gtid_current_pos) &&
-                          check_one(&b, false, "@@gtid_slave_pos", o->gtid_slave_pos) &&
-                          check_one(&b, false, "Gtid_IO_Pos", o->received_gtids) &&
-                          check_one(&b, false, "Gtid_Slave_Pos", o->executed_gtids);
-    if (ok) {
-        buf_free(&b);
+    gtid_state_t *st[3];
+    char *err = parse_all(o, st);
+    for (int i = 0; i < 3; i++)
+        gtid_state_free(st[i]);
+    return err;
+}
+
+char *elect_gtid_enter(observation_t *o)
+{
+    if (!o->ok)
         return NULL;
-    }
-    return buf_steal(&b);
+    gtid_state_t *st[3];
+    char *err = parse_all(o, st);
+    gtid_state_free(o->executed_st);
+    gtid_state_free(o->received_st);
+    gtid_state_free(o->applied_st);
+    o->executed_st = st[0];
+    o->received_st = st[1];
+    o->applied_st = st[2];
+    o->gtids_parsed = true;
+    return err;
 }
 
 static bool usable(const observation_t *o)

@@ -36,6 +36,7 @@ void observation_parse_gtids(observation_t *o)
     gtid_state_free(o->received_st);
     gtid_state_free(o->applied_st);
     o->executed_st = o->received_st = o->applied_st = NULL;
+    o->gtids_parsed = true;
     if (!o->ok || o->gtid_error)
         return;
     server_family_t f = o->family == FAMILY_MARIADB ? FAMILY_MARIADB : FAMILY_MYSQL;
@@ -140,7 +141,8 @@ void node_observe(node_t *n, observation_t *obs)
     n->failures = 0;
     n->latency_ms = obs->latency_ms;
     node_count_latency(n, obs->latency_ms);
-    observation_parse_gtids(obs);
+    if (!obs->gtids_parsed)
+        observation_parse_gtids(obs);
     observation_move(&n->last_ok, obs);
 }
 

@@ -129,6 +129,9 @@ typedef struct {
     gtid_state_t *executed_st;
     gtid_state_t *received_st;
     gtid_state_t *applied_st;
+    /* The states above were parsed already (by the probe, elect_gtid_enter,
+     * in the same pass that checked the texts): the model keeps them. */
+    bool gtids_parsed;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

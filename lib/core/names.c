@@ -1,6 +1,8 @@
 /* names.c - see names.h. */
 #include "names.h"
 
+#include "buf.h"
+
 #include <failoverd/plugin.h>
 #include <stddef.h>
 #include <string.h>
@@ -63,4 +65,66 @@ fo_hook_point_t fo_event_hook(const char *name)
 {
     int i = index_by_name(event_info, FO_EVENT__COUNT, sizeof event_info[0], name);
     return i < 0 ? FO_HOOK_NONE : event_info[i].hook;
+}
+
+/* ---- docs/events.md ---------------------------------------------------------------- */
+
+/* Which columns a group's table has: the daemon's and the hooks' events name
+ * no node; only the monitor's and the operations' feed hook points. */
+static bool has_node_column(fo_event_group_t g)
+{
+    return g != FO_EVGROUP_DAEMON && g != FO_EVGROUP_HOOKS;
+}
+
+static bool has_hook_column(fo_event_group_t g)
+{
+    return g == FO_EVGROUP_MONITOR || g == FO_EVGROUP_OPERATION;
+}
+
+const char *fo_events_doc_marker(fo_event_group_t group)
+{
+    switch (group) {
+    case FO_EVGROUP_MONITOR:
+        return "<!-- BEGIN GENERATED events: monitoring, by failoverd --print-events-doc -->";
+    case FO_EVGROUP_OPERATION:
+        return "<!-- BEGIN GENERATED events: operations, by failoverd --print-events-doc -->";
+    case FO_EVGROUP_REJOIN:
+        return "<!-- BEGIN GENERATED events: rejoin, by failoverd --print-events-doc -->";
+    case FO_EVGROUP_DAEMON:
+        return "<!-- BEGIN GENERATED events: daemon, by failoverd --print-events-doc -->";
+    case FO_EVGROUP_HOOKS:
+        return "<!-- BEGIN GENERATED events: hooks, by failoverd --print-events-doc -->";
+    }
+    return "<!-- BEGIN GENERATED events -->";
+}
+
+void fo_events_doc_table(fo_event_group_t group, buf_t *out)
+{
+    bool node = has_node_column(group), hook = has_hook_column(group);
+    buf_printf(out, "| Event | Level |%s Fields |%s\n", node ? " `node` |" : "",
+               hook ? " Hook point |" : "");
+    buf_printf(out, "|---|---|%s---|%s\n", node ? "---|" : "", hook ? "---|" : "");
+    for (int i = 0; i < FO_EVENT__COUNT; i++) {
+        const fo_event_info_t *e = &event_info[i];
+        if (e->group != group)
+            continue;
+        buf_printf(out, "| `%s` | %s |", e->name, e->level);
+        if (node)
+            buf_printf(out, e->node[0] ? " %s |" : " |", e->node);
+        buf_printf(out, e->fields[0] ? " %s |" : " |", e->fields);
+        if (hook) {
+            const fo_hook_info_t *h = fo_hook_info(e->hook);
+            buf_printf(out, h ? " `%s` |" : " |", h ? h->name : "");
+        }
+        buf_puts(out, "\n");
+    }
+}
+
+void fo_events_doc(buf_t *out)
+{
+    for (int g = FO_EVGROUP_MONITOR; g <= FO_EVGROUP_HOOKS; g++) {
+        buf_printf(out, "%s\n", fo_events_doc_marker((fo_event_group_t)g));
+        fo_events_doc_table((fo_event_group_t)g, out);
+        buf_puts(out, "<!-- END GENERATED -->\n");
+    }
 }

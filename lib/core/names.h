@@ -3,7 +3,8 @@
  * Each list is declared once here, as an X-macro (as uv.h does for its handle
  * types), and expanded wherever a name is needed: the configuration's hook
  * settings, the hook map of hooks.c, the event names the code emits.  The tables
- * of docs/events.md are checked against it by a unit test (test_names), and the
+ * of docs/events.md are generated from it (fo_events_doc, failoverd
+ * --print-events-doc) and a unit test (test_names) checks the file, and the
  * order of the hook points against the plugin ABI (include/failoverd/plugin.h,
  * whose numbers must never change).
  *
@@ -13,6 +14,8 @@
 #define FAILOVERD_NAMES_H
 
 #include <stdbool.h>
+
+#include "buf.h"
 
 /* The hook points, in the order of the plugin ABI's failoverd_hook_point_t.
  *   X(ID, name, veto, step, after_promotion, doc)
@@ -198,5 +201,16 @@ typedef struct {
 const fo_event_info_t *fo_event_info(int ev);
 /* The point an event of that name feeds, or FO_HOOK_NONE (also for an unknown name). */
 fo_hook_point_t fo_event_hook(const char *name);
+
+/* The tables of docs/events.md, generated from FO_EVENT_MAP: the table of
+ * group's events (its header, then a row per event in registry order),
+ * appended to out. */
+void fo_events_doc_table(fo_event_group_t group, buf_t *out);
+/* Every group's table between its markers, as docs/events.md holds them
+ * (failoverd --print-events-doc prints it; test_names checks the file):
+ *   <!-- BEGIN GENERATED events: SECTION ... -->, the table, <!-- END GENERATED --> */
+void fo_events_doc(buf_t *out);
+/* The marker line that opens group's table in docs/events.md (no newline). */
+const char *fo_events_doc_marker(fo_event_group_t group);
 
 #endif

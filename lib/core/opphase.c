@@ -80,6 +80,19 @@ bool op_phase_terminal(op_phase_t p)
            p == OP_PHASE_FAILED;
 }
 
+bool op_phase_runs_plan(op_phase_t p)
+{
+    return p == OP_PHASE_PREPARING || p == OP_PHASE_PROMOTING || p == OP_PHASE_SWITCHING ||
+           p == OP_PHASE_REFRESHING;
+}
+
+json_t *op_phase_left_fields(op_phase_t p, op_phase_t next)
+{
+    if (!op_phase_runs_plan(p) || p == next)
+        return NULL;
+    return json_pack("{s:s, s:s}", "left", op_phase_str(p), "next", op_phase_str(next));
+}
+
 const op_transition_t *op_transitions(size_t *n)
 {
     *n = sizeof table / sizeof table[0];

@@ -5,8 +5,10 @@
  * only through fo_enter(), which checks the move against this table, stamps
  * the time, writes the phase's journal record (if the phase has one) and
  * logs "phase FROM -> TO: why". The phases whose work is a plan (preparing,
- * promoting, switching, refreshing) have no record of their own: the
- * executor journals each of their steps before it runs.
+ * promoting, switching, refreshing; op_phase_runs_plan) have a record on
+ * entering ("phase", with the phase) and on leaving ("phase_left", with
+ * "left" and "next"), and the executor journals each of their steps before
+ * it runs.
  *
  * Pure: no I/O, no clock. The same table prints as the diagrams in
  * docs/architecture.md ("Operation state machines"); a unit test fails when
@@ -14,6 +16,7 @@
 #ifndef FAILOVERD_OPPHASE_H
 #define FAILOVERD_OPPHASE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -57,6 +60,13 @@ const char *op_machine_str(op_machine_t m);
 const char *op_phase_record(op_phase_t p);
 /* done, aborted, rolled_back, failed: the operation has ended. */
 bool op_phase_terminal(op_phase_t p);
+/* preparing, promoting, switching, refreshing: the phase's work is a plan
+ * the executor runs; entering it writes a "phase" record, leaving it a
+ * "phase_left" record. */
+bool op_phase_runs_plan(op_phase_t p);
+/* The journal record written on leaving p for next: type "phase_left"
+ * and these fields (a new object), or NULL when p writes none. */
+json_t *op_phase_left_fields(op_phase_t p, op_phase_t next);
 /* The table (n entries). */
 const op_transition_t *op_transitions(size_t *n);
 /* Whether the table allows from -> to in machine m; NULL when it does not. */

@@ -54,20 +54,21 @@ plan_t *plan__new(const cluster_t *c, plan_kind_t kind, policy_t policy, int old
 
 /* Appends a step to the list (steps or rollback) and returns it for filling in. */
 step_t *plan__add_to(step_t **list, size_t *n, step_kind_t kind, int group, int node,
-                      uint64_t timeout_ms, const char *name_fmt, ...)
+                      uint64_t timeout_ms, step_role_t role, const char *arg)
 {
     *list = xrealloc(*list, (*n + 1) * sizeof **list);
     step_t *s = &(*list)[(*n)++];
     memset(s, 0, sizeof *s);
     s->kind = kind;
+    s->role = role;
+    s->hook = FO_HOOK_NONE;
     s->group = group;
     s->node = node;
     s->source = -1;
     s->timeout_ms = timeout_ms;
-    va_list ap;
-    va_start(ap, name_fmt);
-    s->name = vfmt(name_fmt, ap);
-    va_end(ap);
+    buf_t b = BUF_INIT;
+    step_name_format(role, arg, &b);
+    s->name = buf_steal(&b);
     return s;
 }
 
@@ -105,7 +106,7 @@ void plan__add_hook(plan_t *p, int group, fo_hook_point_t point, bool optional,
                      const plan_opts_t *o)
 {
     const char *hook = fo_hook_info(point)->name;
-    step_t *s = STEP(p, STEP_HOOK, group, -1, o->hook_timeout_ms, "hook:%s", hook);
+    step_t *s = STEP(p, STEP_HOOK, group, -1, o->hook_timeout_ms, STEP_ROLE_HOOK, hook);
     s->hook = point;
     s->optional = optional;
     plan__describe(s, "run the %s hooks%s", hook, optional ? "" : " (a veto stops here)");
@@ -221,7 +222,7 @@ void plan__semisync_step(const cluster_t *c, plan_t *p, int group, int cand, con
         return;
     const flavor_t *f = &p->flavors[cand];
     step_t *s =
-        STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, "semisync:%s", plan__nm(c, cand));
+        STEP(p, STEP_SQL, group, cand, o->step_timeout_ms, STEP_ROLE_SEMISYNC, plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_set_semisync(f, FLAVOR_SEMISYNC_SOURCE, true));
     s->optional = true;
     s->needs_follower = true;
@@ -264,13 +265,13 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
             !p->known[i] || (!old && !plan__follows(c, (int)i, old_primary)))
             continue;
         bool early = kind != PLAN_REPOINT_RESUME && reliable && !old;
-        step_t *s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, "repoint:%s",
+        step_t *s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, STEP_ROLE_REPOINT,
                          plan__nm(c, (int)i));
         if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
             return false;
         s->optional = true;
         plan__describe_repoint(c, s, (int)i, cand, early);
-        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, "verify:%s",
+        s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, STEP_ROLE_VERIFY,
                  plan__nm(c, (int)i));
         s->source = cand;
         s->optional = true;

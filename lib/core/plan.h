@@ -36,6 +36,7 @@
 #include "flavor.h"
 #include "model.h"
 #include "names.h"
+#include "stepname.h"
 
 typedef enum {
     STEP_SQL,          /* run sql on node; success = no error */
@@ -56,7 +57,8 @@ typedef enum {
 
 typedef struct {
     step_kind_t kind;
-    char *name;         /* stable id, e.g. "promote:db2"; journal and crash_at_step use it */
+    char *name;         /* stable id, e.g. "promote:db2": `role` and its argument as text
+                           (stepname.h); journal and crash_at_step use it */
     char *desc;         /* one sentence for people */
     int node;           /* target node index, -1 for none (hooks, refresh) */
     char *sql;          /* STEP_SQL: one or more statements */
@@ -75,6 +77,9 @@ typedef struct {
                             (a replica follows the new primary); else skipped, and
                             `unmet` says so in a warning */
     char *unmet;
+    /* What the step does in its operation (stepname.h): code decides on it
+     * (and on `hook`); `name` is its text for the journal, events, status. */
+    step_role_t role;
 } step_t;
 
 typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER, PLAN_REJOIN } plan_kind_t;

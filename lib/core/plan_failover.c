@@ -84,7 +84,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
             !p->known[i] || !plan__follows(c, (int)i, old_primary))
             continue;
         step_t *s =
-            STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, "stop_io:%s", plan__nm(c, (int)i));
+            STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, STEP_ROLE_STOP_IO, plan__nm(c, (int)i));
         stop_io_sql(c, p, (int)i, s);
         s->optional = true;
     }
@@ -104,7 +104,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
          * takes about a second (rejoin_fence.c). */
         uint64_t bound = answers && o->step_timeout_ms > o->fence_timeout_ms ? o->step_timeout_ms
                                                                              : o->fence_timeout_ms;
-        step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, "fence:%s",
+        step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, STEP_ROLE_FENCE,
                          plan__nm(c, old_primary));
         plan__set_sql(s,
                       flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
@@ -118,11 +118,11 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
             plan__describe(s, "make the old primary %s read-only, if it can be reached at all",
                      plan__nm(c, old_primary));
     }
-    step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, "hook:fence");
+    step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, STEP_ROLE_HOOK, "fence");
     h->hook = FO_HOOK_FENCE;
     h->optional = true;
     plan__describe(h, "run the fence hooks (release the VIP, STONITH)");
-    step_t *r = STEP(p, STEP_REFRESH, 2, -1, o->step_timeout_ms, "refresh");
+    step_t *r = STEP(p, STEP_REFRESH, 2, -1, o->step_timeout_ms, STEP_ROLE_REFRESH, NULL);
     plan__describe(r, "read every reachable replica's state afresh and elect the new primary");
     buf_t b = BUF_INIT;
     buf_printf(&b, "failover of %s (%s): stop the replicas' IO threads, fence %s, then elect",
@@ -138,7 +138,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
  * where the account's grants lack what it needs.) */
 static void check_step(const cluster_t *c, plan_t *p, int g, int cand, const plan_opts_t *o)
 {
-    step_t *chk = STEP(p, STEP_SQL, g, cand, o->step_timeout_ms, "check:%s", plan__nm(c, cand));
+    step_t *chk = STEP(p, STEP_SQL, g, cand, o->step_timeout_ms, STEP_ROLE_CHECK, plan__nm(c, cand));
     buf_t cs = BUF_INIT;
     noop_set(&cs, flavor_sql_set_read_only(&p->flavors[cand], FLAVOR_WRITABLE));
     if (o->semisync) {
@@ -177,7 +177,7 @@ static void apply_steps(const cluster_t *c, plan_t *p, int g, const elect_result
             STEP(p, STEP_WAIT_GTID, g, i,
                  reliable ? o->wait_apply_timeout_ms
                           : (o->wait_apply_timeout_ms < 1000 ? o->wait_apply_timeout_ms : 1000),
-                 "apply:%s", plan__nm(c, i));
+                 STEP_ROLE_APPLY, plan__nm(c, i));
         s->gtid = xstrdup(ec->received);
         s->optional = !(reliable && (i == cand || is_source));
         plan__describe(s, "wait until %s applied everything it received (%s)", plan__nm(c, i),
@@ -196,12 +196,12 @@ static bool catchup_steps(const cluster_t *c, plan_t *p, int *g, const elect_res
         for (size_t x = 0; x < e->n; x++)
             if (e->c[x].node == src)
                 target = e->c[x].received;
-        step_t *s = STEP(p, STEP_SQL, (*g)++, cand, o->step_timeout_ms, "catchup_start:%s",
+        step_t *s = STEP(p, STEP_SQL, (*g)++, cand, o->step_timeout_ms, STEP_ROLE_CATCHUP_START,
                          plan__nm(c, src));
         if (!plan__repoint_sql(c, p, cand, src, false, o, s, err, errlen))
             return false;
         plan__describe(s, "replicate %s from %s to catch up", plan__nm(c, cand), plan__nm(c, src));
-        s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->catchup_timeout_ms, "catchup_wait:%s",
+        s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->catchup_timeout_ms, STEP_ROLE_CATCHUP_WAIT,
                  plan__nm(c, src));
         s->gtid = xstrdup(target);
         plan__describe(s, "wait until %s has %s", plan__nm(c, cand), target);
@@ -216,7 +216,7 @@ static bool catchup_steps(const cluster_t *c, plan_t *p, int *g, const elect_res
 static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_primary,
                        const plan_opts_t *o)
 {
-    step_t *s = STEP(p, STEP_SALVAGE, g++, cand, o->salvage_timeout_ms + 2000, "salvage:%s",
+    step_t *s = STEP(p, STEP_SALVAGE, g++, cand, o->salvage_timeout_ms + 2000, STEP_ROLE_SALVAGE,
                      plan__nm(c, cand));
     s->source = old_primary;
     s->optional = true;
@@ -224,12 +224,12 @@ static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_p
                    plan__nm(c, cand), plan__nm(c, old_primary));
     if (p->flavors[cand].super_read_only) {
         /* The salvage lifts super_read_only for its session (salvage.h). */
-        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "salvage_read_only:%s",
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_SALVAGE_READ_ONLY,
                  plan__nm(c, cand));
         plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[cand], FLAVOR_SUPER_READ_ONLY));
         plan__describe(s, "make %s super read-only again after the salvage", plan__nm(c, cand));
     }
-    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture_salvaged:%s",
+    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, STEP_ROLE_CAPTURE_SALVAGED,
              plan__nm(c, cand));
     s->optional = true;
     plan__describe(s, "read the GTID state %s keeps after the salvage", plan__nm(c, cand));
@@ -264,10 +264,10 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
      * waiting for everything to be applied; a relay log not applied by then is
      * dropped with the replication settings). */
     step_t *s =
-        STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "stop_replica:%s", plan__nm(c, cand));
+        STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_STOP_REPLICA, plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
     plan__describe(s, "stop replication on %s", plan__nm(c, cand));
-    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, "capture:%s", plan__nm(c, cand));
+    s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, STEP_ROLE_CAPTURE, plan__nm(c, cand));
     s->optional = true;
     plan__describe(s, "read the GTID state %s keeps, to report what the others had beyond it",
              plan__nm(c, cand));
@@ -278,7 +278,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     /* Reliability: the replicas follow the candidate before it is writable
      * (see describe_repoint). */
     int eg = reliable ? g++ : -1;
-    s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
+    s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_PROMOTE, plan__nm(c, cand));
     plan__promote_sql(p, cand, o, s);
     plan__describe(s, "promote %s: forget replication, make it writable", plan__nm(c, cand));
     plan__add_hook(p, g++, FO_HOOK_POST_PROMOTION, true, o);

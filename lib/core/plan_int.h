@@ -9,10 +9,10 @@
 
 /* A plan of kind for c, with every node's flavor where its version is known. */
 plan_t *plan__new(const cluster_t *c, plan_kind_t kind, policy_t policy, int old_primary);
-/* Appends a step to the list (steps or rollback) and returns it for filling in. */
+/* Appends a step to the list (steps or rollback) and returns it for filling
+ * in: its role, and arg (the node's name, the hook point's) for its name. */
 step_t *plan__add_to(step_t **list, size_t *n, step_kind_t kind, int group, int node,
-                     uint64_t timeout_ms, const char *name_fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+                     uint64_t timeout_ms, step_role_t role, const char *arg);
 #define STEP(p, ...) plan__add_to(&(p)->steps, &(p)->n, __VA_ARGS__)
 void plan__describe(step_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* SQL text that is the same with and without secrets. */

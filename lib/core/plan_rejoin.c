@@ -27,16 +27,21 @@ plan_t *plan_rejoin(const cluster_t *c, int node, int primary, bool old_primary,
         plan_free(p);
         return NULL;
     }
+    /* The node's state is read first and the primary's after it: what the
+     * node received from the primary's history (through another node, say)
+     * is then in the primary's state too. The other order let writes the
+     * primary committed between the two reads look like the node's own. */
+    step_t *s = STEP(p, STEP_CAPTURE_GTID, 0, node, o->step_timeout_ms, STEP_ROLE_CAPTURE,
+                     plan__nm(c, node));
+    plan__set_sql(s, flavor_sql_gtid_executed(&p->flavors[node]));
+    plan__describe(s, "read what %s holds, to compare it with the primary's", plan__nm(c, node));
     const flavor_t *fp = &p->flavors[primary];
-    step_t *s = STEP(p, STEP_CAPTURE_GTID, 0, primary, o->step_timeout_ms, "capture:%s",
-                     plan__nm(c, primary));
+    s = STEP(p, STEP_CAPTURE_GTID, 1, primary, o->step_timeout_ms, STEP_ROLE_CAPTURE,
+             plan__nm(c, primary));
     plan__set_sql(s, fp->family == FAMILY_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_state"
                                                   : flavor_sql_gtid_executed(fp));
     plan__describe(s, "read what the primary %s holds", plan__nm(c, primary));
-    s = STEP(p, STEP_CAPTURE_GTID, 1, node, o->step_timeout_ms, "capture:%s", plan__nm(c, node));
-    plan__set_sql(s, flavor_sql_gtid_executed(&p->flavors[node]));
-    plan__describe(s, "read what %s holds, to compare it with the primary's", plan__nm(c, node));
-    s = STEP(p, STEP_SQL, 2, node, o->step_timeout_ms, "rejoin:%s", plan__nm(c, node));
+    s = STEP(p, STEP_SQL, 2, node, o->step_timeout_ms, STEP_ROLE_REJOIN, plan__nm(c, node));
     char why[256];
     /* Read-only first (a node that was fenced or started read-only stays so;
      * one that is not must not take writes once it replicates). Unlike an
@@ -47,7 +52,7 @@ plan_t *plan_rejoin(const cluster_t *c, int node, int primary, bool old_primary,
         s->unmet = xstrdup(why);
     plan__describe(s, "point %s at the primary %s with auto-positioning", plan__nm(c, node),
                    plan__nm(c, primary));
-    s = STEP(p, STEP_VERIFY, 3, node, o->verify_timeout_ms, "verify:%s", plan__nm(c, node));
+    s = STEP(p, STEP_VERIFY, 3, node, o->verify_timeout_ms, STEP_ROLE_VERIFY, plan__nm(c, node));
     s->source = primary;
     plan__describe(s, "check that %s replicates from %s", plan__nm(c, node), plan__nm(c, primary));
     buf_t b = BUF_INIT;
@@ -68,7 +73,7 @@ plan_t *plan_rejoin_fence(const cluster_t *c, int node, const plan_opts_t *o, ch
     }
     /* The server's own lock wait ends soon after ours. */
     unsigned server_s = (unsigned)(o->step_timeout_ms / 1000) + 1;
-    step_t *s = STEP(p, STEP_FENCE, 0, node, o->step_timeout_ms, "fence:%s", plan__nm(c, node));
+    step_t *s = STEP(p, STEP_FENCE, 0, node, o->step_timeout_ms, STEP_ROLE_FENCE, plan__nm(c, node));
     buf_t b = BUF_INIT;
     buf_printf(&b, "SET SESSION lock_wait_timeout = %u; %s", server_s,
                flavor_sql_set_read_only(&p->flavors[node], FLAVOR_SUPER_READ_ONLY));

@@ -15,7 +15,7 @@ static step_t *block_writes_step(plan_t *p, const cluster_t *c, int group, int n
                                  const plan_opts_t *o)
 {
     step_t *s = STEP(p, STEP_BLOCK_WRITES, group, node,
-                     o->long_writes_timeout_ms + o->step_timeout_ms, "block_writes:%s",
+                     o->long_writes_timeout_ms + o->step_timeout_ms, STEP_ROLE_BLOCK_WRITES,
                      plan__nm(c, node));
     plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[node], FLAVOR_SUPER_READ_ONLY));
     s->long_writes_ms = o->long_writes_timeout_ms;
@@ -50,7 +50,7 @@ static step_t *block_writes_step(plan_t *p, const cluster_t *c, int group, int n
 static void reliable_pre_steps(const cluster_t *c, plan_t *p, int *g, const plan_opts_t *o)
 {
     int cand = p->candidate, old_primary = p->old_primary;
-    step_t *s = STEP(p, STEP_CHECK_LAG, (*g)++, cand, o->switchover_timeout_ms, "check_lag:%s",
+    step_t *s = STEP(p, STEP_CHECK_LAG, (*g)++, cand, o->switchover_timeout_ms, STEP_ROLE_CHECK_LAG,
                      plan__nm(c, cand));
     s->max_lag_ms = o->switchover_lag_max_ms;
     plan__describe(s, "wait until %s is at most %llu ms behind, with its SQL thread running",
@@ -61,10 +61,10 @@ static void reliable_pre_steps(const cluster_t *c, plan_t *p, int *g, const plan
              plan__nm(c, old_primary), (unsigned long long)o->long_writes_timeout_ms,
              o->long_writes_kill ? "killed" : "waited for no longer: the switchover is "
                                               "rolled back");
-    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, old_primary, o->step_timeout_ms, "capture:%s",
+    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, old_primary, o->step_timeout_ms, STEP_ROLE_CAPTURE,
              plan__nm(c, old_primary));
     plan__describe(s, "read the GTID state of %s", plan__nm(c, old_primary));
-    s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->switchover_timeout_ms, "sync:%s",
+    s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->switchover_timeout_ms, STEP_ROLE_SYNC,
              plan__nm(c, cand));
     plan__describe(s, "wait until %s executed all of it", plan__nm(c, cand));
 }
@@ -73,12 +73,12 @@ static void reliable_pre_steps(const cluster_t *c, plan_t *p, int *g, const plan
 static void available_pre_steps(const cluster_t *c, plan_t *p, int *g, const plan_opts_t *o)
 {
     int cand = p->candidate;
-    step_t *s = STEP(p, STEP_SQL, (*g)++, cand, o->step_timeout_ms, "stop_replica:%s",
+    step_t *s = STEP(p, STEP_SQL, (*g)++, cand, o->step_timeout_ms, STEP_ROLE_STOP_REPLICA,
                      plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
     plan__describe(s, "stop replication on %s without waiting for it to catch up",
                    plan__nm(c, cand));
-    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, cand, o->step_timeout_ms, "capture:%s",
+    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, cand, o->step_timeout_ms, STEP_ROLE_CAPTURE,
              plan__nm(c, cand));
     s->optional = true;
     plan__describe(s, "read the GTID state %s keeps, to report what it lacks", plan__nm(c, cand));
@@ -92,7 +92,7 @@ static void available_fence_steps(const cluster_t *c, plan_t *p, int *g, const p
     plan__describe(s, "make the old primary %s read-only (writes still running after %llu ms are "
                 "killed)",
              plan__nm(c, old_primary), (unsigned long long)o->long_writes_timeout_ms);
-    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, old_primary, o->step_timeout_ms, "capture:%s",
+    s = STEP(p, STEP_CAPTURE_GTID, (*g)++, old_primary, o->step_timeout_ms, STEP_ROLE_CAPTURE,
              plan__nm(c, old_primary));
     s->optional = true;
     plan__describe(s, "read the GTID state of %s to report what %s lacks", plan__nm(c, old_primary),
@@ -108,12 +108,12 @@ static void rollback_steps(const cluster_t *c, plan_t *p, const plan_opts_t *o)
 {
     int cand = p->candidate, old_primary = p->old_primary;
     step_t *s = plan__add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, old_primary,
-                             o->step_timeout_ms, "rollback_writes:%s", plan__nm(c, old_primary));
+                             o->step_timeout_ms, STEP_ROLE_ROLLBACK_WRITES, plan__nm(c, old_primary));
     plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_WRITABLE));
     plan__describe(s, "make %s writable again", plan__nm(c, old_primary));
     if (p->policy != POLICY_RELIABILITY) {
         s = plan__add_to(&p->rollback, &p->n_rollback, STEP_SQL, 0, cand, o->step_timeout_ms,
-                   "rollback_replica:%s", plan__nm(c, cand));
+                   STEP_ROLE_ROLLBACK_REPLICA, plan__nm(c, cand));
         plan__set_sql(s, flavor_sql_start_replica(&p->flavors[cand]));
         s->optional = true;
         plan__describe(s, "make %s replicate again", plan__nm(c, cand));
@@ -162,7 +162,7 @@ static void dual_old_primary_steps(const cluster_t *c, plan_t *p, int eg, int rg
     step_t *s;
     if (o->semisync || !running) {
         s = STEP(p, STEP_SQL, eg >= 0 && !others ? eg : rg, old, o->step_timeout_ms,
-                 "restart_replica:%s", plan__nm(c, old));
+                 STEP_ROLE_RESTART_REPLICA, plan__nm(c, old));
         buf_t b = BUF_INIT;
         buf_printf(&b, "%s; ", flavor_sql_stop_replica(f));
         if (o->semisync)
@@ -176,7 +176,7 @@ static void dual_old_primary_steps(const cluster_t *c, plan_t *p, int eg, int rg
                        plan__nm(c, old), plan__nm(c, cand),
                        o->semisync ? ", as a semi-sync replica" : "");
     }
-    s = STEP(p, STEP_VERIFY, vg, old, o->verify_timeout_ms, "verify:%s", plan__nm(c, old));
+    s = STEP(p, STEP_VERIFY, vg, old, o->verify_timeout_ms, STEP_ROLE_VERIFY, plan__nm(c, old));
     s->source = cand;
     s->optional = true;
     plan__describe(s, "check that %s replicates from %s", plan__nm(c, old), plan__nm(c, cand));
@@ -186,7 +186,7 @@ static void dual_old_primary_steps(const cluster_t *c, plan_t *p, int eg, int rg
 static void promote_step(const cluster_t *c, plan_t *p, int g, bool dual, const plan_opts_t *o)
 {
     int cand = p->candidate;
-    step_t *s = STEP(p, STEP_SQL, g, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
+    step_t *s = STEP(p, STEP_SQL, g, cand, o->step_timeout_ms, STEP_ROLE_PROMOTE, plan__nm(c, cand));
     if (!dual) {
         plan__promote_sql(p, cand, o, s);
         plan__describe(s, "promote %s: forget replication, make it writable", plan__nm(c, cand));
@@ -244,7 +244,7 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int cand, policy_t 
     step_t *s;
     plan__semisync_step(c, p, g++, cand, o);
     /* The reply then describes the cluster as it is now, not as last probed. */
-    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
+    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, STEP_ROLE_REFRESH, NULL);
     s->optional = true;
     plan__describe(s, "read every node's state afresh");
     plan__add_hook(p, g++, FO_HOOK_SWITCHOVER_AFTER, true, o);
@@ -284,7 +284,7 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     int g = 0;
     step_t *s;
     if (promote) {
-        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "promote:%s", plan__nm(c, cand));
+        s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_PROMOTE, plan__nm(c, cand));
         plan__promote_sql(p, cand, o, s);
         plan__describe(s, "promote %s again: forget replication, make it writable",
                        plan__nm(c, cand));
@@ -293,7 +293,7 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     int rg = g++, vg = g++;
     if (!plan__repoint_steps(c, p, PLAN_REPOINT_RESUME, -1, rg, vg, o, err, errlen))
         goto fail;
-    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, "refresh");
+    s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, STEP_ROLE_REFRESH, NULL);
     s->optional = true;
     plan__describe(s, "read every node's state afresh");
     plan__add_hook(p, g++, FO_HOOK_SWITCHOVER_AFTER, true, o);

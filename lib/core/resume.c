@@ -102,3 +102,70 @@ const char *resume_action_str(resume_action_t a)
     }
     return "refuse";
 }
+
+/* ---- the rejoin's records ---------------------------------------------------- */
+
+static const char *str_of(const json_t *rec, const char *key)
+{
+    const char *s = json_string_value(json_object_get(rec, key));
+    return s ? s : "";
+}
+
+bool resume_rec_is_rejoin(const json_t *rec)
+{
+    return strcmp(str_of(rec, "kind"), RESUME_KIND_REJOIN) == 0;
+}
+
+static bool ends(const char *type)
+{
+    return strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
+           strcmp(type, "aborted") == 0 || strcmp(type, "ack") == 0;
+}
+
+json_t *resume_open_rejoins(const json_t *records)
+{
+    json_t *open = json_object(); /* cluster + op -> its summary */
+    json_t *order = json_array();
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        if (!resume_rec_is_rejoin(rec) || !str_of(rec, "op")[0])
+            continue;
+        char key[512];
+        snprintf(key, sizeof key, "%s%c%s", str_of(rec, "cluster"), 0x1f, str_of(rec, "op"));
+        const char *type = str_of(rec, "type");
+        json_t *sum = json_object_get(open, key);
+        if (ends(type)) {
+            if (sum)
+                json_object_set_new(sum, "closed", json_true());
+            continue;
+        }
+        if (!sum) {
+            sum = json_pack("{s:s, s:s}", "cluster", str_of(rec, "cluster"), "op",
+                            str_of(rec, "op"));
+            json_object_set_new(open, key, sum);
+            json_array_append(order, sum);
+        }
+        if (str_of(rec, "node")[0] && !json_object_get(sum, "node"))
+            json_object_set_new(sum, "node", json_string(str_of(rec, "node")));
+        /* Leaving a phase names the next one. */
+        const char *phase = strcmp(type, "phase_left") == 0 ? str_of(rec, "next")
+                                                            : str_of(rec, "phase");
+        if (phase[0])
+            json_object_set_new(sum, "phase", json_string(phase));
+        if (str_of(rec, "step")[0])
+            json_object_set_new(sum, "step", json_string(str_of(rec, "step")));
+    }
+    json_t *out = json_array();
+    json_array_foreach(order, i, rec)
+    {
+        if (json_object_get(rec, "closed"))
+            continue;
+        json_t *copy = json_deep_copy(rec);
+        json_array_append_new(out, copy);
+    }
+    json_decref(order);
+    json_decref(open);
+    return out;
+}

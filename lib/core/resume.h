@@ -25,6 +25,7 @@
 #ifndef FAILOVERD_RESUME_H
 #define FAILOVERD_RESUME_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,5 +46,25 @@ typedef struct {
 resume_action_t resume_decide(const cluster_t *c, const resume_facts_t *f, char *why, size_t len);
 
 const char *resume_action_str(resume_action_t a);
+
+/* ---- the rejoin's records ------------------------------------------------
+ * The rejoin (lib/ops/rejoin.c) journals each of its actions like an
+ * operation: a "begin" (kind "rejoin", with the node), its phases, the
+ * executor's steps, and an end ("done", "failed", "aborted"). It is not an
+ * operation: it is never resumed, never holds the cluster, and never counts
+ * as an interrupted failover or switchover. A rejoin still open when the
+ * daemon starts was cut short; what it decided came from probes that are
+ * old now, so it is not replayed: it is closed as abandoned ("aborted" with
+ * "abandoned": true) and its node is looked at afresh, from new probes, like
+ * any other. */
+#define RESUME_KIND_REJOIN "rejoin"
+
+/* Whether rec is one of the rejoin's records. */
+bool resume_rec_is_rejoin(const json_t *rec);
+/* The rejoins records (oldest first) leaves open: one object per rejoin,
+ * {"op", "node", "phase" (the last its records name), "step" (the last
+ * step journaled, or absent)}, oldest first; a new reference (an empty array
+ * when none). Records of other kinds are ignored. */
+json_t *resume_open_rejoins(const json_t *records);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "resume.h"
 
 typedef struct {
     const char *cluster, *op;
@@ -61,16 +62,22 @@ json_t *jcompact_select(json_t *records, size_t budget, size_t *dropped_ops, siz
         gi[i] = k;
     }
     json_decref(index);
-    /* What must stay: the operation of each cluster's last record. Going
-     * from the newest record back meets each operation at its newest record,
-     * so each cluster's first one met is the one of its last record. */
+    /* What must stay: the operation of each cluster's last record, and of
+     * its last rejoin record (a rejoin may write while an operation runs).
+     * Going from the newest record back meets each operation at its newest
+     * record, so each cluster's first one met is the one of its last record. */
     size_t total = 0;
     json_t *seen = json_object();
     for (size_t i = n; i-- > 0;) {
-        const char *cluster = str_of(json_array_get(records, i), "cluster");
-        if (json_object_get(seen, cluster))
+        json_t *rec = json_array_get(records, i);
+        buf_t key = BUF_INIT;
+        buf_printf(&key, "%s%c%d", str_of(rec, "cluster"), 0x1f, resume_rec_is_rejoin(rec));
+        bool met = json_object_get(seen, buf_str(&key)) != NULL;
+        if (!met)
+            json_object_set_new(seen, buf_str(&key), json_true());
+        buf_free(&key);
+        if (met)
             continue;
-        json_object_set_new(seen, cluster, json_true());
         if (!g[gi[i]].keep) {
             g[gi[i]].keep = true;
             total += g[gi[i]].bytes;

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "jcompact.h"
 #include "log.h"
+#include "resume.h"
 #include "timefmt.h"
 #include "wallclock.h"
 
@@ -394,9 +395,11 @@ json_t *journal_open_op(journal_t *j, const char *cluster)
      * steps after it disappear. */
     size_t n = json_array_size(j->records);
     const char *op = NULL;
+    /* Not a rejoin's: a rejoin may still write while an operation starts,
+     * and it is never an operation to resume (resume_open_rejoins). */
     for (size_t i = n; i-- > 0 && !op;) {
         json_t *rec = json_array_get(j->records, i);
-        if (strcmp(str_of(rec, "cluster"), cluster) == 0)
+        if (strcmp(str_of(rec, "cluster"), cluster) == 0 && !resume_rec_is_rejoin(rec))
             op = str_of(rec, "op");
     }
     if (!op)
@@ -415,17 +418,28 @@ json_t *journal_open_op(journal_t *j, const char *cluster)
     return out;
 }
 
-json_t *journal_records(journal_t *j, const char *cluster)
+static json_t *records_of(journal_t *j, const char *cluster, bool rejoins)
 {
     json_t *out = json_array();
     size_t i;
     json_t *rec;
     json_array_foreach(j->records, i, rec)
     {
-        if (!cluster || strcmp(str_of(rec, "cluster"), cluster) == 0)
+        if ((!cluster || strcmp(str_of(rec, "cluster"), cluster) == 0) &&
+            (rejoins || !resume_rec_is_rejoin(rec)))
             json_array_append(out, rec);
     }
     return out;
+}
+
+json_t *journal_records(journal_t *j, const char *cluster)
+{
+    return records_of(j, cluster, false);
+}
+
+json_t *journal_all_records(journal_t *j, const char *cluster)
+{
+    return records_of(j, cluster, true);
 }
 
 char *journal_new_op_id(journal_t *j)

@@ -3,11 +3,16 @@
  * One append-only file of JSON lines under the state directory. Every record
  * is written and fdatasync'd before the step it announces is carried out, so
  * after a crash the journal tells exactly how far an operation got. Records:
- *   {"seq":N, "time":"...", "cluster":"main", "op":"<id>", "kind":"failover|switchover",
- *    "type":"begin|step|step_done|step_failed|done|failed|aborted|ack", ...fields}
+ *   {"seq":N, "time":"...", "cluster":"main", "op":"<id>",
+ *    "kind":"failover|switchover|rejoin",
+ *    "type":"begin|phase|phase_left|step|step_done|step_failed|done|failed|aborted|ack",
+ *    ...fields}
  * An operation is open from its "begin" until "done", "failed" or "aborted";
  * an operation still open when the daemon starts was interrupted, and its
  * cluster stays hands-off until an operator acknowledges it ("ack").
+ * The rejoin's actions (kind "rejoin") are journaled the same way but are not
+ * operations: journal_open_op and journal_records leave them out; a rejoin
+ * still open at a start is closed as abandoned (resume.h).
  *
  * The write is synchronous on the loop by design: a record must be on disk
  * before its step runs; it costs one small write and fdatasync on local disk.
@@ -63,8 +68,11 @@ bool journal_damage(journal_t *j, const char *cluster, char *why, size_t len);
  * aborted, ack). */
 json_t *journal_open_op(journal_t *j, const char *cluster);
 
-/* Every record (optionally only one cluster's), oldest first; new reference. */
+/* Every record of the operations (optionally only one cluster's), oldest
+ * first, the rejoin's left out; new reference. */
 json_t *journal_records(journal_t *j, const char *cluster);
+/* The same with the rejoin's records. */
+json_t *journal_all_records(journal_t *j, const char *cluster);
 
 /* A fresh operation id: time-based and unique within this journal. */
 char *journal_new_op_id(journal_t *j);

@@ -355,8 +355,9 @@ static void on_result(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
         return;
     }
     /* GTID text is parsed here, once, where it enters: a value that does not
-     * parse is this node's error, never an empty set further in. */
-    o.gtid_error = elect_gtid_error(&o);
+     * parse is this node's error, never an empty set further in; the states
+     * parsed are kept in the observation for the model. */
+    o.gtid_error = elect_gtid_enter(&o);
     if (p->grants_in_query)
         parse_grants(p, dbconn_result_set(res, 2), &o);
     deliver(p, &o);

@@ -3,6 +3,7 @@
 #include "exec_int.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,33 @@
 
 static void next_group(exec_t *x);
 static void on_kick(uv_idle_t *h) { next_group(h->data); }
+
+/* The name the steps' log lines carry: failover_step, or the caller's. */
+static const char *step_name(const exec_t *x)
+{
+    return x->o.step_log ? x->o.step_log : EV_FAILOVER_STEP;
+}
+
+/* A step's failure or warning: a failover_step event, or, for a caller that
+ * reports its outcome itself (step_log), a log line. fields is stolen. */
+static void step_report(exec_t *x, log_level_t lvl, const char *node, json_t *fields,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void step_report(exec_t *x, log_level_t lvl, const char *node, json_t *fields,
+                        const char *fmt, ...)
+{
+    buf_t b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (x->o.step_log) {
+        log_fields(lvl, x->o.cluster, node, x->o.step_log, "%s", buf_str(&b));
+        json_decref(fields);
+    } else {
+        event_emit(lvl, EV_FAILOVER_STEP, x->o.cluster, node, fields, "%s", buf_str(&b));
+    }
+    buf_free(&b);
+}
 
 /* A record of step s could not be made durable (ran: it was the record of its
  * end; else of its start, and s did not run). No further step runs: the plan
@@ -77,6 +105,7 @@ static void opts_copy(exec_opts_t *d, const exec_opts_t *s)
     d->user = xstrdup(s->user ? s->user : "");
     d->password = xstrdup(s->password ? s->password : "");
     d->crash_at_step = xstrdup(s->crash_at_step ? s->crash_at_step : "");
+    d->step_log = s->step_log ? xstrdup(s->step_log) : NULL;
 }
 
 static void opts_free(exec_opts_t *o)
@@ -87,6 +116,7 @@ static void opts_free(exec_opts_t *o)
     free((char *)o->user);
     free((char *)o->password);
     free((char *)o->crash_at_step);
+    free((char *)o->step_log);
 }
 
 static void conn_closed(void *arg)
@@ -162,7 +192,7 @@ void exec__step_end(run_t *r, bool ok, const char *msg)
         journal_failed(x, s, true);
     if (!ok) {
         const char *node = s->node >= 0 ? x->c->nodes[s->node].name : NULL;
-        event_emit(s->optional ? LOG_LVL_WARN : LOG_LVL_ERROR, EV_FAILOVER_STEP, x->o.cluster, node,
+        step_report(x, s->optional ? LOG_LVL_WARN : LOG_LVL_ERROR, node,
                    json_pack("{s:s, s:s, s:b}", "step", s->name, "error", msg, "optional",
                              s->optional),
                    "step %s failed%s: %s", s->name, s->optional ? " (optional, going on)" : "",
@@ -176,7 +206,7 @@ void exec__step_end(run_t *r, bool ok, const char *msg)
         }
     } else {
         log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
-                   EV_FAILOVER_STEP, "step %s done in %llu ms", s->name, (unsigned long long)ms);
+                   step_name(x), "step %s done in %llu ms", s->name, (unsigned long long)ms);
     }
     /* Status shows a step of the group that still runs. */
     x->ended[s - x->steps] = true;
@@ -333,9 +363,11 @@ static bool journal_step(exec_t *x, const step_t *s)
                                  s->node >= 0 ? x->c->nodes[s->node].name : NULL, "sql",
                                  s->sql_log, "desc", s->desc)))
         return true;
-    if (s->kind == STEP_REFRESH) {
-        log_fields(LOG_LVL_WARN, x->o.cluster, NULL, EV_FAILOVER_STEP,
-                   "step %s runs without its journal record (it only reads): %s", s->name,
+    /* A refresh only reads; the rejoin's fence only takes writes away from a
+     * node that should have none. Neither waits for a journal that fails. */
+    if (s->kind == STEP_REFRESH || (s->kind == STEP_FENCE && x->p->kind == PLAN_REJOIN)) {
+        log_fields(LOG_LVL_WARN, x->o.cluster, NULL, step_name(x),
+                   "step %s runs without its journal record (it only reads or fences): %s", s->name,
                    journal_last_error(x->j));
         return true;
     }
@@ -356,8 +388,7 @@ static void sql_step(run_t *r)
     exec_t *x = r->x;
     const step_t *s = r->s;
     if (s->needs_follower && !some_follower(x)) {
-        event_emit(LOG_LVL_WARN, EV_FAILOVER_STEP, x->o.cluster,
-                   s->node >= 0 ? x->c->nodes[s->node].name : NULL,
+        step_report(x, LOG_LVL_WARN, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
                    json_pack("{s:s, s:b, s:s}", "step", s->name, "skipped", true, "error",
                              s->unmet ? s->unmet : "no replica follows"),
                    "step %s skipped: %s", s->name, s->unmet ? s->unmet : "no replica follows");
@@ -448,8 +479,8 @@ static void dispatch(run_t *r)
     case STEP_BLOCK_WRITES: exec__block_writes(r); break;
     case STEP_WAIT_GTID: wait_gtid_step(r); break;
     case STEP_CAPTURE_GTID:
-        exec__run_sql(r, flavor_sql_gtid_executed(&x->p->flavors[s->node]), r->timeout_ms,
-                      exec__capture_done);
+        exec__run_sql(r, s->sql ? s->sql : flavor_sql_gtid_executed(&x->p->flavors[s->node]),
+                      r->timeout_ms, exec__capture_done);
         break;
     case STEP_CHECK_LAG:
     case STEP_VERIFY: exec__poll_now(&r->timer); break;
@@ -489,7 +520,7 @@ static void start_step(exec_t *x, const step_t *s)
         raise(SIGKILL);
     }
     log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
-               EV_FAILOVER_STEP, "step %s: %s", s->name, s->desc ? s->desc : "");
+               step_name(x), "step %s: %s", s->name, s->desc ? s->desc : "");
     dispatch(r);
 }
 
@@ -506,8 +537,8 @@ static void next_group(exec_t *x)
             x->next = 0;
             free(x->ended);
             x->ended = xcalloc(x->n_steps + 1, sizeof *x->ended);
-            event_emit(LOG_LVL_WARN, EV_FAILOVER_STEP, x->o.cluster, NULL,
-                       json_pack("{s:s}", "error", x->fail_msg), "rolling back: %s", x->fail_msg);
+            step_report(x, LOG_LVL_WARN, NULL, json_pack("{s:s}", "error", x->fail_msg),
+                        "rolling back: %s", x->fail_msg);
         } else {
             finish(x, EXEC_FAILED, x->fail_msg);
             return;
@@ -559,7 +590,8 @@ exec_t *exec_start(uv_loop_t *loop, const cluster_t *c, const plan_t *p, const e
     x->captured_by = xcalloc(c->n_nodes, sizeof *x->captured_by);
     x->started = uv_now(loop);
     x->steps = p->steps;
-    x->n_steps = p->n;
+    x->n_steps = o->end_step && o->end_step < p->n ? o->end_step : p->n;
+    x->next = o->first_step < x->n_steps ? o->first_step : x->n_steps;
     x->ended = xcalloc(p->n + 1, sizeof *x->ended);
     x->results = json_array();
     uv_idle_init(loop, &x->kick);

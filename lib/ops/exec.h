@@ -58,6 +58,14 @@ typedef struct {
     const char *user;        /* admin credentials */
     const char *password;
     const char *crash_at_step; /* test knob: die (SIGKILL) right after journaling this step */
+    /* Run only the plan's steps [first_step, end_step) (end_step 0: to the
+     * end). An operation whose next steps depend on what the first ones read
+     * (the rejoin) runs its plan in parts. */
+    size_t first_step, end_step;
+    /* When set, the steps' progress and failures are logged under this name
+     * instead of being failover_step events (the rejoin's: its outcome is its
+     * own event). */
+    const char *step_log;
 } exec_opts_t;
 
 typedef void (*exec_done_cb)(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud);
@@ -83,7 +91,7 @@ bool exec_reached_point_of_no_return(const exec_t *x);
  * ran), else NULL. */
 const char *exec_journal_failed(const exec_t *x);
 
-/* Shared with the rejoin's verification (both poll SHOW REPLICA STATUS): */
+/* Reading a replica's status (the verify and check_lag polls): */
 /* Reads a replica status result (in flavor f) into o (clear it afterwards,
  * either way); false with why when it can't be read or shows no replication
  * configured. */

@@ -115,6 +115,7 @@ failover_t *failover_create(uv_loop_t *loop, monitor_t *m, journal_t *j,
     fo_load_history(f);
     rejoin_settings_t rs;
     rejoin_settings(&f->s, &rs);
+    rs.journal = f->j;
     f->rj = rejoin_create(loop, &rs);
     uv_timer_init(loop, &f->look_timer);
     f->look_timer.data = f;
@@ -152,6 +153,7 @@ void failover_update(failover_t *f, const failover_settings_t *s)
     settings_free(&old);
     rejoin_settings_t rs;
     rejoin_settings(&f->s, &rs);
+    rs.journal = f->j;
     rejoin_update(f->rj, &rs);
 }
 
@@ -275,6 +277,21 @@ static void op_clear(failover_t *f)
 
 /* ---- phases ---------------------------------------------------------------------- */
 
+/* A phase whose work is a plan is journaled on entering and on leaving it
+ * (opphase.h). Best effort: its steps need their own records to run, so a
+ * journal that fails stops the operation there anyway. */
+static void fo_journal_plan_phase(failover_t *f, op_phase_t from, op_phase_t to)
+{
+    if (!f->op)
+        return;
+    json_t *left = op_phase_left_fields(from, to);
+    if (left)
+        journal_record(f->j, f->s.cluster, f->op, fo_kind_str(f->kind), "phase_left", left);
+    if (op_phase_runs_plan(to) && from != to)
+        journal_record(f->j, f->s.cluster, f->op, fo_kind_str(f->kind), "phase",
+                       json_pack("{s:s}", "phase", op_phase_str(to)));
+}
+
 bool fo_enter(failover_t *f, op_phase_t to, const char *why, const char *record, json_t *fields)
 {
     op_machine_t m = f->kind == OP_FAILOVER ? OP_MACHINE_FAILOVER : OP_MACHINE_SWITCHOVER;
@@ -288,6 +305,7 @@ bool fo_enter(failover_t *f, op_phase_t to, const char *why, const char *record,
     log_fields(LOG_LVL_INFO, f->s.cluster, NULL, EV_FAILOVER_STEP, "%s %s: phase %s -> %s: %s",
                op_machine_str(m), f->op ? f->op : "?", op_phase_str(from), op_phase_str(to),
                why ? why : "");
+    fo_journal_plan_phase(f, from, to);
     if (!record) {
         json_decref(fields);
         return true;
@@ -374,6 +392,8 @@ plan_t *fo_refresh_plan(failover_t *f, const char *name, const char *desc)
     p->n = 1;
     step_t *s = &p->steps[0];
     s->kind = STEP_REFRESH;
+    s->role = STEP_ROLE_REFRESH;
+    s->hook = FO_HOOK_NONE;
     s->name = xstrdup(name);
     s->desc = xstrdup(desc);
     s->node = s->source = -1;

@@ -143,7 +143,8 @@ void fo_end_op(failover_t *f, const char *type, bool ok, const char *code, const
 void fo_keep_steps(failover_t *f, exec_t *x);
 void fo_writable_nodes(const cluster_t *c, buf_t *out, json_t *list);
 plan_t *fo_refresh_plan(failover_t *f, const char *name, const char *desc);
-json_t *fo_step_result(exec_t *x, const char *prefix, int node, const cluster_t *c);
+json_t *fo_step_result(exec_t *x, step_role_t role, fo_hook_point_t hook, int node,
+                       const cluster_t *c);
 json_t *fo_switchover_extra(failover_t *f, exec_t *x);
 bool fo_step_ok(json_t *res);
 void fo_switchover_left(failover_t *f, exec_t *x, buf_t *out);

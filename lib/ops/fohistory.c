@@ -44,14 +44,18 @@ json_t *fo_interrupted_summary(json_t *records)
         if (!name)
             continue;
         bool started = strcmp(type, "step") == 0, done = strcmp(type, "step_done") == 0;
-        /* A switchover's candidate is in the names of its steps before the
-         * promotion (it has no election record). */
-        if (!candidate && (strncmp(name, "check_lag:", 10) == 0 || strncmp(name, "sync:", 5) == 0))
-            candidate = strchr(name, ':') + 1;
+        /* The journal's text, read back into the step's role (journals of
+         * every version write it so). A switchover's candidate is in the
+         * names of its steps before the promotion (it has no election
+         * record). */
+        step_id_t id;
+        step_name_parse(name, &id);
+        if (!candidate && (id.role == STEP_ROLE_CHECK_LAG || id.role == STEP_ROLE_SYNC))
+            candidate = id.arg;
         step = name;
         state = started ? "started" : done ? "done" : "failed";
-        if (strncmp(name, "promote:", 8) == 0) {
-            candidate = name + 8;
+        if (id.role == STEP_ROLE_PROMOTE) {
+            candidate = id.arg;
             promotion = started ? "unknown" : done ? "done" : "failed";
         }
     }
@@ -171,7 +175,7 @@ static void report_interrupted(failover_t *f)
     bool resumable = sw && cand &&
                      (strcmp(promo, "done") == 0 || strcmp(promo, "unknown") == 0);
     if (cand && strcmp(promo, "not started") != 0) {
-        const char *pp = fo_op_step_state(f->interrupted, "hook:post_promotion");
+        const char *pp = fo_op_step_state(f->interrupted, step_hook_name(FO_HOOK_POST_PROMOTION));
         if (!pp || strcmp(pp, "done") != 0)
             buf_printf(&where, "; the post_promotion hooks (they move the traffic) %s",
                        !pp ? "did not run" : strcmp(pp, "started") == 0

@@ -88,7 +88,8 @@ static void hold_tick(uv_timer_t *t)
     /* The pre_failover hooks said yes once for this failover: not again. */
     size_t k = 0;
     for (size_t s = 0; s < f->plan->n; s++) {
-        if (strcmp(f->plan->steps[s].name, "hook:pre_failover") == 0) {
+        if (f->plan->steps[s].role == STEP_ROLE_HOOK &&
+            f->plan->steps[s].hook == FO_HOOK_PRE_FAILOVER) {
             free(f->plan->steps[s].name);
             free(f->plan->steps[s].desc);
             continue;

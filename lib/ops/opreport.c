@@ -222,16 +222,15 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
 }
 
 /* The result of one step of x by name ({"name","ok","ms","at_ms"...}), or NULL. */
-json_t *fo_step_result(exec_t *x, const char *prefix, int node, const cluster_t *c)
+json_t *fo_step_result(exec_t *x, step_role_t role, fo_hook_point_t hook, int node,
+                       const cluster_t *c)
 {
     size_t i;
     json_t *res;
     json_array_foreach(exec_results(x), i, res)
     {
         const char *name = json_string_value(json_object_get(res, "name"));
-        size_t n = strlen(prefix);
-        if (name && strncmp(name, prefix, n) == 0 &&
-            (node < 0 || strcmp(name + n, c->nodes[node].name) == 0))
+        if (step_name_is(name, role, hook, node < 0 ? NULL : c->nodes[node].name))
             return res;
     }
     return NULL;
@@ -320,9 +319,10 @@ static json_t *not_following(exec_t *x, buf_t *msg)
     json_t *res;
     json_array_foreach(exec_results(x), i, res)
     {
-        const char *name = json_string_value(json_object_get(res, "name"));
-        if (name && strncmp(name, "verify:", 7) == 0 && !json_is_true(json_object_get(res, "ok")))
-            json_array_append_new(stray, json_string(name + 7));
+        step_id_t id;
+        if (step_name_parse(json_string_value(json_object_get(res, "name")), &id) &&
+            id.role == STEP_ROLE_VERIFY && !json_is_true(json_object_get(res, "ok")))
+            json_array_append_new(stray, json_string(id.arg));
     }
     if (json_array_size(stray)) {
         buf_puts(msg, "; not following it: ");
@@ -337,7 +337,7 @@ static json_t *not_following(exec_t *x, buf_t *msg)
  * where they went (the old primary, read-only, or nowhere). */
 static bool traffic_moved(exec_t *x, const cluster_t *c, const char *cand, buf_t *msg)
 {
-    json_t *pp = fo_step_result(x, "hook:post_promotion", -1, c);
+    json_t *pp = fo_step_result(x, STEP_ROLE_HOOK, FO_HOOK_POST_PROMOTION, -1, c);
     bool moved = !pp || json_is_true(json_object_get(pp, "ok"));
     if (!moved) {
         const char *why = json_string_value(json_object_get(pp, "error"));
@@ -420,10 +420,10 @@ static void report_rolled_back(failover_t *f, exec_t *x, const char *msg, json_t
     cluster_t *c = monitor_cluster(f->m);
     const char *cand = c->nodes[f->candidate].name;
     const char *oldname = c->nodes[f->old_primary].name;
-    json_t *rr = fo_step_result(x, "rollback_replica:", f->candidate, c);
+    json_t *rr = fo_step_result(x, STEP_ROLE_ROLLBACK_REPLICA, FO_HOOK_NONE, f->candidate, c);
     bool replicating = !rr || json_is_true(json_object_get(rr, "ok"));
     buf_t m = BUF_INIT;
-    json_t *bw = fo_step_result(x, "block_writes:", f->old_primary, c);
+    json_t *bw = fo_step_result(x, STEP_ROLE_BLOCK_WRITES, FO_HOOK_NONE, f->old_primary, c);
     if (bw)
         buf_printf(&m, "switchover rolled back: %s. %s is the primary and writable again; "
                        "traffic was not moved; ",

@@ -64,6 +64,8 @@ rejoin_t *rejoin_create(uv_loop_t *loop, const rejoin_settings_t *s)
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
     r->open = 1;
+    r->idx = -1;
+    rejoin__abandon_open(r);
     return r;
 }
 
@@ -151,7 +153,15 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     free(r->primary_state);
     free(r->node_state);
     r->seen = r->primary_state = r->node_state = NULL;
+    free(r->fence_err);
+    free(r->fence_cut);
+    r->fence_err = r->fence_cut = NULL;
+    r->fence_answer = NULL;
+    r->fence_token = NULL;
+    r->fence_started = r->fence_ended = false;
     rejoin__enter(r, REJOIN_PHASE_WATCHING, LOG_LVL_DEBUG, NULL, NULL, NULL);
+    free(r->op);
+    r->op = NULL;
     r->idx = -1;
     if (r->has_next_s) {
         r->has_next_s = false;
@@ -231,11 +241,6 @@ void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
     }
 }
 
-const char *rejoin__first_value(dbconn_result_t *res)
-{
-    const dbconn_rs_t *rs = res ? dbconn_result_set(res, 0) : NULL;
-    return rs && rs->nrows > 0 && rs->ncols > 0 ? dbconn_rs_value(rs, 0, 0) : NULL;
-}
 
 /* ---- check, rejoin, verify ------------------------------------------------------------ */
 
@@ -249,34 +254,14 @@ static void rejoin_failed(rejoin_t *r, const char *why)
     rejoin__end_action(r, true);
 }
 
-static void poll_again(rejoin_t *r, const char *why);
-static void poll_now(uv_timer_t *t);
-
-static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+static void verified(exec_t *x, exec_outcome_t out, const char *msg, void *ud)
 {
-    rejoin_t *r = arg;
-    (void)c;
-    if (err) {
-        poll_again(r, err->msg);
+    rejoin_t *r = ud;
+    r->x = NULL;
+    if (out != EXEC_DONE) {
+        rejoin_failed(r, rejoin__part_error(x, msg));
         return;
     }
-    observation_t o;
-    char why[700];
-    bool rejoined = false;
-    if (!exec_replica_read(&r->node.flavor, res, &o, why, sizeof why)) {
-        poll_again(r, why);
-    } else if (!o.source_host || strcmp(o.source_host, r->primary.host) != 0 ||
-               o.source_port != r->primary.port) {
-        poll_again(r, "it does not replicate from the primary");
-    } else if (o.io != IO_YES || !o.sql_running) {
-        exec_threads_text(&o, why, sizeof why);
-        poll_again(r, why);
-    } else {
-        rejoined = true;
-    }
-    observation_clear(&o);
-    if (!rejoined)
-        return;
     rejoin__enter(r, REJOIN_PHASE_REJOINED, LOG_LVL_NOTICE, EV_NODE_REJOINED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
                "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,
@@ -284,38 +269,18 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
     rejoin__end_action(r, true);
 }
 
-static void poll_again(rejoin_t *r, const char *why)
+static void repointed(exec_t *x, exec_outcome_t out, const char *msg, void *ud)
 {
-    if (uv_now(r->loop) - r->started + POLL_MS >= r->s.plan.verify_timeout_ms) {
-        char msg[800];
-        snprintf(msg, sizeof msg, "not replicating after %llu ms: %s",
-                 (unsigned long long)r->s.plan.verify_timeout_ms, why);
-        rejoin_failed(r, msg);
+    rejoin_t *r = ud;
+    r->x = NULL;
+    if (out != EXEC_DONE) {
+        rejoin_failed(r, rejoin__part_error(x, msg));
         return;
     }
-    r->timer_on = true;
-    uv_timer_start(&r->timer, poll_now, POLL_MS, 0);
-}
-
-static void poll_now(uv_timer_t *t)
-{
-    rejoin_t *r = t->data;
-    r->timer_on = false;
-    rejoin__run(r, &r->node, flavor_sql_replica_status(&r->node.flavor), verify_polled);
-}
-
-static void repointed(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
-{
-    rejoin_t *r = arg;
-    (void)c;
-    (void)res;
-    if (err) {
-        rejoin_failed(r, err->msg);
-        return;
-    }
+    /* Polled until both threads run from the primary (verify_timeout). */
     rejoin__enter(r, REJOIN_PHASE_VERIFYING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     r->started = uv_now(r->loop);
-    poll_now(&r->timer);
+    rejoin__run_part(r, REJOIN_STEP_VERIFY, REJOIN_STEP_VERIFY + 1, verified);
 }
 
 static void start_rejoin(rejoin_t *r)
@@ -328,35 +293,7 @@ static void start_rejoin(rejoin_t *r)
     log_fields(LOG_LVL_NOTICE, r->s.cluster, r->node.name, "node_rejoin",
                "rejoining %s as a replica of %s", r->node.name, r->primary.name);
     rejoin__enter(r, REJOIN_PHASE_REJOINING, LOG_LVL_DEBUG, NULL, NULL, NULL);
-    rejoin__run(r, &r->node, s->sql, repointed);
-}
-
-static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg);
-
-/* The node's state is read first and the primary's after it: what the node
- * received from the primary's history (through another node, say) is then in
- * the primary's state too. The other order let writes the primary committed
- * between the two reads look like the node's own. */
-static void node_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
-{
-    rejoin_t *r = arg;
-    (void)c;
-    if (err) {
-        rejoin_failed(r, err->msg);
-        return;
-    }
-    const char *v = rejoin__first_value(res);
-    free(r->node_state);
-    r->node_state = v ? xstrdup(v) : NULL;
-    /* What is remembered as looked at is the state checked here, which may
-     * be newer than the probe's that started the look: remembering the
-     * probe's made the next probe (showing the newer state) start the same
-     * check, and its report, again. */
-    if (v) {
-        free(r->seen);
-        r->seen = xstrdup(v);
-    }
-    rejoin__run(r, &r->primary, r->plan->steps[REJOIN_STEP_PRIMARY].sql, primary_read);
+    rejoin__run_part(r, REJOIN_STEP_REPOINT, REJOIN_STEP_REPOINT + 1, repointed);
 }
 
 /* Compares the node's state with the primary's, and acts on it. */
@@ -410,17 +347,29 @@ static void compare_read(rejoin_t *r)
     start_rejoin(r);
 }
 
-static void primary_read(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+/* Both states were read (the plan's first two steps, the node's first). */
+static void captured(exec_t *x, exec_outcome_t out, const char *msg, void *ud)
 {
-    rejoin_t *r = arg;
-    (void)c;
-    if (err) {
-        rejoin_failed(r, err->msg);
+    rejoin_t *r = ud;
+    r->x = NULL;
+    if (out != EXEC_DONE) {
+        rejoin_failed(r, rejoin__part_error(x, msg));
         return;
     }
-    const char *v = rejoin__first_value(res);
+    const char *mine = exec_captured_at(x, r->plan->steps[REJOIN_STEP_NODE].node);
+    const char *theirs = exec_captured_at(x, r->plan->steps[REJOIN_STEP_PRIMARY].node);
+    free(r->node_state);
+    r->node_state = mine ? xstrdup(mine) : NULL;
+    /* What is remembered as looked at is the state checked here, which may
+     * be newer than the probe's that started the look: remembering the
+     * probe's made the next probe (showing the newer state) start the same
+     * check, and its report, again. */
+    if (mine) {
+        free(r->seen);
+        r->seen = xstrdup(mine);
+    }
     free(r->primary_state);
-    r->primary_state = xstrdup(v ? v : "");
+    r->primary_state = xstrdup(theirs ? theirs : "");
     compare_read(r);
 }
 
@@ -462,6 +411,7 @@ bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64
         return false;
     }
     memo_fit(r, c);
+    r->c = c;
     /* No memo entry: what the returning-primary rules remember is theirs. */
     r->idx = -1;
     r->seen = xstrdup(n->last_ok.gtid_executed ? n->last_ok.gtid_executed : "");
@@ -484,6 +434,18 @@ static void note_returns(rejoin_t *r, const cluster_t *c)
         else if (n->up && n->last_ok.ok && n->last_ok.replica && n->last_ok.io == IO_YES)
             r->memo[i].returned = false;
     }
+}
+
+/* The executor ran the fence plan: the fence reports once it has ended too
+ * (it may go on past the step's bound). */
+static void fence_ran(exec_t *x, exec_outcome_t out, const char *msg, void *ud)
+{
+    rejoin_t *r = ud;
+    r->x = NULL;
+    if (r->fence_ended)
+        rejoin__fence_report(r, r->fence_err, r->fence_cut ? r->fence_cut : "");
+    else if (!r->fence_started) /* its journal record failed, or it could not start */
+        rejoin__fence_report(r, out == EXEC_DONE ? "not run" : rejoin__part_error(x, msg), "");
 }
 
 void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
@@ -513,15 +475,19 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
         return; /* versions unknown: the next observation will have them */
     }
     r->idx = i;
+    r->c = c;
     r->seen = xstrdup(n->last_ok.gtid_executed ? n->last_ok.gtid_executed : "");
     r->node_replica = n->last_ok.replica;
     r->started = now;
+    rejoin__op_begin(r, a == REJOIN_FENCE ? "fence" : "check");
     if (a == REJOIN_FENCE) {
+        /* The executor journals the fence step and asks rejoin_fence.c. */
         r->memo[i].fence_at = now ? now : 1;
-        rejoin__fence_start(r);
+        rejoin__enter(r, REJOIN_PHASE_FENCING, LOG_LVL_DEBUG, NULL, NULL, NULL);
+        rejoin__run_part(r, 0, 1, fence_ran);
         return;
     }
     rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
                   "reading the node's GTID state, then the primary's");
-    rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
+    rejoin__run_part(r, REJOIN_STEP_NODE, REJOIN_STEP_PRIMARY + 1, captured);
 }

@@ -38,7 +38,8 @@
  *       not contained:              its errant GTIDs are reported
  *                                   (node_errant) and it stays read-only.
  * The statements of each action come from the planner (plan_rejoin,
- * plan_rejoin_fence); its phases are in rejoin_phase.h.
+ * plan_rejoin_fence) and are run by the executor, which journals each step
+ * under the action's operation id; its phases are in rejoin_phase.h.
  */
 #ifndef FAILOVERD_REJOIN_H
 #define FAILOVERD_REJOIN_H
@@ -48,6 +49,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "journal.h"
 #include "model.h"
 #include "plan.h"
 #include "rejoin_compare.h"
@@ -58,6 +60,10 @@ typedef struct {
     const char *password;
     bool auto_rejoin;
     plan_opts_t plan; /* replication account, connect retry, heartbeat, semi-sync, timeouts */
+    /* Where each action and its steps are journaled (kind "rejoin", an
+     * operation id of its own; resume.h says what a restart does with an
+     * open one). Required. */
+    journal_t *journal;
 } rejoin_settings_t;
 
 typedef struct rejoin rejoin_t;

@@ -89,45 +89,23 @@ static void fence_tell(rejoin_t *r, const char *err, const char *cut)
     buf_free(&b);
 }
 
-static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+void rejoin__fence_report(rejoin_t *r, const char *err, const char *cut)
 {
-    rejoin_t *r = arg;
-    (void)c;
-    (void)res;
-    r->fence_watch = false;
-    r->timer_on = false;
-    uv_timer_stop(&r->timer);
     bool *reported = r->idx >= 0 && (size_t)r->idx < r->n_memo ? &r->fence_reported[r->idx] : NULL;
-    char cut[200] = "";
-    if (r->n_cut)
-        snprintf(cut, sizeof cut,
-                 "; cut off %zu client session%s (what they were committing was not "
-                 "acknowledged to them)%s",
-                 r->n_cut, r->n_cut == 1 ? "" : "s",
-                 r->released ? " and switched its semi-sync source side off to end their wait"
-                             : "");
-    if (r->fence_done_fn) {
-        /* The failover's step reports it: no event here. */
-        rejoin__enter(r, err ? REJOIN_PHASE_FENCE_FAILED : REJOIN_PHASE_FENCED, LOG_LVL_DEBUG,
-                      NULL, NULL, "for a failover");
-        fence_tell(r, err ? err->msg : NULL, cut);
-        rejoin__end_action(r, false);
-        return;
-    }
     if (err) {
         if (reported && !*reported)
             rejoin__enter(r, REJOIN_PHASE_FENCE_FAILED, LOG_LVL_ERROR, EV_NODE_FENCE_FAILED,
                        json_pack("{s:s, s:s, s:I, s:b, s:s?}", "primary", r->primary.name, "error",
-                                 err->msg, "sessions_cut", (json_int_t)r->n_cut,
+                                 err, "sessions_cut", (json_int_t)r->n_cut,
                                  "semisync_released", r->released, "trouble", r->fence_trouble),
                        "%s is writable besides the primary %s and could not be made read-only: "
                        "%s%s%s%s. Fence it by hand (read_only, super_read_only; KILL CONNECTION "
                        "its client sessions first, never KILL QUERY) or stop it; failoverd tries "
                        "again every %d s",
-                       r->node.name, r->primary.name, err->msg, cut, r->fence_trouble ? "; " : "",
+                       r->node.name, r->primary.name, err, cut, r->fence_trouble ? "; " : "",
                        r->fence_trouble ? r->fence_trouble : "", FENCE_RETRY_MS / 1000);
         else /* reported once until a fence works */
-            rejoin__enter(r, REJOIN_PHASE_FENCE_FAILED, LOG_LVL_DEBUG, NULL, NULL, "%s", err->msg);
+            rejoin__enter(r, REJOIN_PHASE_FENCE_FAILED, LOG_LVL_DEBUG, NULL, NULL, "%s", err);
         if (reported)
             *reported = true;
     } else {
@@ -145,6 +123,54 @@ static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
                    cut);
     }
     rejoin__end_action(r, false);
+}
+
+static void fence_done(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
+{
+    rejoin_t *r = arg;
+    (void)c;
+    (void)res;
+    r->fence_watch = false;
+    r->timer_on = false;
+    uv_timer_stop(&r->timer);
+    char cut[200] = "";
+    if (r->n_cut)
+        snprintf(cut, sizeof cut,
+                 "; cut off %zu client session%s (what they were committing was not "
+                 "acknowledged to them)%s",
+                 r->n_cut, r->n_cut == 1 ? "" : "s",
+                 r->released ? " and switched its semi-sync source side off to end their wait"
+                             : "");
+    if (r->fence_done_fn) {
+        /* The failover's step reports it: no event here. */
+        rejoin__enter(r, err ? REJOIN_PHASE_FENCE_FAILED : REJOIN_PHASE_FENCED, LOG_LVL_DEBUG,
+                      NULL, NULL, "for a failover");
+        fence_tell(r, err ? err->msg : NULL, cut);
+        rejoin__end_action(r, false);
+        return;
+    }
+    /* The rejoin's own fence: the executor's step learns the outcome; it is
+     * reported once the executor has ended as well (at once if it has). */
+    r->fence_ended = true;
+    r->fence_err = err ? xstrdup(err->msg) : NULL;
+    r->fence_cut = xstrdup(cut);
+    exec_answer_fn answer = r->fence_answer;
+    r->fence_answer = NULL;
+    if (answer)
+        answer(r->fence_token, err ? 1 : 0, err ? err->msg : "made read-only");
+    if (!r->x)
+        rejoin__fence_report(r, r->fence_err, r->fence_cut);
+}
+
+bool rejoin__fence_by_exec(const step_t *s, exec_answer_fn answer, void *token, void *ud)
+{
+    rejoin_t *r = ud;
+    (void)s;
+    r->fence_answer = answer;
+    r->fence_token = token;
+    r->fence_started = true;
+    rejoin__fence_start(r);
+    return true;
 }
 
 static void fence_release(rejoin_t *r);
@@ -289,7 +315,8 @@ void rejoin__fence_start(rejoin_t *r)
     r->aux.port = r->node.port;
     r->aux.flavor = r->node.flavor;
     r->aux.tls = tls_cfg_dup(r->node.tls);
-    rejoin__enter(r, REJOIN_PHASE_FENCING, LOG_LVL_DEBUG, NULL, NULL, NULL);
+    if (r->phase != REJOIN_PHASE_FENCING)
+        rejoin__enter(r, REJOIN_PHASE_FENCING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     rejoin__run(r, &r->node, r->plan->steps[0].sql, fence_done);
     fence_arm(r, FENCE_LOOK_MS);
 }

@@ -31,9 +31,16 @@ bool rejoin_phase_ends(rejoin_phase_t p)
     return false;
 }
 
+bool rejoin_phase_runs_plan(rejoin_phase_t p)
+{
+    return p == REJOIN_PHASE_COMPARING || p == REJOIN_PHASE_REJOINING ||
+           p == REJOIN_PHASE_VERIFYING || p == REJOIN_PHASE_FENCING;
+}
+
 void rejoin__enter(rejoin_t *r, rejoin_phase_t p, log_level_t lvl, const char *event,
                    json_t *fields, const char *fmt, ...)
 {
+    rejoin__journal_phase(r, r->phase, p);
     r->phase = p;
     r->phase_at = uv_now(r->loop);
     buf_t b = BUF_INIT;

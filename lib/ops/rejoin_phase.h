@@ -37,5 +37,9 @@ typedef enum {
 const char *rejoin_phase_str(rejoin_phase_t p);
 /* Whether the phase ends an action (the next is watching). */
 bool rejoin_phase_ends(rejoin_phase_t p);
+/* Whether the phase's work is a part of the action's plan, run by the
+ * executor (comparing, rejoining, verifying, fencing): such a phase has
+ * journal records of its own, on entering and leaving it. */
+bool rejoin_phase_runs_plan(rejoin_phase_t p);
 
 #endif

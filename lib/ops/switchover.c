@@ -23,8 +23,8 @@ json_t *fo_switchover_extra(failover_t *f, exec_t *x)
 {
     cluster_t *c = monitor_cluster(f->m);
     json_t *extra = json_pack("{s:s}", "policy", policy_str(f->policy));
-    json_t *bw = fo_step_result(x, "block_writes:", f->old_primary, c);
-    json_t *pp = fo_step_result(x, "hook:post_promotion", -1, c);
+    json_t *bw = fo_step_result(x, STEP_ROLE_BLOCK_WRITES, FO_HOOK_NONE, f->old_primary, c);
+    json_t *pp = fo_step_result(x, STEP_ROLE_HOOK, FO_HOOK_POST_PROMOTION, -1, c);
     if (f->policy == POLICY_RELIABILITY && bw && pp) {
         json_int_t from = json_integer_value(json_object_get(bw, "at_ms"));
         json_int_t to = json_integer_value(json_object_get(pp, "at_ms")) +
@@ -56,10 +56,10 @@ void fo_switchover_left(failover_t *f, exec_t *x, buf_t *out)
 {
     cluster_t *c = monitor_cluster(f->m);
     const char *old = c->nodes[f->old_primary].name, *cand = c->nodes[f->candidate].name;
-    json_t *bw = fo_step_result(x, "block_writes:", f->old_primary, c);
-    json_t *rb = fo_step_result(x, "rollback_writes:", f->old_primary, c);
-    json_t *pr = fo_step_result(x, "promote:", f->candidate, c);
-    json_t *pp = fo_step_result(x, "hook:post_promotion", -1, c);
+    json_t *bw = fo_step_result(x, STEP_ROLE_BLOCK_WRITES, FO_HOOK_NONE, f->old_primary, c);
+    json_t *rb = fo_step_result(x, STEP_ROLE_ROLLBACK_WRITES, FO_HOOK_NONE, f->old_primary, c);
+    json_t *pr = fo_step_result(x, STEP_ROLE_PROMOTE, FO_HOOK_NONE, f->candidate, c);
+    json_t *pp = fo_step_result(x, STEP_ROLE_HOOK, FO_HOOK_POST_PROMOTION, -1, c);
     if (fo_step_ok(pr)) {
         buf_printf(out, "%s was promoted and is writable; ", cand);
         if (fo_step_ok(pp))
@@ -90,7 +90,7 @@ void fo_switchover_left(failover_t *f, exec_t *x, buf_t *out)
 /* What the operator has to do by hand for a switchover that was not finished. */
 static void resume_todo(failover_t *f, const char *cand, const char *old, buf_t *out)
 {
-    const char *pp = fo_op_step_state(f->interrupted, "hook:post_promotion");
+    const char *pp = fo_op_step_state(f->interrupted, step_hook_name(FO_HOOK_POST_PROMOTION));
     if (!pp || strcmp(pp, "done") != 0)
         buf_printf(out, "the post_promotion hooks did not %s: traffic may still go to %s. Find "
                         "out which node is writable; if %s is, move the traffic to it (run the "
@@ -158,11 +158,11 @@ static void resume_facts(failover_t *f, json_t *sum, resume_facts_t *facts, cons
     };
     if (*old && cand) {
         buf_t b = BUF_INIT;
-        buf_printf(&b, "block_writes:%s", *old);
+        step_name_format(STEP_ROLE_BLOCK_WRITES, *old, &b);
         const char *st = fo_op_step_state(f->interrupted, buf_str(&b));
         facts->blocked = st && strcmp(st, "done") == 0;
         b.len = 0;
-        buf_printf(&b, "sync:%s", cand);
+        step_name_format(STEP_ROLE_SYNC, cand, &b);
         st = fo_op_step_state(f->interrupted, buf_str(&b));
         facts->synced = st && strcmp(st, "done") == 0;
         buf_free(&b);

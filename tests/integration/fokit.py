@@ -233,7 +233,14 @@ class Daemon:
             return []
 
     def journal(self):
-        """The daemon's journal records, oldest first (a torn last line is skipped)."""
+        """The journal records of the operations (failovers, switchovers), oldest
+        first: the rejoin's own records (kind "rejoin") are left out, as the
+        daemon's history leaves them out (docs/recovery.md)."""
+        return [r for r in self.journal_all() if r.get("kind") != "rejoin"]
+
+    def journal_all(self):
+        """Every journal record, the rejoin's too, oldest first (a torn last line
+        is skipped)."""
         out = []
         try:
             with open(os.path.join(self.state, "journal.jsonl")) as f:

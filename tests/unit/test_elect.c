@@ -364,6 +364,51 @@ Test(elect, gtid_parse_check_at_the_boundary)
     }
 }
 
+static char *dup0(const char *s) { return s ? xstrdup(s) : NULL; }
+
+/* The probe parses once: elect_gtid_enter gives the same verdict as the
+ * check, keeps what it parsed, and the model takes those states as they are
+ * (no second parse). */
+Test(elect, gtid_parsed_once_where_it_enters)
+{
+    for (size_t r = 0; r < sizeof parse_rows / sizeof parse_rows[0]; r++) {
+        const parse_row_t *pr = &parse_rows[r];
+        observation_t o = {.ok = true, .family = pr->maria ? FAMILY_MARIADB : FAMILY_MYSQL,
+                           .replica = true, .gtid_executed = dup0(pr->executed),
+                           .received_gtids = dup0(pr->received),
+                           .gtid_slave_pos = dup0(pr->slave_pos),
+                           .executed_gtids = dup0(pr->slave_pos ? pr->slave_pos : pr->executed)};
+        char *check = elect_gtid_error(&o);
+        o.gtid_error = elect_gtid_enter(&o);
+        cr_expect_eq(!check, !o.gtid_error, "%s", pr->rule);
+        if (check && o.gtid_error)
+            cr_expect_str_eq(check, o.gtid_error, "%s", pr->rule);
+        cr_expect(o.gtids_parsed, "%s", pr->rule);
+        if (o.gtid_error) {
+            cr_expect(!o.executed_st && !o.received_st && !o.applied_st, "%s", pr->rule);
+        } else if (pr->executed) {
+            cr_assert(o.executed_st, "%s", pr->rule);
+            char *t = gtid_state_format(o.executed_st);
+            gtid_state_t *again = gtid_state_parse(
+                pr->maria ? FAMILY_MARIADB : FAMILY_MYSQL, pr->executed, NULL, 0);
+            char *u = gtid_state_format(again);
+            cr_expect_str_eq(t, u, "%s", pr->rule);
+            free(t);
+            free(u);
+            gtid_state_free(again);
+        }
+        const gtid_state_t *kept = o.executed_st;
+        node_t n;
+        node_init(&n, "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
+        o.at = 100;
+        node_observe(&n, &o);
+        cr_expect_eq(n.last_ok.executed_st, kept, "%s: the model kept the probe's state",
+                     pr->rule);
+        node_free(&n);
+        free(check);
+    }
+}
+
 Test(elect, a_malformed_primary_state_makes_no_replica_errant)
 {
     /* The old primary's gtid_executed does not parse: what it had is unknown,

@@ -77,6 +77,26 @@ Test(jcompact, keeps_each_clusters_last_operation_and_the_newest_that_fit)
     json_decref(all);
 }
 
+/* A rejoin that writes while an operation runs is kept beside it: neither
+ * hides the other from what must stay. */
+Test(jcompact, keeps_the_open_operation_behind_a_later_rejoin)
+{
+    json_t *all = json_array();
+    json_array_append_new(all, rec("main", "o1", "begin", 100));
+    json_array_append_new(all, rec("main", "o1", "step", 100));
+    json_t *r = rec("main", "r1", "step_done", 100);
+    json_object_set_new(r, "kind", json_string("rejoin"));
+    json_array_append_new(all, r);
+    size_t dropped, bytes;
+    json_t *k = jcompact_select(all, 0, &dropped, &bytes);
+    cr_assert_eq(json_array_size(k), 3, "%zu", json_array_size(k));
+    cr_expect_eq(dropped, 0);
+    cr_expect_str_eq(op_at(k, 0), "o1");
+    cr_expect_str_eq(op_at(k, 2), "r1");
+    json_decref(k);
+    json_decref(all);
+}
+
 /* A journal with an open operation and much history. */
 static void fill(journal_t *j, int ops)
 {

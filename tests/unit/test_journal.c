@@ -179,3 +179,37 @@ Test(journal, an_unreadable_journal_holds_everything_and_takes_nothing)
     cr_assert_not_null(journal_broken(j));
     journal_close(j);
 }
+
+/* The rejoin journals its actions too, but they are not operations: an open
+ * rejoin is never the cluster's interrupted operation, and a rejoin that
+ * writes while a failover runs does not hide that failover. */
+Test(journal, rejoin_records_are_never_an_interrupted_operation)
+{
+    char err[256];
+    journal_t *j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert(journal_record(j, "main", "f1", "failover", "begin", NULL));
+    cr_assert(journal_record(j, "main", "f1", "failover", "done", NULL));
+    cr_assert(journal_record(j, "main", "r1", "rejoin", "begin", json_pack("{s:s}", "node", "db1")));
+    cr_assert(journal_record(j, "main", "r1", "rejoin", "step", json_pack("{s:s}", "step", "rejoin:db1")));
+    journal_close(j);
+    j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_expect_null(journal_open_op(j, "main"), "an open rejoin is not an interrupted failover");
+    json_t *ops = journal_records(j, "main");
+    cr_expect_eq(json_array_size(ops), 2, "history reads the operations only");
+    json_decref(ops);
+    json_t *all = journal_all_records(j, "main");
+    cr_expect_eq(json_array_size(all), 4);
+    json_decref(all);
+
+    /* A failover starts while the rejoin still writes: the failover is the
+     * open operation, whatever the last record is. */
+    cr_assert(journal_record(j, "main", "f2", "failover", "begin", NULL));
+    cr_assert(journal_record(j, "main", "r1", "rejoin", "step_done", json_pack("{s:s}", "step", "rejoin:db1")));
+    json_t *open_op = journal_open_op(j, "main");
+    cr_assert_not_null(open_op);
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(open_op, 0), "op")), "f2");
+    json_decref(open_op);
+    journal_close(j);
+}

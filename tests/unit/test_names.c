@@ -47,25 +47,12 @@ Test(names, event_names_are_unique_and_constants_spell_them)
     cr_assert_eq(hooks_point_of_event("no_such_event"), -1);
 }
 
-/* The row of an event as its section of docs/events.md writes it. */
-static void event_row(const fo_event_info_t *e, buf_t *out)
-{
-    buf_printf(out, "| `%s` | %s |", e->name, e->level);
-    bool has_node = e->group != FO_EVGROUP_DAEMON && e->group != FO_EVGROUP_HOOKS;
-    bool has_hook = e->group == FO_EVGROUP_MONITOR || e->group == FO_EVGROUP_OPERATION;
-    if (has_node)
-        buf_printf(out, e->node[0] ? " %s |" : " |", e->node);
-    buf_printf(out, e->fields[0] ? " %s |" : " |", e->fields);
-    if (has_hook) {
-        const fo_hook_info_t *h = fo_hook_info(e->hook);
-        buf_printf(out, h ? " `%s` |" : " |", h ? h->name : "");
-    }
-    buf_printf(out, "\n");
-}
-
 static const char *const sections[] = {"## Monitoring", "## Failovers and switchovers",
                                        "## After a failover", "## The daemon", "## Hooks"};
 
+/* Each section's table is the registry's, generated (fo_events_doc_table)
+ * between its markers: the file holds exactly what failoverd
+ * --print-events-doc prints for it. */
 Test(names, docs_events_tables_are_the_registry)
 {
     char *doc = test_slurp(EVENTS_DOC);
@@ -73,16 +60,38 @@ Test(names, docs_events_tables_are_the_registry)
     for (int g = 0; g <= FO_EVGROUP_HOOKS; g++) {
         const char *sec = strstr(doc, sections[g]);
         cr_assert(sec, "docs/events.md has no section \"%s\"", sections[g]);
-        buf_t rows = BUF_INIT;
-        for (int e = 0; e < FO_EVENT__COUNT; e++)
-            if ((int)fo_event_info(e)->group == g)
-                event_row(fo_event_info(e), &rows);
-        cr_assert(strstr(sec, buf_str(&rows)) && strstr(sec, buf_str(&rows)) < strstr(sec + 3, "\n## "),
-                  "docs/events.md, section \"%s\": the table's rows are not the registry's "
-                  "(lib/core/names.h); they should read:\n%s",
-                  sections[g], buf_str(&rows));
-        buf_free(&rows);
+        const char *next = strstr(sec + 3, "\n## ");
+        const char *begin = strstr(sec, fo_events_doc_marker((fo_event_group_t)g));
+        cr_assert(begin && (!next || begin < next),
+                  "docs/events.md, section \"%s\": no generated table (%s)", sections[g],
+                  fo_events_doc_marker((fo_event_group_t)g));
+        begin = strchr(begin, '\n') + 1;
+        const char *end = strstr(begin, "<!-- END GENERATED -->");
+        cr_assert_not_null(end);
+        buf_t want = BUF_INIT;
+        fo_events_doc_table((fo_event_group_t)g, &want);
+        char *part = strndup(begin, (size_t)(end - begin));
+        cr_expect_str_eq(part, buf_str(&want),
+                         "docs/events.md, section \"%s\", is out of date: regenerate its tables "
+                         "from lib/core/names.h with failoverd --print-events-doc (see the "
+                         "command in the file)",
+                         sections[g]);
+        free(part);
+        buf_free(&want);
     }
+    /* Every table --print-events-doc prints is in the file, markers included. */
+    buf_t all = BUF_INIT;
+    fo_events_doc(&all);
+    for (const char *p = buf_str(&all); (p = strstr(p, "<!-- BEGIN")) != NULL;) {
+        const char *e = strstr(p, "<!-- END GENERATED -->\n");
+        cr_assert_not_null(e);
+        e += strlen("<!-- END GENERATED -->\n");
+        char *blk = strndup(p, (size_t)(e - p));
+        cr_expect(strstr(doc, blk), "docs/events.md lacks:\n%s", blk);
+        free(blk);
+        p = e;
+    }
+    buf_free(&all);
     /* No row names an event the registry lacks. */
     for (const char *p = strstr(doc, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
         char name[64];

@@ -25,6 +25,42 @@ Test(opphase, names_and_records)
     cr_expect_str_eq(op_phase_str(OP_PHASE_COUNT), "?");
 }
 
+/* The phases whose work is a plan have records of their own on entering
+ * ("phase") and leaving ("phase_left", without a "phase" field: the last
+ * "phase" field of an operation names the phase it is in). */
+Test(opphase, plan_phases_are_journaled_on_entering_and_leaving)
+{
+    static const struct {
+        op_phase_t p;
+        bool plan;
+    } rows[] = {
+        {OP_PHASE_IDLE, false},      {OP_PHASE_ADMITTED, false}, {OP_PHASE_PREPARING, true},
+        {OP_PHASE_ELECTING, false},  {OP_PHASE_HOLDING, false},  {OP_PHASE_PROMOTING, true},
+        {OP_PHASE_REFRESHING, true}, {OP_PHASE_RESUMING, false}, {OP_PHASE_SWITCHING, true},
+        {OP_PHASE_DONE, false},      {OP_PHASE_ABORTED, false},  {OP_PHASE_ROLLED_BACK, false},
+        {OP_PHASE_FAILED, false},
+    };
+    cr_assert_eq(sizeof rows / sizeof rows[0], OP_PHASE_COUNT);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        op_phase_t p = rows[i].p;
+        cr_expect_eq(op_phase_runs_plan(p), rows[i].plan, "%s", op_phase_str(p));
+        /* A plan phase has no record type of its own in the table: "phase". */
+        if (rows[i].plan)
+            cr_expect_null(op_phase_record(p), "%s", op_phase_str(p));
+        json_t *left = op_phase_left_fields(p, OP_PHASE_DONE);
+        if (!rows[i].plan || p == OP_PHASE_DONE) {
+            cr_expect_null(left, "%s", op_phase_str(p));
+        } else {
+            cr_assert_not_null(left);
+            cr_expect_str_eq(json_string_value(json_object_get(left, "left")), op_phase_str(p));
+            cr_expect_str_eq(json_string_value(json_object_get(left, "next")), "done");
+            cr_expect_null(json_object_get(left, "phase"));
+        }
+        json_decref(left);
+    }
+    cr_expect_null(op_phase_left_fields(OP_PHASE_PROMOTING, OP_PHASE_PROMOTING));
+}
+
 /* Every move starts from a phase that is not terminal and goes to one that
  * is not idle; no move is listed twice; in each machine every phase entered
  * can be left unless it is terminal, and every phase left was entered (or

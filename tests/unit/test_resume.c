@@ -127,3 +127,80 @@ Test(resume, the_plan_moves_traffic_then_repoints_the_old_primary_and_its_replic
     plan_free(p);
     cluster_free(&c);
 }
+
+/* ---- the rejoin's records: closed as abandoned, never resumed ------------------ */
+
+/* Records as JSON text, one per line in the journal's form. */
+static json_t *recs(const char *const *lines)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; lines[i]; i++) {
+        json_error_t e;
+        json_t *r = json_loads(lines[i], 0, &e);
+        cr_assert_not_null(r, "%s: %s", lines[i], e.text);
+        json_array_append_new(a, r);
+    }
+    return a;
+}
+
+#define RJ(op, type, more) "{\"cluster\":\"main\",\"op\":\"" op "\",\"kind\":\"rejoin\",\"type\":\"" type "\"" more "}"
+#define FO(op, type, more) "{\"cluster\":\"main\",\"op\":\"" op "\",\"kind\":\"failover\",\"type\":\"" type "\"" more "}"
+
+Test(resume, open_rejoins_in_a_table)
+{
+    static const struct {
+        const char *what;
+        const char *lines[10];
+        const char *open; /* "op/node/phase/step" of each open rejoin, ";"-joined; "" none */
+    } cases[] = {
+        {"no records", {NULL}, ""},
+        {"a failover only, open: not a rejoin",
+         {FO("f1", "begin", ",\"old_primary\":\"db1\""), FO("f1", "phase", ",\"phase\":\"promoting\""),
+          FO("f1", "step", ",\"step\":\"promote:db2\""), NULL},
+         ""},
+        {"a rejoin that ended",
+         {RJ("r1", "begin", ",\"node\":\"db1\""), RJ("r1", "phase", ",\"phase\":\"comparing\""),
+          RJ("r1", "done", ",\"phase\":\"rejoined\""), NULL},
+         ""},
+        {"a rejoin cut short in its repoint step",
+         {RJ("r1", "begin", ",\"node\":\"db1\""), RJ("r1", "phase", ",\"phase\":\"comparing\""),
+          RJ("r1", "step", ",\"step\":\"capture:db2\",\"node\":\"db2\""),
+          RJ("r1", "phase_left", ",\"left\":\"comparing\",\"next\":\"rejoining\""),
+          RJ("r1", "phase", ",\"phase\":\"rejoining\""),
+          RJ("r1", "step", ",\"step\":\"rejoin:db1\",\"node\":\"db1\""), NULL},
+         "r1/db1/rejoining/rejoin:db1"},
+        {"a fence cut short, next to a failover that ended",
+         {FO("f1", "begin", ""), FO("f1", "done", ""), RJ("r2", "begin", ",\"node\":\"db3\""),
+          RJ("r2", "phase", ",\"phase\":\"fencing\""), NULL},
+         "r2/db3/fencing/"},
+        {"one ended, one abandoned already, one open",
+         {RJ("r1", "begin", ",\"node\":\"db1\""), RJ("r1", "failed", ",\"phase\":\"failed\""),
+          RJ("r2", "begin", ",\"node\":\"db3\""), RJ("r2", "aborted", ",\"abandoned\":true"),
+          RJ("r3", "begin", ",\"node\":\"db1\""), NULL},
+         "r3/db1//"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        json_t *in = recs(cases[k].lines);
+        json_t *open = resume_open_rejoins(in);
+        buf_t b = BUF_INIT;
+        size_t i;
+        json_t *o;
+        json_array_foreach(open, i, o)
+        {
+            const char *ph = json_string_value(json_object_get(o, "phase"));
+            const char *st = json_string_value(json_object_get(o, "step"));
+            buf_printf(&b, "%s%s/%s/%s/%s", i ? ";" : "",
+                       json_string_value(json_object_get(o, "op")),
+                       json_string_value(json_object_get(o, "node")), ph ? ph : "", st ? st : "");
+        }
+        cr_expect_str_eq(buf_str(&b), cases[k].open, "%s", cases[k].what);
+        /* Whatever is open, no record of a rejoin is an operation's. */
+        json_array_foreach(in, i, o)
+            cr_expect_eq(resume_rec_is_rejoin(o),
+                         strcmp(json_string_value(json_object_get(o, "kind")), "rejoin") == 0,
+                         "%s", cases[k].what);
+        buf_free(&b);
+        json_decref(open);
+        json_decref(in);
+    }
+}
