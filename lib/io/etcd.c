@@ -43,11 +43,15 @@ struct etcd {
     char *ca, *cert, *key;
     uint64_t timeout_ms;
     req_t *reqs;
+    req_t *queued; /* to start from the next loop turn */
+    uv_timer_t kick;
+    int open; /* the curlloop and the kick timer, until closed */
     struct curl_slist *headers;
     bool closing;
 };
 
 static void start(req_t *r);
+static void launch(req_t *r);
 
 static void unlink_req(etcd_t *e, req_t *r)
 {
@@ -184,7 +188,31 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     free_req(r);
 }
 
+/* Requests are started from a timer, never from inside libcurl's callbacks
+ * (a watch event's handler may well ask something, and libcurl refuses a
+ * transfer added from its own callback). */
+static void on_kick(uv_timer_t *t)
+{
+    etcd_t *e = t->data;
+    while (e->queued) {
+        req_t *r = e->queued;
+        e->queued = r->next;
+        launch(r);
+    }
+}
+
 static void start(req_t *r)
+{
+    etcd_t *e = r->e;
+    req_t **pp = &e->queued;
+    while (*pp)
+        pp = &(*pp)->next;
+    r->next = NULL;
+    *pp = r;
+    uv_timer_start(&e->kick, on_kick, 0, 0);
+}
+
+static void launch(req_t *r)
 {
     etcd_t *e = r->e;
     r->tries++;
@@ -312,8 +340,15 @@ void etcd_watch_cancel(etcd_watch_t *w)
     if (w->in_cb)
         return; /* the write callback stops the transfer; on_done frees it */
     req_t *r = w->req;
-    unlink_req(r->e, r);
-    curlloop_remove(r->e->cl, r->easy);
+    etcd_t *e = r->e;
+    for (req_t **pp = &e->queued; *pp; pp = &(*pp)->next)
+        if (*pp == r) { /* not started yet */
+            *pp = r->next;
+            free_req(r);
+            return;
+        }
+    unlink_req(e, r);
+    curlloop_remove(e->cl, r->easy);
     free_req(r);
 }
 
@@ -334,6 +369,9 @@ etcd_t *etcd_create(uv_loop_t *loop, const etcd_opts_t *o)
     e->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
     e->headers = curl_slist_append(NULL, "Content-Type: application/json");
     e->headers = curl_slist_append(e->headers, "Expect:");
+    uv_timer_init(loop, &e->kick);
+    e->kick.data = e;
+    e->open = 2;
     return e;
 }
 
@@ -345,6 +383,8 @@ const char *etcd_endpoint(const etcd_t *e)
 static void on_closed(void *ud)
 {
     etcd_t *e = ud;
+    if (--e->open > 0)
+        return;
     for (size_t i = 0; i < e->n_eps; i++)
         free(e->eps[i]);
     free(e->eps);
@@ -352,6 +392,11 @@ static void on_closed(void *ud)
     free(e->cert);
     free(e->key);
     free(e);
+}
+
+static void on_kick_closed(uv_handle_t *h)
+{
+    on_closed(h->data);
 }
 
 void etcd_close(etcd_t *e)
@@ -365,7 +410,13 @@ void etcd_close(etcd_t *e)
         curlloop_remove(e->cl, r->easy);
         free_req(r);
     }
+    while (e->queued) {
+        req_t *r = e->queued;
+        e->queued = r->next;
+        free_req(r);
+    }
     curl_slist_free_all(e->headers);
     e->headers = NULL;
+    uv_close((uv_handle_t *)&e->kick, on_kick_closed);
     curlloop_close(e->cl, on_closed, e);
 }

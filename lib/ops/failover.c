@@ -4,6 +4,8 @@
  * The rest of the operation is in the files failover_int.h lists. */
 #include "failover_int.h"
 
+#include "coord.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +86,13 @@ static void look(uv_timer_t *t)
     fo_startup_recheck(f);
     if (f->interrupted && !f->resume_decided)
         fo_try_resume(f);
+    if (f->s.coord && c->primary >= 0 && !f->running)
+        coord_publish_primary(f->s.coord, f->s.cluster, c->nodes[c->primary].host,
+                              c->nodes[c->primary].port);
     bool may = !(f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
                  !f->promoted || c->primary < 0 ||
-                 strcmp(c->nodes[c->primary].name, f->promoted) != 0);
+                 strcmp(c->nodes[c->primary].name, f->promoted) != 0 ||
+                 coord_why_not(f->s.coord)); /* only the leader rejoins and fences */
     look_closely(f, c, may);
     if (!may)
         return;
