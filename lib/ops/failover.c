@@ -86,6 +86,12 @@ static void look(uv_timer_t *t)
     fo_startup_recheck(f);
     if (f->interrupted && !f->resume_decided)
         fo_try_resume(f);
+    /* A manager that just became the leader acts on a primary found dead
+     * while it followed. */
+    bool leading = f->s.coord && !coord_why_not(f->s.coord);
+    if (leading && !f->coord_leading)
+        fo_reconsider(f);
+    f->coord_leading = leading;
     if (f->s.coord && c->primary >= 0 && !f->running)
         coord_publish_primary(f->s.coord, f->s.cluster, c->nodes[c->primary].host,
                               c->nodes[c->primary].port);
