@@ -89,7 +89,7 @@ static void watch_event(void *ud, const etcd_wevent_t *ev)
 static void watch_end(struct etcd_watch *w, const char *why)
 {
     etcd_wevent_t ev = {.kind = ETCD_W_END};
-    snprintf(ev.err, sizeof ev.err, "%s", why);
+    snprintf(ev.err, sizeof ev.err, "%.250s", why);
     watch_event(w, &ev);
 }
 

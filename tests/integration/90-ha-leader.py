@@ -47,6 +47,7 @@ def idle_leader_killed(lab, ds, say):
 
 
 def primary_killed(lab, ds, etcd, leader, say):
+    hakit.wait_primary_seen([d for d in ds if d.proc.poll() is None])
     lab.writer_start(through="vip")
     lab.wait_acks(100)
     lab.kill("db1")
@@ -93,6 +94,7 @@ def scenario(flavor):
             ds = hakit.managers(lab, etcd, 3, vip_plugin=True)
             try:
                 hakit.start_all(ds)
+                hakit.wait_primary_seen(ds)
                 leader = idle_leader_killed(lab, ds, say)
                 primary_killed(lab, ds, etcd, leader, say)
                 hakit.stop_all(ds)

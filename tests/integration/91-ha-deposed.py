@@ -107,6 +107,7 @@ def scenario(flavor):
             ds = hakit.managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
             try:
                 hakit.start_all(ds)
+                hakit.wait_primary_seen(ds)
                 deposed(lab, ds, say)
                 hakit.stop_all(ds)
             finally:

@@ -74,6 +74,14 @@ def begins(d, cluster="main"):
     return [r for r in d.journal() if r.get("type") == "begin" and r.get("cluster") == cluster]
 
 
+def wait_primary_seen(ds, primary="db1", timeout=60):
+    """Every manager has reached the primary (else the start-up rule holds a
+    failover: its GTID state would be unknown)."""
+    labkit.wait_for(lambda: all(d.cluster()["primary"] == primary and
+                                d.node(primary)["state"] == "up" for d in ds), timeout,
+                    interval=0.2, what="every manager to reach the primary %s" % primary)
+
+
 def start_all(ds):
     for d in ds:
         d.start()
