@@ -16,7 +16,7 @@ import labetcd  # noqa: E402
 TTL = 3
 
 
-def coordination(etcd, manager, ttl=TTL):
+def coordination(etcd, manager, ttl=TTL, endpoints=None):
     return """coordination = {
   mode = "etcd";
   etcd_endpoints = [ %s ];
@@ -24,13 +24,15 @@ def coordination(etcd, manager, ttl=TTL):
   zone = "zone-%s";
   lease_ttl = %d;
   etcd_timeout = "1s";
-};""" % (", ".join('"%s"' % e for e in etcd.endpoints()), manager, manager, ttl)
+};""" % (", ".join('"%s"' % e for e in (endpoints or etcd.endpoints())), manager, manager, ttl)
 
 
-def managers(lab, etcd, n=3, **config):
-    """n Daemons m1..mn (not started), each with its own directory."""
-    return [fokit.Daemon(lab, top_extra=coordination(etcd, "m%d" % (i + 1)), **config)
-            for i in range(n)]
+def managers(lab, etcd, n=3, endpoints=None, **config):
+    """n Daemons m1..mn (not started), each with its own directory;
+    endpoints: a list of endpoint lists, one per manager (default: etcd's)."""
+    return [fokit.Daemon(lab, top_extra=coordination(
+        etcd, "m%d" % (i + 1), endpoints=endpoints[i] if endpoints else None), **config)
+        for i in range(n)]
 
 
 def coord(d):

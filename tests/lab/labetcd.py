@@ -25,6 +25,7 @@ class Etcd:
         self.n = members
         self.dir = os.path.join(lab.desc["state_dir"], "etcd")
         self.procs = {}
+        self.proxies = []
 
     def endpoints(self):
         return ["http://127.0.0.1:%d" % (CLIENT_PORT + i) for i in range(self.n)]
@@ -84,8 +85,61 @@ class Etcd:
                 p.wait(5)
         self.procs = {}
 
+    def via_proxies(self, base_port):
+        """Endpoints that reach the members through TCP forwarders of their
+        own (socat, ports base_port + i): cutting them cuts one manager off
+        etcd while the others still reach it."""
+        px = Proxies(self, base_port)
+        self.proxies.append(px)
+        return px
+
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        for px in self.proxies:
+            px.stop()
         self.stop()
+
+
+class Proxies:
+    """One forwarder per etcd member, in its own process group. cut() stops
+    them (SIGSTOP): connections are still accepted by the kernel, nothing is
+    answered - to the manager, etcd is behind a black hole; heal() continues
+    them."""
+
+    def __init__(self, etcd, base_port):
+        self.etcd = etcd
+        self.ports = [base_port + i for i in range(etcd.n)]
+        self.procs = []
+        for i, port in enumerate(self.ports):
+            argv = ["socat", "TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr" % port,
+                    "TCP:127.0.0.1:%d" % (CLIENT_PORT + i)]
+            self.procs.append(etcd.lab.popen(argv, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, start_new_session=True))
+
+    def endpoints(self):
+        return ["http://127.0.0.1:%d" % p for p in self.ports]
+
+    def _signal(self, sig):
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, sig)   # the forwarder and the children it forked
+
+    def cut(self):
+        self._signal(signal.SIGSTOP)
+
+    def heal(self):
+        self._signal(signal.SIGCONT)
+
+    def stop(self):
+        self.heal()
+        self._signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
+        self.procs = []
