@@ -264,6 +264,8 @@ static void stop(daemon_t *d)
         daemon_retire_cluster(d->cl[i]);
     d->n_cl = 0;
     coord_close(d->coord); /* after the clusters: their last steps find it closed */
+    if (d->coord)
+        hooks_set_event_gate(NULL, NULL);
     /* Webhooks get a moment to deliver the last events (daemon_stopping ...). */
     if (d->webhooks)
         webhooks_close(d->webhooks, 2000, closed_cb, NULL);
@@ -486,6 +488,11 @@ static void start_handles(daemon_t *d)
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
 }
 
+static bool leads(void *ud)
+{
+    return coord_why_not(ud) == NULL;
+}
+
 /* Webhooks, every cluster with its hooks, the control socket and metrics;
  * on a failure the daemon is set to stop with the exit code that says why. */
 static void start_services(daemon_t *d)
@@ -504,8 +511,10 @@ static void start_services(daemon_t *d)
             hooks_close(hooks[i], NULL, NULL);
         ok = false;
     }
-    if (ok && cfg->coord.mode == FO_COORD_ETCD)
+    if (ok && cfg->coord.mode == FO_COORD_ETCD) {
         d->coord = coord_create(&d->loop, &cfg->coord, d->boot.control_socket);
+        hooks_set_event_gate(leads, d->coord); /* only the leader runs event hooks */
+    }
     if (ok) {
         start_clusters(d, hooks);
     } else {
