@@ -147,7 +147,9 @@ static const setting_t coord_settings[] = {
      .min = 2,
      .max = 60,
      .doc = "Seconds of the leader lease: a leader that stops renewing it is replaced after "
-            "about this long plus an etcd election."},
+            "about this long plus an etcd election. The leader's steps that change a server or "
+            "run a hook are bounded by the lease validity left when they start, about two "
+            "thirds of this: keep it above what the slowest hook needs."},
     {.name = "etcd_ca",
      .kind = K_STRING,
      .off = FLD(K, etcd_ca, char *),

@@ -36,9 +36,15 @@ def idle_leader_killed(lab, ds, say):
     for d in rest:
         wait_for(lambda: (hakit.coord(d) or {}).get("leader", {}).get("id") == nid, 10,
                  what="%s's status to name the leader %s" % (hakit.manager_id(d), nid))
-    c = hakit.coord(rest[0] if rest[0] is not new else rest[1])
+    follower = rest[0] if rest[0] is not new else rest[1]
+    c = hakit.coord(follower)
     check(c["role"] == "follower" and c["leader"]["host"] and c["term"] > 0,
           "a follower's status says who leads: %s" % c)
+    rc, out = follower.ctl("pause", "main", check=False)
+    err = (out or {}).get("error", {}) if isinstance(out, dict) else {}
+    check(rc != 0 and "not the leader" in err.get("message", "") and
+          err.get("leader", {}).get("id") == nid,
+          "a follower refuses pause and names the leader: %s" % out)
     leader.start()
     wait_for(lambda: (hakit.coord(leader) or {}).get("role") == "follower", 15,
              what="%s, started again, to follow" % old)
