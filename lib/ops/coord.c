@@ -331,8 +331,10 @@ void coord_close(coord_t *c)
     if (!c || c->closing)
         return;
     c->closing = true;
-    if (c->role == COORD_LEADER)
-        coord__lost(c, COORD_FOLLOWER, "the daemon is stopping");
+    if (c->role == COORD_LEADER) /* no event: stopping is not losing */
+        log_notice("manager %s gives the leadership up (term %lld): stopping", c->id,
+                   (long long)c->term);
+    c->role = COORD_FOLLOWER;
     coord__fail_guards(c, "the daemon is stopping");
     etcd_watch_cancel(c->watch);
     c->watch = NULL;
