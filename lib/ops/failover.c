@@ -66,7 +66,8 @@ void fo_set_promoted(failover_t *f, const char *node)
 static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)
 {
     *r = (rejoin_settings_t){.cluster = s->cluster, .user = s->user, .password = s->password,
-                             .auto_rejoin = s->auto_rejoin, .plan = s->plan};
+                             .auto_rejoin = s->auto_rejoin, .plan = s->plan,
+                             .coord = s->coord};
 }
 
 /* A node the last operation left behind may come back writable at any moment

@@ -58,6 +58,7 @@ typedef struct {
     const char *password;
     bool auto_rejoin;
     plan_opts_t plan; /* replication account, connect retry, heartbeat, semi-sync, timeouts */
+    struct coord *coord; /* coordination (coord.h): no statement unless this manager leads */
 } rejoin_settings_t;
 
 typedef struct rejoin rejoin_t;
