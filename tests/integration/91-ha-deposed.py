@@ -17,6 +17,7 @@ Without the guard the old leader would go on with its plan against servers
 the new leader has already reconfigured. Both flavors; the managers run from
 the ASan build (FAILOVERD_BUILD=build-asan) when it is the one given."""
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -99,7 +100,13 @@ def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
     tmp = tempfile.mkdtemp(prefix="ha91-")
-    hook = slow_hook(tmp)
+    try:
+        run_lab(flavor, slow_hook(tmp), say)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_lab(flavor, hook, say):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("ha91-" + flavor),
                        semisync=True) as lab:
         with hakit.Etcd(lab).start() as etcd:
@@ -113,8 +120,6 @@ def scenario(flavor):
             finally:
                 for d in ds:
                     d.__exit__(*sys.exc_info())
-    os.unlink(hook)
-    os.rmdir(tmp)
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
