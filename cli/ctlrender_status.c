@@ -37,6 +37,31 @@ static void render_daemon(buf_t *out, const json_t *d)
                 "for now");
 }
 
+/* Coordination (docs/ha.md): one line, nothing in standalone mode. */
+static void render_coordination(buf_t *out, const json_t *c)
+{
+    if (!json_is_object(c) || !cr_str(c, "mode") || strcmp(cr_str(c, "mode"), "etcd") != 0)
+        return;
+    line_t l = {out, 0, 2, true};
+    cr_piecef(&l, "coordination etcd");
+    cr_piecef(&l, "manager %s", cr_str_or(c, "manager", "?"));
+    cr_piecef(&l, "role %s", cr_str_or(c, "role", "?"));
+    const json_t *ld = json_object_get(c, "leader");
+    if (json_is_object(ld))
+        cr_piecef(&l, "leader %s on %s", cr_str_or(ld, "id", "?"), cr_str_or(ld, "host", "?"));
+    else
+        cr_piecef(&l, "leader unknown");
+    json_t *term = json_object_get(c, "term");
+    if (json_is_integer(term))
+        cr_piecef(&l, "term %lld", json_integer_value(term));
+    json_t *valid = json_object_get(c, "lease_valid_ms");
+    if (json_is_integer(valid))
+        cr_piecef(&l, "lease valid %lld ms", json_integer_value(valid));
+    buf_putc(out, '\n');
+    if (cr_str(c, "etcd_error"))
+        cr_wrap(out, "  etcd: ", 8, cr_str(c, "etcd_error"));
+}
+
 static void render_failover(buf_t *out, const json_t *f)
 {
     if (!json_is_object(f))
@@ -451,6 +476,7 @@ static void render_cluster(buf_t *out, const json_t *c)
 void ctlrender_status(buf_t *out, const json_t *result)
 {
     render_daemon(out, json_object_get(result, "daemon"));
+    render_coordination(out, json_object_get(result, "coordination"));
     const json_t *clusters = json_object_get(result, "clusters");
     if (json_array_size(clusters) == 0) {
         buf_puts(out, "no clusters\n");

@@ -5,6 +5,10 @@
 
 bool admit_blocked(const admit_facts_t *a, uint64_t now, char *why, size_t len)
 {
+    if (a->not_leader) {
+        snprintf(why, len, "%s", a->not_leader);
+        return true;
+    }
     if (a->state_unknown) {
         snprintf(why, len, "state unknown: %s; check the cluster and acknowledge with "
                            "`failoverctl ack %s`",
@@ -34,6 +38,8 @@ bool admit_blocked(const admit_facts_t *a, uint64_t now, char *why, size_t len)
 bool admit_automatic_blocked(const admit_facts_t *a, bool auto_failover, uint64_t now, char *why,
                              size_t len)
 {
+    if (a->not_leader)
+        return admit_blocked(a, now, why, len);
     if (!auto_failover) {
         snprintf(why, len,
                  "automatic failover is off (auto_failover = false); fail over with "
@@ -63,6 +69,10 @@ static admit_answer_t admit_failover(const admit_request_t *q, char *why, size_t
 admit_answer_t admit_request(const admit_facts_t *a, const admit_request_t *q, uint64_t now,
                              char *why, size_t len)
 {
+    if (a->not_leader) {
+        snprintf(why, len, "%s", a->not_leader);
+        return ADMIT_REFUSED;
+    }
     if (q->running) {
         snprintf(why, len, "%s",
                  q->holding ? "a failover of this cluster is holding (failoverctl status says "

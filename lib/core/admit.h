@@ -1,6 +1,8 @@
 /* admit.h - whether a failover or switchover may start (pure).
  *
  * The rules, in the order they are asked:
+ *   both kinds, first: with several managers coordinated through etcd, only
+ *     the leader holding a valid lease acts (not_leader says why not);
  *   automatic failover (the verdict became dead):
  *     - auto_failover off: never;
  *     - the journal can't be trusted (state unknown): held until acked;
@@ -35,6 +37,9 @@ typedef struct {
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0: none */
     bool last_acked;
     uint64_t failover_block_ms;
+    /* Coordination (docs/ha.md): why this manager may not act now (a follower,
+     * no valid leader lease), or NULL when it may (the leader; standalone). */
+    const char *not_leader;
 } admit_facts_t;
 
 /* True, with why, when one of the block rules holds (startup excepted). */

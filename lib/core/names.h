@@ -173,6 +173,14 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`path`, `bytes_before`, `bytes_after`, `operations_dropped`: the journal was above `journal_max_bytes` and its oldest operations were dropped (docs/recovery.md, \"How large the journal grows\")") \
     X(LOOP_STALL, "loop_stall", FO_EVGROUP_DAEMON, "warning", "", FO_HOOK_NONE, \
       "`stall_ms`: how long the loop stalled or the clock jumped; the detector then observes without acting for `stall_grace`") \
+    X(COORD_LEADER, "coord_leader", FO_EVGROUP_DAEMON, "notice", "", FO_HOOK_NONE, \
+      "`manager`, `host`, `term` (the leader key's create revision), `again` (true: a stall or a lapse was followed by a read showing the key still holds this term): this manager leads; only it starts operations (docs/ha.md)") \
+    X(COORD_FOLLOWER, "coord_follower", FO_EVGROUP_DAEMON, "notice; error when leadership was lost", "", FO_HOOK_NONE, \
+      "`manager`, `leader`, `leader_host`, `term`: this manager follows that leader; or, when it led, `manager`, `term`, `reason`: it lost the leadership and starts no step") \
+    X(COORD_NO_QUORUM, "coord_no_quorum", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
+      "`manager`, `term`, `reason`: the leader's lease ran out or expired (etcd unreachable, a minority, a stall); monitoring goes on, no operation starts or continues") \
+    X(COORD_GUARD_FAILED, "coord_guard_failed", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
+      "`manager`, `step`, `term`, `error`: the txn run before a step did not confirm this manager's term (another leads, etcd did not answer, the lease validity ran out): the step was not started, and the operation stops there") \
     X(HOOK_FAILED, "hook_failed", FO_EVGROUP_HOOKS, "warning", "", FO_HOOK_NONE, \
       "`hook` (the point), `hook_event` (the event that ran it), `who` (`script /path` or `plugin name`), `outcome` (`failed`, `timeout` or `spawn_error`), `detail` (\"exited with status 2\" ...), `exit_code` (-1 when it did not exit), `elapsed_ms`, `operation`")
 

@@ -662,6 +662,8 @@ static const setting_t root_settings[] = {
     S_LIST(fo_config_t, clusters, fo_cluster_cfg_t, n_clusters, "clusters", &cluster_section, 1,
            F_REQUIRED, "The clusters failoverd manages."),
     S_GROUP(fo_config_t, test, fo_test_cfg_t, "test", &test_section, "Test knobs."),
+    S_GROUP(fo_config_t, coord, fo_coord_cfg_t, "coordination", &coord_section,
+            "Coordination with other managers."),
 };
 
 const section_t root_section = {.name = "top-level",
@@ -678,6 +680,7 @@ const section_t root_section = {.name = "top-level",
 const section_t *const all_sections[] = {
     &root_section,  &daemon_section, &cluster_section, &node_section,
     &hooks_section, &plugin_section, &webhook_section, &test_section,
+    &coord_section,
 };
 const size_t n_all_sections = sizeof all_sections / sizeof all_sections[0];
 

@@ -198,6 +198,20 @@ typedef struct {
     char *block_loop;    /* "" = never */
 } fo_test_cfg_t;
 
+/* coordination: standalone, or managers coordinated through etcd (docs/ha.md). */
+typedef enum { FO_COORD_STANDALONE, FO_COORD_ETCD } fo_coord_mode_t;
+const char *fo_coord_mode_str(fo_coord_mode_t m);
+typedef struct {
+    fo_coord_mode_t mode;
+    fo_strlist_t etcd_endpoints; /* http(s)://host:port */
+    char *key_prefix;            /* starts and ends with '/' */
+    char *manager_id;            /* etcd mode: the host name when not set */
+    char *zone;
+    int lease_ttl; /* seconds */
+    char *etcd_ca, *etcd_cert, *etcd_key; /* "" = unset */
+    uint64_t etcd_timeout_ms;
+} fo_coord_cfg_t;
+
 typedef struct {
     char *path; /* the file as given to fo_config_load */
     fo_daemon_cfg_t daemon;
@@ -206,6 +220,7 @@ typedef struct {
     fo_test_cfg_t test;
     char **files; /* every file read (main file, includes): fo_src_t.file */
     size_t n_files;
+    fo_coord_cfg_t coord;
 } fo_config_t;
 
 /* Errors of one load, each a line "file:line: setting.path: message", sorted by

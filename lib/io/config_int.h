@@ -109,6 +109,7 @@ bool cfg_parse_name(const char *const *names, const char *s, int *out);
 char *cfg_duration_str(uint64_t ms, char *tmp, size_t n);
 extern const section_t node_section;
 extern const section_t root_section;
+extern const section_t coord_section; /* config_coord.c */
 extern const section_t *const all_sections[];
 extern const size_t n_all_sections;
 const setting_t *cfg_find_setting(const section_t *sec, const char *name);

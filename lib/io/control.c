@@ -317,6 +317,20 @@ static void unknown_command(conn_t *c, json_t *id, const char *cmd)
 }
 
 /* One complete request line (newline stripped). */
+/* The gate's word on a command that changes something; false: refused, answered. */
+static bool gate_allows(conn_t *c, json_t *id, const char *cmd)
+{
+    if (!c->ctl->gate)
+        return true;
+    char why[512] = "";
+    json_t *extra = NULL;
+    if (c->ctl->gate(cmd, why, sizeof why, &extra, c->ctl->gate_ud))
+        return true;
+    log_notice("control: uid %u pid %d: %s refused: %s", (unsigned)c->uid, (int)c->pid, cmd, why);
+    control__synthetic_error(c, id, false, extra, CONTROL_E_FAILED, "%s", why);
+    return false;
+}
+
 static void handle_line(conn_t *c, const char *line, size_t len)
 {
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
@@ -373,6 +387,8 @@ static void handle_line(conn_t *c, const char *line, size_t len)
                                      "(control_allowed_uids or control_allowed_gids)",
                                      (unsigned)c->uid, buf_str(&ro), h->name);
             buf_free(&ro);
+        } else if (!h->readonly && !gate_allows(c, id, h->name)) {
+            /* refused by the gate, which answered */
         } else {
             control_req_t *r = control__req_new(c, id);
             r->cmd = xstrdup(json_string_value(cmd));
@@ -383,6 +399,12 @@ static void handle_line(conn_t *c, const char *line, size_t len)
         }
     }
     json_decref(msg);
+}
+
+void control_set_gate(control_t *ctl, control_gate_fn gate, void *ud)
+{
+    ctl->gate = gate;
+    ctl->gate_ud = ud;
 }
 
 void control__process_input(conn_t *c)

@@ -138,6 +138,15 @@ bool control_set_file_access(control_t *ctl, int mode, gid_t gid, char *err, siz
 /* Mark cmd (registered or not yet) as one that readers may run. */
 void control_mark_readonly(control_t *ctl, const char *cmd);
 
+/* A gate before the commands that change something (those readers may not
+ * run): false refuses cmd with the error "failed", the message why and the
+ * extra members (a new reference, or NULL) in the error object.  Set by the
+ * daemon when several managers coordinate: a follower refuses and names the
+ * leader.  NULL removes it. */
+typedef bool (*control_gate_fn)(const char *cmd, char *why, size_t len, json_t **extra,
+                                void *ud);
+void control_set_gate(control_t *ctl, control_gate_fn gate, void *ud);
+
 /* A request handler. It must answer req exactly once (now or later). */
 typedef void (*control_handler_fn)(control_req_t *req, void *userdata);
 

@@ -96,6 +96,8 @@ struct control {
                                  once, take no slot */
     uv_timer_t refusal_timer; /* logs the count of refusals not logged, at the window's end */
     bool refusal_timer_closed;
+    control_gate_fn gate; /* asked before every command readers may not run; NULL: none */
+    void *gate_ud;
 };
 
 typedef struct {

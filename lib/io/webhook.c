@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "curlloop.h"
 #include "log.h"
 #include "redact.h"
 
@@ -43,22 +44,13 @@ typedef struct endpoint {
     dest_t *dest;
 } endpoint_t;
 
-typedef struct sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct webhooks *w;
-    struct sock *next;
-} sock_t;
-
 struct webhooks {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t curl_timer;  /* libcurl's own timeouts */
+    curlloop_t *cl;         /* libcurl on the loop */
     uv_timer_t retry_timer; /* the next planned retry of any destination */
     uv_timer_t flush_timer; /* the end of the flush at close */
     endpoint_t *endpoints;
     dest_t *dests;
-    sock_t *socks;
     size_t queue_max;
     uint64_t backoff_base_ms, backoff_max_ms;
     struct curl_slist *headers;
@@ -70,8 +62,6 @@ struct webhooks {
     void (*done)(void *ud);
     void *ud;
 };
-
-static int curl_users; /* curl_global_init/cleanup pair around the webhooks_t in use */
 
 /* ---- bodies and logs -------------------------------------------------------- */
 
@@ -127,7 +117,7 @@ static void free_dest(webhooks_t *w, dest_t *d)
             break;
         }
     if (d->easy) {
-        curl_multi_remove_handle(w->multi, d->easy);
+        curlloop_remove(w->cl, d->easy);
         curl_easy_cleanup(d->easy);
     }
     if (d->current)
@@ -149,8 +139,6 @@ static void handle_closed(webhooks_t *w)
     void (*done)(void *) = w->done;
     void *ud = w->ud;
     free(w);
-    if (--curl_users == 0)
-        curl_global_cleanup();
     if (done)
         done(ud);
 }
@@ -160,23 +148,9 @@ static void on_timer_closed(uv_handle_t *h)
     handle_closed(h->data);
 }
 
-static void on_sock_closed(uv_handle_t *h)
+static void on_curlloop_closed(void *ud)
 {
-    sock_t *k = (sock_t *)h; /* the poll handle is its first member */
-    webhooks_t *w = k->w;
-    free(k);
-    handle_closed(w);
-}
-
-static void close_sock(webhooks_t *w, sock_t *k)
-{
-    for (sock_t **pp = &w->socks; *pp; pp = &(*pp)->next)
-        if (*pp == k) {
-            *pp = k->next;
-            break;
-        }
-    uv_poll_stop(&k->poll);
-    uv_close((uv_handle_t *)&k->poll, on_sock_closed);
+    handle_closed(ud);
 }
 
 static bool idle(const webhooks_t *w)
@@ -202,94 +176,11 @@ static void abort_all(webhooks_t *w)
     w->st.dropped_failed += left;
     while (w->dests)
         free_dest(w, w->dests);
-    curl_multi_cleanup(w->multi); /* may still remove sockets through the callback */
-    w->multi = NULL;
+    curlloop_close(w->cl, on_curlloop_closed, w);
     curl_slist_free_all(w->headers);
     w->headers = NULL;
-    while (w->socks)
-        close_sock(w, w->socks);
-    uv_close((uv_handle_t *)&w->curl_timer, on_timer_closed);
     uv_close((uv_handle_t *)&w->retry_timer, on_timer_closed);
     uv_close((uv_handle_t *)&w->flush_timer, on_timer_closed);
-}
-
-/* ---- libcurl on the loop --------------------------------------------------- */
-
-static void check_done(webhooks_t *w);
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-    sock_t *k = (sock_t *)p;
-    webhooks_t *w = k->w;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
-    int running;
-    curl_multi_socket_action(w->multi, k->fd, flags, &running);
-    check_done(w);
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)e;
-    webhooks_t *w = userp;
-    sock_t *k = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (k) {
-            if (w->multi)
-                curl_multi_assign(w->multi, s, NULL);
-            close_sock(w, k);
-        }
-        return 0;
-    }
-    if (!k) {
-        k = xcalloc(1, sizeof *k);
-        if (uv_poll_init_socket(w->loop, &k->poll, s) != 0) {
-            free(k);
-            return -1;
-        }
-        k->fd = s;
-        k->w = w;
-        k->poll.data = k;
-        k->next = w->socks;
-        w->socks = k;
-        w->handles++;
-        curl_multi_assign(w->multi, s, k);
-    }
-    int events = 0;
-    if (what & CURL_POLL_IN)
-        events |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        events |= UV_WRITABLE;
-    uv_poll_start(&k->poll, events, on_poll);
-    return 0;
-}
-
-static void on_curl_timeout(uv_timer_t *t)
-{
-    webhooks_t *w = t->data;
-    int running;
-    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(w);
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-    (void)m;
-    webhooks_t *w = userp;
-    if (w->aborted)
-        return 0;
-    if (timeout_ms < 0)
-        uv_timer_stop(&w->curl_timer);
-    else /* 0 too: libcurl must not be re-entered from its own callback */
-        uv_timer_start(&w->curl_timer, on_curl_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
 }
 
 /* ---- delivery --------------------------------------------------------------- */
@@ -320,7 +211,6 @@ static void start_request(webhooks_t *w, dest_t *d)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, w->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "failoverd/" FAILOVERD_VERSION);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, d);
@@ -332,7 +222,7 @@ static void start_request(webhooks_t *w, dest_t *d)
     d->easy = e;
     d->current->attempts++;
     w->st.attempts++;
-    curl_multi_add_handle(w->multi, e);
+    curlloop_add(w->cl, e);
 }
 
 /* Starts the next waiting event of d when nothing is in flight there. */
@@ -446,29 +336,25 @@ static void finished(webhooks_t *w, dest_t *d, CURLcode rc, long code, long retr
     buf_free(&why);
 }
 
-static void check_done(webhooks_t *w)
+/* A transfer ended (e), or a batch of them did (e == NULL). */
+static void on_transfer_done(void *ud, CURL *e, CURLcode rc)
 {
-    CURLMsg *m;
-    int left;
-    while (w->multi && (m = curl_multi_info_read(w->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        CURL *e = m->easy_handle;
-        CURLcode rc = m->data.result; /* m does not survive the removal below */
-        dest_t *d = NULL;
-        long code = 0;
-        curl_off_t retry_after = 0;
-        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&d);
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-#if LIBCURL_VERSION_NUM >= 0x074200
-        curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after);
-#endif
-        curl_multi_remove_handle(w->multi, e);
-        curl_easy_cleanup(e);
-        d->easy = NULL;
-        finished(w, d, rc, code, (long)retry_after);
+    webhooks_t *w = ud;
+    if (!e) {
+        maybe_finish_close(w);
+        return;
     }
-    maybe_finish_close(w);
+    dest_t *d = NULL;
+    long code = 0;
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&d);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+#if LIBCURL_VERSION_NUM >= 0x074200
+    curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after);
+#endif
+    curl_easy_cleanup(e);
+    d->easy = NULL;
+    finished(w, d, rc, code, (long)retry_after);
 }
 
 /* ---- events in ---------------------------------------------------------------- */
@@ -541,27 +427,16 @@ static void on_event(const event_t *ev, void *ud)
 
 webhooks_t *webhooks_create(uv_loop_t *loop, const webhooks_opts_t *o)
 {
-    if (curl_users++ == 0)
-        curl_global_init(CURL_GLOBAL_DEFAULT);
     webhooks_t *w = xcalloc(1, sizeof *w);
     w->loop = loop;
     w->queue_max = o && o->queue_max ? o->queue_max : WEBHOOK_DEFAULT_QUEUE_MAX;
     w->backoff_base_ms =
         o && o->backoff_base_ms ? o->backoff_base_ms : WEBHOOK_DEFAULT_BACKOFF_BASE_MS;
     w->backoff_max_ms = o && o->backoff_max_ms ? o->backoff_max_ms : WEBHOOK_DEFAULT_BACKOFF_MAX_MS;
-    w->multi = curl_multi_init();
-    if (!w->multi) {
-        fputs("failoverd: cannot initialise libcurl\n", stderr);
-        abort();
-    }
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
-    uv_timer_init(loop, &w->curl_timer);
+    w->cl = curlloop_create(loop, on_transfer_done, w);
     uv_timer_init(loop, &w->retry_timer);
     uv_timer_init(loop, &w->flush_timer);
-    w->curl_timer.data = w->retry_timer.data = w->flush_timer.data = w;
+    w->retry_timer.data = w->flush_timer.data = w;
     w->handles = 3;
     /* No "Expect: 100-continue": a receiver that never answers it would cost
      * every request a second. */

@@ -32,6 +32,7 @@
 #include "wiring.h"
 #include "notify.h"
 #include "status.h"
+#include "coord.h"
 #include "stateown.h"
 
 #include "daemon_int.h"
@@ -108,6 +109,7 @@ void daemon_failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
         .salvage_client = cc->salvage_client,
         .state_dir = d->cfg->daemon.state_dir,
         .salvage_credentials = cc->salvage_credentials,
+        .coord = d->coord,
     };
 }
 
@@ -261,6 +263,9 @@ static void stop(daemon_t *d)
     for (size_t i = 0; i < d->n_cl; i++)
         daemon_retire_cluster(d->cl[i]);
     d->n_cl = 0;
+    coord_close(d->coord); /* after the clusters: their last steps find it closed */
+    if (d->coord)
+        hooks_set_event_gate(NULL, NULL);
     /* Webhooks get a moment to deliver the last events (daemon_stopping ...). */
     if (d->webhooks)
         webhooks_close(d->webhooks, 2000, closed_cb, NULL);
@@ -483,6 +488,11 @@ static void start_handles(daemon_t *d)
     uv_timer_start(&d->guard_timer, on_guard, GUARD_INTERVAL_MS, GUARD_INTERVAL_MS);
 }
 
+static bool leads(void *ud)
+{
+    return coord_why_not(ud) == NULL;
+}
+
 /* Webhooks, every cluster with its hooks, the control socket and metrics;
  * on a failure the daemon is set to stop with the exit code that says why. */
 static void start_services(daemon_t *d)
@@ -500,6 +510,10 @@ static void start_services(daemon_t *d)
         for (size_t i = 0; i < cfg->n_clusters; i++)
             hooks_close(hooks[i], NULL, NULL);
         ok = false;
+    }
+    if (ok && cfg->coord.mode == FO_COORD_ETCD) {
+        d->coord = coord_create(&d->loop, &cfg->coord, d->boot.control_socket);
+        hooks_set_event_gate(leads, d->coord); /* only the leader runs event hooks */
     }
     if (ok) {
         start_clusters(d, hooks);
@@ -555,6 +569,7 @@ out_loop:
     if (uv_loop_close(&d->loop) != 0)
         log_warn("the event loop still had open handles at exit");
     journal_close(d->journal);
+    coord_free(d->coord);
     free(d->reload_errors);
     json_decref(d->reload_notes);
     daemon_free_boot(d);

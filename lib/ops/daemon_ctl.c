@@ -27,6 +27,7 @@
 #include "wiring.h"
 #include "notify.h"
 #include "status.h"
+#include "coord.h"
 
 #include "daemon_int.h"
 
@@ -66,7 +67,10 @@ static void handle_status(control_req_t *req, void *ud)
                                (json_int_t)getpid(), "uptime_s",
                                (double)(uv_now(&d->loop) - d->started_mono) / 1000.0, "config",
                                d->cfg->path, "stalled", uv_now(&d->loop) < d->guard.stalled_until);
-    control_reply_ok(req, json_pack("{s:o, s:o}", "daemon", daemon, "clusters", clusters));
+    json_t *coordination = d->coord ? coord_status_json(d->coord)
+                                    : json_pack("{s:s}", "mode", "standalone");
+    control_reply_ok(req, json_pack("{s:o, s:o, s:o}", "daemon", daemon, "clusters", clusters,
+                                    "coordination", coordination));
 }
 
 /* ---- operations ------------------------------------------------------------- */
@@ -324,6 +328,21 @@ static void handle_reload(control_req_t *req, void *ud)
                                     json_object_get(d->reload_notes, "deferred")));
 }
 
+/* Coordination: a manager that is not the leader changes nothing; it refuses
+ * and names the leader (reload is its own business and stays allowed). */
+static bool leader_gate(const char *cmd, char *why, size_t len, json_t **extra, void *ud)
+{
+    daemon_t *d = ud;
+    const char *no = coord_why_not(d->coord);
+    if (!no || strcmp(cmd, "reload") == 0)
+        return true;
+    snprintf(why, len, "%s; send %s to the leader", no, cmd);
+    json_t *st = coord_status_json(d->coord);
+    *extra = json_pack("{s:O}", "leader", json_object_get(st, "leader"));
+    json_decref(st);
+    return false;
+}
+
 void daemon_register_commands(daemon_t *d)
 {
     /* Readers (control_readonly_uids/gids) may run these and nothing else. */
@@ -339,4 +358,6 @@ void daemon_register_commands(daemon_t *d)
     control_register(d->ctl, "ack", handle_ack, d);
     control_register(d->ctl, "history", handle_history, d);
     control_register(d->ctl, "reload", handle_reload, d);
+    if (d->coord)
+        control_set_gate(d->ctl, leader_gate, d);
 }

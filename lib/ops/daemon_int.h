@@ -57,6 +57,7 @@ typedef struct {
         unsigned control_socket_mode;
     } boot;
     metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
+    struct coord *coord;     /* coordination through etcd (coord.h); NULL: standalone */
 } daemon_t;
 
 /* daemon.c */

@@ -490,6 +490,32 @@ static void dispatch(run_t *r)
     }
 }
 
+/* The guard's answer: run the step, or end it unrun. */
+static void guard_answered(void *token, int outcome, const char *msg)
+{
+    run_t *r = token;
+    r->awaiting = false;
+    if (r->closed) { /* the deadline ended the step already */
+        exec__run_free(r);
+        return;
+    }
+    if (outcome != 0) {
+        exec__step_end(r, false, msg && msg[0] ? msg : "not run: refused by the step guard");
+        return;
+    }
+    uv_timer_stop(&r->timer);
+    r->timer_on = false;
+    dispatch(r);
+}
+
+static void guard_step(run_t *r)
+{
+    r->awaiting = true;
+    r->timer_on = true;
+    uv_timer_start(&r->timer, answer_deadline, r->timeout_ms, 0);
+    r->x->env.step_guard(r->s, &r->timeout_ms, guard_answered, r, r->x->env.ud);
+}
+
 static void start_step(exec_t *x, const step_t *s)
 {
     if (!journal_step(x, s))
@@ -521,7 +547,10 @@ static void start_step(exec_t *x, const step_t *s)
     }
     log_fields(LOG_LVL_INFO, x->o.cluster, s->node >= 0 ? x->c->nodes[s->node].name : NULL,
                step_name(x), "step %s: %s", s->name, s->desc ? s->desc : "");
-    dispatch(r);
+    if (x->env.step_guard)
+        guard_step(r);
+    else
+        dispatch(r);
 }
 
 static void next_group(exec_t *x)

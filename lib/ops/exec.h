@@ -49,6 +49,12 @@ typedef struct {
      * last capture on s->node read ("" when none); answer 0 when done. */
     void (*salvage)(const step_t *s, const char *gtid, exec_answer_fn answer, void *token,
                     void *ud);
+    /* When several managers coordinate (coord.h): asked before each step
+     * starts, after its journal record; answer 0 to run it, non-zero (with
+     * why) to end it unrun, failed.  It may lower *timeout_ms (valid until the
+     * answer).  NULL: every step runs (standalone). */
+    void (*step_guard)(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answer, void *token,
+                       void *ud);
 } exec_env_t;
 
 typedef struct {

@@ -4,6 +4,8 @@
  * The rest of the operation is in the files failover_int.h lists. */
 #include "failover_int.h"
 
+#include "coord.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,8 @@ void fo_set_promoted(failover_t *f, const char *node)
 static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)
 {
     *r = (rejoin_settings_t){.cluster = s->cluster, .user = s->user, .password = s->password,
-                             .auto_rejoin = s->auto_rejoin, .plan = s->plan};
+                             .auto_rejoin = s->auto_rejoin, .plan = s->plan,
+                             .coord = s->coord};
 }
 
 /* A node the last operation left behind may come back writable at any moment
@@ -84,9 +87,19 @@ static void look(uv_timer_t *t)
     fo_startup_recheck(f);
     if (f->interrupted && !f->resume_decided)
         fo_try_resume(f);
+    /* A manager that just became the leader acts on a primary found dead
+     * while it followed. */
+    bool leading = f->s.coord && !coord_why_not(f->s.coord);
+    if (leading && !f->coord_leading)
+        fo_reconsider(f);
+    f->coord_leading = leading;
+    if (f->s.coord && c->primary >= 0 && !f->running)
+        coord_publish_primary(f->s.coord, f->s.cluster, c->nodes[c->primary].host,
+                              c->nodes[c->primary].port);
     bool may = !(f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
                  !f->promoted || c->primary < 0 ||
-                 strcmp(c->nodes[c->primary].name, f->promoted) != 0);
+                 strcmp(c->nodes[c->primary].name, f->promoted) != 0 ||
+                 coord_why_not(f->s.coord)); /* only the leader rejoins and fences */
     look_closely(f, c, may);
     if (!may)
         return;

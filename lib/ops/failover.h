@@ -63,6 +63,7 @@ typedef struct {
     const char *salvage_client;  /* the mysql client that applies what is salvaged */
     const char *state_dir;       /* where the client's option file is written */
     const char *salvage_credentials; /* option file with the account to apply with, or "" */
+    struct coord *coord; /* coordination with other managers (coord.h); NULL: standalone */
 } failover_settings_t;
 
 typedef struct failover failover_t;

@@ -123,6 +123,7 @@ struct failover {
      * (loop ms); idle between operations. */
     op_phase_t phase;
     uint64_t phase_since;
+    bool coord_leading; /* coordination: this manager led at the last look */
 };
 
 char *fo_dup0(const char *s);

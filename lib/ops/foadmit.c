@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admit.h"
+#include "coord.h"
 #include "buf.h"
 #include "durability.h"
 #include "elect.h"
@@ -123,7 +124,8 @@ static void admit_facts(failover_t *f, admit_facts_t *a)
                          .interrupted = f->interrupted != NULL, .paused = f->paused,
                          .last_failover_wall = f->last_failover_wall,
                          .last_acked = f->last_acked,
-                         .failover_block_ms = f->s.failover_block_ms};
+                         .failover_block_ms = f->s.failover_block_ms,
+                         .not_leader = coord_why_not(f->s.coord)};
 }
 
 bool fo_blocked(failover_t *f, char *why, size_t len)

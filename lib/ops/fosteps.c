@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "coord.h"
+#include "wallclock.h"
 #include "durability.h"
 #include "elect.h"
 #include "event.h"
@@ -211,12 +213,28 @@ static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *
     return true;
 }
 
+/* Coordination: the leader's term is confirmed before every step (coord.h);
+ * the steps that change a server or run a hook are bounded by the lease. */
+static void do_guard(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answer, void *token,
+                     void *ud)
+{
+    failover_t *f = ud;
+    bool mutating = s->kind == STEP_SQL || s->kind == STEP_FENCE || s->kind == STEP_HOOK ||
+                    s->kind == STEP_BLOCK_WRITES || s->kind == STEP_SALVAGE;
+    cluster_t *c = monitor_cluster(f->m);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "op", f->op, "kind",
+                            fo_kind_str(f->kind), "step", s->name, "node",
+                            s->node >= 0 ? c->nodes[s->node].name : NULL, "at_ms",
+                            (json_int_t)wall_now_ms());
+    coord_step_guard(f->s.coord, f->s.cluster, rec, mutating, timeout_ms, answer, token);
+}
+
 void fo_start_exec(failover_t *f, exec_done_cb done)
 {
     exec_opts_t o = {.cluster = f->s.cluster, .op = f->op, .kind = fo_kind_str(f->kind),
                      .user = f->s.user, .password = f->s.password,
                      .crash_at_step = f->s.crash_at_step};
     exec_env_t env = {.run_hook = do_hook, .refresh = do_refresh, .ud = f, .fence = do_fence,
-                      .salvage = do_salvage};
+                      .salvage = do_salvage, .step_guard = f->s.coord ? do_guard : NULL};
     f->exec = exec_start(f->loop, monitor_cluster(f->m), f->plan, &o, f->j, &env, done, f);
 }

@@ -545,10 +545,19 @@ bool hooks_feed_event(hooks_t *h, const event_t *ev)
 static hooks_t *subscribers;
 static int sink_id = -1;
 
+static bool (*event_gate)(void *ud);
+static void *event_gate_ud;
+
+void hooks_set_event_gate(bool (*may_run)(void *ud), void *ud)
+{
+    event_gate = may_run;
+    event_gate_ud = ud;
+}
+
 static void on_event(const event_t *ev, void *ud)
 {
     (void)ud;
-    if (!ev->cluster)
+    if (!ev->cluster || (event_gate && !event_gate(event_gate_ud)))
         return;
     for (hooks_t *h = subscribers; h; h = h->next_sub)
         hooks_feed_event(h, ev);

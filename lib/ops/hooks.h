@@ -123,6 +123,9 @@ void hooks_run_point(hooks_t *h, failoverd_hook_point_t point, const failoverd_c
 
 /* Feeds the event-driven points from the cluster's events (see above). */
 void hooks_subscribe(hooks_t *h);
+/* When several managers coordinate (coord.h): event-driven hook runs happen
+ * only while may_run(ud) is true (this manager leads). NULL: always. */
+void hooks_set_event_gate(bool (*may_run)(void *ud), void *ud);
 
 /* Runs or queues the point an event feeds; what the subscription does for each
  * event of the cluster.  Returns false when the event feeds no point here. */

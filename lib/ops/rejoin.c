@@ -2,6 +2,8 @@
 #include "rejoin.h"
 #include "rejoin_int.h"
 
+#include "coord.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +214,13 @@ static void connected(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *e
 void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
 {
     unsigned timeout = (unsigned)r->s.plan.step_timeout_ms;
+    const char *no = coord_why_not(r->s.coord); /* a rejoin in flight stops with the lease */
+    if (no) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_CONNECT};
+        snprintf(e.msg, sizeof e.msg, "not sent: %s", no);
+        cb(t->conn, NULL, &e, r);
+        return;
+    }
     if (!t->conn) {
         dbconn_opts_t o = {.host = t->host,
                            .port = t->port,

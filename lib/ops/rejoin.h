@@ -64,6 +64,7 @@ typedef struct {
      * operation id of its own; resume.h says what a restart does with an
      * open one). Required. */
     journal_t *journal;
+    struct coord *coord; /* coordination (coord.h): no statement unless this manager leads */
 } rejoin_settings_t;
 
 typedef struct rejoin rejoin_t;

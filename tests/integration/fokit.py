@@ -71,7 +71,7 @@ def vip_plugin_config(lab):
 
 
 def config_text(lab, sock, state_dir, cluster="main", daemon_extra="", cluster_extra="",
-                node_rules=None, test_extra="", vip_plugin=False):
+                node_rules=None, test_extra="", vip_plugin=False, top_extra=""):
     """A failoverd configuration for the lab: every node (with its namespace in
     vars.netns), the lab's admin and replication accounts, the default detection
     settings; with vip_plugin, plugins/vip moves the lab's VIP."""
@@ -108,10 +108,11 @@ clusters = (
 test = {
 %(test_extra)s
 };
+%(top_extra)s
 """ % dict(sock=sock, state=state_dir, cluster=cluster, user=users["admin"]["user"],
            password=users["admin"]["password"], ruser=users["repl"]["user"],
            rpassword=users["repl"]["password"], nodes=nodes, daemon_extra=daemon_extra,
-           cluster_extra=cluster_extra, test_extra=test_extra,
+           cluster_extra=cluster_extra, test_extra=test_extra, top_extra=top_extra,
            semisync="true" if lab.desc.get("semisync") else "false")
 
 

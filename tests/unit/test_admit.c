@@ -38,6 +38,10 @@ Test(admit, automatic)
     all.state_unknown = "journal full";
     all.interrupted = all.paused = true;
     all.last_acked = false;
+    admit_facts_t follower = clear(), no_lease = clear(), follower_all = all;
+    follower.not_leader = "manager m2 is not the leader: the leader is m1 on host1 (term 7)";
+    no_lease.not_leader = "manager m1 holds no valid leader lease (no-quorum)";
+    follower_all.not_leader = follower.not_leader;
     const auto_row_t rows[] = {
         {"nothing blocks", clear(), true, 5 * MIN, false, NULL},
         {"auto_failover off blocks, whatever else", clear(), false, 5 * MIN, true,
@@ -54,6 +58,12 @@ Test(admit, automatic)
         {"... and not after it", old, true, 1000 + 60 * MIN, false, NULL},
         {"no failover yet: nothing to wait for", never, true, 5, false, NULL},
         {"state unknown is said first", all, true, 5 * MIN, true, "state unknown: journal full"},
+        {"a follower never fails over", follower, true, 5 * MIN, true,
+         "the leader is m1 on host1"},
+        {"nor does a manager without a valid lease", no_lease, true, 5 * MIN, true,
+         "no valid leader lease"},
+        {"not being the leader is said before anything else", follower_all, false, 5 * MIN, true,
+         "not the leader"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const auto_row_t *r = &rows[i];
@@ -106,6 +116,9 @@ Test(admit, requests)
     named.to_exists = true;
     sw = healthy;
     sw.failover = false;
+    admit_facts_t follower = clear(), no_lease = clear();
+    follower.not_leader = "manager m2 is not the leader: the leader is m1 on host1 (term 7)";
+    no_lease.not_leader = "manager m1 holds no valid leader lease (no-quorum)";
     const req_row_t rows[] = {
         {"a dead primary is failed over", clear(), dead, ADMIT_OK, NULL},
         {"one operation at a time", clear(), busy, ADMIT_BUSY, "already running"},
@@ -126,6 +139,13 @@ Test(admit, requests)
          "unreachable, not dead"},
         {"... and goes with it", clear(), suspect_forced, ADMIT_OK, NULL},
         {"a switchover of a healthy primary goes", clear(), sw, ADMIT_OK, NULL},
+        {"a follower refuses an operator's failover, naming the leader", follower, dead,
+         ADMIT_REFUSED, "the leader is m1 on host1"},
+        {"... and a switchover", follower, sw, ADMIT_REFUSED, "not the leader"},
+        {"... even while an operation runs elsewhere", follower, busy, ADMIT_REFUSED,
+         "not the leader"},
+        {"a manager without a valid lease refuses", no_lease, dead, ADMIT_REFUSED,
+         "no valid leader lease"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const req_row_t *r = &rows[i];

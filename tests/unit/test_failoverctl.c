@@ -851,3 +851,31 @@ Test(failoverctl, against_a_daemon, .timeout = 60)
 
     daemon_stop(d);
 }
+
+/* Coordination through etcd: who this manager is, its role, the leader, the
+ * term and the lease; nothing at all in standalone mode. */
+Test(failoverctl, status_coordination)
+{
+    json_t *j = json_loads(
+        "{\"daemon\":{\"version\":\"x\"},\"clusters\":[],\"coordination\":{\"mode\":\"etcd\","
+        "\"manager\":\"m2\",\"role\":\"follower\",\"leader\":{\"id\":\"m1\",\"host\":\"h1\","
+        "\"term\":7},\"term\":7,\"lease_valid_ms\":1500,\"etcd_error\":\"boom\"}}",
+        0, NULL);
+    cr_assert_not_null(j);
+    buf_t b = BUF_INIT;
+    ctlrender_status(&b, j);
+    const char *t = buf_str(&b);
+    cr_expect(strstr(t, "manager m2") && strstr(t, "role follower") &&
+                  strstr(t, "leader m1 on h1") && strstr(t, "term 7") &&
+                  strstr(t, "lease valid 1500 ms") && strstr(t, "etcd: boom"),
+              "%s", t);
+    json_decref(j);
+    buf_free(&b);
+    j = json_loads("{\"daemon\":{\"version\":\"x\"},\"clusters\":[],"
+                   "\"coordination\":{\"mode\":\"standalone\"}}",
+                   0, NULL);
+    ctlrender_status(&b, j);
+    cr_expect_null(strstr(buf_str(&b), "coordination"), "%s", buf_str(&b));
+    json_decref(j);
+    buf_free(&b);
+}

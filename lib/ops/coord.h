@@ -1,0 +1,67 @@
+/* coord.h - coordination of several managers through etcd (docs/ha.md).
+ *
+ * Each manager keeps a lease (lease_ttl seconds, renewed every third of it by
+ * one keepalive request) and a record managers/<id> on it.  The leader key
+ * `leader` is created only when absent (a txn comparing its create_revision
+ * with 0), on the manager's lease, with a JSON value {id, host, pid, since,
+ * control}; the term is that key's create_revision, cluster-wide monotonic, so
+ * a later leader always has a higher term.  Followers watch the key and
+ * campaign when it goes (and every lease_ttl anyway, should the watch miss it).
+ *
+ * The leader believes in its leadership only while its lease is valid by its
+ * own clock: the send time of the last keepalive etcd answered plus the TTL
+ * minus a margin (a third of the TTL), on the monotonic clock - etcd's expiry
+ * counts from a later moment, so etcd can't give the key to another manager
+ * while this one still believes.  A loop stall longer than half the TTL drops
+ * the belief until a linearizable read shows the key still holds our term.
+ *
+ * Only the leader acts: coord_why_not() says why this manager may not (for
+ * admission), and coord_step_guard() runs before every step of a plan a txn
+ * that checks the leader key still holds this manager's term and value and
+ * records the step under <prefix><cluster>/failover in the same txn; a step
+ * whose guard fails does not run.  Nothing here touches a database: losing
+ * etcd stops the automation, never the servers. */
+#ifndef FAILOVERD_COORD_H
+#define FAILOVERD_COORD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+
+typedef enum { COORD_STARTING, COORD_FOLLOWER, COORD_LEADER, COORD_NO_QUORUM } coord_role_t;
+const char *coord_role_str(coord_role_t r);
+
+typedef struct coord coord_t;
+
+/* control: the control socket's path, published in the leader record. */
+coord_t *coord_create(uv_loop_t *loop, const fo_coord_cfg_t *cfg, const char *control);
+/* Gives leadership up (revokes the lease, bounded by etcd_timeout) and closes
+ * the handles; guards asked from now on fail.  coord_free() once the loop has
+ * ended. */
+void coord_close(coord_t *c);
+void coord_free(coord_t *c);
+
+coord_role_t coord_role(const coord_t *c);
+/* NULL when this manager may act now (the leader, with a valid lease, not
+ * stalled); else why not, naming the leader when known.  c NULL: standalone,
+ * NULL. The text lives in c until the next call. */
+const char *coord_why_not(coord_t *c);
+/* The "coordination" object of the status. */
+json_t *coord_status_json(coord_t *c);
+
+/* The guard before a step (exec.h's step_guard): answer(token, 0, NULL) when
+ * the txn confirmed the term and recorded the step; non-zero with why
+ * otherwise.  A mutating step's *timeout_ms is cut to the lease validity left.
+ * record: the JSON object stored under <prefix><cluster>/failover (stolen). */
+typedef void (*coord_answer_fn)(void *token, int outcome, const char *msg);
+void coord_step_guard(coord_t *c, const char *cluster, json_t *record, bool mutating,
+                      uint64_t *timeout_ms, coord_answer_fn answer, void *token);
+
+/* Publishes <prefix><cluster>/primary = {host, port, term} by a guarded txn
+ * when it differs from what was last published (leader only). */
+void coord_publish_primary(coord_t *c, const char *cluster, const char *host, int port);
+
+#endif

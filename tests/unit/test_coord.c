@@ -1,0 +1,168 @@
+/* Leadership through a real single-member etcd on 127.0.0.1 (skipped when
+ * /usr/bin/etcd is not installed): the first manager leads, the second
+ * follows and names it; only the leader's step guard passes, and it records
+ * the step under <prefix><cluster>/failover; a leader that stops revokes its
+ * lease and the follower leads at once, with a larger term; a guard asked of
+ * a closed manager fails at once.  The loop ends with no handle left open. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coord.h"
+#include "etcd.h"
+
+extern char **environ;
+
+static char dir[] = "/tmp/fo-coord-XXXXXX";
+static pid_t server = -1;
+static int port;
+static uv_loop_t loop;
+static char endpoint[64];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void start_etcd(void)
+{
+    if (access("/usr/bin/etcd", X_OK) != 0)
+        cr_skip_test("etcd is not installed");
+    cr_assert(mkdtemp(dir));
+    port = free_port();
+    int peer = free_port();
+    char peerurl[64], data[128], cluster[96];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    snprintf(peerurl, sizeof peerurl, "http://127.0.0.1:%d", peer);
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(cluster, sizeof cluster, "t=%s", peerurl);
+    char *argv[] = {"/usr/bin/etcd", "--name", "t", "--data-dir", data,
+                    "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+                    "--listen-peer-urls", peerurl, "--initial-advertise-peer-urls", peerurl,
+                    "--initial-cluster", cluster, "--log-level", "error", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
+    cr_assert_eq(posix_spawn(&server, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    uv_loop_init(&loop);
+}
+
+static void stop_etcd(void)
+{
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, NULL, 0);
+        server = -1;
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_expect_eq(system(cmd), 0);
+    }
+}
+
+/* Runs the loop until cond holds, for at most ms of wall time. */
+static bool run_until(bool (*cond)(void *), void *arg, uint64_t ms)
+{
+    uint64_t end = uv_hrtime() / 1000000 + ms;
+    while (!cond(arg) && uv_hrtime() / 1000000 < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    return cond(arg);
+}
+
+static bool is_leader(void *c) { return coord_role(c) == COORD_LEADER; }
+static bool is_follower(void *c) { return coord_role(c) == COORD_FOLLOWER; }
+
+typedef struct {
+    bool done;
+    int outcome;
+    char msg[256];
+} answer_t;
+
+static void on_answer(void *token, int outcome, const char *msg)
+{
+    answer_t *a = token;
+    a->done = true;
+    a->outcome = outcome;
+    snprintf(a->msg, sizeof a->msg, "%s", msg ? msg : "");
+}
+
+static bool answered(void *a) { return ((answer_t *)a)->done; }
+
+static coord_t *manager(const char *id)
+{
+    static char *eps[1];
+    eps[0] = endpoint;
+    fo_coord_cfg_t cfg = {.mode = FO_COORD_ETCD,
+                          .etcd_endpoints = {.items = eps, .n = 1},
+                          .key_prefix = "/t/",
+                          .manager_id = (char *)id,
+                          .zone = "z",
+                          .lease_ttl = 2,
+                          .etcd_ca = "",
+                          .etcd_cert = "",
+                          .etcd_key = "",
+                          .etcd_timeout_ms = 1000};
+    return coord_create(&loop, &cfg, "/run/x.sock");
+}
+
+static json_t *leader_of(coord_t *c)
+{
+    json_t *st = coord_status_json(c);
+    json_t *l = json_incref(json_object_get(st, "leader"));
+    json_decref(st);
+    return l;
+}
+
+Test(coord, lead_follow_guard_takeover, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
+{
+    coord_t *a = manager("a");
+    cr_assert(run_until(is_leader, a, 15000), "a leads");
+    coord_t *b = manager("b");
+    cr_assert(run_until(is_follower, b, 5000), "b follows");
+    json_t *l = leader_of(b);
+    cr_expect_str_eq(json_string_value(json_object_get(l, "id")), "a");
+    int64_t term_a = json_integer_value(json_object_get(l, "term"));
+    json_decref(l);
+    cr_expect_null(coord_why_not(a));
+    cr_expect(strstr(coord_why_not(b), "the leader is a"), "%s", coord_why_not(b));
+
+    uint64_t bound = 60000;
+    answer_t ga = {0}, gb = {0};
+    coord_step_guard(a, "main", json_pack("{s:s}", "step", "promote:db2"), true, &bound, on_answer,
+                     &ga);
+    coord_step_guard(b, "main", json_pack("{s:s}", "step", "promote:db3"), true, NULL, on_answer,
+                     &gb);
+    cr_assert(run_until(answered, &ga, 5000) && gb.done);
+    cr_expect_eq(ga.outcome, 0, "the leader's guard passes: %s", ga.msg);
+    cr_expect(bound < 2000, "a mutating step is bounded by the lease validity: %llu",
+              (unsigned long long)bound);
+    cr_expect_neq(gb.outcome, 0, "a follower's guard fails");
+
+    coord_close(a); /* revokes the lease: b leads at once */
+    cr_assert(run_until(is_leader, b, 5000), "b leads after a stopped");
+    l = leader_of(b);
+    cr_expect_gt(json_integer_value(json_object_get(l, "term")), term_a, "a larger term");
+    json_decref(l);
+    answer_t gc = {0};
+    coord_step_guard(a, "main", json_pack("{s:s}", "step", "x"), false, NULL, on_answer, &gc);
+    cr_expect(gc.done && gc.outcome != 0, "a closed manager's guard fails at once");
+    coord_close(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    coord_free(a);
+    coord_free(b);
+    cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
