@@ -159,8 +159,9 @@ struct cfgsyntax_check {
 };
 
 /* The child: the whole load, its answer ("ok", or "err\n" and the errors as
- * fo_config_errors_format() writes them) into fd, and out, without running
- * anything of the daemon's (no atexit handler, no stdio flush). */
+ * fo_config_errors_format() writes them, then a NUL that ends it) into fd,
+ * and out, without running anything of the daemon's (no atexit handler, no
+ * stdio flush). */
 static void check_child(const char *path, int fd)
 {
     in_check_child = true;
@@ -179,6 +180,7 @@ static void check_child(const char *path, int fd)
         buf_puts(&out, "err\n");
         fo_config_errors_format(&errs, &out);
     }
+    buf_append(&out, "", 1); /* the end: the daemon need not wait for this exit */
     for (size_t done = 0; done < out.len;) {
         ssize_t w = write(fd, buf_str(&out) + done, out.len - done);
         if (w < 0 && errno == EINTR)
@@ -263,15 +265,20 @@ static void on_check_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_check_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     cfgsyntax_check_t *ck = s->data;
-    if (n > 0) {
-        buf_append(&ck->answer, b->base, (size_t)n);
-        return;
-    }
     if (n == 0)
         return;
-    /* EOF: the child has answered and is exiting (or it died first). */
+    if (n > 0) {
+        buf_append(&ck->answer, b->base, (size_t)n);
+        if (!memchr(b->base, '\0', (size_t)n))
+            return; /* more to come */
+    }
+    /* The answer is complete (or the child died before it): act on it now;
+     * the child's exit is reaped after. */
     const char *a = buf_str(&ck->answer);
-    if (strcmp(a, "ok") == 0)
+    bool complete = ck->answer.len > 0 && memchr(a, '\0', ck->answer.len) != NULL;
+    if (!complete)
+        check_end(ck, CFGSYNTAX_NO_ANSWER, NULL, true);
+    else if (strcmp(a, "ok") == 0)
         check_end(ck, CFGSYNTAX_OK, NULL, false);
     else if (strncmp(a, "err\n", 4) == 0)
         check_end(ck, CFGSYNTAX_ERRORS, a + 4, false);

@@ -71,12 +71,14 @@ def watch_loop(d, seconds, say):
         for t in sorted(stamp(s) for s in seen):
             if not ts or t - ts[-1] > 0.05:  # one probe may read 1 ms apart twice
                 ts.append(t)
-        check(len(ts) >= 4, "%s probed %d times in %.1f s during the check" % (
-            name, len(ts), seconds))
+        # A loop that waited for the check would show no new probe at all;
+        # a loaded machine (the sanitizer build) may probe less often.
+        check(len(ts) >= 3, "%s probed %d times in %.1f s during the check: %s" % (
+            name, len(ts), seconds, ts))
         worst = max([worst] + [b - a for a, b in zip(ts, ts[1:])])
     say("during the check: largest gap between probes %.2f s, slowest status %.0f ms"
         % (worst, slowest * 1000))
-    check(worst < 2.0, "a gap of %.2f s between probes while the check ran" % worst)
+    check(worst < 2.5, "a gap of %.2f s between probes while the check ran" % worst)
     check(slowest < 1.0, "status took %.2f s while the check ran" % slowest)
 
 
@@ -94,13 +96,18 @@ def scenario(flavor):
         set_log_level(d, "debug")
         t0 = time.monotonic()
         d.signal(signal.SIGHUP)
-        watch_loop(d, DELAY_S - 1.5, say)
+        watch_loop(d, DELAY_S - 1.0, say)
         check(count(d, "config_reloaded") == 0, "no reload before the check ends")
         d.wait_event("config_reloaded", timeout=DELAY_S + 15)
         took = time.monotonic() - t0
         check(took >= DELAY_S - 0.5, "the reload waited for its check (%.1f s)" % took)
         labkit.wait_for(lambda: " debug " in open(d.log_path, errors="replace").read(), 10,
                         what="debug lines after the reload")
+        # The new probe_timeout replaced the monitor: it must have reached
+        # every node before the primary is killed, or reliability refuses.
+        labkit.wait_for(lambda: all(n["state"] == "up" for n in d.cluster()["nodes"]), 30,
+                        what="every node up under the reloaded monitor")
+        d.wait_verdict("healthy", timeout=30)
         say("SIGHUP: the loop went on during a %.0f s check; reloaded after %.1f s"
             % (DELAY_S, took))
 
@@ -143,7 +150,7 @@ def scenario(flavor):
             answer["took"] = time.monotonic() - t
         asker = threading.Thread(target=ask)
         asker.start()
-        watch_loop(d, 2.0, say)
+        watch_loop(d, 3.0, say)
         asker.join(40)
         check(answer.get("rc") == 1, "failoverctl reload fails (exit 1): %s" % answer)
         check(where in str(answer["out"]), "the reply names the file and line: %s" % answer)
