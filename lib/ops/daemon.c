@@ -257,6 +257,7 @@ static void stop(daemon_t *d)
     d->stopping = true;
     notify_stopping();
     event_emit(LOG_LVL_NOTICE, EV_DAEMON_STOPPING, NULL, NULL, NULL, "failoverd is stopping");
+    daemon_reload_stop(d); /* before the control socket: it answers reload requests */
     if (d->ctl)
         control_close(d->ctl, closed_cb, d);
     d->ctl = NULL;

@@ -296,6 +296,8 @@ static void handle_history(control_req_t *req, void *ud)
 /* The reload command: the same as SIGHUP, answered with its outcome, so that
  * an operator (and systemctl reload) learns whether the file was taken and
  * what waits for a restart. */
+static void reload_answer(daemon_t *d, void *ud);
+
 static void handle_reload(control_req_t *req, void *ud)
 {
     daemon_t *d = ud;
@@ -308,7 +310,17 @@ static void handle_reload(control_req_t *req, void *ud)
     }
     log_notice("control: reload requested by uid %u (pid %d)", (unsigned)control_req_uid(req),
                (int)control_req_pid(req));
-    daemon_reload(d);
+    daemon_reload_start(d, reload_answer, req);
+}
+
+/* The reload's outcome, once its check in a child process is done. */
+static void reload_answer(daemon_t *d, void *ud)
+{
+    control_req_t *req = ud;
+    if (d->stopping) {
+        control_reply_error(req, CONTROL_E_FAILED, "failoverd is stopping");
+        return;
+    }
     if (d->reload_errors) {
         json_t *errs = json_array();
         for (const char *p = d->reload_errors; *p;) {

@@ -58,6 +58,7 @@ typedef struct {
     } boot;
     metrics_http_t *metrics; /* the /metrics listener; NULL when metrics_listen is "" */
     struct coord *coord;     /* coordination through etcd (coord.h); NULL: standalone */
+    struct reload_run *reload; /* daemon_reload.c: a reload under way; NULL when none */
 } daemon_t;
 
 /* daemon.c */
@@ -71,7 +72,17 @@ void daemon_retire_cluster(cluster_rt_t *rt);
 void daemon_register_commands(daemon_t *d);
 
 /* daemon_reload.c */
+/* A reload (SIGHUP): the new file is checked in a child process the loop
+ * does not wait for (cfgsyntax.h), then applied or rejected. */
 void daemon_reload(daemon_t *d);
+/* The same, and done(d, ud) runs from the loop once it has ended: applied,
+ * or rejected (d->reload_errors set), or given up because the daemon stops
+ * (d->stopping). A reload asked for while one is being checked follows it
+ * (the file may have changed since), and its done runs after that one. */
+typedef void (*daemon_reload_done_fn)(daemon_t *d, void *ud);
+void daemon_reload_start(daemon_t *d, daemon_reload_done_fn done, void *ud);
+/* Stopping: a check under way is given up, every done runs. */
+void daemon_reload_stop(daemon_t *d);
 void daemon_note_boot(daemon_t *d, const fo_config_t *cfg);
 void daemon_free_boot(daemon_t *d);
 void daemon_acl_from_config(const fo_daemon_cfg_t *dc, control_acl_t *acl);

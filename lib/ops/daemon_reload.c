@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "cfgsyntax.h"
 #include "control.h"
 #include "failover.h"
 #include "filesafe.h"
@@ -324,15 +325,10 @@ static void announce_reload(daemon_t *d, const fo_config_t *next)
     buf_free(&left);
 }
 
-/* SIGHUP: load and check the new file completely (plugins included) before
- * anything changes; a bad file leaves the running configuration in force. */
-void daemon_reload(daemon_t *d)
+/* Load and check the new file completely (plugins included) before anything
+ * changes; a bad file leaves the running configuration in force. */
+static void apply_reload(daemon_t *d)
 {
-    notify_reloading();
-    free(d->reload_errors);
-    d->reload_errors = NULL;
-    json_decref(d->reload_notes);
-    d->reload_notes = json_pack("{s:[], s:[]}", "restart_needed", "deferred");
     hooks_t **hooks;
     fo_config_t *next = load_next(d, &hooks);
     if (!next)
@@ -364,4 +360,117 @@ void daemon_reload(daemon_t *d)
     log_set_level(next->daemon.log_level);
     announce_reload(d, next);
     notify_ready();
+}
+
+/* ---- the check before a reload, without waiting -------------------------- */
+
+typedef struct reload_waiter {
+    daemon_reload_done_fn done;
+    void *ud;
+    struct reload_waiter *next;
+} reload_waiter_t;
+
+struct reload_run {
+    cfgsyntax_check_t *check; /* the check under way */
+    reload_waiter_t *now;     /* told when the reload being checked ends */
+    reload_waiter_t *later;   /* came while it was checked: told after the next one */
+    bool again;               /* a reload was asked for while one was checked */
+};
+
+static void add_waiter(reload_waiter_t **list, daemon_reload_done_fn done, void *ud)
+{
+    if (!done)
+        return;
+    reload_waiter_t *w = xcalloc(1, sizeof *w);
+    w->done = done;
+    w->ud = ud;
+    while (*list)
+        list = &(*list)->next;
+    *list = w;
+}
+
+static void tell_waiters(daemon_t *d, reload_waiter_t *w)
+{
+    while (w) {
+        reload_waiter_t *next = w->next;
+        w->done(d, w->ud);
+        free(w);
+        w = next;
+    }
+}
+
+static void on_checked(cfgsyntax_outcome_t outcome, const char *errors, void *arg);
+
+static void begin_check(daemon_t *d)
+{
+    struct reload_run *r = d->reload;
+    notify_reloading();
+    log_info("reload: checking %s", d->cfg->path);
+    r->check = cfgsyntax_check_start(&d->loop, d->cfg->path, on_checked, d);
+}
+
+/* The child has answered (or could not): the reload is rejected with its
+ * errors, or goes on here. */
+static void on_checked(cfgsyntax_outcome_t outcome, const char *errors, void *arg)
+{
+    daemon_t *d = arg;
+    struct reload_run *r = d->reload;
+    r->check = NULL;
+    free(d->reload_errors);
+    d->reload_errors = NULL;
+    json_decref(d->reload_notes);
+    d->reload_notes = json_pack("{s:[], s:[]}", "restart_needed", "deferred");
+    if (outcome == CFGSYNTAX_ERRORS) {
+        reject_reload(d, errors);
+    } else {
+        cfgsyntax_vouch(d->cfg->path); /* read here, without a second child */
+        apply_reload(d);
+    }
+    reload_waiter_t *told = r->now;
+    r->now = r->later;
+    r->later = NULL;
+    tell_waiters(d, told);
+    if (d->reload != r)
+        return; /* stopped from a waiter */
+    if (r->again && !d->stopping) {
+        r->again = false;
+        begin_check(d);
+        return;
+    }
+    tell_waiters(d, r->now);
+    free(r);
+    d->reload = NULL;
+}
+
+void daemon_reload_start(daemon_t *d, daemon_reload_done_fn done, void *ud)
+{
+    if (!d->reload)
+        d->reload = xcalloc(1, sizeof *d->reload);
+    struct reload_run *r = d->reload;
+    if (r->check) {
+        r->again = true;
+        add_waiter(&r->later, done, ud);
+        log_info("reload: a check of %s is under way; the file is checked again after it",
+                 d->cfg->path);
+        return;
+    }
+    add_waiter(&r->now, done, ud);
+    begin_check(d);
+}
+
+void daemon_reload(daemon_t *d)
+{
+    daemon_reload_start(d, NULL, NULL);
+}
+
+void daemon_reload_stop(daemon_t *d)
+{
+    struct reload_run *r = d->reload;
+    if (!r)
+        return;
+    d->reload = NULL;
+    cfgsyntax_check_cancel(r->check);
+    tell_waiters(d, r->now);
+    tell_waiters(d, r->later);
+    free(r);
 }

@@ -102,14 +102,6 @@ void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_
     return state;
 }
 
-void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size)
-{
-    void *job = calloc(1, size);
-    if (!job)
-        host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
-    return job;
-}
-
 bool putil_port_setting(const failoverd_kv_t *kv, size_t n, const char *key, int *out, char *err,
                         size_t err_len)
 {
@@ -163,6 +155,30 @@ void putil_done(const failoverd_host_t *host, failoverd_call_t *call, const char
     host->log(host, how == FAILOVERD_DONE_OK ? FAILOVERD_LOG_INFO : FAILOVERD_LOG_WARN, "%s: %s",
               hook, msg);
     host->done(call, how, msg);
+}
+
+void *putil_job_start(const failoverd_host_t *host, const failoverd_context_t *ctx,
+                      failoverd_call_t *call, size_t size)
+{
+    putil_job_t *job = calloc(1, size);
+    if (!job) {
+        host->done(call, FAILOVERD_DONE_FAILED, "out of memory");
+        return NULL;
+    }
+    job->host = host;
+    job->call = call;
+    job->ctx = ctx;
+    job->started = host->now_ms(host);
+    return job;
+}
+
+void putil_job_end(putil_job_t *job, failoverd_outcome_t how, const char *msg)
+{
+    const failoverd_host_t *host = job->host;
+    failoverd_call_t *call = job->call;
+    const char *hook = job->ctx->hook;
+    free(job);
+    putil_done(host, call, hook, how, msg);
 }
 
 /* ---- strings -------------------------------------------------------------- */

@@ -1,9 +1,11 @@
 /* putil.h - helpers shared by the plugins that ship with failoverd (vip, dns):
- * settings, durations, a growable string, and command templates.
+ * settings, durations, a growable string, command templates, and the start
+ * and end of a call in progress.
  *
  * Like the plugins themselves, this needs nothing of the daemon but the ABI
  * header.  Everything here is pure (no I/O, no clock) except putil_which(),
- * which looks at the file system, so it is unit tested on its own
+ * which looks at the file system, and the calls' helpers (putil_done,
+ * putil_job_*), which go through the host; so it is unit tested on its own
  * (tests/unit/test_vip.c).
  */
 #ifndef FAILOVERD_PUTIL_H
@@ -39,10 +41,6 @@ bool putil_bool(const char *text, bool *out);
 void *putil_new_state(const failoverd_init_t *a, const char *const *known, size_t size, char *err,
                       size_t err_len);
 
-/* A job of size bytes, zeroed, for a call; when out of memory the call is
- * answered as failed and NULL returned. */
-void *putil_new_job(const failoverd_host_t *host, failoverd_call_t *call, size_t size);
-
 /* Setting key as a port number (1-65535) or a boolean: *out keeps its value
  * when the setting is absent; false, with the reason in err, when it is not
  * one. */
@@ -65,6 +63,26 @@ const failoverd_node_t *putil_find_node(const failoverd_init_t *a, const char *n
  * otherwise) and answers the call with how and msg. */
 void putil_done(const failoverd_host_t *host, failoverd_call_t *call, const char *hook,
                 failoverd_outcome_t how, const char *msg);
+
+/* ---- calls in progress ---------------------------------------------------- */
+
+/* What a plugin's job (one on_event() call in progress) begins with. */
+typedef struct {
+    const failoverd_host_t *host;
+    failoverd_call_t *call;
+    const failoverd_context_t *ctx;
+    uint64_t started; /* host->now_ms() when the call came */
+} putil_job_t;
+
+/* A job of size bytes, zeroed, whose first member is a putil_job_t filled in
+ * for this call; when out of memory the call is answered as failed and NULL
+ * returned. */
+void *putil_job_start(const failoverd_host_t *host, const failoverd_context_t *ctx,
+                      failoverd_call_t *call, size_t size);
+
+/* Ends a job: frees it (the whole job whose first member job is) and ends its
+ * call with how and msg as putil_done() does. */
+void putil_job_end(putil_job_t *job, failoverd_outcome_t how, const char *msg);
 
 /* ---- strings -------------------------------------------------------------- */
 

@@ -42,12 +42,11 @@ typedef struct {
 } dns_t;
 
 typedef struct {
+    putil_job_t base; /* first: the call, its context and when it came */
     dns_t *d;
-    failoverd_call_t *call;
-    const failoverd_context_t *ctx;
     const failoverd_node_t *node;
     const char *address;
-    uint64_t started, updated_ms, verify_deadline;
+    uint64_t updated_ms, verify_deadline;
     int queries;
     char last[384];
 } job_t;
@@ -72,11 +71,7 @@ static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const failoverd_host_t *host = j->d->host;
-    failoverd_call_t *call = j->call;
-    const char *hook = j->ctx->hook;
-    free(j);
-    putil_done(host, call, hook, how, msg);
+    putil_job_end(&j->base, how, msg);
 }
 
 static uint64_t now(const dns_t *d)
@@ -102,7 +97,7 @@ static void on_answer(void *ud, const failoverd_spawn_result_t *r)
         if (dns_answer_ok(r->out, d->name, j->address, d->ttl, j->last, sizeof j->last)) {
             finish(j, FAILOVERD_DONE_OK,
                    "%s is %s (TTL %ld) on %s in %llu ms (update %llu ms, %d quer%s)", d->name,
-                   j->address, d->ttl, d->server, (unsigned long long)(now(d) - j->started),
+                   j->address, d->ttl, d->server, (unsigned long long)(now(d) - j->base.started),
                    (unsigned long long)j->updated_ms, j->queries, j->queries == 1 ? "y" : "ies");
             return;
         }
@@ -155,7 +150,7 @@ static void on_updated(void *ud, const failoverd_spawn_result_t *r)
                j->address, d->server, how);
         return;
     }
-    j->updated_ms = now(d) - j->started;
+    j->updated_ms = now(d) - j->base.started;
     j->verify_deadline = now(d) + d->verify_timeout;
     query(j);
 }
@@ -200,8 +195,8 @@ static void update(job_t *j)
                              .timeout_ms = d->update_timeout,
                              .input = putil_str_get(&script),
                              .input_len = script.len};
-    d->host->log(d->host, FAILOVERD_LOG_INFO, "%s: %s -> %s (TTL %ld) at %s port %d", j->ctx->hook,
-                 d->name, j->address, d->ttl, d->server, d->port);
+    d->host->log(d->host, FAILOVERD_LOG_INFO, "%s: %s -> %s (TTL %ld) at %s port %d",
+                 j->base.ctx->hook, d->name, j->address, d->ttl, d->server, d->port);
     int rc = d->host->spawn(d->host, &cmd, on_updated, j);
     putil_str_free(&script); /* the host copied it */
     if (rc != 0)
@@ -211,13 +206,10 @@ static void update(job_t *j)
 static void dns_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     dns_t *d = state;
-    job_t *j = putil_new_job(d->host, call, sizeof *j);
+    job_t *j = putil_job_start(d->host, ctx, call, sizeof *j);
     if (!j)
         return;
     j->d = d;
-    j->call = call;
-    j->ctx = ctx;
-    j->started = now(d);
     const char *name = ctx->new_primary.name[0] ? ctx->new_primary.name : ctx->candidate.name;
     j->node = putil_find_node(d->args, name);
     if (ctx->point != FAILOVERD_HOOK_POST_PROMOTION) {

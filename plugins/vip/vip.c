@@ -66,11 +66,10 @@ typedef struct {
 
 /* One on_event() call in progress. */
 typedef struct {
+    putil_job_t base; /* first: the call, its context and when it came */
     vip_t *v;
-    failoverd_call_t *call;
-    const failoverd_context_t *ctx;
     const failoverd_node_t *old, *new;
-    uint64_t started, acquired_ms;
+    uint64_t acquired_ms;
     char note[256]; /* what went wrong on the way without failing the call */
     /* the check */
     uint64_t check_started, check_deadline, attempt_started, attempt_ms;
@@ -208,11 +207,7 @@ static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
         snprintf(msg + n, sizeof msg - (size_t)n, "; %s", j->note);
     if (j->fd >= 0)
         close(j->fd);
-    const failoverd_host_t *host = j->v->host;
-    failoverd_call_t *call = j->call;
-    const char *hook = j->ctx->hook;
-    free(j);
-    putil_done(host, call, hook, how, msg);
+    putil_job_end(&j->base, how, msg);
 }
 
 static uint64_t since(const job_t *j, uint64_t t0)
@@ -242,7 +237,7 @@ static void fence(job_t *j)
 {
     vip_t *v = j->v;
     free(v->fenced_op);
-    v->fenced_op = j->ctx->operation[0] ? strdup(j->ctx->operation) : NULL;
+    v->fenced_op = j->base.ctx->operation[0] ? strdup(j->base.ctx->operation) : NULL;
     if (!j->old) {
         finish(j, FAILOVERD_DONE_OK, "no old primary known: nothing to release");
         return;
@@ -288,7 +283,7 @@ static void on_acquired(void *ud, const failoverd_spawn_result_t *r)
                err);
         return;
     }
-    j->acquired_ms = since(j, j->started);
+    j->acquired_ms = since(j, j->base.started);
     if (v->announce[0] &&
         !run(v, j->new, "announcing", v->announce, v->announce_timeout, on_announced, NULL, err,
              sizeof err))
@@ -297,7 +292,7 @@ static void on_acquired(void *ud, const failoverd_spawn_result_t *r)
     /* A switchover has no fence step: the old primary, alive, still holds the
      * address.  It is released after the new one has it and announced it, so
      * that no connection attempt meets an address nobody holds. */
-    bool fenced = v->fenced_op && strcmp(v->fenced_op, j->ctx->operation) == 0;
+    bool fenced = v->fenced_op && strcmp(v->fenced_op, j->base.ctx->operation) == 0;
     if (j->old && j->old != j->new && !fenced) {
         if (run(v, j->old, "releasing", v->release, v->release_timeout, on_old_released, j, err,
                 sizeof err))
@@ -311,8 +306,9 @@ static void promote(job_t *j)
 {
     vip_t *v = j->v;
     if (!j->new) {
-        finish(j, FAILOVERD_DONE_FAILED, "the context names no new primary of this cluster (\"%s\")",
-               j->ctx->new_primary.name);
+        finish(j, FAILOVERD_DONE_FAILED,
+               "the context names no new primary of this cluster (\"%s\")",
+               j->base.ctx->new_primary.name);
         return;
     }
     char err[512];
@@ -328,9 +324,9 @@ static void check_ok(job_t *j, const char *how)
 {
     finish(j, FAILOVERD_DONE_OK,
            "%s is on %s in %llu ms (acquired after %llu ms, %s after %llu ms, attempt %d)",
-           j->v->address, j->new->name, (unsigned long long)since(j, j->started),
-           (unsigned long long)j->acquired_ms, how,
-           (unsigned long long)since(j, j->check_started), j->attempts);
+           j->v->address, j->new->name, (unsigned long long)since(j, j->base.started),
+           (unsigned long long)j->acquired_ms, how, (unsigned long long)since(j, j->check_started),
+           j->attempts);
 }
 
 static void check_failed(job_t *j)
@@ -502,7 +498,7 @@ static void check_start(job_t *j)
     switch (v->check) {
     case CHECK_NONE:
         finish(j, FAILOVERD_DONE_OK, "%s is on %s in %llu ms (not checked)", v->address,
-               j->new->name, (unsigned long long)since(j, j->started));
+               j->new->name, (unsigned long long)since(j, j->base.started));
         return;
     case CHECK_COMMAND:
         command_check_again(j);
@@ -519,14 +515,11 @@ static void check_start(job_t *j)
 static void vip_event(void *state, const failoverd_context_t *ctx, failoverd_call_t *call)
 {
     vip_t *v = state;
-    job_t *j = putil_new_job(v->host, call, sizeof *j);
+    job_t *j = putil_job_start(v->host, ctx, call, sizeof *j);
     if (!j)
         return;
     j->v = v;
-    j->call = call;
-    j->ctx = ctx;
     j->fd = -1;
-    j->started = v->host->now_ms(v->host);
     j->old = putil_find_node(v->args, ctx->old_primary.name);
     j->new = putil_find_node(v->args, ctx->new_primary.name);
     if (!j->new)
