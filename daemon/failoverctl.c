@@ -21,6 +21,7 @@
 
 #define DEFAULT_WAIT_MS 10000
 #define LONG_WAIT_MS 120000        /* failover, and switchover without --timeout */
+#define RELOAD_WAIT_MS 15000 /* over the daemon's 10 s bound on the configuration check */
 /* Over the switchover's own --timeout, which bounds only what comes before
  * the promotion: the hooks, repointing and verifying that follow have their
  * own bounds (hook timeout, step_timeout, verify_timeout). */
@@ -46,7 +47,7 @@ static const command_t commands[] = {
     {"resume", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"ack", CLUSTER_REQUIRED, 0, DEFAULT_WAIT_MS},
     {"history", CLUSTER_OPTIONAL, O_LIMIT, DEFAULT_WAIT_MS},
-    {"reload", NO_CLUSTER, 0, DEFAULT_WAIT_MS},
+    {"reload", NO_CLUSTER, 0, RELOAD_WAIT_MS},
 };
 
 static void usage(FILE *out)
@@ -74,8 +75,9 @@ static void usage(FILE *out)
                  "  -s, --socket PATH  control socket (default $FAILOVERD_SOCKET, else\n"
                  "                     " FO_DEFAULT_CONTROL_SOCKET ")\n"
                  "  --json             print the daemon's result as JSON\n"
-                 "  --timeout S        seconds to wait for the reply (default 10; failover and\n"
-                 "                     switchover wait 120, or a switchover's --timeout + 60)\n"
+                 "  --timeout S        seconds to wait for the reply (default 10; reload 15;\n"
+                 "                     failover and switchover 120, or a switchover's --timeout\n"
+                 "                     + 60)\n"
                  "  -h, --help         this text;  -V, --version  the version\n"
                  "\n"
                  "exit codes: 0 done; 1 the request ran but failed (a switchover rolled back,\n"
