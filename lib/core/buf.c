@@ -118,3 +118,14 @@ void buf_free(buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+bool fail_msg(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}

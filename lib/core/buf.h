@@ -7,6 +7,7 @@
 #define FAILOVERD_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -26,6 +27,10 @@ void buf_reset(buf_t *b);        /* length 0, memory kept */
 char *buf_steal(buf_t *b);       /* the string (never NULL), buffer emptied; caller frees */
 const char *buf_str(const buf_t *b); /* "" when empty */
 void buf_free(buf_t *b);
+
+/* Writes the message into err (when err and errlen), returns false: for
+ * functions that answer bool and explain a refusal in a caller's buffer. */
+bool fail_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Memory helpers that abort on failure. */
 void *xmalloc(size_t n);

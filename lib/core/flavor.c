@@ -1,4 +1,5 @@
 /* flavor.c - see flavor.h. */
+#include "buf.h"
 #include "flavor.h"
 
 #include <ctype.h>
@@ -7,19 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
 
 /* ---- Detection ---------------------------------------------------------- */
 
@@ -89,17 +77,17 @@ static bool detect_mysql(flavor_t *f, char *err, size_t errlen)
     else if (f->major == 9)
         f->gen = FLAVOR_GEN_MYSQL_9;
     else if (!flavor_at_least(f, 5, 7, 8))
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "MySQL %u.%u.%u is too old: failoverd supports MySQL 5.7.8 and newer "
                     "(it needs super_read_only and WAIT_FOR_EXECUTED_GTID_SET)",
                     f->major, f->minor, f->patch);
     else if (f->major >= 10)
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "MySQL %u.%u.%u is newer than this failoverd knows: it supports MySQL 5.7, "
                     "8.0, 8.1 - 8.4 and 9.x",
                     f->major, f->minor, f->patch);
     else
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "MySQL %u.%u.%u is not a release failoverd knows: it supports MySQL 5.7.8+, "
                     "8.0.11+, 8.1 - 8.4 and 9.x",
                     f->major, f->minor, f->patch);
@@ -141,11 +129,11 @@ static bool detect_mariadb(flavor_t *f, char *err, size_t errlen)
     else if (f->major == 11)
         f->gen = FLAVOR_GEN_MARIADB_11;
     else if (f->major < 10 || (f->major == 10 && f->minor < 3))
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "MariaDB %u.%u.%u is too old: failoverd supports MariaDB 10.3 to 11.x",
                     f->major, f->minor, f->patch);
     else
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "MariaDB %u.%u.%u is newer than this failoverd knows: it supports MariaDB "
                     "10.3 to 11.x",
                     f->major, f->minor, f->patch);
@@ -171,7 +159,7 @@ bool flavor_detect(flavor_t *f, const char *version, const char *version_comment
 {
     memset(f, 0, sizeof(*f));
     if (!version || !*version)
-        return fail(err, errlen, "the server reported an empty version");
+        return fail_msg(err, errlen, "the server reported an empty version");
     snprintf(f->version, sizeof(f->version), "%s", version);
 
     /* MariaDB names itself in @@version ("10.11.19-MariaDB-0+deb12u1-log");
@@ -184,7 +172,7 @@ bool flavor_detect(flavor_t *f, const char *version, const char *version_comment
     if (mariadb && strncmp(v, "5.5.5-", 6) == 0)
         v += 6;
     if (!parse_triplet(v, &f->major, &f->minor, &f->patch))
-        return fail(err, errlen, "cannot read a version number (major.minor.patch) from \"%s\"",
+        return fail_msg(err, errlen, "cannot read a version number (major.minor.patch) from \"%s\"",
                     f->version);
 
     f->family = mariadb ? FAMILY_MARIADB : FAMILY_MYSQL;
@@ -385,16 +373,16 @@ static size_t server_len(const flavor_t *f, const char *s)
 static bool check_host(const flavor_t *f, const char *host, char *err, size_t errlen)
 {
     if (!host || !*host)
-        return fail(err, errlen, "the replication source host is empty");
+        return fail_msg(err, errlen, "the replication source host is empty");
     size_t len = strlen(host);
     if (len > f->max_host_len)
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "the replication source host is %zu bytes long; %s %u.%u allows %zu", len,
                     flavor_family_str(f->family), f->major, f->minor, f->max_host_len);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)host[i];
         if (!isalnum(c) && !strchr(".-_:%", c))
-            return fail(err, errlen,
+            return fail_msg(err, errlen,
                         "the replication source host contains a character (0x%02x at offset %zu) "
                         "that no host name or address has",
                         c, i);
@@ -407,17 +395,17 @@ static bool check_host(const flavor_t *f, const char *host, char *err, size_t er
 static bool check_user(const flavor_t *f, const char *user, char *err, size_t errlen)
 {
     if (!user || !*user)
-        return fail(err, errlen, "the replication user is empty");
+        return fail_msg(err, errlen, "the replication user is empty");
     for (size_t i = 0; user[i]; i++) {
         unsigned char c = (unsigned char)user[i];
         if (c < 0x20 || c == 0x7f)
-            return fail(err, errlen,
+            return fail_msg(err, errlen,
                         "the replication user contains a control character (0x%02x at offset %zu)",
                         c, i);
     }
     size_t len = server_len(f, user);
     if (len > f->max_user_len)
-        return fail(err, errlen, "the replication user is %zu %s long; %s allows %zu", len,
+        return fail_msg(err, errlen, "the replication user is %zu %s long; %s allows %zu", len,
                     is_mysql(f) ? "characters" : "bytes", flavor_family_str(f->family),
                     f->max_user_len);
     return true;
@@ -429,16 +417,16 @@ static bool check_user(const flavor_t *f, const char *user, char *err, size_t er
 static bool check_password(const flavor_t *f, const char *password, char *err, size_t errlen)
 {
     if (!password)
-        return fail(err, errlen, "the replication password is missing (use \"\" for none)");
+        return fail_msg(err, errlen, "the replication password is missing (use \"\" for none)");
     const char *lf = strchr(password, '\n');
     if (lf)
-        return fail(err, errlen,
+        return fail_msg(err, errlen,
                     "the replication password contains a newline (at offset %zu), which a "
                     "replica cannot store",
                     (size_t)(lf - password));
     size_t len = server_len(f, password);
     if (len > f->max_password_len)
-        return fail(err, errlen, "the replication password is %zu %s long; %s allows %zu", len,
+        return fail_msg(err, errlen, "the replication password is %zu %s long; %s allows %zu", len,
                     is_mysql(f) ? "characters" : "bytes", flavor_family_str(f->family),
                     f->max_password_len);
     return true;
@@ -449,14 +437,14 @@ static bool check_path(const char *what, const char *path, char *err, size_t err
     if (!path)
         return true;
     if (!*path)
-        return fail(err, errlen, "the TLS %s file name is empty", what);
+        return fail_msg(err, errlen, "the TLS %s file name is empty", what);
     for (size_t i = 0; path[i]; i++)
         if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-            return fail(err, errlen,
+            return fail_msg(err, errlen,
                         "the TLS %s file name contains a control character (0x%02x at offset %zu)",
                         what, (unsigned char)path[i], i);
     if (strlen(path) > 511)
-        return fail(err, errlen, "the TLS %s file name is longer than 511 bytes", what);
+        return fail_msg(err, errlen, "the TLS %s file name is longer than 511 bytes", what);
     return true;
 }
 
@@ -487,15 +475,15 @@ bool flavor_sql_change_source(const flavor_t *f, const flavor_source_t *src, boo
         !check_password(f, src->password, err, errlen))
         return false;
     if (src->port < 1 || src->port > 65535)
-        return fail(err, errlen, "the replication source port %u is outside 1 - 65535", src->port);
+        return fail_msg(err, errlen, "the replication source port %u is outside 1 - 65535", src->port);
     if (src->connect_retry < 1 || src->connect_retry > MAX_CONNECT_RETRY)
-        return fail(err, errlen, "the connect retry interval %u s is outside 1 - %u s",
+        return fail_msg(err, errlen, "the connect retry interval %u s is outside 1 - %u s",
                     src->connect_retry, MAX_CONNECT_RETRY);
     if (src->heartbeat_ms < 1 || src->heartbeat_ms > MAX_HEARTBEAT_MS)
-        return fail(err, errlen, "the heartbeat period %u ms is outside 1 ms - 4294967 s",
+        return fail_msg(err, errlen, "the heartbeat period %u ms is outside 1 ms - 4294967 s",
                     src->heartbeat_ms);
     if (src->tls != FLAVOR_TLS_DEFAULT && src->tls != FLAVOR_TLS_OFF && src->tls != FLAVOR_TLS_ON)
-        return fail(err, errlen, "unknown TLS mode %d", (int)src->tls);
+        return fail_msg(err, errlen, "unknown TLS mode %d", (int)src->tls);
     if (src->tls == FLAVOR_TLS_ON && (!check_path("CA", src->ssl_ca, err, errlen) ||
                                       !check_path("certificate", src->ssl_cert, err, errlen) ||
                                       !check_path("key", src->ssl_key, err, errlen) ||
@@ -555,9 +543,9 @@ bool flavor_sql_wait_gtid(const flavor_t *f, const char *gtid, uint64_t timeout_
                           char *err, size_t errlen)
 {
     if (!gtid)
-        return fail(err, errlen, "no GTID %s to wait for", is_mysql(f) ? "set" : "position");
+        return fail_msg(err, errlen, "no GTID %s to wait for", is_mysql(f) ? "set" : "position");
     if (timeout_ms < 1 || timeout_ms > FLAVOR_MAX_WAIT_MS)
-        return fail(err, errlen, "the GTID wait timeout %llu ms is outside 1 ms - %u ms",
+        return fail_msg(err, errlen, "the GTID wait timeout %llu ms is outside 1 ms - %u ms",
                     (unsigned long long)timeout_ms, FLAVOR_MAX_WAIT_MS);
     buf_puts(out, is_mysql(f) ? "SELECT WAIT_FOR_EXECUTED_GTID_SET(" : "SELECT MASTER_GTID_WAIT(");
     quote_str(out, gtid);

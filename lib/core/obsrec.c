@@ -133,17 +133,6 @@ char *obsrec_encode(const obsrec_t *r, char *err, size_t err_len)
 
 /* ---- decoding ---- */
 
-static bool fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t len, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
 
 /* What a string field may hold. */
 typedef enum {
@@ -183,12 +172,12 @@ static bool take_text(const json_t *o, const char *key, text_kind_t kind, bool n
     if (!v || json_is_null(v)) {
         if (nullable)
             return true;
-        return fail(err, len, "%s%s is missing", where, key);
+        return fail_msg(err, len, "%s%s is missing", where, key);
     }
     if (!json_is_string(v))
-        return fail(err, len, "%s%s must be a string", where, key);
+        return fail_msg(err, len, "%s%s must be a string", where, key);
     if (!text_ok(json_string_value(v), kind))
-        return fail(err, len, "%s%s must be %s", where, key, text_rule(kind));
+        return fail_msg(err, len, "%s%s must be %s", where, key, text_rule(kind));
     *out = xstrdup(json_string_value(v));
     return true;
 }
@@ -203,13 +192,13 @@ static bool take_uint(const json_t *o, const char *key, bool nullable, uint64_t 
         *is_null = false;
     if (!v || json_is_null(v)) {
         if (!nullable)
-            return fail(err, len, "%s%s is missing", where, key);
+            return fail_msg(err, len, "%s%s is missing", where, key);
         if (is_null)
             *is_null = true;
         return true;
     }
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return fail(err, len, "%s%s must be a non-negative integer", where, key);
+        return fail_msg(err, len, "%s%s must be a non-negative integer", where, key);
     *out = (uint64_t)json_integer_value(v);
     return true;
 }
@@ -220,14 +209,14 @@ static bool take_gtid(const json_t *o, obsrec_node_t *n, const char *where, char
     if (!g || json_is_null(g))
         return true;
     if (!json_is_object(g))
-        return fail(err, len, "%sgtid must be an object or null", where);
+        return fail_msg(err, len, "%sgtid must be an object or null", where);
     const json_t *h = json_object_get(g, "hash");
     const char *hs = json_is_string(h) ? json_string_value(h) : "";
     bool hex = strlen(hs) == OBSREC_HASH_LEN;
     for (const char *p = hs; hex && *p; p++)
         hex = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
     if (!hex)
-        return fail(err, len, "%sgtid.hash must be %d lower-case hex digits", where, OBSREC_HASH_LEN);
+        return fail_msg(err, len, "%sgtid.hash must be %d lower-case hex digits", where, OBSREC_HASH_LEN);
     memcpy(n->gtid_hash, hs, OBSREC_HASH_LEN + 1);
     char w[OBSREC_NAME_MAX + 64];
     snprintf(w, sizeof w, "%sgtid.", where);
@@ -241,11 +230,11 @@ static bool take_replication(const json_t *o, obsrec_node_t *n, const char *wher
 {
     const json_t *io = json_object_get(o, "io");
     if (io && !json_is_null(io) && !json_is_string(io))
-        return fail(err, len, "%sio must be a string or null", where);
+        return fail_msg(err, len, "%sio must be a string or null", where);
     n->io = json_is_string(io) ? io_state_parse(json_string_value(io)) : IO_UNKNOWN;
     const json_t *sql = json_object_get(o, "sql");
     if (sql && !json_is_null(sql) && !json_is_boolean(sql))
-        return fail(err, len, "%ssql must be true, false or null", where);
+        return fail_msg(err, len, "%ssql must be true, false or null", where);
     n->sql = json_is_boolean(sql) ? json_is_true(sql) : -1;
     if (!take_text(o, "source", TEXT_NAME, true, &n->source, where, err, len))
         return false;
@@ -262,13 +251,13 @@ static bool take_node(const json_t *o, size_t i, obsrec_node_t *n, char *err, si
     char where[OBSREC_NAME_MAX + 32];
     snprintf(where, sizeof where, "nodes[%zu]: ", i);
     if (!json_is_object(o))
-        return fail(err, len, "%sa node must be an object", where);
+        return fail_msg(err, len, "%sa node must be an object", where);
     if (!take_text(o, "name", TEXT_NAME, false, &n->name, where, err, len))
         return false;
     snprintf(where, sizeof where, "node %s: ", n->name);
     const json_t *r = json_object_get(o, "reachable");
     if (!json_is_boolean(r))
-        return fail(err, len, "%sreachable must be true or false", where);
+        return fail_msg(err, len, "%sreachable must be true or false", where);
     n->reachable = json_is_true(r);
     if (!take_uint(o, "since_ms", false, &n->since_ms, NULL, where, err, len))
         return false;
@@ -276,14 +265,14 @@ static bool take_node(const json_t *o, size_t i, obsrec_node_t *n, char *err, si
     n->error = OBS_ERR_NONE;
     if (e && !json_is_null(e)) {
         if (!json_is_string(e))
-            return fail(err, len, "%serror must be a string or null", where);
+            return fail_msg(err, len, "%serror must be a string or null", where);
         if (!obs_err_parse(json_string_value(e), &n->error))
             n->error = OBS_ERR_OTHER; /* a class a newer version knows */
     }
     if (n->reachable && n->error != OBS_ERR_NONE)
-        return fail(err, len, "%sa reachable node can't have an error", where);
+        return fail_msg(err, len, "%sa reachable node can't have an error", where);
     if (!n->reachable && n->error == OBS_ERR_NONE)
-        return fail(err, len, "%san unreachable node needs an error class", where);
+        return fail_msg(err, len, "%san unreachable node needs an error class", where);
     return take_replication(o, n, where, err, len);
 }
 
@@ -291,9 +280,9 @@ static bool take_nodes(const json_t *j, obsrec_t *out, char *err, size_t len)
 {
     const json_t *nodes = json_object_get(j, "nodes");
     if (!json_is_array(nodes))
-        return fail(err, len, "nodes must be an array");
+        return fail_msg(err, len, "nodes must be an array");
     if (json_array_size(nodes) > OBSREC_MAX_NODES)
-        return fail(err, len, "%zu nodes: at most %d", json_array_size(nodes), OBSREC_MAX_NODES);
+        return fail_msg(err, len, "%zu nodes: at most %d", json_array_size(nodes), OBSREC_MAX_NODES);
     out->nodes = xcalloc(json_array_size(nodes) + 1, sizeof *out->nodes);
     for (size_t i = 0; i < json_array_size(nodes); i++) {
         out->n_nodes = i + 1;
@@ -301,7 +290,7 @@ static bool take_nodes(const json_t *j, obsrec_t *out, char *err, size_t len)
             return false;
         for (size_t k = 0; k < i; k++)
             if (strcmp(out->nodes[k].name, out->nodes[i].name) == 0)
-                return fail(err, len, "node %s is listed twice", out->nodes[i].name);
+                return fail_msg(err, len, "node %s is listed twice", out->nodes[i].name);
     }
     return true;
 }
@@ -309,12 +298,12 @@ static bool take_nodes(const json_t *j, obsrec_t *out, char *err, size_t len)
 static bool take_record(const json_t *j, obsrec_t *out, char *err, size_t len)
 {
     if (!json_is_object(j))
-        return fail(err, len, "the record must be a JSON object");
+        return fail_msg(err, len, "the record must be a JSON object");
     const json_t *v = json_object_get(j, "v");
     if (!json_is_integer(v))
-        return fail(err, len, "v (the record's version) must be an integer");
+        return fail_msg(err, len, "v (the record's version) must be an integer");
     if (json_integer_value(v) != OBSREC_VERSION)
-        return fail(err, len, "version %lld is not supported (this failoverd reads version %d)",
+        return fail_msg(err, len, "version %lld is not supported (this failoverd reads version %d)",
                     (long long)json_integer_value(v), OBSREC_VERSION);
     out->version = OBSREC_VERSION;
     if (!take_text(j, "manager", TEXT_ID, false, &out->manager, "", err, len) ||
@@ -342,13 +331,13 @@ bool obsrec_decode(const char *text, size_t len, obsrec_t *out, char *err, size_
 {
     memset(out, 0, sizeof *out);
     if (!text || len == 0)
-        return fail(err, err_len, "the record is empty");
+        return fail_msg(err, err_len, "the record is empty");
     if (len > OBSREC_MAX_BYTES)
-        return fail(err, err_len, "the record is %zu bytes: at most %d", len, OBSREC_MAX_BYTES);
+        return fail_msg(err, err_len, "the record is %zu bytes: at most %d", len, OBSREC_MAX_BYTES);
     json_error_t e;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
     if (!j) {
-        return fail(err, err_len, "the record is not valid JSON: %s (at byte %d)", e.text,
+        return fail_msg(err, err_len, "the record is not valid JSON: %s (at byte %d)", e.text,
                     e.position);
     }
     bool ok = obsrec_from_json(j, out, err, err_len);

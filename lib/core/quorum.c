@@ -10,17 +10,6 @@
 #include "buf.h"
 #include "jtext.h"
 
-static bool fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t len, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
 
 /* snprintf for sentences that may be cut at the buffer's end. */
 static void put(char *b, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -54,7 +43,7 @@ bool quorum_rule_parse(const char *s, quorum_rule_t *out, char *err, size_t err_
     errno = 0;
     unsigned long k = s && *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
     if (!s || !end || *end || errno || k < 1 || k > QUORUM_MAX_MANAGERS)
-        return fail(err, err_len,
+        return fail_msg(err, err_len,
                     "quorum '%s' must be \"majority\" or a number of managers from 1 to %d",
                     s ? s : "", QUORUM_MAX_MANAGERS);
     out->k = (unsigned)k;
@@ -64,7 +53,7 @@ bool quorum_rule_parse(const char *s, quorum_rule_t *out, char *err, size_t err_
 bool quorum_rule_check(quorum_rule_t rule, size_t n_managers, char *err, size_t err_len)
 {
     if (rule.k > n_managers)
-        return fail(err, err_len, "quorum %u is more than the %zu managers configured", rule.k,
+        return fail_msg(err, err_len, "quorum %u is more than the %zu managers configured", rule.k,
                     n_managers);
     return true;
 }
@@ -86,20 +75,20 @@ uint64_t quorum_seen_note(quorum_seen_t *s, uint64_t revision, uint64_t received
 static bool check_input(const quorum_input_t *in, char *err, size_t len)
 {
     if (in->n_managers == 0 || in->n_managers > QUORUM_MAX_MANAGERS)
-        return fail(err, len, "%zu managers: there must be 1 to %d", in->n_managers,
+        return fail_msg(err, len, "%zu managers: there must be 1 to %d", in->n_managers,
                     QUORUM_MAX_MANAGERS);
     bool self = false;
     for (size_t i = 0; i < in->n_managers; i++) {
         const char *id = in->managers[i];
         if (!id || !*id || strlen(id) > OBSREC_ID_MAX)
-            return fail(err, len, "manager %zu has no valid id", i + 1);
+            return fail_msg(err, len, "manager %zu has no valid id", i + 1);
         for (size_t k = 0; k < i; k++)
             if (strcmp(in->managers[k], id) == 0)
-                return fail(err, len, "manager %s is listed twice", id);
+                return fail_msg(err, len, "manager %s is listed twice", id);
         self = self || (in->self && strcmp(in->self, id) == 0);
     }
     if (!self)
-        return fail(err, len, "this manager (%s) is not among the managers",
+        return fail_msg(err, len, "this manager (%s) is not among the managers",
                     in->self ? in->self : "no id");
     return quorum_rule_check(in->rule, in->n_managers, err, len);
 }
