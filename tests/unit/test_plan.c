@@ -561,3 +561,49 @@ Test(plan, rejoin_of_a_node_of_unknown_version_is_refused)
     cr_expect_null(plan_rejoin_fence(&c, 2, &OPTS, err, sizeof err));
     cluster_free(&c);
 }
+
+/* MySQL: a replica whose relay log ends inside a transaction its dead source
+ * never finished sends it no further; STOP REPLICA would wait a minute for
+ * the rest. A failover kills such an applier before every stop of
+ * replication; a switchover (a live source finishes the group) and MariaDB
+ * never do. */
+Test(plan, failover_ends_a_mysql_applier_stuck_in_a_group_before_stopping_it)
+{
+    for (int maria = 0; maria < 2; maria++) {
+        cluster_t c;
+        build(&c, maria, false, maria ? "0-1-100" : A ":1-100", maria ? "0-1-98" : A ":1-98",
+              RULE_PREFER);
+        elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+        char err[256] = "";
+        plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        const char *names_[] = {"catchup_start:db2", "stop_replica:db3", "repoint:db2"};
+        for (size_t k = 0; k < 3; k++) {
+            const step_t *s = find(p, names_[k]);
+            cr_assert_not_null(s, "%s", names_[k]);
+            const char *kill = strstr(s->sql, "KILL ");
+            const char *stop = strstr(s->sql, "STOP ");
+            cr_assert(stop, "%s: %s", names_[k], s->sql);
+            if (maria) {
+                cr_assert_null(kill, "MariaDB needs no kill: %s", s->sql);
+                continue;
+            }
+            cr_assert(kill && kill < stop, "%s kills before it stops: %s", names_[k], s->sql);
+            cr_assert(strstr(s->sql, "PROCESSING_TRANSACTION <> ''"),
+                      "only an applier inside a group: %s", s->sql);
+            cr_assert(strstr(s->sql_log, "KILL "), "the logged text says it too: %s", s->sql_log);
+        }
+        plan_free(p);
+        elect_free(e);
+        cluster_free(&c);
+        build(&c, maria, true, maria ? "0-1-100" : A ":1-100", maria ? "0-1-100" : A ":1-100",
+              RULE_NEUTRAL);
+        p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        cr_assert_null(strstr(find(p, "repoint:db3")->sql, "KILL "),
+                       "a switchover's source finishes the group");
+        plan_free(p);
+        cluster_free(&c);
+    }
+}
+
