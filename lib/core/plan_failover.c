@@ -240,9 +240,15 @@ static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_p
     step_t *s = STEP(p, STEP_SALVAGE, g++, cand, o->salvage_timeout_ms + 2000, "salvage:%s",
                      plan__nm(c, cand));
     s->source = old_primary;
-    s->optional = true;
-    plan__describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)",
-                   plan__nm(c, cand), plan__nm(c, old_primary));
+    s->optional = !o->salvage_gate;
+    if (o->salvage_gate)
+        plan__describe(s,
+                       "apply to %s what %s's binlog holds beyond it (salvage_command); it must "
+                       "then hold everything reliability's hold waited for (%s)",
+                       plan__nm(c, cand), plan__nm(c, old_primary), o->salvage_gate);
+    else
+        plan__describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)",
+                       plan__nm(c, cand), plan__nm(c, old_primary));
     if (p->flavors[cand].super_read_only) {
         /* The salvage lifts super_read_only for its session (salvage.h). */
         s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, "salvage_read_only:%s",

@@ -178,7 +178,7 @@ def scenario(flavor):
         # On a busy machine the first probes may time out: the rounds need
         # failoverd to have seen every node (the loss report counts from the
         # old primary's last probe).
-        wait_for(lambda: all(n["state"] == "up" for n in d.cluster()["nodes"]), 60,
+        wait_for(lambda: all(n["state"] == "up" for n in d.cluster()["nodes"]), 120,
                  what="failoverd sees every node up")
         round_no_salvage(lab, d, say)
         d.write_config(cluster_extra=salvage_extra(lab, True))

@@ -116,7 +116,7 @@ def scenario(flavor):
             fokit.Daemon(lab, vip_plugin=True,
                          cluster_extra='    policy = "availability";\n') as d:
         d.start()
-        wait_for(lambda: all(n["state"] == "up" for n in d.cluster()["nodes"]), 60,
+        wait_for(lambda: all(n["state"] == "up" for n in d.cluster()["nodes"]), 120,
                  what="failoverd sees every node up")
         partial_relay_log(lab, say)
         # Writes after it: db1 acknowledges them, db3 receives them.
