@@ -304,6 +304,29 @@ const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f)
 #undef KILL_CONN_RESTORE
 }
 
+/* See flavor.h. The coordinator of MySQL's multi-threaded applier is in the
+ * middle of a group while its PROCESSING_TRANSACTION is set (8.0.2 and
+ * later); a killed coordinator takes back the group's part applied so far.
+ * DO's scalar subquery polls, at most 100 times 10 ms, until the killed
+ * thread is gone: a STOP REPLICA that reached it first would wait anyway. */
+const char *flavor_sql_end_applier_group(const flavor_t *f)
+{
+    if (!is_mysql(f) || !flavor_at_least(f, 8, 0, 2))
+        return NULL;
+    return "SET @failoverd_applier = (SELECT t.PROCESSLIST_ID FROM "
+           "performance_schema.replication_applier_status_by_coordinator c JOIN "
+           "performance_schema.threads t USING (THREAD_ID) WHERE c.CHANNEL_NAME = '' AND "
+           "c.SERVICE_STATE = 'ON' AND c.PROCESSING_TRANSACTION <> ''); "
+           "SET @failoverd_kill = IF(@failoverd_applier IS NULL, 'DO 0', "
+           "CONCAT('KILL ', @failoverd_applier)); "
+           "PREPARE failoverd_kill FROM @failoverd_kill; EXECUTE failoverd_kill; "
+           "DEALLOCATE PREPARE failoverd_kill; "
+           "DO (SELECT COUNT(*) FROM (WITH RECURSIVE w(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+           "FROM w WHERE n < 100) SELECT n FROM w) w WHERE @failoverd_applier IS NOT NULL AND "
+           "(SELECT COUNT(*) FROM performance_schema.threads WHERE PROCESSLIST_ID = "
+           "@failoverd_applier AND w.n > 0) > 0 AND SLEEP(0.01) = 0)";
+}
+
 const char *flavor_sql_start_sql_thread(const flavor_t *f)
 {
     return f->replica_words ? "START REPLICA SQL_THREAD" : "START SLAVE SQL_THREAD";

@@ -138,6 +138,19 @@ const char *flavor_sql_stop_io_thread(const flavor_t *f);
  * in place.  MySQL's replica closes its connection without that round trip:
  * the plain stop. */
 const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f);
+/* Ends the wait of a MySQL replica whose applier is in the middle of a
+ * transaction whose rest will never arrive (its relay log ends inside it: the
+ * IO thread was stopped, or the source died, while receiving it). STOP
+ * REPLICA defers to such a multi-threaded applier for up to 60 s, and a KILL
+ * after it no longer helps; a KILL of the applier's coordinator before it
+ * ends the applier at once, the group's part rolled back (the next source,
+ * with GTID auto-positioning, sends the whole transaction again). The
+ * statements kill the coordinator only when it is inside a group, then wait
+ * (at most about 1 s) until it is gone; killing a replication thread needs
+ * SYSTEM_USER (MySQL 8.0.16 and later). NULL where not needed (MariaDB, MySQL
+ * before 8.0.2, without the coordinator's table). For failovers only: a live
+ * source completes the group. */
+const char *flavor_sql_end_applier_group(const flavor_t *f);
 /* Starts the applier only (a no-op with a note when it already runs). */
 const char *flavor_sql_start_sql_thread(const flavor_t *f);
 /* Forgets the source and its connection settings; replication must be stopped. */

@@ -55,6 +55,10 @@ static const need_t MYSQL[] = {
      GRANTS_OPERATE},
     {"PROCESS", NULL, "see every session (SHOW PROCESSLIST) of a primary being fenced",
      GRANTS_OPERATE},
+    /* MySQL 8.0.16 and later: KILL of a replication thread (plan_failover.c). */
+    {"SYSTEM_USER", NULL,
+     "KILL a replica's applier stuck in a transaction its dead source never finished (failover)",
+     GRANTS_OPERATE},
 };
 
 static const need_t *needs_of(const flavor_t *f, size_t *n)
@@ -210,7 +214,8 @@ bool grants_check(const flavor_t *f, const char *const *rows, size_t n, grants_c
         size_t nn;
         const need_t *t = needs_of(f, &nn);
         for (size_t i = 0; i < nn; i++) {
-            if (satisfied(&t[i], &global, &ps, all))
+            if (satisfied(&t[i], &global, &ps, all) ||
+                (strcmp(t[i].name, "SYSTEM_USER") == 0 && !flavor_at_least(f, 8, 0, 16)))
                 continue;
             buf_printf(&m, "%s%s", m.len ? ", " : "", t[i].name);
             if (t[i].uses & GRANTS_PROMOTE)

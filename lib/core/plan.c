@@ -269,6 +269,8 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
                          plan__nm(c, (int)i));
         if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
             return false;
+        if (fo)
+            plan__end_applier_first(p, (int)i, s);
         s->optional = true;
         plan__describe_repoint(c, s, (int)i, cand, early);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, STEP_ROLE_VERIFY,

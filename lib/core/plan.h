@@ -124,6 +124,10 @@ typedef struct {
     uint64_t long_writes_timeout_ms; /* switchover: how long running writes may delay read-only */
     bool salvage;                    /* failover: salvage the old primary's binlog (salvage.h) */
     uint64_t salvage_timeout_ms;
+    /* Failover under reliability: the hold the salvage must lift (salvage_gate):
+     * the salvage step may not fail, and fails when the candidate does not then
+     * hold this state (salvage_gate_lacks). */
+    const char *salvage_gate;
 } plan_opts_t;
 
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,

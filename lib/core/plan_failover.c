@@ -71,6 +71,26 @@ static void stop_io_sql(const cluster_t *c, const plan_t *p, int i, step_t *s)
              plan__nm(c, i));
 }
 
+/* A failover stops replication on replicas whose source is dead: on MySQL,
+ * an applier stuck in a group that will never complete is ended first
+ * (flavor_sql_end_applier_group), so that the STOP in s does not wait a
+ * minute for it. What it had of the group comes again from the new source. */
+void plan__end_applier_first(const plan_t *p, int node, step_t *s)
+{
+    const char *end = flavor_sql_end_applier_group(&p->flavors[node]);
+    if (!end)
+        return;
+    char **texts[2] = {&s->sql, &s->sql_log};
+    for (int k = 0; k < 2; k++) {
+        if (!*texts[k])
+            continue;
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "%s; %s", end, *texts[k]);
+        free(*texts[k]);
+        *texts[k] = buf_steal(&b);
+    }
+}
+
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
                               const plan_opts_t *o)
 {
@@ -200,6 +220,7 @@ static bool catchup_steps(const cluster_t *c, plan_t *p, int *g, const elect_res
                          plan__nm(c, src));
         if (!plan__repoint_sql(c, p, cand, src, false, o, s, err, errlen))
             return false;
+        plan__end_applier_first(p, cand, s);
         plan__describe(s, "replicate %s from %s to catch up", plan__nm(c, cand), plan__nm(c, src));
         s = STEP(p, STEP_WAIT_GTID, (*g)++, cand, o->catchup_timeout_ms, STEP_ROLE_CATCHUP_WAIT,
                  plan__nm(c, src));
@@ -219,9 +240,15 @@ static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_p
     step_t *s = STEP(p, STEP_SALVAGE, g++, cand, o->salvage_timeout_ms + 2000, STEP_ROLE_SALVAGE,
                      plan__nm(c, cand));
     s->source = old_primary;
-    s->optional = true;
-    plan__describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)",
-                   plan__nm(c, cand), plan__nm(c, old_primary));
+    s->optional = !o->salvage_gate;
+    if (o->salvage_gate)
+        plan__describe(s,
+                       "apply to %s what %s's binlog holds beyond it (salvage_command); it must "
+                       "then hold everything reliability's hold waited for (%s)",
+                       plan__nm(c, cand), plan__nm(c, old_primary), o->salvage_gate);
+    else
+        plan__describe(s, "apply to %s what %s's binlog holds beyond it (salvage_command)",
+                       plan__nm(c, cand), plan__nm(c, old_primary));
     if (p->flavors[cand].super_read_only) {
         /* The salvage lifts super_read_only for its session (salvage.h). */
         s = STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_SALVAGE_READ_ONLY,
@@ -266,6 +293,7 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     step_t *s =
         STEP(p, STEP_SQL, g++, cand, o->step_timeout_ms, STEP_ROLE_STOP_REPLICA, plan__nm(c, cand));
     plan__set_sql(s, flavor_sql_stop_replica(&p->flavors[cand]));
+    plan__end_applier_first(p, cand, s);
     plan__describe(s, "stop replication on %s", plan__nm(c, cand));
     s = STEP(p, STEP_CAPTURE_GTID, g++, cand, o->step_timeout_ms, STEP_ROLE_CAPTURE, plan__nm(c, cand));
     s->optional = true;

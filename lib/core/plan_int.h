@@ -54,6 +54,8 @@ typedef enum {
 /* The repoint and verify steps of the nodes that follow the candidate (plan.c). */
 bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int eg, int rg,
                          int vg, const plan_opts_t *o, char *err, size_t errlen);
+/* Failovers: first end a MySQL applier stuck in a group (plan_failover.c). */
+void plan__end_applier_first(const plan_t *p, int node, step_t *s);
 /* Whether node i replicated from primary (as last observed). */
 bool plan__follows(const cluster_t *c, int i, int primary);
 

@@ -231,3 +231,51 @@ char *salvage_parse_after(const char *out, size_t len)
     *w = 0;
     return s;
 }
+
+/* Adds the state text into *acc; false when it can't be parsed. */
+static bool gate_add(gtid_state_t **acc, server_family_t fam, const char *text)
+{
+    if (!text || !text[0])
+        return true;
+    char err[128];
+    gtid_state_t *g = gtid_state_parse(fam, text, err, sizeof err);
+    if (!g)
+        return false;
+    if (!*acc)
+        *acc = g;
+    else {
+        gtid_state_add(*acc, g);
+        gtid_state_free(g);
+    }
+    return true;
+}
+
+char *salvage_gate(const cluster_t *c, int old_primary, const elect_result_t *e)
+{
+    if (!e || e->chosen < 0 || old_primary < 0 || (size_t)old_primary >= c->n_nodes)
+        return NULL;
+    const observation_t *p = &c->nodes[old_primary].last_ok;
+    if (!p->ok || p->gtid_error || !p->gtid_executed || !p->gtid_executed[0])
+        return NULL;
+    server_family_t fam = p->family == FAMILY_MARIADB ? FAMILY_MARIADB : FAMILY_MYSQL;
+    gtid_state_t *need = NULL;
+    bool ok = gate_add(&need, fam, p->gtid_executed) && gate_add(&need, fam, e->union_text);
+    for (size_t k = 0; ok && k < e->n; k++)
+        if (e->c[k].unseen)
+            ok = gate_add(&need, fam, e->c[k].received);
+    char *text = ok && need ? gtid_state_format(need) : NULL;
+    gtid_state_free(need);
+    return text;
+}
+
+char *salvage_gate_lacks(bool mariadb, const char *after, const char *gate)
+{
+    server_family_t fam = mariadb ? FAMILY_MARIADB : FAMILY_MYSQL;
+    char err[128];
+    gtid_state_t *have = gtid_state_parse(fam, after ? after : "", err, sizeof err);
+    gtid_state_t *need = gtid_state_parse(fam, gate ? gate : "", err, sizeof err);
+    char *text = have && need ? gtid_state_beyond_text(need, have, NULL) : NULL;
+    gtid_state_free(have);
+    gtid_state_free(need);
+    return text;
+}

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "elect.h"
 
 /* Bytes of binlog text a salvage reads at most; more fails it (the failover
  * goes on without it): a salvage is for the last seconds before a crash. */
@@ -75,5 +76,28 @@ void salvage_client_input(bool mariadb, bool super_read_only, const char *binlog
 /* The GTID state from the client's output: its last non-empty line. NULL
  * when there is none. Caller frees. */
 char *salvage_parse_after(const char *out, size_t len);
+
+/* Reliability's hold after an election (elect_hold) that the salvage can
+ * lift. Whatever the hold waits for was sent, or could have been sent, only
+ * by the old primary: what it was last seen with and no replica received,
+ * what a replica that can't be seen may have received from it, what a replica
+ * that can't serve a catch-up received. All of it is in the old primary's
+ * binary log, which a salvage that succeeds applies to the candidate in full.
+ * So under reliability a salvage_command turns the hold into a condition
+ * checked before the point of no return: the salvage must succeed, and the
+ * candidate must then hold the returned GTID state: the old primary's state
+ * at its last probe, with everything any replica was last seen receiving
+ * (the unseen ones included). A hold not met so is held as before.
+ *
+ * Returns that state as text (caller frees), or NULL when the salvage can't
+ * lift the hold: no candidate, no old primary, or the old primary was never
+ * seen or its state or a replica's can't be parsed (nothing to check
+ * against). */
+char *salvage_gate(const cluster_t *c, int old_primary, const elect_result_t *e);
+/* What the candidate's state after the salvage (the client's last line)
+ * lacks of the gate: "" when nothing, NULL when either can't be parsed.
+ * Caller frees. (MariaDB compares gtid_binlog_pos: salvaged events do not
+ * move gtid_slave_pos, so MASTER_GTID_WAIT can't tell.) */
+char *salvage_gate_lacks(bool mariadb, const char *after, const char *gate);
 
 #endif

@@ -277,6 +277,7 @@ static void op_clear(failover_t *f)
     f->lost_count = 0;
     json_decref(f->salvage);
     f->salvage = NULL;
+    fo_salvage_gate_clear(f);
     free(f->op);
     f->op = NULL;
     free(f->fail_msg);
@@ -464,8 +465,9 @@ void fo_elect_and_promote(failover_t *f)
     }
     if (fo_hold(f))
         return;
-    f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &f->s.plan, err,
-                                    sizeof err);
+    plan_opts_t po = f->s.plan;
+    po.salvage_gate = f->salvage_gate;
+    f->plan = plan_failover_promote(c, f->old_primary, f->elect, f->policy, &po, err, sizeof err);
     if (!f->plan) {
         /* Say why each node was left out: that is what the operator must fix. */
         buf_t why = BUF_INIT;
@@ -663,6 +665,7 @@ static void really_free(failover_t *f)
     json_decref(f->interrupted);
     json_decref(f->last_op);
     json_decref(f->salvage);
+    fo_salvage_gate_clear(f);
     free(f->promoted);
     free(f->last_failover_op);
     free(f->seen_before);

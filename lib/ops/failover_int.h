@@ -124,7 +124,20 @@ struct failover {
     op_phase_t phase;
     uint64_t phase_since;
     bool coord_leading; /* coordination: this manager led at the last look */
+    /* Reliability's hold that the salvage may lift (fosalvage.c): the state
+     * the candidate must hold after it, or NULL; spent once it failed. */
+    char *salvage_gate;
+    bool salvage_gate_spent;
 };
+
+/* fosalvage.c: when reliability would hold, whether the salvage may lift it
+ * (the promotion goes on, gated); after a failed promote plan, the fallback
+ * to the hold (true when it took over); the end of an operation. */
+bool fo_salvage_gate_try(failover_t *f, const char *why);
+/* After a salvage that succeeded: NULL when the gate (if any) is met, else why not. */
+char *fo_salvage_gate_check(failover_t *f, const char *after);
+bool fo_salvage_gate_failed(failover_t *f);
+void fo_salvage_gate_clear(failover_t *f);
 
 char *fo_dup0(const char *s);
 void fo_set_promoted(failover_t *f, const char *node);

@@ -110,6 +110,8 @@ bool fo_hold(failover_t *f)
     cluster_t *c = monitor_cluster(f->m);
     char why[1024];
     bool must = elect_hold(c, f->elect, f->policy, why, sizeof why) && !f->force;
+    if (must && fo_salvage_gate_try(f, why))
+        must = false;
     json_t *unseen = json_array();
     for (size_t k = 0; k < f->elect->n; k++)
         if (f->elect->c[k].unseen)

@@ -151,7 +151,10 @@ static void salvage_answered(const salvage_result_t *r, void *ud)
     json_decref(f->salvage);
     f->salvage = salvage_report(f->s.cluster, c->nodes[f->candidate].name,
                                 c->nodes[f->old_primary].name, r);
-    w->answer(w->token, r->ok ? 0 : 1, r->ok ? "" : r->error);
+    char *gate_err = r->ok ? fo_salvage_gate_check(f, r->after) : NULL;
+    w->answer(w->token, r->ok && !gate_err ? 0 : 1,
+              gate_err ? gate_err : r->ok ? "" : r->error);
+    free(gate_err);
     free(w);
 }
 

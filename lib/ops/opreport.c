@@ -160,6 +160,11 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
     buf_t w = BUF_INIT;
     json_t *wl = json_array();
     fo_writable_nodes(c, &w, wl);
+    if (fo_salvage_gate_failed(f)) {
+        json_decref(wl);
+        buf_free(&w);
+        return;
+    }
     if (!f->fail_past_no_return && !cn->up && f->elections < (int)c->n_nodes - 1) {
         event_emit(LOG_LVL_WARN, EV_FAILOVER_RETRY, f->s.cluster, cand,
                    json_pack("{s:s, s:s, s:i}", "lost_candidate", cand, "error", f->fail_msg,

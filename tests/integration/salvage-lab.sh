@@ -1,21 +1,19 @@
 #!/bin/bash
-# The lab's salvage_command: what "ssh HOST failoverd-salvage-binlog ..." does
-# in production, on a machine where every node's files are local.
+# The remote side of the lab's salvage_command: what
+# "failoverd-salvage-binlog INDEX TOOL {binlog_filter}" is on a production
+# database host, run there through the node's real sshd (tests/lab/labssh.py).
 #
-#   salvage-lab.sh HOST NODEDIR CHROOT STATE_ROOT [BINLOG_FILTER]
+#   salvage-lab.sh NODEDIR CHROOT STATE_ROOT [BINLOG_FILTER]
 #
-# First it reaches the host as ssh would (TCP to port 22: a host that is up
-# refuses at once, since no sshd runs in the lab; one cut off never answers,
-# and salvage_timeout ends the wait). Then it prints the node's binlog from
-# NODEDIR/data/binlog.index: with the host's mariadb-binlog when CHROOT is "-",
-# else with the mysqlbinlog of the server's chroot, the lab's state root bound
-# into it as the lab binds it for the server.
+# Prints the node's binlog from NODEDIR/data/binlog.index: with the host's
+# mariadb-binlog when CHROOT is "-", else with the mysqlbinlog of the server's
+# chroot, the lab's state root bound into it as the lab binds it for the
+# server.
 set -eu
-host=$1 nodedir=$2 chroot=$3 root=$4
-shift 4
+nodedir=$1 chroot=$2 root=$3
+shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 dump="$here/../../scripts/failoverd-salvage-binlog"
-(exec 3<>"/dev/tcp/$host/22") 2>/dev/null || true
 index="$nodedir/data/binlog.index"
 if [ "$chroot" = "-" ]; then
     exec "$dump" "$index" /usr/bin/mariadb-binlog "$@"

@@ -25,7 +25,7 @@ typedef struct {
                 "REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, SLAVE MONITOR ON *.* TO " \
                 "`failoverd`@`10.0.0.%` IDENTIFIED BY PASSWORD '*9CCC'"
 #define MY_STATIC "GRANT RELOAD, PROCESS, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `failoverd`@`10.0.0.%`"
-#define MY_DYN "GRANT CONNECTION_ADMIN,REPLICATION_SLAVE_ADMIN,SYSTEM_VARIABLES_ADMIN ON *.* TO `failoverd`@`10.0.0.%`"
+#define MY_DYN "GRANT CONNECTION_ADMIN,REPLICATION_SLAVE_ADMIN,SYSTEM_USER,SYSTEM_VARIABLES_ADMIN ON *.* TO `failoverd`@`10.0.0.%`"
 #define MY_PS "GRANT SELECT ON `performance_schema`.* TO `failoverd`@`10.0.0.%`"
 
 static const grants_row_t rows[] = {
@@ -45,7 +45,10 @@ static const grants_row_t rows[] = {
      "REPLICATION SLAVE ADMIN, READ_ONLY ADMIN, RELOAD, REPLICATION MASTER ADMIN", "SLAVE MONITOR"},
     {"MySQL: the lab's account has everything", "9.7.0", {MY_STATIC, MY_DYN, MY_PS}, true, "", "",
      ""},
-    {"MySQL: SUPER stands for the dynamic privileges", "8.0.36",
+    {"MySQL: SUPER stands for the dynamic privileges, but SYSTEM_USER", "8.0.36",
+     {"GRANT RELOAD, PROCESS, SUPER, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `f`@`%`",
+      MY_PS}, true, "SYSTEM_USER", "", ""},
+    {"MySQL before 8.0.16: no SYSTEM_USER", "8.0.15",
      {"GRANT RELOAD, PROCESS, SUPER, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `f`@`%`",
       MY_PS}, true, "", "", ""},
     {"MySQL: no performance_schema, no RELOAD", "9.7.0",

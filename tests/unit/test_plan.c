@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "plan.h"
+#include "salvage.h"
 
 #define A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 
@@ -561,4 +562,93 @@ Test(plan, rejoin_of_a_node_of_unknown_version_is_refused)
     cr_expect(strstr(err, "db3"), "%s", err);
     cr_expect_null(plan_rejoin_fence(&c, 2, &OPTS, err, sizeof err));
     cluster_free(&c);
+}
+
+/* MySQL: a replica whose relay log ends inside a transaction its dead source
+ * never finished sends it no further; STOP REPLICA would wait a minute for
+ * the rest. A failover kills such an applier before every stop of
+ * replication; a switchover (a live source finishes the group) and MariaDB
+ * never do. */
+Test(plan, failover_ends_a_mysql_applier_stuck_in_a_group_before_stopping_it)
+{
+    for (int maria = 0; maria < 2; maria++) {
+        cluster_t c;
+        build(&c, maria, false, maria ? "0-1-100" : A ":1-100", maria ? "0-1-98" : A ":1-98",
+              RULE_PREFER);
+        elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+        char err[256] = "";
+        plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        const char *names_[] = {"catchup_start:db2", "stop_replica:db3", "repoint:db2"};
+        for (size_t k = 0; k < 3; k++) {
+            const step_t *s = find(p, names_[k]);
+            cr_assert_not_null(s, "%s", names_[k]);
+            const char *kill = strstr(s->sql, "KILL ");
+            const char *stop = strstr(s->sql, "STOP ");
+            cr_assert(stop, "%s: %s", names_[k], s->sql);
+            if (maria) {
+                cr_assert_null(kill, "MariaDB needs no kill: %s", s->sql);
+                continue;
+            }
+            cr_assert(kill && kill < stop, "%s kills before it stops: %s", names_[k], s->sql);
+            cr_assert(strstr(s->sql, "PROCESSING_TRANSACTION <> ''"),
+                      "only an applier inside a group: %s", s->sql);
+            cr_assert(strstr(s->sql_log, "KILL "), "the logged text says it too: %s", s->sql_log);
+        }
+        plan_free(p);
+        elect_free(e);
+        cluster_free(&c);
+        build(&c, maria, true, maria ? "0-1-100" : A ":1-100", maria ? "0-1-100" : A ":1-100",
+              RULE_NEUTRAL);
+        p = plan_switchover(&c, 0, 1, POLICY_RELIABILITY, &OPTS, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        cr_assert_null(strstr(find(p, "repoint:db3")->sql, "KILL "),
+                       "a switchover's source finishes the group");
+        plan_free(p);
+        cluster_free(&c);
+    }
+}
+
+/* Reliability holds when the old primary was last seen with transactions no
+ * replica received; with a salvage_command that hold becomes a condition
+ * checked before the point of no return: the salvage may not fail, and the
+ * candidate must then hold what the old primary was last seen with. */
+Test(plan, a_salvage_can_lift_reliabilitys_hold_before_the_point_of_no_return)
+{
+    for (int maria = 0; maria < 2; maria++) {
+        cluster_t c;
+        build(&c, maria, false, maria ? "0-1-98" : A ":1-98", maria ? "0-1-97" : A ":1-97",
+              RULE_NEUTRAL);
+        elect_result_t *e = elect_run(&c, 0, POLICY_RELIABILITY, NULL);
+        char why[512];
+        cr_assert(elect_hold(&c, e, POLICY_RELIABILITY, why, sizeof why), "it holds");
+        char *gate = salvage_gate(&c, 0, e);
+        cr_assert_str_eq(gate, maria ? "0-1-100" : A ":1-100",
+                         "everything the old primary was last seen with");
+        cr_assert_null(salvage_gate(&c, -1, e), "no old primary, nothing to check against");
+        plan_opts_t o = OPTS;
+        o.salvage = true;
+        o.salvage_timeout_ms = 2000;
+        o.salvage_gate = gate;
+        char err[256] = "";
+        plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &o, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        const step_t *sv = find(p, "salvage:db2");
+        cr_assert(sv && !sv->optional, "the salvage may not fail");
+        cr_assert(strstr(sv->desc, gate), "it names what it must supply: %s", sv->desc);
+        cr_assert_lt((size_t)(sv - p->steps), p->point_of_no_return,
+                     "checked before anything is made writable");
+        /* The daemon's check of the state the salvage left. */
+        char *l = salvage_gate_lacks(maria, maria ? "0-1-101" : A ":1-101", gate);
+        cr_assert_str_eq(l, "", "nothing lacking");
+        free(l);
+        l = salvage_gate_lacks(maria, maria ? "0-1-99" : A ":1-99", gate);
+        cr_assert_str_eq(l, maria ? "0-1-100" : A ":100", "what is still missing");
+        free(l);
+        cr_assert_null(salvage_gate_lacks(maria, "garbage!", gate), "can't be compared");
+        plan_free(p);
+        free(gate);
+        elect_free(e);
+        cluster_free(&c);
+    }
 }
