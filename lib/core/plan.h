@@ -119,6 +119,9 @@ typedef struct {
     uint64_t long_writes_timeout_ms; /* switchover: how long running writes may delay read-only */
     bool salvage;                    /* failover: salvage the old primary's binlog (salvage.h) */
     uint64_t salvage_timeout_ms;
+    /* failover: point a relay's replicas at the new primary too (else they
+     * stay under their relay when it survives: relay_keep). */
+    bool relay_flatten;
 } plan_opts_t;
 
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
