@@ -39,6 +39,14 @@ int tree_branch_of(const cluster_t *c, int i, int root)
     return cur;
 }
 
+bool tree_relayed(const cluster_t *c, int i, int root)
+{
+    if (tree_depth(c, i, root) < 2 || c->nodes[i].last_ok.io != IO_YES)
+        return false;
+    int s = cluster_source_of(c, &c->nodes[i].last_ok);
+    return s >= 0 && c->nodes[s].up;
+}
+
 size_t tree_children(const cluster_t *c, int i)
 {
     size_t n = 0;

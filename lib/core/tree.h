@@ -28,6 +28,11 @@ bool tree_under(const cluster_t *c, int i, int root);
  * 1 (i itself when it is a direct replica); -1 when i is not under root. */
 int tree_branch_of(const cluster_t *c, int i, int root);
 
+/* Node i replicates, IO thread running, from a relay that is up and is
+ * itself below root: its place in the tree is sound (see tree_relay_dead
+ * for when it is not). */
+bool tree_relayed(const cluster_t *c, int i, int root);
+
 /* How many nodes replicate from node i directly. */
 size_t tree_children(const cluster_t *c, int i);
 

@@ -224,3 +224,19 @@ Test(tree, relay_replicas_in_the_topology)
         cluster_free(&c);
     }
 }
+
+Test(tree, relayed)
+{
+    /* db1 -> db2 -> db4 (receiving), db1 -> db3; db2 -> db5 not receiving */
+    const nd_t d[5] = {P, R(0), R(0), R(1), LOST(1)};
+    cluster_t c;
+    build(&c, d, 5);
+    cr_expect(tree_relayed(&c, 3, 0), "a receiving replica of a live relay");
+    cr_expect(!tree_relayed(&c, 4, 0), "its IO thread does not run");
+    cr_expect(!tree_relayed(&c, 2, 0), "a direct replica is not relayed");
+    cluster_free(&c);
+    const nd_t e[3] = {P, DOWN_R(0), R(1)};
+    build(&c, e, 3);
+    cr_expect(!tree_relayed(&c, 2, 0), "its relay is down");
+    cluster_free(&c);
+}
