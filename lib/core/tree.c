@@ -122,6 +122,42 @@ bool tree_relay_dead(const cluster_t *c, int relay, int root, uint64_t now,
     return true;
 }
 
+/* The first replica of relay that can be repointed now, or -1. */
+static int relay_child(const cluster_t *c, int relay, bool (*skip)(void *ud, int node), void *ud)
+{
+    for (size_t k = 0; k < c->n_nodes; k++) {
+        const node_t *nd = &c->nodes[k];
+        const observation_t *o = &nd->last_ok;
+        if ((int)k == relay || !nd->up || !o->ok || !o->read_only || o->io == IO_YES ||
+            cluster_source_of(c, o) != relay || (nd->errant && nd->errant[0]) ||
+            (skip && skip(ud, (int)k)))
+            continue;
+        return (int)k;
+    }
+    return -1;
+}
+
+bool tree_relay_next(const cluster_t *c, int root, uint64_t now, uint64_t down_after_ms,
+                     bool to_primary, bool (*skip)(void *ud, int node), void *ud, int *relay,
+                     int *node, int *to, char *why, size_t why_len)
+{
+    *relay = *node = *to = -1;
+    for (size_t r = 0; r < c->n_nodes; r++) {
+        if ((int)r == root || !tree_is_relay(c, (int)r, root) ||
+            !tree_relay_dead(c, (int)r, root, now, down_after_ms, why, why_len))
+            continue;
+        int k = relay_child(c, (int)r, skip, ud);
+        int t = tree_new_source(c, (int)r, root, to_primary);
+        if (k < 0 || t < 0)
+            continue;
+        *relay = (int)r;
+        *node = k;
+        *to = t;
+        return true;
+    }
+    return false;
+}
+
 /* Appends root's subtree to order, depth first. */
 static void visit(const cluster_t *c, int i, int d, bool *seen, int *order, int *depth, size_t *n)
 {

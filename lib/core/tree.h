@@ -54,6 +54,16 @@ int tree_new_source(const cluster_t *c, int relay, int root, bool to_primary);
 bool tree_relay_dead(const cluster_t *c, int relay, int root, uint64_t now,
                      uint64_t down_after_ms, char *why, size_t why_len);
 
+/* The next replica of a dead relay to repoint (the monitor's rule): the
+ * first relay below root that tree_relay_dead says is dead, and the first of
+ * its replicas that is up, read-only, not receiving and has no errant GTIDs
+ * as last judged (node_t.errant); skip(ud, node) may leave a node out (one
+ * already tried in its present state). *to is where it goes
+ * (tree_new_source). False when there is nothing to do. */
+bool tree_relay_next(const cluster_t *c, int root, uint64_t now, uint64_t down_after_ms,
+                     bool to_primary, bool (*skip)(void *ud, int node), void *ud, int *relay,
+                     int *node, int *to, char *why, size_t why_len);
+
 /* The order nodes are drawn in: each node followed by its replicas (depth
  * first, config order among siblings), starting from root; then every node
  * not under root, in config order. order has room for c->n_nodes; depth[k]

@@ -387,6 +387,11 @@ static const char *str_of(json_t *rec, const char *key)
     return s ? s : "";
 }
 
+bool journal_is_note(const json_t *rec)
+{
+    return strcmp(str_of((json_t *)rec, "kind"), "note") == 0;
+}
+
 json_t *journal_open_op(journal_t *j, const char *cluster)
 {
     /* The operation of this cluster's last record, unless a terminal record of
@@ -396,7 +401,7 @@ json_t *journal_open_op(journal_t *j, const char *cluster)
     const char *op = NULL;
     for (size_t i = n; i-- > 0 && !op;) {
         json_t *rec = json_array_get(j->records, i);
-        if (strcmp(str_of(rec, "cluster"), cluster) == 0)
+        if (strcmp(str_of(rec, "cluster"), cluster) == 0 && !journal_is_note(rec))
             op = str_of(rec, "op");
     }
     if (!op)

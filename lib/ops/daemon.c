@@ -108,7 +108,10 @@ void daemon_failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
         .salvage_client = cc->salvage_client,
         .state_dir = d->cfg->daemon.state_dir,
         .salvage_credentials = cc->salvage_credentials,
+        .down_after_ms = cc->down_after_ms,
+        .relay_to_primary = cc->relay_repoint == 1,
     };
+    s->plan.relay_flatten = !cc->relay_keep;
 }
 
 static void on_journal_compacted(void *ctx, const char *path, long long bytes_before,

@@ -94,6 +94,8 @@ static void really_free(rejoin_t *r)
     void *ud = r->done_ud;
     memo_clear(r);
     settings_free(&r->s);
+    free(r->relay);
+    free(r->relay_why);
     if (r->has_next_s)
         settings_free(&r->next_s);
     free(r);
@@ -151,6 +153,9 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     free(r->primary_state);
     free(r->node_state);
     r->seen = r->primary_state = r->node_state = NULL;
+    free(r->relay);
+    free(r->relay_why);
+    r->relay = r->relay_why = NULL;
     rejoin__enter(r, REJOIN_PHASE_WATCHING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     r->idx = -1;
     if (r->has_next_s) {
@@ -241,6 +246,10 @@ const char *rejoin__first_value(dbconn_result_t *res)
 
 static void rejoin_failed(rejoin_t *r, const char *why)
 {
+    if (r->relay) {
+        rejoin__relay_failed(r, why);
+        return;
+    }
     rejoin__enter(r, REJOIN_PHASE_FAILED, LOG_LVL_ERROR, EV_NODE_REJOIN_FAILED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "error", why),
                "%s could not rejoin as a replica of %s: %s. It stays read-only; repoint it by "
@@ -277,6 +286,10 @@ static void verify_polled(dbconn_t *c, dbconn_result_t *res, const dbconn_error_
     observation_clear(&o);
     if (!rejoined)
         return;
+    if (r->relay) {
+        rejoin__relay_done(r);
+        return;
+    }
     rejoin__enter(r, REJOIN_PHASE_REJOINED, LOG_LVL_NOTICE, EV_NODE_REJOINED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "gtid", r->seen),
                "%s rejoined as a replica of %s: everything it had is on %s", r->node.name,
@@ -509,5 +522,24 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     }
     rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
                   "reading the node's GTID state, then the primary's");
+    rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
+}
+
+/* ---- for rejoin_relay.c -------------------------------------------------------------- */
+
+bool rejoin__target_set(target_t *t, const node_t *n)
+{
+    return target_set(t, n);
+}
+
+void rejoin__memo_fit(rejoin_t *r, const cluster_t *c)
+{
+    memo_fit(r, c);
+}
+
+void rejoin__check_start(rejoin_t *r)
+{
+    rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
+                  "reading the node's GTID state, then its new source's");
     rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
 }

@@ -70,6 +70,11 @@ struct rejoin {
     /* The statements of the action in flight, from the planner: plan_rejoin
      * (steps REJOIN_STEP_*) or plan_rejoin_fence (its one step). */
     plan_t *plan;
+
+    /* The action repoints a lost relay's replica (rejoin_relay.c): the
+     * relay's name and why it counts as lost; NULL otherwise. */
+    char *relay;
+    char *relay_why;
 };
 
 /* The steps of plan_rejoin, in order. */
@@ -87,6 +92,16 @@ void rejoin__end_action(rejoin_t *r, bool remember);
  * an event the change is logged at debug level. */
 void rejoin__enter(rejoin_t *r, rejoin_phase_t p, log_level_t lvl, const char *event,
                    json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* For rejoin_relay.c: a target for node n (false: its version is unknown);
+ * one memo entry per node of c; the check of r->node against r->primary,
+ * then the repoint and its verification, as for a rejoin. */
+bool rejoin__target_set(target_t *t, const node_t *n);
+void rejoin__memo_fit(rejoin_t *r, const cluster_t *c);
+void rejoin__check_start(rejoin_t *r);
+/* The end of a relay action (rejoin_relay.c): reported and journaled. */
+void rejoin__relay_done(rejoin_t *r);
+void rejoin__relay_failed(rejoin_t *r, const char *why);
+
 /* Fences r->node (see rejoin_fence.c). */
 void rejoin__fence_start(rejoin_t *r);
 

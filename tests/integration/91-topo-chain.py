@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Relay replicas, on both flavors: db1 -> db2, db3; db2 -> db4 (`lab up
+--topology chain`), reliability with semi-sync, the write checker writing
+through the VIP, db3 preferred as the next primary.
+
+1. The tree is known: db4 is no topology issue, status gives every node's
+   source and depth (db4: db2, 2) and `failoverctl status` draws db4
+   indented under db2.
+2. Primary death with a relay: db1 is killed. The election sees the whole
+   tree (db4 is a candidate, not excluded); db4's IO thread is stopped and
+   it is repointed and verified like a direct replica. db3 is promoted; db2
+   follows it, db4 stays under its relay db2 (relay_keep); exactly one node
+   is writable, no acknowledged write is lost, every running node holds the
+   new primary's GTIDs.
+3. Relay death: db2 (the relay, not the primary) is killed while the writer
+   goes on. failoverd sees that db4 no longer receives, repoints db4 to the
+   relay's own source (db3, the primary) with GTID auto-positioning, says so
+   (event relay_repointed) and journals it; db4 replicates again and nothing
+   acknowledged is lost."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fokit  # noqa: E402
+from fokit import check, labkit  # noqa: E402
+from labkit import wait_for  # noqa: E402
+
+
+def source_of(lab, node):
+    r = lab.state(node)["replica"] or {}
+    by_addr = {n.address: n.name for n in lab.nodes}
+    return by_addr.get(r.get("source_host")), r.get("io_running"), r.get("sql_running")
+
+
+def the_tree(lab, d, say):
+    def seen():
+        c = d.cluster()
+        nodes = {n["name"]: n for n in c["nodes"]}
+        return (c["primary"] == "db1" and nodes["db4"]["source"] == "db2"
+                and nodes["db4"]["depth"] == 2 and nodes["db2"]["depth"] == 1
+                and nodes["db1"]["depth"] == 0 and c)
+    c = wait_for(seen, 20, what="failoverd to see db4 under db2")
+    check(not [i for i in c["issues"] if "db4" in i],
+          "a relay replica is no topology issue: %s" % c["issues"])
+    text = d.ctl_text("status").stdout
+    rows = [ln for ln in text.splitlines()
+            if re.match(r"\s*db\d+\s+(primary|replica|unknown)\s", ln)]
+    names = [ln.split()[0] for ln in rows]
+    check(names == ["db1", "db2", "db4", "db3"], "the table draws the tree: %s" % rows)
+    db4 = rows[names.index("db4")]
+    check(db4.startswith("  db4"), "db4 is indented under db2: %r" % db4)
+    say("tree: db4 under db2, no issue; status draws it")
+
+
+def primary_death(lab, d, say):
+    lab.writer_start(through="vip")
+    lab.wait_acks(100)
+    lab.kill("db1")
+    op = d.wait_operation(1, timeout=60)
+    check(op["type"] == "done" and op["new_primary"] == "db3",
+          "the failover must promote db3 (preferred): %s" % op)
+    recs = d.op_records(op["op"])
+    elect = next(r for r in recs if r["type"] == "elect")
+    cands = {x["node"]: x for x in elect["candidates"]}
+    check("db4" in cands and not cands["db4"]["excluded"],
+          "the election compares db4, below the relay: %s" % cands.get("db4"))
+    steps = {r["step"] for r in recs if r["type"] == "step"}
+    for s in ("stop_io:db2", "stop_io:db4", "repoint:db2", "repoint:db4", "verify:db4"):
+        check(s in steps, "step %s ran: %s" % (s, sorted(steps)))
+    lab.wait_acks(50, server_id=lab.node("db3").server_id)
+    src = lab.wait_tree("db3", timeout=60)
+    check(src == {"db2": "db3", "db4": "db2"}, "db2 under db3, db4 kept under db2: %s" % src)
+    check(fokit.writable_nodes(lab) == ["db3"], "exactly one writable node")
+    v = lab.writer_verify()
+    check(v["primary"] == "db3" and v["lost"] == [] and not v["divergence"]
+          and not v["split_brain"] and v["ok"], "no acknowledged write lost: %s" % v)
+    g = lab.gtid("db3")
+    for n in ("db2", "db4"):
+        check(lab.wait_gtid(n, g, timeout=30), "%s holds the new primary's GTIDs %s" % (n, g))
+    say("primary death: db3 promoted in %s ms; db4 kept under db2; %d acked, none lost"
+        % (op["duration_ms"], v["acked"]))
+
+
+def relay_death(lab, d, say):
+    d.ctl("ack", "main")
+    lab.writer_start(through="vip")
+    lab.wait_acks(50)
+    lab.kill("db2")
+    d.wait_event("relay_repointed", timeout=60)
+    ev = d.events()["relay_repointed"][-1]
+    check("db4" in ev and "db3" in ev and "db2" in ev, "the event names db4, db3, db2: %s" % ev)
+    wait_for(lambda: source_of(lab, "db4") == ("db3", "Yes", "Yes"), 30,
+             what="db4 to replicate from db3")
+    rec = [r for r in d.journal() if r.get("type") == "relay_repointed"]
+    check(rec and rec[-1].get("node") == "db4" and rec[-1].get("source") == "db3",
+          "journaled: %s" % rec)
+    lab.wait_acks(30, server_id=lab.node("db3").server_id)
+    check(fokit.writable_nodes(lab) == ["db3"], "exactly one writable node")
+    v = lab.writer_verify()
+    check(v["primary"] == "db3" and v["lost"] == [] and not v["divergence"] and v["ok"],
+          "no acknowledged write lost: %s" % v)
+    check(lab.wait_gtid("db4", lab.gtid("db3"), timeout=30), "db4 caught up with db3")
+    check(not [i for i in d.cluster()["issues"] if "db4" in i],
+          "db4 is in its place: %s" % d.cluster()["issues"])
+    say("relay death: db4 repointed to db3; %d acked, none lost" % v["acked"])
+
+
+def scenario(flavor):
+    def say(msg):
+        labkit.log("%s: %s" % (flavor, msg))
+    name = labkit.unique_name("s4-chain-" + flavor[:2])
+    with labkit.Lab.up(flavor, 4, name=name, semisync=True, topology="chain") as lab:
+        with fokit.Daemon(lab, vip_plugin=True, node_rules={"db3": "prefer"}) as d:
+            d.start()
+            the_tree(lab, d, say)
+            primary_death(lab, d, say)
+            relay_death(lab, d, say)
+            check(d.stop() == 0, "failoverd stops cleanly")
+
+
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
