@@ -6,6 +6,8 @@
  *     - the journal can't be trusted (state unknown): held until acked;
  *     - an earlier operation was interrupted: held until acked;
  *     - the cluster is paused: held until resumed;
+ *     - an unsupported topology (tree_unsupported: multi-source, Group
+ *       Replication): refused, also for an operator's request;
  *     - the last failover ended less than failover_block ago and was not
  *       acknowledged: held (anti-flapping);
  *     - then the start-up rule (startup.h), which the caller asks itself.
@@ -35,6 +37,9 @@ typedef struct {
     uint64_t last_failover_wall; /* end of the last failover, wall ms; 0: none */
     bool last_acked;
     uint64_t failover_block_ms;
+    /* Why the cluster's topology is not supported (tree_unsupported), or
+     * NULL: every failover and switchover is refused then. */
+    const char *unsupported;
 } admit_facts_t;
 
 /* True, with why, when one of the block rules holds (startup excepted). */

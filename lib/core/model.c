@@ -371,6 +371,7 @@ bool cluster_infer_topology(cluster_t *c)
         node_role_and_issues(c, i);
     for (size_t i = 0; i < n; i++)
         add_rights_issues(c, &c->nodes[i]);
+    tree_unsupported_issues(c);
     free(followers);
     return old != c->primary;
 }

@@ -128,6 +128,14 @@ typedef struct {
     gtid_state_t *executed_st;
     gtid_state_t *received_st;
     gtid_state_t *applied_st;
+
+    /* The replication channels (connections) the replica status lists
+     * besides Group Replication's: more than one is multi-source
+     * replication; and whether it lists a Group Replication channel
+     * (group_replication_applier / _recovery: a group member). Both are
+     * unsupported topologies (tree_unsupported_issues). */
+    unsigned repl_channels;
+    bool group_replication;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

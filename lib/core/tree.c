@@ -158,6 +158,44 @@ bool tree_relay_next(const cluster_t *c, int root, uint64_t now, uint64_t down_a
     return false;
 }
 
+/* Node i's unsupported topology, as a sentence; false when none. */
+static bool unsupported_node(const node_t *nd, char *why, size_t len)
+{
+    const observation_t *o = &nd->last_ok;
+    if (!o->ok)
+        return false;
+    if (o->group_replication)
+        snprintf(why, len,
+                 "%s is a Group Replication member: an unsupported topology (Group Replication "
+                 "elects its own primary); failoverd refuses to fail over or switch over this "
+                 "cluster",
+                 nd->name);
+    else if (o->repl_channels > 1)
+        snprintf(why, len,
+                 "%s replicates from %u sources (multi-source replication): an unsupported "
+                 "topology; failoverd refuses to fail over or switch over this cluster",
+                 nd->name, o->repl_channels);
+    else
+        return false;
+    return true;
+}
+
+bool tree_unsupported(const cluster_t *c, char *why, size_t why_len)
+{
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (unsupported_node(&c->nodes[i], why, why_len))
+            return true;
+    return false;
+}
+
+void tree_unsupported_issues(cluster_t *c)
+{
+    char why[512];
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (unsupported_node(&c->nodes[i], why, sizeof why))
+            cluster_add_issue(c, "%s", why);
+}
+
 /* Appends root's subtree to order, depth first. */
 static void visit(const cluster_t *c, int i, int d, bool *seen, int *order, int *depth, size_t *n)
 {

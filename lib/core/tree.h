@@ -64,6 +64,16 @@ bool tree_relay_next(const cluster_t *c, int root, uint64_t now, uint64_t down_a
                      bool to_primary, bool (*skip)(void *ud, int node), void *ud, int *relay,
                      int *node, int *to, char *why, size_t why_len);
 
+/* Topologies failoverd does not handle, said plainly rather than handled
+ * silently: a node with more than one replication channel (multi-source
+ * replication: MySQL channels, MariaDB named connections) or that is a
+ * Group Replication member (its replica status lists Group Replication's
+ * channels). From each node's last successful observation. The first such
+ * node's sentence goes in why; false when there is none. */
+bool tree_unsupported(const cluster_t *c, char *why, size_t why_len);
+/* Adds one issue per such node to c->issues. */
+void tree_unsupported_issues(cluster_t *c);
+
 /* The order nodes are drawn in: each node followed by its replicas (depth
  * first, config order among siblings), starting from root; then every node
  * not under root, in config order. order has room for c->n_nodes; depth[k]

@@ -38,14 +38,15 @@ def the_tree(lab, d, say):
         c = d.cluster()
         nodes = {n["name"]: n for n in c["nodes"]}
         return (c["primary"] == "db1" and nodes["db4"]["source"] == "db2"
+                and all(n["state"] == "up" for n in nodes.values())
                 and nodes["db4"]["depth"] == 2 and nodes["db2"]["depth"] == 1
                 and nodes["db1"]["depth"] == 0 and c)
-    c = wait_for(seen, 20, what="failoverd to see db4 under db2")
+    c = wait_for(seen, 60, what="failoverd to see every node up, db4 under db2")
     check(not [i for i in c["issues"] if "db4" in i],
           "a relay replica is no topology issue: %s" % c["issues"])
     text = d.ctl_text("status").stdout
     rows = [ln for ln in text.splitlines()
-            if re.match(r"\s*db\d+\s+(primary|replica|unknown)\s", ln)]
+            if re.match(r"\s*db\d+\s+(primary|replica|\?)\s", ln)]
     names = [ln.split()[0] for ln in rows]
     check(names == ["db1", "db2", "db4", "db3"], "the table draws the tree: %s" % rows)
     db4 = rows[names.index("db4")]

@@ -240,3 +240,46 @@ Test(tree, relayed)
     cr_expect(!tree_relayed(&c, 2, 0), "its relay is down");
     cluster_free(&c);
 }
+
+typedef struct {
+    const char *rule;
+    unsigned channels; /* of db3 */
+    bool gr;
+    const char *issue; /* substring, or NULL for none */
+} unsup_row_t;
+
+static const unsup_row_t unsup_rows[] = {
+    {"one channel is supported", 1, false, NULL},
+    {"two channels are multi-source replication", 2, false,
+     "db3 replicates from 2 sources (multi-source replication): an unsupported topology"},
+    {"a Group Replication member", 0, true, "db3 is a Group Replication member"},
+    {"a Group Replication member with another channel", 1, true, "Group Replication member"},
+};
+
+Test(tree, unsupported_topologies)
+{
+    for (size_t r = 0; r < sizeof unsup_rows / sizeof unsup_rows[0]; r++) {
+        const unsup_row_t *row = &unsup_rows[r];
+        const nd_t d[3] = {P, R(0), R(0)};
+        cluster_t c;
+        build(&c, d, 3);
+        c.nodes[1].last_ok.repl_channels = 1;
+        c.nodes[2].last_ok.repl_channels = row->channels;
+        c.nodes[2].last_ok.group_replication = row->gr;
+        cluster_infer_topology(&c);
+        char why[512] = "";
+        bool un = tree_unsupported(&c, why, sizeof why);
+        cr_expect_eq(un, row->issue != NULL, "%s: unsupported %d (%s)", row->rule, un, why);
+        bool found = false;
+        for (size_t i = 0; i < c.n_issues; i++)
+            found = found || (row->issue && strstr(c.issues[i], row->issue));
+        if (row->issue) {
+            cr_expect(strstr(why, row->issue), "%s: why \"%s\"", row->rule, why);
+            cr_expect(found, "%s: no issue contains \"%s\"", row->rule, row->issue);
+        } else {
+            cr_expect_eq(c.n_issues, 0, "%s: unexpected issue \"%s\"", row->rule,
+                         c.n_issues ? c.issues[0] : "");
+        }
+        cluster_free(&c);
+    }
+}
