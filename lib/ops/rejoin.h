@@ -19,7 +19,8 @@
  *     node_fenced); a failed fence is retried every few seconds and reported
  *     once;
  *   - a node that is up, read-only and not replicating from the primary (no
- *     source; another node of the cluster, e.g. a replica that was hung while
+ *     source; another node of the cluster, unless that is a live relay below
+ *     the primary it receives from (tree_relayed), e.g. a replica that was hung while
  *     an operation repointed the others; or a source outside the cluster whose
  *     IO thread is not running) is checked once per GTID state, when it has
  *     been probed since the last operation ended: its executed GTIDs against
