@@ -131,9 +131,11 @@ typedef struct {
 
     /* The replication channels (connections) the replica status lists
      * besides Group Replication's: more than one is multi-source
-     * replication; and whether it lists a Group Replication channel
-     * (group_replication_applier / _recovery: a group member). Both are
-     * unsupported topologies (tree_unsupported_issues). */
+     * replication; and whether the server is a Group Replication member
+     * (MySQL: performance_schema.replication_group_members lists members
+     * that are not OFFLINE, or the replica status lists a
+     * group_replication_* channel). Both are unsupported topologies
+     * (tree_unsupported_issues). */
     unsigned repl_channels;
     bool group_replication;
 } observation_t;

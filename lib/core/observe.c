@@ -268,7 +268,9 @@ bool observe_replica(const flavor_t *f, const observe_rows_t *rows, observation_
     o->heartbeat_period_ms = t.heartbeat_period_ms;
     o->channel_ssl = t.channel_ssl;
     o->channel_ssl_verify = t.channel_ssl_verify;
-    o->repl_channels = channels(rows, R, &o->group_replication);
+    bool gr;
+    o->repl_channels = channels(rows, R, &gr);
+    o->group_replication = o->group_replication || gr;
     return true;
 }
 
