@@ -6,17 +6,20 @@ through the VIP, db3 preferred as the next primary.
 1. The tree is known: db4 is no topology issue, status gives every node's
    source and depth (db4: db2, 2) and `failoverctl status` draws db4
    indented under db2.
-2. Primary death with a relay: db1 is killed. The election sees the whole
+2. Relay death: db2 (the relay, not the primary) is killed while the writer
+   goes on, on a cluster failoverd never failed over. failoverd sees that
+   db4 no longer receives, repoints db4 to the relay's own source (db1)
+   with GTID auto-positioning, says so (event relay_repointed) and journals
+   it as a note (no operation); db4 replicates again, exactly one node is
+   writable and nothing acknowledged is lost.
+3. The chain is built again (db2 restarted under db1, db4 under db2).
+4. Primary death with a relay: db1 is killed. The election sees the whole
    tree (db4 is a candidate, not excluded); db4's IO thread is stopped and
    it is repointed and verified like a direct replica. db3 is promoted; db2
    follows it, db4 stays under its relay db2 (relay_keep); exactly one node
    is writable, no acknowledged write is lost, every running node holds the
    new primary's GTIDs.
-3. Relay death: db2 (the relay, not the primary) is killed while the writer
-   goes on. failoverd sees that db4 no longer receives, repoints db4 to the
-   relay's own source (db3, the primary) with GTID auto-positioning, says so
-   (event relay_repointed) and journals it; db4 replicates again and nothing
-   acknowledged is lost."""
+"""
 import os
 import re
 import sys
@@ -54,7 +57,45 @@ def the_tree(lab, d, say):
     say("tree: db4 under db2, no issue; status draws it")
 
 
+def relay_death(lab, d, say):
+    """db2 (the relay) dies: db4 goes to db2's own source, db1."""
+    lab.writer_start(through="vip")
+    lab.wait_acks(50)
+    lab.kill("db2")
+    d.wait_event("relay_repointed", timeout=60)
+    ev = d.events()["relay_repointed"][-1]
+    check("node=db4" in ev and "db1" in ev and "db2" in ev,
+          "the event names db4, db1 and db2: %s" % ev)
+    wait_for(lambda: source_of(lab, "db4") == ("db1", "Yes", "Yes"), 30,
+             what="db4 to replicate from db1")
+    rec = [r for r in d.journal() if r.get("type") == "relay_repointed"]
+    check(rec and rec[-1].get("node") == "db4" and rec[-1].get("source") == "db1"
+          and rec[-1].get("relay") == "db2" and rec[-1].get("kind") == "note",
+          "journaled as a note: %s" % rec)
+    check(d.operations() == [], "no operation: %s" % d.operations())
+    lab.wait_acks(30)
+    check(fokit.writable_nodes(lab) == ["db1"], "exactly one writable node")
+    v = lab.writer_verify()
+    check(v["primary"] == "db1" and v["lost"] == [] and not v["divergence"] and v["ok"],
+          "no acknowledged write lost: %s" % v)
+    check(lab.wait_gtid("db4", lab.gtid("db1"), timeout=30), "db4 caught up with db1")
+    say("relay death: db4 repointed to db1; %d acked, none lost" % v["acked"])
+
+
+def chain_again(lab, d, say):
+    """db2 back as db1's replica, db4 under it again."""
+    lab.start("db2")
+    lab.repoint("db2", "db1")
+    lab.repoint("db4", "db2")
+    lab.wait_tree("db1", timeout=60)
+    wait_for(lambda: {n["name"]: (n["state"], n["source"]) for n in d.cluster()["nodes"]}
+             == {"db1": ("up", None), "db2": ("up", "db1"), "db3": ("up", "db1"),
+                 "db4": ("up", "db2")}, 60, what="failoverd to see the chain again")
+    say("chain again: db4 under db2")
+
+
 def primary_death(lab, d, say):
+    """db1 dies: db3 (preferred) is promoted, db2 follows it, db4 stays under db2."""
     lab.writer_start(through="vip")
     lab.wait_acks(100)
     lab.kill("db1")
@@ -79,32 +120,10 @@ def primary_death(lab, d, say):
     g = lab.gtid("db3")
     for n in ("db2", "db4"):
         check(lab.wait_gtid(n, g, timeout=30), "%s holds the new primary's GTIDs %s" % (n, g))
+    check(not [i for i in d.cluster()["issues"] if "db4" in i or "db2" in i],
+          "the tree has no issue: %s" % d.cluster()["issues"])
     say("primary death: db3 promoted in %s ms; db4 kept under db2; %d acked, none lost"
         % (op["duration_ms"], v["acked"]))
-
-
-def relay_death(lab, d, say):
-    d.ctl("ack", "main")
-    lab.writer_start(through="vip")
-    lab.wait_acks(50)
-    lab.kill("db2")
-    d.wait_event("relay_repointed", timeout=60)
-    ev = d.events()["relay_repointed"][-1]
-    check("db4" in ev and "db3" in ev and "db2" in ev, "the event names db4, db3, db2: %s" % ev)
-    wait_for(lambda: source_of(lab, "db4") == ("db3", "Yes", "Yes"), 30,
-             what="db4 to replicate from db3")
-    rec = [r for r in d.journal() if r.get("type") == "relay_repointed"]
-    check(rec and rec[-1].get("node") == "db4" and rec[-1].get("source") == "db3",
-          "journaled: %s" % rec)
-    lab.wait_acks(30, server_id=lab.node("db3").server_id)
-    check(fokit.writable_nodes(lab) == ["db3"], "exactly one writable node")
-    v = lab.writer_verify()
-    check(v["primary"] == "db3" and v["lost"] == [] and not v["divergence"] and v["ok"],
-          "no acknowledged write lost: %s" % v)
-    check(lab.wait_gtid("db4", lab.gtid("db3"), timeout=30), "db4 caught up with db3")
-    check(not [i for i in d.cluster()["issues"] if "db4" in i],
-          "db4 is in its place: %s" % d.cluster()["issues"])
-    say("relay death: db4 repointed to db3; %d acked, none lost" % v["acked"])
 
 
 def scenario(flavor):
@@ -115,8 +134,9 @@ def scenario(flavor):
         with fokit.Daemon(lab, vip_plugin=True, node_rules={"db3": "prefer"}) as d:
             d.start()
             the_tree(lab, d, say)
-            primary_death(lab, d, say)
             relay_death(lab, d, say)
+            chain_again(lab, d, say)
+            primary_death(lab, d, say)
             check(d.stop() == 0, "failoverd stops cleanly")
 
 
