@@ -86,6 +86,12 @@ def chain_again(lab, d, say):
     """db2 back as db1's replica, db4 under it again."""
     lab.start("db2")
     lab.repoint("db2", "db1")
+    # db4 goes under db2 only once db2 holds what db4 has and failoverd sees
+    # it up: pointed at a relay failoverd still counts as lost, db4 would be
+    # (rightly) moved back to db1.
+    check(lab.wait_gtid("db2", lab.gtid("db1"), timeout=60), "db2 caught up with db1")
+    wait_for(lambda: {n["name"]: n["state"] for n in d.cluster()["nodes"]}["db2"] == "up", 60,
+             what="failoverd to see db2 up")
     lab.repoint("db4", "db2")
     lab.wait_tree("db1", timeout=60)
     wait_for(lambda: {n["name"]: (n["state"], n["source"]) for n in d.cluster()["nodes"]}
