@@ -142,6 +142,8 @@ bool tree_relay_next(const cluster_t *c, int root, uint64_t now, uint64_t down_a
                      int *node, int *to, char *why, size_t why_len)
 {
     *relay = *node = *to = -1;
+    if (tree_unsupported(c, why, why_len))
+        return false; /* an unsupported topology is reported, never handled */
     for (size_t r = 0; r < c->n_nodes; r++) {
         if ((int)r == root || !tree_is_relay(c, (int)r, root) ||
             !tree_relay_dead(c, (int)r, root, now, down_after_ms, why, why_len))

@@ -54,7 +54,8 @@ int tree_new_source(const cluster_t *c, int relay, int root, bool to_primary);
 bool tree_relay_dead(const cluster_t *c, int relay, int root, uint64_t now,
                      uint64_t down_after_ms, char *why, size_t why_len);
 
-/* The next replica of a dead relay to repoint (the monitor's rule): the
+/* The next replica of a dead relay to repoint (the monitor's rule); never
+ * in a cluster with an unsupported topology (tree_unsupported). The
  * first relay below root that tree_relay_dead says is dead, and the first of
  * its replicas that is up, read-only, not receiving and has no errant GTIDs
  * as last judged (node_t.errant); skip(ud, node) may leave a node out (one

@@ -3,6 +3,7 @@
  * supported place in the topology. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -282,4 +283,42 @@ Test(tree, unsupported_topologies)
         }
         cluster_free(&c);
     }
+}
+
+static bool skip_all(void *ud, int node)
+{
+    (void)ud;
+    (void)node;
+    return true;
+}
+
+Test(tree, relay_next)
+{
+    /* db1 -> db2 (down) -> db4 (not receiving); db1 -> db3 */
+    const nd_t d[4] = {P, DOWN_R(0), R(0), LOST(1)};
+    cluster_t c;
+    build(&c, d, 4);
+    int relay, node, to;
+    char why[256];
+    cr_assert(tree_relay_next(&c, 0, 2000, 1000, false, NULL, NULL, &relay, &node, &to, why,
+                              sizeof why),
+              "%s", why);
+    cr_expect_eq(relay, 1);
+    cr_expect_eq(node, 3);
+    cr_expect_eq(to, 0, "the relay's own source, db1");
+    cr_expect(!tree_relay_next(&c, 0, 2000, 1000, false, skip_all, NULL, &relay, &node, &to, why,
+                               sizeof why),
+              "a node already tried in its state is left out");
+    c.nodes[3].errant = xstrdup("0-4-1");
+    cr_expect(!tree_relay_next(&c, 0, 2000, 1000, false, NULL, NULL, &relay, &node, &to, why,
+                               sizeof why),
+              "a node with errant GTIDs is not moved");
+    free(c.nodes[3].errant);
+    c.nodes[3].errant = xstrdup("");
+    c.nodes[2].last_ok.repl_channels = 2;
+    cr_expect(!tree_relay_next(&c, 0, 2000, 1000, false, NULL, NULL, &relay, &node, &to, why,
+                               sizeof why),
+              "nothing is done in an unsupported topology");
+    cr_expect(strstr(why, "multi-source"), "%s", why);
+    cluster_free(&c);
 }
