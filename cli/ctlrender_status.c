@@ -107,6 +107,27 @@ static const char *one_of(const char *s, const char *const *known)
     return "?";
 }
 
+/* A replica of a relay is drawn indented under its relay, two spaces a
+ * level below the primary's direct replicas (see node_order). */
+static size_t tree_indent(const json_t *n)
+{
+    const json_t *d = json_object_get(n, "depth");
+    if (!json_is_integer(d) || json_integer_value(d) < 2)
+        return 0;
+    json_int_t v = json_integer_value(d);
+    return (size_t)(v > 8 ? 8 : v - 1) * 2;
+}
+
+static void put_tree_name(buf_t *out, const json_t *n, size_t node_w)
+{
+    size_t ind = tree_indent(n);
+    if (ind >= node_w)
+        ind = 0;
+    for (size_t k = 0; k < ind; k++)
+        buf_putc(out, ' ');
+    cr_put_name_cell(out, cr_str_or(n, "name", "?"), node_w - ind);
+}
+
 static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
 {
     static const char *const roles[] = {"primary", "replica", NULL};
@@ -134,7 +155,7 @@ static void render_node_row(buf_t *out, const json_t *n, size_t node_w)
     }
     cr_fmt_latency(lat, sizeof lat, json_object_get(n, "latency_ms"));
 
-    cr_put_name_cell(out, cr_str_or(n, "name", "?"), node_w);
+    put_tree_name(out, n, node_w);
     cr_put_cell(out, one_of(cr_str(n, "role"), roles), C_ROLE, false);
     /* unobservable: reachable, but the account may not read it ("unobs"; the
      * privilege is in the notes). */
@@ -393,6 +414,60 @@ static void render_vantage(buf_t *out, const json_t *v)
     buf_free(&b);
 }
 
+/* Appends node k and, after it, the nodes that replicate from it (depth
+ * first, in the daemon's order among siblings). */
+static void order_under(const json_t *nodes, size_t k, bool *seen, size_t *order, size_t *n)
+{
+    seen[k] = true;
+    order[(*n)++] = k;
+    const char *name = cr_str(json_array_get(nodes, k), "name");
+    for (size_t x = 0; name && x < json_array_size(nodes); x++) {
+        const char *src = cr_str(json_array_get(nodes, x), "source");
+        if (!seen[x] && src && strcmp(src, name) == 0)
+            order_under(nodes, x, seen, order, n);
+    }
+}
+
+/* The order the node table is drawn in: the daemon's (configuration) order,
+ * unless a relay replica is in the cluster (a node two or more hops below
+ * the primary): then the tree, the primary first, each node followed by its
+ * replicas, and the nodes outside the tree last. */
+static void node_order(const json_t *nodes, const char *primary, size_t *order)
+{
+    size_t n_nodes = json_array_size(nodes), n = 0, root = n_nodes;
+    bool relays = false;
+    for (size_t k = 0; k < n_nodes; k++) {
+        const json_t *v = json_array_get(nodes, k);
+        relays = relays || tree_indent(v) > 0;
+        if (primary && cr_str(v, "name") && strcmp(cr_str(v, "name"), primary) == 0)
+            root = k;
+    }
+    bool *seen = calloc(n_nodes ? n_nodes : 1, sizeof *seen);
+    if (relays && root < n_nodes && seen)
+        order_under(nodes, root, seen, order, &n);
+    for (size_t k = 0; k < n_nodes; k++)
+        if (!seen || !seen[k])
+            order[n++] = k;
+    free(seen);
+}
+
+static void render_node_rows(buf_t *out, const json_t *nodes, const char *primary,
+                             const char *partner, size_t node_w)
+{
+    size_t n_nodes = json_array_size(nodes), *order = calloc(n_nodes, sizeof *order);
+    if (!order)
+        return;
+    node_order(nodes, primary, order);
+    for (size_t k = 0; k < n_nodes; k++) {
+        const json_t *v = json_array_get(nodes, order[k]);
+        if (!json_is_object(v))
+            continue;
+        render_node_row(out, v, node_w);
+        render_node_notes(out, v, primary, partner);
+    }
+    free(order);
+}
+
 static void render_cluster(buf_t *out, const json_t *c)
 {
     const char *primary = cr_str(c, "primary");
@@ -447,7 +522,7 @@ static void render_cluster(buf_t *out, const json_t *c)
     json_array_foreach(nodes, i, v)
     {
         char *name = cr_clean(cr_str_or(v, "name", "?"));
-        size_t w = ctlrender_width(name);
+        size_t w = ctlrender_width(name) + tree_indent(v);
         free(name);
         if (w > node_w)
             node_w = w;
@@ -464,13 +539,7 @@ static void render_cluster(buf_t *out, const json_t *c)
     cr_put_cell(out, "LAT", C_LAT, false);
     cr_put_cell(out, "GTID", W - FIXED - node_w, true);
     buf_putc(out, '\n');
-    json_array_foreach(nodes, i, v)
-    {
-        if (!json_is_object(v))
-            continue;
-        render_node_row(out, v, node_w);
-        render_node_notes(out, v, primary, cr_str(c, "dual_partner"));
-    }
+    render_node_rows(out, nodes, primary, cr_str(c, "dual_partner"), node_w);
 }
 
 void ctlrender_status(buf_t *out, const json_t *result)

@@ -24,6 +24,10 @@ bool admit_blocked(const admit_facts_t *a, uint64_t now, char *why, size_t len)
         snprintf(why, len, "the cluster is paused (`failoverctl resume %s`)", a->cluster);
         return true;
     }
+    if (a->unsupported) {
+        snprintf(why, len, "%s", a->unsupported);
+        return true;
+    }
     if (a->last_failover_wall && !a->last_acked &&
         now < a->last_failover_wall + a->failover_block_ms) {
         snprintf(why, len, "the last failover ended %llu s ago, within failover_block (%llu s); "
@@ -83,6 +87,10 @@ admit_answer_t admit_request(const admit_facts_t *a, const admit_request_t *q, u
     }
     if ((a->interrupted || a->state_unknown) && admit_blocked(a, now, why, len))
         return ADMIT_REFUSED;
+    if (a->unsupported) {
+        snprintf(why, len, "%s", a->unsupported);
+        return ADMIT_REFUSED;
+    }
     if (!q->has_primary) {
         snprintf(why, len, "the primary is not known");
         return ADMIT_REFUSED;

@@ -8,6 +8,8 @@
  *     - the journal can't be trusted (state unknown): held until acked;
  *     - an earlier operation was interrupted: held until acked;
  *     - the cluster is paused: held until resumed;
+ *     - an unsupported topology (tree_unsupported: multi-source, Group
+ *       Replication): refused, also for an operator's request;
  *     - the last failover ended less than failover_block ago and was not
  *       acknowledged: held (anti-flapping);
  *     - then the start-up rule (startup.h), which the caller asks itself.
@@ -40,6 +42,9 @@ typedef struct {
     /* Coordination (docs/ha.md): why this manager may not act now (a follower,
      * no valid leader lease), or NULL when it may (the leader; standalone). */
     const char *not_leader;
+    /* Why the cluster's topology is not supported (tree_unsupported), or
+     * NULL: every failover and switchover is refused then. */
+    const char *unsupported;
 } admit_facts_t;
 
 /* True, with why, when one of the block rules holds (startup excepted). */

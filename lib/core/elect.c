@@ -11,6 +11,7 @@
 #include "elect_internal.h"
 #include "gtid.h"
 #include "topology.h"
+#include "tree.h"
 
 const char *policy_str(policy_t p)
 {
@@ -32,6 +33,16 @@ static bool newer_than(const observation_t *a, const observation_t *b)
     return fa.major > fb.major || (fa.major == fb.major && fa.minor > fb.minor);
 }
 
+/* Node i replicates from the old primary, directly or through relays
+ * (tree.h): the election compares the whole tree. With no known old primary,
+ * the nodes that replicate from nobody in the cluster, as before. */
+static bool below_old(const cluster_t *c, int i, int old_primary)
+{
+    if (old_primary < 0)
+        return cluster_source_of(c, &c->nodes[i].last_ok) == old_primary;
+    return tree_under(c, i, old_primary);
+}
+
 /* The replicas that can't be seen now and may hold more than the replicas
  * that can (see elect_hold). recv holds the received state of every candidate
  * whose last observation succeeded. */
@@ -48,7 +59,7 @@ static void mark_unseen(const cluster_t *c, int old_primary, elect_result_t *r,
          * died before failoverd started, such as an earlier primary). */
         if (nd->up || !o->ok)
             continue;
-        if (!o->replica || cluster_source_of(c, o) != old_primary) {
+        if (!o->replica || !below_old(c, e->node, old_primary)) {
             continue; /* it did not replicate from the old primary */
         } else if (o->io != IO_NO) {
             e->unseen = "it can't be seen now and its IO thread was running when it was last "
@@ -170,7 +181,7 @@ static bool ex_delayed(const excl_in_t *x)
 }
 static bool ex_other_source(const excl_in_t *x)
 {
-    return x->src < 0 || x->src != x->run->old_primary;
+    return x->src < 0 || !below_old(x->run->c, x->e->node, x->run->old_primary);
 }
 static bool ex_sql_error(const excl_in_t *x)
 {
@@ -265,7 +276,8 @@ static void pass_facts(run_t *run)
         }
         e->filtering = run->filtering[i];
         e->source_ok = nd->up && o->log_bin && o->log_replica_updates && !e->errant[0] &&
-                       src == run->old_primary && !run->filtering[i] && !o->gtid_error;
+                       below_old(c, (int)i, run->old_primary) && !run->filtering[i] &&
+                       !o->gtid_error;
         r->n++;
     }
 }
@@ -295,9 +307,9 @@ static void pass_freshness(run_t *run)
     run->pool = xcalloc(r->n + 1, sizeof *run->pool);
     for (size_t k = 0; k < r->n; k++) {
         const node_t *nd = &run->c->nodes[r->c[k].node];
-        int src = cluster_source_of(run->c, &nd->last_ok);
         /* A node whose GTID state can't be parsed has no known received set. */
-        if (nd->up && src == run->old_primary && !nd->last_ok.gtid_error)
+        if (nd->up && below_old(run->c, r->c[k].node, run->old_primary) &&
+            !nd->last_ok.gtid_error)
             run->pool[run->np++] = k;
     }
     if (run->np == 0) {

@@ -237,6 +237,10 @@ typedef enum {
     /* The default channel's heartbeat period in seconds ("0.250"); NULL on
      * MariaDB (its replica status has it) and when not a replica. */
     FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD,
+    /* MySQL: the Group Replication members this server sees that are not
+     * OFFLINE (performance_schema.replication_group_members; installing the
+     * plugin alone lists the server itself as OFFLINE); NULL on MariaDB. */
+    FLAVOR_NS_GROUP_MEMBERS,
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 

@@ -36,6 +36,7 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     [FLAVOR_NS_SEMISYNC_WAIT_SESSIONS] = "semisync_wait_sessions",
     [FLAVOR_NS_SEMISYNC_NO_TX] = "semisync_no_tx",
     [FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD] = "replica_heartbeat_period",
+    [FLAVOR_NS_GROUP_MEMBERS] = "group_members",
 };
 
 /* MySQL: a plugin variable may be absent, so semi-sync is read from
@@ -82,7 +83,9 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "s.wait_sessions AS semisync_wait_sessions, s.no_tx AS semisync_no_tx, "                       \
     "(SELECT MAX(HEARTBEAT_INTERVAL) FROM "                                                        \
     "performance_schema.replication_connection_configuration "                                     \
-    "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period "                                        \
+    "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period, "                                       \
+    "(SELECT COUNT(*) FROM performance_schema.replication_group_members "                          \
+    "WHERE MEMBER_STATE <> 'OFFLINE') AS group_members "                                           \
     "FROM (SELECT "                                                                                \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
     "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
@@ -137,7 +140,7 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
     "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
-    "NULL AS replica_heartbeat_period "
+    "NULL AS replica_heartbeat_period, NULL AS group_members "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "

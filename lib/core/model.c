@@ -1,5 +1,6 @@
 /* model.c - see model.h. */
 #include "model.h"
+#include "tree.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -290,6 +291,24 @@ static void writable_issues(cluster_t *c, size_t writable)
                           c->nodes[c->primary].name);
 }
 
+/* Node i replicates from s, which is not the primary: a replica of a relay
+ * (s reaches the primary through its own sources) is a supported place when
+ * the relay logs what it applies; anything else is an issue. */
+static void relay_issue(cluster_t *c, size_t i, int s)
+{
+    const node_t *nd = &c->nodes[i];
+    const observation_t *so = &c->nodes[s].last_ok;
+    if (!tree_under(c, (int)i, c->primary))
+        cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
+                          c->nodes[s].name, c->nodes[c->primary].name);
+    else if (so->ok && (!so->log_bin || !so->log_replica_updates))
+        cluster_add_issue(c,
+                          "%s replicates from the relay %s, which does not log replicated "
+                          "transactions (log_bin and log_replica_updates must be on): %s "
+                          "receives nothing the primary %s writes",
+                          nd->name, c->nodes[s].name, nd->name, c->nodes[c->primary].name);
+}
+
 /* Node i's role, and the issues of its replication. */
 static void node_role_and_issues(cluster_t *c, size_t i)
 {
@@ -315,8 +334,7 @@ static void node_role_and_issues(cluster_t *c, size_t i)
                           o->source_host ? o->source_host : "?", o->source_port);
     else if (c->primary >= 0 && s != c->primary && (int)i != c->primary &&
              s != topology_dual_partner(c, c->primary))
-        cluster_add_issue(c, "%s replicates from %s, not from the primary %s", nd->name,
-                          c->nodes[s].name, c->nodes[c->primary].name);
+        relay_issue(c, i, s);
     if (o->last_sql_errno)
         cluster_add_issue(c, "replication broken on %s: SQL error %u: %s", nd->name,
                           o->last_sql_errno, o->last_sql_error ? o->last_sql_error : "");
@@ -357,6 +375,7 @@ bool cluster_infer_topology(cluster_t *c)
         node_role_and_issues(c, i);
     for (size_t i = 0; i < n; i++)
         add_rights_issues(c, &c->nodes[i]);
+    tree_unsupported_issues(c);
     free(followers);
     return old != c->primary;
 }

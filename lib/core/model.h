@@ -132,6 +132,16 @@ typedef struct {
     /* The states above were parsed already (by the probe, elect_gtid_enter,
      * in the same pass that checked the texts): the model keeps them. */
     bool gtids_parsed;
+
+    /* The replication channels (connections) the replica status lists
+     * besides Group Replication's: more than one is multi-source
+     * replication; and whether the server is a Group Replication member
+     * (MySQL: performance_schema.replication_group_members lists members
+     * that are not OFFLINE, or the replica status lists a
+     * group_replication_* channel). Both are unsupported topologies
+     * (tree_unsupported_issues). */
+    unsigned repl_channels;
+    bool group_replication;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

@@ -161,6 +161,10 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`primary`, `errant_gtids` (what the primary lacks), `gtid`, `primary_gtid` (the primary's GTID state it was compared with). For the old primary of the last failover this is the exact loss: it is journaled (`loss_found`) into that failover's history") \
     X(NODE_REJOIN_FAILED, "node_rejoin_failed", FO_EVGROUP_REJOIN, "error", "the node", FO_HOOK_NONE, \
       "`primary`, `error`") \
+    X(RELAY_REPOINTED, "relay_repointed", FO_EVGROUP_REJOIN, "warning", "the relay's replica", FO_HOOK_NONE, \
+      "`relay` (the lost relay replica), `source` (the node it replicates from now: the relay's own source, or the primary with `relay_repoint = \"primary\"`), `reason` (why the relay counts as lost), `gtid`. Journaled (`relay_repointed`)") \
+    X(RELAY_REPOINT_FAILED, "relay_repoint_failed", FO_EVGROUP_REJOIN, "error", "the relay's replica", FO_HOOK_NONE, \
+      "`relay`, `source`, `error`. Journaled; tried again when the node's GTID state changes") \
     X(DAEMON_STARTED, "daemon_started", FO_EVGROUP_DAEMON, "notice", "", FO_HOOK_NONE, \
       "`config` (the file), `clusters` (how many)") \
     X(DAEMON_STOPPING, "daemon_stopping", FO_EVGROUP_DAEMON, "notice", "", FO_HOOK_NONE, \

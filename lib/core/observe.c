@@ -197,6 +197,23 @@ static void drop(observation_t *t)
     free(t->executed_gtids);
 }
 
+/* How many channels the rows list, Group Replication's left out, and
+ * whether one of them is Group Replication's. */
+static unsigned channels(const observe_rows_t *rows, const flavor_replica_columns_t *R, bool *gr)
+{
+    int c = col_index(rows, R->channel);
+    unsigned n = 0;
+    *gr = false;
+    for (size_t i = 0; i < rows->nrows; i++) {
+        const char *v = c >= 0 ? rows->vals[i * rows->ncols + (size_t)c] : NULL;
+        if (v && strncasecmp(v, "group_replication_", 18) == 0)
+            *gr = true;
+        else
+            n++;
+    }
+    return n;
+}
+
 bool observe_replica(const flavor_t *f, const observe_rows_t *rows, observation_t *o, char *err,
                      size_t errlen)
 {
@@ -251,6 +268,9 @@ bool observe_replica(const flavor_t *f, const observe_rows_t *rows, observation_
     o->heartbeat_period_ms = t.heartbeat_period_ms;
     o->channel_ssl = t.channel_ssl;
     o->channel_ssl_verify = t.channel_ssl_verify;
+    bool gr;
+    o->repl_channels = channels(rows, R, &gr);
+    o->group_replication = o->group_replication || gr;
     return true;
 }
 

@@ -261,21 +261,26 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
         const node_t *n = &c->nodes[i];
         bool old = (int)i == old_primary;
         if ((int)i == cand || ((fo || kind == PLAN_REPOINT_SWITCHOVER_DUAL) && old) ||
-            !(n->up || (fo && n->unobservable)) ||
-            !p->known[i] || (!old && !plan__follows(c, (int)i, old_primary)))
+            !(n->up || (fo && n->unobservable)) || !p->known[i] ||
+            (!old && !(fo ? plan__in_tree(c, (int)i, old_primary)
+                          : plan__follows(c, (int)i, old_primary))))
             continue;
         bool early = kind != PLAN_REPOINT_RESUME && reliable && !old;
+        int to = fo ? plan__failover_source(c, p, (int)i, o) : cand;
         step_t *s = STEP(p, STEP_SQL, early ? eg : rg, (int)i, o->step_timeout_ms, STEP_ROLE_REPOINT,
                          plan__nm(c, (int)i));
-        if (!plan__repoint_sql(c, p, (int)i, cand, old, o, s, err, errlen))
+        if (!plan__repoint_sql(c, p, (int)i, to, old, o, s, err, errlen))
             return false;
         if (fo)
             plan__end_applier_first(p, (int)i, s);
         s->optional = true;
-        plan__describe_repoint(c, s, (int)i, cand, early);
+        if (to == cand)
+            plan__describe_repoint(c, s, (int)i, cand, early);
+        else
+            plan__describe_relay_kept(c, s, (int)i, to, cand);
         s = STEP(p, STEP_VERIFY, vg, (int)i, o->verify_timeout_ms, STEP_ROLE_VERIFY,
                  plan__nm(c, (int)i));
-        s->source = cand;
+        s->source = to;
         s->optional = true;
         /* After a failover, both threads running is not enough: a replica
          * that can't apply what the new primary sends (an errant transaction
@@ -284,7 +289,7 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
         s->reach_captured = fo;
         if (fo)
             plan__describe(s, "check that %s replicates from %s and has what %s held when promoted",
-                           plan__nm(c, (int)i), plan__nm(c, cand), plan__nm(c, cand));
+                           plan__nm(c, (int)i), plan__nm(c, to), plan__nm(c, cand));
         else
             plan__describe(s, "check that %s replicates from %s", plan__nm(c, (int)i),
                            plan__nm(c, cand));

@@ -128,6 +128,9 @@ typedef struct {
      * the salvage step may not fail, and fails when the candidate does not then
      * hold this state (salvage_gate_lacks). */
     const char *salvage_gate;
+    /* failover: point a relay's replicas at the new primary too (else they
+     * stay under their relay when it survives: relay_keep). */
+    bool relay_flatten;
 } plan_opts_t;
 
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,

@@ -101,7 +101,7 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
          * well, if the account may (otherwise it goes on replicating from the
          * old primary). */
         if ((int)i == old_primary || !(c->nodes[i].up || c->nodes[i].unobservable) ||
-            !p->known[i] || !plan__follows(c, (int)i, old_primary))
+            !p->known[i] || !plan__in_tree(c, (int)i, old_primary))
             continue;
         step_t *s =
             STEP(p, STEP_SQL, 1, (int)i, o->step_timeout_ms, STEP_ROLE_STOP_IO, plan__nm(c, (int)i));
@@ -189,7 +189,7 @@ static void apply_steps(const cluster_t *c, plan_t *p, int g, const elect_result
         for (size_t s = 0; s < e->n_catchup; s++)
             is_source = is_source || e->catchup[s] == i;
         if (!c->nodes[i].up || !p->known[i] || ec->errant[0] || !ec->received[0] ||
-            !plan__follows(c, i, p->old_primary))
+            !plan__in_tree(c, i, p->old_primary))
             continue;
         if (!reliable && i != cand)
             continue;

@@ -58,5 +58,13 @@ bool plan__repoint_steps(const cluster_t *c, plan_t *p, plan_repoint_t kind, int
 void plan__end_applier_first(const plan_t *p, int node, step_t *s);
 /* Whether node i replicated from primary (as last observed). */
 bool plan__follows(const cluster_t *c, int i, int primary);
+/* The replication tree in a failover (plan_tree.c, see tree.h): node i is
+ * anywhere below the old primary, a relay's replicas included. */
+bool plan__in_tree(const cluster_t *c, int i, int primary);
+/* Where a failover points node i: the new primary; or, relays kept (not
+ * o->relay_flatten), the relay i replicates from, when that relay is up, is
+ * not the candidate and is itself repointed. */
+int plan__failover_source(const cluster_t *c, const plan_t *p, int i, const plan_opts_t *o);
+void plan__describe_relay_kept(const cluster_t *c, step_t *s, int node, int relay, int cand);
 
 #endif

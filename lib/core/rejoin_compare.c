@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "gtid.h"
+#include "tree.h"
 
 rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint64_t now,
                             uint64_t retry_ms, int *node)
@@ -48,6 +49,8 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
                            !o->last_io_errno && !o->last_sql_errno;
             if ((src == p && !stopped) || (src < 0 && o->io == IO_YES))
                 continue; /* a replica of the primary, or of a server outside the cluster */
+            if (tree_relayed(c, (int)i, p))
+                continue; /* a replica of a live relay below the primary (tree.h) */
             /* A replica still following another node of the cluster (it was
              * hung or cut off while an operation repointed the others) is
              * checked and repointed like any node left behind. */

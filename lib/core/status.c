@@ -9,6 +9,7 @@
 #include "timefmt.h"
 #include "tls.h"
 #include "topology.h"
+#include "tree.h"
 
 /* A monotonic stamp as wall-clock text, or JSON null for 0 (never). */
 static json_t *stamp(uint64_t mono, const status_clock_t *clk)
@@ -70,6 +71,19 @@ static json_t *tls_json(const node_t *n)
     return j;
 }
 
+/* The node's place in the replication tree (tree.h): the node it
+ * replicates from (as last seen; null for none or a server outside the
+ * cluster), and how many hops it is below the primary (0 the primary, 1 a
+ * direct replica, 2 a relay's replica; null when not below it). */
+static void tree_json(const cluster_t *c, const node_t *n, json_t *j)
+{
+    int i = (int)(n - c->nodes);
+    int src = cluster_source_of(c, &n->last_ok);
+    int depth = c->primary >= 0 ? tree_depth(c, i, c->primary) : -1;
+    json_object_set_new(j, "source", src >= 0 ? jtext(c->nodes[src].name) : json_null());
+    json_object_set_new(j, "depth", depth >= 0 ? json_integer(depth) : json_null());
+}
+
 static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock_t *clk)
 {
     const observation_t *o = &n->last_ok;
@@ -105,6 +119,7 @@ static json_t *node_json(const cluster_t *c, const node_t *n, const status_clock
     json_object_set_new(j, "missing_privileges",
                         n->grants_missing ? jtext(n->grants_missing) : json_null());
     json_object_set_new(j, "tls", tls_json(n));
+    tree_json(c, n, j);
     return j;
 }
 

@@ -43,6 +43,8 @@ static const char *const node_ssl_mode_names[] = {"disabled", "preferred", "requ
                                                   "verify_identity", "cluster", NULL};
 _Static_assert(sizeof(tls_mode_t) == sizeof(int), "enum size");
 static const char *const long_writes_names[] = {"wait", "kill", NULL};
+/* relay_repoint: where a lost relay's replicas go (tree.h). */
+static const char *const relay_repoint_names[] = {"source", "primary", NULL};
 static const char *const webhook_format_names[] = {"json", "slack", NULL};
 static const char *const log_level_names[] = {"debug", "info", "notice", "warning", "error", NULL};
 static const char *const hook_names[] = {
@@ -515,6 +517,13 @@ static const setting_t cluster_settings[] = {
     S_BOOL(C, auto_rejoin, "auto_rejoin", false,
            "Rejoin a returning old primary as a replica when its GTID set is contained in the "
            "new primary's; otherwise it stays read-only and is reported."),
+    S_BOOL(C, relay_keep, "relay_keep", true,
+           "Failover: a relay replica (one other nodes replicate from) that survives and is not "
+           "the new primary keeps its replicas, and is itself pointed at the new primary; "
+           "false points every node at the new primary."),
+    S_ENUM(C, relay_repoint, int, "relay_repoint", 0, relay_repoint_names,
+           "A relay replica that dies (not the primary): its replicas are repointed with GTID "
+           "auto-positioning to the relay's own source (source) or to the primary (primary)."),
     S_BOOL(C, semisync, "semisync", false,
            "Set up semi-synchronous replication after a failover or switchover: source side "
            "on the new primary, replica side on the others."),

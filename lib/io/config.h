@@ -191,6 +191,8 @@ typedef struct {
     char *salvage_client;
     char *salvage_credentials; /* "" = the admin account */
     uint64_t salvage_timeout_ms;
+    bool relay_keep;   /* failover: a surviving relay keeps its replicas */
+    int relay_repoint; /* a lost relay's replicas go to: 0 its source, 1 the primary */
 } fo_cluster_cfg_t;
 
 typedef struct {

@@ -388,6 +388,11 @@ static const char *str_of(json_t *rec, const char *key)
     return s ? s : "";
 }
 
+bool journal_is_note(const json_t *rec)
+{
+    return strcmp(str_of((json_t *)rec, "kind"), "note") == 0;
+}
+
 json_t *journal_open_op(journal_t *j, const char *cluster)
 {
     /* The operation of this cluster's last record, unless a terminal record of
@@ -399,7 +404,8 @@ json_t *journal_open_op(journal_t *j, const char *cluster)
      * and it is never an operation to resume (resume_open_rejoins). */
     for (size_t i = n; i-- > 0 && !op;) {
         json_t *rec = json_array_get(j->records, i);
-        if (strcmp(str_of(rec, "cluster"), cluster) == 0 && !resume_rec_is_rejoin(rec))
+        if (strcmp(str_of(rec, "cluster"), cluster) == 0 && !resume_rec_is_rejoin(rec) &&
+            !journal_is_note(rec))
             op = str_of(rec, "op");
     }
     if (!op)

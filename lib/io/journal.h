@@ -55,6 +55,11 @@ const char *journal_last_error(const journal_t *j);
  * not be taken back), or NULL. */
 const char *journal_broken(const journal_t *j);
 
+/* A record of kind "note" (a fact journaled on its own, such as a lost
+ * relay's replica repointed) belongs to no operation: it never makes one
+ * open (journal_open_op). */
+bool journal_is_note(const json_t *rec);
+
 /* Whether records that may concern cluster were damaged (a line in the
  * middle of the file that is not a record: it names this cluster, or its
  * cluster can't be told) and not acknowledged, or the file could not be read;

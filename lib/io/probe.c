@@ -269,6 +269,7 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     o->semisync_replica = get_bool(ns, C[FLAVOR_NS_SEMISYNC_REPLICA_ENABLED], false);
     o->heartbeats = get_uint(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEATS], 0);
     o->heartbeat_period_ms = period_ms(p, dbconn_rs_str(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD]));
+    o->group_replication = get_uint(ns, 0, C[FLAVOR_NS_GROUP_MEMBERS], 0) > 0;
     return parse_semisync(ns, o);
 }
 

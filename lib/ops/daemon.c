@@ -110,7 +110,10 @@ void daemon_failover_settings(daemon_t *d, const fo_cluster_cfg_t *cc, failover_
         .state_dir = d->cfg->daemon.state_dir,
         .salvage_credentials = cc->salvage_credentials,
         .coord = d->coord,
+        .down_after_ms = cc->down_after_ms,
+        .relay_to_primary = cc->relay_repoint == 1,
     };
+    s->plan.relay_flatten = !cc->relay_keep;
 }
 
 static void on_journal_compacted(void *ctx, const char *path, long long bytes_before,

@@ -67,7 +67,8 @@ static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)
 {
     *r = (rejoin_settings_t){.cluster = s->cluster, .user = s->user, .password = s->password,
                              .auto_rejoin = s->auto_rejoin, .plan = s->plan,
-                             .coord = s->coord};
+                             .coord = s->coord, .relay_down_after_ms = s->down_after_ms,
+                             .relay_to_primary = s->relay_to_primary};
 }
 
 /* A node the last operation left behind may come back writable at any moment
@@ -78,6 +79,21 @@ static void look_closely(failover_t *f, const cluster_t *c, bool may)
 {
     for (size_t i = 0; i < c->n_nodes; i++)
         monitor_set_backoff(f->m, i, !(may && (int)i != c->primary));
+}
+
+/* A lost relay's replicas are repointed while nothing else runs and the
+ * primary is up and writable, whoever made it so (tree.h): not while a
+ * failover may be coming, and not on what a node looked like while the last
+ * operation ran. */
+static bool relay_may(const failover_t *f, const cluster_t *c)
+{
+    if (f->running || f->interrupted || f->state_unknown || f->paused || f->dying ||
+        c->primary < 0 || !c->nodes[c->primary].up || c->nodes[c->primary].last_ok.read_only)
+        return false;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].up && c->nodes[i].last_ok.started < f->ended_mono)
+            return false;
+    return true;
 }
 
 static void look(uv_timer_t *t)
@@ -101,6 +117,8 @@ static void look(uv_timer_t *t)
                  strcmp(c->nodes[c->primary].name, f->promoted) != 0 ||
                  coord_why_not(f->s.coord)); /* only the leader rejoins and fences */
     look_closely(f, c, may);
+    if (!coord_why_not(f->s.coord) && relay_may(f, c) && rejoin_relay_look(f->rj, c, uv_now(f->loop)))
+        return;
     if (!may)
         return;
     /* What a node looked like while the operation ran is no reason to act:

@@ -64,6 +64,11 @@ typedef struct {
     const char *state_dir;       /* where the client's option file is written */
     const char *salvage_credentials; /* option file with the account to apply with, or "" */
     struct coord *coord; /* coordination with other managers (coord.h); NULL: standalone */
+    /* A lost relay replica's replicas (rejoin_relay_look): how long the
+     * relay must be unreached (the cluster's down_after), and where they
+     * go (relay_repoint). */
+    uint64_t down_after_ms;
+    bool relay_to_primary;
 } failover_settings_t;
 
 typedef struct failover failover_t;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "rejoin.h"
 #include "startup.h"
+#include "tree.h"
 #include "resume.h"
 
 /* A primary that failoverd reaches, but that every replica following it has
@@ -126,6 +127,10 @@ static void admit_facts(failover_t *f, admit_facts_t *a)
                          .last_acked = f->last_acked,
                          .failover_block_ms = f->s.failover_block_ms,
                          .not_leader = coord_why_not(f->s.coord)};
+    /* The loop's one thread reads it before the next call. */
+    static char unsupported[512];
+    if (tree_unsupported(monitor_cluster(f->m), unsupported, sizeof unsupported))
+        a->unsupported = unsupported;
 }
 
 bool fo_blocked(failover_t *f, char *why, size_t len)

@@ -98,6 +98,8 @@ static void really_free(rejoin_t *r)
     void *ud = r->done_ud;
     memo_clear(r);
     settings_free(&r->s);
+    free(r->relay);
+    free(r->relay_why);
     if (r->has_next_s)
         settings_free(&r->next_s);
     free(r);
@@ -161,6 +163,9 @@ void rejoin__end_action(rejoin_t *r, bool remember)
     r->fence_answer = NULL;
     r->fence_token = NULL;
     r->fence_started = r->fence_ended = false;
+    free(r->relay);
+    free(r->relay_why);
+    r->relay = r->relay_why = NULL;
     rejoin__enter(r, REJOIN_PHASE_WATCHING, LOG_LVL_DEBUG, NULL, NULL, NULL);
     free(r->op);
     r->op = NULL;
@@ -255,6 +260,10 @@ void rejoin__run(rejoin_t *r, target_t *t, const char *sql, dbconn_cb cb)
 
 static void rejoin_failed(rejoin_t *r, const char *why)
 {
+    if (r->relay) {
+        rejoin__relay_failed(r, why);
+        return;
+    }
     rejoin__enter(r, REJOIN_PHASE_FAILED, LOG_LVL_ERROR, EV_NODE_REJOIN_FAILED,
                json_pack("{s:s, s:s}", "primary", r->primary.name, "error", why),
                "%s could not rejoin as a replica of %s: %s. It stays read-only; repoint it by "
@@ -269,6 +278,10 @@ static void verified(exec_t *x, exec_outcome_t out, const char *msg, void *ud)
     r->x = NULL;
     if (out != EXEC_DONE) {
         rejoin_failed(r, rejoin__part_error(x, msg));
+        return;
+    }
+    if (r->relay) {
+        rejoin__relay_done(r);
         return;
     }
     rejoin__enter(r, REJOIN_PHASE_REJOINED, LOG_LVL_NOTICE, EV_NODE_REJOINED,
@@ -498,5 +511,24 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
     }
     rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
                   "reading the node's GTID state, then the primary's");
+    rejoin__run_part(r, REJOIN_STEP_NODE, REJOIN_STEP_PRIMARY + 1, captured);
+}
+
+/* ---- for rejoin_relay.c -------------------------------------------------------------- */
+
+bool rejoin__target_set(target_t *t, const node_t *n)
+{
+    return target_set(t, n);
+}
+
+void rejoin__memo_fit(rejoin_t *r, const cluster_t *c)
+{
+    memo_fit(r, c);
+}
+
+void rejoin__check_start(rejoin_t *r)
+{
+    rejoin__enter(r, REJOIN_PHASE_COMPARING, LOG_LVL_DEBUG, NULL, NULL,
+                  "reading the node's GTID state, then its new source's");
     rejoin__run_part(r, REJOIN_STEP_NODE, REJOIN_STEP_PRIMARY + 1, captured);
 }

@@ -19,7 +19,8 @@
  *     node_fenced); a failed fence is retried every few seconds and reported
  *     once;
  *   - a node that is up, read-only and not replicating from the primary (no
- *     source; another node of the cluster, e.g. a replica that was hung while
+ *     source; another node of the cluster, unless that is a live relay below
+ *     the primary it receives from (tree_relayed), e.g. a replica that was hung while
  *     an operation repointed the others; or a source outside the cluster whose
  *     IO thread is not running) is checked once per GTID state, when it has
  *     been probed since the last operation ended: its executed GTIDs against
@@ -65,6 +66,11 @@ typedef struct {
      * open one). Required. */
     journal_t *journal;
     struct coord *coord; /* coordination (coord.h): no statement unless this manager leads */
+    /* A lost relay's replicas (rejoin_relay_look): how long the relay must
+     * be unreached, whether they go to the primary (relay_repoint =
+     * "primary") rather than the relay's own source. */
+    uint64_t relay_down_after_ms;
+    bool relay_to_primary;
 } rejoin_settings_t;
 
 typedef struct rejoin rejoin_t;
@@ -77,6 +83,14 @@ void rejoin_update(rejoin_t *r, const rejoin_settings_t *s);
  * The caller has checked that failoverd may act on c (see above). */
 void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now);
 bool rejoin_busy(const rejoin_t *r);
+/* A relay replica below the primary is lost (tree_relay_next, tree.h): one
+ * of its replicas is repointed, with GTID auto-positioning, to the relay's
+ * own source (or to the primary), after the same check a rejoin makes (its
+ * GTIDs must all be on the new source), and verified; event relay_repointed
+ * or relay_repoint_failed, journaled as a note. At most one action at a
+ * time; returns whether one was started. The caller checked that failoverd
+ * may act (no operation running, the primary up and writable). */
+bool rejoin_relay_look(rejoin_t *r, const cluster_t *c, uint64_t now);
 /* The fence of a returning primary (read-only queued, client sessions cut
  * off, MySQL's semi-sync source side switched off if cut-off sessions still
  * wait: see rejoin_fence.c), run now on node for a failover whose old primary still

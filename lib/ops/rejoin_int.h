@@ -88,6 +88,10 @@ struct rejoin {
     bool fence_started, fence_ended;
     char *fence_err; /* NULL: made read-only */
     char *fence_cut; /* what was cut off, for the report */
+    /* The action repoints a lost relay's replica (rejoin_relay.c): the
+     * relay's name and why it counts as lost; NULL otherwise. */
+    char *relay;
+    char *relay_why;
 };
 
 /* The steps of plan_rejoin, in order (the node's state is read first). */
@@ -103,6 +107,16 @@ void rejoin__end_action(rejoin_t *r, bool remember);
  * an event the change is logged at debug level. */
 void rejoin__enter(rejoin_t *r, rejoin_phase_t p, log_level_t lvl, const char *event,
                    json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* For rejoin_relay.c: a target for node n (false: its version is unknown);
+ * one memo entry per node of c; the check of r->node against r->primary,
+ * then the repoint and its verification, as for a rejoin. */
+bool rejoin__target_set(target_t *t, const node_t *n);
+void rejoin__memo_fit(rejoin_t *r, const cluster_t *c);
+void rejoin__check_start(rejoin_t *r);
+/* The end of a relay action (rejoin_relay.c): reported and journaled. */
+void rejoin__relay_done(rejoin_t *r);
+void rejoin__relay_failed(rejoin_t *r, const char *why);
+
 /* Fences r->node (see rejoin_fence.c). */
 void rejoin__fence_start(rejoin_t *r);
 /* The executor's fence step of the rejoin's own fence plan: starts the fence

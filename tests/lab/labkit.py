@@ -61,7 +61,7 @@ FLAVORS = ("mariadb", "mysql")
 ALL_FLAVORS = ("mariadb", "mysql", "mariadb11")
 # How the lab's nodes replicate (Lab.up): "star" db1 and its replicas; "dual"
 # db1 and db2 replicating from each other (db2 read-only), the rest from db1.
-TOPOLOGIES = ("star", "dual")
+TOPOLOGIES = ("star", "dual", "chain")
 FAMILIES = {"mariadb": "mariadb", "mysql": "mysql", "mariadb11": "mariadb"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,27}$")
 FORMAT = 1
@@ -884,9 +884,11 @@ class Lab:
         channels are TLS, verifying the source's certificate and name;
         require_secure_transport (implies tls) makes every server refuse TCP
         sessions without TLS. topology is one of TOPOLOGIES: "star" (the
-        above), or "dual": db1 and db2 replicate from each other, db1
-        writable, db2 read-only, db3... replicas of db1. Fails if a lab of
-        that name exists; on any failure everything is removed."""
+        above); "dual": db1 and db2 replicate from each other, db1
+        writable, db2 read-only, db3... replicas of db1; or "chain" (at
+        least 4 nodes; db4 replicates from the relay db2, see _setup_chain).
+        Fails if a lab of that name exists; on any failure everything is
+        removed."""
         name = name or default_name()
         if not NAME_RE.match(name):
             raise LabError(f"bad lab name {name!r}: 1-28 of a-z 0-9 -, starting with a letter or digit")
@@ -894,10 +896,7 @@ class Lab:
             raise LabError(f"flavor must be one of {', '.join(ALL_FLAVORS)}")
         if not 1 <= nodes <= 9:
             raise LabError("a lab has 1 to 9 nodes")
-        if topology not in TOPOLOGIES:
-            raise LabError(f"topology must be one of {', '.join(TOPOLOGIES)}")
-        if topology == "dual" and nodes < 2:
-            raise LabError("a dual primary needs at least 2 nodes")
+        _check_topology(topology, nodes)
         t0 = time.monotonic()
         version = server_version(flavor)
         _ensure_template(flavor, say)
@@ -935,6 +934,8 @@ class Lab:
             lab._provision()
             if topology == "dual":
                 lab._provision_dual()
+            if topology == "chain":
+                lab._setup_chain()
             if vip and nodes:
                 lab.vip_add(lab.nodes[0])
             desc["phase"] = "up"
@@ -1193,6 +1194,49 @@ class Lab:
         wait_for(running, 60, what=f"{a.name} to replicate from {b.name}")
         self.desc["nodes"][0]["initial_role"] = "primary (dual)"
         self.desc["nodes"][1]["initial_role"] = "dual partner"
+    def _setup_chain(self):
+        """The chain topology: db4 replicates from db2, a relay replica (the
+        lab's servers all log what they apply: log_slave_updates in
+        provision/mkcnf.sh); db1 stays the primary of db2, db3 and any
+        further node."""
+        self.repoint("db4", "db2")
+        self.wait_tree(timeout=60)
+
+    def wait_tree(self, primary=None, timeout=30):
+        """Like wait_replicating, for a tree: every running node other than
+        primary (default: the writable one) replicates, both threads running,
+        from a node whose sources lead up to primary, and has executed
+        everything the primary has. Returns {node name: its source's name}."""
+        p = self.node(primary) if primary is not None else self.primary()
+        others = [n for n in self.nodes if n is not p and n.alive]
+        by_addr = {(n.address, n.port): n for n in self.nodes}
+        deadline = time.monotonic() + timeout
+        sources = {}
+
+        def running(n):
+            r = self.state(n)["replica"]
+            if not (r and r["io_running"] == "Yes" and r["sql_running"] == "Yes"):
+                return False
+            src = by_addr.get((r["source_host"], int(r.get("source_port") or n.port)))
+            sources[n.name] = src.name if src else r["source_host"]
+            return src is not None
+        for n in others:
+            wait_for(lambda: running(n), max(0.1, deadline - time.monotonic()),
+                     what=f"{n.name} to replicate from a node of the lab")
+        for n in others:
+            seen, cur = set(), n.name
+            while cur != p.name and cur in sources and cur not in seen:
+                seen.add(cur)
+                cur = sources[cur]
+            if cur != p.name:
+                raise LabError(f"{n.name} does not replicate from {p.name}, directly or through "
+                               f"relays: sources {sources}")
+        g = self.gtid(p)
+        for n in others:
+            left = deadline - time.monotonic()
+            if g and not self.wait_gtid(n, g, timeout=max(1, left)):
+                raise WaitTimeout(f"{n.name} did not execute {g} from {p.name} in time")
+        return sources
 
     # ------------------------------------------------------------ access
 
@@ -1823,6 +1867,17 @@ def _unescape(v):
     if "\\" not in v:
         return v
     return re.sub(r"\\(.)", lambda m: _ESC.get(m.group(1), m.group(1)), v)
+
+
+
+
+def _check_topology(topology, nodes):
+    if topology not in TOPOLOGIES:
+        raise LabError(f"topology must be one of {', '.join(TOPOLOGIES)}")
+    if topology == "dual" and nodes < 2:
+        raise LabError("a dual primary needs at least 2 nodes")
+    if topology == "chain" and nodes < 4:
+        raise LabError("the chain topology needs at least 4 nodes (db4 under the relay db2)")
 
 
 def _provision_env():

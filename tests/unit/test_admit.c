@@ -27,8 +27,9 @@ typedef struct {
 Test(admit, automatic)
 {
     admit_facts_t unknown = clear(), interrupted = clear(), paused = clear(), recent = clear(),
-                  old = clear(), never = clear(), all = clear();
+                  old = clear(), never = clear(), all = clear(), multi = clear();
     unknown.state_unknown = "a damaged line in the journal";
+    multi.unsupported = "db3 replicates from 2 sources (multi-source replication)";
     interrupted.interrupted = true;
     paused.paused = true;
     recent.last_acked = false;
@@ -51,6 +52,8 @@ Test(admit, automatic)
         {"an interrupted operation holds until acked", interrupted, true, 5 * MIN, true,
          "interrupted"},
         {"a paused cluster holds until resumed", paused, true, 5 * MIN, true, "paused"},
+        {"an unsupported topology is never failed over", multi, true, 5 * MIN, true,
+         "multi-source replication"},
         {"an unacknowledged failover within failover_block holds", recent, true, 5 * MIN, true,
          "within failover_block (3600 s)"},
         {"... until its last millisecond", recent, true, 1000 + 60 * MIN - 1, true,
@@ -89,8 +92,10 @@ typedef struct {
 
 Test(admit, requests)
 {
-    admit_facts_t unknown = clear(), interrupted = clear(), paused = clear(), recent = clear();
+    admit_facts_t unknown = clear(), interrupted = clear(), paused = clear(), recent = clear(),
+                  gr = clear();
     unknown.state_unknown = "journal full";
+    gr.unsupported = "db2 is a Group Replication member";
     interrupted.interrupted = true;
     paused.paused = true;
     recent.last_acked = false;
@@ -127,6 +132,9 @@ Test(admit, requests)
          "state unknown"},
         {"an interrupted operation refuses", interrupted, sw, ADMIT_REFUSED, "interrupted"},
         {"a paused cluster does not refuse an operator", paused, dead, ADMIT_OK, NULL},
+        {"an unsupported topology refuses an operator's failover", gr, dead, ADMIT_REFUSED,
+         "Group Replication member"},
+        {"... and switchover", gr, sw, ADMIT_REFUSED, "Group Replication member"},
         {"failover_block does not refuse an operator", recent, dead, ADMIT_OK, NULL},
         {"the primary must be known", clear(), noprimary, ADMIT_REFUSED, "not known"},
         {"a node named must exist", clear(), missing, ADMIT_NOT_FOUND, "no node named \"db9\""},

@@ -213,3 +213,27 @@ Test(journal, rejoin_records_are_never_an_interrupted_operation)
     json_decref(open_op);
     journal_close(j);
 }
+
+Test(journal, a_note_holds_no_operation_open)
+{
+    char err[256];
+    journal_t *j = journal_open(path, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    /* A lost relay's replica repointed: a note of its own, after a finished
+     * failover, with no operation before it at all in the other cluster. */
+    cr_assert(journal_record(j, "main", "op1", "failover", "begin", NULL));
+    cr_assert(journal_record(j, "main", "op1", "failover", "done", NULL));
+    cr_assert(journal_record(j, "main", "n1", "note", "relay_repointed",
+                             json_pack("{s:s, s:s}", "node", "db4", "source", "db1")));
+    cr_assert(journal_record(j, "other", "n2", "note", "relay_repoint_failed", NULL));
+    cr_assert_null(journal_open_op(j, "main"), "a note after a finished failover");
+    cr_assert_null(journal_open_op(j, "other"), "a note alone");
+    /* An operation open before a note stays open. */
+    cr_assert(journal_record(j, "main", "op3", "failover", "begin", NULL));
+    cr_assert(journal_record(j, "main", "n3", "note", "relay_repointed", NULL));
+    json_t *open_op = journal_open_op(j, "main");
+    cr_assert_not_null(open_op, "the failover begun before the note is open");
+    cr_assert_eq(json_array_size(open_op), 1);
+    json_decref(open_op);
+    journal_close(j);
+}

@@ -301,3 +301,45 @@ Test(observe, null_lag_is_unknown)
     observation_clear(&o);
     rs_free(&r);
 }
+
+/* Real rows of a replica with a second channel (MySQL, FOR CHANNEL 'c2') or
+ * named connection (MariaDB, CHANGE MASTER 'c2'): the default channel is
+ * read, and the channels counted (multi-source replication: an unsupported
+ * topology, tree.h). Group Replication's channels are not counted, and mark
+ * the node a group member. */
+Test(observe, multi_source_real_rows)
+{
+    static const struct {
+        const char *file;
+        bool maria;
+        const char *default_host;
+    } rows[] = {
+        {"mariadb-multisource", true, "10.213.20.11"},
+        {"mysql-multisource", false, "10.213.21.11"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        rs_t r = load(rows[i].file);
+        flavor_t f = flavor_of(rows[i].maria);
+        observation_t o = {0};
+        char err[256];
+        cr_assert(observe_replica(&f, &r.rows, &o, err, sizeof err), "%s: %s", rows[i].file, err);
+        cr_expect_str_eq(o.source_host, rows[i].default_host, "%s", rows[i].file);
+        cr_expect_eq(o.repl_channels, 2, "%s: %u channels", rows[i].file, o.repl_channels);
+        cr_expect(!o.group_replication, "%s", rows[i].file);
+        observation_clear(&o);
+        rs_free(&r);
+    }
+    rs_t r = load("mysql-running");
+    flavor_t f = flavor_of(false);
+    observation_t o = {0};
+    char err[256];
+    cr_assert(observe_replica(&f, &r.rows, &o, err, sizeof err), "%s", err);
+    cr_expect_eq(o.repl_channels, 1, "one channel");
+    observation_clear(&o);
+    set(&r, "Channel_Name", "group_replication_applier");
+    cr_assert(observe_replica(&f, &r.rows, &o, err, sizeof err), "%s", err);
+    cr_expect_eq(o.repl_channels, 0, "Group Replication's channel is not counted");
+    cr_expect(o.group_replication, "a group member");
+    observation_clear(&o);
+    rs_free(&r);
+}
