@@ -134,6 +134,9 @@ struct failover {
  * (the promotion goes on, gated); after a failed promote plan, the fallback
  * to the hold (true when it took over); the end of an operation. */
 bool fo_salvage_gate_try(failover_t *f, const char *why);
+/* opreport.c: the plan and election of a promotion that failed before its
+ * point of no return are dropped, and the election runs again. */
+void fo_elect_again(failover_t *f);
 /* After a salvage that succeeded: NULL when the gate (if any) is met, else why not. */
 char *fo_salvage_gate_check(failover_t *f, const char *after);
 bool fo_salvage_gate_failed(failover_t *f);

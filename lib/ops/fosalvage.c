@@ -70,17 +70,7 @@ bool fo_salvage_gate_failed(failover_t *f)
     free(f->salvage_gate);
     f->salvage_gate = NULL;
     f->salvage_gate_spent = true;
-    plan_free(f->plan);
-    f->plan = NULL;
-    elect_free(f->elect);
-    f->elect = NULL;
-    free(f->lost);
-    f->lost = NULL;
-    free(f->fail_msg);
-    f->fail_msg = NULL;
-    f->candidate = -1;
-    f->exec = NULL;
-    fo_elect_and_promote(f);
+    fo_elect_again(f);
     return true;
 }
 

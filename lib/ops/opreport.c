@@ -148,6 +148,21 @@ void fo_writable_nodes(const cluster_t *c, buf_t *out, json_t *list)
  *   - the promotion itself failed: the candidate's observed state says
  *     whether it was made writable; if it can't be reached that is unknown,
  *     and the operator must look at it before anything else is promoted. */
+void fo_elect_again(failover_t *f)
+{
+    plan_free(f->plan);
+    f->plan = NULL;
+    elect_free(f->elect);
+    f->elect = NULL;
+    free(f->lost);
+    f->lost = NULL;
+    free(f->fail_msg);
+    f->fail_msg = NULL;
+    f->candidate = -1;
+    f->exec = NULL;
+    fo_elect_and_promote(f);
+}
+
 static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg, void *ud)
 {
     failover_t *f = ud;
@@ -173,17 +188,7 @@ static void failure_refreshed(exec_t *x, exec_outcome_t outcome, const char *msg
                    cand, f->fail_msg);
         json_decref(wl);
         buf_free(&w);
-        plan_free(f->plan);
-        f->plan = NULL;
-        elect_free(f->elect);
-        f->elect = NULL;
-        free(f->lost);
-        f->lost = NULL;
-        free(f->fail_msg);
-        f->fail_msg = NULL;
-        f->candidate = -1;
-        f->exec = NULL;
-        fo_elect_and_promote(f);
+        fo_elect_again(f);
         return;
     }
     char *err = f->fail_msg;
