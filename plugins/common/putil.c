@@ -181,6 +181,19 @@ void putil_job_end(putil_job_t *job, failoverd_outcome_t how, const char *msg)
     putil_done(host, call, hook, how, msg);
 }
 
+void putil_job_endf(putil_job_t *job, failoverd_outcome_t how, const char *note, const char *fmt,
+                    ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (note && note[0] && n > 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, "; %s", note);
+    putil_job_end(job, how, msg);
+}
+
 /* ---- strings -------------------------------------------------------------- */
 
 static bool str_reserve(putil_str_t *b, size_t more)

@@ -83,6 +83,10 @@ void *putil_job_start(const failoverd_host_t *host, const failoverd_context_t *c
 /* Ends a job: frees it (the whole job whose first member job is) and ends its
  * call with how and msg as putil_done() does. */
 void putil_job_end(putil_job_t *job, failoverd_outcome_t how, const char *msg);
+/* The same with the message formatted (cut at 511 bytes), then "; note"
+ * appended when note is neither NULL nor "" and it fits. */
+void putil_job_endf(putil_job_t *job, failoverd_outcome_t how, const char *note, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- strings -------------------------------------------------------------- */
 

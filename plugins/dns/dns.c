@@ -61,18 +61,8 @@ static const char *node_address(const failoverd_node_t *n)
     return n->host;
 }
 
-static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    putil_job_end(&j->base, how, msg);
-}
+/* Ends the call of job j with how and a formatted message. */
+#define finish(j, how, ...) putil_job_endf(&(j)->base, (how), NULL, __VA_ARGS__)
 
 static uint64_t now(const dns_t *d)
 {

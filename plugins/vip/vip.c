@@ -193,22 +193,17 @@ static bool was_absent(const failoverd_spawn_result_t *r)
 
 /* ---- ending a call --------------------------------------------------------- */
 
-static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void finish(job_t *j, failoverd_outcome_t how, const char *fmt, ...)
+static job_t *close_fd(job_t *j)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (j->note[0] && n > 0 && (size_t)n < sizeof msg)
-        snprintf(msg + n, sizeof msg - (size_t)n, "; %s", j->note);
     if (j->fd >= 0)
         close(j->fd);
-    putil_job_end(&j->base, how, msg);
+    j->fd = -1;
+    return j;
 }
+
+/* Ends the call of job j with how and a formatted message, its note
+ * appended. */
+#define finish(j, how, ...) putil_job_endf(&close_fd(j)->base, (how), (j)->note, __VA_ARGS__)
 
 static uint64_t since(const job_t *j, uint64_t t0)
 {
