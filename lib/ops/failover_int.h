@@ -137,6 +137,9 @@ bool fo_salvage_gate_try(failover_t *f, const char *why);
 /* opreport.c: the plan and election of a promotion that failed before its
  * point of no return are dropped, and the election runs again. */
 void fo_elect_again(failover_t *f);
+/* What one promotion attempt held (its plan, election, loss list, failure
+ * message), let go. */
+void fo_drop_attempt(failover_t *f);
 /* After a salvage that succeeded: NULL when the gate (if any) is met, else why not. */
 char *fo_salvage_gate_check(failover_t *f, const char *after);
 bool fo_salvage_gate_failed(failover_t *f);

@@ -148,8 +148,9 @@ void fo_writable_nodes(const cluster_t *c, buf_t *out, json_t *list)
  *   - the promotion itself failed: the candidate's observed state says
  *     whether it was made writable; if it can't be reached that is unknown,
  *     and the operator must look at it before anything else is promoted. */
-void fo_elect_again(failover_t *f)
+void fo_drop_attempt(failover_t *f)
 {
+    f->exec = NULL;
     plan_free(f->plan);
     f->plan = NULL;
     elect_free(f->elect);
@@ -158,8 +159,12 @@ void fo_elect_again(failover_t *f)
     f->lost = NULL;
     free(f->fail_msg);
     f->fail_msg = NULL;
+}
+
+void fo_elect_again(failover_t *f)
+{
+    fo_drop_attempt(f);
     f->candidate = -1;
-    f->exec = NULL;
     fo_elect_and_promote(f);
 }
 
