@@ -511,3 +511,11 @@ void rejoin_look(rejoin_t *r, const cluster_t *c, uint64_t now)
                   "reading the node's GTID state, then the primary's");
     rejoin__run(r, &r->node, r->plan->steps[REJOIN_STEP_NODE].sql, node_read);
 }
+
+bool rejoin_fence_reached(const rejoin_t *r)
+{
+    if (!r->fence_done_fn || !r->node.conn)
+        return false;
+    dbconn_state_t st = dbconn_state(r->node.conn);
+    return st == DBCONN_IDLE || st == DBCONN_BUSY;
+}
