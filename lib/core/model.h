@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "flap.h"
 #include "family.h"
 #include "gtid.h"
 
@@ -218,6 +219,7 @@ typedef struct {
      * look at it begun before then still shows it read-only: it counts as
      * writable until a newer probe says what it is. */
     uint64_t promoted_at;
+    flap_t flap;          /* the primary's link keeps dropping for a moment (flap.h) */
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

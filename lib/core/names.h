@@ -84,6 +84,10 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`verdict`, `previous`, `failing_ms`") \
     X(PRIMARY_DEAD, "primary_dead", FO_EVGROUP_MONITOR, "error", "the primary", FO_HOOK_DETECTION, \
       "`verdict`, `previous`, `failing_ms`") \
+    X(PRIMARY_FLAPPING, "primary_flapping", FO_EVGROUP_MONITOR, "warning", "the primary", FO_HOOK_NONE, \
+      "`episodes` (short losses of the primary: its verdict left `healthy`), `window_ms`, `quiet_ms`: that many within the window; from now on its `primary_suspect`, `primary_unreachable` and `primary_healthy` events are counted, not sent (`primary_dead` still is), until it was healthy for `quiet_ms` (docs/monitoring.md, \"Flapping\")") \
+    X(PRIMARY_FLAPPING_CLEARED, "primary_flapping_cleared", FO_EVGROUP_MONITOR, "notice", "the primary", FO_HOOK_NONE, \
+      "`episodes` (short losses since it began flapping), `quieted` (verdict events counted, not sent), `flapping_ms`") \
     X(PRIMARY_CHANGED, "primary_changed", FO_EVGROUP_MONITOR, "notice", "the new primary", FO_HOOK_NONE, \
       "`previous`: the former primary or `null`") \
     X(TOPOLOGY_ISSUE, "topology_issue", FO_EVGROUP_MONITOR, "warning", "", FO_HOOK_NONE, \

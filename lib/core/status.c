@@ -121,5 +121,12 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
                           c->primary >= 0 ? jtext(c->nodes[c->primary].name) : json_null(),
                           "issues", issues, "nodes", nodes);
     json_object_set_new(j, "durability", durability_json(c, clk->now_mono, clk->now_wall));
+    /* The primary's short losses (flap.h): whether it is flapping now, the
+     * episodes since then, and every episode seen. */
+    json_object_set_new(j, "flapping",
+                        json_pack("{s:b, s:i, s:i, s:o}", "flapping", c->flap.flapping,
+                                  "episodes", (int)(c->flap.flapping ? c->flap.episodes : 0),
+                                  "episodes_total", (int)c->flap.total, "since",
+                                  c->flap.flapping ? stamp(c->flap.since, clk) : json_null()));
     return j;
 }
