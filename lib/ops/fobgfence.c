@@ -115,6 +115,29 @@ static void bg_end(fo_bgfence_t *b, bg_state_t st)
                    b->name, (unsigned long long)ms, b->attempts, b->last ? b->last : "");
 }
 
+/* The old primary answered again after another node became the primary: it
+ * was writable beside it, and is reported as the rejoin watch reports such a
+ * node (node_fenced), besides the end of this fence. */
+static void report_returned(fo_bgfence_t *b)
+{
+    failover_t *f = b->f;
+    cluster_t *c = monitor_cluster(f->m);
+    int i = cluster_find_node_by_name(c, b->name);
+    if (c->primary < 0 || i < 0 || c->primary == i)
+        return;
+    size_t cut;
+    bool released;
+    rejoin_fence_counts(f->rj, &cut, &released);
+    const char *gtid = c->nodes[i].last_ok.gtid_executed;
+    event_emit(LOG_LVL_WARN, EV_NODE_FENCED, f->s.cluster, b->name,
+               json_pack("{s:s, s:s?, s:I, s:b, s:I}", "primary", c->nodes[c->primary].name,
+                         "gtid", gtid, "sessions_cut", (json_int_t)cut, "semisync_released",
+                         released, "fence_ms", (json_int_t)(uv_now(f->loop) - b->started)),
+               "the old primary %s answered again while %s is the primary: its fence in the "
+               "background %s",
+               b->name, c->nodes[c->primary].name, b->last ? b->last : "made it read-only");
+}
+
 static void attempt(uv_timer_t *t);
 
 static void attempt_done(void *ud, bool ok, const char *msg)
@@ -130,6 +153,7 @@ static void attempt_done(void *ud, bool ok, const char *msg)
     }
     tell_waiter(b, ok, b->last);
     if (ok) {
+        report_returned(b);
         bg_end(b, BG_FENCED);
         return;
     }

@@ -519,3 +519,9 @@ bool rejoin_fence_reached(const rejoin_t *r)
     dbconn_state_t st = dbconn_state(r->node.conn);
     return st == DBCONN_IDLE || st == DBCONN_BUSY;
 }
+
+void rejoin_fence_counts(const rejoin_t *r, size_t *cut, bool *released)
+{
+    *cut = r->n_cut;
+    *released = r->released;
+}
