@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 #define FLAP_EPISODES 3        /* episodes within the window that make it flapping */
-#define FLAP_WINDOW_MS 60000   /* ... the window */
-#define FLAP_QUIET_MS 60000    /* healthy without a new episode this long: cleared */
+#define FLAP_WINDOW_MS 300000  /* ... the window (5 min) */
+#define FLAP_QUIET_MS 120000   /* healthy without a new episode this long: cleared (2 min) */
 #define FLAP_MAX FLAP_EPISODES /* starts remembered */
 
 typedef struct {

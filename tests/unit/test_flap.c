@@ -25,15 +25,18 @@ static void run(const row_t *rows, size_t n)
     }
 }
 
+#define W FLAP_WINDOW_MS
+#define Q FLAP_QUIET_MS
+
 Test(flap, three_blips_within_the_window_make_one_alert)
 {
     const row_t rows[] = {
         {1000, EP, FLAP_SAME, false},
         {1500, TICK_HEALTHY, FLAP_SAME, false},
         {4000, EP, FLAP_SAME, false},
-        {7000, EP, FLAP_STARTED, true},   /* the third within 60 s: one alert */
-        {9000, EP, FLAP_SAME, true},      /* more blips: counted, no new alert */
-        {12000, EP, FLAP_SAME, true},
+        {1000 + W - 1, EP, FLAP_STARTED, true}, /* the third within the window: one alert */
+        {W + 9000, EP, FLAP_SAME, true},  /* more blips: counted, no new alert */
+        {W + 12000, EP, FLAP_SAME, true},
     };
     run(rows, sizeof rows / sizeof rows[0]);
 }
@@ -42,10 +45,10 @@ Test(flap, blips_further_apart_than_the_window_never_alert)
 {
     const row_t rows[] = {
         {1000, EP, FLAP_SAME, false},
-        {40000, EP, FLAP_SAME, false},
-        {100001, EP, FLAP_SAME, false},   /* the first fell out of the window */
-        {150000, EP, FLAP_SAME, false},   /* the second too */
-        {215000, EP, FLAP_SAME, false},
+        {1000 + W / 2, EP, FLAP_SAME, false},
+        {1000 + W, EP, FLAP_SAME, false},         /* the first fell out of the window */
+        {1000 + 3 * W / 2, EP, FLAP_SAME, false}, /* the second too */
+        {1000 + 2 * W, EP, FLAP_SAME, false},
     };
     run(rows, sizeof rows / sizeof rows[0]);
 }
@@ -56,14 +59,14 @@ Test(flap, cleared_once_after_a_quiet_healthy_period)
         {1000, EP, FLAP_SAME, false},
         {2000, EP, FLAP_SAME, false},
         {3000, EP, FLAP_STARTED, true},
-        {30000, TICK_HEALTHY, FLAP_SAME, true},   /* quiet, not long enough */
-        {62999, TICK_HEALTHY, FLAP_SAME, true},
-        {63000, TICK_SICK, FLAP_SAME, true},      /* long enough, but not healthy now */
-        {63001, TICK_HEALTHY, FLAP_CLEARED, false},
-        {64000, TICK_HEALTHY, FLAP_SAME, false},  /* cleared once */
-        {65000, EP, FLAP_SAME, false},            /* starts counting afresh */
-        {66000, EP, FLAP_SAME, false},
-        {67000, EP, FLAP_STARTED, true},
+        {3000 + Q / 2, TICK_HEALTHY, FLAP_SAME, true}, /* quiet, not long enough */
+        {3000 + Q - 1, TICK_HEALTHY, FLAP_SAME, true},
+        {3000 + Q, TICK_SICK, FLAP_SAME, true},   /* long enough, but not healthy now */
+        {3001 + Q, TICK_HEALTHY, FLAP_CLEARED, false},
+        {4000 + Q, TICK_HEALTHY, FLAP_SAME, false}, /* cleared once */
+        {5000 + Q, EP, FLAP_SAME, false},           /* starts counting afresh */
+        {6000 + Q, EP, FLAP_SAME, false},
+        {7000 + Q, EP, FLAP_STARTED, true},
     };
     run(rows, sizeof rows / sizeof rows[0]);
 }
@@ -75,8 +78,8 @@ Test(flap, a_new_episode_postpones_the_clearing)
         {1, EP, FLAP_SAME, false},
         {2, EP, FLAP_STARTED, true},
         {50000, EP, FLAP_SAME, true},
-        {60003, TICK_HEALTHY, FLAP_SAME, true},   /* 60 s after the start, not after the last */
-        {110000, TICK_HEALTHY, FLAP_CLEARED, false},
+        {Q + 3, TICK_HEALTHY, FLAP_SAME, true},   /* quiet_ms after the start, not the last */
+        {50000 + Q, TICK_HEALTHY, FLAP_CLEARED, false},
     };
     run(rows, sizeof rows / sizeof rows[0]);
 }
