@@ -193,6 +193,10 @@ void fo_switchover_start(failover_t *f, const op_request_t *r, policy_t policy,
  * maybe at once); its state for status; free it with the failover. */
 void fo_bgfence_start(failover_t *f, int node);
 bool fo_bgfence_wait(failover_t *f, int node, exec_answer_fn answer, void *token);
+/* A fence:OLD step of an old primary that answers while its fence in the
+ * background is in flight (the rejoin runs one fence at a time): waits for
+ * that attempt instead; false when there is none. */
+bool fo_bgfence_join(failover_t *f, int node, exec_answer_fn answer, void *token);
 void fo_bgfence_status(failover_t *f, json_t *st);
 void fo_bgfence_free(failover_t *f);
 

@@ -241,13 +241,33 @@ bool fo_bgfence_wait(failover_t *f, int node, exec_answer_fn answer, void *token
         answer(token, 0, b && b->state == BG_FENCED ? "fenced already" : "no fence to wait for");
         return true;
     }
-    if (!b->in_flight || !rejoin_fence_reached(f->rj)) {
+    /* Answering again shows as the attempt's connection going through, or as
+     * a probe of the monitor that succeeded: then an attempt is made at once
+     * if none is in flight (between two), and waited for. */
+    bool up = c->nodes[node].up;
+    if (!b->in_flight && up) {
+        uv_timer_stop(&b->timer);
+        attempt(&b->timer);
+    }
+    if (b->state != BG_RUNNING || !b->in_flight || !(up || rejoin_fence_reached(f->rj))) {
         answer(token, 0, "the old primary still does not answer; its fence goes on in the "
                          "background");
         return true;
     }
     /* It answers again and is being fenced: nothing is made writable before
      * that ended (the step's own bound, step_timeout, holds). */
+    tell_waiter(b, false, "replaced by another wait");
+    b->wait_answer = answer;
+    b->wait_token = token;
+    return true;
+}
+
+bool fo_bgfence_join(failover_t *f, int node, exec_answer_fn answer, void *token)
+{
+    fo_bgfence_t *b = f->bg;
+    cluster_t *c = monitor_cluster(f->m);
+    if (!b || b->state != BG_RUNNING || !b->in_flight || strcmp(b->name, c->nodes[node].name) != 0)
+        return false;
     tell_waiter(b, false, "replaced by another wait");
     b->wait_answer = answer;
     b->wait_token = token;

@@ -205,6 +205,8 @@ static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *
         answer(token, 0, "the old primary does not answer: fenced in the background");
         return true;
     }
+    if (fo_bgfence_join(f, s->node, answer, token))
+        return true;
     fence_wait_t *w = xcalloc(1, sizeof *w);
     cluster_t *c = monitor_cluster(f->m);
     *w = (fence_wait_t){.answer = answer, .token = token, .cluster = xstrdup(f->s.cluster),
