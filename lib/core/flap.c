@@ -54,3 +54,10 @@ void flap_reset(flap_t *f)
     memset(f, 0, sizeof *f);
     f->total = total;
 }
+
+uint64_t flap_dead_not_before(const flap_t *f, uint64_t unreached_since)
+{
+    if (!f->flapping || !unreached_since)
+        return 0;
+    return unreached_since + FLAP_DEAD_HOLD_MS;
+}

@@ -23,6 +23,11 @@
 #define FLAP_WINDOW_MS 300000  /* ... the window (5 min) */
 #define FLAP_QUIET_MS 120000   /* healthy without a new episode this long: cleared (2 min) */
 #define FLAP_MAX FLAP_EPISODES /* starts remembered */
+/* While flapping, the primary is not dead before it has been unreached this
+ * long: a blip of a flapping link delays TCP's retransmissions, and replicas
+ * (which confirm after three silent heartbeat periods) then see silence well
+ * beyond the blip itself; a real failure is detected this much later. */
+#define FLAP_DEAD_HOLD_MS 2500
 
 typedef struct {
     uint64_t starts[FLAP_MAX]; /* starts of the latest episodes, oldest first */
@@ -46,6 +51,10 @@ flap_change_t flap_tick(flap_t *f, bool healthy, uint64_t now);
 /* Whether an event of the verdict going to `dead` (is_dead) or any other
  * verdict is kept quiet now; counts it when it is. */
 bool flap_quiet(flap_t *f, bool is_dead);
+/* The earliest time the primary may be found dead, unreached since
+ * unreached_since (0: it answers): 0 when there is no such bound (not
+ * flapping, or it answers). */
+uint64_t flap_dead_not_before(const flap_t *f, uint64_t unreached_since);
 /* Forget everything (the primary changed). */
 void flap_reset(flap_t *f);
 

@@ -347,10 +347,20 @@ static void evaluate(monitor_t *m, uint64_t now)
                          .replicas = rs,
                          .n_replicas = n,
                          .stalled_until = m->stalled_until ? *m->stalled_until : 0};
+    /* A flapping primary's blips look dead for a moment (flap.h). */
+    uint64_t hold = flap_dead_not_before(&c->flap, unreached_since);
+    if (hold > in.stalled_until)
+        in.stalled_until = hold;
     verdict_t old = c->detect.verdict;
     verdict_t v =
         detect_step(&c->detect, &in, &m->dp, now, c->verdict_reason, sizeof c->verdict_reason);
     free(rs);
+    if (v == VERDICT_SUSPECT && now < hold && !(m->stalled_until && now < *m->stalled_until) &&
+        strstr(c->verdict_reason, "stalled"))
+        snprintf(c->verdict_reason, sizeof c->verdict_reason,
+                 "the replicas confirm the primary is lost, but it is flapping: it is found "
+                 "dead once it has not been reached for %d ms",
+                 FLAP_DEAD_HOLD_MS);
     if (flap_tick(&c->flap, v == VERDICT_HEALTHY, now) == FLAP_CLEARED)
         report_flap(c, p, false, now);
     if (v == old)

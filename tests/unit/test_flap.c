@@ -103,3 +103,16 @@ Test(flap, counts_and_quiet_events)
     cr_assert(!f.flapping && f.episodes == 0 && f.quieted == 0);
     cr_assert_eq(f.total, 4, "the count of every episode seen survives a new primary");
 }
+
+Test(flap, a_flapping_primary_is_dead_only_after_the_hold)
+{
+    flap_t f = {0};
+    cr_assert_eq(flap_dead_not_before(&f, 5000), 0, "not flapping: no hold");
+    flap_episode(&f, 10);
+    flap_episode(&f, 20);
+    flap_episode(&f, 30);
+    cr_assert_eq(flap_dead_not_before(&f, 5000), 5000 + FLAP_DEAD_HOLD_MS);
+    cr_assert_eq(flap_dead_not_before(&f, 0), 0, "it answers: nothing to hold");
+    cr_assert_eq(flap_tick(&f, true, 30 + FLAP_QUIET_MS), FLAP_CLEARED);
+    cr_assert_eq(flap_dead_not_before(&f, 5000), 0, "cleared: no hold");
+}
