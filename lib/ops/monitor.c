@@ -395,8 +395,13 @@ static void reassess(monitor_t *m, uint64_t now)
     judge_errant(c, changed);
     filters_add_issues(c);
     judge_gtid_errors(c);
-    if (changed && c->primary != old_primary)
-        flap_reset(&c->flap); /* another primary: its link is another story */
+    if (changed && c->primary != old_primary) {
+        /* Another primary: its link is another story. The alert about the
+         * old one is closed, not left open. */
+        if (c->flap.flapping && old_primary >= 0)
+            report_flap(c, &c->nodes[old_primary], false, now);
+        flap_reset(&c->flap);
+    }
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, EV_PRIMARY_CHANGED, c->name, c->nodes[c->primary].name,
