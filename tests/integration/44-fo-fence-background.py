@@ -123,7 +123,7 @@ def held(d):
     return "failover_held" in d.events()
 
 
-def hang(flavor, when, tries=3):
+def hang(flavor, when, tries=5):
     for n in range(tries):
         if hang_once(flavor, when):
             return
