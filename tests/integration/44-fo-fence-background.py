@@ -193,6 +193,7 @@ def hang_once(flavor, when):
               f"all after SIGCONT); acked {v['acked']}, lost 0; "
               f"fence:db1 step {fence_step(d).get('ms')} ms; fence_wait:db1 "
               f"{fence_step(d, 'fence_wait:db1')}")
+        check(d.stop() == 0, "failoverd exits 0 (and, in a sanitizer build, reports nothing)")
     return True
 
 
@@ -224,6 +225,7 @@ def crash(flavor):
         print(f"{flavor} crash: failover to {new} done {t_done:.2f} s after the crash; "
               f"fence gave up after {st.get('attempts')} attempts "
               f"({gave.split(' event=', 1)[0][-160:]}); acked {v['acked']}, lost 0")
+        check(d.stop() == 0, "failoverd exits 0 (and, in a sanitizer build, reports nothing)")
 
 
 def main():
