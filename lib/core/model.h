@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "flap.h"
 #include "family.h"
 #include "gtid.h"
 #include "quorum.h"
@@ -236,6 +237,7 @@ typedef struct {
      * several managers watch the cluster; n_votes is 0 for a manager on its
      * own, and status then shows nothing of it. */
     quorum_result_t vantage;
+    flap_t flap;          /* the primary's link keeps dropping for a moment (flap.h) */
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

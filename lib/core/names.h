@@ -87,6 +87,10 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`verdict`, `previous`, `failing_ms`") \
     X(PRIMARY_DEAD, "primary_dead", FO_EVGROUP_MONITOR, "error", "the primary", FO_HOOK_DETECTION, \
       "`verdict`, `previous`, `failing_ms`") \
+    X(PRIMARY_FLAPPING, "primary_flapping", FO_EVGROUP_MONITOR, "warning", "the primary", FO_HOOK_NONE, \
+      "`episodes` (short losses of the primary: its verdict left `healthy`), `window_ms`, `quiet_ms`: that many within the window; from now on its `primary_suspect`, `primary_unreachable` and `primary_healthy` events are counted, not sent (`primary_dead` still is), until it was healthy for `quiet_ms` (docs/monitoring.md, \"Flapping\")") \
+    X(PRIMARY_FLAPPING_CLEARED, "primary_flapping_cleared", FO_EVGROUP_MONITOR, "notice", "the primary", FO_HOOK_NONE, \
+      "`episodes` (short losses since it began flapping), `quieted` (verdict events counted, not sent), `flapping_ms`") \
     X(PRIMARY_CHANGED, "primary_changed", FO_EVGROUP_MONITOR, "notice", "the new primary", FO_HOOK_NONE, \
       "`previous`: the former primary or `null`") \
     X(TOPOLOGY_ISSUE, "topology_issue", FO_EVGROUP_MONITOR, "warning", "", FO_HOOK_NONE, \
@@ -111,6 +115,12 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`old_primary`, `candidate`, `salvaged` (the GTIDs read from the old primary's binlog and applied to the candidate before its promotion: a MySQL GTID set or MariaDB positions, \"\" when it lacked nothing), `salvaged_count`, `bytes` (binlog text read), `elapsed_ms`, `gtid_before`, `gtid_after` (docs/failover.md, \"Salvage\")") \
     X(SALVAGE_FAILED, "salvage_failed", FO_EVGROUP_OPERATION, "warning", "the candidate", FO_HOOK_NONE, \
       "`old_primary`, `candidate`, `error`, `timed_out` (the host did not answer within `salvage_timeout`), `gtid_before`, `gtid_after` (when known), `elapsed_ms`: nothing or not everything was salvaged; the failover goes on by its usual rules") \
+    X(FENCE_BACKGROUND, "fence_background", FO_EVGROUP_OPERATION, "warning", "the old primary", FO_HOOK_NONE, \
+      "`bound_ms` (`fence_timeout`): the old primary did not answer its last probe; its fence (read-only, client sessions cut off) goes on in the background while the failover elects and promotes (docs/failover.md, \"The fence of a silent old primary\")") \
+    X(FENCE_BACKGROUND_DONE, "fence_background_done", FO_EVGROUP_OPERATION, "notice", "the old primary", FO_HOOK_NONE, \
+      "`state` (`fenced`), `attempts`, `elapsed_ms` (from the start of its fence), `message` (what the fence did: sessions cut off, semi-sync released)") \
+    X(FENCE_BACKGROUND_GAVE_UP, "fence_background_gave_up", FO_EVGROUP_OPERATION, "error", "the old primary", FO_HOOK_NONE, \
+      "`state` (`gave_up`), `attempts`, `elapsed_ms`, `message` (the last attempt's error): it could not be fenced within `fence_timeout`; failoverd still fences it when it is seen writable besides the primary (`node_fenced`)") \
     X(FAILOVER_HELD, "failover_held", FO_EVGROUP_OPERATION, "warning", "", FO_HOOK_NONE, \
       "`why` (each replica that can't be seen and may hold more, and what the old primary was last seen with that no replica received), `unseen` (their names), `hold_ms` (`unseen_hold`): reliability holds the promotion; it goes on when they can be seen again and is aborted after `hold_ms`") \
     X(FAILOVER_RETRY, "failover_retry", FO_EVGROUP_OPERATION, "warning", "the lost candidate", FO_HOOK_NONE, \

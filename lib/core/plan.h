@@ -80,7 +80,17 @@ typedef struct {
     /* What the step does in its operation (stepname.h): code decides on it
      * (and on `hook`); `name` is its text for the journal, events, status. */
     step_role_t role;
+    /* STEP_FENCE of an old primary that did not answer its last probe:
+     * STEP_FENCE_BG_START starts its fence in the background (the step ends
+     * at once; the fence goes on trying, bounded, while the failover goes
+     * on); STEP_FENCE_BG_WAIT, just before the promotion, waits for that
+     * fence if the old primary answered meanwhile and is being fenced, and
+     * ends at once while it is still silent. 0: a fence the step waits for. */
+    int background;
 } step_t;
+
+#define STEP_FENCE_BG_START 1
+#define STEP_FENCE_BG_WAIT 2
 
 typedef enum { PLAN_FAILOVER_PREPARE, PLAN_FAILOVER_PROMOTE, PLAN_SWITCHOVER, PLAN_REJOIN } plan_kind_t;
 

@@ -91,6 +91,31 @@ void plan__end_applier_first(const plan_t *p, int node, step_t *s)
     }
 }
 
+/* The fence of an old primary that did not answer its last probe (crashed,
+ * cut off, hung). Waiting for it would only hold the election up: a silent
+ * node can't be fenced by SQL. So its fence starts here and goes on in the
+ * background, retried, for at most fence_timeout, while the failover elects
+ * and promotes. That is safe because nothing it could still do reaches
+ * anyone: the replicas' IO threads are stopped in this same group (it gets no
+ * semi-sync acknowledgement, so no commit it takes is acknowledged while
+ * semi-sync is on), and the promote plan waits for this fence when the node
+ * answered meanwhile and is being fenced (fence_wait, STEP_FENCE_BG_WAIT).
+ * A node that returns only after the promotion is fenced the moment its
+ * pending connection is served, or by the rejoin watch (rejoin.h). */
+static void fence_background_step(const cluster_t *c, plan_t *p, int old_primary,
+                                  const plan_opts_t *o)
+{
+    step_t *s = STEP(p, STEP_FENCE, 1, old_primary, o->step_timeout_ms, STEP_ROLE_FENCE,
+                     plan__nm(c, old_primary));
+    plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
+    s->optional = true;
+    s->background = STEP_FENCE_BG_START; /* bounded by fence_timeout, in the background */
+    plan__describe(s,
+                   "start fencing the old primary %s in the background: it does not answer, "
+                   "and the failover does not wait for it",
+                   plan__nm(c, old_primary));
+}
+
 plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t policy,
                               const plan_opts_t *o)
 {
@@ -118,26 +143,25 @@ plan_t *plan_failover_prepare(const cluster_t *c, int old_primary, policy_t poli
          * client sessions cut off so that no waiting commit is ever
          * acknowledged, then (MySQL) the waits ended (docs/recovery.md, "A
          * hung primary wakes up"). A primary that did not answer its last
-         * probe gets the plain statement, bounded as before. */
+         * probe is fenced in the background (fence_background_step). */
         bool answers = c->nodes[old_primary].up;
+        if (!answers) {
+            fence_background_step(c, p, old_primary, o);
+            goto hook;
+        }
         /* It answers, so it is not held up for nothing; ending MySQL's waits
-         * takes about a second (rejoin_fence.c). */
-        uint64_t bound = answers && o->step_timeout_ms > o->fence_timeout_ms ? o->step_timeout_ms
-                                                                             : o->fence_timeout_ms;
-        step_t *s = STEP(p, answers ? STEP_FENCE : STEP_SQL, 1, old_primary, bound, STEP_ROLE_FENCE,
+         * takes about a second (rejoin_fence.c). Bounded by step_timeout. */
+        step_t *s = STEP(p, STEP_FENCE, 1, old_primary, o->step_timeout_ms, STEP_ROLE_FENCE,
                          plan__nm(c, old_primary));
         plan__set_sql(s,
                       flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
         s->optional = true;
-        if (answers)
-            plan__describe(s,
-                     "make the old primary %s read-only, cutting off its client sessions so "
-                     "that none of their commits is acknowledged",
-                     plan__nm(c, old_primary));
-        else
-            plan__describe(s, "make the old primary %s read-only, if it can be reached at all",
-                     plan__nm(c, old_primary));
+        plan__describe(s,
+                 "make the old primary %s read-only, cutting off its client sessions so "
+                 "that none of their commits is acknowledged",
+                 plan__nm(c, old_primary));
     }
+hook:;
     step_t *h = STEP(p, STEP_HOOK, 1, old_primary, o->hook_timeout_ms, STEP_ROLE_HOOK, "fence");
     h->hook = FO_HOOK_FENCE;
     h->optional = true;
@@ -263,6 +287,25 @@ static int add_salvage(const cluster_t *c, plan_t *p, int g, int cand, int old_p
     return g;
 }
 
+/* When the old primary did not answer as the failover began, its fence runs
+ * in the background (fence_background_step): should it answer now, it is
+ * made read-only before anything else is made writable. Without a fence in
+ * the background (it answered, and was fenced before the election), the
+ * step ends at once. */
+static void fence_wait_step(const cluster_t *c, plan_t *p, int g, int old_primary,
+                            const plan_opts_t *o)
+{
+    step_t *s = STEP(p, STEP_FENCE, g, old_primary, o->step_timeout_ms, STEP_ROLE_FENCE_WAIT,
+                     plan__nm(c, old_primary));
+    plan__set_sql(s, flavor_sql_set_read_only(&p->flavors[old_primary], FLAVOR_SUPER_READ_ONLY));
+    s->optional = true;
+    s->background = STEP_FENCE_BG_WAIT;
+    plan__describe(s,
+                   "if the old primary %s answers again, wait until its fence made it "
+                   "read-only; while it is silent, go on",
+                   plan__nm(c, old_primary));
+}
+
 plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_result_t *e,
                               policy_t policy, const plan_opts_t *o, char *err, size_t errlen)
 {
@@ -302,6 +345,8 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     if (o->salvage && old_primary >= 0)
         g = add_salvage(c, p, g, cand, old_primary, o);
 
+    if (old_primary >= 0 && p->known[old_primary])
+        fence_wait_step(c, p, g++, old_primary, o);
     p->point_of_no_return = p->n;
     /* Reliability: the replicas follow the candidate before it is writable
      * (see describe_repoint). */

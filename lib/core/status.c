@@ -144,5 +144,12 @@ json_t *status_cluster_json(const cluster_t *c, const status_clock_t *clk)
     json_object_set_new(j, "topology", json_string(topology_kind(c)));
     json_object_set_new(j, "dual_partner",
                         partner >= 0 ? jtext(c->nodes[partner].name) : json_null());
+    /* The primary's short losses (flap.h): whether it is flapping now, the
+     * episodes since then, and every episode seen. */
+    json_object_set_new(j, "flapping",
+                        json_pack("{s:b, s:i, s:i, s:o}", "flapping", c->flap.flapping,
+                                  "episodes", (int)(c->flap.flapping ? c->flap.episodes : 0),
+                                  "episodes_total", (int)c->flap.total, "since",
+                                  c->flap.flapping ? stamp(c->flap.since, clk) : json_null()));
     return j;
 }

@@ -43,7 +43,8 @@
     X(ROLLBACK_WRITES, "rollback_writes")                                                          \
     X(ROLLBACK_REPLICA, "rollback_replica")                                                        \
     X(REJOIN, "rejoin")                                                                            \
-    X(RESTART_REPLICA, "restart_replica")
+    X(RESTART_REPLICA, "restart_replica")                                                          \
+    X(FENCE_WAIT, "fence_wait")
 
 typedef enum {
     STEP_ROLE_UNKNOWN = 0, /* a name this version does not know */

@@ -531,10 +531,11 @@ static const setting_t cluster_settings[] = {
     S_INHERIT(C, probe_timeout_ms, uint64_t, "probe_timeout"),
     S_INHERIT(C, down_after_ms, uint64_t, "down_after"),
     S_INHERIT(C, replica_confirm_ms, uint64_t, "replica_confirm"),
-    S_DURATION(C, fence_timeout_ms, "fence_timeout", SEC(1), MS(100), MINUTES(1),
-               "Failover: how long to try to make an old primary that did not answer its last "
-               "probe read-only; a dead primary must not hold the failover up for long. One "
-               "that answers is fenced for up to step_timeout if that is longer."),
+    S_DURATION(C, fence_timeout_ms, "fence_timeout", SEC(10), MS(100), MINUTES(1),
+               "Failover: how long the fence of an old primary that did not answer its last "
+               "probe goes on trying in the background (the failover does not wait for it; "
+               "fence_background_gave_up when it runs out). One that answers is fenced before "
+               "the election, for up to step_timeout."),
     S_DURATION(C, wait_apply_timeout_ms, "wait_apply_timeout", SEC(10), MS(100), HOURS(1),
                "Failover: how long to wait for replicas to apply what they have received."),
     S_DURATION(C, catchup_timeout_ms, "catchup_timeout", SEC(30), MS(100), HOURS(1),

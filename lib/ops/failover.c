@@ -687,6 +687,7 @@ static void really_free(failover_t *f)
     f->open = 4;
     free(f->hold_why);
     json_decref(f->hold_unseen);
+    fo_bgfence_free(f);
     uv_timer_stop(&f->hold_timer);
     uv_close((uv_handle_t *)&f->hold_timer, timer_freed);
     uv_timer_stop(&f->refresh_timer);

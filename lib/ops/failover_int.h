@@ -19,6 +19,12 @@
 #define RESUME_WAIT_MS 10000
 #define HOLD_POLL_MS 100
 
+/* The fence of a silent old primary in the background is tried again this
+ * soon after an attempt failed, until fence_timeout ran out (fobgfence.c). */
+#define BG_FENCE_RETRY_MS 100
+
+typedef struct fo_bgfence fo_bgfence_t;
+
 struct failover {
     uv_loop_t *loop;
     monitor_t *m;
@@ -128,6 +134,8 @@ struct failover {
      * the candidate must hold after it, or NULL; spent once it failed. */
     char *salvage_gate;
     bool salvage_gate_spent;
+    /* The fence of a silent old primary, in the background (fobgfence.c), or NULL. */
+    fo_bgfence_t *bg;
 };
 
 /* fosalvage.c: when reliability would hold, whether the salvage may lift it
@@ -199,5 +207,18 @@ void fo_prepare(failover_t *f);
 bool fo_automatic_blocked(failover_t *f, char *why, size_t len);
 void fo_switchover_start(failover_t *f, const op_request_t *r, policy_t policy,
                          failover_reply_fn reply, void *ctx);
+
+/* The fence of a silent old primary in the background (fobgfence.c): start
+ * it (the fence:OLD step, STEP_FENCE_BG_START); wait for it when the node
+ * answers again (fence_wait:OLD, STEP_FENCE_BG_WAIT; answer is called once,
+ * maybe at once); its state for status; free it with the failover. */
+void fo_bgfence_start(failover_t *f, int node);
+bool fo_bgfence_wait(failover_t *f, int node, exec_answer_fn answer, void *token);
+/* A fence:OLD step of an old primary that answers while its fence in the
+ * background is in flight (the rejoin runs one fence at a time): waits for
+ * that attempt instead; false when there is none. */
+bool fo_bgfence_join(failover_t *f, int node, exec_answer_fn answer, void *token);
+void fo_bgfence_status(failover_t *f, json_t *st);
+void fo_bgfence_free(failover_t *f);
 
 #endif

@@ -179,4 +179,5 @@ void failover_status(failover_t *f, json_t *st)
     json_object_set_new(st, "auto_blocked", fo_blocked(f, why, sizeof why) ? json_string(why) : json_null());
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
     held_status(f, st);
+    fo_bgfence_status(f, st);
 }

@@ -202,6 +202,16 @@ static void fence_answered(void *ud, bool ok, const char *msg)
 static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *ud)
 {
     failover_t *f = ud;
+    if (s->background == STEP_FENCE_BG_WAIT)
+        return fo_bgfence_wait(f, s->node, answer, token);
+    if (s->background == STEP_FENCE_BG_START) {
+        /* A silent old primary: the failover does not wait for its fence. */
+        fo_bgfence_start(f, s->node);
+        answer(token, 0, "the old primary does not answer: fenced in the background");
+        return true;
+    }
+    if (fo_bgfence_join(f, s->node, answer, token))
+        return true;
     fence_wait_t *w = xcalloc(1, sizeof *w);
     cluster_t *c = monitor_cluster(f->m);
     *w = (fence_wait_t){.answer = answer, .token = token, .cluster = xstrdup(f->s.cluster),

@@ -292,6 +292,32 @@ static void quick_replicas(monitor_t *m, bool on)
             probe_set_quick(m->probes[i], (int)i == m->c.primary ? 0 : ms);
 }
 
+/* One alert for a primary whose link keeps dropping for a moment, and one
+ * when it settled (flap.h); the verdict events of its blips in between are
+ * only counted. */
+static void report_flap(const cluster_t *c, const node_t *p, bool started, uint64_t now)
+{
+    const flap_t *f = &c->flap;
+    if (started)
+        event_emit(LOG_LVL_WARN, EV_PRIMARY_FLAPPING, c->name, p->name,
+                   json_pack("{s:I, s:I, s:I}", "episodes", (json_int_t)f->episodes,
+                             "window_ms", (json_int_t)FLAP_WINDOW_MS, "quiet_ms",
+                             (json_int_t)FLAP_QUIET_MS),
+                   "primary %s is flapping: %u short losses within %d s; its suspect and "
+                   "healthy events are counted, not sent, until it was healthy for %d s "
+                   "(a dead verdict is still reported)",
+                   p->name, f->episodes, FLAP_WINDOW_MS / 1000, FLAP_QUIET_MS / 1000);
+    else
+        event_emit(LOG_LVL_NOTICE, EV_PRIMARY_FLAPPING_CLEARED, c->name, p->name,
+                   json_pack("{s:I, s:I, s:I}", "episodes", (json_int_t)f->episodes,
+                             "quieted", (json_int_t)f->quieted, "flapping_ms",
+                             (json_int_t)(now - f->since)),
+                   "primary %s stopped flapping: %u short losses in %llu s, %u events kept "
+                   "quiet",
+                   p->name, f->episodes, (unsigned long long)((now - f->since) / 1000),
+                   f->quieted);
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -321,20 +347,36 @@ static void evaluate(monitor_t *m, uint64_t now)
                          .replicas = rs,
                          .n_replicas = n,
                          .stalled_until = m->stalled_until ? *m->stalled_until : 0};
+    /* A flapping primary's blips look dead for a moment (flap.h). */
+    uint64_t hold = flap_dead_not_before(&c->flap, unreached_since);
+    if (hold > in.stalled_until)
+        in.stalled_until = hold;
     verdict_t old = c->detect.verdict;
     verdict_t v =
         detect_step(&c->detect, &in, &m->dp, now, c->verdict_reason, sizeof c->verdict_reason);
     free(rs);
+    if (v == VERDICT_SUSPECT && now < hold && !(m->stalled_until && now < *m->stalled_until) &&
+        strstr(c->verdict_reason, "stalled"))
+        snprintf(c->verdict_reason, sizeof c->verdict_reason,
+                 "the replicas confirm the primary is lost, but it is flapping: it is found "
+                 "dead once it has not been reached for %d ms",
+                 FLAP_DEAD_HOLD_MS);
+    if (flap_tick(&c->flap, v == VERDICT_HEALTHY, now) == FLAP_CLEARED)
+        report_flap(c, p, false, now);
     if (v == old)
         return;
+    bool started = old == VERDICT_HEALTHY && flap_episode(&c->flap, now) == FLAP_STARTED;
+    if (started)
+        report_flap(c, p, true, now);
     static const char *const names[] = {EV_PRIMARY_HEALTHY, EV_PRIMARY_SUSPECT,
                                         EV_PRIMARY_UNREACHABLE, EV_PRIMARY_DEAD};
     static const log_level_t lvls[] = {LOG_LVL_NOTICE, LOG_LVL_WARN, LOG_LVL_WARN, LOG_LVL_ERROR};
     uint64_t failing = unreached_since && now > unreached_since ? now - unreached_since : 0;
-    event_emit(lvls[v], names[v], c->name, p->name,
-               json_pack("{s:s, s:s, s:I}", "verdict", verdict_str(v), "previous", verdict_str(old),
-                         "failing_ms", (json_int_t)failing),
-               "primary %s is %s: %s", p->name, verdict_str(v), c->verdict_reason);
+    if (!flap_quiet(&c->flap, v == VERDICT_DEAD))
+        event_emit(lvls[v], names[v], c->name, p->name,
+                   json_pack("{s:s, s:s, s:I}", "verdict", verdict_str(v), "previous",
+                             verdict_str(old), "failing_ms", (json_int_t)failing),
+                   "primary %s is %s: %s", p->name, verdict_str(v), c->verdict_reason);
     if (v == VERDICT_SUSPECT)
         monitor_probe_all_now(m);
     quick_replicas(m, v == VERDICT_SUSPECT);
@@ -353,6 +395,13 @@ static void reassess(monitor_t *m, uint64_t now)
     judge_errant(c, changed);
     filters_add_issues(c);
     judge_gtid_errors(c);
+    if (changed && c->primary != old_primary) {
+        /* Another primary: its link is another story. The alert about the
+         * old one is closed, not left open. */
+        if (c->flap.flapping && old_primary >= 0)
+            report_flap(c, &c->nodes[old_primary], false, now);
+        flap_reset(&c->flap);
+    }
     if (changed && c->primary >= 0)
         event_emit(
             LOG_LVL_NOTICE, EV_PRIMARY_CHANGED, c->name, c->nodes[c->primary].name,

@@ -532,3 +532,17 @@ void rejoin__check_start(rejoin_t *r)
                   "reading the node's GTID state, then its new source's");
     rejoin__run_part(r, REJOIN_STEP_NODE, REJOIN_STEP_PRIMARY + 1, captured);
 }
+
+bool rejoin_fence_reached(const rejoin_t *r)
+{
+    if (!r->fence_done_fn || !r->node.conn)
+        return false;
+    dbconn_state_t st = dbconn_state(r->node.conn);
+    return st == DBCONN_IDLE || st == DBCONN_BUSY;
+}
+
+void rejoin_fence_counts(const rejoin_t *r, size_t *cut, bool *released)
+{
+    *cut = r->n_cut;
+    *released = r->released;
+}

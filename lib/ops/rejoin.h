@@ -101,6 +101,13 @@ bool rejoin_relay_look(rejoin_t *r, const cluster_t *c, uint64_t now);
 typedef void (*rejoin_fence_done_fn)(void *ud, bool ok, const char *msg);
 bool rejoin_fence_for_failover(rejoin_t *r, const cluster_t *c, int node, uint64_t now,
                                rejoin_fence_done_fn done, void *ud);
+/* True while a fence started by rejoin_fence_for_failover is in flight and
+ * its node answered (connected): the node runs, and is being fenced. */
+bool rejoin_fence_reached(const rejoin_t *r);
+/* Within the done callback of rejoin_fence_for_failover: how many client
+ * sessions the fence cut off, and whether it switched the semi-sync source
+ * side off. */
+void rejoin_fence_counts(const rejoin_t *r, size_t *cut, bool *released);
 /* Frees r once its action in flight (bounded) has ended, then calls done(ud). */
 void rejoin_free(rejoin_t *r, void (*done)(void *ud), void *ud);
 

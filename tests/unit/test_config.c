@@ -143,7 +143,7 @@ Test(config, minimal_file_gets_every_default)
     cr_expect_eq(c->probe_timeout_ms, 500);
     cr_expect_eq(c->down_after_ms, 500);
     cr_expect_eq(c->replica_confirm_ms, 2000);
-    cr_expect_eq(c->fence_timeout_ms, 1000);
+    cr_expect_eq(c->fence_timeout_ms, 10000);
     cr_expect_eq(c->wait_apply_timeout_ms, 10000);
     cr_expect_eq(c->catchup_timeout_ms, 30000);
     cr_expect_eq(c->verify_timeout_ms, 5000);

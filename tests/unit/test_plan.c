@@ -83,8 +83,10 @@ Test(plan, failover_prepare_stops_io_fences_then_refreshes)
                      "a stopped applier is started, before the IO thread stops: the failover "
                      "waits for what it received, and both threads are never stopped at once");
     cr_assert(find(p, "fence:db1")->optional, "an unreachable old primary must not stop a failover");
-    cr_assert_eq(find(p, "fence:db1")->kind, STEP_SQL,
-                 "an old primary that did not answer gets the plain read-only statement");
+    cr_assert_eq(find(p, "fence:db1")->kind, STEP_FENCE);
+    cr_assert_eq(find(p, "fence:db1")->background, STEP_FENCE_BG_START,
+                 "an old primary that did not answer is fenced in the background: the "
+                 "failover does not wait for it");
     cr_assert(!find(p, "hook:pre_failover")->optional, "a veto stops the failover");
     plan_free(p);
     cluster_free(&c);
@@ -98,6 +100,7 @@ Test(plan, failover_prepare_fences_an_old_primary_that_answers_as_a_returning_on
     const step_t *f = find(p, "fence:db1");
     cr_assert_eq(f->kind, STEP_FENCE,
                  "its commits may wait for acknowledgements: read-only queued, sessions cut off");
+    cr_assert_eq(f->background, 0, "an old primary that answers is fenced before the election");
     cr_assert(f->optional);
     cr_assert(strstr(f->sql, "super_read_only = ON"), "the statement where there is no fence: %s",
               f->sql);
@@ -120,8 +123,8 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
     cr_assert_str_eq(s, "check:db3 / apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
-                        "stop_replica:db3 / capture:db3 / repoint:db2 / promote:db3 / "
-                        "hook:post_promotion / verify:db2 / hook:post_failover");
+                        "stop_replica:db3 / capture:db3 / fence_wait:db1 / repoint:db2 / "
+                        "promote:db3 / hook:post_promotion / verify:db2 / hook:post_failover");
     free(s);
     const step_t *cs = find(p, "catchup_start:db2");
     cr_assert(strstr(cs->sql, "SOURCE_HOST = '10.0.0.2'"), "%s", cs->sql);
@@ -135,7 +138,11 @@ Test(plan, failover_promote_with_catch_up)
     cr_assert(strstr(find(p, "repoint:db2")->sql, "SOURCE_HOST = '10.0.0.3'"));
     cr_assert(find(p, "verify:db2")->reach_captured,
               "a repointed replica must reach what the new primary held, not only run");
-    cr_assert_eq(p->point_of_no_return, 7);
+    cr_assert_eq(p->point_of_no_return, 8);
+    const step_t *fw = find(p, "fence_wait:db1");
+    cr_assert(fw->kind == STEP_FENCE && fw->background == STEP_FENCE_BG_WAIT && fw->optional,
+              "the old primary's fence in the background is waited for if it answers again");
+    cr_assert_lt(fw->group, find(p, "repoint:db2")->group, "before anything becomes writable");
     /* Nothing is changed before the rights the promotion needs were tried. */
     cr_assert_str_eq(p->steps[0].name, "check:db3");
     cr_assert(!p->steps[0].optional);
@@ -165,8 +172,9 @@ Test(plan, availability_waits_only_briefly_for_the_candidate)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_AVAILABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "check:db2 / apply:db2 / stop_replica:db2 / capture:db2 / promote:db2 / "
-                        "hook:post_promotion / repoint:db3 / verify:db3 / hook:post_failover");
+    cr_assert_str_eq(s, "check:db2 / apply:db2 / stop_replica:db2 / capture:db2 / fence_wait:db1 / "
+                        "promote:db2 / hook:post_promotion / repoint:db3 / verify:db3 / "
+                        "hook:post_failover");
     free(s);
     const step_t *w = find(p, "apply:db2");
     cr_assert(w->optional);
