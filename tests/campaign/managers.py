@@ -265,9 +265,15 @@ class HaRun(run_base.Run):
 
     def gather(self, facts):
         self.stop_polling.set()
-        for i, d in enumerate(self.ds):
-            if i in self.paused:
-                d.signal(signal.SIGCONT)
+        for i in sorted(self.paused):
+            self.ds[i].signal(signal.SIGCONT)
+        self.paused.clear()
+        # The followers stop first: a leader stopping first would hand its lease
+        # to one of them, which would then act on the cluster afresh (its
+        # failover_block knows nothing of the old leader's failovers).
+        lead = [i for i in self.live() if (hakit.coord(self.ds[i]) or {}).get("role") == "leader"]
+        for i in sorted(range(len(self.ds)), key=lambda i: i in lead):
+            d = self.ds[i]
             if d.proc is not None and d.proc.poll() is None:
                 d.stop()
             elif d.proc is not None and i not in self.killed and i not in self.died:
