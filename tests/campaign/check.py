@@ -109,7 +109,7 @@ def judge(facts):
             out.append("false: automatic failover %s although no fault took the primary "
                        "from its replicas" % op)
 
-    killed = any(f["kind"] == "daemon_kill" for f in fired)
+    killed = any(f["kind"] in ("daemon_kill", "leader_kill") for f in fired)
     for op, o in sorted(ops.items()):
         if o["end"] is None:
             if not (killed and events.get("failover_interrupted")):

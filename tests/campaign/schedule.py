@@ -39,22 +39,34 @@ KINDS = {
     "reload": 2,          # SIGHUP with the same configuration
 }
 
+# With several managers on etcd (run --managers N, docs/ha.md) these are drawn
+# too; a campaign without managers never draws them, so its seeds stay as they were.
+MANAGER_KINDS = {
+    "leader_kill": 3,       # the leading manager SIGKILLed, started again restart_ms later
+    "manager_pause": 2,     # a manager SIGSTOPped, SIGCONT at until_ms
+    "manager_etcd_cut": 2,  # a manager cut off from etcd (its forwarders stopped) until until_ms
+    "etcd_kill": 2,         # an etcd member SIGKILLed, started again at return_ms
+}
+
 # Faults that take a node away from its replicas; the others never justify a failover.
 PRIMARY_LOSS = ("kill", "crash", "hang", "partition", "oneway", "flap")
 
 
-def generate(seed, flavor=None, policy=None, semisync=None, kinds=None, nodes=None):
+def generate(seed, flavor=None, policy=None, semisync=None, kinds=None, nodes=None,
+             managers=0):
     """The schedule of run `seed`. Anything given overrides the seed's draw
     (the draw is made all the same, so the rest of the schedule is the one the
-    seed alone gives)."""
+    seed alone gives). managers: how many managers run (0: one failoverd
+    alone); with managers the manager faults are drawn as well."""
     r = random.Random(seed)
     drawn_flavor = FLAVORS[r.randrange(len(FLAVORS))]
     drawn_policy = POLICIES[0] if r.random() < 0.65 else POLICIES[1]
     drawn_semi = r.random() < 0.75
     drawn_nodes = 3 if r.random() < 0.8 else 4
     duration = r.randint(10000, 20000)
-    pool = sorted(kinds or KINDS)
-    weights = [KINDS[k] for k in pool]
+    table = dict(KINDS, **MANAGER_KINDS) if managers else KINDS
+    pool = sorted(kinds or table)
+    weights = [table[k] for k in pool]
     faults = []
     for _ in range(r.randint(1, 4)):
         kind = r.choices(pool, weights)[0]
@@ -78,19 +90,36 @@ def generate(seed, flavor=None, policy=None, semisync=None, kinds=None, nodes=No
             f["restart_ms"] = r.randint(50, 3000)
         if kind in ("switchover", "failover_to"):
             f["to"] = "replica" if r.random() < 0.7 else None
+        if kind in MANAGER_KINDS:
+            _manager_fault(r, f, duration)
         faults.append(f)
     faults.sort(key=lambda f: f["at_ms"])
     # MariaDB runs on 10.11 or 11.8, drawn apart so that adding a server
     # version left every other draw of a seed as it was.
     if drawn_flavor == "mariadb" and random.Random(seed * 7919 + 11).random() < 0.4:
         drawn_flavor = "mariadb11"
-    return {"seed": seed,
-            "flavor": flavor or drawn_flavor,
-            "policy": policy or drawn_policy,
-            "semisync": drawn_semi if semisync is None else semisync,
-            "nodes": nodes or drawn_nodes,
-            "duration_ms": duration,
-            "faults": faults}
+    out = {"seed": seed,
+           "flavor": flavor or drawn_flavor,
+           "policy": policy or drawn_policy,
+           "semisync": drawn_semi if semisync is None else semisync,
+           "nodes": nodes or drawn_nodes,
+           "duration_ms": duration,
+           "faults": faults}
+    if managers:
+        out["managers"] = managers
+    return out
+
+
+def _manager_fault(r, f, duration):
+    """The draws of a manager fault: which manager or member (pick), and when
+    it ends. The leader is resolved when the fault fires."""
+    kind = f["kind"]
+    if kind == "leader_kill":
+        f["restart_ms"] = r.randint(500, 6000)
+    elif kind == "etcd_kill":
+        f["return_ms"] = f["at_ms"] + r.randint(1000, 10000)
+    else:
+        f["until_ms"] = min(duration, f["at_ms"] + r.randint(1000, 10000))
 
 
 def story(s):
@@ -101,6 +130,6 @@ def story(s):
         span = " %.1f-%.1fs" % (f["at_ms"] / 1000, f["until_ms"] / 1000) if f.get("until_ms") \
             else " at %.1fs" % (f["at_ms"] / 1000)
         parts.append(t.strip() + span)
-    return "%s/%s/semisync %s/%d nodes: %s" % (s["flavor"], s["policy"],
-                                              "on" if s["semisync"] else "off", s["nodes"],
-                                              "; ".join(parts))
+    return "%s/%s/semisync %s/%d nodes%s: %s" % (
+        s["flavor"], s["policy"], "on" if s["semisync"] else "off", s["nodes"],
+        "/%d managers" % s["managers"] if s.get("managers") else "", "; ".join(parts))

@@ -12,19 +12,13 @@ from fokit import labkit  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 import labetcd  # noqa: E402
+import labmanagers  # noqa: E402
 
-TTL = 3
+TTL = labmanagers.TTL
 
 
 def coordination(etcd, manager, ttl=TTL, endpoints=None):
-    return """coordination = {
-  mode = "etcd";
-  etcd_endpoints = [ %s ];
-  manager_id = "%s";
-  zone = "zone-%s";
-  lease_ttl = %d;
-  etcd_timeout = "1s";
-};""" % (", ".join('"%s"' % e for e in (endpoints or etcd.endpoints())), manager, manager, ttl)
+    return labmanagers.coordination_text(endpoints or etcd.endpoints(), manager, ttl)
 
 
 def managers(lab, etcd, n=3, endpoints=None, **config):

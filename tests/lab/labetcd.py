@@ -7,7 +7,15 @@ stop() ends them by PID first.
 
 The managers are several failoverd processes in the same namespace, each with
 its own control socket and state directory (fokit.Daemon with a coordination
-group); faults on a manager are signals to its PID."""
+group); faults on a manager are signals to its PID.
+
+Each member runs under a user id of its own (MEMBER_UID + i, no account
+needed), so that partition(i) can drop every packet it sends on the
+namespace's loopback (nftables `meta skuid`) as well as every packet sent to
+its ports: the member is cut off from its peers and clients both ways, and
+heal(i) puts it back. Its PID is kept in DIR/eI.pid, so a later process (the
+`lab etcd` command) finds the members again; a PID is signalled only after its
+command line was checked."""
 import json
 import os
 import signal
@@ -17,6 +25,7 @@ import labkit
 
 CLIENT_PORT = 23791  # member i (0-based) listens on CLIENT_PORT + i
 PEER_PORT = 23801
+MEMBER_UID = 23790   # member i runs as uid/gid MEMBER_UID + i
 
 
 class Etcd:
@@ -34,7 +43,9 @@ class Etcd:
         cluster = ",".join("e%d=http://127.0.0.1:%d" % (k, PEER_PORT + k) for k in range(self.n))
         client = "http://127.0.0.1:%d" % (CLIENT_PORT + i)
         peer = "http://127.0.0.1:%d" % (PEER_PORT + i)
-        return ["etcd", "--name", "e%d" % i, "--data-dir", os.path.join(self.dir, "e%d" % i),
+        uid = MEMBER_UID + i
+        return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                "etcd", "--name", "e%d" % i, "--data-dir", os.path.join(self.dir, "e%d" % i),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
@@ -43,13 +54,107 @@ class Etcd:
     def start(self, timeout=60):
         os.makedirs(self.dir, exist_ok=True)
         for i in range(self.n):
-            with open(os.path.join(self.dir, "e%d.log" % i), "ab") as out:
-                p = self.lab.popen(self._argv(i), stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-            self.procs[i] = p
+            self.start_member(i)
         labkit.wait_for(self.healthy, timeout, interval=0.2, what="the etcd cluster to be healthy")
         labkit.log("etcd: %d members up on %s" % (self.n, ", ".join(self.endpoints())))
         return self
+
+    def start_member(self, i):
+        """Starts member i (again, after kill: it rejoins with its data)."""
+        if self.member_alive(i):
+            raise labkit.LabError("etcd member e%d is running already" % i)
+        data = os.path.join(self.dir, "e%d" % i)
+        os.makedirs(data, mode=0o700, exist_ok=True)
+        os.chown(data, MEMBER_UID + i, MEMBER_UID + i)
+        with open(os.path.join(self.dir, "e%d.log" % i), "ab") as out:
+            p = self.lab.popen(self._argv(i), stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[i] = p
+        with open(self._pid_path(i), "w") as f:
+            f.write("%d\n" % p.pid)
+        return p.pid
+
+    @classmethod
+    def attach(cls, lab):
+        """The members a previous process started for lab (from their PID
+        files); raises LabError if none were."""
+        e = cls(lab)
+        found = sorted(int(f[1:-4]) for f in (os.listdir(e.dir) if os.path.isdir(e.dir) else [])
+                       if f.startswith("e") and f.endswith(".pid") and f[1:-4].isdigit())
+        if not found:
+            raise labkit.LabError("lab %s has no etcd (lab etcd up)" % lab.name)
+        e.n = found[-1] + 1
+        return e
+
+    def _pid_path(self, i):
+        return os.path.join(self.dir, "e%d.pid" % i)
+
+    def member_pid(self, i):
+        try:
+            with open(self._pid_path(i)) as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _needle(self, i):
+        return os.path.join(self.dir, "e%d" % i) + " "
+
+    def member_alive(self, i):
+        pid = self.member_pid(i)
+        return labkit.pid_alive(pid) and self._needle(i) in labkit._cmdline(pid) + " "
+
+    def signal_member(self, i, sig):
+        """Sends sig to member i (by PID, checked); False if it is not running."""
+        return labkit._signal_pid(self.member_pid(i), sig, self._needle(i).strip())
+
+    def kill_member(self, i):
+        if not self.signal_member(i, signal.SIGKILL):
+            raise labkit.LabError("etcd member e%d is not running" % i)
+        labkit.wait_for(lambda: not labkit.pid_alive(self.member_pid(i)), 10,
+                        what="etcd member e%d to end" % i)
+
+    def partition(self, i):
+        """Cuts member i off its peers and clients, both ways (see above)."""
+        ports = "{ %d, %d }" % (CLIENT_PORT + i, PEER_PORT + i)
+        rules = ("table inet labetcd_e%d {\n chain out {\n  type filter hook output priority 0;\n"
+                 "  meta skuid %d drop\n  tcp dport %s drop\n }\n}\n"
+                 % (i, MEMBER_UID + i, ports))
+        self.heal(i)
+        self.lab.run_in(["nft", "-f", "-"], input=rules)
+
+    def heal(self, i=None):
+        """Removes the partition of member i (of every member without i)."""
+        for k in range(self.n) if i is None else (i,):
+            self.lab.run_in(["nft", "delete", "table", "inet", "labetcd_e%d" % k], check=False)
+
+    def partitioned(self):
+        r = self.lab.run_in(["nft", "list", "tables"], check=False)
+        return sorted(int(w[len("labetcd_e"):]) for w in r.stdout.split()
+                      if w.startswith("labetcd_e"))
+
+    def member_status(self):
+        """Per member: name, endpoint, pid, process (running, stopped, dead),
+        partitioned, and what `etcdctl endpoint status` says of it."""
+        cut = self.partitioned()
+        out = []
+        for i in range(self.n):
+            pid = self.member_pid(i)
+            alive = self.member_alive(i)
+            proc = "dead" if not alive else ("stopped" if _stopped(pid) else "running")
+            row = {"name": "e%d" % i, "endpoint": self.endpoints()[i], "pid": pid,
+                   "process": proc, "partitioned": i in cut}
+            if proc == "running":
+                r = self.lab.run_in(["etcdctl", "--endpoints", self.endpoints()[i],
+                                     "--command-timeout=2s", "-w", "json", "endpoint", "status"],
+                                    check=False, timeout=10, env={"ETCDCTL_API": "3"})
+                try:
+                    st = json.loads(r.stdout)[0]["Status"]
+                    row["leader"] = st["leader"] == st["header"]["member_id"]
+                    row["raft_term"] = st["raftTerm"]
+                except (ValueError, KeyError, IndexError, TypeError):
+                    row["error"] = (r.stderr.strip().splitlines() or ["no answer"])[-1][:120]
+            out.append(row)
+        return out
 
     def ctl(self, *args, check=True, timeout=15):
         argv = ["etcdctl", "--endpoints", ",".join(self.endpoints()),
@@ -84,6 +189,21 @@ class Etcd:
                 p.kill()
                 p.wait(5)
         self.procs = {}
+        self.stop_attached()
+
+    def stop_attached(self, timeout=15):
+        """Ends the members another process started (by their PID files):
+        SIGCONT and SIGTERM, then SIGKILL what is left after timeout."""
+        for i in range(self.n):
+            self.signal_member(i, signal.SIGCONT)
+            self.signal_member(i, signal.SIGTERM)
+        try:
+            labkit.wait_for(lambda: not any(self.member_alive(i) for i in range(self.n)),
+                            timeout, interval=0.1, what="the etcd members to end")
+        except labkit.WaitTimeout:
+            for i in range(self.n):
+                self.signal_member(i, signal.SIGKILL)
+        self.heal()
 
     def via_proxies(self, base_port):
         """Endpoints that reach the members through TCP forwarders of their
@@ -108,7 +228,9 @@ class Proxies:
     answered - to the manager, etcd is behind a black hole; heal() continues
     them."""
 
-    def __init__(self, etcd, base_port):
+    def __init__(self, etcd, base_port, pid_file=None):
+        """pid_file: where to note the forwarders' PIDs, for a later process
+        (attach)."""
         self.etcd = etcd
         self.ports = [base_port + i for i in range(etcd.n)]
         self.procs = []
@@ -118,6 +240,31 @@ class Proxies:
             self.procs.append(etcd.lab.popen(argv, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.DEVNULL,
                                              stderr=subprocess.DEVNULL, start_new_session=True))
+        if pid_file:
+            with open(pid_file, "w") as f:
+                f.write(json.dumps({"base_port": base_port,
+                                    "pids": [p.pid for p in self.procs]}) + "\n")
+
+    @staticmethod
+    def signal_attached(pid_file, sig):
+        """Sends sig to the process groups of the forwarders noted in
+        pid_file by another process (each PID checked first); returns how
+        many were signalled."""
+        try:
+            with open(pid_file) as f:
+                noted = json.load(f)
+        except (OSError, ValueError):
+            return 0
+        sent = 0
+        for i, pid in enumerate(noted["pids"]):
+            if labkit.pid_alive(pid) and \
+                    "TCP-LISTEN:%d," % (noted["base_port"] + i) in labkit._cmdline(pid):
+                try:
+                    os.killpg(pid, sig)
+                    sent += 1
+                except ProcessLookupError:
+                    pass
+        return sent
 
     def endpoints(self):
         return ["http://127.0.0.1:%d" % p for p in self.ports]
@@ -143,3 +290,12 @@ class Proxies:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(5)
         self.procs = []
+
+
+def _stopped(pid):
+    """True if the process is stopped (SIGSTOP)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    except (OSError, IndexError):
+        return False

@@ -79,7 +79,8 @@ HOST_PACKAGES = ["mariadb-server", "mariadb-client", "iproute2", "nftables",
                  "iputils-arping", "debootstrap", "util-linux", "openssl", "tcpdump", "haproxy",
                  "systemd-container",  # systemd-nspawn: 84-systemd-real boots a real systemd
                  "etcd-server", "etcd-client",  # the managers' coordination (labetcd.py)
-                 "openssh-server", "openssh-client"]  # labssh.py: a real sshd per node
+                 "openssh-server", "openssh-client",  # labssh.py: a real sshd per node
+                 "socat"]  # a manager's own way to etcd, to cut it off (labetcd.Proxies)
 CHROOT_PACKAGES = ["mysql-server-core", "mysql-client-core"]
 # Flavors whose server runs in a Debian sid chroot: where, what to install in
 # it, the server binary inside it, and what to call it in messages.
