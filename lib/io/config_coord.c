@@ -107,7 +107,8 @@ static bool check_verdict_quorum(const char *s, buf_t *why)
     quorum_rule_t r;
     char err[160];
     if (!quorum_rule_parse(s, &r, err, sizeof err)) {
-        buf_puts(why, err);
+        buf_printf(why, "is neither \"majority\" nor a number of managers from 1 to %d",
+                   QUORUM_MAX_MANAGERS);
         return false;
     }
     return true;
@@ -132,7 +133,9 @@ static void check_managers(load_t *L, fo_coord_cfg_t *c)
         self = self || strcmp(c->managers.items[i], c->manager_id) == 0;
         for (size_t k = 0; k < i; k++)
             if (strcmp(c->managers.items[k], c->managers.items[i]) == 0) {
-                coord_error(L, "managers", "a manager is listed twice");
+                char msg[128];
+                snprintf(msg, sizeof msg, "manager %.64s is listed twice", c->managers.items[i]);
+                coord_error(L, "managers", msg);
                 return;
             }
     }
