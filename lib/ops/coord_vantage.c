@@ -55,6 +55,7 @@ struct vcluster {
     char *pending;       /* a newer record to put once the one in flight is answered */
     bool put_failed;     /* logged */
     bool eval_failed;    /* logged */
+    uint64_t up_since[OBSREC_MAX_NODES]; /* loop ms each node was first seen up in a row; 0 down */
 };
 
 bool coord_vantage_on(const coord_t *c)
@@ -228,12 +229,12 @@ static obs_err_t err_class(const node_t *n)
     return OBS_ERR_OTHER;
 }
 
-static void node_view(obsrec_node_t *o, const node_t *n, uint64_t now)
+static void node_view(obsrec_node_t *o, const node_t *n, uint64_t up_since, uint64_t now)
 {
-    uint64_t since = node_unreached_since(n);
+    uint64_t since = n->up ? up_since : node_unreached_since(n);
     o->name = n->name;
     o->reachable = n->up;
-    o->since_ms = !n->up && since && now > since ? now - since : 0;
+    o->since_ms = since && now > since ? now - since : 0;
     o->error = n->up ? OBS_ERR_NONE : err_class(n);
     o->io = IO_UNKNOWN;
     o->sql = -1;
@@ -310,10 +311,14 @@ static void publish(vcluster_t *v, const cluster_t *cl, uint64_t now)
     size_t n = 0;
     for (size_t i = 0; i < cl->n_nodes && n < OBSREC_MAX_NODES; i++) {
         const node_t *nd = &cl->nodes[i];
+        if (!nd->up)
+            v->up_since[i] = 0;
+        else if (!v->up_since[i])
+            v->up_since[i] = now;
         if (!nd->probed)
             continue; /* says nothing of a node it has not probed */
         memset(&nodes[n], 0, sizeof nodes[n]);
-        node_view(&nodes[n], nd, now);
+        node_view(&nodes[n], nd, v->up_since[i], now);
         const observation_t *l = &nd->last_ok;
         if (nd->up && l->ok && l->replica && l->source_host) {
             snprintf(sources[n], sizeof sources[n], "%.255s:%u", l->source_host, l->source_port);

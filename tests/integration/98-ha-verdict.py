@@ -18,7 +18,9 @@ each publishing its observation record under <prefix>main/obs/<id>.
     few managers have a fresh view"). One follower started again makes the
     quorum: the leader fails over, one node is writable, nothing acknowledged
     is lost.
-(b) In a fresh lab, one follower killed, then the primary killed: two fresh
+(b) In a fresh lab, every manager's record is in etcd under
+    /failoverd/v1/main/obs/<id>; one follower is killed (its record goes with
+    its lease), then the primary is killed: two fresh
     records of three say unreachable, and the leader fails over as usual:
     one failover, one writable node, nothing acknowledged lost.
 
@@ -118,11 +120,21 @@ def quorum_missing(lab, ds, say):
     say("m2 back: failed over to %s; %d acked, none lost" % (new, v["acked"]))
 
 
-def one_manager_down(lab, ds, say):
+def one_manager_down(lab, ds, etcd, say):
     leader = hakit.wait_one_leader(ds)
     lid = hakit.manager_id(leader)
+    for d in ds:
+        rec = etcd.get_json("/failoverd/v1/main/obs/" + hakit.manager_id(d))
+        check(rec and rec["v"] == 1 and rec["manager"] == hakit.manager_id(d) and
+              rec["cluster"] == "main" and rec["primary"] == "db1" and
+              {n["name"]: n["reachable"] for n in rec["nodes"]} ==
+              {"db1": True, "db2": True, "db3": True},
+              "%s publishes its observation record: %s" % (hakit.manager_id(d), rec))
     down = next(d for d in ds if d is not leader)
+    did = hakit.manager_id(down)
     down.kill()
+    wait_for(lambda: etcd.get("/failoverd/v1/main/obs/" + did) is None, hakit.TTL + 10,
+             what="the killed manager's record to go with its lease")
     lab.writer_start(through="vip")
     lab.wait_acks(100)
     lab.kill("db1")
@@ -177,7 +189,7 @@ def manager_down(flavor, say):
                 hakit.start_all(ds)
                 hakit.wait_primary_seen(ds)
                 wait_all_reachable(ds)
-                one_manager_down(lab, ds, say)
+                one_manager_down(lab, ds, etcd, say)
                 hakit.stop_all(ds)
             finally:
                 for d in ds:
