@@ -212,6 +212,11 @@ typedef struct {
     int lease_ttl; /* seconds */
     char *etcd_ca, *etcd_cert, *etcd_key; /* "" = unset */
     uint64_t etcd_timeout_ms;
+    /* The managers whose observations make the verdict on a primary (their
+     * manager_id, this one included); none: each manager judges alone. */
+    fo_strlist_t managers;
+    char *verdict_quorum;         /* "majority" or a number */
+    unsigned verdict_quorum_k;    /* parsed: 0 majority, else the number */
 } fo_coord_cfg_t;
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_int.h"
+#include "quorum.h"
 
 static const char *const coord_mode_names[] = {"standalone", "etcd", NULL};
 _Static_assert(sizeof(fo_coord_mode_t) == sizeof(int), "enum size");
@@ -66,6 +67,8 @@ static void coord_error(load_t *L, const char *setting, const char *msg)
     cfg_err_at(L, m ? m : at, path, "%s", msg);
 }
 
+static void check_managers(load_t *L, fo_coord_cfg_t *c);
+
 static void check_coord(load_t *L, void *obj, const char *path)
 {
     (void)path;
@@ -95,6 +98,55 @@ static void check_coord(load_t *L, void *obj, const char *path)
             break;
         }
     }
+    check_managers(L, c);
+}
+
+/* "majority" or a number of managers (quorum.h). */
+static bool check_verdict_quorum(const char *s, buf_t *why)
+{
+    quorum_rule_t r;
+    char err[160];
+    if (!quorum_rule_parse(s, &r, err, sizeof err)) {
+        buf_printf(why, "is neither \"majority\" nor a number of managers from 1 to %d",
+                   QUORUM_MAX_MANAGERS);
+        return false;
+    }
+    return true;
+}
+
+/* The manager set of the multi-vantage verdict: this manager among them, each
+ * once, and a quorum they can reach. */
+static void check_managers(load_t *L, fo_coord_cfg_t *c)
+{
+    quorum_rule_t r = {0};
+    char err[160];
+    if (quorum_rule_parse(c->verdict_quorum, &r, err, sizeof err))
+        c->verdict_quorum_k = r.k;
+    if (c->managers.n == 0)
+        return;
+    if (c->managers.n > QUORUM_MAX_MANAGERS) {
+        coord_error(L, "managers", "more than 16 managers listed");
+        return;
+    }
+    bool self = false;
+    for (size_t i = 0; i < c->managers.n; i++) {
+        self = self || strcmp(c->managers.items[i], c->manager_id) == 0;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(c->managers.items[k], c->managers.items[i]) == 0) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "manager %.64s is listed twice", c->managers.items[i]);
+                coord_error(L, "managers", msg);
+                return;
+            }
+    }
+    if (!self) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "this manager (%.64s) is not among the managers listed",
+                 c->manager_id);
+        coord_error(L, "managers", msg);
+    }
+    if (!quorum_rule_check(r, c->managers.n, err, sizeof err))
+        coord_error(L, "verdict_quorum", err);
 }
 
 #define FLD(st, f, T) (offsetof(st, f) + 0 * sizeof(&((st *)0)->f - (T *)0))
@@ -180,6 +232,28 @@ static const setting_t coord_settings[] = {
      .max = 60000,
      .doc = "Bound on one etcd request (a watch excepted); one that takes longer failed, and "
             "the next endpoint is tried."},
+    {.name = "managers",
+     .kind = K_STRINGS,
+     .off = FLD(K, managers, fo_strlist_t),
+     .min = 1,
+     .max = 64,
+     .check = check_manager_id,
+     .def_doc = "none: each manager judges from its own probes",
+     .doc = "The manager_id of every manager watching these clusters, this one included (at "
+            "most 16). When set, each manager publishes what it sees of every node under the "
+            "key CLUSTER/obs/MANAGER_ID below key_prefix and reads the others' records, and the "
+            "primary is dead only when verdict_quorum of them can't reach it and the "
+            "replicas confirm (docs/ha.md). Give every manager the same list."},
+    {.name = "verdict_quorum",
+     .kind = K_STRING,
+     .off = FLD(K, verdict_quorum, char *),
+     .def_s = "majority",
+     .min = 1,
+     .max = 16,
+     .check = check_verdict_quorum,
+     .doc = "How many of the managers listed must fail to reach the primary, with a fresh "
+            "record, before it is declared dead: majority (more than half of them) or a "
+            "number from 1 to their count. 1 lets each manager's own view decide."},
 };
 #undef K
 

@@ -315,8 +315,7 @@ static void no_cb(void *ud, const etcd_reply_t *r)
     (void)ud, (void)r;
 }
 
-etcd_watch_t *etcd_watch(etcd_t *e, const char *key, int64_t start_revision, etcd_watch_cb cb,
-                         void *ud)
+static etcd_watch_t *watch_body(etcd_t *e, char *body, etcd_watch_cb cb, void *ud)
 {
     struct etcd_watch *w = xcalloc(1, sizeof *w);
     w->cb = cb;
@@ -324,12 +323,30 @@ etcd_watch_t *etcd_watch(etcd_t *e, const char *key, int64_t start_revision, etc
     req_t *r = xcalloc(1, sizeof *r);
     r->e = e;
     r->path = "/v3/watch";
-    r->body = etcd_body_watch(key, start_revision);
+    r->body = body;
     r->cb = no_cb;
     r->watch = w;
     w->req = r;
     start(r);
     return w;
+}
+
+etcd_watch_t *etcd_watch(etcd_t *e, const char *key, int64_t start_revision, etcd_watch_cb cb,
+                         void *ud)
+{
+    return watch_body(e, etcd_body_watch(key, start_revision), cb, ud);
+}
+
+/* Every key under prefix: a range, and a watch (etcd.h). */
+void etcd_range_prefix(etcd_t *e, const char *prefix, etcd_cb cb, void *ud)
+{
+    request(e, "/v3/kv/range", etcd_body_range_prefix(prefix), ETCD_R_RANGE, cb, ud);
+}
+
+etcd_watch_t *etcd_watch_prefix(etcd_t *e, const char *prefix, int64_t start_revision,
+                                etcd_watch_cb cb, void *ud)
+{
+    return watch_body(e, etcd_body_watch_prefix(prefix, start_revision), cb, ud);
 }
 
 void etcd_watch_cancel(etcd_watch_t *w)

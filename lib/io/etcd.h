@@ -117,6 +117,12 @@ etcd_watch_t *etcd_watch(etcd_t *e, const char *key, int64_t start_revision, etc
                          void *ud);
 void etcd_watch_cancel(etcd_watch_t *w);
 
+/* Every key that starts with prefix: read them all (kvs), or watch them all
+ * (each event names its key).  Otherwise as etcd_range and etcd_watch. */
+void etcd_range_prefix(etcd_t *e, const char *prefix, etcd_cb cb, void *ud);
+etcd_watch_t *etcd_watch_prefix(etcd_t *e, const char *prefix, int64_t start_revision,
+                                etcd_watch_cb cb, void *ud);
+
 /* ---- the JSON side (etcd_json.c), for the client and the tests --------------- */
 
 /* The request body of each operation (a JSON text to free()). */
@@ -127,6 +133,8 @@ char *etcd_body_lease(const char *field, int64_t v); /* {"TTL":v} or {"ID":v} */
 char *etcd_body_txn(const etcd_cmp_t *cmp, size_t n_cmp, const etcd_op_t *ops, size_t n_ops,
                     const char *failure_range);
 char *etcd_body_watch(const char *key, int64_t start_revision);
+char *etcd_body_range_prefix(const char *prefix);
+char *etcd_body_watch_prefix(const char *prefix, int64_t start_revision);
 /* Parses a unary reply into r (cleared first; free with etcd_reply_free). */
 bool etcd_parse_reply(etcd_rkind_t kind, const char *text, size_t len, etcd_reply_t *r);
 void etcd_reply_free(etcd_reply_t *r);

@@ -154,6 +154,53 @@ char *etcd_body_watch(const char *key, int64_t start_revision)
     return dump(o);
 }
 
+/* The end of the range of every key that starts with prefix: the prefix with
+ * its last byte that is not 0xff plus one (etcd's rule; "\0" when there is
+ * none: every key from the prefix on). */
+static char *prefix_end(const char *prefix)
+{
+    char *end = xstrdup(prefix);
+    for (size_t n = strlen(end); n > 0; n--) {
+        if ((unsigned char)end[n - 1] < 0xff) {
+            end[n - 1]++;
+            end[n] = '\0';
+            return end;
+        }
+    }
+    free(end);
+    return NULL;
+}
+
+static void add_range_end(json_t *o, const char *prefix)
+{
+    char *end = prefix_end(prefix);
+    if (end)
+        add_str(o, "range_end", end);
+    else
+        json_object_set_new(o, "range_end", json_string("AA=="));
+    free(end);
+}
+
+char *etcd_body_range_prefix(const char *prefix)
+{
+    json_t *o = json_object();
+    add_str(o, "key", prefix);
+    add_range_end(o, prefix);
+    return dump(o);
+}
+
+char *etcd_body_watch_prefix(const char *prefix, int64_t start_revision)
+{
+    json_t *o = json_object(), *c = json_object();
+    add_str(c, "key", prefix);
+    add_range_end(c, prefix);
+    if (start_revision > 0)
+        add_int(c, "start_revision", start_revision);
+    json_object_set_new(c, "progress_notify", json_true());
+    json_object_set_new(o, "create_request", c);
+    return dump(o);
+}
+
 /* ---- replies ------------------------------------------------------------------ */
 
 typedef struct {

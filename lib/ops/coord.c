@@ -301,6 +301,11 @@ coord_t *coord_create(uv_loop_t *loop, const fo_coord_cfg_t *cfg, const char *co
     c->leader_host = xstrdup("");
     c->published = json_object();
     c->role = COORD_STARTING;
+    c->n_managers = cfg->managers.n;
+    c->managers = xcalloc(c->n_managers + 1, sizeof *c->managers);
+    for (size_t i = 0; i < c->n_managers; i++)
+        c->managers[i] = xstrdup(cfg->managers.items[i]);
+    c->rule.k = cfg->verdict_quorum_k;
     uv_timer_init(loop, &c->tick);
     c->tick.data = c;
     uv_timer_start(&c->tick, on_tick, 0, c->interval);
@@ -338,6 +343,7 @@ void coord_close(coord_t *c)
     coord__fail_guards(c, "the daemon is stopping");
     etcd_watch_cancel(c->watch);
     c->watch = NULL;
+    coord__vantage_close(c);
     uv_close((uv_handle_t *)&c->tick, on_tick_closed);
     if (c->lease) {
         c->revoking = true;
@@ -363,6 +369,7 @@ void coord_free(coord_t *c)
     free(c->leader_id);
     free(c->leader_host);
     json_decref(c->published);
+    coord__vantage_free(c);
     free(c);
 }
 

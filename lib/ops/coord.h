@@ -30,6 +30,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "model.h"
 
 typedef enum { COORD_STARTING, COORD_FOLLOWER, COORD_LEADER, COORD_NO_QUORUM } coord_role_t;
 const char *coord_role_str(coord_role_t r);
@@ -63,5 +64,13 @@ void coord_step_guard(coord_t *c, const char *cluster, json_t *record, bool muta
 /* Publishes <prefix><cluster>/primary = {host, port, term} by a guarded txn
  * when it differs from what was last published (leader only). */
 void coord_publish_primary(coord_t *c, const char *cluster, const char *host, int port);
+
+/* The managers' verdict on a primary (coord_vantage.c, docs/ha.md): true
+ * when a `managers` list is configured.  coord_vantage is the monitor's
+ * vantage function (monitor_set_vantage, ud = the coord_t): it publishes this
+ * manager's record for the cluster when due, fills cl->vantage from the
+ * records received and returns the managers' verdict. */
+bool coord_vantage_on(const coord_t *c);
+quorum_verdict_t coord_vantage(void *ud, cluster_t *cl, const detect_params_t *dp, uint64_t now);
 
 #endif

@@ -6,7 +6,10 @@
 #include "coord.h"
 #include "etcd.h"
 
+#include "quorum.h"
+
 typedef struct guard_req guard_req_t;
+typedef struct vcluster vcluster_t;
 
 struct coord {
     uv_loop_t *loop;
@@ -36,6 +39,13 @@ struct coord {
     char why[384];
     guard_req_t *guards; /* in flight */
     json_t *published;   /* cluster -> "host:port" last published */
+    /* The managers' verdict (coord_vantage.c): the configured manager set,
+     * empty when each manager judges alone; the quorum; per cluster, the
+     * records read and this manager's publishing. */
+    char **managers;
+    size_t n_managers;
+    quorum_rule_t rule;
+    vcluster_t *vclusters;
 };
 
 uint64_t coord__now(void); /* monotonic ms, not the loop's cached time */
@@ -48,5 +58,8 @@ void coord__campaign(coord_t *c);
 void coord__renewed(coord_t *c, uint64_t sent, int64_t ttl);
 /* coord_guard.c: fail every guard still waiting (closing). */
 void coord__fail_guards(coord_t *c, const char *why);
+/* coord_vantage.c: end the watches (closing); free what remains. */
+void coord__vantage_close(coord_t *c);
+void coord__vantage_free(coord_t *c);
 
 #endif

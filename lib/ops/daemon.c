@@ -141,6 +141,8 @@ cluster_rt_t *daemon_start_cluster(daemon_t *d, const fo_cluster_cfg_t *cc, hook
     cluster_rt_t *rt = xcalloc(1, sizeof *rt);
     rt->hooks = hooks;
     rt->m = monitor_for(d, cc);
+    if (coord_vantage_on(d->coord)) /* the managers' verdict joins the detector's */
+        monitor_set_vantage(rt->m, coord_vantage, d->coord);
     failover_settings_t fs;
     daemon_failover_settings(d, cc, &fs);
     rt->fo = failover_create(&d->loop, rt->m, d->journal, &fs, &rt->hooks);

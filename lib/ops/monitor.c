@@ -43,6 +43,13 @@ struct monitor {
     char **reported;
     size_t n_reported;
     router_t *router; /* read/write routing (router.h) */
+    /* The managers' verdict (monitor_set_vantage); fn NULL: this manager
+     * judges alone. partitioned: the current episode of "cut off from the
+     * primary while the others reach it" was reported. */
+    monitor_vantage_fn vantage_fn;
+    void *vantage_ud;
+    quorum_verdict_t vantage_q;
+    bool partitioned;
 };
 
 static void on_observation(probe_t *p, observation_t *obs, void *ud);
@@ -318,6 +325,59 @@ static void report_flap(const cluster_t *c, const node_t *p, bool started, uint6
                    f->quieted);
 }
 
+void monitor_set_vantage(monitor_t *m, monitor_vantage_fn fn, void *ud)
+{
+    m->vantage_fn = fn;
+    m->vantage_ud = ud;
+}
+
+/* Once per episode: this manager can't reach the primary, most others can. */
+static void report_partitioned(monitor_t *m, quorum_verdict_t q)
+{
+    cluster_t *c = &m->c;
+    bool now = q == QUORUM_PARTITIONED;
+    if (now && !m->partitioned && c->primary >= 0) {
+        const quorum_result_t *r = &c->vantage;
+        char seen[256] = "", self[OBSREC_ID_MAX + 1] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < r->n_votes; i++) {
+            if (r->votes[i].self)
+                snprintf(self, sizeof self, "%s", r->votes[i].manager);
+            else if (r->votes[i].vote == VOTE_REACHABLE && used < sizeof seen)
+                used += (size_t)snprintf(seen + used, sizeof seen - used, "%s%s",
+                                         used ? ", " : "", r->votes[i].manager);
+        }
+        const char *p = c->nodes[c->primary].name;
+        event_emit(LOG_LVL_WARN, EV_PRIMARY_PARTITIONED, c->name, p,
+                   json_pack("{s:s, s:s, s:I, s:I}", "manager", self, "seen_by", seen, "quorum",
+                             (json_int_t)r->needed, "managers", (json_int_t)r->n_managers),
+                   "manager %s can't reach the primary %s, but %s still reach%s it: this manager "
+                   "is cut off, not the primary; no failover",
+                   self, p, seen, strchr(seen, ',') ? "" : "es");
+    }
+    m->partitioned = now;
+}
+
+/* The detector's verdict v combined with the managers' (detect_combine);
+ * before: the detector's state ahead of this evaluation, so a verdict held
+ * back keeps the time it began. */
+static verdict_t combine_vantage(monitor_t *m, verdict_t v, const detect_state_t *before,
+                                 uint64_t now)
+{
+    cluster_t *c = &m->c;
+    if (!m->vantage_fn)
+        return v;
+    report_partitioned(m, m->vantage_q);
+    char why[256];
+    verdict_t f = detect_combine(v, m->vantage_q, why, sizeof why);
+    if (f == v)
+        return v;
+    c->detect.verdict = f;
+    c->detect.since = before->verdict == f ? before->since : now;
+    snprintf(c->verdict_reason, sizeof c->verdict_reason, "%s", why);
+    return f;
+}
+
 static void evaluate(monitor_t *m, uint64_t now)
 {
     cluster_t *c = &m->c;
@@ -352,9 +412,11 @@ static void evaluate(monitor_t *m, uint64_t now)
     if (hold > in.stalled_until)
         in.stalled_until = hold;
     verdict_t old = c->detect.verdict;
+    detect_state_t before = c->detect;
     verdict_t v =
         detect_step(&c->detect, &in, &m->dp, now, c->verdict_reason, sizeof c->verdict_reason);
     free(rs);
+    v = combine_vantage(m, v, &before, now);
     if (v == VERDICT_SUSPECT && now < hold && !(m->stalled_until && now < *m->stalled_until) &&
         strstr(c->verdict_reason, "stalled"))
         snprintf(c->verdict_reason, sizeof c->verdict_reason,
@@ -410,6 +472,8 @@ static void reassess(monitor_t *m, uint64_t now)
     unsigned durability = durability_update(c, now, wall_now_ms(), m->dp.replica_confirm);
     report_new_issues(m);
     report_durability(m, durability);
+    if (m->vantage_fn)
+        m->vantage_q = m->vantage_fn(m->vantage_ud, c, &m->dp, now);
     evaluate(m, now);
     if (monitor_first_round_done(m))
         router_update(m->router, c, now);

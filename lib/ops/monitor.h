@@ -78,4 +78,14 @@ void monitor_set_routing(monitor_t *m, const route_settings_t *rs, const char *t
 /* The latest view, or NULL before the first; *rs (may be NULL) gets the settings. */
 const route_t *monitor_route(const monitor_t *m, route_settings_t *rs);
 
+/* When several managers watch the cluster (coordination with a `managers`
+ * list, docs/ha.md): fn fills c->vantage with the managers' views of the
+ * primary at time now (loop ms) and returns their verdict; it runs at every
+ * reassessment (so it can also publish this manager's view), and the
+ * detector's verdict is combined with it (detect_combine): the primary is
+ * dead only when both say so. */
+typedef quorum_verdict_t (*monitor_vantage_fn)(void *ud, cluster_t *c, const detect_params_t *dp,
+                                               uint64_t now);
+void monitor_set_vantage(monitor_t *m, monitor_vantage_fn fn, void *ud);
+
 #endif

@@ -90,4 +90,105 @@ def stop_all(ds):
             fokit.check(d.stop() == 0, "manager %s stops cleanly" % manager_id(d))
 
 
+def coordination_verdict(etcd, manager, ids, quorum="majority", ttl=TTL):
+    """coordination() with the managers' verdict on: the manager set ids and
+    the quorum (docs/ha.md, "The verdict from several vantage points")."""
+    return coordination(etcd, manager, ttl).replace(
+        "\n};", '\n  managers = [ %s ];\n  verdict_quorum = "%s";\n};'
+        % (", ".join('"%s"' % i for i in ids), quorum))
+
+
+def verdict_managers(lab, etcd, n=3, quorum="majority", **config):
+    """n Daemons m1..mn (not started) that publish and count each other's
+    observation records."""
+    ids = ["m%d" % (i + 1) for i in range(n)]
+    return [fokit.Daemon(lab, top_extra=coordination_verdict(etcd, ids[i], ids, quorum),
+                         **config) for i in range(n)]
+
+
+def vantage(d, cluster="main"):
+    """The cluster's `vantage` object in d's status, or None."""
+    try:
+        return d.cluster(cluster).get("vantage")
+    except Exception:  # noqa: BLE001 - a stopped or dead manager answers nothing
+        return None
+
+
+def votes(d, cluster="main"):
+    """manager id -> its vote, as d's status shows them."""
+    v = vantage(d, cluster) or {}
+    return {m["id"]: m["vote"] for m in v.get("managers", [])}
+
+
+class NodeCut:
+    """Cuts one manager off one database node while every other manager still
+    reaches it. The managers share the lab's client namespace, so the manager
+    to cut is started in a cgroup (v2) of its own and an nftables rule in the
+    client namespace drops that cgroup's packets to the node. start() puts
+    the manager there; cut(node) and heal() add and remove the rule; close()
+    heals and removes the cgroup (after the manager has exited)."""
+    ROOT = "/sys/fs/cgroup/unified"
+
+    def __init__(self, lab, name):
+        self.lab = lab
+        self.name = name
+        self.path = os.path.join(self.ROOT, name)
+        os.makedirs(self.path, exist_ok=True)
+        self.table = name.replace("-", "_")
+        self.active = False
+
+    def _move(self, cgroup_dir):
+        with open(os.path.join(cgroup_dir, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def start(self, d, **kw):
+        """Starts d from inside the cgroup: this process joins it for the
+        fork, then goes back to the root."""
+        self._move(self.path)
+        try:
+            d.start(wait_ready=False)
+        finally:
+            self._move(self.ROOT)
+        labkit.wait_for(d.first_round_done, kw.get("timeout", 30),
+                        what="failoverd answers status after its first probe round")
+        return d
+
+    def _nft(self, script):
+        # nsenter, not ip netns exec: nft finds the cgroup under this /sys.
+        ns = "/run/netns/%s" % self.lab.client_ns
+        labkit.run(["nsenter", "--net=" + ns, "nft", "-f", "-"], input=script)
+
+    def cut(self, node):
+        n = self.lab.node(node)
+        self._nft("""table inet %s {
+  chain out {
+    type filter hook output priority 0;
+    ip daddr %s tcp dport %d socket cgroupv2 level 1 "unified/%s" drop
+  }
+}
+""" % (self.table, n.address, n.port, self.name))
+        self.active = True
+
+    def heal(self):
+        if self.active:
+            self._nft("delete table inet %s\n" % self.table)
+            self.active = False
+
+    def close(self):
+        try:
+            self.heal()
+        finally:
+            labkit.wait_for(lambda: self._rmdir(), 15, interval=0.2,
+                            what="the cgroup %s to empty" % self.name)
+
+    def _rmdir(self):
+        try:
+            os.rmdir(self.path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+
+
 Etcd = labetcd.Etcd

@@ -637,6 +637,25 @@ static const err_case_t error_cases[] = {
      "t.conf:2: duplicate setting name\n"},
     {"empty file", "", "t.conf: clusters: required setting is missing\n"},
 
+    /* The managers' verdict (coordination) */
+    {"this manager not among the managers",
+     "coordination = { mode = \"etcd\"; etcd_endpoints = [ \"http://127.0.0.1:2379\" ];\n"
+     "  manager_id = \"m1\"; managers = [ \"m2\", \"m3\" ]; };\n" HEAD NODES1 TAIL,
+     "t.conf:2: coordination.managers: this manager (m1) is not among the managers listed\n"},
+    {"a manager listed twice",
+     "coordination = { mode = \"etcd\"; etcd_endpoints = [ \"http://127.0.0.1:2379\" ];\n"
+     "  manager_id = \"m1\"; managers = [ \"m1\", \"m1\" ]; };\n" HEAD NODES1 TAIL,
+     "t.conf:2: coordination.managers: manager m1 is listed twice\n"},
+    {"a quorum above the managers",
+     "coordination = { mode = \"etcd\"; etcd_endpoints = [ \"http://127.0.0.1:2379\" ];\n"
+     "  manager_id = \"m1\"; managers = [ \"m1\", \"m2\" ]; verdict_quorum = \"3\"; };\n"
+     HEAD NODES1 TAIL,
+     "t.conf:2: coordination.verdict_quorum: quorum 3 is more than the 2 managers configured\n"},
+    {"a quorum that is no number",
+     "coordination = { mode = \"etcd\"; etcd_endpoints = [ \"http://127.0.0.1:2379\" ];\n"
+     "  manager_id = \"m1\"; verdict_quorum = \"most\"; };\n" HEAD NODES1 TAIL,
+     "t.conf:2: coordination.verdict_quorum: \"most\" is neither \"majority\" nor a number of "
+     "managers from 1 to 16\n"},
     /* Several errors: all reported, by line (within a line, in the order of the table) */
     {"several errors",
      "daemon = { probe_interval = \"fast\"; log_level = \"verbose\"; };\n" HEAD

@@ -3,7 +3,11 @@
  * follows and names it; only the leader's step guard passes, and it records
  * the step under <prefix><cluster>/failover; a leader that stops revokes its
  * lease and the follower leads at once, with a larger term; a guard asked of
- * a closed manager fails at once.  The loop ends with no handle left open. */
+ * a closed manager fails at once.  Then the managers' verdict: two managers
+ * publish and read each other's observation records; one cut off from the
+ * primary while the other reaches it is partitioned, both cut off is
+ * dead_confirmed, and the other's record gone (lease revoked) leaves no
+ * quorum of observers.  The loop ends with no handle left open. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -164,5 +168,97 @@ Test(coord, lead_follow_guard_takeover, .init = start_etcd, .fini = stop_etcd, .
     uv_run(&loop, UV_RUN_DEFAULT);
     coord_free(a);
     coord_free(b);
+    cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
+
+/* ---- the managers' verdict (coord_vantage.c) ------------------------------------------ */
+
+static coord_t *voter(const char *id)
+{
+    static char *eps[1];
+    static char *ids[] = {"m1", "m2"};
+    eps[0] = endpoint;
+    fo_coord_cfg_t cfg = {.mode = FO_COORD_ETCD,
+                          .etcd_endpoints = {.items = eps, .n = 1},
+                          .key_prefix = "/v/",
+                          .manager_id = (char *)id,
+                          .zone = "z",
+                          .lease_ttl = 2,
+                          .etcd_ca = "",
+                          .etcd_cert = "",
+                          .etcd_key = "",
+                          .etcd_timeout_ms = 1000,
+                          .managers = {.items = ids, .n = 2},
+                          .verdict_quorum = "majority"};
+    return coord_create(&loop, &cfg, "/run/x.sock");
+}
+
+/* A cluster main with db1 the primary and db2, as one manager sees it. */
+static void cluster_init(cluster_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->name = strdup("main");
+    c->n_nodes = 2;
+    c->nodes = calloc(2, sizeof *c->nodes);
+    node_init(&c->nodes[0], "db1", "10.0.0.1", 3306, RULE_NEUTRAL);
+    node_init(&c->nodes[1], "db2", "10.0.0.2", 3306, RULE_NEUTRAL);
+    c->primary = 0;
+    for (size_t i = 0; i < 2; i++)
+        c->nodes[i].probed = c->nodes[i].up = true;
+}
+
+static void lose(node_t *n, uint64_t now)
+{
+    n->up = false;
+    n->failures = 3;
+    n->fail_since = now - 5000;
+    free(n->last_error);
+    n->last_error = strdup("Can't connect to server (timed out)");
+}
+
+typedef struct {
+    coord_t *a, *b;
+    cluster_t *ca, *cb;
+    quorum_verdict_t want; /* a's verdict awaited */
+} vtest_t;
+
+static bool a_says(void *arg)
+{
+    vtest_t *t = arg;
+    detect_params_t dp = {.down_after = 1000, .replica_confirm = 3000};
+    uint64_t now = uv_now(&loop);
+    if (t->b)
+        coord_vantage(t->b, t->cb, &dp, now);
+    return coord_vantage(t->a, t->ca, &dp, now) == t->want;
+}
+
+Test(coord, vantage_records_and_votes, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
+{
+    coord_t *a = voter("m1"), *b = voter("m2");
+    cr_assert(coord_vantage_on(a));
+    cluster_t ca, cb;
+    cluster_init(&ca);
+    cluster_init(&cb);
+    uv_update_time(&loop);
+    lose(&ca.nodes[0], uv_now(&loop));
+    vtest_t t = {.a = a, .b = b, .ca = &ca, .cb = &cb, .want = QUORUM_PARTITIONED};
+    cr_assert(run_until(a_says, &t, 20000), "m1 cut off while m2 reaches db1: %s",
+              ca.vantage.why);
+    cr_expect_eq(ca.vantage.votes[1].vote, VOTE_REACHABLE, "m2's record: %s",
+                 ca.vantage.votes[1].why);
+    lose(&cb.nodes[0], uv_now(&loop));
+    t.want = QUORUM_DEAD_CONFIRMED;
+    cr_assert(run_until(a_says, &t, 10000), "both can't reach db1: %s", ca.vantage.why);
+    coord_close(b); /* its lease revoked: its record goes */
+    t.b = NULL;
+    t.want = QUORUM_NO_OBSERVERS;
+    cr_assert(run_until(a_says, &t, 10000), "m2's record gone: %s", ca.vantage.why);
+    cr_expect_eq(ca.vantage.votes[1].vote, VOTE_MISSING, "%s", ca.vantage.votes[1].why);
+    coord_close(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    coord_free(a);
+    coord_free(b);
+    cluster_free(&ca);
+    cluster_free(&cb);
     cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
 }

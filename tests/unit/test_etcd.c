@@ -35,6 +35,18 @@ Test(etcd_json, bodies_are_base64)
     free(b);
 }
 
+Test(etcd_json, prefix_bodies)
+{
+    /* range_end: the prefix with its last byte plus one ("/p/" -> "/p0"). */
+    char *b = etcd_body_range_prefix("/p/");
+    cr_expect_str_eq(b, "{\"key\":\"L3Av\",\"range_end\":\"L3Aw\"}");
+    free(b);
+    b = etcd_body_watch_prefix("/p/", 12);
+    cr_expect(strstr(b, "\"range_end\":\"L3Aw\"") && strstr(b, "\"start_revision\":\"12\""),
+              "%s", b);
+    free(b);
+}
+
 static const struct {
     etcd_rkind_t kind;
     const char *text;
@@ -281,6 +293,62 @@ Test(etcd_live, lease_txn_watch, .init = start_etcd, .fini = stop_etcd, .timeout
     etcd_watch_cancel(w);
     CALL(x, etcd_lease_keepalive(e, lease, on_reply, &x));
     cr_expect(x.ok && x.ttl == 0, "a revoked lease has no TTL: %s", x.err);
+    etcd_close(e);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
+
+static void count_kvs(void *ud, const etcd_reply_t *r)
+{
+    int *n = ud;
+    *n = r->ok ? (int)r->n_kvs : -1;
+}
+
+static void done_reply(void *ud, const etcd_reply_t *r)
+{
+    (void)r;
+    *(bool *)ud = true;
+}
+
+Test(etcd_live, prefix_range_watch, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
+{
+    char good[64];
+    snprintf(good, sizeof good, "http://127.0.0.1:%d", port);
+    char *eps[] = {good};
+    etcd_opts_t o = {.endpoints = eps, .n_endpoints = 1, .timeout_ms = 1000};
+    etcd_t *e = etcd_create(&loop, &o);
+    res_t x;
+    for (int i = 0; i < 100; i++) { /* etcd needs a moment to start */
+        CALL(x, etcd_put(e, "/obs/a", "1", 0, on_reply, &x));
+        if (x.ok)
+            break;
+        usleep(100000);
+    }
+    cr_assert(x.ok, "%s", x.err);
+    CALL(x, etcd_put(e, "/obs/b", "2", 0, on_reply, &x));
+    CALL(x, etcd_put(e, "/obt", "3", 0, on_reply, &x));
+    int n = -2;
+    etcd_range_prefix(e, "/obs/", count_kvs, &n);
+    for (int i = 0; i < 2000 && n == -2; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_expect_eq(n, 2, "the keys under /obs/ and no other");
+    wlog_t l = {.n = 0};
+    etcd_watch_t *w = etcd_watch_prefix(e, "/obs/", 0, wrec, &l);
+    for (int i = 0; i < 2000 && l.n < 1; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(l.n, 1);
+    bool done = false;
+    etcd_put(e, "/obt", "4", 0, done_reply, &done);
+    run_until(&done);
+    done = false;
+    etcd_put(e, "/obs/c", "5", 0, done_reply, &done);
+    run_until(&done);
+    for (int i = 0; i < 2000 && l.n < 2; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(l.n, 2);
+    cr_expect_eq(l.kinds[1], ETCD_W_PUT);
+    cr_expect_str_eq(l.keys[1], "/obs/c", "a key outside the prefix is not reported");
+    etcd_watch_cancel(w);
     etcd_close(e);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
