@@ -204,6 +204,7 @@ void cluster_free(cluster_t *c)
     cluster_clear_issues(c);
     durability_clear(&c->durability);
     free(c->promoted);
+    free(c->demoted);
     memset(c, 0, sizeof *c);
 }
 

@@ -237,7 +237,11 @@ typedef struct {
      * several managers watch the cluster; n_votes is 0 for a manager on its
      * own, and status then shows nothing of it. */
     quorum_result_t vantage;
-    flap_t flap;          /* the primary's link keeps dropping for a moment (flap.h) */
+    flap_t flap;
+    /* The primary the operation that promoted `promoted` took over from, or
+     * NULL: a node still following it was left behind by that operation
+     * (hung, cut off), never a relay's replica (tree_relayed). */
+    char *demoted;          /* the primary's link keeps dropping for a moment (flap.h) */
 } cluster_t;
 
 void node_init(node_t *n, const char *name, const char *host, unsigned port, promotion_rule_t rule);

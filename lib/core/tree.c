@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -44,7 +45,8 @@ bool tree_relayed(const cluster_t *c, int i, int root)
     if (tree_depth(c, i, root) < 2 || c->nodes[i].last_ok.io != IO_YES)
         return false;
     int s = cluster_source_of(c, &c->nodes[i].last_ok);
-    return s >= 0 && c->nodes[s].up;
+    return s >= 0 && c->nodes[s].up &&
+           !(c->demoted && strcmp(c->nodes[s].name, c->demoted) == 0);
 }
 
 size_t tree_children(const cluster_t *c, int i)

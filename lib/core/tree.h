@@ -30,7 +30,8 @@ int tree_branch_of(const cluster_t *c, int i, int root);
 
 /* Node i replicates, IO thread running, from a relay that is up and is
  * itself below root: its place in the tree is sound (see tree_relay_dead
- * for when it is not). */
+ * for when it is not). A node following the primary the last operation took
+ * over from (c->demoted) is not: that operation left it behind. */
 bool tree_relayed(const cluster_t *c, int i, int root);
 
 /* How many nodes replicate from node i directly. */

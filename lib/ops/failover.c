@@ -54,13 +54,15 @@ static void settings_free(failover_settings_t *d)
     free((char *)d->salvage_credentials);
 }
 
-void fo_set_promoted(failover_t *f, const char *node)
+void fo_set_promoted(failover_t *f, const char *node, const char *old)
 {
     cluster_t *c = monitor_cluster(f->m);
     free(f->promoted);
     f->promoted = node ? xstrdup(node) : NULL;
     free(c->promoted);
     c->promoted = node ? xstrdup(node) : NULL;
+    free(c->demoted);
+    c->demoted = node && old ? xstrdup(old) : NULL;
 }
 
 static void rejoin_settings(const failover_settings_t *s, rejoin_settings_t *r)
@@ -381,7 +383,8 @@ void fo_end_op(failover_t *f, const char *type, bool ok, const char *code, const
         fo_forget_carried(f); /* reported by this failover */
     }
     if (ok && f->candidate >= 0)
-        fo_set_promoted(f, c->nodes[f->candidate].name);
+        fo_set_promoted(f, c->nodes[f->candidate].name,
+                        f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL);
     op_clear(f);
     if (f->reply) {
         failover_reply_fn reply = f->reply;

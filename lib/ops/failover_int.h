@@ -154,7 +154,9 @@ bool fo_salvage_gate_failed(failover_t *f);
 void fo_salvage_gate_clear(failover_t *f);
 
 char *fo_dup0(const char *s);
-void fo_set_promoted(failover_t *f, const char *node);
+/* The node failoverd made the primary last, and the primary it took over
+ * from (NULL: not known). */
+void fo_set_promoted(failover_t *f, const char *node, const char *old);
 json_t *fo_interrupted_summary(json_t *records);
 const char *fo_op_step_state(json_t *records, const char *step);
 void fo_load_history(failover_t *f);

@@ -120,7 +120,8 @@ static void scan_history(failover_t *f)
                     json_object_set(f->last_op, *k, json_object_get(rec, *k));
         }
         if (strcmp(type, "done") == 0)
-            fo_set_promoted(f, json_string_value(json_object_get(rec, "new_primary")));
+            fo_set_promoted(f, json_string_value(json_object_get(rec, "new_primary")),
+                            json_string_value(json_object_get(rec, "old_primary")));
         if (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
             strcmp(type, "aborted") == 0) {
             json_decref(f->last_op);
@@ -312,7 +313,9 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
              * left behind are seen to from now on. */
             json_t *sum = fo_interrupted_summary(f->interrupted);
             if (strcmp(json_string_value(json_object_get(sum, "promotion")), "done") == 0)
-                fo_set_promoted(f, json_string_value(json_object_get(sum, "candidate")));
+                fo_set_promoted(f, json_string_value(json_object_get(sum, "candidate")),
+                                json_string_value(json_object_get(
+                                    json_array_get(f->interrupted, 0), "old_primary")));
             json_decref(sum);
             json_decref(f->interrupted);
             f->interrupted = NULL;

@@ -417,7 +417,7 @@ static void report_done(failover_t *f, exec_t *x, json_t *extra)
         json_object_set(d, "write_blocked_ms", json_object_get(extra, "write_blocked_ms"));
     /* The model names the new primary before the event does: status must
      * not show the old one until the next probe. */
-    fo_set_promoted(f, cand);
+    fo_set_promoted(f, cand, f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL);
     c->promoted_at = uv_now(f->loop);
     monitor_reassess(f->m);
     event_emit(LOG_LVL_NOTICE, f->kind == OP_FAILOVER ? EV_FAILOVER_DONE : EV_SWITCHOVER_DONE,
