@@ -148,13 +148,19 @@ def verify_writes(lab, primary):
 
 
 def failover_and_return(lab, d, flavor, say):
+    # The writes before the kill settle everywhere first: a write in flight
+    # when db1 is killed may be committed there and reach no replica (never
+    # acknowledged); db1 would then come back with it as an errant
+    # transaction, and this test is about its rejoin.
     lab.writer_start(through="vip")
     lab.wait_acks(30)
+    verify_writes(lab, "db1")
     lab.kill("db1")
     d.wait_event("failover_done", timeout=60)
     check(writable_nodes(lab) == ["db2"], "db2 alone writable: %s" % writable_nodes(lab))
     check(lab.vip_holders() == ["db2"], "the VIP moved to db2")
     wait_follows(lab, "db3", "db2")
+    lab.writer_start(through="vip")
     lab.wait_acks(30, server_id=lab.node("db2").server_id)
     v = verify_writes(lab, "db2")
 
