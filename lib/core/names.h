@@ -151,6 +151,10 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`op` (the interrupted switchover's id), `action` (`after_promotion`: the promotion took effect, the traffic hooks and the repointing run; `promote`: it did not, and is run again), `reason`, `candidate`, `old_primary`: a restarted daemon finishes a switchover it died in at or after its promotion (docs/recovery.md); `switchover_done` follows") \
     X(SWITCHOVER_NOT_RESUMED, "switchover_not_resumed", FO_EVGROUP_OPERATION, "error", "the candidate", FO_HOOK_NONE, \
       "`op`, `reason` (why finishing it is not safe), `candidate`, `old_primary`: the message says what to do by hand, then `failoverctl ack`") \
+    X(FAILOVER_RESUMED, "failover_resumed", FO_EVGROUP_OPERATION, "warning", "the new primary", FO_HOOK_NONE, \
+      "`op` (the interrupted failover's id), `action`, `reason`, `candidate`, `old_primary`: a new leader finishes a failover its predecessor left open at or after its promotion (docs/ha.md), by the rules of `switchover_resumed`; `failover_done` follows") \
+    X(FAILOVER_NOT_RESUMED, "failover_not_resumed", FO_EVGROUP_OPERATION, "error", "the candidate", FO_HOOK_NONE, \
+      "`op`, `reason`, `candidate`, `old_primary`: a new leader found its predecessor's failover open and finishing it is not safe; the message says what to do by hand, then `failoverctl ack`") \
     X(JOURNAL_WRITE_FAILED, "journal_write_failed", FO_EVGROUP_OPERATION, "error", "the step's node, if any", FO_HOOK_NONE, \
       "`error` (the write or sync error), `step` and `step_ran` (false: the step was not run; true: it ran, its end could not be recorded and no later step runs), `op`; or `operation` (a `begin` that failed: nothing was started), or `record` (the end of an operation)") \
     X(STATE_UNKNOWN, "state_unknown", FO_EVGROUP_OPERATION, "error", "", FO_HOOK_NONE, \

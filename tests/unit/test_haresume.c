@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "failover_int.h"
 #include "haresume.h"
+#include "plan.h"
 #include "resume.h"
 
 #define A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
@@ -124,6 +125,70 @@ Test(haresume, each_phase_of_an_interrupted_operation)
         json_decref(records);
         json_decref(from);
     }
+}
+
+/* A failover found open by a new leader: the old primary is dead. */
+Test(haresume, a_failover_after_its_promotion_is_finished_while_its_old_primary_is_down)
+{
+    static const struct {
+        const char *what;
+        bool up1, ro1, ro2;
+        resume_action_t want;
+        const char *why;
+    } rows[] = {
+        {"old primary down, candidate writable", false, true, false, RESUME_AFTER_PROMOTION,
+         "took effect"},
+        {"old primary back and writable", true, false, false, RESUME_REFUSE,
+         "db1 is writable again"},
+        {"old primary down, candidate read-only", false, true, true, RESUME_REFUSE,
+         "someone changed it"},
+    };
+    const char *rec = "{\"op\":\"op9\",\"kind\":\"failover\",\"type\":\"step\",\"step\":"
+                      "\"hook:post_promotion\",\"old_primary\":\"db1\",\"candidate\":\"db2\","
+                      "\"before\":[\"stop_io:db2\",\"fence:db1\",\"promote:db2\"]}";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *records = NULL, *from = NULL;
+        char why[512];
+        cr_assert_eq(haresume_read(rec, &records, &from, why, sizeof why), HARESUME_OPEN);
+        json_t *sum = fo_interrupted_summary(records);
+        cluster_t c;
+        build(&c, rows[i].ro2);
+        c.nodes[0].last_ok.read_only = rows[i].ro1;
+        if (!rows[i].up1) {
+            observation_t d = {.at = 200, .error = xstrdup("refused")};
+            node_observe(&c.nodes[0], &d);
+        }
+        resume_facts_t f = {.old_primary = 0, .candidate = 1, .failover = true,
+                            .promotion = json_string_value(json_object_get(sum, "promotion"))};
+        resume_action_t got = resume_decide(&c, &f, why, sizeof why);
+        cr_expect_eq(got, rows[i].want, "%s: %s (%s)", rows[i].what, resume_action_str(got), why);
+        cr_expect(strstr(why, rows[i].why), "%s: \"%s\"", rows[i].what, why);
+        cluster_free(&c);
+        json_decref(sum);
+        json_decref(records);
+        json_decref(from);
+    }
+}
+
+Test(haresume, the_rest_of_a_failover_ends_with_post_failover)
+{
+    cluster_t c;
+    build(&c, false);
+    observation_t d = {.at = 200, .error = xstrdup("refused")};
+    node_observe(&c.nodes[0], &d);
+    plan_opts_t o = {.repl_user = "repl", .repl_password = "pw", .step_timeout_ms = 5000,
+                     .verify_timeout_ms = 5000, .hook_timeout_ms = 5000};
+    char err[256];
+    plan_t *p = plan_op_resume(&c, 0, 1, POLICY_RELIABILITY, false, true, &o, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    buf_t b = BUF_INIT;
+    for (size_t i = 0; i < p->n; i++)
+        buf_printf(&b, "%s%s", i ? " " : "", p->steps[i].name);
+    cr_expect_str_eq(buf_str(&b), "hook:post_promotion refresh hook:post_failover");
+    cr_expect(strstr(p->summary, "interrupted failover"), "%s", p->summary);
+    buf_free(&b);
+    plan_free(p);
+    cluster_free(&c);
 }
 
 Test(haresume, a_failover_record_names_its_candidate_by_an_election)
