@@ -171,6 +171,15 @@ static void take_over(failover_t *f, json_t *records, json_t *from, const char *
     json_decref(f->interrupted);
     f->interrupted = journal_open_op(f->j, f->s.cluster);
     f->resume_decided = false;
+    /* Should this leader die too, the next one must still see what its
+     * predecessors ran (the promotion above all). */
+    free(f->ha_op);
+    f->ha_op = fo_dup0(op);
+    json_decref(f->ha_before);
+    f->ha_before = json_deep_copy(json_object_get(from, "before"));
+    if (!f->ha_before)
+        f->ha_before = json_array();
+    json_array_append(f->ha_before, json_object_get(from, "step"));
     /* The rules run once every node was probed again (resume_due). */
     f->created_mono = uv_now(f->loop);
 }

@@ -77,7 +77,10 @@ def resumed(lab, ds, say):
     check(len(begins) == 1 and begins[0].get("op") == op and begins[0].get("source") == "etcd"
           and begins[0].get("from_manager") == oid and begins[0].get("from_term"),
           "the new leader's journal holds one operation, the predecessor's: %s" % begins)
-    again = [r for r in new.journal() if r.get("type") == "step"
+    # The records before "resume" are the predecessor's, from etcd.
+    recs = new.journal()
+    at = next(i for i, r in enumerate(recs) if r.get("type") == "resume")
+    again = [r for r in recs[at:] if r.get("type") == "step"
              and r.get("step", "").startswith("promote:")]
     check(not again, "no second promotion: %s" % again)
     fokit.wait_topology(lab, primary)
