@@ -9,8 +9,12 @@
  *    operation guarded earlier, in order], "term", "manager", "at_ms"}
  * and, when the operation ends, a terminal record:
  *   {"op", "kind", "type": "done" | "failed" | "aborted", "term", "manager"}.
- * Steps run one after the other, so every step in "before" had ended when
- * the record was written; the last step's effect is unknown.
+ * The last step's effect is unknown. A plan runs its steps group by group,
+ * and the steps of one group together, so a step in "before" had started
+ * and its group's predecessors had ended; the promotion is a group of its
+ * own, so a promotion in "before" had ended (done, or failed: then what
+ * ran after it was the failure's refresh, and the rules see a read-only
+ * candidate).
  *
  * A manager that becomes the leader reads that record. No record, or a
  * terminal one: nothing is open. A step record: the operation is open; it is

@@ -200,7 +200,7 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
     X(COORD_GUARD_FAILED, "coord_guard_failed", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
       "`manager`, `step`, `term`, `error`: the txn run before a step did not confirm this manager's term (another leads, etcd did not answer, the lease validity ran out): the step was not started, and the operation stops there") \
     X(COORD_OP_FOUND, "coord_op_found", FO_EVGROUP_DAEMON, "warning; error when the record can't be read", "", FO_HOOK_NONE, \
-      "`manager`, `term`, `outcome` (`open`, `bad`), `op`, `kind`, `step`, `from_manager`, `from_term`, `reason`: a manager that became the leader found, in etcd, an operation its predecessor left open (`open`: handed to the rules of an interrupted operation, docs/recovery.md; `bad`: the record can't be read, the cluster is held until `failoverctl ack`) (docs/ha.md)") \
+      "`manager`, `term`, `outcome` (`open`, `bad`), `op`, `kind`, `step`, `from_manager`, `from_term`, `reason`: a manager that became the leader found, in etcd, an operation its predecessor left open (`open`: finished, held, or - a failover not yet promoted - closed and started afresh; `bad`: the record can't be read, the cluster is held until `failoverctl ack`) (docs/ha.md)") \
     X(HOOK_FAILED, "hook_failed", FO_EVGROUP_HOOKS, "warning", "", FO_HOOK_NONE, \
       "`hook` (the point), `hook_event` (the event that ran it), `who` (`script /path` or `plugin name`), `outcome` (`failed`, `timeout` or `spawn_error`), `detail` (\"exited with status 2\" ...), `exit_code` (-1 when it did not exit), `elapsed_ms`, `operation`")
 

@@ -130,10 +130,32 @@ static void found(failover_t *f, haresume_t r, const json_t *from, const char *w
     }
     const char *who = json_string_value(json_object_get(from, "manager"));
     event_emit(LOG_LVL_WARN, EV_COORD_OP_FOUND, f->s.cluster, NULL, d,
-               "the previous leader %s (term %lld) left an operation open: %s; it is handled "
-               "as an interrupted operation (docs/recovery.md)",
+               "the previous leader %s (term %lld) left an operation open: %s; it is "
+               "finished, held or closed by the rules for an interrupted operation (docs/ha.md)",
                who ? who : "?", (long long)json_integer_value(json_object_get(from, "term")),
                why);
+}
+
+/* A failover interrupted before its promotion made nothing writable: it is
+ * closed as aborted in etcd (this manager's journal never held it) and the
+ * new leader looks at the servers afresh, failing over a dead primary
+ * itself. True when so. */
+static bool abandon_unpromoted(failover_t *f, json_t *records, const char *op)
+{
+    json_t *first = json_array_get(records, 0);
+    const char *kind = json_string_value(json_object_get(first, "kind"));
+    json_t *sum = fo_interrupted_summary(records);
+    bool none = kind && strcmp(kind, "failover") == 0 &&
+                strcmp(json_string_value(json_object_get(sum, "promotion")), "not started") == 0;
+    json_decref(sum);
+    if (!none)
+        return false;
+    log_notice("cluster %s: failover %s is closed (aborted): its leader was lost before its "
+               "promotion, nothing was made writable; the servers are looked at afresh",
+               f->s.cluster, op);
+    coord_record_end(f->s.coord, f->s.cluster, op, "failover", "aborted");
+    fo_reconsider(f);
+    return true;
 }
 
 /* An open operation from etcd becomes this cluster's interrupted operation. */
@@ -161,6 +183,8 @@ static void take_over(failover_t *f, json_t *records, json_t *from, const char *
         return;
     }
     found(f, HARESUME_OPEN, from, why);
+    if (abandon_unpromoted(f, records, op))
+        return;
     if (!journal_found(f, records, from)) {
         char msg[512];
         snprintf(msg, sizeof msg, "the operation %s left open by the previous leader could not "
