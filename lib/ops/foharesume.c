@@ -98,10 +98,13 @@ static bool journal_found(failover_t *f, json_t *records, const json_t *from)
     json_array_foreach(records, i, rec)
     {
         json_t *fields = json_deep_copy(rec);
-        if (i == 0)
-            json_object_update(fields, json_pack("{s:s, s:O?, s:O?}", "source", "etcd",
-                                                 "from_manager", json_object_get(from, "manager"),
-                                                 "from_term", json_object_get(from, "term")));
+        if (i == 0) {
+            json_t *whose = json_pack("{s:s, s:O?, s:O?}", "source", "etcd", "from_manager",
+                                      json_object_get(from, "manager"), "from_term",
+                                      json_object_get(from, "term"));
+            json_object_update(fields, whose);
+            json_decref(whose);
+        }
         const char *op = json_string_value(json_object_get(rec, "op"));
         const char *kind = json_string_value(json_object_get(rec, "kind"));
         const char *type = json_string_value(json_object_get(rec, "type"));
