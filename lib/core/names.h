@@ -151,6 +151,10 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`op` (the interrupted switchover's id), `action` (`after_promotion`: the promotion took effect, the traffic hooks and the repointing run; `promote`: it did not, and is run again), `reason`, `candidate`, `old_primary`: a restarted daemon finishes a switchover it died in at or after its promotion (docs/recovery.md); `switchover_done` follows") \
     X(SWITCHOVER_NOT_RESUMED, "switchover_not_resumed", FO_EVGROUP_OPERATION, "error", "the candidate", FO_HOOK_NONE, \
       "`op`, `reason` (why finishing it is not safe), `candidate`, `old_primary`: the message says what to do by hand, then `failoverctl ack`") \
+    X(FAILOVER_RESUMED, "failover_resumed", FO_EVGROUP_OPERATION, "warning", "the new primary", FO_HOOK_NONE, \
+      "`op` (the interrupted failover's id), `action`, `reason`, `candidate`, `old_primary`: a new leader finishes a failover its predecessor left open at or after its promotion (docs/ha.md), by the rules of `switchover_resumed`; `failover_done` follows") \
+    X(FAILOVER_NOT_RESUMED, "failover_not_resumed", FO_EVGROUP_OPERATION, "error", "the candidate", FO_HOOK_NONE, \
+      "`op`, `reason`, `candidate`, `old_primary`: a new leader found its predecessor's failover open and finishing it is not safe; the message says what to do by hand, then `failoverctl ack`") \
     X(JOURNAL_WRITE_FAILED, "journal_write_failed", FO_EVGROUP_OPERATION, "error", "the step's node, if any", FO_HOOK_NONE, \
       "`error` (the write or sync error), `step` and `step_ran` (false: the step was not run; true: it ran, its end could not be recorded and no later step runs), `op`; or `operation` (a `begin` that failed: nothing was started), or `record` (the end of an operation)") \
     X(STATE_UNKNOWN, "state_unknown", FO_EVGROUP_OPERATION, "error", "", FO_HOOK_NONE, \
@@ -197,6 +201,8 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
       "`manager`, `step`, `term`, `error`: the txn run before a step did not confirm this manager's term (another leads, etcd did not answer, the lease validity ran out): the step was not started, and the operation stops there") \
     X(PRIMARY_PARTITIONED, "primary_partitioned", FO_EVGROUP_MONITOR, "warning", "the primary", FO_HOOK_NONE, \
       "`manager`, `seen_by` (the managers that still reach the primary, \"m2, m3\"), `quorum`, `managers`: this manager can't reach the primary but most of the other managers with a fresh record do: this manager is cut off, not the primary; no failover. Once per episode (docs/ha.md)") \
+    X(COORD_OP_FOUND, "coord_op_found", FO_EVGROUP_DAEMON, "warning; error when the record can't be read", "", FO_HOOK_NONE, \
+      "`manager`, `term`, `outcome` (`open`, `bad`), `op`, `kind`, `step`, `from_manager`, `from_term`, `reason`: a manager that became the leader found, in etcd, an operation its predecessor left open (`open`: finished, held, or - a failover not yet promoted - closed and started afresh; `bad`: the record can't be read, the cluster is held until `failoverctl ack`) (docs/ha.md)") \
     X(HOOK_FAILED, "hook_failed", FO_EVGROUP_HOOKS, "warning", "", FO_HOOK_NONE, \
       "`hook` (the point), `hook_event` (the event that ran it), `who` (`script /path` or `plugin name`), `outcome` (`failed`, `timeout` or `spawn_error`), `detail` (\"exited with status 2\" ...), `exit_code` (-1 when it did not exit), `elapsed_ms`, `operation`")
 

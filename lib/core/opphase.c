@@ -42,6 +42,8 @@ static const op_transition_t table[] = {
     {FO, P(HOLDING), P(ELECTING), "the operator accepts (--force, availability)"},
     {FO, P(HOLDING), P(ABORTED), "unseen_hold ran out"},
     {FO, P(PROMOTING), P(DONE), "every step done"},
+    {FO, P(IDLE), P(RESUMING), "a new leader finds its predecessor's failover safe to finish"},
+    {FO, P(RESUMING), P(PROMOTING), "promote again or move the traffic, repoint"},
     {FO, P(PROMOTING), P(REFRESHING), "a step failed"},
     {FO, P(REFRESHING), P(ELECTING), "the candidate was lost before its promotion"},
     {FO, P(REFRESHING), P(ABORTED), "failed before the point of no return"},

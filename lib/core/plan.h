@@ -157,6 +157,12 @@ plan_t *plan_switchover(const cluster_t *c, int old_primary, int candidate, poli
  * refresh, switchover_after. NULL with err when cand can't be reached. */
 plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
                                bool promote, const plan_opts_t *o, char *err, size_t errlen);
+/* The same for an interrupted operation of either kind: a failover's rest
+ * repoints the reachable nodes still on the old primary (a dead one is left
+ * to the rejoin) and ends with post_failover instead of switchover_after. */
+plan_t *plan_op_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                       bool promote, bool failover, const plan_opts_t *o, char *err,
+                       size_t errlen);
 /* A node the last operation left behind, returning (rejoin.h), as a plan of
  * the statements the rejoin sends (pure, like the others):
  *   capture:PRIMARY  what the primary holds (MySQL @@gtid_executed; MariaDB

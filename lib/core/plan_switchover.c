@@ -274,6 +274,13 @@ fail:
 plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
                                bool promote, const plan_opts_t *o, char *err, size_t errlen)
 {
+    return plan_op_resume(c, old_primary, cand, policy, promote, false, o, err, errlen);
+}
+
+plan_t *plan_op_resume(const cluster_t *c, int old_primary, int cand, policy_t policy,
+                       bool promote, bool failover, const plan_opts_t *o, char *err,
+                       size_t errlen)
+{
     plan_t *p = plan__new(c, PLAN_SWITCHOVER, policy, old_primary);
     p->candidate = cand;
     if (cand < 0 || cand == old_primary || !c->nodes[cand].up || !p->known[cand]) {
@@ -296,11 +303,12 @@ plan_t *plan_switchover_resume(const cluster_t *c, int old_primary, int cand, po
     s = STEP(p, STEP_REFRESH, g++, -1, o->step_timeout_ms, STEP_ROLE_REFRESH, NULL);
     s->optional = true;
     plan__describe(s, "read every node's state afresh");
-    plan__add_hook(p, g++, FO_HOOK_SWITCHOVER_AFTER, true, o);
+    plan__add_hook(p, g++, failover ? FO_HOOK_POST_FAILOVER : FO_HOOK_SWITCHOVER_AFTER, true, o);
     plan__sort_by_group(p);
     p->point_of_no_return = 0;
     buf_t b = BUF_INIT;
-    buf_printf(&b, "the rest of the interrupted switchover of %s (%s) from %s to %s", c->name,
+    buf_printf(&b, "the rest of the interrupted %s of %s (%s) from %s to %s",
+               failover ? "failover" : "switchover", c->name,
                policy_str(policy), old_primary >= 0 ? plan__nm(c, old_primary) : "?",
                plan__nm(c, cand));
     p->summary = buf_steal(&b);

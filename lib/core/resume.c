@@ -57,7 +57,7 @@ resume_action_t resume_decide(const cluster_t *c, const resume_facts_t *f, char 
             return RESUME_REFUSE;
         }
     }
-    if (!seen(old) && !f->blocked) {
+    if (!seen(old) && !f->blocked && !f->failover) {
         snprintf(why, len, "%s can't be reached and the switchover had not made it read-only",
                  old->name);
         return RESUME_REFUSE;

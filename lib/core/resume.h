@@ -13,7 +13,8 @@
  *      reachable (else whether it is writable is unknown);
  *   3. no node but the candidate may be writable;
  *   4. the old primary must be seen read-only, or, when it can't be reached,
- *      have been made read-only by the switchover (block_writes journaled done);
+ *      have been made read-only by the switchover (block_writes journaled done)
+ *      or have been found dead by the failover (resume_facts_t.failover);
  *   5. a writable candidate: its promotion took effect; finish from the
  *      traffic step on;
  *   6. a read-only candidate (the promotion was journaled but did not take
@@ -39,6 +40,10 @@ typedef struct {
     const char *promotion; /* "not started", "unknown" (journaled, no end), "done", "failed" */
     bool blocked;          /* block_writes of the old primary journaled done */
     bool synced;           /* the candidate's wait for the old primary's GTIDs journaled done */
+    /* A failover (not a switchover): it promoted only once it had found its
+     * old primary dead, so an old primary that can't be reached now passes
+     * rule 4 as if made read-only; seen writable, it still fails rule 3. */
+    bool failover;
 } resume_facts_t;
 
 /* What to do, from the switchover's journal (facts) and the nodes' latest

@@ -73,4 +73,16 @@ void coord_publish_primary(coord_t *c, const char *cluster, const char *host, in
 bool coord_vantage_on(const coord_t *c);
 quorum_verdict_t coord_vantage(void *ud, cluster_t *cl, const detect_params_t *dp, uint64_t now);
 
+/* coord_resume.c: what a new leader reads of its predecessor's operation
+ * (lib/core/haresume.h has the record's format). */
+/* Reads <prefix><cluster>/failover (a linearizable range): answer(token, ok,
+ * value or NULL when the key is absent, error when !ok). */
+typedef void (*coord_read_fn)(void *token, bool ok, const char *value, const char *err);
+void coord_read_failover(coord_t *c, const char *cluster, coord_read_fn answer, void *token);
+/* Records the end of operation op (type "done", "failed", "aborted") under
+ * <prefix><cluster>/failover by a guarded txn, so that no later leader
+ * resumes it; a failure is logged (the guard's event), nothing more. */
+void coord_record_end(coord_t *c, const char *cluster, const char *op, const char *kind,
+                      const char *type);
+
 #endif

@@ -109,7 +109,7 @@ static void look(uv_timer_t *t)
      * while it followed. */
     bool leading = f->s.coord && !coord_why_not(f->s.coord);
     if (leading && !f->coord_leading)
-        fo_reconsider(f);
+        fo_ha_on_leader(f); /* reads the previous leader's operation first */
     f->coord_leading = leading;
     if (f->s.coord && c->primary >= 0 && !f->running)
         coord_publish_primary(f->s.coord, f->s.cluster, c->nodes[c->primary].host,
@@ -368,6 +368,7 @@ void fo_end_op(failover_t *f, const char *type, bool ok, const char *code, const
         fo_hold_unknown(f, buf_str(&b));
         buf_free(&b);
     }
+    fo_ha_end(f, type);
     json_decref(f->last_op);
     f->last_op = json_deep_copy(rec);
     json_object_set_new(f->last_op, "type", json_string(type));
@@ -678,6 +679,7 @@ static void really_free(failover_t *f)
     json_decref(f->interrupted);
     json_decref(f->last_op);
     json_decref(f->salvage);
+    fo_ha_free(f);
     fo_salvage_gate_clear(f);
     free(f->promoted);
     free(f->last_failover_op);

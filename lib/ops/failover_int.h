@@ -136,6 +136,12 @@ struct failover {
     bool salvage_gate_spent;
     /* The fence of a silent old primary, in the background (fobgfence.c), or NULL. */
     fo_bgfence_t *bg;
+    /* Coordination (foharesume.c): the steps of operation ha_op guarded so
+     * far, for the next step's etcd record; the read of the predecessor's
+     * record in flight, or NULL. */
+    char *ha_op;
+    json_t *ha_before;
+    struct fo_ha_read *ha_read;
 };
 
 /* fosalvage.c: when reliability would hold, whether the salvage may lift it
@@ -191,6 +197,12 @@ void fo_note_unseen_primary(failover_t *f, op_kind_t kind);
 bool fo_blocked(failover_t *f, char *why, size_t len);
 bool fo_begin(failover_t *f, op_kind_t kind, bool automatic, policy_t policy, const char *to);
 void fo_try_resume(failover_t *f);
+/* foharesume.c: a new leader's look at its predecessor's operation, the
+ * record each guarded step writes, the end recorded in etcd. */
+void fo_ha_on_leader(failover_t *f);
+json_t *fo_ha_step_record(failover_t *f, const step_t *s);
+void fo_ha_end(failover_t *f, const char *type);
+void fo_ha_free(failover_t *f);
 bool fo_accept_held(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx);
 void fo_reconsider(failover_t *f);
 

@@ -122,7 +122,7 @@ void fo_note_unseen_primary(failover_t *f, op_kind_t kind)
 static void admit_facts(failover_t *f, admit_facts_t *a)
 {
     *a = (admit_facts_t){.cluster = f->s.cluster, .state_unknown = f->state_unknown,
-                         .interrupted = f->interrupted != NULL, .paused = f->paused,
+                         .interrupted = f->interrupted != NULL || f->ha_read, .paused = f->paused,
                          .last_failover_wall = f->last_failover_wall,
                          .last_acked = f->last_acked,
                          .failover_block_ms = f->s.failover_block_ms,

@@ -234,11 +234,7 @@ static void do_guard(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answe
     failover_t *f = ud;
     bool mutating = s->kind == STEP_SQL || s->kind == STEP_FENCE || s->kind == STEP_HOOK ||
                     s->kind == STEP_BLOCK_WRITES || s->kind == STEP_SALVAGE;
-    cluster_t *c = monitor_cluster(f->m);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "op", f->op, "kind",
-                            fo_kind_str(f->kind), "step", s->name, "node",
-                            s->node >= 0 ? c->nodes[s->node].name : NULL, "at_ms",
-                            (json_int_t)wall_now_ms());
+    json_t *rec = fo_ha_step_record(f, s);
     coord_step_guard(f->s.coord, f->s.cluster, rec, mutating, timeout_ms, answer, token);
 }
 

@@ -120,7 +120,12 @@ static bool resume_due(failover_t *f)
     bool promoting = strcmp(json_string_value(json_object_get(sum0, "promotion")), "unknown") == 0 ||
                      strcmp(json_string_value(json_object_get(sum0, "promotion")), "done") == 0;
     json_decref(sum0);
-    if (!kind || strcmp(kind, "switchover") != 0 || !promoting || f->running || f->dying) {
+    /* A failover is finished only by a new leader, from its predecessor's
+     * record (foharesume.c); after a restart it stays the operator's. */
+    const char *src = json_string_value(json_object_get(first, "source"));
+    bool fo = kind && strcmp(kind, "failover") == 0 && src && strcmp(src, "etcd") == 0;
+    if (!kind || (strcmp(kind, "switchover") != 0 && !fo) || !promoting || f->running ||
+        f->dying) {
         f->resume_decided = true;
         return false;
     }
@@ -133,6 +138,12 @@ static bool resume_due(failover_t *f)
         return false;
     f->resume_decided = true;
     return true;
+}
+
+static bool resume_is_failover(failover_t *f)
+{
+    const char *kind = json_string_value(json_object_get(json_array_get(f->interrupted, 0), "kind"));
+    return kind && strcmp(kind, "failover") == 0;
 }
 
 /* What the interrupted switchover's records say, for resume_decide(). */
@@ -155,6 +166,7 @@ static void resume_facts(failover_t *f, json_t *sum, resume_facts_t *facts, cons
         .old_primary = *old ? cluster_find_node_by_name(c, *old) : -1,
         .candidate = cand ? cluster_find_node_by_name(c, cand) : -1,
         .promotion = json_string_value(json_object_get(sum, "promotion")),
+        .failover = resume_is_failover(f),
     };
     if (*old && cand) {
         buf_t b = BUF_INIT;
@@ -175,7 +187,7 @@ static void resume_facts(failover_t *f, json_t *sum, resume_facts_t *facts, cons
 static bool resume_enter(failover_t *f, const char *op, resume_action_t act, char *why,
                          size_t len)
 {
-    f->kind = OP_SWITCHOVER;
+    f->kind = resume_is_failover(f) ? OP_FAILOVER : OP_SWITCHOVER;
     f->op = xstrdup(op ? op : "?");
     if (fo_enter(f, OP_PHASE_RESUMING, why, "resume",
                  json_pack("{s:s, s:s}", "action", resume_action_str(act), "why", why)))
@@ -207,17 +219,20 @@ static void resume_run(failover_t *f, plan_t *p, const resume_facts_t *facts, po
     f->plan = p;
     json_decref(f->interrupted);
     f->interrupted = NULL;
-    event_emit(LOG_LVL_WARN, EV_SWITCHOVER_RESUMED, f->s.cluster, c->nodes[f->candidate].name,
+    bool fo = f->kind == OP_FAILOVER;
+    event_emit(LOG_LVL_WARN, fo ? EV_FAILOVER_RESUMED : EV_SWITCHOVER_RESUMED, f->s.cluster,
+               c->nodes[f->candidate].name,
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", f->op, "action",
                          resume_action_str(act), "reason", why, "candidate",
                          c->nodes[f->candidate].name, "old_primary",
                          c->nodes[f->old_primary].name),
-               "finishing the interrupted switchover %s from %s to %s: %s; running %s",
-               f->op, c->nodes[f->old_primary].name, c->nodes[f->candidate].name, why,
+               "finishing the interrupted %s %s from %s to %s: %s; running %s",
+               fo_kind_str(f->kind), f->op, c->nodes[f->old_primary].name, c->nodes[f->candidate].name, why,
                act == RESUME_PROMOTE ? "the promotion again, then the traffic hooks and the "
                                        "repointing"
                                      : "the traffic hooks (post_promotion) and the repointing");
-    fo_enter(f, OP_PHASE_SWITCHING, "the rest of the switchover runs", NULL, NULL);
+    fo_enter(f, fo ? OP_PHASE_PROMOTING : OP_PHASE_SWITCHING, "the rest of the operation runs",
+             NULL, NULL);
     fo_start_exec(f, fo_promote_done);
 }
 
@@ -239,8 +254,8 @@ void fo_try_resume(failover_t *f)
                                                                          : POLICY_RELIABILITY;
     plan_t *p = NULL;
     if (act != RESUME_REFUSE) {
-        p = plan_switchover_resume(c, facts.old_primary, facts.candidate, policy,
-                                   act == RESUME_PROMOTE, &f->s.plan, err, sizeof err);
+        p = plan_op_resume(c, facts.old_primary, facts.candidate, policy, act == RESUME_PROMOTE,
+                           facts.failover, &f->s.plan, err, sizeof err);
         if (!p)
             snprintf(why, sizeof why, "%s", err);
     }
@@ -251,12 +266,13 @@ void fo_try_resume(failover_t *f)
     if (!p) {
         buf_t todo = BUF_INIT;
         resume_todo(f, cand ? cand : "the candidate", old ? old : "the old primary", &todo);
-        event_emit(LOG_LVL_ERROR, EV_SWITCHOVER_NOT_RESUMED, f->s.cluster, cand,
+        event_emit(LOG_LVL_ERROR, facts.failover ? EV_FAILOVER_NOT_RESUMED
+                                                 : EV_SWITCHOVER_NOT_RESUMED, f->s.cluster, cand,
                    json_pack("{s:s?, s:s, s:s?, s:s?}", "op", op, "reason", why, "candidate",
                              cand, "old_primary", old),
-                   "the interrupted switchover %s is not finished automatically: %s. What to do: "
+                   "the interrupted %s %s is not finished automatically: %s. What to do: "
                    "%s",
-                   op ? op : "", why, buf_str(&todo));
+                   facts.failover ? "failover" : "switchover", op ? op : "", why, buf_str(&todo));
         buf_free(&todo);
         json_decref(sum);
         return;

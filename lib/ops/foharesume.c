@@ -1,0 +1,261 @@
+/* foharesume.c - coordination: what a manager that becomes the leader does
+ * with an operation its predecessor left open, and the records by which the
+ * leader's steps and ends say how far an operation got (haresume.h has the
+ * format; docs/ha.md the behaviour).
+ *
+ * Before it starts anything, a new leader reads <prefix><cluster>/failover.
+ * An open operation there is written into the local journal as the records a
+ * journal would hold for it (its "begin" naming the manager and term it came
+ * from) and read back as the interrupted operation, exactly as a restarted
+ * daemon finds its own: the same rules (resume.h, fo_try_resume) then decide
+ * on fresh probes whether it is finished or held for an operator. A record
+ * that can't be read holds the cluster: what was done is unknown. */
+#include "failover_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "event.h"
+#include "haresume.h"
+#include "log.h"
+#include "wallclock.h"
+
+/* The read in flight; f NULL once the cluster is freed. */
+struct fo_ha_read {
+    failover_t *f;
+};
+
+static const char *name_of(failover_t *f, int i)
+{
+    cluster_t *c = monitor_cluster(f->m);
+    return i >= 0 && (size_t)i < c->n_nodes ? c->nodes[i].name : NULL;
+}
+
+json_t *fo_ha_step_record(failover_t *f, const step_t *s)
+{
+    if (!f->ha_op || !f->op || strcmp(f->ha_op, f->op) != 0) {
+        free(f->ha_op);
+        f->ha_op = fo_dup0(f->op);
+        json_decref(f->ha_before);
+        f->ha_before = json_array();
+    }
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:O, s:I}", "op", f->op,
+                            "kind", fo_kind_str(f->kind), "type", "step", "step", s->name,
+                            "node", name_of(f, s->node), "old_primary",
+                            name_of(f, f->old_primary), "candidate", name_of(f, f->candidate),
+                            "policy", policy_str(f->policy), "before", f->ha_before, "at_ms",
+                            (json_int_t)wall_now_ms());
+    json_array_append_new(f->ha_before, json_string(s->name));
+    return rec;
+}
+
+void fo_ha_end(failover_t *f, const char *type)
+{
+    if (f->s.coord && f->op && !coord_why_not(f->s.coord))
+        coord_record_end(f->s.coord, f->s.cluster, f->op, fo_kind_str(f->kind), type);
+    free(f->ha_op);
+    f->ha_op = NULL;
+    json_decref(f->ha_before);
+    f->ha_before = NULL;
+}
+
+void fo_ha_free(failover_t *f)
+{
+    if (f->ha_read)
+        f->ha_read->f = NULL;
+    f->ha_read = NULL;
+    free(f->ha_op);
+    json_decref(f->ha_before);
+}
+
+/* Whether the local journal holds the end of op: this manager ran it and
+ * ended it, but its end did not reach etcd. */
+static bool ended_here(failover_t *f, const char *op)
+{
+    json_t *all = journal_records(f->j, f->s.cluster);
+    bool ended = false;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(all, i, rec)
+    {
+        const char *o = json_string_value(json_object_get(rec, "op"));
+        if (o && strcmp(o, op) == 0 &&
+            haresume_terminal(json_string_value(json_object_get(rec, "type"))))
+            ended = true;
+    }
+    json_decref(all);
+    return ended;
+}
+
+/* The open operation's records into the local journal, the first saying
+ * whose it was; false when one was not made durable. */
+static bool journal_found(failover_t *f, json_t *records, const json_t *from)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        json_t *fields = json_deep_copy(rec);
+        if (i == 0) {
+            json_t *whose = json_pack("{s:s, s:O?, s:O?}", "source", "etcd", "from_manager",
+                                      json_object_get(from, "manager"), "from_term",
+                                      json_object_get(from, "term"));
+            json_object_update(fields, whose);
+            json_decref(whose);
+        }
+        const char *op = json_string_value(json_object_get(rec, "op"));
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (!journal_record(f->j, f->s.cluster, op, kind, type, fields))
+            return false;
+    }
+    return true;
+}
+
+static void found(failover_t *f, haresume_t r, const json_t *from, const char *why)
+{
+    json_t *st = coord_status_json(f->s.coord);
+    json_t *d = json_pack("{s:O?, s:O?, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:s}", "manager",
+                          json_object_get(st, "manager"), "term", json_object_get(st, "term"),
+                          "outcome", haresume_str(r), "op", json_object_get(from, "op"), "kind",
+                          json_object_get(from, "kind"), "step", json_object_get(from, "step"),
+                          "from_manager", json_object_get(from, "manager"), "from_term",
+                          json_object_get(from, "term"), "reason", why);
+    json_decref(st);
+    if (r == HARESUME_BAD) {
+        event_emit(LOG_LVL_ERROR, EV_COORD_OP_FOUND, f->s.cluster, NULL, d,
+                   "the operation record in etcd can't be read (%s): what the previous leader "
+                   "did is unknown; nothing is done automatically until `failoverctl ack`",
+                   why);
+        return;
+    }
+    const char *who = json_string_value(json_object_get(from, "manager"));
+    event_emit(LOG_LVL_WARN, EV_COORD_OP_FOUND, f->s.cluster, NULL, d,
+               "the previous leader %s (term %lld) left an operation open: %s; it is "
+               "finished, held or closed by the rules for an interrupted operation (docs/ha.md)",
+               who ? who : "?", (long long)json_integer_value(json_object_get(from, "term")),
+               why);
+}
+
+/* A failover interrupted before its promotion made nothing writable: it is
+ * closed as aborted in etcd (this manager's journal never held it) and the
+ * new leader looks at the servers afresh, failing over a dead primary
+ * itself. True when so. */
+static bool abandon_unpromoted(failover_t *f, json_t *records, const char *op)
+{
+    json_t *first = json_array_get(records, 0);
+    const char *kind = json_string_value(json_object_get(first, "kind"));
+    json_t *sum = fo_interrupted_summary(records);
+    bool none = kind && strcmp(kind, "failover") == 0 &&
+                strcmp(json_string_value(json_object_get(sum, "promotion")), "not started") == 0;
+    json_decref(sum);
+    if (!none)
+        return false;
+    log_notice("cluster %s: failover %s is closed (aborted): its leader was lost before its "
+               "promotion, nothing was made writable; the servers are looked at afresh",
+               f->s.cluster, op);
+    coord_record_end(f->s.coord, f->s.cluster, op, "failover", "aborted");
+    fo_reconsider(f);
+    return true;
+}
+
+/* An open operation from etcd becomes this cluster's interrupted operation. */
+static void take_over(failover_t *f, json_t *records, json_t *from, const char *why)
+{
+    const char *op = json_string_value(json_object_get(from, "op"));
+    if (ended_here(f, op)) {
+        log_notice("cluster %s: %s %s is open in etcd but ended here; recording its end",
+                   f->s.cluster, json_string_value(json_object_get(from, "kind")), op);
+        json_t *all = journal_records(f->j, f->s.cluster);
+        const char *type = "done";
+        size_t i;
+        json_t *rec;
+        json_array_foreach(all, i, rec)
+        {
+            const char *o = json_string_value(json_object_get(rec, "op"));
+            const char *t = json_string_value(json_object_get(rec, "type"));
+            if (o && strcmp(o, op) == 0 && haresume_terminal(t))
+                type = t;
+        }
+        coord_record_end(f->s.coord, f->s.cluster, op,
+                         json_string_value(json_object_get(from, "kind")), type);
+        json_decref(all);
+        fo_reconsider(f);
+        return;
+    }
+    found(f, HARESUME_OPEN, from, why);
+    if (abandon_unpromoted(f, records, op))
+        return;
+    if (!journal_found(f, records, from)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "the operation %s left open by the previous leader could not "
+                                  "be journaled: %s", op, journal_last_error(f->j));
+        fo_hold_unknown(f, msg);
+        return;
+    }
+    json_decref(f->interrupted);
+    f->interrupted = journal_open_op(f->j, f->s.cluster);
+    f->resume_decided = false;
+    /* Should this leader die too, the next one must still see what its
+     * predecessors ran (the promotion above all). */
+    free(f->ha_op);
+    f->ha_op = fo_dup0(op);
+    json_decref(f->ha_before);
+    f->ha_before = json_deep_copy(json_object_get(from, "before"));
+    if (!f->ha_before)
+        f->ha_before = json_array();
+    json_array_append(f->ha_before, json_object_get(from, "step"));
+    /* The rules run once every node was probed again (resume_due). */
+    f->created_mono = uv_now(f->loop);
+}
+
+static void on_read(void *token, bool ok, const char *value, const char *err)
+{
+    struct fo_ha_read *q = token;
+    failover_t *f = q->f;
+    free(q);
+    if (!f)
+        return;
+    f->ha_read = NULL;
+    if (coord_why_not(f->s.coord))
+        return; /* no longer the leader: read again when it leads */
+    if (!ok) {
+        log_warn("cluster %s: the operation record in etcd could not be read (%s); "
+                 "read again at the next look", f->s.cluster, err);
+        f->coord_leading = false;
+        return;
+    }
+    json_t *records = NULL, *from = NULL;
+    char why[512];
+    haresume_t r = haresume_read(value, &records, &from, why, sizeof why);
+    if (r == HARESUME_NONE) {
+        log_info("cluster %s: as the new leader: %s", f->s.cluster, why);
+        fo_reconsider(f);
+    } else if (r == HARESUME_BAD) {
+        found(f, r, NULL, why);
+        char msg[600];
+        snprintf(msg, sizeof msg, "the operation record in etcd can't be read: %s", why);
+        fo_hold_unknown(f, msg);
+    } else if (f->running || f->interrupted) {
+        log_notice("cluster %s: %s; an operation is already known here", f->s.cluster, why);
+    } else {
+        take_over(f, records, from, why);
+    }
+    json_decref(records);
+    json_decref(from);
+}
+
+void fo_ha_on_leader(failover_t *f)
+{
+    if (f->ha_read)
+        return;
+    if (f->running || f->interrupted) {
+        fo_reconsider(f);
+        return;
+    }
+    f->ha_read = xcalloc(1, sizeof *f->ha_read);
+    f->ha_read->f = f;
+    coord_read_failover(f->s.coord, f->s.cluster, on_read, f->ha_read);
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""A new leader finishes the failover its predecessor left open (docs/ha.md,
+"An operation the previous leader left open").
+
+Three managers coordinated through etcd; the primary is killed under the
+write checker. The leader fails over; its post_promotion hook (a script that
+takes 1.5 s) starts after the promotion, and the leader is killed (SIGKILL)
+while it runs: the candidate is writable, the traffic (the VIP) not moved.
+Another manager becomes the leader, reads the failover's record in etcd,
+journals it as its own interrupted operation (source etcd, the dead
+manager's id and term), re-probes and finishes it: coord_op_found,
+failover_resumed, then failover_done under the predecessor's operation id -
+and no failover of its own (no other begin, no second promotion). Exactly
+one node is writable, the surviving replica replicates from it, the writer
+saw no split brain and lost no acknowledged write, and the end is recorded
+in etcd (a later leader finds nothing open).
+
+Before this, the new leader ran a failover of its own from fresh probes (a
+second operation id, failover_resumed never said). Both flavors."""
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fokit  # noqa: E402
+import hakit  # noqa: E402
+from fokit import check, labkit  # noqa: E402
+from labkit import wait_for  # noqa: E402
+
+HOOK_S = 1.5
+
+
+def slow_hook(dirpath):
+    path = os.path.join(dirpath, "slow-post-promotion")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nsleep %s\nexit 0\n" % HOOK_S)
+    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return path
+
+
+def hook_started(d):
+    return any(r.get("type") == "step" and r.get("step") == "hook:post_promotion"
+               for r in d.journal())
+
+
+def resumed(lab, ds, say):
+    old = hakit.wait_one_leader(ds)
+    oid = hakit.manager_id(old)
+    rest = [d for d in ds if d is not old]
+    lab.writer_start(through="vip")
+    lab.wait_acks(100)
+    lab.kill("db1")
+    wait_for(lambda: hook_started(old), 60, interval=0.02,
+             what="the leader %s to start its post_promotion hook" % oid)
+    old.signal(signal.SIGKILL)
+    old.proc.wait(5)
+    begin = next(r for r in old.journal() if r.get("type") == "begin")
+    op = begin["op"]
+    promoted = [r["step"] for r in old.journal() if r.get("type") == "step_done"
+                and r.get("step", "").startswith("promote:")]
+    check(promoted, "the killed leader had promoted a node: %s" % old.journal())
+    primary = promoted[-1].split(":", 1)[1]
+    new = hakit.wait_one_leader(rest, timeout=30)
+    nid = hakit.manager_id(new)
+    found = new.wait_event("coord_op_found", timeout=30)
+    check(op in found[0] and oid in found[0], "the new leader found %s of %s: %s"
+          % (op, oid, found[0]))
+    res = new.wait_event("failover_resumed", timeout=60)
+    check(op in res[0], "the new leader resumed %s: %s" % (op, res[0]))
+    end = new.wait_operation(1, timeout=90)
+    check(end["type"] == "done" and end.get("op") == op and end.get("new_primary") == primary,
+          "the new leader finished the predecessor's failover %s on %s: %s" % (op, primary, end))
+    begins = hakit.begins(new)
+    check(len(begins) == 1 and begins[0].get("op") == op and begins[0].get("source") == "etcd"
+          and begins[0].get("from_manager") == oid and begins[0].get("from_term"),
+          "the new leader's journal holds one operation, the predecessor's: %s" % begins)
+    # The records before "resume" are the predecessor's, from etcd.
+    recs = new.journal()
+    at = next(i for i, r in enumerate(recs) if r.get("type") == "resume")
+    again = [r for r in recs[at:] if r.get("type") == "step"
+             and r.get("step", "").startswith("promote:")]
+    check(not again, "no second promotion: %s" % again)
+    fokit.wait_topology(lab, primary)
+    check(fokit.writable_nodes(lab) == [primary], "exactly one writable node: %s"
+          % fokit.writable_nodes(lab))
+    lab.wait_acks(50, server_id=lab.node(primary).server_id)
+    v = lab.writer_verify()
+    check(v["primary"] == primary and v["lost"] == [] and not v["split_brain"] and v["ok"],
+          "no split brain, no acknowledged write lost: %s" % v)
+    check(not new.events().get("failover_not_resumed"), "nothing refused")
+    say("%s killed in post_promotion of %s; %s found it (term %s) and finished it on %s"
+        % (oid, op, nid, begins[0].get("from_term"), primary))
+
+
+def scenario(flavor):
+    def say(msg):
+        labkit.log("%s: %s" % (flavor, msg))
+    tmp = tempfile.mkdtemp(prefix="ha99-")
+    try:
+        run_lab(flavor, slow_hook(tmp), say)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_lab(flavor, hook, say):
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-resume-" + flavor),
+                       semisync=True) as lab:
+        with hakit.Etcd(lab).start() as etcd:
+            extra = '    hooks = { post_promotion = "%s"; timeout = "10s"; };' % hook
+            ds = hakit.managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
+            try:
+                hakit.start_all(ds)
+                hakit.wait_primary_seen(ds)
+                resumed(lab, ds, say)
+                hakit.stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+            finally:
+                for d in ds:
+                    d.__exit__(*sys.exc_info())
+
+
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
