@@ -8,74 +8,29 @@
  * primary while the other reaches it is partitioned, both cut off is
  * dead_confirmed, and the other's record gone (lease revoked) leaves no
  * quorum of observers.  The loop ends with no handle left open. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coord.h"
 #include "etcd.h"
+#include "etcd_fixture.h"
 
-extern char **environ;
-
-static char dir[] = "/tmp/fo-coord-XXXXXX";
-static pid_t server = -1;
-static int port;
+static etcd_fixture_t fx;
 static uv_loop_t loop;
-static char endpoint[64];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static void start_etcd(void)
 {
-    if (access("/usr/bin/etcd", X_OK) != 0)
-        cr_skip_test("etcd is not installed");
-    cr_assert(mkdtemp(dir));
-    port = free_port();
-    int peer = free_port();
-    char peerurl[64], data[128], cluster[96];
-    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
-    snprintf(peerurl, sizeof peerurl, "http://127.0.0.1:%d", peer);
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(cluster, sizeof cluster, "t=%s", peerurl);
-    char *argv[] = {"/usr/bin/etcd", "--name", "t", "--data-dir", data,
-                    "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
-                    "--listen-peer-urls", peerurl, "--initial-advertise-peer-urls", peerurl,
-                    "--initial-cluster", cluster, "--log-level", "error", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
-    cr_assert_eq(posix_spawn(&server, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    etcd_fixture_start(&fx);
     uv_loop_init(&loop);
 }
 
 static void stop_etcd(void)
 {
-    if (server > 0) {
-        kill(server, SIGTERM);
-        waitpid(server, NULL, 0);
-        server = -1;
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        cr_expect_eq(system(cmd), 0);
-    }
+    etcd_fixture_stop(&fx);
 }
 
 /* Runs the loop until cond holds, for at most ms of wall time. */
@@ -109,7 +64,7 @@ static bool answered(void *a) { return ((answer_t *)a)->done; }
 static coord_t *manager(const char *id)
 {
     static char *eps[1];
-    eps[0] = endpoint;
+    eps[0] = fx.endpoint;
     fo_coord_cfg_t cfg = {.mode = FO_COORD_ETCD,
                           .etcd_endpoints = {.items = eps, .n = 1},
                           .key_prefix = "/t/",
@@ -177,7 +132,7 @@ static coord_t *voter(const char *id)
 {
     static char *eps[1];
     static char *ids[] = {"m1", "m2"};
-    eps[0] = endpoint;
+    eps[0] = fx.endpoint;
     fo_coord_cfg_t cfg = {.mode = FO_COORD_ETCD,
                           .etcd_endpoints = {.items = eps, .n = 1},
                           .key_prefix = "/v/",

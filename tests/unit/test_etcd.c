@@ -3,21 +3,16 @@
  * the loop against a real single-member etcd on 127.0.0.1 (skipped when
  * /usr/bin/etcd is not installed): leases, a create-if-absent txn, ranges,
  * a watch seeing a delete, the next endpoint tried on a refused connection. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "etcd.h"
-
-extern char **environ;
+#include "etcd_fixture.h"
+#include "testutil.h"
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -153,56 +148,18 @@ Test(etcd_json, watch_lines)
 
 /* ---- against a real etcd -------------------------------------------------------------- */
 
-static char dir[] = "/tmp/fo-etcd-XXXXXX";
-static pid_t server = -1;
-static int port;
+static etcd_fixture_t fx;
 static uv_loop_t loop;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static void start_etcd(void)
 {
-    if (access("/usr/bin/etcd", X_OK) != 0)
-        cr_skip_test("etcd is not installed");
-    cr_assert(mkdtemp(dir));
-    port = free_port();
-    int peer = free_port();
-    char client[64], peerurl[64], data[128], cluster[96];
-    snprintf(client, sizeof client, "http://127.0.0.1:%d", port);
-    snprintf(peerurl, sizeof peerurl, "http://127.0.0.1:%d", peer);
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(cluster, sizeof cluster, "t=%s", peerurl);
-    char *argv[] = {"/usr/bin/etcd", "--name", "t", "--data-dir", data,
-                    "--listen-client-urls", client, "--advertise-client-urls", client,
-                    "--listen-peer-urls", peerurl, "--initial-advertise-peer-urls", peerurl,
-                    "--initial-cluster", cluster, "--log-level", "error", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
-    cr_assert_eq(posix_spawn(&server, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    etcd_fixture_start(&fx);
     uv_loop_init(&loop);
 }
 
 static void stop_etcd(void)
 {
-    if (server > 0) {
-        kill(server, SIGTERM);
-        waitpid(server, NULL, 0);
-        server = -1;
-        char cmd[64];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        cr_expect_eq(system(cmd), 0);
-    }
+    etcd_fixture_stop(&fx);
 }
 
 typedef struct {
@@ -246,8 +203,8 @@ static void run_until(bool *flag)
 Test(etcd_live, lease_txn_watch, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
 {
     char bad[64], good[64];
-    snprintf(bad, sizeof bad, "http://127.0.0.1:%d", free_port()); /* nobody listens */
-    snprintf(good, sizeof good, "http://127.0.0.1:%d", port);
+    snprintf(bad, sizeof bad, "http://127.0.0.1:%d", test_free_port()); /* nobody listens */
+    snprintf(good, sizeof good, "http://127.0.0.1:%d", fx.port);
     char *eps[] = {bad, good};
     etcd_opts_t o = {.endpoints = eps, .n_endpoints = 2, .timeout_ms = 1000};
     etcd_t *e = etcd_create(&loop, &o);
@@ -313,7 +270,7 @@ static void done_reply(void *ud, const etcd_reply_t *r)
 Test(etcd_live, prefix_range_watch, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
 {
     char good[64];
-    snprintf(good, sizeof good, "http://127.0.0.1:%d", port);
+    snprintf(good, sizeof good, "http://127.0.0.1:%d", fx.port);
     char *eps[] = {good};
     etcd_opts_t o = {.endpoints = eps, .n_endpoints = 1, .timeout_ms = 1000};
     etcd_t *e = etcd_create(&loop, &o);

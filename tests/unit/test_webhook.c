@@ -28,17 +28,6 @@ static char records[256];
 static int port;
 static pid_t server = -1;
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void setup(void)
 {
     log_set_level(LOG_LVL_ERROR);
@@ -52,7 +41,7 @@ static void setup(void)
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_not_null(mkdtemp(dir));
     snprintf(records, sizeof records, "%s/records.jsonl", dir);
-    port = free_port();
+    port = test_free_port();
 }
 
 static void stop_server(void)

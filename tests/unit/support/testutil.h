@@ -27,6 +27,9 @@ bool test_run_until_fn(uv_loop_t *loop, bool (*done)(void *), void *ud, uint64_t
 /* A completion callback that sets the bool ud points to. */
 void test_set_flag(void *ud);
 
+/* A TCP port on 127.0.0.1 that nobody listened on a moment ago. */
+int test_free_port(void);
+
 /* Runs loop until nothing is left and fails the test when a handle stays
  * open (libuv's rule: uv_loop_close() must return 0). */
 void test_close_loop(uv_loop_t *loop);
