@@ -67,7 +67,7 @@ def check_rejoin_records(d):
 
 
 def scenario(flavor):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"s4-rejoin-j-{flavor[:2]}"),
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"rejoin-j-{flavor[:2]}"),
                        semisync=True) as lab, \
             fokit.Daemon(lab, node_rules={"db2": "prefer"},
                          cluster_extra="    auto_rejoin = true;") as d:

@@ -132,7 +132,7 @@ def hang(flavor, when, tries=5):
 
 
 def hang_once(flavor, when):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"s4-fence-bg-{when}-{flavor[:2]}"),
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"fence-bg-{when}-{flavor[:2]}"),
                        semisync=True) as lab, fokit.Daemon(lab, vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip", rate=RATE)
@@ -198,7 +198,7 @@ def hang_once(flavor, when):
 
 
 def crash(flavor):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"s4-fence-bg-crash-{flavor[:2]}"),
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name(f"fence-bg-crash-{flavor[:2]}"),
                        semisync=True) as lab, fokit.Daemon(lab, vip_plugin=True) as d:
         d.start()
         lab.writer_start(through="vip", rate=RATE)

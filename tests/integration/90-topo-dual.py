@@ -189,7 +189,7 @@ def failover_and_return(lab, d, flavor, say):
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-dual-" + flavor), semisync=True,
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("dual-" + flavor), semisync=True,
                        topology="dual") as lab:
         # auto_rejoin stays off: the returning db1 has a replication source
         # (db2), so its rejoin needs no such decision (docs/recovery.md).
@@ -221,7 +221,7 @@ def scenario_pair(flavor):
     client), and nothing acknowledged is lost."""
     def say(msg):
         labkit.log("%s, the pair alone: %s" % (flavor, msg))
-    with labkit.Lab.up(flavor, 2, name=labkit.unique_name("s4-pair-" + flavor), semisync=True,
+    with labkit.Lab.up(flavor, 2, name=labkit.unique_name("pair-" + flavor), semisync=True,
                        topology="dual") as lab:
         with fokit.Daemon(lab, cluster_extra=fokit.vip_hook(lab)) as d:
             d.start()

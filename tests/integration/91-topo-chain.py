@@ -135,7 +135,7 @@ def primary_death(lab, d, say):
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
-    name = labkit.unique_name("s4-chain-" + flavor[:2])
+    name = labkit.unique_name("chain-" + flavor[:2])
     with labkit.Lab.up(flavor, 4, name=name, semisync=True, topology="chain") as lab:
         with fokit.Daemon(lab, vip_plugin=True, node_rules={"db3": "prefer"}) as d:
             d.start()

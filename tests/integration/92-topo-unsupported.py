@@ -75,7 +75,7 @@ def group_replication(lab, d, say):
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
-    with labkit.Lab.up(flavor, 2, name=labkit.unique_name("s4-unsup-" + flavor[:2])) as lab:
+    with labkit.Lab.up(flavor, 2, name=labkit.unique_name("unsup-" + flavor[:2])) as lab:
         with fokit.Daemon(lab) as d:
             d.start()
             wait_for(lambda: d.cluster()["primary"] == "db1" and not d.cluster()["issues"], 60,

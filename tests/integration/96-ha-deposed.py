@@ -17,11 +17,8 @@ Without the guard the old leader would go on with its plan against servers
 the new leader has already reconfigured. Both flavors; the managers run from
 the ASan build (FAILOVERD_BUILD=build-asan) when it is the one given."""
 import os
-import shutil
 import signal
-import stat
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,18 +30,6 @@ from labkit import wait_for  # noqa: E402
 HOOK_S = 1.5
 
 
-def slow_hook(dirpath):
-    path = os.path.join(dirpath, "slow-fence")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\nsleep %s\nexit 0\n" % HOOK_S)
-    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    return path
-
-
-def hook_started(d):
-    return any(r.get("type") == "step" and r.get("step") == "hook:fence" for r in d.journal())
-
-
 def deposed(lab, ds, say):
     old = hakit.wait_one_leader(ds)
     oid = hakit.manager_id(old)
@@ -52,7 +37,7 @@ def deposed(lab, ds, say):
     lab.writer_start(through="vip")
     lab.wait_acks(100)
     lab.kill("db1")
-    wait_for(lambda: hook_started(old), 30, interval=0.02,
+    wait_for(lambda: hakit.hook_started(old, "fence"), 30, interval=0.02,
              what="the leader %s to start its fence hook" % oid)
     old.signal(signal.SIGSTOP)
     t_stop = time.time()
@@ -82,13 +67,7 @@ def deposed(lab, ds, say):
         check(any(w in e for w in ("term", "lease", "leader")),
               "step %s failed on its guard: %s" % (r.get("step"), e))
     check(hakit.begins(new) and len(hakit.begins(new)) == 1, "one failover on the new leader")
-    fokit.wait_topology(lab, primary)
-    check(fokit.writable_nodes(lab) == [primary], "exactly one writable node: %s"
-          % fokit.writable_nodes(lab))
-    lab.wait_acks(50, server_id=lab.node(primary).server_id)
-    v = lab.writer_verify()
-    check(v["primary"] == primary and v["lost"] == [] and not v["split_brain"] and v["ok"],
-          "no split brain, no acknowledged write lost: %s" % v)
+    hakit.check_one_writable_nothing_lost(lab, primary)
     check((hakit.coord(old) or {}).get("role") in ("follower", "no-quorum"),
           "the old leader no longer leads: %s" % hakit.coord(old))
     say("%s stopped in its hook; %s took over and promoted %s; %s resumed and stopped "
@@ -97,29 +76,8 @@ def deposed(lab, ds, say):
 
 
 def scenario(flavor):
-    def say(msg):
-        labkit.log("%s: %s" % (flavor, msg))
-    tmp = tempfile.mkdtemp(prefix="ha91-")
-    try:
-        run_lab(flavor, slow_hook(tmp), say)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def run_lab(flavor, hook, say):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("ha91-" + flavor),
-                       semisync=True) as lab:
-        with hakit.Etcd(lab).start() as etcd:
-            extra = '    hooks = { fence = "%s"; timeout = "10s"; };' % hook
-            ds = hakit.managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
-            try:
-                hakit.start_all(ds)
-                hakit.wait_primary_seen(ds)
-                deposed(lab, ds, say)
-                hakit.stop_all(ds)
-            finally:
-                for d in ds:
-                    d.__exit__(*sys.exc_info())
+    hakit.with_slow_hook(flavor, "ha96", "fence", HOOK_S, deposed,
+                         lambda msg: labkit.log("%s: %s" % (flavor, msg)))
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])

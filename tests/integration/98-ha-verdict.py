@@ -159,11 +159,11 @@ def one_manager_down(lab, ds, etcd, say):
 
 
 def cut_and_quorum(flavor, say):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-wire-va-" + flavor),
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("verdict-a-" + flavor),
                        semisync=True) as lab:
         with hakit.Etcd(lab).start() as etcd:
             ds = hakit.verdict_managers(lab, etcd, 3, vip_plugin=True)
-            cut = hakit.NodeCut(lab, labkit.unique_name("s4-wire-cg"))
+            cut = hakit.NodeCut(lab, labkit.unique_name("verdict-cg"))
             try:
                 cut.start(ds[0])
                 hakit.wait_one_leader(ds[:1])
@@ -181,7 +181,7 @@ def cut_and_quorum(flavor, say):
 
 
 def manager_down(flavor, say):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-wire-vb-" + flavor),
+    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("verdict-b-" + flavor),
                        semisync=True) as lab:
         with hakit.Etcd(lab).start() as etcd:
             ds = hakit.verdict_managers(lab, etcd, 3, vip_plugin=True)

@@ -18,11 +18,8 @@ in etcd (a later leader finds nothing open).
 Before this, the new leader ran a failover of its own from fresh probes (a
 second operation id, failover_resumed never said). Both flavors."""
 import os
-import shutil
 import signal
-import stat
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fokit  # noqa: E402
@@ -33,19 +30,6 @@ from labkit import wait_for  # noqa: E402
 HOOK_S = 1.5
 
 
-def slow_hook(dirpath):
-    path = os.path.join(dirpath, "slow-post-promotion")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\nsleep %s\nexit 0\n" % HOOK_S)
-    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    return path
-
-
-def hook_started(d):
-    return any(r.get("type") == "step" and r.get("step") == "hook:post_promotion"
-               for r in d.journal())
-
-
 def resumed(lab, ds, say):
     old = hakit.wait_one_leader(ds)
     oid = hakit.manager_id(old)
@@ -53,7 +37,7 @@ def resumed(lab, ds, say):
     lab.writer_start(through="vip")
     lab.wait_acks(100)
     lab.kill("db1")
-    wait_for(lambda: hook_started(old), 60, interval=0.02,
+    wait_for(lambda: hakit.hook_started(old, "post_promotion"), 60, interval=0.02,
              what="the leader %s to start its post_promotion hook" % oid)
     old.signal(signal.SIGKILL)
     old.proc.wait(5)
@@ -83,42 +67,15 @@ def resumed(lab, ds, say):
     again = [r for r in recs[at:] if r.get("type") == "step"
              and r.get("step", "").startswith("promote:")]
     check(not again, "no second promotion: %s" % again)
-    fokit.wait_topology(lab, primary)
-    check(fokit.writable_nodes(lab) == [primary], "exactly one writable node: %s"
-          % fokit.writable_nodes(lab))
-    lab.wait_acks(50, server_id=lab.node(primary).server_id)
-    v = lab.writer_verify()
-    check(v["primary"] == primary and v["lost"] == [] and not v["split_brain"] and v["ok"],
-          "no split brain, no acknowledged write lost: %s" % v)
+    hakit.check_one_writable_nothing_lost(lab, primary)
     check(not new.events().get("failover_not_resumed"), "nothing refused")
     say("%s killed in post_promotion of %s; %s found it (term %s) and finished it on %s"
         % (oid, op, nid, begins[0].get("from_term"), primary))
 
 
 def scenario(flavor):
-    def say(msg):
-        labkit.log("%s: %s" % (flavor, msg))
-    tmp = tempfile.mkdtemp(prefix="ha99-")
-    try:
-        run_lab(flavor, slow_hook(tmp), say)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def run_lab(flavor, hook, say):
-    with labkit.Lab.up(flavor, 3, name=labkit.unique_name("s4-resume-" + flavor),
-                       semisync=True) as lab:
-        with hakit.Etcd(lab).start() as etcd:
-            extra = '    hooks = { post_promotion = "%s"; timeout = "10s"; };' % hook
-            ds = hakit.managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
-            try:
-                hakit.start_all(ds)
-                hakit.wait_primary_seen(ds)
-                resumed(lab, ds, say)
-                hakit.stop_all([d for d in ds if d.proc and d.proc.poll() is None])
-            finally:
-                for d in ds:
-                    d.__exit__(*sys.exc_info())
+    hakit.with_slow_hook(flavor, "ha99", "post_promotion", HOOK_S, resumed,
+                         lambda msg: labkit.log("%s: %s" % (flavor, msg)))
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])

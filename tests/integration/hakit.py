@@ -3,7 +3,9 @@
 import calendar
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -192,3 +194,57 @@ class NodeCut:
 
 
 Etcd = labetcd.Etcd
+
+
+def slow_hook(dirpath, point, seconds):
+    """An executable in dirpath that sleeps for seconds and succeeds: a hook
+    for `point` that holds an operation at that step."""
+    path = os.path.join(dirpath, "slow-" + point.replace("_", "-"))
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nsleep %s\nexit 0\n" % seconds)
+    os.chmod(path, 0o755)
+    return path
+
+
+def hook_started(d, point):
+    """The manager d journaled the start of its `point` hook step."""
+    return any(r.get("type") == "step" and r.get("step") == "hook:" + point
+               for r in d.journal())
+
+
+def with_slow_hook(flavor, prefix, point, seconds, body, say):
+    """A semi-sync lab of 3 nodes with etcd and 3 managers whose `point` hook
+    takes `seconds`; body(lab, ds, say) runs once every manager sees db1 as
+    the primary. The managers still running are stopped (and must exit
+    cleanly) afterwards; everything is removed whatever happens."""
+    tmp = tempfile.mkdtemp(prefix=prefix + "-")
+    try:
+        hook = slow_hook(tmp, point, seconds)
+        with labkit.Lab.up(flavor, 3, name=labkit.unique_name(prefix + "-" + flavor),
+                           semisync=True) as lab:
+            with labetcd.Etcd(lab).start() as etcd:
+                extra = '    hooks = { %s = "%s"; timeout = "10s"; };' % (point, hook)
+                ds = managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
+                try:
+                    start_all(ds)
+                    wait_primary_seen(ds)
+                    body(lab, ds, say)
+                    stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+                finally:
+                    for d in ds:
+                        d.__exit__(*sys.exc_info())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_one_writable_nothing_lost(lab, primary):
+    """Exactly one writable node, primary; the writer (stopped here) lost no
+    acknowledged write and saw no split brain. Returns its verdict."""
+    fokit.wait_topology(lab, primary)
+    fokit.check(fokit.writable_nodes(lab) == [primary], "exactly one writable node: %s"
+                % fokit.writable_nodes(lab))
+    lab.wait_acks(50, server_id=lab.node(primary).server_id)
+    v = lab.writer_verify()
+    fokit.check(v["primary"] == primary and v["lost"] == [] and not v["split_brain"] and v["ok"],
+                "no split brain, no acknowledged write lost: %s" % v)
+    return v
