@@ -245,11 +245,20 @@ static bool seen_writable(const cluster_t *c, int i)
 
 /* Choose: failoverd's last promotion or the current primary while up and
  * writable; else the most-followed writable node; else the most-followed
- * node; -1 when none. */
+ * node; -1 when none. Failoverd's last promotion also while it can't be seen
+ * and the primary it took over from is back writable. */
 static int choose_primary(const cluster_t *c, const int *followers, size_t writable)
 {
     int best = -1;
     int keep[2] = {c->promoted ? cluster_find_node_by_name(c, c->promoted) : -1, c->primary};
+    /* While the node failoverd promoted last can't be seen, the primary it
+     * took over from does not become the primary again by answering
+     * writable (a hung old primary resuming): it is a node to fence
+     * (rejoin_next), and the promoted node stays the primary. */
+    int demoted = c->demoted ? cluster_find_node_by_name(c, c->demoted) : -1;
+    if (keep[0] >= 0 && demoted >= 0 && demoted != keep[0] && !c->nodes[keep[0]].up &&
+        c->nodes[demoted].up && seen_writable(c, demoted))
+        return keep[0];
     for (size_t k = 0; k < 2 && best < 0; k++)
         if (keep[k] >= 0 && c->nodes[keep[k]].up && seen_writable(c, keep[k]))
             best = keep[k];

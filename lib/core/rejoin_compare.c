@@ -19,8 +19,19 @@ rejoin_action_t rejoin_next(const cluster_t *c, const rejoin_memo_t *memo, uint6
     if (p < 0)
         return REJOIN_NOTHING;
     const node_t *pn = &c->nodes[p];
-    if (!pn->up || !pn->last_ok.ok || pn->last_ok.read_only)
-        return REJOIN_NOTHING;
+    if (!pn->up || !pn->last_ok.ok || pn->last_ok.read_only) {
+        /* The primary failoverd promoted can't be seen: the primary it took
+         * over from, back writable (a hung old primary resuming), is fenced
+         * all the same (model.c keeps the promoted node the primary then). */
+        int d = c->demoted ? cluster_find_node_by_name(c, c->demoted) : -1;
+        const node_t *dn = d >= 0 ? &c->nodes[d] : NULL;
+        if (!dn || d == p || !c->promoted || strcmp(c->promoted, pn->name) != 0 || !dn->up ||
+            !dn->last_ok.ok || dn->last_ok.read_only ||
+            (memo[d].fence_at && now < memo[d].fence_at + retry_ms))
+            return REJOIN_NOTHING;
+        *node = d;
+        return REJOIN_FENCE;
+    }
     /* Two writable nodes first: the one that is not the primary is fenced. */
     for (size_t i = 0; i < c->n_nodes; i++) {
         const node_t *n = &c->nodes[i];

@@ -144,6 +144,26 @@ Test(model, failoverds_promotion_stays_the_primary_while_writable)
     cluster_free(&c);
 }
 
+Test(model, the_old_primary_back_writable_is_not_the_primary_while_the_promoted_one_is_unseen)
+{
+    /* failoverd promoted db2 over db1; db2 is cut off from the manager and
+     * db1, hung through the failover, resumes writable: db2 stays the
+     * primary (db1 is fenced, rejoin_next). Seen read-only and up, db2 no
+     * longer holds the place (an operator moved the primary by hand). */
+    const nd_t d[3] = {PRIMARY(true), PRIMARY(false), FOLLOWER(1)};
+    cluster_t c;
+    build(&c, d, 3, 1);
+    c.promoted = xstrdup("db2");
+    c.demoted = xstrdup("db1");
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 1, "the promoted node stays the primary while unseen");
+    free(c.demoted);
+    c.demoted = NULL;
+    cluster_infer_topology(&c);
+    cr_expect_eq(c.primary, 0, "without the rule, the writable node took the place");
+    cluster_free(&c);
+}
+
 Test(model, a_promotion_counts_before_the_next_probe_says_so)
 {
     /* The old primary is down (hung); db2 was last seen read-only, by a probe

@@ -286,6 +286,32 @@ Test(rejoin, next)
     }
 }
 
+Test(rejoin, the_old_primary_back_writable_is_fenced_while_the_promoted_one_is_unseen)
+{
+    /* db2 was promoted over db1 and can't be seen now; db1 is back writable:
+     * fenced (only the primary it took over from: any other writable node
+     * waits until the primary is seen). */
+    const nfx_t n[3] = {OLD_RW, DOWN, OLD_RW};
+    cluster_t c = {0};
+    c.name = xstrdup("main");
+    c.n_nodes = 3;
+    c.nodes = xcalloc(3, sizeof *c.nodes);
+    c.primary = 1;
+    rejoin_memo_t memo[3] = {{0}};
+    for (size_t i = 0; i < 3; i++)
+        set_node(&c, i, &n[i]);
+    c.nodes[1].last_ok.read_only = false;
+    int node = 99;
+    cr_expect_eq(rejoin_next(&c, memo, 10000, 5000, &node), REJOIN_NOTHING, "no promotion known");
+    c.promoted = xstrdup("db2");
+    c.demoted = xstrdup("db1");
+    cr_expect_eq(rejoin_next(&c, memo, 10000, 5000, &node), REJOIN_FENCE);
+    cr_expect_eq(node, 0);
+    memo[0].fence_at = 9000;
+    cr_expect_eq(rejoin_next(&c, memo, 10000, 5000, &node), REJOIN_NOTHING, "retried later");
+    cluster_free(&c);
+}
+
 Test(rejoin, same_state)
 {
     cr_expect(rejoin_same_state("0-1-10,1-2-3", "0-1-10,1-2-3"));
