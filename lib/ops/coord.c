@@ -370,6 +370,7 @@ void coord_free(coord_t *c)
     free(c->leader_host);
     json_decref(c->published);
     coord__vantage_free(c);
+    coord__free_ended_guards(c);
     free(c);
 }
 

@@ -27,6 +27,11 @@ struct guard_req {
     bool mutating;
     char *cluster, *key, *value, *step;
     uint64_t sent;
+    /* Its etcd request (keepalive or txn) is out: the request's callback
+     * gets g, so g is freed there, or with the coordination (coord_free)
+     * when etcd is closed first and the callback never comes. */
+    bool in_flight;
+    bool answered; /* ended early (coord__fail_guards): the callback only frees it */
 };
 
 static void unlink_guard(coord_t *c, guard_req_t *g)
@@ -36,6 +41,15 @@ static void unlink_guard(coord_t *c, guard_req_t *g)
             *pp = g->next;
             return;
         }
+}
+
+static void guard_free(guard_req_t *g)
+{
+    free(g->cluster);
+    free(g->key);
+    free(g->value);
+    free(g->step);
+    free(g);
 }
 
 static void guard_end(guard_req_t *g, int outcome, const char *msg)
@@ -48,11 +62,39 @@ static void guard_end(guard_req_t *g, int outcome, const char *msg)
                              (json_int_t)c->term, "error", msg),
                    "step %s not started: %s", g->step, msg);
     g->answer(g->token, outcome, msg);
-    free(g->cluster);
-    free(g->key);
-    free(g->value);
-    free(g->step);
-    free(g);
+    if (g->in_flight) {
+        g->answered = true;
+        g->next = c->ended_guards;
+        c->ended_guards = g;
+        return;
+    }
+    guard_free(g);
+}
+
+/* The etcd answer to g's request: false when g had ended already (then it
+ * is freed here, and the answer means nothing more). */
+static bool guard_back(guard_req_t *g)
+{
+    g->in_flight = false;
+    if (!g->answered)
+        return true;
+    coord_t *c = g->c;
+    for (guard_req_t **pp = &c->ended_guards; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
+    guard_free(g);
+    return false;
+}
+
+void coord__free_ended_guards(coord_t *c)
+{
+    while (c->ended_guards) {
+        guard_req_t *g = c->ended_guards;
+        c->ended_guards = g->next;
+        guard_free(g);
+    }
 }
 
 void coord__fail_guards(coord_t *c, const char *why)
@@ -64,6 +106,8 @@ void coord__fail_guards(coord_t *c, const char *why)
 static void on_guard_txn(void *ud, const etcd_reply_t *r)
 {
     guard_req_t *g = ud;
+    if (!guard_back(g))
+        return;
     coord_t *c = g->c;
     char msg[384];
     if (!r->ok) {
@@ -105,12 +149,15 @@ static void send_txn(guard_req_t *g)
         {.key = c->k_leader, .target = ETCD_CMP_VALUE, .value = c->my_value},
     };
     etcd_op_t op = {.key = g->key, .value = g->value, .lease = 0};
+    g->in_flight = true;
     etcd_txn(c->e, cmp, 2, &op, 1, NULL, on_guard_txn, g);
 }
 
 static void on_guard_keepalive(void *ud, const etcd_reply_t *r)
 {
     guard_req_t *g = ud;
+    if (!guard_back(g))
+        return;
     coord_t *c = g->c;
     if (r->ok && r->ttl > 0)
         coord__renewed(c, g->sent, r->ttl);
@@ -156,6 +203,7 @@ void coord_step_guard(coord_t *c, const char *cluster, json_t *record, bool muta
         return;
     }
     g->sent = coord__now();
+    g->in_flight = true;
     etcd_lease_keepalive(c->e, c->lease, on_guard_keepalive, g);
 }
 

@@ -38,6 +38,7 @@ struct coord {
     char etcd_err[256];
     char why[384];
     guard_req_t *guards; /* in flight */
+    guard_req_t *ended_guards; /* answered early, their etcd request still out */
     json_t *published;   /* cluster -> "host:port" last published */
     /* The managers' verdict (coord_vantage.c): the configured manager set,
      * empty when each manager judges alone; the quorum; per cluster, the
@@ -58,6 +59,9 @@ void coord__campaign(coord_t *c);
 void coord__renewed(coord_t *c, uint64_t sent, int64_t ttl);
 /* coord_guard.c: fail every guard still waiting (closing). */
 void coord__fail_guards(coord_t *c, const char *why);
+/* Frees the guards answered early whose etcd request never came back
+ * (etcd closed first): coord_free. */
+void coord__free_ended_guards(coord_t *c);
 /* coord_vantage.c: end the watches (closing); free what remains. */
 void coord__vantage_close(coord_t *c);
 void coord__vantage_free(coord_t *c);

@@ -126,6 +126,25 @@ Test(coord, lead_follow_guard_takeover, .init = start_etcd, .fini = stop_etcd, .
     cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
 }
 
+Test(coord, stopping_with_a_guard_in_flight, .init = start_etcd, .fini = stop_etcd, .timeout = 60)
+{
+    /* A leader stops while its guards' etcd requests are out (the daemon
+     * stopping right after it published the primary): each guard is
+     * answered once, as failed, and nothing it held is touched after (this
+     * test under ASan is the proof). */
+    coord_t *a = manager("a");
+    cr_assert(run_until(is_leader, a, 15000), "a leads");
+    answer_t g1 = {0};
+    coord_step_guard(a, "main", json_pack("{s:s}", "step", "promote:db2"), true, NULL, on_answer,
+                     &g1);
+    coord_publish_primary(a, "main", "10.0.0.2", 3306);
+    coord_close(a);
+    cr_expect(g1.done && g1.outcome != 0, "the guard fails: %s", g1.msg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    coord_free(a);
+    cr_expect_eq(uv_loop_close(&loop), 0, "a handle was left open");
+}
+
 /* ---- the managers' verdict (coord_vantage.c) ------------------------------------------ */
 
 static coord_t *voter(const char *id)
