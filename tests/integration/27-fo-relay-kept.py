@@ -72,7 +72,21 @@ def lagging(lab, say):
     return behind
 
 
+# The hold reliability rightly makes when db3 (errant, no catch-up source)
+# had received the last write and db2 not yet, at the moment db1 was killed.
+UNSERVABLE = "which only replicas that can't serve a catch-up received"
+
+
 def relay_kept(flavor, say):
+    """Up to 3 labs: the kill may land when db3 has received a write db2 has
+    not yet (milliseconds apart): reliability then holds, as it must, and the
+    case this test is about did not happen; it is tried again."""
+    for attempt in range(3):
+        if relay_kept_once(flavor, say, last=attempt == 2):
+            return
+
+
+def relay_kept_once(flavor, say, last):
     with labkit.Lab.up(flavor, 3, name=labkit.unique_name("relay27k-" + flavor),
                        semisync=True) as lab, \
             fokit.Daemon(lab, vip_plugin=True) as d:
@@ -80,6 +94,11 @@ def relay_kept(flavor, say):
         behind = lagging(lab, say)
         lab.kill("db1")
         op = d.wait_operation(1, timeout=90)
+        if not last and op["type"] == "aborted" and UNSERVABLE in (op.get("message") or ""):
+            check(fokit.writable_nodes(lab) == [], "held: nothing writable")
+            say("db3 had received a write db2 had not when db1 died: held, as it must; "
+                "again")
+            return False
         check(op["type"] == "done" and op["new_primary"] == "db2",
               "db2 (the only eligible replica) is promoted: %s" % op)
         lab.wait_acks(30, server_id=lab.node("db2").server_id)
@@ -100,6 +119,7 @@ def relay_kept(flavor, say):
                   "the applier is started before the IO thread stops: %s" % stop_io["sql"])
         say("db2 kept its %d-transaction relay log and applied it; %d acked, none lost"
             % (behind, v["acked"]))
+        return True
 
 
 def hook_script(d, lab, flavor):
