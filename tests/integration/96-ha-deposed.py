@@ -31,14 +31,7 @@ HOOK_S = 1.5
 
 
 def deposed(lab, ds, say):
-    old = hakit.wait_one_leader(ds)
-    oid = hakit.manager_id(old)
-    rest = [d for d in ds if d is not old]
-    lab.writer_start(through="vip")
-    lab.wait_acks(100)
-    lab.kill("db1")
-    wait_for(lambda: hakit.hook_started(old, "fence"), 30, interval=0.02,
-             what="the leader %s to start its fence hook" % oid)
+    old, oid, rest = hakit.kill_primary_until_hook(lab, ds, "fence", 30)
     old.signal(signal.SIGSTOP)
     t_stop = time.time()
     n_stop = len(old.journal())

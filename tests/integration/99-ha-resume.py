@@ -25,20 +25,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fokit  # noqa: E402
 import hakit  # noqa: E402
 from fokit import check, labkit  # noqa: E402
-from labkit import wait_for  # noqa: E402
 
 HOOK_S = 1.5
 
 
 def resumed(lab, ds, say):
-    old = hakit.wait_one_leader(ds)
-    oid = hakit.manager_id(old)
-    rest = [d for d in ds if d is not old]
-    lab.writer_start(through="vip")
-    lab.wait_acks(100)
-    lab.kill("db1")
-    wait_for(lambda: hakit.hook_started(old, "post_promotion"), 60, interval=0.02,
-             what="the leader %s to start its post_promotion hook" % oid)
+    old, oid, rest = hakit.kill_primary_until_hook(lab, ds, "post_promotion", 60)
     old.signal(signal.SIGKILL)
     old.proc.wait(5)
     begin = next(r for r in old.journal() if r.get("type") == "begin")

@@ -248,3 +248,17 @@ def check_one_writable_nothing_lost(lab, primary):
     fokit.check(v["primary"] == primary and v["lost"] == [] and not v["split_brain"] and v["ok"],
                 "no split brain, no acknowledged write lost: %s" % v)
     return v
+
+
+def kill_primary_until_hook(lab, ds, point, timeout):
+    """The writer started through the VIP, db1 killed, and the leader's
+    failover held in its `point` hook: returns the leader, its id and the
+    other managers."""
+    old = wait_one_leader(ds)
+    oid = manager_id(old)
+    lab.writer_start(through="vip")
+    lab.wait_acks(100)
+    lab.kill("db1")
+    labkit.wait_for(lambda: hook_started(old, point), timeout, interval=0.02,
+                    what="the leader %s to start its %s hook" % (oid, point))
+    return old, oid, [d for d in ds if d is not old]
