@@ -75,12 +75,30 @@ uint64_t detect_confirm_ms(const detect_replica_t *r, const detect_params_t *p)
 /* A replica's answer to "do you still hear the primary?" */
 typedef enum { ANSWER_PENDING, ANSWER_LOST, ANSWER_HEARS } answer_t;
 
+/* The answer of a replica that says itself how long it has received nothing
+ * (silent_ms, measured on its clock from its last heartbeat or queued
+ * transaction to the probe's statement). The silence is exact, so the confirm
+ * time counts from the receipt itself, not from a probe that noticed it up to
+ * an interval later. The moment of that receipt on the manager's clock is
+ * taken at its latest (the probe's end less the silence: the statement ran
+ * before the probe ended), so a receipt just before the suspicion may count as
+ * hearing, never the other way round. */
+static answer_t replica_says(const detect_replica_t *r, uint64_t suspect_at, const detect_params_t *p)
+{
+    if (r->silent_ms >= detect_confirm_ms(r, p))
+        return ANSWER_LOST;
+    uint64_t last = r->observed_at > r->silent_ms ? r->observed_at - r->silent_ms : 0;
+    return last >= suspect_at ? ANSWER_HEARS : ANSWER_PENDING;
+}
+
 static answer_t replica_answer(const detect_replica_t *r, uint64_t suspect_at, const detect_params_t *p)
 {
     if (r->observed_at < suspect_at)
         return ANSWER_PENDING; /* asked, not answered yet */
     if (r->io == IO_NO || r->io == IO_CONNECTING || r->last_io_errno != 0)
         return ANSWER_LOST;
+    if (r->silent_known)
+        return replica_says(r, suspect_at, p);
     /* Its IO thread still says "Yes" (a cut connection can take the replica's
      * net timeout to notice). A live primary sends a heartbeat at least every
      * heartbeat period, so silence for the confirm time means it is lost, and

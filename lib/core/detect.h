@@ -17,7 +17,11 @@
  *                time: replica_confirm, or less when the replica's heartbeat
  *                period is known (detect_confirm_ms).
  *                A replica that received something after the suspicion began
- *                still hears the primary.
+ *                still hears the primary. How long a replica has received
+ *                nothing is what it says itself where it can (silent_ms, on
+ *                its own clock), else the time since a probe of the manager
+ *                saw its counters move (heard_at; never more than the real
+ *                silence, but up to a probe interval less).
  *
  * Only replica observations taken after the suspicion began count as answers;
  * until every reachable replica has answered, the verdict stays suspect. While
@@ -50,6 +54,13 @@ typedef struct {
     unsigned last_io_errno;
     uint64_t heard_at;     /* last time its received events/heartbeats were seen to change */
     uint64_t heartbeat_ms; /* its heartbeat period; 0 unknown or off */
+    /* How long it had received nothing (no event, no heartbeat) when its
+     * latest probe read it, measured by the replica on its own clock; only
+     * when silent_known (MySQL). Then it is the evidence instead of
+     * heard_at: exact where heard_at lags the receipt by up to a probe
+     * interval. */
+    bool silent_known;
+    uint64_t silent_ms;
 } detect_replica_t;
 
 /* A live primary sends a replica a heartbeat whenever it has sent nothing for

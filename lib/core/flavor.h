@@ -241,6 +241,14 @@ typedef enum {
      * OFFLINE (performance_schema.replication_group_members; installing the
      * plugin alone lists the server itself as OFFLINE); NULL on MariaDB. */
     FLAVOR_NS_GROUP_MEMBERS,
+    /* How long the replica's receiver has heard nothing from its source, in
+     * microseconds of the replica's own clock: now less the later of its last
+     * heartbeat and the end of its last queued transaction (MySQL 8.0.26 and
+     * later, performance_schema.replication_connection_status). NULL when
+     * not known: MariaDB, older MySQL, not a replica, nothing received yet,
+     * or a transaction being received right now (its events flow, and no
+     * timestamp says when the last one came). */
+    FLAVOR_NS_REPLICA_SILENT_US,
     FLAVOR_NS_COUNT
 } flavor_ns_col_t;
 

@@ -37,6 +37,7 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     [FLAVOR_NS_SEMISYNC_NO_TX] = "semisync_no_tx",
     [FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD] = "replica_heartbeat_period",
     [FLAVOR_NS_GROUP_MEMBERS] = "group_members",
+    [FLAVOR_NS_REPLICA_SILENT_US] = "replica_silent_us",
 };
 
 /* MySQL: a plugin variable may be absent, so semi-sync is read from
@@ -47,7 +48,10 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
  * works too, but every scan of these tables materializes all variables: on
  * MySQL 9.7 that made the query 1.1 ms instead of 0.4 ms.)  Heartbeats of the
  * default channel come from replication_connection_status, since SHOW
- * REPLICA STATUS has no counter; no row (not a replica) gives NULL. */
+ * REPLICA STATUS has no counter; no row (not a replica) gives NULL.  The
+ * receiver's silence is measured by the replica itself, on its own clock (a
+ * difference of two of its own timestamps, so the clocks of other hosts never
+ * enter); a zero timestamp (nothing received) makes TIMESTAMPDIFF NULL. */
 #define SS_SOURCE_VARS "'rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled'"
 #define SS_REPLICA_VARS "'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled'"
 #define SS_STATUS "'Rpl_semi_sync_source_status', 'Rpl_semi_sync_master_status'"
@@ -62,7 +66,12 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "'Rpl_semi_sync_source_wait_sessions', 'Rpl_semi_sync_master_wait_sessions'"
 #define SS_NO_TX "'Rpl_semi_sync_source_no_tx', 'Rpl_semi_sync_master_no_tx'"
 
-#define NODE_STATE_MYSQL(log_replica_updates)                                                      \
+#define REPLICA_SILENT_MYSQL                                                                       \
+    "(SELECT MAX(IF(QUEUEING_TRANSACTION <> '', NULL, TIMESTAMPDIFF(MICROSECOND, "                 \
+    "GREATEST(LAST_HEARTBEAT_TIMESTAMP, LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP), NOW(6)))) "  \
+    "FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME = '')"
+
+#define NODE_STATE_MYSQL(log_replica_updates, replica_silent)                                      \
     "SELECT @@GLOBAL.read_only AS read_only, @@GLOBAL.super_read_only AS super_read_only, "        \
     "@@GLOBAL.version AS version, @@GLOBAL.version_comment AS version_comment, "                   \
     "@@GLOBAL.server_id AS server_id, @@GLOBAL.server_uuid AS server_uuid, "                       \
@@ -85,7 +94,8 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "performance_schema.replication_connection_configuration "                                     \
     "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period, "                                       \
     "(SELECT COUNT(*) FROM performance_schema.replication_group_members "                          \
-    "WHERE MEMBER_STATE <> 'OFFLINE') AS group_members "                                           \
+    "WHERE MEMBER_STATE <> 'OFFLINE') AS group_members, "                                          \
+    replica_silent " AS replica_silent_us "                                                        \
     "FROM (SELECT "                                                                                \
     "MAX(IF(VARIABLE_NAME IN (" SS_SOURCE_VARS                                                     \
     "), VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "                                         \
@@ -109,8 +119,11 @@ const char *const flavor_node_state_columns[FLAVOR_NS_COUNT] = {
     "WHERE VARIABLE_NAME IN (" SS_STATUS ", " SS_CLIENTS ", " SS_WAIT_SESSIONS ", " SS_NO_TX       \
     ")) AS s"
 
-static const char NODE_STATE_MYSQL_OLD[] = NODE_STATE_MYSQL("log_slave_updates");
-static const char NODE_STATE_MYSQL_NEW[] = NODE_STATE_MYSQL("log_replica_updates");
+/* The timestamps of the receiver's silence came with 8.0.2; the servers with
+ * the old variable name are read the older way (by their counters alone). */
+static const char NODE_STATE_MYSQL_OLD[] = NODE_STATE_MYSQL("log_slave_updates", "NULL");
+static const char NODE_STATE_MYSQL_NEW[] =
+    NODE_STATE_MYSQL("log_replica_updates", REPLICA_SILENT_MYSQL);
 
 /* MariaDB: semi-sync is built in, so its variables always exist; status
  * counters come from information_schema (performance_schema is off by
@@ -140,7 +153,7 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
     "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
-    "NULL AS replica_heartbeat_period, NULL AS group_members "
+    "NULL AS replica_heartbeat_period, NULL AS group_members, NULL AS replica_silent_us "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "

@@ -143,6 +143,14 @@ typedef struct {
      * (tree_unsupported_issues). */
     unsigned repl_channels;
     bool group_replication;
+
+    /* How long the replica's receiver had heard nothing from its source
+     * when the probe read it, measured by the replica on its own clock
+     * (FLAVOR_NS_REPLICA_SILENT_US, rounded down to ms); silent_known is
+     * false where the server does not say (then only the counters' moves
+     * tell, see node_t.heard_at). */
+    bool silent_known;
+    uint64_t silent_ms;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */

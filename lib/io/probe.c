@@ -28,8 +28,12 @@
 
 /* Our sessions: no NO_BACKSLASH_ESCAPES (a backslash in a value arrives as itself;
  * flavor.h doubles quotes, so no value leaves its literal in either mode),
- * utf8mb4, and a long idle timeout so a kept-open connection survives. */
-#define PROBE_INIT_SQL "SET NAMES utf8mb4; SET SESSION sql_mode = '', SESSION wait_timeout = 3600"
+ * utf8mb4, a long idle timeout so a kept-open connection survives, and UTC:
+ * timestamps are shown in the session's time zone, and a difference of two
+ * of them (the receiver's silence) must not cross a daylight saving change. */
+#define PROBE_INIT_SQL                                                                             \
+    "SET NAMES utf8mb4; SET SESSION sql_mode = '', SESSION wait_timeout = 3600, "                  \
+    "SESSION time_zone = '+00:00'"
 
 struct probe {
     uv_loop_t *loop;
@@ -229,6 +233,28 @@ static uint64_t period_ms(const probe_t *p, const char *s)
     return ms;
 }
 
+/* The receiver's silence as the replica measured it (flavor.h). NULL: not
+ * known. A negative difference is a heartbeat that came while the statement
+ * ran (NOW(6) is its start): heard just now. Anything that is not a number is
+ * the probe's error: a silence misread could confirm a live primary lost. */
+static bool parse_silence(const dbconn_rs_t *ns, observation_t *o)
+{
+    const char *name = flavor_node_state_columns[FLAVOR_NS_REPLICA_SILENT_US];
+    int64_t us;
+    dbconn_val_t r = dbconn_rs_int(ns, 0, name, &us);
+    if (r == DBCONN_VAL_OK) {
+        o->silent_known = true;
+        o->silent_ms = us > 0 ? (uint64_t)us / 1000 : 0;
+        return true;
+    }
+    if (r != DBCONN_VAL_BAD)
+        return true;
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
+    o->error = buf_steal(&b);
+    return false;
+}
+
 /* Fills o from the node state row; false (with o->error) when the row is unusable. */
 static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
 {
@@ -270,7 +296,7 @@ static bool parse_state(probe_t *p, const dbconn_rs_t *ns, observation_t *o)
     o->heartbeats = get_uint(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEATS], 0);
     o->heartbeat_period_ms = period_ms(p, dbconn_rs_str(ns, 0, C[FLAVOR_NS_REPLICA_HEARTBEAT_PERIOD]));
     o->group_replication = get_uint(ns, 0, C[FLAVOR_NS_GROUP_MEMBERS], 0) > 0;
-    return parse_semisync(ns, o);
+    return parse_silence(ns, o) && parse_semisync(ns, o);
 }
 
 /* The replication part of o from the replica status (observe.h); false

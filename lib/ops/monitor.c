@@ -399,7 +399,9 @@ static void evaluate(monitor_t *m, uint64_t now)
                                      .io = o->io,
                                      .last_io_errno = o->last_io_errno,
                                      .heard_at = nd->heard_at,
-                                     .heartbeat_ms = o->ok ? o->heartbeat_period_ms : 0};
+                                     .heartbeat_ms = o->ok ? o->heartbeat_period_ms : 0,
+                                     .silent_known = o->ok && o->silent_known,
+                                     .silent_ms = o->silent_ms};
     }
     uint64_t unreached_since = node_unreached_since(p);
     detect_input_t in = {.primary_ok = p->up,

@@ -30,6 +30,13 @@ static const detect_params_t P = {.down_after = 1000, .replica_confirm = 1500};
     {.name = nm, .reachable = true, .observed_at = t, .follows_primary = true, .io = IO_YES,      \
      .heard_at = heard, .heartbeat_ms = hb}
 
+/* A replica that says itself how long it has heard nothing (MySQL), with a
+ * 250 ms heartbeat: silent ms when probed at t; heard is what the counters
+ * told (kept to show that the replica's own word wins). */
+#define SAYS_FOLLOWER(nm, t, heard, silent)                                                       \
+    {.name = nm, .reachable = true, .observed_at = t, .follows_primary = true, .io = IO_YES,      \
+     .heard_at = heard, .heartbeat_ms = 250, .silent_known = true, .silent_ms = silent}
+
 static const row_t rows[] = {
     {"a primary that answers is healthy", true, 0, 0, VERDICT_HEALTHY, 0, {{0}}, 0, 5000,
      VERDICT_HEALTHY, "answers"},
@@ -99,6 +106,33 @@ static const row_t rows[] = {
      4000, 5000, VERDICT_SUSPECT, 2,
      {HB_FOLLOWER("r1", 5200, 4000, 250), HB_FOLLOWER("r2", 5210, 5100, 250)}, 0, 5210,
      VERDICT_UNREACHABLE, "replica r2 still receives"},
+    {"a replica silent for 750 ms by its own clock confirms, though its counters moved late",
+     false, 4000, 5000, VERDICT_SUSPECT, 1, {SAYS_FOLLOWER("r1", 5100, 4900, 750)}, 0, 5100,
+     VERDICT_DEAD, "all 1"},
+    {"a replica silent for 749 ms by its own clock is pending", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {SAYS_FOLLOWER("r1", 5100, 3000, 749)}, 0, 5100, VERDICT_SUSPECT,
+     "waiting for replica r1"},
+    {"a receipt the replica dates after the suspicion is hearing", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {SAYS_FOLLOWER("r1", 5100, 3000, 100)}, 0, 5100, VERDICT_UNREACHABLE,
+     "replica r1 still receives"},
+    {"counters seen moving after the suspicion are not hearing when the replica dates the "
+     "receipt before it",
+     false, 4000, 5000, VERDICT_SUSPECT, 1, {SAYS_FOLLOWER("r1", 5100, 5100, 400)}, 0, 5100,
+     VERDICT_SUSPECT, "waiting for replica r1"},
+    {"the replica's own silence from before the suspicion does not count", false, 4000, 5000,
+     VERDICT_SUSPECT, 1, {SAYS_FOLLOWER("r1", 4990, 3000, 5000)}, 0, 5100, VERDICT_SUSPECT,
+     "waiting for replica r1"},
+    {"a replica whose silence is known still confirms by its IO thread", false, 4000, 5000,
+     VERDICT_SUSPECT, 1,
+     {{.name = "r1", .reachable = true, .observed_at = 5010, .follows_primary = true,
+       .io = IO_CONNECTING, .heartbeat_ms = 250, .silent_known = true, .silent_ms = 10}},
+     0, 5020, VERDICT_DEAD, "all 1"},
+    {"a long heartbeat by the replica's own clock still waits replica_confirm", false, 4000,
+     5000, VERDICT_SUSPECT, 1,
+     {{.name = "r1", .reachable = true, .observed_at = 5100, .follows_primary = true,
+       .io = IO_YES, .heard_at = 3000, .heartbeat_ms = 1000, .silent_known = true,
+       .silent_ms = 1499}},
+     0, 5100, VERDICT_SUSPECT, "waiting for replica r1"},
     {"a dead primary that answers again is healthy", true, 0, 5000, VERDICT_DEAD, 1,
      {FOLLOWER("r1", 9000, IO_CONNECTING, 3000)}, 0, 9100, VERDICT_HEALTHY, "answers"},
 };

@@ -353,7 +353,7 @@ static const char NODE_STATE_MYSQL_57[] =
     "(SELECT MAX(HEARTBEAT_INTERVAL) FROM performance_schema.replication_connection_configuration "
     "WHERE CHANNEL_NAME = '') AS replica_heartbeat_period, "
     "(SELECT COUNT(*) FROM performance_schema.replication_group_members "
-    "WHERE MEMBER_STATE <> 'OFFLINE') AS group_members "
+    "WHERE MEMBER_STATE <> 'OFFLINE') AS group_members, NULL AS replica_silent_us "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME IN ('rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled'), "
     "VARIABLE_VALUE = 'ON', NULL)) AS source_enabled, "
@@ -417,7 +417,7 @@ static const char NODE_STATE_MARIADB[] =
     "@@GLOBAL.rpl_semi_sync_master_wait_no_slave AS semisync_wait_no_replica, "
     "NULL AS semisync_wait_count, "
     "ss.wait_sessions AS semisync_wait_sessions, ss.no_tx AS semisync_no_tx, "
-    "NULL AS replica_heartbeat_period, NULL AS group_members "
+    "NULL AS replica_heartbeat_period, NULL AS group_members, NULL AS replica_silent_us "
     "FROM (SELECT "
     "MAX(IF(VARIABLE_NAME = 'Rpl_semi_sync_master_wait_sessions', VARIABLE_VALUE, NULL)) "
     "AS wait_sessions, "
@@ -425,16 +425,25 @@ static const char NODE_STATE_MARIADB[] =
     "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
     "('Rpl_semi_sync_master_wait_sessions', 'Rpl_semi_sync_master_no_tx')) AS ss";
 
-/* The MySQL text from 8.0.26 on differs only in the variable's name. */
+/* The MySQL text from 8.0.26 on differs in the variable's name and in
+ * reading the receiver's silence from its timestamps. */
 static char *mysql_new_node_state(void)
 {
     const char *old = "@@GLOBAL.log_slave_updates AS";
     const char *at = strstr(NODE_STATE_MYSQL_57, old);
     cr_assert_not_null(at);
+    const char *nul = "NULL AS replica_silent_us";
+    const char *at2 = strstr(NODE_STATE_MYSQL_57, nul);
+    cr_assert_not_null(at2);
     buf_t b = BUF_INIT;
     buf_append(&b, NODE_STATE_MYSQL_57, (size_t)(at - NODE_STATE_MYSQL_57));
     buf_puts(&b, "@@GLOBAL.log_replica_updates AS");
-    buf_puts(&b, at + strlen(old));
+    buf_append(&b, at + strlen(old), (size_t)(at2 - at - strlen(old)));
+    buf_puts(&b, "(SELECT MAX(IF(QUEUEING_TRANSACTION <> '', NULL, TIMESTAMPDIFF(MICROSECOND, "
+                 "GREATEST(LAST_HEARTBEAT_TIMESTAMP, LAST_QUEUED_TRANSACTION_END_QUEUE_TIMESTAMP), "
+                 "NOW(6)))) FROM performance_schema.replication_connection_status WHERE "
+                 "CHANNEL_NAME = '') AS replica_silent_us");
+    buf_puts(&b, at2 + strlen(nul));
     return buf_steal(&b);
 }
 
