@@ -121,7 +121,7 @@ verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect
         return set(st, VERDICT_HEALTHY, now);
     }
     uint64_t failing = now >= in->primary_fail_since ? now - in->primary_fail_since : 0;
-    if (failing < p->down_after) {
+    if (failing < p->down_after && !in->primary_refused) {
         st->suspect_at = 0;
         say(why, why_len,
             "the manager has not reached the primary for %llu ms (down_after %llu ms)",
@@ -164,8 +164,10 @@ verdict_t detect_step(detect_state_t *st, const detect_input_t *in, const detect
     }
     if (pending > 0) {
         say(why, why_len,
-            "the manager has not reached the primary for %llu ms; waiting for replica %s to confirm",
-            (unsigned long long)failing, waiting);
+            "the manager has not reached the primary for %llu ms%s; waiting for replica %s to "
+            "confirm",
+            (unsigned long long)failing, in->primary_refused ? " (its host refuses connections)" : "",
+            waiting);
         /* Once unreachable, stay so until the evidence changes to dead. */
         return set(st, st->verdict == VERDICT_UNREACHABLE ? VERDICT_UNREACHABLE : VERDICT_SUSPECT, now);
     }

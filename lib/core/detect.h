@@ -4,9 +4,10 @@
  *
  *   healthy      the manager reaches the primary, or it has failed for less
  *                than down_after (one lost probe is not a failure).
- *   suspect      the manager has not reached the primary for down_after; the
- *                replicas are being asked (probed at once) whether they still
- *                hear it.
+ *   suspect      the manager has not reached the primary for down_after, or
+ *                twice in a row and its host refused the connect (no
+ *                server listens: primary_refused); the replicas are being
+ *                asked (probed at once) whether they still hear it.
  *   unreachable  the manager can't reach the primary, but at least one reachable
  *                replica still receives from it (or no replica can be asked).
  *                Alert; never fail over: the primary is alive for its clients.
@@ -80,6 +81,11 @@ typedef struct {
     const detect_replica_t *replicas;
     size_t n_replicas;
     uint64_t stalled_until;     /* no escalation to dead before this time */
+    /* The latest two probes of the primary failed, the latest with a
+     * refused connect: its host is up and says nothing listens on the port.
+     * That is suspect at once, without waiting for down_after; dead still
+     * needs the replicas' word. */
+    bool primary_refused;
 } detect_input_t;
 
 /* The detector's memory between evaluations, kept per cluster. */

@@ -126,6 +126,7 @@ void node_observe(node_t *n, observation_t *obs)
         if (n->up || n->fail_since == 0)
             n->fail_since = obs->timed_out && obs->started ? obs->started : obs->at;
         n->failures = n->up ? 1 : n->failures + 1;
+        n->refused = obs->refused;
         n->up = false;
         free(n->last_error);
         n->last_error = obs->error ? xstrdup(obs->error) : xstrdup("probe failed");
@@ -138,6 +139,7 @@ void node_observe(node_t *n, observation_t *obs)
         str_differs(obs->received_gtids, n->last_ok.received_gtids))
         n->heard_at = obs->at;
     n->up = true;
+    n->refused = false;
     n->fail_since = 0;
     n->failures = 0;
     n->latency_ms = obs->latency_ms;

@@ -151,6 +151,9 @@ typedef struct {
      * tell, see node_t.heard_at). */
     bool silent_known;
     uint64_t silent_ms;
+    /* A failed probe whose connect was refused: the node's host answered,
+     * and nothing listens on the port (the server is not running). */
+    bool refused;
 } observation_t;
 
 void observation_clear(observation_t *o); /* frees the strings, zeroes the struct */
@@ -204,6 +207,9 @@ typedef struct {
     /* TLS settings of the sessions to this node and of its replication
      * channel (tls.h; owned); NULL: disabled. */
     struct tls_cfg *tls;
+    /* The latest failed probe was a refused connect (observation_t.refused);
+     * false while up. */
+    bool refused;
 } node_t;
 
 /* The durability the cluster really has, as the monitor last judged it

@@ -202,6 +202,48 @@ static void drop(dbconn_t *c)
     c->state = DBCONN_CLOSED;
 }
 
+/* ---------------------------------------------------------------- idle watch */
+
+/* While idle and watched, the socket's readability means the server spoke
+ * unasked: it hung up (EOF, reset) or has data for us. */
+static void watch_idle(dbconn_t *c)
+{
+    if (!c->idle_cb || !c->my || c->closing)
+        return;
+    my_socket fd = mysql_get_socket(c->my);
+    if (fd == INVALID_SOCKET || poll_on(c, fd, UV_READABLE | UV_DISCONNECT) < 0)
+        log_debug("dbconn %s: can't watch the idle connection", c->endpoint);
+}
+
+static void idle_event(dbconn_t *c)
+{
+    my_socket fd = mysql_get_socket(c->my);
+    char b;
+    ssize_t n = fd == INVALID_SOCKET ? 0 : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n > 0) { /* for the library to read at the next operation */
+        uv_poll_stop(&c->poll->h);
+        return;
+    }
+    log_debug("dbconn %s: the server ended the idle connection (%s)", c->endpoint,
+              n == 0 ? "end of stream" : strerror(errno));
+    drop(c);
+    c->idle_cb(c, c->idle_arg);
+}
+
+void dbconn_watch_idle(dbconn_t *c, dbconn_idle_cb cb, void *arg)
+{
+    c->idle_cb = cb;
+    c->idle_arg = arg;
+    if (c->state != DBCONN_IDLE || c->op != OP_NONE)
+        return;
+    if (cb)
+        watch_idle(c);
+    else if (c->poll)
+        uv_poll_stop(&c->poll->h);
+}
+
 /* ---------------------------------------------------------------- completion */
 
 /* End the operation and call its callback; the last thing every path does, so
@@ -221,6 +263,7 @@ void dbconn__complete(dbconn_t *c, const dbconn_error_t *err)
     if (keep) {
         if (c->poll)
             uv_poll_stop(&c->poll->h);
+        watch_idle(c);
     } else {
         drop(c); /* before the fields below: unwind() still needs the phase */
     }
@@ -405,6 +448,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     dbconn_t *c = p->c;
     int ready = 0;
 
+    if (c->poll == p && c->state == DBCONN_IDLE && c->op == OP_NONE && c->idle_cb) {
+        idle_event(c);
+        return;
+    }
     if (c->poll != p || !c->suspended)
         return;
     if (status < 0) {
@@ -491,6 +538,8 @@ static void op_begin(dbconn_t *c, op_t op, unsigned timeout_ms, dbconn_cb cb, vo
     c->kick = true;
     c->lib_due = 0;
     memset(&c->result, 0, sizeof(c->result));
+    if (c->poll)
+        uv_poll_stop(&c->poll->h); /* the idle watch; the library's waits re-arm it */
     uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 

@@ -62,6 +62,9 @@ typedef struct {
     char sqlstate[6]; /* as Connector/C reports it ("HY000" for its own errors); "" for ours */
     int stmt;         /* DBCONN_ERR_SERVER: 1-based index of the result that failed; else 0 */
     char msg[512];    /* e.g. "connect to 10.0.0.1:3306: Access denied for user ..." */
+    /* DBCONN_ERR_CONNECT: why the TCP connect failed (ECONNREFUSED: the host
+     * answered, nothing listens on the port), when the OS said; else 0. */
+    int os_errno;
 } dbconn_error_t;
 
 /* One result of a (multi-statement) query: a row set, or the OK of a statement
@@ -161,6 +164,15 @@ void dbconn_disconnect(dbconn_t *c);
  * c is closed; only then is c's memory released. Don't use c after this call
  * (except from the cancelled operation's callback, where calls fail). */
 void dbconn_close(dbconn_t *c, dbconn_close_cb cb, void *arg);
+
+/* Watch the connection while it is idle: when the server ends it (its
+ * process died, the host reset it), the connection is closed at once (state
+ * DBCONN_CLOSED) and cb runs from the loop, instead of the next query finding
+ * out. Data the server sends unasked (an error packet before it hangs up, TLS
+ * records) is left to the next operation and ends the watch until then.
+ * cb NULL stops watching. */
+typedef void (*dbconn_idle_cb)(dbconn_t *c, void *arg);
+void dbconn_watch_idle(dbconn_t *c, dbconn_idle_cb cb, void *arg);
 
 dbconn_state_t dbconn_state(const dbconn_t *c);
 const char *dbconn_state_str(dbconn_state_t s);

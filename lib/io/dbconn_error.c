@@ -44,6 +44,18 @@ static void errno_text(const char *msg, char *out, size_t outlen)
     snprintf(out, outlen, "%.*s(%ld: %s)", (int)(open - msg), msg, e, strerror((int)e));
 }
 
+/* The OS errno at the end of a "can't connect" message, "(111)"; 0 when none. */
+static int os_errno_of(const char *msg)
+{
+    const char *open = strrchr(msg, '(');
+    size_t n = strlen(msg);
+    char *end;
+    if (!open || n < 3 || msg[n - 1] != ')')
+        return 0;
+    long e = strtol(open + 1, &end, 10);
+    return end == msg + n - 1 && end != open + 1 && e > 0 && e < 4096 ? (int)e : 0;
+}
+
 static bool is_client_error(unsigned code)
 {
     return (code >= 2000 && code <= 2999) || (code >= 5000 && code <= 5999);
@@ -99,6 +111,7 @@ void dbconn__fail_mysql(dbconn_t *c, int stmt)
         errno_text(msg, text, sizeof(text));
         dbconn__err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint,
                         text);
+        e.os_errno = os_errno_of(msg);
     } else if (code == CR_SERVER_LOST || code == CR_SERVER_GONE_ERROR ||
                code == CR_SERVER_LOST_EXTENDED || is_closing_server_error(c, code)) {
         dbconn__err_set(&e, DBCONN_ERR_LOST, code, state,

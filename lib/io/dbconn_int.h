@@ -108,6 +108,8 @@ struct dbconn {
     uint64_t latency_us;
     conn_job_t *job; /* the connect on the thread pool, in flight or late; NULL: none */
     int tcp_errno;   /* the worker's tcp_errno for the connect that failed */
+    dbconn_idle_cb idle_cb; /* dbconn_watch_idle */
+    void *idle_arg;
 };
 
 /* dbconn.c: the driver. */

@@ -8,6 +8,7 @@
  */
 #include "probe.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ static void fail(probe_t *p, const dbconn_error_t *err, const char *fallback)
         return;
     observation_t o = {.ok = false, .err_code = err ? err->code : 0};
     o.timed_out = err && err->kind == DBCONN_ERR_TIMEOUT;
+    o.refused = err && err->kind == DBCONN_ERR_CONNECT && err->os_errno == ECONNREFUSED;
     o.error = xstrdup(err && err->msg[0] ? err->msg : fallback);
     /* A reset of the kept-open connection, or a refused connect, after the
      * node last answered is news: the next probe goes at once (once per run
@@ -464,6 +466,18 @@ static void begin(probe_t *p)
     }
 }
 
+/* The server ended the kept-open connection between probes (its process died:
+ * its host's kernel closed the socket). That is news now, not at the next
+ * probe: probe at once. It decides nothing by itself; the probe reconnects,
+ * or fails and is looked at again (fail()). */
+static void on_idle_lost(dbconn_t *c, void *arg)
+{
+    probe_t *p = arg;
+    (void)c;
+    log_info("probe %s: the server closed the idle connection; probing at once", p->name);
+    probe_now(p);
+}
+
 probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, void *ud)
 {
     probe_t *p = xcalloc(1, sizeof *p);
@@ -483,6 +497,7 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
                        .query_timeout_ms = (unsigned)p->timeout, .init_sql = PROBE_INIT_SQL,
                        .tls = t->tls};
     p->conn = dbconn_new(loop, &o);
+    dbconn_watch_idle(p->conn, on_idle_lost, p);
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     return p;

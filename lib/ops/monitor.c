@@ -406,6 +406,7 @@ static void evaluate(monitor_t *m, uint64_t now)
     uint64_t unreached_since = node_unreached_since(p);
     detect_input_t in = {.primary_ok = p->up,
                          .primary_fail_since = unreached_since,
+                         .primary_refused = !p->up && p->failures >= 2 && p->refused,
                          .replicas = rs,
                          .n_replicas = n,
                          .stalled_until = m->stalled_until ? *m->stalled_until : 0};

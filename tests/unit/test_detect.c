@@ -219,3 +219,34 @@ Test(detect, confirm_time_follows_the_heartbeat_period)
     detect_params_t zero = {.down_after = 1000, .replica_confirm = 0};
     cr_expect_eq(detect_confirm_ms(&r, &zero), 0, "replica_confirm 0 stays 0");
 }
+
+/* A primary whose host refuses the connect twice in a row (no server
+ * listens) is suspect at once, before down_after; dead still needs the
+ * replicas' word, and a replica that hears it keeps it unreachable. */
+Test(detect, refused_connect_is_suspect_at_once_never_dead_alone)
+{
+    detect_state_t st = {0};
+    detect_replica_t r = FOLLOWER("r1", 5000, IO_YES, 3000);
+    detect_input_t in = {.primary_fail_since = 4900, .replicas = &r, .n_replicas = 1};
+    char why[256];
+    cr_expect_eq(detect_step(&st, &in, &P, 5000, why, sizeof why), VERDICT_HEALTHY,
+                 "a failure of 100 ms is not down_after: %s", why);
+    in.primary_refused = true;
+    cr_expect_eq(detect_step(&st, &in, &P, 5001, why, sizeof why), VERDICT_SUSPECT,
+                 "refused: suspect at once (%s)", why);
+    cr_expect(strstr(why, "refuses connections") != NULL, "%s", why);
+    cr_expect_eq(st.suspect_at, 5001);
+    r.observed_at = 5010;
+    r.heard_at = 5010; /* its counters moved after the suspicion began */
+    cr_expect_eq(detect_step(&st, &in, &P, 5011, why, sizeof why), VERDICT_UNREACHABLE,
+                 "a replica that hears it: unreachable (%s)", why);
+    r.observed_at = 5020;
+    r.io = IO_CONNECTING;
+    r.last_io_errno = 2003;
+    cr_expect_eq(detect_step(&st, &in, &P, 5021, why, sizeof why), VERDICT_DEAD,
+                 "its replicas reconnecting too: dead (%s)", why);
+    detect_state_t st2 = {0};
+    detect_input_t alone = {.primary_fail_since = 4900, .primary_refused = true};
+    cr_expect_eq(detect_step(&st2, &alone, &P, 5001, why, sizeof why), VERDICT_UNREACHABLE,
+                 "no replica to ask: never dead (%s)", why);
+}
