@@ -1265,6 +1265,55 @@ Test(dbconn, a_server_killed_mid_query_is_a_lost_connection)
     finish();
 }
 
+/* The idle watch (dbconn_watch_idle): a server killed between queries ends
+ * the connection at once, and the reconnect is refused with its errno. */
+typedef struct {
+    int calls;
+    bool done;
+    dbconn_state_t state;
+    double at;
+} idle_seen_t;
+
+static void on_idle_end(dbconn_t *c, void *arg)
+{
+    idle_seen_t *s = arg;
+    s->calls++;
+    s->done = true;
+    s->state = dbconn_state(c);
+    s->at = now_ms();
+}
+
+Test(dbconn, a_server_killed_while_the_connection_is_idle_is_seen_at_once)
+{
+    mysqld_t d;
+    idle_seen_t seen = {0};
+    capture_t cap = {0};
+
+    cr_assert(mysqld_start(&d), "could not start a server");
+    dbconn_t *c = connected(d.port);
+    dbconn_watch_idle(c, on_idle_end, &seen);
+    query(c, "SELECT 1", 0, &cap); /* a query on a watched connection works as before */
+    cr_assert_not(cap.failed, "%s", cap.err.msg);
+    cr_assert_eq(dbconn_state(c), DBCONN_IDLE);
+    double t0 = now_ms();
+    mysqld_kill(&d);
+    cr_assert(test_run_until(&loop, &seen.done, 2000), "the idle watch did not fire");
+    cr_assert_eq(seen.state, DBCONN_CLOSED);
+    cr_assert_lt(seen.at - t0, 1000, "took %.0f ms", seen.at - t0);
+
+    capture_reset(&cap);
+    cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
+    cr_assert(test_run_until(&loop, &cap.done, 5000));
+    cr_assert_eq(cap.err.kind, DBCONN_ERR_CONNECT, "%s", cap.err.msg);
+    cr_assert_eq(cap.err.os_errno, ECONNREFUSED, "%s", cap.err.msg);
+    cr_assert_eq(seen.calls, 1, "the watch fires once");
+
+    capture_reset(&cap);
+    close_conn(c);
+    mysqld_stop(&d);
+    finish();
+}
+
 Test(dbconn, a_connection_killed_by_the_server_is_lost)
 {
     capture_t victim = {0}, admin = {0};
