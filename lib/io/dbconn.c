@@ -215,11 +215,11 @@ static void watch_idle(dbconn_t *c)
         log_debug("dbconn %s: can't watch the idle connection", c->endpoint);
 }
 
-static void idle_event(dbconn_t *c)
+static void idle_event(dbconn_t *c, int status)
 {
     my_socket fd = mysql_get_socket(c->my);
     char b;
-    ssize_t n = fd == INVALID_SOCKET ? 0 : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = fd == INVALID_SOCKET || status < 0 ? 0 : recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n > 0) { /* for the library to read at the next operation */
@@ -227,7 +227,7 @@ static void idle_event(dbconn_t *c)
         return;
     }
     log_debug("dbconn %s: the server ended the idle connection (%s)", c->endpoint,
-              n == 0 ? "end of stream" : strerror(errno));
+              status < 0 ? uv_strerror(status) : n == 0 ? "end of stream" : strerror(errno));
     drop(c);
     c->idle_cb(c, c->idle_arg);
 }
@@ -449,7 +449,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     int ready = 0;
 
     if (c->poll == p && c->state == DBCONN_IDLE && c->op == OP_NONE && c->idle_cb) {
-        idle_event(c);
+        idle_event(c, status);
         return;
     }
     if (c->poll != p || !c->suspended)

@@ -111,7 +111,8 @@ void dbconn__fail_mysql(dbconn_t *c, int stmt)
         errno_text(msg, text, sizeof(text));
         dbconn__err_set(&e, DBCONN_ERR_CONNECT, code, state, "connect to %s: %s", c->endpoint,
                         text);
-        e.os_errno = os_errno_of(msg);
+        if (code == CR_CONN_HOST_ERROR || code == CR_CONNECTION_ERROR)
+            e.os_errno = os_errno_of(msg);
     } else if (code == CR_SERVER_LOST || code == CR_SERVER_GONE_ERROR ||
                code == CR_SERVER_LOST_EXTENDED || is_closing_server_error(c, code)) {
         dbconn__err_set(&e, DBCONN_ERR_LOST, code, state,
