@@ -13,7 +13,11 @@ whose IO threads lost the same server. The test asserts:
    error is the refused connect;
 2. the failover that follows (reliability, semi-sync, the write checker
    writing through the VIP) leaves one writable node, the others replicating
-   from it, and loses no acknowledged write.
+   from it, and loses no acknowledged write;
+3. a refused connect is never a verdict by itself: the new primary's port
+   rejects the manager alone (a TCP reset, as a dead server's host would
+   send) while its replica still receives from it. The verdict is
+   unreachable, never dead, and healthy again once the rule is gone.
 
 Usage: 19-mon-kill-seen-at-once.py [FLAVOR...]   (default: both)
 """
@@ -41,6 +45,37 @@ def replicas_receiving(d):
     return all(ns[r]["state"] == "up" and ns[r]["replication"] and
                ns[r]["replication"]["io"] == "yes" and ns[r]["replication"]["source"] == "db1"
                for r in ("db2", "db3"))
+
+
+def refused_to_manager_alone(lab, d, new, say):
+    other = next(n for n in ("db2", "db3") if n != new)
+    client = lab.desc["client"]["address"]
+    rule = ("table inet rejmgr {\n  chain in {\n    type filter hook input priority 0; "
+            "policy accept;\n    ip saddr %s tcp dport %d reject with tcp reset\n  }\n}\n"
+            % (client, lab.node(new).port))
+    deads = len(d.events().get("primary_dead", []))
+    lab.run_in(["nft", "-f", "-"], node=new, input=rule)
+    try:
+        d.wait_verdict("unreachable", 30)
+        why = d.cluster()["verdict_reason"]
+        check("refused" in (d.node(new)["last_error"] or ""),
+              "the manager's connects are refused: %s" % d.node(new)["last_error"])
+        # The primary is alive for its replica: a transaction reaches it.
+        lab.sql(new, "CREATE DATABASE IF NOT EXISTS mon19_alive")
+        want = lab.gtid(new)
+        labkit.wait_for(lambda: fokit.gtid_missing(lab.flavor, lab.gtid(other), want) == 0, 30,
+                        what="%s to receive from %s" % (other, new))
+        # A few seconds of it, confirmed again and again, change nothing.
+        end = time.time() + 3
+        while time.time() < end:
+            check(d.cluster()["verdict"] == "unreachable", "still unreachable: %s" % d.cluster())
+            time.sleep(0.2)
+        check(len(d.events().get("primary_dead", [])) == deads,
+              "a refused manager alone is never a dead verdict")
+        say("%s refuses the manager alone: unreachable (%s)" % (new, why))
+    finally:
+        lab.run_in(["nft", "delete", "table", "inet", "rejmgr"], node=new)
+    d.wait_verdict("healthy", 30)
 
 
 def scenario(flavor):
@@ -80,6 +115,8 @@ def scenario(flavor):
             check(v["ok"] and v["primary"] == new and v["lost"] == [] and not v["split_brain"]
                   and not v["divergence"], "one writable node, nothing lost: %s" % v)
             say("%s promoted; %d acknowledged writes, none lost" % (new, v["acked"]))
+
+            refused_to_manager_alone(lab, d, new, say)
             check(d.stop() == 0, "failoverd exits 0 on SIGTERM")
 
 
