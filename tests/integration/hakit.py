@@ -262,3 +262,50 @@ def kill_primary_until_hook(lab, ds, point, timeout):
     labkit.wait_for(lambda: hook_started(old, point), timeout, interval=0.02,
                     what="the leader %s to start its %s hook" % (oid, point))
     return old, oid, [d for d in ds if d is not old]
+
+
+# ---- etcd faults (89-ha-etcd-faults.py) ------------------------------------------------------
+
+def rotated_endpoints(etcd):
+    """Per manager mI, etcd's endpoints starting with member I-1: each manager
+    talks to a member of its own first (its watches run there)."""
+    eps = etcd.endpoints()
+    return [eps[i:] + eps[:i] for i in range(len(eps))]
+
+
+def with_managers(flavor, prefix, body, say, point=None, seconds=0, rotate=False):
+    """with_slow_hook without a hook when point is None; rotate: each
+    manager's endpoints start with a member of its own (rotated_endpoints).
+    body(lab, etcd, ds, say)."""
+    tmp = tempfile.mkdtemp(prefix=prefix + "-")
+    try:
+        extra = ""
+        if point:
+            extra = '    hooks = { %s = "%s"; timeout = "10s"; };' % (
+                point, slow_hook(tmp, point, seconds))
+        with labkit.Lab.up(flavor, 3, name=labkit.unique_name(prefix + "-" + flavor),
+                           semisync=True) as lab:
+            with labetcd.Etcd(lab).start() as etcd:
+                eps = rotated_endpoints(etcd) if rotate else None
+                ds = managers(lab, etcd, 3, endpoints=eps, vip_plugin=True, cluster_extra=extra)
+                try:
+                    start_all(ds)
+                    wait_primary_seen(ds)
+                    body(lab, etcd, ds, say)
+                    stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+                finally:
+                    for d in ds:
+                        d.__exit__(*sys.exc_info())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def published_primary(etcd, cluster="main", prefix="/failoverd/v1/"):
+    """The primary the leader published in etcd: {"host", "port", "term",
+    "manager"}, or None."""
+    return etcd.get_json("%s%s/primary" % (prefix, cluster))
+
+
+def all_begins(ds, cluster="main"):
+    """Every manager's begin records: manager id -> list."""
+    return {manager_id(d): begins(d, cluster) for d in ds}
