@@ -197,6 +197,32 @@ def no_quorum(lab, etcd, ds, say):
         % (oid, io, hakit.manager_id(by), primary, pub["term"]))
 
 
+# ---- 4. a guard refused while the lease stays valid -------------------------------------------
+
+def guard_refused(lab, etcd, ds, say, tmp):
+    old, oid, rest = hakit.kill_primary_until_hook(lab, ds, "fence", 60)
+    marker = os.path.join(tmp, "fence-ending")
+    wait_for(lambda: os.path.exists(marker), 20, interval=0.02,
+             what="the fence hook to near its end")
+    n_guard = len(old.events().get("coord_guard_failed", []))
+    hakit.refuse_etcd(lab, etcd)
+    try:
+        old.wait_event("coord_guard_failed", timeout=10, count=n_guard + 1)
+    finally:
+        hakit.allow_etcd(lab)
+    first = old.wait_operation(1, timeout=30)
+    check(first["type"] == "aborted", "the failover stopped at its guard: %s" % first)
+    got = wait_for(lambda: done_anywhere(ds), 60, interval=0.3,
+                   what="the failover to be done after all, once etcd answers again")
+    by, op = got
+    primary = op["new_primary"]
+    hakit.check_one_writable_nothing_lost(lab, primary)
+    check_published(lab, etcd, primary)
+    say("%s's guard refused (etcd unreachable for a moment, its lease still valid): %s "
+        "aborted; %s then failed over to %s as %s" % (oid, first["op"], hakit.manager_id(by),
+                                                      primary, op["op"]))
+
+
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
@@ -204,6 +230,8 @@ def scenario(flavor):
                         seconds=HOOK_S, rotate=True)
     hakit.with_managers(flavor, "ha89-watch", watch_cut, say, rotate=True)
     hakit.with_managers(flavor, "ha89-quorum", no_quorum, say)
+    hakit.with_managers(flavor, "ha89-guard", guard_refused, say, point="fence",
+                        script="sleep 1.2; touch DIR/fence-ending; sleep 0.3; exit 0")
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
