@@ -30,8 +30,8 @@
    new primary published under <prefix>main/primary.
 
 4. A guard refused while the lease stays valid. The leader's failover is in
-   its fence hook; as the hook ends, every connection to etcd is refused for
-   a moment: the guard before the next step fails at once
+   its fence hook, which ends once every connection to etcd is refused (for
+   a moment): the guard before the next step fails at once
    (coord_guard_failed) and the failover ends aborted, nothing writable,
    while the manager keeps its lease or gets it back at once. It must take
    the failover up again once etcd answers (docs/ha.md, "A failover a guard
@@ -212,11 +212,13 @@ def no_quorum(lab, etcd, ds, say):
 
 def guard_refused(lab, etcd, ds, say, tmp):
     old, oid, rest = hakit.kill_primary_until_hook(lab, ds, "fence", 60)
-    marker = os.path.join(tmp, "fence-ending")
-    wait_for(lambda: os.path.exists(marker), 20, interval=0.02,
-             what="the fence hook to near its end")
+    # The hook waits for the refusal to be in place before it ends: the
+    # guard of the next step meets it, whatever the machine's speed.
+    wait_for(lambda: os.path.exists(os.path.join(tmp, "fence-waiting")), 20, interval=0.02,
+             what="the fence hook to wait for the refusal")
     n_guard = len(old.events().get("coord_guard_failed", []))
     hakit.refuse_etcd(lab, etcd)
+    open(os.path.join(tmp, "refused"), "w").close()
     try:
         old.wait_event("coord_guard_failed", timeout=10, count=n_guard + 1)
     finally:
@@ -242,7 +244,8 @@ def scenario(flavor):
     hakit.with_managers(flavor, "ha89-watch", watch_cut, say, rotate=True)
     hakit.with_managers(flavor, "ha89-quorum", no_quorum, say)
     hakit.with_managers(flavor, "ha89-guard", guard_refused, say, point="fence",
-                        script="sleep 1.2; touch DIR/fence-ending; sleep 0.3; exit 0")
+                        script="touch DIR/fence-waiting; i=0; while [ ! -e DIR/refused ] "
+                        "&& [ $i -lt 150 ]; do sleep 0.05; i=$((i+1)); done; exit 0")
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
