@@ -39,7 +39,7 @@
    nothing acknowledged lost, the new primary published. Before that, the
    manager left the dead primary alone until an operator acted.
 
-MariaDB and MySQL (the flavors given, else both)."""
+The flavors given, else every flavor of the lab (labkit.ALL_FLAVORS)."""
 import os
 import signal
 import sys
