@@ -358,6 +358,7 @@ void coord_free(coord_t *c)
 {
     if (!c)
         return;
+    coord__free_reads(c); /* first: an answer may still ask c why it can't lead */
     free(c->prefix);
     free(c->id);
     free(c->zone);

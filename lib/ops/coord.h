@@ -76,7 +76,8 @@ quorum_verdict_t coord_vantage(void *ud, cluster_t *cl, const detect_params_t *d
 /* coord_resume.c: what a new leader reads of its predecessor's operation
  * (lib/core/haresume.h has the record's format). */
 /* Reads <prefix><cluster>/failover (a linearizable range): answer(token, ok,
- * value or NULL when the key is absent, error when !ok). */
+ * value or NULL when the key is absent, error when !ok).  answer runs once:
+ * if etcd is closed before it answered, coord_free answers, as failed. */
 typedef void (*coord_read_fn)(void *token, bool ok, const char *value, const char *err);
 void coord_read_failover(coord_t *c, const char *cluster, coord_read_fn answer, void *token);
 /* Records the end of operation op (type "done", "failed", "aborted") under

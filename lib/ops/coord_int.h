@@ -10,6 +10,7 @@
 
 typedef struct guard_req guard_req_t;
 typedef struct vcluster vcluster_t;
+typedef struct read_req read_req_t;
 
 struct coord {
     uv_loop_t *loop;
@@ -47,6 +48,7 @@ struct coord {
     size_t n_managers;
     quorum_rule_t rule;
     vcluster_t *vclusters;
+    read_req_t *reads; /* coord_read_failover's, etcd's answer not back yet */
 };
 
 uint64_t coord__now(void); /* monotonic ms, not the loop's cached time */
@@ -65,5 +67,8 @@ void coord__free_ended_guards(coord_t *c);
 /* coord_vantage.c: end the watches (closing); free what remains. */
 void coord__vantage_close(coord_t *c);
 void coord__vantage_free(coord_t *c);
+/* coord_resume.c: answer (as failed) and free the reads whose etcd request
+ * never came back (etcd closed first): coord_free. */
+void coord__free_reads(coord_t *c);
 
 #endif

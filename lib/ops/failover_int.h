@@ -142,6 +142,9 @@ struct failover {
     char *ha_op;
     json_t *ha_before;
     struct fo_ha_read *ha_read;
+    /* A step guard of the running operation refused its step (fosteps.c);
+     * read by fo_ha_end. */
+    bool guard_refused;
 };
 
 /* fosalvage.c: when reliability would hold, whether the salvage may lift it

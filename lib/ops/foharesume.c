@@ -51,6 +51,27 @@ json_t *fo_ha_step_record(failover_t *f, const step_t *s)
     return rec;
 }
 
+/* A failover a step guard stopped before its promotion (etcd did not answer
+ * for a moment) made nothing writable, and this manager may well keep its
+ * lease, or get it back before anything would notice the gap: nothing
+ * would look at the dead primary again. So the next look takes this
+ * manager for a new leader: once it leads and etcd answers, it reads the
+ * operation record again and, by the same rules, closes the operation and
+ * fails the dead primary over afresh (docs/ha.md). */
+static void ha_end_guarded(failover_t *f, const char *type)
+{
+    bool again = f->s.coord && f->guard_refused && f->kind == OP_FAILOVER &&
+                 strcmp(type, "aborted") == 0;
+    f->guard_refused = false;
+    if (!again)
+        return;
+    log_notice("cluster %s: failover %s was stopped by its step guard before any promotion; "
+               "the operation record in etcd is read again, and the servers looked at afresh, "
+               "as soon as this manager leads with etcd answering",
+               f->s.cluster, f->op ? f->op : "?");
+    f->coord_leading = false;
+}
+
 void fo_ha_end(failover_t *f, const char *type)
 {
     if (f->s.coord && f->op && !coord_why_not(f->s.coord))
@@ -59,6 +80,7 @@ void fo_ha_end(failover_t *f, const char *type)
     f->ha_op = NULL;
     json_decref(f->ha_before);
     f->ha_before = NULL;
+    ha_end_guarded(f, type);
 }
 
 void fo_ha_free(failover_t *f)

@@ -226,6 +226,23 @@ static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *
     return true;
 }
 
+/* A guard's answer on its way to the executor: a refusal is noted on the
+ * failover (fo_ha_end looks again after an operation a guard stopped). */
+typedef struct {
+    failover_t *f;
+    exec_answer_fn answer;
+    void *token;
+} guard_ans_t;
+
+static void guard_answered(void *token, int outcome, const char *msg)
+{
+    guard_ans_t *g = token;
+    if (outcome != 0)
+        g->f->guard_refused = true;
+    g->answer(g->token, outcome, msg);
+    free(g);
+}
+
 /* Coordination: the leader's term is confirmed before every step (coord.h);
  * the steps that change a server or run a hook are bounded by the lease. */
 static void do_guard(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answer, void *token,
@@ -235,7 +252,9 @@ static void do_guard(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answe
     bool mutating = s->kind == STEP_SQL || s->kind == STEP_FENCE || s->kind == STEP_HOOK ||
                     s->kind == STEP_BLOCK_WRITES || s->kind == STEP_SALVAGE;
     json_t *rec = fo_ha_step_record(f, s);
-    coord_step_guard(f->s.coord, f->s.cluster, rec, mutating, timeout_ms, answer, token);
+    guard_ans_t *g = xcalloc(1, sizeof *g);
+    *g = (guard_ans_t){.f = f, .answer = answer, .token = token};
+    coord_step_guard(f->s.coord, f->s.cluster, rec, mutating, timeout_ms, guard_answered, g);
 }
 
 void fo_start_exec(failover_t *f, exec_done_cb done)

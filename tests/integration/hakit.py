@@ -262,3 +262,73 @@ def kill_primary_until_hook(lab, ds, point, timeout):
     labkit.wait_for(lambda: hook_started(old, point), timeout, interval=0.02,
                     what="the leader %s to start its %s hook" % (oid, point))
     return old, oid, [d for d in ds if d is not old]
+
+
+# ---- etcd faults (89-ha-etcd-faults.py) ------------------------------------------------------
+
+def rotated_endpoints(etcd):
+    """Per manager mI, etcd's endpoints starting with member I-1: each manager
+    talks to a member of its own first (its watches run there)."""
+    eps = etcd.endpoints()
+    return [eps[i:] + eps[:i] for i in range(len(eps))]
+
+
+def with_managers(flavor, prefix, body, say, point=None, seconds=0, rotate=False, script=None):
+    """with_slow_hook without a hook when point is None; rotate: each
+    manager's endpoints start with a member of its own (rotated_endpoints);
+    script: the hook's shell text instead of a sleep, where DIR names a
+    directory of the test's own. body(lab, etcd, ds, say), or body(lab,
+    etcd, ds, say, dir) with a script."""
+    tmp = tempfile.mkdtemp(prefix=prefix + "-")
+    try:
+        extra = ""
+        if point:
+            hook = slow_hook(tmp, point, seconds)
+            if script:
+                with open(hook, "w") as f:
+                    f.write("#!/bin/sh\n" + script.replace("DIR", tmp) + "\n")
+            extra = '    hooks = { %s = "%s"; timeout = "10s"; };' % (point, hook)
+        with labkit.Lab.up(flavor, 3, name=labkit.unique_name(prefix + "-" + flavor),
+                           semisync=True) as lab:
+            with labetcd.Etcd(lab).start() as etcd:
+                eps = rotated_endpoints(etcd) if rotate else None
+                ds = managers(lab, etcd, 3, endpoints=eps, vip_plugin=True, cluster_extra=extra)
+                try:
+                    start_all(ds)
+                    wait_primary_seen(ds)
+                    if script:
+                        body(lab, etcd, ds, say, tmp)
+                    else:
+                        body(lab, etcd, ds, say)
+                    stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+                finally:
+                    for d in ds:
+                        d.__exit__(*sys.exc_info())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def published_primary(etcd, cluster="main", prefix="/failoverd/v1/"):
+    """The primary the leader published in etcd: {"host", "port", "term",
+    "manager"}, or None."""
+    return etcd.get_json("%s%s/primary" % (prefix, cluster))
+
+
+def all_begins(ds, cluster="main"):
+    """Every manager's begin records: manager id -> list."""
+    return {manager_id(d): begins(d, cluster) for d in ds}
+
+
+def refuse_etcd(lab, etcd):
+    """Every connection to etcd's client ports from the client namespace
+    (where the managers run) is refused or reset at once (nftables, table
+    ha_refuse): a request fails fast, it does not time out. allow_etcd()
+    removes the rule."""
+    ports = ", ".join(str(labetcd.CLIENT_PORT + i) for i in range(etcd.n))
+    lab.run_in(["nft", "-f", "-"], input="table inet ha_refuse {\n chain out {\n"
+               "  type filter hook output priority 0;\n"
+               "  tcp dport { %s } reject with tcp reset\n }\n}\n" % ports)
+
+
+def allow_etcd(lab):
+    lab.run_in(["nft", "delete", "table", "inet", "ha_refuse"], check=False)

@@ -299,3 +299,52 @@ def _stopped(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "T"
     except (OSError, IndexError):
         return False
+
+
+# ---- member faults by role (the etcd fault tests) ------------------------------------------
+
+def leader_member(etcd, timeout=30):
+    """The index of the member that leads the etcd cluster now, as `etcdctl
+    endpoint status` says (waits, bounded, until exactly one running member
+    says it leads)."""
+    def one():
+        lead = [i for i, row in enumerate(etcd.member_status()) if row.get("leader")]
+        return [lead[0]] if len(lead) == 1 else None
+    return labkit.wait_for(one, timeout, interval=0.2, what="exactly one etcd member to lead")[0]
+
+
+def stop_member(etcd, i):
+    """SIGSTOP member i: its process hangs, its connections stay open."""
+    if not etcd.signal_member(i, signal.SIGSTOP):
+        raise labkit.LabError("etcd member e%d is not running" % i)
+
+
+def cont_member(etcd, i):
+    if not etcd.signal_member(i, signal.SIGCONT):
+        raise labkit.LabError("etcd member e%d is not running" % i)
+
+
+def wait_member_back(etcd, i, timeout=30):
+    """Member i runs and answers `endpoint status` with the cluster's raft
+    term (it rejoined), and the cluster is healthy."""
+    def back():
+        rows = etcd.member_status()
+        row = rows[i]
+        terms = {r.get("raft_term") for r in rows if r.get("raft_term")}
+        return row["process"] == "running" and row.get("raft_term") and len(terms) == 1 \
+            and etcd.healthy()
+    labkit.wait_for(back, timeout, interval=0.3, what="etcd member e%d to rejoin" % i)
+
+
+def move_leader(etcd, i, timeout=30):
+    """Makes member i the etcd cluster's leader (`etcdctl move-leader`, asked
+    of the current leader) and waits until it leads."""
+    cur = leader_member(etcd, timeout)
+    if cur == i:
+        return
+    members = json.loads(etcd.ctl("member", "list", "-w", "json").stdout)["members"]
+    mid = next(m["ID"] for m in members if m.get("name") == "e%d" % i)
+    etcd.lab.run_in(["etcdctl", "--endpoints", etcd.endpoints()[cur], "--command-timeout=5s",
+                     "move-leader", "%x" % mid], timeout=15, env=dict(os.environ, ETCDCTL_API="3"))
+    labkit.wait_for(lambda: leader_member(etcd, timeout) == i, timeout, interval=0.2,
+                    what="etcd member e%d to lead" % i)
