@@ -10,6 +10,7 @@
 
 typedef struct guard_req guard_req_t;
 typedef struct vcluster vcluster_t;
+typedef struct sreq sreq_t;
 
 struct coord {
     uv_loop_t *loop;
@@ -47,6 +48,7 @@ struct coord {
     size_t n_managers;
     quorum_rule_t rule;
     vcluster_t *vclusters;
+    sreq_t *sreqs; /* coord_state.c: requests etcd has not answered yet */
 };
 
 uint64_t coord__now(void); /* monotonic ms, not the loop's cached time */
@@ -65,5 +67,8 @@ void coord__free_ended_guards(coord_t *c);
 /* coord_vantage.c: end the watches (closing); free what remains. */
 void coord__vantage_close(coord_t *c);
 void coord__vantage_free(coord_t *c);
+/* coord_state.c: answer what is still out (closing); free what remains. */
+void coord__state_close(coord_t *c);
+void coord__state_free(coord_t *c);
 
 #endif
