@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Pause, the failover_block and the history are the cluster's, not one
+manager's (docs/ha.md, "The shared state").
+
+Three managers coordinated through a 3-member etcd cluster; four semi-sync
+nodes under the write checker (reliability).
+
+(a) The cluster is paused on the leader; the followers' status shows it
+    paused, by the leader. The leader manager is killed (SIGKILL); the new
+    leader's status says paused (by the old leader), and when the primary is
+    killed it does not fail over (failover_blocked: paused; no begin in its
+    journal). `failoverctl resume` on the new leader fails over.
+(b) That failover done, every follower shows the failover_block until and
+    the operation. The leader manager is killed, and within failover_block
+    the new primary is killed: the next leader does not fail over
+    (failover_blocked naming failover_block and the previous operation), and
+    `failoverctl history` on every surviving manager lists the first
+    failover, from etcd. `failoverctl ack` on the leader lifts the block and
+    it fails over. Exactly one node is writable at the end and the writer
+    lost no acknowledged write.
+
+Before the shared state, a new leader forgot the pause and the block: it
+failed over at once in (a), and again seconds after the previous failover
+in (b). MariaDB and MySQL."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fokit  # noqa: E402
+import hakit  # noqa: E402
+from fokit import check, labkit  # noqa: E402
+from labkit import wait_for  # noqa: E402
+
+
+def shared(d):
+    try:
+        return d.cluster().get("shared") or {}
+    except Exception:  # noqa: BLE001 - a dead manager answers nothing
+        return {}
+
+
+def blocked_events(d, since):
+    return d.events().get("failover_blocked", [])[since:]
+
+
+def paused_survives(lab, ds, say):
+    old = hakit.wait_one_leader(ds)
+    oid = hakit.manager_id(old)
+    lab.writer_start(through="vip")
+    lab.wait_acks(100)
+    old.ctl("pause", "main")
+    rest = [d for d in ds if d is not old]
+    for d in rest:
+        wait_for(lambda: d.cluster()["paused"] and shared(d).get("manager") == oid, 10,
+                 what="%s's status to show the pause written by %s" % (hakit.manager_id(d), oid))
+    by = shared(rest[0]).get("paused_by") or ""
+    check(by.endswith("on " + oid), "a follower says who paused: %s" % by)
+    old.kill()
+    new = hakit.wait_one_leader(rest, timeout=20)
+    nid = hakit.manager_id(new)
+    check(new.cluster()["paused"], "the new leader %s is paused" % nid)
+    since = len(new.events().get("failover_blocked", []))
+    lab.kill("db1")
+    wait_for(lambda: any("paused" in ln for ln in blocked_events(new, since)), 30,
+             what="the new leader %s to say it does not fail over: paused" % nid)
+    check(hakit.begins(new) == [], "the new leader %s started nothing while paused" % nid)
+    old.start()  # back, as a follower with an empty journal
+    wait_for(lambda: (hakit.coord(old) or {}).get("role") == "follower", 15,
+             what="%s, started again, to follow" % oid)
+    new.ctl("resume", "main")
+    op = new.wait_operation(1, timeout=60)
+    check(op["type"] == "done", "resume on the new leader %s fails over: %s" % (nid, op))
+    lab.wait_acks(50, server_id=lab.node(op["new_primary"]).server_id)
+    say("paused on %s, kept by the new leader %s through db1's death; resumed: %s promoted"
+        % (oid, nid, op["new_primary"]))
+    return new, op
+
+
+def block_survives(lab, ds, leader, first, say):
+    lid = hakit.manager_id(leader)
+    opid = first["op"]
+    rest = [d for d in ds if d is not leader]
+    for d in rest:
+        wait_for(lambda: d.cluster().get("blocked_until") and
+                 (shared(d).get("last_failover") or {}).get("op") == opid, 15,
+                 what="%s's status to show the block of %s" % (hakit.manager_id(d), opid))
+    leader.kill()
+    new = hakit.wait_one_leader(rest, timeout=20)
+    nid = hakit.manager_id(new)
+    since = len(new.events().get("failover_blocked", []))
+    x = first["new_primary"]
+    lab.kill(x)
+    wait_for(lambda: any("failover_block" in ln and ("operation %s)" % opid) in ln
+                         for ln in blocked_events(new, since)), 30,
+             what="the new leader %s to say failover_block holds it (after %s)" % (nid, opid))
+    check(new.operations() == [] and hakit.begins(new) == [],
+          "the new leader %s started no failover within failover_block" % nid)
+    for d in rest:
+        rc, out = d.ctl("history", "main")
+        ops = {o["op"]: o for o in out["operations"]}
+        check(out.get("source") == "etcd" and ops.get(opid, {}).get("state") == "done" and
+              ops[opid].get("new_primary") == x,
+              "history on %s lists %s's failover %s: %s" % (hakit.manager_id(d), lid, opid, out))
+    rc, out = new.ctl("ack", "main")
+    op = new.wait_operation(1, timeout=60)
+    check(op["type"] == "done" and op["old_primary"] == x,
+          "after the ack the new leader %s fails over: %s" % (nid, op))
+    hakit.check_one_writable_nothing_lost(lab, op["new_primary"])
+    say("%s killed after failover %s, then %s: %s held by failover_block; history on %s; "
+        "acked: %s promoted" % (lid, opid, x, nid,
+                                ", ".join(hakit.manager_id(d) for d in rest), op["new_primary"]))
+
+
+def scenario(flavor):
+    def say(msg):
+        labkit.log("%s: %s" % (flavor, msg))
+    with labkit.Lab.up(flavor, 4, name=labkit.unique_name("s5-shared-" + flavor),
+                       semisync=True) as lab:
+        with hakit.Etcd(lab).start() as etcd:
+            ds = hakit.managers(lab, etcd, 3, vip_plugin=True)
+            try:
+                hakit.start_all(ds)
+                hakit.wait_primary_seen(ds)
+                leader, first = paused_survives(lab, ds, say)
+                block_survives(lab, ds, leader, first, say)
+                hakit.stop_all(ds)
+            finally:
+                for d in ds:
+                    d.__exit__(*sys.exc_info())
+
+
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
