@@ -71,16 +71,20 @@ static void finish(hist_q_t *q)
         json_t *e;
         json_array_foreach(q->entries, i, e)
         {
-            json_object_del(e, "term");
-            json_object_del(e, "manager");
+            json_object_del(e, "term"); /* "manager": the leader that recorded it */
             const char *op = json_string_value(json_object_get(e, "op"));
             if (op)
-                json_object_set_new(seen, op, json_true());
+                json_object_set(seen, op, e);
         }
+        /* What this journal learnt of an operation after its entry was
+         * written (an ack, the exact loss) is added to it. */
         json_array_foreach(local, i, e)
         {
             const char *op = json_string_value(json_object_get(e, "op"));
-            if (!op || !json_object_get(seen, op))
+            json_t *known = op ? json_object_get(seen, op) : NULL;
+            if (known)
+                json_object_update_missing(known, e);
+            else
                 json_array_append(q->entries, e);
         }
         json_decref(seen);

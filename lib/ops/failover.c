@@ -619,7 +619,7 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
         if (!f->block_reported)
             event_emit(LOG_LVL_ERROR, EV_FAILOVER_BLOCKED, f->s.cluster, NULL,
                        json_pack("{s:s, s:s?}", "reason", why, "last_failover_op",
-                                 f->last_failover_op && f->last_failover_op[0]
+                                 f->s.coord && f->last_failover_op && f->last_failover_op[0]
                                      ? f->last_failover_op
                                      : NULL),
                        "the primary is dead but no automatic failover will run: %s", why);
