@@ -16,20 +16,31 @@ nodes under the write checker (reliability).
     (failover_blocked naming failover_block and the previous operation), and
     `failoverctl history` on every surviving manager lists the first
     failover, from etcd. `failoverctl ack` on the leader lifts the block and
-    it fails over. Exactly one node is writable at the end and the writer
-    lost no acknowledged write.
+    it fails over.
+(c) The block does not stop finishing an interrupted failover: within
+    failover_block of that failover the new primary is killed, an operator
+    fails it over (`failoverctl failover`), and the leader is killed while
+    its post_promotion hook (1.5 s) runs. The next leader adopts the block
+    and still finishes the operation (failover_resumed, then done under the
+    same id, no failover of its own). Exactly one node is writable at the
+    end and the writer lost no acknowledged write.
 
 Before the shared state, a new leader forgot the pause and the block: it
 failed over at once in (a), and again seconds after the previous failover
 in (b). MariaDB and MySQL."""
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fokit  # noqa: E402
 import hakit  # noqa: E402
 from fokit import check, labkit  # noqa: E402
 from labkit import wait_for  # noqa: E402
+
+HOOK_S = 1.5
 
 
 def shared(d):
@@ -105,28 +116,92 @@ def block_survives(lab, ds, leader, first, say):
     op = new.wait_operation(1, timeout=60)
     check(op["type"] == "done" and op["old_primary"] == x,
           "after the ack the new leader %s fails over: %s" % (nid, op))
-    hakit.check_one_writable_nothing_lost(lab, op["new_primary"])
+    lab.wait_acks(50, server_id=lab.node(op["new_primary"]).server_id)
+    leader.start()  # back, as a follower
+    wait_for(lambda: (hakit.coord(leader) or {}).get("role") == "follower", 15,
+             what="%s, started again, to follow" % lid)
     say("%s killed after failover %s, then %s: %s held by failover_block; history on %s; "
         "acked: %s promoted" % (lid, opid, x, nid,
                                 ", ".join(hakit.manager_id(d) for d in rest), op["new_primary"]))
+    return new, op
+
+
+def post_promotion_steps(d):
+    return [r for r in d.journal() if r.get("type") == "step" and
+            r.get("step") == "hook:post_promotion"]
+
+
+def block_lets_resume(lab, ds, leader, last, say):
+    """Within failover_block of `last`, an operator's failover interrupted
+    after its promotion is finished by the next leader."""
+    lid = hakit.manager_id(leader)
+    z = last["new_primary"]
+    rest = [d for d in ds if d is not leader]
+    for d in rest:
+        wait_for(lambda: (shared(d).get("last_failover") or {}).get("op") == last["op"], 15,
+                 what="%s's status to show the block of %s" % (hakit.manager_id(d), last["op"]))
+    hooks = len(post_promotion_steps(leader))
+    known = {b["op"] for d in rest for b in hakit.begins(d)}
+    lab.kill(z)
+    leader.wait_verdict("dead", timeout=30)
+    # The operator's failover answers when it ends: it is not waited for.
+    ctl = subprocess.Popen([fokit.FAILOVERCTL, "-s", leader.sock, "--json", "failover", "main"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(post_promotion_steps(leader)) > hooks, 60, interval=0.02,
+                 what="the leader %s to start its post_promotion hook" % lid)
+        leader.kill()
+        ctl.wait(10)
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.wait(5)
+    opid = [r for r in leader.journal() if r.get("type") == "begin"][-1]["op"]
+    promoted = [r["step"].split(":", 1)[1] for r in leader.journal()
+                if r.get("type") == "step_done" and r.get("op") == opid and
+                r.get("step", "").startswith("promote:")]
+    check(promoted, "the killed leader %s had promoted a node in %s" % (lid, opid))
+    new = hakit.wait_one_leader(rest, timeout=30)
+    nid = hakit.manager_id(new)
+    check(new.cluster().get("blocked_until"),
+          "the next leader %s knows the block of %s" % (nid, last["op"]))
+    res = new.wait_event("failover_resumed", timeout=60)
+    check(opid in res[-1], "the next leader %s resumed %s: %s" % (nid, opid, res[-1]))
+    wait_for(lambda: [r for r in new.operations() if r.get("op") == opid], 90,
+             what="%s to finish %s" % (nid, opid))
+    ended = [r for r in new.operations() if r.get("op") == opid][0]
+    check(ended["type"] == "done" and ended.get("new_primary") == promoted[-1],
+          "the next leader %s finished %s despite failover_block: %s" % (nid, opid, ended))
+    mine = [b for b in hakit.begins(new) if b["op"] not in known and b["op"] != opid]
+    check(not mine, "%s ran no failover of its own: %s" % (nid, mine))
+    hakit.check_one_writable_nothing_lost(lab, ended["new_primary"])
+    say("within failover_block of %s, %s's failover %s interrupted after its promotion; "
+        "%s finished it on %s" % (last["op"], lid, opid, nid, ended["new_primary"]))
 
 
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
-    with labkit.Lab.up(flavor, 4, name=labkit.unique_name("s5-shared-" + flavor),
-                       semisync=True) as lab:
-        with hakit.Etcd(lab).start() as etcd:
-            ds = hakit.managers(lab, etcd, 3, vip_plugin=True)
-            try:
-                hakit.start_all(ds)
-                hakit.wait_primary_seen(ds)
-                leader, first = paused_survives(lab, ds, say)
-                block_survives(lab, ds, leader, first, say)
-                hakit.stop_all(ds)
-            finally:
-                for d in ds:
-                    d.__exit__(*sys.exc_info())
+    tmp = tempfile.mkdtemp(prefix="ha93-")
+    try:
+        hook = hakit.slow_hook(tmp, "post_promotion", HOOK_S)
+        extra = '    hooks = { post_promotion = "%s"; timeout = "10s"; };' % hook
+        with labkit.Lab.up(flavor, 5, name=labkit.unique_name("ha93-shared-" + flavor),
+                           semisync=True) as lab:
+            with hakit.Etcd(lab).start() as etcd:
+                ds = hakit.managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
+                try:
+                    hakit.start_all(ds)
+                    hakit.wait_primary_seen(ds)
+                    leader, first = paused_survives(lab, ds, say)
+                    leader, last = block_survives(lab, ds, leader, first, say)
+                    block_lets_resume(lab, ds, leader, last, say)
+                    hakit.stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+                finally:
+                    for d in ds:
+                        d.__exit__(*sys.exc_info())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
