@@ -5,6 +5,12 @@ manager's (docs/ha.md, "The shared state").
 Three managers coordinated through a 3-member etcd cluster; four semi-sync
 nodes under the write checker (reliability).
 
+(h) A hold until ack survives a leader change: the shared state in etcd is
+    replaced by a record that can't be read (`"paused": "yes"`) and the
+    leader killed; the new leader holds the cluster (state unknown, naming
+    the bad member) and writes the hold; it is killed in turn, and the next
+    leader is held too, by the same hold (written by its predecessor), until
+    `failoverctl ack` on it, after which every manager shows no hold.
 (a) The cluster is paused on the leader; the followers' status shows it
     paused, by the leader. The leader manager is killed (SIGKILL); the new
     leader's status says paused (by the old leader), and when the primary is
@@ -52,6 +58,47 @@ def shared(d):
 
 def blocked_events(d, since):
     return d.events().get("failover_blocked", [])[since:]
+
+
+STATE = "/failoverd/v1/main/state"
+
+
+def restart(d):
+    d.start()
+    wait_for(lambda: (hakit.coord(d) or {}).get("role") == "follower", 15,
+             what="%s, started again, to follow" % hakit.manager_id(d))
+
+
+def held_survives(lab, ds, etcd, say):
+    old = hakit.wait_one_leader(ds)
+    etcd.ctl("put", STATE, '{"v": 1, "paused": "yes"}')
+    old.kill()
+    rest = [d for d in ds if d is not old]
+    second = hakit.wait_one_leader(rest, timeout=20)
+    sid = hakit.manager_id(second)
+    wait_for(lambda: "paused: must be true or false" in
+             (second.cluster().get("state_unknown") or ""), 15,
+             what="the new leader %s to hold the cluster for the bad record" % sid)
+    wait_for(lambda: ((etcd.get_json(STATE) or {}).get("held") or {}).get("by") == sid, 15,
+             what="%s to write its hold in etcd" % sid)
+    restart(old)
+    second.kill()
+    rest = [d for d in ds if d is not second]
+    third = hakit.wait_one_leader(rest, timeout=20)
+    tid = hakit.manager_id(third)
+    wait_for(lambda: "paused: must be true or false" in
+             (third.cluster().get("state_unknown") or ""), 15,
+             what="the next leader %s to keep the hold" % tid)
+    check((shared(third).get("held") or {}).get("by") == sid,
+          "%s's status says %s held it: %s" % (tid, sid, shared(third)))
+    check(third.cluster()["verdict"] == "unknown", "held: the verdict is unknown")
+    third.ctl("ack", "main")
+    for d in rest:
+        wait_for(lambda: shared(d).get("manager") == tid and shared(d).get("held") is None and
+                 not d.cluster().get("state_unknown"), 15,
+                 what="%s to show the hold acknowledged" % hakit.manager_id(d))
+    restart(second)
+    say("a bad shared state held the cluster on %s; %s kept the hold until its ack" % (sid, tid))
 
 
 def paused_survives(lab, ds, say):
@@ -193,6 +240,7 @@ def scenario(flavor):
                 try:
                     hakit.start_all(ds)
                     hakit.wait_primary_seen(ds)
+                    held_survives(lab, ds, etcd, say)
                     leader, first = paused_survives(lab, ds, say)
                     leader, last = block_survives(lab, ds, leader, first, say)
                     block_lets_resume(lab, ds, leader, last, say)
