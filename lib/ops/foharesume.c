@@ -254,7 +254,13 @@ static void on_state(void *token, bool ok, const char *value, const char *err)
     struct fo_ha_read *q = token;
     failover_t *f = q->f;
     if (f && !coord_why_not(f->s.coord) && fo_shared_adopt(f, ok, value, err)) {
-        coord_read_failover(f->s.coord, f->s.cluster, on_read, q);
+        if (!f->running && !f->interrupted) {
+            coord_read_failover(f->s.coord, f->s.cluster, on_read, q);
+            return;
+        }
+        f->ha_read = NULL;
+        free(q);
+        fo_reconsider(f);
         return;
     }
     if (f) {
@@ -268,10 +274,6 @@ void fo_ha_on_leader(failover_t *f)
 {
     if (f->ha_read)
         return;
-    if (f->running || f->interrupted) {
-        fo_reconsider(f);
-        return;
-    }
     f->ha_read = xcalloc(1, sizeof *f->ha_read);
     f->ha_read->f = f;
     coord_state_read(f->s.coord, f->s.cluster, on_state, f->ha_read);
