@@ -69,6 +69,16 @@ def restart(d):
              what="%s, started again, to follow" % hakit.manager_id(d))
 
 
+def running(ds):
+    return [d for d in ds if d.proc and d.proc.poll() is None]
+
+
+def seen_by_all(ds, primary):
+    """Every running manager has reached the primary (a manager started
+    again must have, or the start-up rule holds its failover: docs/failover.md)."""
+    hakit.wait_primary_seen(running(ds), primary)
+
+
 def held_survives(lab, ds, etcd, say):
     old = hakit.wait_one_leader(ds)
     etcd.ctl("put", STATE, '{"v": 1, "paused": "yes"}')
@@ -98,6 +108,7 @@ def held_survives(lab, ds, etcd, say):
                  not d.cluster().get("state_unknown"), 15,
                  what="%s to show the hold acknowledged" % hakit.manager_id(d))
     restart(second)
+    seen_by_all(ds, "db1")
     say("a bad shared state held the cluster on %s; %s kept the hold until its ack" % (sid, tid))
 
 
@@ -142,11 +153,12 @@ def block_survives(lab, ds, leader, first, say):
         wait_for(lambda: d.cluster().get("blocked_until") and
                  (shared(d).get("last_failover") or {}).get("op") == opid, 15,
                  what="%s's status to show the block of %s" % (hakit.manager_id(d), opid))
+    x = first["new_primary"]
+    seen_by_all(ds, x)
     leader.kill()
     new = hakit.wait_one_leader(rest, timeout=20)
     nid = hakit.manager_id(new)
     since = len(new.events().get("failover_blocked", []))
-    x = first["new_primary"]
     lab.kill(x)
     wait_for(lambda: any("failover_block" in ln and ("operation %s)" % opid) in ln
                          for ln in blocked_events(new, since)), 30,
@@ -187,6 +199,7 @@ def block_lets_resume(lab, ds, leader, last, say):
     for d in rest:
         wait_for(lambda: (shared(d).get("last_failover") or {}).get("op") == last["op"], 15,
                  what="%s's status to show the block of %s" % (hakit.manager_id(d), last["op"]))
+    seen_by_all(ds, z)
     hooks = len(post_promotion_steps(leader))
     known = {b["op"] for d in rest for b in hakit.begins(d)}
     lab.kill(z)
