@@ -486,6 +486,9 @@ void ctlrender_plan(buf_t *out, const json_t *v)
 void ctlrender_history(buf_t *out, const json_t *v)
 {
     size_t from = out->len;
+    /* Under coordination, when etcd could not be read (docs/ha.md). */
+    if (cr_nonempty(cr_str(v, "etcd_error")))
+        cr_wrap(out, "note: this manager's journal only: ", 6, cr_str(v, "etcd_error"));
     ctlrender_history_body(out, v);
     trim_lines(out, from);
 }

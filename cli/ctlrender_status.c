@@ -451,6 +451,41 @@ static void node_order(const json_t *nodes, const char *primary, size_t *order)
     free(seen);
 }
 
+/* The cluster's state shared through etcd (docs/ha.md, "The shared
+ * state"): who wrote it, and the pause, hold and block it holds. Nothing
+ * for a manager on its own. */
+static void render_shared(buf_t *out, const json_t *s)
+{
+    if (!json_is_object(s) || (!cr_str(s, "manager") && !cr_str(s, "error")))
+        return;
+    buf_t b = BUF_INIT;
+    if (cr_str(s, "manager")) {
+        buf_printf(&b, "written by %s", cr_str(s, "manager"));
+        if (json_is_integer(json_object_get(s, "term")))
+            buf_printf(&b, " (term %lld)", json_integer_value(json_object_get(s, "term")));
+        if (cr_str(s, "written"))
+            buf_printf(&b, " at %s", cr_str(s, "written"));
+        if (json_is_true(json_object_get(s, "paused")))
+            buf_printf(&b, "; paused%s%s", cr_str(s, "paused_by") ? " by " : "",
+                       cr_str_or(s, "paused_by", ""));
+        const json_t *h = json_object_get(s, "held");
+        if (json_is_object(h))
+            buf_printf(&b, "; held until ack%s%s: %s", cr_str(h, "by") ? " by " : "",
+                       cr_str_or(h, "by", ""), cr_str_or(h, "reason", "?"));
+        const json_t *l = json_object_get(s, "last_failover");
+        if (json_is_object(l))
+            buf_printf(&b, "; last failover %s (%s -> %s%s)", cr_str_or(l, "op", "?"),
+                       cr_str_or(l, "old_primary", "?"), cr_str_or(l, "new_primary", "?"),
+                       json_is_true(json_object_get(l, "acked")) ? ", acknowledged" : "");
+        if (cr_str(s, "blocked_until"))
+            buf_printf(&b, "; blocked until %s", cr_str(s, "blocked_until"));
+    }
+    if (cr_str(s, "error"))
+        buf_printf(&b, "%setcd: %s", b.len ? "; " : "", cr_str(s, "error"));
+    cr_wrap(out, "  shared state: ", 4, buf_str(&b));
+    buf_free(&b);
+}
+
 static void render_node_rows(buf_t *out, const json_t *nodes, const char *primary,
                              const char *partner, size_t node_w)
 {
@@ -503,6 +538,7 @@ static void render_cluster(buf_t *out, const json_t *c)
     render_vantage(out, json_object_get(c, "vantage"));
     render_failover(out, json_object_get(c, "failover"));
     render_auto_blocked(out, c);
+    render_shared(out, json_object_get(c, "shared"));
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(c, "issues"), i, v)

@@ -30,8 +30,10 @@ bool admit_blocked(const admit_facts_t *a, uint64_t now, char *why, size_t len)
     }
     if (a->last_failover_wall && !a->last_acked &&
         now < a->last_failover_wall + a->failover_block_ms) {
-        snprintf(why, len, "the last failover ended %llu s ago, within failover_block (%llu s); "
-                           "acknowledge it with `failoverctl ack %s` to allow another",
+        snprintf(why, len, "the last failover%s%s%s ended %llu s ago, within failover_block (%llu "
+                           "s); acknowledge it with `failoverctl ack %s` to allow another",
+                 a->last_failover_op ? " (operation " : "",
+                 a->last_failover_op ? a->last_failover_op : "", a->last_failover_op ? ")" : "",
                  (unsigned long long)((now - a->last_failover_wall) / 1000),
                  (unsigned long long)(a->failover_block_ms / 1000), a->cluster);
         return true;

@@ -45,6 +45,9 @@ typedef struct {
     /* Why the cluster's topology is not supported (tree_unsupported), or
      * NULL: every failover and switchover is refused then. */
     const char *unsupported;
+    /* The last failover's operation id, named in the block's reason, or NULL
+     * (coordination: it may have been another manager's). */
+    const char *last_failover_op;
 } admit_facts_t;
 
 /* True, with why, when one of the block rules holds (startup excepted). */

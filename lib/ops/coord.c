@@ -344,6 +344,7 @@ void coord_close(coord_t *c)
     etcd_watch_cancel(c->watch);
     c->watch = NULL;
     coord__vantage_close(c);
+    coord__state_close(c);
     uv_close((uv_handle_t *)&c->tick, on_tick_closed);
     if (c->lease) {
         c->revoking = true;
@@ -371,6 +372,7 @@ void coord_free(coord_t *c)
     free(c->leader_host);
     json_decref(c->published);
     coord__vantage_free(c);
+    coord__state_free(c);
     coord__free_ended_guards(c);
     free(c);
 }

@@ -86,4 +86,29 @@ void coord_read_failover(coord_t *c, const char *cluster, coord_read_fn answer, 
 void coord_record_end(coord_t *c, const char *cluster, const char *op, const char *kind,
                       const char *type);
 
+/* coord_state.c: the cluster's shared state and its history (docs/ha.md,
+ * "The shared state"; lib/core/hastate.h has the state's format). */
+#define COORD_HISTORY_KEEP 100
+typedef void (*coord_write_fn)(void *token, bool ok, const char *err);
+/* Writes <prefix><cluster>/state = state (stolen; "term" and "manager"
+ * added) by a txn that checks the leader key still holds this manager's
+ * term; answer(token, ok, why not) once. */
+void coord_state_write(coord_t *c, const char *cluster, json_t *state, coord_write_fn answer,
+                       void *token);
+/* Reads <prefix><cluster>/state (a linearizable range), as coord_read_failover. */
+void coord_state_read(coord_t *c, const char *cluster, coord_read_fn answer, void *token);
+/* Puts an ended operation's history entry (stolen) under
+ * <prefix><cluster>/history/<op> by the same guarded txn, then deletes the
+ * oldest entries beyond COORD_HISTORY_KEEP. */
+void coord_history_put(coord_t *c, const char *cluster, const char *op, json_t *entry,
+                       coord_write_fn answer, void *token);
+/* Reads every entry under <prefix><cluster>/history/, oldest first:
+ * answer(token, ok, entries (borrowed) or NULL, why not). */
+typedef void (*coord_history_fn)(void *token, bool ok, json_t *entries, const char *err);
+void coord_history_read(coord_t *c, const char *cluster, coord_history_fn answer, void *token);
+/* A caller going away: no answer reaches token any more. */
+void coord_state_forget(coord_t *c, void *token);
+/* This manager's id (NULL for NULL). */
+const char *coord_manager_id(const coord_t *c);
+
 #endif

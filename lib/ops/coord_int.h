@@ -11,6 +11,7 @@
 typedef struct guard_req guard_req_t;
 typedef struct vcluster vcluster_t;
 typedef struct read_req read_req_t;
+typedef struct sreq sreq_t;
 
 struct coord {
     uv_loop_t *loop;
@@ -49,6 +50,7 @@ struct coord {
     quorum_rule_t rule;
     vcluster_t *vclusters;
     read_req_t *reads; /* coord_read_failover's, etcd's answer not back yet */
+    sreq_t *sreqs; /* coord_state.c: requests etcd has not answered yet */
 };
 
 uint64_t coord__now(void); /* monotonic ms, not the loop's cached time */
@@ -70,5 +72,8 @@ void coord__vantage_free(coord_t *c);
 /* coord_resume.c: answer (as failed) and free the reads whose etcd request
  * never came back (etcd closed first): coord_free. */
 void coord__free_reads(coord_t *c);
+/* coord_state.c: answer what is still out (closing); free what remains. */
+void coord__state_close(coord_t *c);
+void coord__state_free(coord_t *c);
 
 #endif

@@ -194,7 +194,10 @@ static void handle_pause_resume(control_req_t *req, daemon_t *d, bool pause)
     int i = cluster_only(d, req);
     if (i < 0)
         return;
-    failover_pause(d->cl[i]->fo, pause);
+    char who[160];
+    snprintf(who, sizeof who, "uid %u on %s", (unsigned)control_req_uid(req),
+             d->coord ? coord_manager_id(d->coord) : "this manager");
+    failover_pause_by(d->cl[i]->fo, pause, who);
     control_reply_ok(req,
                      json_pack("{s:s, s:b}", "cluster", d->cfg->clusters[i].name, "paused", pause));
 }
@@ -234,61 +237,16 @@ static void handle_history(control_req_t *req, void *ud)
     if (!control_args_only(req, allowed) || !control_arg_string(req, "cluster", false, &cluster) ||
         !control_arg_int(req, "limit", false, 1, 10000, &limit))
         return;
-    json_t *recs = journal_records(d->journal, cluster);
-    json_t *ops = json_array();
-    json_t *by_op = json_object();
-    size_t i;
-    json_t *rec;
-    json_array_foreach(recs, i, rec)
-    {
-        const char *op = json_string_value(json_object_get(rec, "op"));
-        const char *type = json_string_value(json_object_get(rec, "type"));
-        if (!op || !type)
-            continue;
-        json_t *e = json_object_get(by_op, op);
-        if (strcmp(type, "begin") == 0) {
-            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O}", "op", op, "cluster",
-                          json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
-                          "started", json_object_get(rec, "time"), "state", "interrupted",
-                          "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
-                          "automatic", json_object_get(rec, "automatic") ?: json_null(), "policy",
-                          json_object_get(rec, "policy") ?: json_null());
-            json_object_set_new(by_op, op, e);
-            json_array_append(ops, e);
-        } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
-                         strcmp(type, "aborted") == 0)) {
-            json_object_set_new(e, "state", json_string(type));
-            json_object_set(e, "ended", json_object_get(rec, "time"));
-            static const char *const keys[] = {
-                "new_primary",      "duration_ms",   "detection_ms",
-                "message",          "possibly_lost", "possibly_lost_count",
-                "write_blocked_ms", "rolled_back",   NULL};
-            for (const char *const *k = keys; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-            /* What a failover knew of its loss (docs/failover.md). */
-            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
-                                               "semisync_off_since", "at_risk",
-                                               "at_risk_count",      "salvage", NULL};
-            for (const char *const *k = loss; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-        } else if (e && strcmp(type, "ack") == 0) {
-            json_object_set_new(e, "acknowledged", json_true());
-        } else if (e && strcmp(type, "loss_found") == 0) {
-            /* The exact loss, found when the old primary came back. */
-            static const char *const found[] = {"lost_exact", "lost_exact_count",
-                                                "lost_exact_found", "lost_exact_node", NULL};
-            for (const char *const *k = found; *k; k++)
-                if (json_object_get(rec, *k))
-                    json_object_set(e, *k, json_object_get(rec, *k));
-        }
+    if (d->coord) {
+        daemon_history_etcd(d, req, cluster, limit);
+        return;
     }
+    json_t *recs = journal_records(d->journal, cluster);
+    json_t *ops = failover_history_ops(recs);
     json_t *out = json_array();
     for (size_t k = json_array_size(ops); k-- > 0 && json_array_size(out) < (size_t)limit;)
         json_array_append(out, json_array_get(ops, k));
     json_decref(ops);
-    json_decref(by_op);
     json_decref(recs);
     control_reply_ok(req, json_pack("{s:o}", "operations", out));
 }

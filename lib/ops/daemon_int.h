@@ -70,6 +70,9 @@ void daemon_retire_cluster(cluster_rt_t *rt);
 
 /* daemon_ctl.c: the control socket's commands, registered on d->ctl. */
 void daemon_register_commands(daemon_t *d);
+/* daemon_history.c: the history command under coordination, answered from
+ * etcd (or, when it can't be read, from the journal). */
+void daemon_history_etcd(daemon_t *d, control_req_t *req, const char *cluster, long long limit);
 
 /* daemon_reload.c */
 /* A reload (SIGHUP): the new file is checked in a child process the loop

@@ -111,6 +111,7 @@ static void look(uv_timer_t *t)
     if (leading && !f->coord_leading)
         fo_ha_on_leader(f); /* reads the previous leader's operation first */
     f->coord_leading = leading;
+    fo_shared_look(f);
     if (f->s.coord && c->primary >= 0 && !f->running)
         coord_publish_primary(f->s.coord, f->s.cluster, c->nodes[c->primary].host,
                               c->nodes[c->primary].port);
@@ -233,6 +234,7 @@ void fo_hold_unknown(failover_t *f, const char *why)
                "cluster until an operator checks it (`failoverctl status %s`, the nodes "
                "themselves) and runs `failoverctl ack %s`",
                why, f->s.cluster, f->s.cluster);
+    fo_shared_changed(f);
 }
 
 /* The record that ends the operation: what it did, how long it took, what
@@ -386,6 +388,7 @@ void fo_end_op(failover_t *f, const char *type, bool ok, const char *code, const
     if (ok && f->candidate >= 0)
         fo_set_promoted(f, c->nodes[f->candidate].name,
                         f->old_primary >= 0 ? c->nodes[f->old_primary].name : NULL);
+    fo_shared_op_ended(f);
     op_clear(f);
     if (f->reply) {
         failover_reply_fn reply = f->reply;
@@ -615,7 +618,10 @@ void failover_on_verdict(failover_t *f, verdict_t old, verdict_t now)
     if (fo_automatic_blocked(f, why, sizeof why)) {
         if (!f->block_reported)
             event_emit(LOG_LVL_ERROR, EV_FAILOVER_BLOCKED, f->s.cluster, NULL,
-                       json_pack("{s:s}", "reason", why),
+                       json_pack("{s:s, s:s?}", "reason", why, "last_failover_op",
+                                 f->s.coord && f->last_failover_op && f->last_failover_op[0]
+                                     ? f->last_failover_op
+                                     : NULL),
                        "the primary is dead but no automatic failover will run: %s", why);
         f->block_reported = true;
         return;
@@ -652,6 +658,7 @@ void failover_pause(failover_t *f, bool paused)
     f->paused = paused;
     event_emit(LOG_LVL_NOTICE, paused ? EV_CLUSTER_PAUSED : EV_CLUSTER_RESUMED, f->s.cluster, NULL,
                NULL, "automatic failover %s", paused ? "paused" : "resumed");
+    fo_shared_changed(f);
     if (!paused)
         fo_reconsider(f);
 }
@@ -680,6 +687,7 @@ static void really_free(failover_t *f)
     json_decref(f->last_op);
     json_decref(f->salvage);
     fo_ha_free(f);
+    fo_shared_free(f);
     fo_salvage_gate_clear(f);
     free(f->promoted);
     free(f->last_failover_op);

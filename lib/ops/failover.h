@@ -114,6 +114,9 @@ void failover_request(failover_t *f, const op_request_t *r, failover_reply_fn re
 json_t *failover_plan_json(failover_t *f, const op_request_t *r, char *err, size_t errlen);
 
 void failover_pause(failover_t *f, bool paused);
+/* The same, saying who asked (kept in the state shared with the other
+ * managers under coordination, docs/ha.md). */
+void failover_pause_by(failover_t *f, bool paused, const char *who);
 /* Acknowledges an interrupted operation or the last failover (lifts the block).
  * Returns false with msg when there is nothing to acknowledge. */
 bool failover_ack(failover_t *f, char *msg, size_t len);
@@ -123,6 +126,9 @@ bool failover_ack(failover_t *f, char *msg, size_t len);
  * "last_operation". */
 void failover_status(failover_t *f, json_t *cluster_status);
 bool failover_running(const failover_t *f);
+/* The journal's records (journal_records) as history entries, one per
+ * operation, oldest first (a new reference). */
+json_t *failover_history_ops(json_t *records);
 
 /* Frees f, then calls done(ud). An operation in flight is finished first (every
  * step is bounded, so this ends); the monitor must stay open until done runs. */

@@ -145,6 +145,8 @@ struct failover {
     /* A step guard of the running operation refused its step (fosteps.c);
      * read by fo_ha_end. */
     bool guard_refused;
+    /* Coordination (foshared.c): the state shared with the other managers. */
+    struct fo_shared *sh;
 };
 
 /* fosalvage.c: when reliability would hold, whether the salvage may lift it
@@ -206,6 +208,16 @@ void fo_ha_on_leader(failover_t *f);
 json_t *fo_ha_step_record(failover_t *f, const step_t *s);
 void fo_ha_end(failover_t *f, const char *type);
 void fo_ha_free(failover_t *f);
+/* foshared.c: the cluster's state shared through etcd (docs/ha.md): a
+ * change to write (leader), the look (retry a write; a follower reads),
+ * what a new leader read (false: the read failed, try again), the end of
+ * an operation (its history entry), status, free. */
+void fo_shared_changed(failover_t *f);
+void fo_shared_look(failover_t *f);
+bool fo_shared_adopt(failover_t *f, bool ok, const char *value, const char *err);
+void fo_shared_op_ended(failover_t *f);
+void fo_shared_status(failover_t *f, json_t *st);
+void fo_shared_free(failover_t *f);
 bool fo_accept_held(failover_t *f, const op_request_t *r, failover_reply_fn reply, void *ctx);
 void fo_reconsider(failover_t *f);
 

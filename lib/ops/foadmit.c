@@ -127,6 +127,8 @@ static void admit_facts(failover_t *f, admit_facts_t *a)
                          .last_acked = f->last_acked,
                          .failover_block_ms = f->s.failover_block_ms,
                          .not_leader = coord_why_not(f->s.coord)};
+    if (f->s.coord && f->last_failover_op && f->last_failover_op[0])
+        a->last_failover_op = f->last_failover_op; /* perhaps another manager's */
     /* The loop's one thread reads it before the next call. */
     static char unsupported[512];
     if (tree_unsupported(monitor_cluster(f->m), unsupported, sizeof unsupported))

@@ -269,15 +269,34 @@ static void on_read(void *token, bool ok, const char *value, const char *err)
     json_decref(from);
 }
 
+/* The shared state is read and adopted first (foshared.c), then the
+ * operation record; nothing is admitted until both answered (ha_read). */
+static void on_state(void *token, bool ok, const char *value, const char *err)
+{
+    struct fo_ha_read *q = token;
+    failover_t *f = q->f;
+    if (f && !coord_why_not(f->s.coord) && fo_shared_adopt(f, ok, value, err)) {
+        if (!f->running && !f->interrupted) {
+            coord_read_failover(f->s.coord, f->s.cluster, on_read, q);
+            return;
+        }
+        f->ha_read = NULL;
+        free(q);
+        fo_reconsider(f);
+        return;
+    }
+    if (f) {
+        f->ha_read = NULL;
+        f->coord_leading = false; /* read again at the next look, if it leads */
+    }
+    free(q);
+}
+
 void fo_ha_on_leader(failover_t *f)
 {
     if (f->ha_read)
         return;
-    if (f->running || f->interrupted) {
-        fo_reconsider(f);
-        return;
-    }
     f->ha_read = xcalloc(1, sizeof *f->ha_read);
     f->ha_read->f = f;
-    coord_read_failover(f->s.coord, f->s.cluster, on_read, f->ha_read);
+    coord_state_read(f->s.coord, f->s.cluster, on_state, f->ha_read);
 }

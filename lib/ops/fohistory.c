@@ -220,6 +220,63 @@ void fo_load_history(failover_t *f)
         report_interrupted(f);
 }
 
+/* The journal's records of past operations as history entries, one per
+ * operation, oldest first (what `failoverctl history` shows). */
+json_t *failover_history_ops(json_t *recs)
+{
+    json_t *ops = json_array();
+    json_t *by_op = json_object();
+    size_t i;
+    json_t *rec;
+    json_array_foreach(recs, i, rec)
+    {
+        const char *op = json_string_value(json_object_get(rec, "op"));
+        const char *type = json_string_value(json_object_get(rec, "type"));
+        if (!op || !type)
+            continue;
+        json_t *e = json_object_get(by_op, op);
+        if (strcmp(type, "begin") == 0) {
+            e = json_pack("{s:s, s:O, s:O, s:O, s:s, s:O, s:O, s:O}", "op", op, "cluster",
+                          json_object_get(rec, "cluster"), "kind", json_object_get(rec, "kind"),
+                          "started", json_object_get(rec, "time"), "state", "interrupted",
+                          "old_primary", json_object_get(rec, "old_primary") ?: json_null(),
+                          "automatic", json_object_get(rec, "automatic") ?: json_null(), "policy",
+                          json_object_get(rec, "policy") ?: json_null());
+            json_object_set_new(by_op, op, e);
+            json_array_append(ops, e);
+        } else if (e && (strcmp(type, "done") == 0 || strcmp(type, "failed") == 0 ||
+                         strcmp(type, "aborted") == 0)) {
+            json_object_set_new(e, "state", json_string(type));
+            json_object_set(e, "ended", json_object_get(rec, "time"));
+            static const char *const keys[] = {
+                "new_primary",      "duration_ms",   "detection_ms",
+                "message",          "possibly_lost", "possibly_lost_count",
+                "write_blocked_ms", "rolled_back",   NULL};
+            for (const char *const *k = keys; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
+            /* What a failover knew of its loss (docs/failover.md). */
+            static const char *const loss[] = {"lost_at_least",      "lost_as_of",
+                                               "semisync_off_since", "at_risk",
+                                               "at_risk_count",      "salvage", NULL};
+            for (const char *const *k = loss; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
+        } else if (e && strcmp(type, "ack") == 0) {
+            json_object_set_new(e, "acknowledged", json_true());
+        } else if (e && strcmp(type, "loss_found") == 0) {
+            /* The exact loss, found when the old primary came back. */
+            static const char *const found[] = {"lost_exact", "lost_exact_count",
+                                                "lost_exact_found", "lost_exact_node", NULL};
+            for (const char *const *k = found; *k; k++)
+                if (json_object_get(rec, *k))
+                    json_object_set(e, *k, json_object_get(rec, *k));
+        }
+    }
+    json_decref(by_op);
+    return ops;
+}
+
 /* A returning old primary whose extra transactions rejoin found (node_errant):
  * the exact loss of the failover that left it behind goes into that
  * failover's history, once. What the failover reported was a lower bound. */
@@ -322,6 +379,7 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         }
         f->last_acked = true;
         f->startup_confirmed = true;
+        fo_shared_changed(f);
         after_ack(f, msg, len);
         return true;
     }
@@ -340,6 +398,7 @@ bool failover_ack(failover_t *f, char *msg, size_t len)
         }
         f->last_acked = true;
         snprintf(msg, len, "acknowledged the last failover; automatic failover is allowed again");
+        fo_shared_changed(f);
         after_ack(f, msg, len);
         return true;
     }

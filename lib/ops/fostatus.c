@@ -180,4 +180,5 @@ void failover_status(failover_t *f, json_t *st)
     json_object_set(st, "last_operation", f->last_op ? f->last_op : json_null());
     held_status(f, st);
     fo_bgfence_status(f, st);
+    fo_shared_status(f, st);
 }

@@ -39,7 +39,8 @@ Test(admit, automatic)
     all.state_unknown = "journal full";
     all.interrupted = all.paused = true;
     all.last_acked = false;
-    admit_facts_t follower = clear(), no_lease = clear(), follower_all = all;
+    admit_facts_t follower = clear(), no_lease = clear(), follower_all = all, named = recent;
+    named.last_failover_op = "19a3f-7";
     follower.not_leader = "manager m2 is not the leader: the leader is m1 on host1 (term 7)";
     no_lease.not_leader = "manager m1 holds no valid leader lease (no-quorum)";
     follower_all.not_leader = follower.not_leader;
@@ -59,6 +60,8 @@ Test(admit, automatic)
         {"... until its last millisecond", recent, true, 1000 + 60 * MIN - 1, true,
          "failover_block"},
         {"... and not after it", old, true, 1000 + 60 * MIN, false, NULL},
+        {"the block names the last failover when it is known (coordination)", named, true,
+         5 * MIN, true, "the last failover (operation 19a3f-7) ended 299 s ago"},
         {"no failover yet: nothing to wait for", never, true, 5, false, NULL},
         {"state unknown is said first", all, true, 5 * MIN, true, "state unknown: journal full"},
         {"a follower never fails over", follower, true, 5 * MIN, true,
