@@ -146,6 +146,13 @@ Test(plan, failover_promote_with_catch_up)
     /* Nothing is changed before the rights the promotion needs were tried. */
     cr_assert_str_eq(p->steps[0].name, "check:db3");
     cr_assert(!p->steps[0].optional);
+    /* One connection per node: two steps on one node never share a group. */
+    for (size_t i = 1; i < p->n; i++)
+        for (size_t k = 0; k < i; k++)
+            cr_assert(p->steps[i].group != p->steps[k].group || p->steps[i].node < 0 ||
+                          p->steps[i].node != p->steps[k].node,
+                      "%s and %s run on one node in one group", p->steps[k].name,
+                      p->steps[i].name);
     cr_assert_str_eq(p->steps[0].sql, "SET GLOBAL super_read_only = @@GLOBAL.super_read_only, "
                                       "GLOBAL read_only = @@GLOBAL.read_only");
     cr_assert_str_eq(p->steps[p->point_of_no_return].name, "repoint:db2",
