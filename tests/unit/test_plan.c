@@ -122,7 +122,7 @@ Test(plan, failover_promote_with_catch_up)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "check:db3 / apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
+    cr_assert_str_eq(s, "check:db3 apply:db2 / apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
                         "stop_replica:db3 / capture:db3 / fence_wait:db1 / repoint:db2 / "
                         "promote:db3 / hook:post_promotion / verify:db2 / hook:post_failover");
     free(s);
