@@ -131,8 +131,16 @@ const char *flavor_sql_stop_io_thread(const flavor_t *f);
  * way out, connects to its source to end the source's dump thread for it, and
  * waits for that up to rpl_semi_sync_slave_kill_conn_timeout (5 s by default)
  * before the stop returns: against a hung or cut-off source, 11.8 waits all of
- * it, 10.11 about 2 s (switching the replica side of semi-sync off first does
- * not spare the wait).  For MariaDB 10.3.3 and later the statement lowers that timeout to 1 s
+ * it, 10.11 about 2 s.  Switching the replica side of semi-sync off first does
+ * not spare the wait: the server takes that switch into account when an IO
+ * thread starts or reconnects, not while one runs (measured: a stop after
+ * SET GLOBAL rpl_semi_sync_slave_enabled = OFF took 2.0 s on 10.11 and 5.1 s
+ * on 11.8, as without it).  Nor does a timeout below 1 s exist: the variable
+ * counts whole seconds, and 0 means no timeout at all.  So a failover of a
+ * silent semi-sync source on MariaDB spends 1 s here, and every path to the
+ * promotion passes through such a stop (the candidate's replication is reset,
+ * the other replicas are repointed so that they acknowledge the new primary's
+ * first commits).  For MariaDB 10.3.3 and later the statement lowers that timeout to 1 s
  * for this stop and then puts the server's own value back (variable
  * @failoverd_kill_conn_timeout of the session); a stop that fails leaves 1 s
  * in place.  MySQL's replica closes its connection without that round trip:

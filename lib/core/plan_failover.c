@@ -200,9 +200,12 @@ static void check_step(const cluster_t *c, plan_t *p, int g, int cand, const pla
         plan__nm(c, cand), o->semisync ? " and semi-sync" : "");
 }
 
-/* Let the replicas apply what they received (bounded). */
-static void apply_steps(const cluster_t *c, plan_t *p, int g, const elect_result_t *e,
-                        const plan_opts_t *o)
+/* Let the replicas apply what they received (bounded). The other replicas
+ * wait in group g_others, beside the candidate's check (none of these change
+ * anything, and the executor runs one statement per node at a time); the
+ * candidate waits in g_cand, after its check. */
+static void apply_steps(const cluster_t *c, plan_t *p, int g_others, int g_cand,
+                        const elect_result_t *e, const plan_opts_t *o)
 {
     bool reliable = p->policy == POLICY_RELIABILITY;
     int cand = p->candidate;
@@ -218,7 +221,7 @@ static void apply_steps(const cluster_t *c, plan_t *p, int g, const elect_result
         if (!reliable && i != cand)
             continue;
         step_t *s =
-            STEP(p, STEP_WAIT_GTID, g, i,
+            STEP(p, STEP_WAIT_GTID, i == cand ? g_cand : g_others, i,
                  reliable ? o->wait_apply_timeout_ms
                           : (o->wait_apply_timeout_ms < 1000 ? o->wait_apply_timeout_ms : 1000),
                  STEP_ROLE_APPLY, plan__nm(c, i));
@@ -323,8 +326,9 @@ plan_t *plan_failover_promote(const cluster_t *c, int old_primary, const elect_r
     }
     bool reliable = policy == POLICY_RELIABILITY;
     int g = 3;
-    check_step(c, p, g++, cand, o);
-    apply_steps(c, p, g++, e, o);
+    check_step(c, p, g, cand, o);
+    apply_steps(c, p, g, g + 1, e, o);
+    g += 2;
     if (!catchup_steps(c, p, &g, e, o, err, errlen))
         goto fail;
 

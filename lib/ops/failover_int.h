@@ -12,7 +12,10 @@
 #include "opphase.h"
 #include "rejoin.h"
 
-#define REFRESH_POLL_MS 20
+/* The refresh looks this often whether every node answered its fresh probe:
+ * a probe takes a round trip or two, and the refresh stands between the
+ * stop of the replicas and the election. */
+#define REFRESH_POLL_MS 2
 #define LOOK_MS 250
 /* How long a restarted daemon waits for every node's first probe before it
  * decides on an interrupted switchover with what it has seen. */

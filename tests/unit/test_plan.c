@@ -63,6 +63,18 @@ static char *names(const step_t *st, size_t n)
     return buf_steal(&b);
 }
 
+/* The executor runs one statement per node at a time (one connection each):
+ * two steps of one node in one group would collide. */
+static void assert_one_step_per_node_and_group(const plan_t *p)
+{
+    for (size_t i = 1; i < p->n; i++)
+        for (size_t k = 0; k < i; k++)
+            cr_assert(p->steps[i].group != p->steps[k].group || p->steps[i].node < 0 ||
+                          p->steps[i].node != p->steps[k].node,
+                      "%s and %s run on one node in one group", p->steps[k].name,
+                      p->steps[i].name);
+}
+
 static const step_t *find(const plan_t *p, const char *name)
 {
     for (size_t i = 0; i < p->n; i++)
@@ -122,7 +134,7 @@ Test(plan, failover_promote_with_catch_up)
     plan_t *p = plan_failover_promote(&c, 0, e, POLICY_RELIABILITY, &OPTS, err, sizeof err);
     cr_assert_not_null(p, "%s", err);
     char *s = names(p->steps, p->n);
-    cr_assert_str_eq(s, "check:db3 / apply:db2 apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
+    cr_assert_str_eq(s, "check:db3 apply:db2 / apply:db3 / catchup_start:db2 / catchup_wait:db2 / "
                         "stop_replica:db3 / capture:db3 / fence_wait:db1 / repoint:db2 / "
                         "promote:db3 / hook:post_promotion / verify:db2 / hook:post_failover");
     free(s);
@@ -146,6 +158,11 @@ Test(plan, failover_promote_with_catch_up)
     /* Nothing is changed before the rights the promotion needs were tried. */
     cr_assert_str_eq(p->steps[0].name, "check:db3");
     cr_assert(!p->steps[0].optional);
+    assert_one_step_per_node_and_group(p);
+    cr_assert_eq(p->steps[0].group, find(p, "apply:db2")->group,
+                 "the candidate's check runs beside the other replicas' apply waits");
+    cr_assert_lt(p->steps[0].group, find(p, "apply:db3")->group,
+                 "the candidate's own apply wait follows its check");
     cr_assert_str_eq(p->steps[0].sql, "SET GLOBAL super_read_only = @@GLOBAL.super_read_only, "
                                       "GLOBAL read_only = @@GLOBAL.read_only");
     cr_assert_str_eq(p->steps[p->point_of_no_return].name, "repoint:db2",
@@ -176,6 +193,7 @@ Test(plan, availability_waits_only_briefly_for_the_candidate)
                         "promote:db2 / hook:post_promotion / repoint:db3 / verify:db3 / "
                         "hook:post_failover");
     free(s);
+    assert_one_step_per_node_and_group(p);
     const step_t *w = find(p, "apply:db2");
     cr_assert(w->optional);
     cr_assert_leq(w->timeout_ms, 1000);
@@ -479,6 +497,7 @@ Test(plan, salvage_comes_after_the_capture_and_before_the_point_of_no_return)
                                      : "stop_replica:db2 / capture:db2 / salvage:db2 / "
                                        "salvage_read_only:db2 / capture_salvaged:db2 / ";
             cr_assert(strstr(s, want), "%s lacks %s", s, want);
+            assert_one_step_per_node_and_group(p);
             const step_t *sv = find(p, "salvage:db2");
             cr_assert_eq(sv->kind, STEP_SALVAGE);
             cr_assert_eq(sv->source, 0, "it salvages from the old primary");
