@@ -39,10 +39,13 @@ static void set_leader(coord_t *c, const char *value, int64_t term)
     json_t *j = json_loads(value ? value : "", 0, NULL);
     const char *id = json_string_value(json_object_get(j, "id"));
     const char *host = json_string_value(json_object_get(j, "host"));
+    const char *ctl = json_string_value(json_object_get(j, "control"));
     free(c->leader_id);
     free(c->leader_host);
+    free(c->leader_control);
     c->leader_id = xstrdup(id ? id : (value ? "?" : ""));
     c->leader_host = xstrdup(host ? host : "");
+    c->leader_control = xstrdup(ctl ? ctl : "");
     c->leader_since_wall = (uint64_t)json_integer_value(json_object_get(j, "since"));
     c->leader_term = term;
     json_decref(j);
@@ -299,6 +302,7 @@ coord_t *coord_create(uv_loop_t *loop, const fo_coord_cfg_t *cfg, const char *co
     c->k_me = buf_steal(&b);
     c->leader_id = xstrdup("");
     c->leader_host = xstrdup("");
+    c->leader_control = xstrdup("");
     c->published = json_object();
     c->role = COORD_STARTING;
     c->n_managers = cfg->managers.n;
@@ -370,6 +374,7 @@ void coord_free(coord_t *c)
     free(c->my_value);
     free(c->leader_id);
     free(c->leader_host);
+    free(c->leader_control);
     json_decref(c->published);
     coord__vantage_free(c);
     coord__state_free(c);
@@ -394,8 +399,9 @@ const char *coord_why_not(coord_t *c)
         snprintf(c->why, sizeof c->why, "manager %s is stopping", c->id);
     else if (c->role == COORD_FOLLOWER && c->leader_id[0])
         snprintf(c->why, sizeof c->why,
-                 "manager %s is not the leader: the leader is %s on %s (term %lld)", c->id,
-                 c->leader_id, c->leader_host, (long long)c->leader_term);
+                 "manager %s is not the leader: the leader is %s on %s (term %lld%s%s)", c->id,
+                 c->leader_id, c->leader_host, (long long)c->leader_term,
+                 c->leader_control[0] ? ", control socket " : "", c->leader_control);
     else
         snprintf(c->why, sizeof c->why,
                  "manager %s holds no valid leader lease (%s%s%s): no operation starts", c->id,
@@ -407,11 +413,12 @@ json_t *coord_status_json(coord_t *c)
 {
     coord_role_t role = coord_role(c);
     uint64_t now = coord__now();
-    json_t *leader = c->leader_id[0] ? json_pack("{s:s, s:s, s:I, s:I}", "id", c->leader_id,
-                                                 "host", c->leader_host, "term",
-                                                 (json_int_t)c->leader_term, "since",
-                                                 (json_int_t)c->leader_since_wall)
-                                     : json_null();
+    json_t *leader = c->leader_id[0]
+                         ? json_pack("{s:s, s:s, s:I, s:I, s:s?}", "id", c->leader_id, "host",
+                                     c->leader_host, "term", (json_int_t)c->leader_term, "since",
+                                     (json_int_t)c->leader_since_wall, "control",
+                                     c->leader_control[0] ? c->leader_control : NULL)
+                         : json_null();
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:s, s:s?}", "mode", "etcd",
                      "manager", c->id, "zone", c->zone, "role", coord_role_str(role), "leader",
                      leader, "term", (json_int_t)(role == COORD_LEADER ? c->term : c->leader_term),

@@ -51,6 +51,7 @@ struct coord {
     vcluster_t *vclusters;
     read_req_t *reads; /* coord_read_failover's, etcd's answer not back yet */
     sreq_t *sreqs; /* coord_state.c: requests etcd has not answered yet */
+    char *leader_control; /* the leader's control socket, as it published it ("" unknown) */
 };
 
 uint64_t coord__now(void); /* monotonic ms, not the loop's cached time */

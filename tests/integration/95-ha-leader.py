@@ -43,8 +43,10 @@ def idle_leader_killed(lab, ds, say):
     rc, out = follower.ctl("pause", "main", check=False)
     err = (out or {}).get("error", {}) if isinstance(out, dict) else {}
     check(rc != 0 and "not the leader" in err.get("message", "") and
-          err.get("leader", {}).get("id") == nid,
-          "a follower refuses pause and names the leader: %s" % out)
+          err.get("leader", {}).get("id") == nid and
+          err.get("leader", {}).get("control") and "control socket" in err.get("message", ""),
+          "a follower refuses pause and names the leader, its host and control socket: %s"
+          % out)
     leader.start()
     wait_for(lambda: (hakit.coord(leader) or {}).get("role") == "follower", 15,
              what="%s, started again, to follow" % old)

@@ -97,6 +97,8 @@ Test(coord, lead_follow_guard_takeover, .init = start_etcd, .fini = stop_etcd, .
     cr_assert(run_until(is_follower, b, 5000), "b follows");
     json_t *l = leader_of(b);
     cr_expect_str_eq(json_string_value(json_object_get(l, "id")), "a");
+    cr_expect_str_eq(json_string_value(json_object_get(l, "control")), "/run/x.sock",
+                     "a follower names the leader's control socket");
     int64_t term_a = json_integer_value(json_object_get(l, "term"));
     json_decref(l);
     cr_expect_null(coord_why_not(a));
