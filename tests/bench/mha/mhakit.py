@@ -344,7 +344,7 @@ def last_reason(stamped, after=0.0):
         rx = re.compile(pattern)
         found = [text for text in lines if rx.search(text)]
         if found:
-            return re.sub(r"^.*? - ", "", found[-1]).strip()
+            return re.sub(r"^.*? - (\[\w+\] )?", "", found[-1]).strip()
     return None
 
 
