@@ -173,10 +173,14 @@ Subsystem sftp internal-sftp
 
 # ---------------------------------------------------------------- config
 
-def write_config(lab, workdir, ssh_options, ping_interval=3, release_at="stop"):
+def write_config(lab, workdir, ssh_options, ping_interval=3, release_at="stop",
+                 secondary_hosts=()):
     """MHA's application file for the lab; returns its path. MHA logs in as
     the lab's labroot account (it needs SUPER-like rights: FLUSH TABLES WITH
-    READ LOCK, CHANGE MASTER, SET GLOBAL read_only, KILL)."""
+    READ LOCK, CHANGE MASTER, SET GLOBAL read_only, KILL). With
+    secondary_hosts (addresses), MHA confirms a failed primary through them
+    with its masterha_secondary_check (ssh to each, a TCP connection from
+    there to the primary's port) before it fails over."""
     users = lab.desc["users"]
     with open(os.path.join(HERE, "server.cnf.in")) as f:
         server_t = string.Template(f.read())
@@ -192,11 +196,19 @@ def write_config(lab, workdir, ssh_options, ping_interval=3, release_at="stop"):
                             ssh_options=ssh_options, workdir=mdir, ping_interval=ping_interval,
                             vip_script=VIP_SCRIPT, lab=lab.name,
                             vip_log=os.path.join(workdir, "vip.log"), release_at=release_at,
-                            servers=servers)
+                            secondary=secondary_line(secondary_hosts), servers=servers)
     path = os.path.join(workdir, f"{APP}.cnf")
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def secondary_line(hosts):
+    """The secondary_check_script setting for the given hosts, or nothing."""
+    if not hosts:
+        return ""
+    return ("secondary_check_script=masterha_secondary_check "
+            + " ".join(f"-s {h}" for h in hosts) + "\n")
 
 
 def prepare_lab(lab):
@@ -302,6 +314,9 @@ class Manager(Stamped):
     DOWN = r"Master .* is not reachable!|Master is down!"
     FAILOVER_START = r"Starting master failover"
     DONE = r"Master failover to .* completed successfully"
+    # What MHA says when it does not go on.
+    REFUSAL = r"[Ff]ailover should not|Failover should not start"
+    COMPLAINT = r"\[(warning|error)\]"
 
     def __init__(self, lab, conf, logpath):
         super().__init__(lab, ["masterha_manager", f"--conf={conf}", "--ignore_last_failover"],
@@ -317,6 +332,20 @@ class Manager(Stamped):
             labkit.wait_for(ready, timeout, interval=0.1, what="masterha_manager to monitor")
         except labkit.LabError:
             raise
+
+
+def last_reason(stamped, after=0.0):
+    """Why MHA did not (yet) fail over, from its log at or after `after`:
+    its last line saying that a failover should not happen, or else its last
+    warning or error; without the date prefix, or None."""
+    with stamped.lock:
+        lines = [text for t, text in stamped.lines if t >= after]
+    for pattern in (Manager.REFUSAL, Manager.COMPLAINT):
+        rx = re.compile(pattern)
+        found = [text for text in lines if rx.search(text)]
+        if found:
+            return re.sub(r"^.*? - (\[\w+\] )?", "", found[-1]).strip()
+    return None
 
 
 def master_switch(lab, conf, logpath, new_master=None, timeout=120):
