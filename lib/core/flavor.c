@@ -288,6 +288,13 @@ const char *flavor_sql_stop_io_thread(const flavor_t *f)
     return f->replica_words ? "STOP REPLICA IO_THREAD" : "STOP SLAVE IO_THREAD";
 }
 
+/* See flavor.h.  KILL_IO_FIRST is one compound statement: it finds the IO
+ * thread (the only Slave_IO thread, and only while the default connection is
+ * connected: Slave_running), KILLs it, and waits up to 10 x 5 ms while it is
+ * still there, so that the STOP after it comes once the thread sits in its
+ * connect to the lost source.  Any error in it (the thread gone already, a
+ * KILL denied, the processlist unreadable) ends the attempt, never the step:
+ * the STOP after it stops the thread either way. */
 const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f)
 {
     /* 1 s, not 0: 0 is no timeout at all for the server's connect. */
@@ -296,12 +303,27 @@ const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f)
     "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; "
 #define KILL_CONN_RESTORE                                                                          \
     "; SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"
+#define KILL_IO_FIRST                                                                              \
+    "BEGIN NOT ATOMIC DECLARE failoverd_io BIGINT UNSIGNED; DECLARE failoverd_n INT DEFAULT 0; "   \
+    "DECLARE CONTINUE HANDLER FOR SQLEXCEPTION SET failoverd_io = NULL; "                          \
+    "SET failoverd_io = (SELECT IF(COUNT(*) = 1, MIN(ID), NULL) FROM "                             \
+    "information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO' AND (SELECT VARIABLE_VALUE FROM "   \
+    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') = 'ON'); "            \
+    "IF failoverd_io IS NOT NULL THEN KILL failoverd_io; END IF; "                                 \
+    "WHILE failoverd_io IS NOT NULL AND failoverd_n < 10 AND EXISTS (SELECT 1 FROM "               \
+    "information_schema.PROCESSLIST WHERE ID = failoverd_io) DO DO SLEEP(0.005); "                 \
+    "SET failoverd_n = failoverd_n + 1; END WHILE; END; "
     if (is_mysql(f) || !flavor_at_least(f, 10, 3, 3))
         return flavor_sql_stop_io_thread(f);
+    if (f->major == 10)
+        return f->replica_words
+                   ? KILL_CONN_SAVE KILL_IO_FIRST "STOP REPLICA IO_THREAD" KILL_CONN_RESTORE
+                   : KILL_CONN_SAVE KILL_IO_FIRST "STOP SLAVE IO_THREAD" KILL_CONN_RESTORE;
     return f->replica_words ? KILL_CONN_SAVE "STOP REPLICA IO_THREAD" KILL_CONN_RESTORE
                             : KILL_CONN_SAVE "STOP SLAVE IO_THREAD" KILL_CONN_RESTORE;
 #undef KILL_CONN_SAVE
 #undef KILL_CONN_RESTORE
+#undef KILL_IO_FIRST
 }
 
 /* See flavor.h. The coordinator of MySQL's multi-threaded applier is in the

@@ -128,23 +128,30 @@ const char *flavor_sql_start_io_thread(const flavor_t *f);
 const char *flavor_sql_stop_io_thread(const flavor_t *f);
 /* Stops the IO thread of a replica whose source is taken for lost (a failover
  * of a dead primary).  The IO thread of a MariaDB semi-sync replica, on its
- * way out, connects to its source to end the source's dump thread for it, and
- * waits for that up to rpl_semi_sync_slave_kill_conn_timeout (5 s by default)
- * before the stop returns: against a hung or cut-off source, 11.8 waits all of
- * it, 10.11 about 2 s.  Switching the replica side of semi-sync off first does
- * not spare the wait: the server takes that switch into account when an IO
- * thread starts or reconnects, not while one runs (measured: a stop after
- * SET GLOBAL rpl_semi_sync_slave_enabled = OFF took 2.0 s on 10.11 and 5.1 s
- * on 11.8, as without it).  Nor does a timeout below 1 s exist: the variable
- * counts whole seconds, and 0 means no timeout at all.  So a failover of a
- * silent semi-sync source on MariaDB spends 1 s here, and every path to the
- * promotion passes through such a stop (the candidate's replication is reset,
- * the other replicas are repointed so that they acknowledge the new primary's
- * first commits).  For MariaDB 10.3.3 and later the statement lowers that timeout to 1 s
+ * way out, connects to its source to end the source's dump thread for it
+ * (Repl_semi_sync_slave::kill_connection, called from handle_slave_io's exit
+ * path while the thread's own connection is still open), and the stop waits
+ * for that up to rpl_semi_sync_slave_kill_conn_timeout (5 s by default)
+ * against a hung or cut-off source.  Switching the replica side of semi-sync
+ * off first does not spare it (the server reads that switch when an IO thread
+ * starts), and the variable counts whole seconds, 0 being no timeout at all.
+ * So for MariaDB 10.3.3 and later the statement lowers that timeout to 1 s
  * for this stop and then puts the server's own value back (variable
- * @failoverd_kill_conn_timeout of the session); a stop that fails leaves 1 s
- * in place.  MySQL's replica closes its connection without that round trip:
- * the plain stop. */
+ * @failoverd_kill_conn_timeout of the session; a stop that fails leaves 1 s
+ * in place).
+ * MariaDB 10.x: the IO thread is KILLed first, and the STOP comes 50 ms
+ * later.  STOP REPLICA interrupts the thread with a signal (SIGUSR1, from
+ * terminate_slave_thread) when it begins, and again every 2 s; a signal that
+ * lands while the killed thread waits in that connect ends the connect at
+ * once, one that comes before is lost and the thread waits the timeout out.
+ * A plain STOP always comes before (its own signal is what starts the
+ * thread's way out), and a STOP right after a KILL comes before in about a
+ * third of the tries; 50 ms after, the thread is in its connect (measured on
+ * 10.11: 60-80 ms for the step instead of 1.0 s).  Only while the default
+ * connection is connected (Slave_running) and its IO thread is the only one.
+ * MariaDB 11.x sends no such signal (its stop waits the whole timeout, KILL
+ * or not): the plain stop, 1 s.  MySQL's replica closes its connection
+ * without that round trip: the plain stop. */
 const char *flavor_sql_stop_io_thread_lost_source(const flavor_t *f);
 /* Ends the wait of a MySQL replica whose applier is in the middle of a
  * transaction whose rest will never arrive (its relay log ends inside it: the

@@ -1342,34 +1342,53 @@ Test(flavor_mariadb_11_8, waits_with_master_gtid_wait)
 /* A failover stops the IO threads of replicas whose primary is gone; a
  * MariaDB replica would first try, for rpl_semi_sync_slave_kill_conn_timeout,
  * to reach that primary (5 s on 11.8 against a hung one).  The stop lowers
- * the timeout to 1 s and restores the server's value after. */
+ * the timeout to 1 s and restores the server's value after; on 10.x the IO
+ * thread is killed first, and the stop comes once it waits in that connect,
+ * which the stop's signal then ends. */
+#define KILL_CONN_1S                                                                               \
+    "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "          \
+    "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; "
+#define KILL_CONN_BACK                                                                             \
+    "; SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"
 Test(flavor_sql, stop_io_thread_of_a_lost_source)
 {
+    const char *kill_first =
+        "BEGIN NOT ATOMIC DECLARE failoverd_io BIGINT UNSIGNED; DECLARE failoverd_n INT DEFAULT 0; "
+        "DECLARE CONTINUE HANDLER FOR SQLEXCEPTION SET failoverd_io = NULL; "
+        "SET failoverd_io = (SELECT IF(COUNT(*) = 1, MIN(ID), NULL) FROM "
+        "information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO' AND (SELECT VARIABLE_VALUE FROM "
+        "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING') = 'ON'); "
+        "IF failoverd_io IS NOT NULL THEN KILL failoverd_io; END IF; "
+        "WHILE failoverd_io IS NOT NULL AND failoverd_n < 10 AND EXISTS (SELECT 1 FROM "
+        "information_schema.PROCESSLIST WHERE ID = failoverd_io) DO DO SLEEP(0.005); "
+        "SET failoverd_n = failoverd_n + 1; END WHILE; END; ";
     struct {
-        const char *version, *sql;
+        const char *version;
+        const char *lower; /* the timeout lowered to 1 s first */
+        bool kill_first;   /* then the IO thread killed */
+        const char *stop;
     } cases[] = {
-        {"9.7.0", "STOP REPLICA IO_THREAD"},
-        {"8.0.21", "STOP SLAVE IO_THREAD"},
-        {"10.3.2-MariaDB", "STOP SLAVE IO_THREAD"}, /* before the variable */
-        {"10.4.34-MariaDB",
-         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
-         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP SLAVE IO_THREAD; "
-         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
-        {"10.11.19-MariaDB",
-         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
-         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
-         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
-        {MARIADB_11_8_VERSION,
-         "SET @failoverd_kill_conn_timeout = @@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, "
-         "GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; "
-         "SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout"},
+        {"9.7.0", "", false, "STOP REPLICA IO_THREAD"},
+        {"8.0.21", "", false, "STOP SLAVE IO_THREAD"},
+        {"10.3.2-MariaDB", "", false, "STOP SLAVE IO_THREAD"}, /* before the variable */
+        {"10.4.34-MariaDB", KILL_CONN_1S, true, "STOP SLAVE IO_THREAD" KILL_CONN_BACK},
+        {"10.11.19-MariaDB", KILL_CONN_1S, true, "STOP REPLICA IO_THREAD" KILL_CONN_BACK},
+        /* 11.x: the stop sends no signal, the kill would not help */
+        {"11.4.5-MariaDB", KILL_CONN_1S, false, "STOP REPLICA IO_THREAD" KILL_CONN_BACK},
+        {MARIADB_11_8_VERSION, KILL_CONN_1S, false, "STOP REPLICA IO_THREAD" KILL_CONN_BACK},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         flavor_t f = must_detect(cases[i].version, NULL);
-        cr_assert_str_eq(flavor_sql_stop_io_thread_lost_source(&f), cases[i].sql, "%s",
+        buf_t want = BUF_INIT;
+        buf_printf(&want, "%s%s%s", cases[i].lower, cases[i].kill_first ? kill_first : "",
+                   cases[i].stop);
+        cr_assert_str_eq(flavor_sql_stop_io_thread_lost_source(&f), buf_str(&want), "%s",
                          cases[i].version);
+        buf_free(&want);
     }
 }
+#undef KILL_CONN_1S
+#undef KILL_CONN_BACK
 
 Test(flavor_parse, seconds_as_the_servers_show_them)
 {

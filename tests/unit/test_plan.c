@@ -451,12 +451,14 @@ Test(plan, failover_prepare_never_leaves_both_threads_stopped)
     c.nodes[2].last_ok.sql_running = false; /* both stopped */
     c.nodes[2].last_ok.io = IO_NO;
     plan_t *p = plan_failover_prepare(&c, 0, POLICY_RELIABILITY, &OPTS);
-    /* The IO thread's stop does not wait 5 s for the lost primary (flavor.h). */
-    cr_assert_str_eq(find(p, "stop_io:db2")->sql,
-                     "START REPLICA SQL_THREAD; SET @failoverd_kill_conn_timeout = "
-                     "@@GLOBAL.rpl_semi_sync_slave_kill_conn_timeout, GLOBAL "
-                     "rpl_semi_sync_slave_kill_conn_timeout = 1; STOP REPLICA IO_THREAD; SET GLOBAL "
-                     "rpl_semi_sync_slave_kill_conn_timeout = @failoverd_kill_conn_timeout");
+    /* The IO thread's stop does not wait 5 s for the lost primary (flavor.h):
+     * the applier first, then the stop of a lost source's replica. */
+    buf_t want = BUF_INIT;
+    buf_printf(&want, "START REPLICA SQL_THREAD; %s",
+               flavor_sql_stop_io_thread_lost_source(&p->flavors[1]));
+    cr_assert_str_eq(find(p, "stop_io:db2")->sql, buf_str(&want));
+    buf_free(&want);
+    cr_assert(strstr(find(p, "stop_io:db2")->sql, "KILL failoverd_io"), "10.x: killed first");
     cr_assert_str_eq(find(p, "stop_io:db3")->sql, "STOP REPLICA IO_THREAD",
                      "starting a thread of db3 would make MariaDB discard its relay log");
     cr_assert(strstr(find(p, "stop_io:db3")->desc, "discard"));
