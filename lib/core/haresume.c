@@ -129,3 +129,32 @@ haresume_t haresume_read(const char *text, json_t **records, json_t **from, char
     *from = rec;
     return HARESUME_OPEN;
 }
+
+int haresume_refusal_leaves_open(const plan_t *p, const step_t *s)
+{
+    if (!p || !s || (p->kind != PLAN_FAILOVER_PROMOTE && p->kind != PLAN_SWITCHOVER) ||
+        s < p->steps || s >= p->steps + p->n)
+        return 0;
+    return (size_t)(s - p->steps) >= p->point_of_no_return;
+}
+
+haresume_local_t haresume_local_end(const json_t *records, const char **type)
+{
+    haresume_local_t r = HARESUME_LOCAL_NONE;
+    const char *last = NULL;
+    size_t i;
+    const json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *t = str_of(rec, "type");
+        if (haresume_terminal(t)) {
+            last = t;
+            r = HARESUME_LOCAL_ENDED;
+        } else if (t && strcmp(t, HARESUME_LEFT_OPEN) == 0 && r == HARESUME_LOCAL_ENDED) {
+            r = HARESUME_LOCAL_UNFINISHED;
+        }
+    }
+    if (type)
+        *type = last;
+    return r;
+}

@@ -30,6 +30,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "plan.h"
+
 typedef enum { HARESUME_NONE, HARESUME_OPEN, HARESUME_BAD } haresume_t;
 
 /* text: the key's value, NULL when the key is absent. HARESUME_OPEN: *records
@@ -42,5 +44,33 @@ haresume_t haresume_read(const char *text, json_t **records, json_t **from, char
 int haresume_terminal(const char *type);
 
 const char *haresume_str(haresume_t r);
+
+/* ---- a step guard that refused late --------------------------------------
+ * A step past its plan's point of no return whose guard refused (etcd did
+ * not answer for a moment) is not run, but the operation goes on to, or
+ * went past, its promotion: it ends with what that step would have done
+ * (a repointing, the traffic hooks, post_failover) undone, while its
+ * candidate is writable. Such an operation is not closed in etcd: the
+ * manager journals, after its end, a record of type HARESUME_LEFT_OPEN
+ * ({"refused_step": the first step refused}), and finishes it by the rules
+ * for an operation left open, as a new leader would (docs/ha.md). */
+#define HARESUME_LEFT_OPEN "left_open"
+
+/* Whether a refusal of step s of plan p leaves its operation to be
+ * finished: s is one of p's steps (not a rollback step) at or past the
+ * point of no return of a promoting plan (a failover's promotion, a
+ * switchover, or the rest of an interrupted operation). */
+int haresume_refusal_leaves_open(const plan_t *p, const step_t *s);
+
+typedef enum {
+    HARESUME_LOCAL_NONE,       /* the journal holds no end of the operation */
+    HARESUME_LOCAL_ENDED,      /* it ended (the type of its last end in *type) */
+    HARESUME_LOCAL_UNFINISHED, /* it ended, and was left open after that end */
+} haresume_local_t;
+
+/* What this manager's own journal says of one operation it may have run:
+ * records are that operation's records, oldest first. *type (may be NULL)
+ * gets the type of the last end, borrowed from records, or NULL. */
+haresume_local_t haresume_local_end(const json_t *records, const char **type);
 
 #endif

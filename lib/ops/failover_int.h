@@ -150,6 +150,9 @@ struct failover {
     bool guard_refused;
     /* Coordination (foshared.c): the state shared with the other managers. */
     struct fo_shared *sh;
+    /* The first step at or past the point of no return whose guard refused
+     * it (fosteps.c; haresume.h), or NULL: read by fo_ha_end. */
+    char *guard_refused_late;
 };
 
 /* fosalvage.c: when reliability would hold, whether the salvage may lift it

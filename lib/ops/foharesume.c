@@ -72,9 +72,45 @@ static void ha_end_guarded(failover_t *f, const char *type)
     f->coord_leading = false;
 }
 
+/* A guard that refused a step past the point of no return left that step
+ * undone while the operation went on to its promotion or beyond: this end
+ * is not the operation's (haresume.h). Its end is not written in etcd, so
+ * the operation stays open there at the last step recorded; a record after
+ * the end in this journal says so; and the next look takes this manager
+ * for a new leader, which re-reads the record and finishes the operation by
+ * the rules for one left open (take_over). True when so; false (the record
+ * could not be journaled, or nothing was refused late): the end is written
+ * as usual. */
+static bool ha_leave_open(failover_t *f, const char *type)
+{
+    char *step = f->guard_refused_late;
+    f->guard_refused_late = NULL;
+    if (!step || !f->s.coord || !f->op) {
+        free(step);
+        return false;
+    }
+    bool ok = journal_record(f->j, f->s.cluster, f->op, fo_kind_str(f->kind), HARESUME_LEFT_OPEN,
+                             json_pack("{s:s, s:s}", "refused_step", step, "end", type));
+    if (ok) {
+        log_warn("cluster %s: %s %s ended (%s) with step %s, past its point of no return, "
+                 "not run: its step guard refused it; the operation stays open in etcd, and is "
+                 "finished by the rules for an operation left open as soon as this manager "
+                 "leads with etcd answering (or by the next leader)",
+                 f->s.cluster, fo_kind_str(f->kind), f->op, type, step);
+        f->coord_leading = false;
+    } else {
+        log_error("cluster %s: %s %s: that step %s was refused by its guard could not be "
+                  "journaled (%s); its end is recorded in etcd as it is",
+                  f->s.cluster, fo_kind_str(f->kind), f->op, step, journal_last_error(f->j));
+    }
+    free(step);
+    return ok;
+}
+
 void fo_ha_end(failover_t *f, const char *type)
 {
-    if (f->s.coord && f->op && !coord_why_not(f->s.coord))
+    bool left_open = ha_leave_open(f, type);
+    if (!left_open && f->s.coord && f->op && !coord_why_not(f->s.coord))
         coord_record_end(f->s.coord, f->s.cluster, f->op, fo_kind_str(f->kind), type);
     free(f->ha_op);
     f->ha_op = NULL;
@@ -90,49 +126,65 @@ void fo_ha_free(failover_t *f)
     f->ha_read = NULL;
     free(f->ha_op);
     json_decref(f->ha_before);
+    free(f->guard_refused_late);
 }
 
-/* Whether the local journal holds the end of op: this manager ran it and
- * ended it, but its end did not reach etcd. */
-static bool ended_here(failover_t *f, const char *op)
+/* What the local journal holds of op (haresume_local_end): whether this
+ * manager ran it and ended it (its end then did not reach etcd), and
+ * whether it left it open after that end. *type gets a copy of the last
+ * end's type, or NULL. */
+static haresume_local_t local_end(failover_t *f, const char *op, char **type)
 {
     json_t *all = journal_records(f->j, f->s.cluster);
-    bool ended = false;
+    json_t *mine = json_array();
     size_t i;
     json_t *rec;
     json_array_foreach(all, i, rec)
     {
         const char *o = json_string_value(json_object_get(rec, "op"));
-        if (o && strcmp(o, op) == 0 &&
-            haresume_terminal(json_string_value(json_object_get(rec, "type"))))
-            ended = true;
+        if (o && strcmp(o, op) == 0)
+            json_array_append(mine, rec);
     }
+    const char *t = NULL;
+    haresume_local_t r = haresume_local_end(mine, &t);
+    *type = t ? xstrdup(t) : NULL;
+    json_decref(mine);
     json_decref(all);
-    return ended;
+    return r;
+}
+
+/* The open operation's records as the interrupted operation's, the first
+ * saying whose it was (new references). */
+static json_t *records_from(json_t *records, const json_t *from)
+{
+    json_t *out = json_deep_copy(records);
+    json_t *whose = json_pack("{s:s, s:O?, s:O?}", "source", "etcd", "from_manager",
+                              json_object_get(from, "manager"), "from_term",
+                              json_object_get(from, "term"));
+    json_object_update(json_array_get(out, 0), whose);
+    json_decref(whose);
+    return out;
 }
 
 /* The open operation's records into the local journal, the first saying
  * whose it was; false when one was not made durable. */
 static bool journal_found(failover_t *f, json_t *records, const json_t *from)
 {
+    json_t *whose = records_from(records, from);
     size_t i;
     json_t *rec;
-    json_array_foreach(records, i, rec)
+    json_array_foreach(whose, i, rec)
     {
         json_t *fields = json_deep_copy(rec);
-        if (i == 0) {
-            json_t *whose = json_pack("{s:s, s:O?, s:O?}", "source", "etcd", "from_manager",
-                                      json_object_get(from, "manager"), "from_term",
-                                      json_object_get(from, "term"));
-            json_object_update(fields, whose);
-            json_decref(whose);
-        }
         const char *op = json_string_value(json_object_get(rec, "op"));
         const char *kind = json_string_value(json_object_get(rec, "kind"));
         const char *type = json_string_value(json_object_get(rec, "type"));
-        if (!journal_record(f->j, f->s.cluster, op, kind, type, fields))
+        if (!journal_record(f->j, f->s.cluster, op, kind, type, fields)) {
+            json_decref(whose);
             return false;
+        }
     }
+    json_decref(whose);
     return true;
 }
 
@@ -183,42 +235,64 @@ static bool abandon_unpromoted(failover_t *f, json_t *records, const char *op)
     return true;
 }
 
+/* An operation open in etcd that this manager ended (its end did not
+ * reach etcd) and did not leave open: its end is written again. */
+static void end_again(failover_t *f, const json_t *from, const char *op, const char *type)
+{
+    const char *kind = json_string_value(json_object_get(from, "kind"));
+    log_notice("cluster %s: %s %s is open in etcd but ended here; recording its end",
+               f->s.cluster, kind, op);
+    coord_record_end(f->s.coord, f->s.cluster, op, kind, type ? type : "done");
+    fo_reconsider(f);
+}
+
+/* The interrupted operation's records: the open operation's, journaled
+ * here first; or, for one this manager left open after its own end, read
+ * from etcd as they are (its journal holds its own records and that end;
+ * the finishing's records follow them). False when the cluster is held. */
+static bool interrupted_from(failover_t *f, json_t *records, json_t *from, bool own)
+{
+    json_decref(f->interrupted);
+    f->interrupted = NULL;
+    if (own) {
+        f->interrupted = records_from(records, from);
+        return true;
+    }
+    if (!journal_found(f, records, from)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "the operation %s left open by the previous leader could not "
+                                  "be journaled: %s",
+                 json_string_value(json_object_get(from, "op")), journal_last_error(f->j));
+        fo_hold_unknown(f, msg);
+        return false;
+    }
+    f->interrupted = journal_open_op(f->j, f->s.cluster);
+    return true;
+}
+
 /* An open operation from etcd becomes this cluster's interrupted operation. */
 static void take_over(failover_t *f, json_t *records, json_t *from, const char *why)
 {
     const char *op = json_string_value(json_object_get(from, "op"));
-    if (ended_here(f, op)) {
-        log_notice("cluster %s: %s %s is open in etcd but ended here; recording its end",
-                   f->s.cluster, json_string_value(json_object_get(from, "kind")), op);
-        json_t *all = journal_records(f->j, f->s.cluster);
-        const char *type = "done";
-        size_t i;
-        json_t *rec;
-        json_array_foreach(all, i, rec)
-        {
-            const char *o = json_string_value(json_object_get(rec, "op"));
-            const char *t = json_string_value(json_object_get(rec, "type"));
-            if (o && strcmp(o, op) == 0 && haresume_terminal(t))
-                type = t;
-        }
-        coord_record_end(f->s.coord, f->s.cluster, op,
-                         json_string_value(json_object_get(from, "kind")), type);
-        json_decref(all);
-        fo_reconsider(f);
+    char *type = NULL;
+    haresume_local_t local = local_end(f, op, &type);
+    if (local == HARESUME_LOCAL_ENDED) {
+        end_again(f, from, op, type);
+        free(type);
         return;
     }
-    found(f, HARESUME_OPEN, from, why);
+    free(type);
+    bool own = local == HARESUME_LOCAL_UNFINISHED;
+    if (own)
+        log_notice("cluster %s: %s; this manager left it open after steps its guard refused: "
+                   "it is finished or held by the rules for an operation left open",
+                   f->s.cluster, why);
+    else
+        found(f, HARESUME_OPEN, from, why);
     if (abandon_unpromoted(f, records, op))
         return;
-    if (!journal_found(f, records, from)) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "the operation %s left open by the previous leader could not "
-                                  "be journaled: %s", op, journal_last_error(f->j));
-        fo_hold_unknown(f, msg);
+    if (!interrupted_from(f, records, from, own))
         return;
-    }
-    json_decref(f->interrupted);
-    f->interrupted = journal_open_op(f->j, f->s.cluster);
     f->resume_decided = false;
     /* Should this leader die too, the next one must still see what its
      * predecessors ran (the promotion above all). */

@@ -12,6 +12,7 @@
 #include "durability.h"
 #include "elect.h"
 #include "event.h"
+#include "haresume.h"
 #include "log.h"
 #include "rejoin.h"
 #include "startup.h"
@@ -227,19 +228,29 @@ static bool do_fence(const step_t *s, exec_answer_fn answer, void *token, void *
 }
 
 /* A guard's answer on its way to the executor: a refusal is noted on the
- * failover (fo_ha_end looks again after an operation a guard stopped). */
+ * failover (fo_ha_end looks again after an operation a guard stopped), with
+ * the step's name when the refusal leaves the operation to be finished
+ * (haresume_refusal_leaves_open, decided while the step and plan are
+ * there). */
 typedef struct {
     failover_t *f;
     exec_answer_fn answer;
     void *token;
+    char *late;
 } guard_ans_t;
 
 static void guard_answered(void *token, int outcome, const char *msg)
 {
     guard_ans_t *g = token;
-    if (outcome != 0)
+    if (outcome != 0) {
         g->f->guard_refused = true;
+        if (g->late && !g->f->guard_refused_late) {
+            g->f->guard_refused_late = g->late;
+            g->late = NULL;
+        }
+    }
     g->answer(g->token, outcome, msg);
+    free(g->late);
     free(g);
 }
 
@@ -253,7 +264,9 @@ static void do_guard(const step_t *s, uint64_t *timeout_ms, exec_answer_fn answe
                     s->kind == STEP_BLOCK_WRITES || s->kind == STEP_SALVAGE;
     json_t *rec = fo_ha_step_record(f, s);
     guard_ans_t *g = xcalloc(1, sizeof *g);
-    *g = (guard_ans_t){.f = f, .answer = answer, .token = token};
+    *g = (guard_ans_t){.f = f, .answer = answer, .token = token,
+                       .late = haresume_refusal_leaves_open(f->plan, s) ? xstrdup(s->name)
+                                                                        : NULL};
     coord_step_guard(f->s.coord, f->s.cluster, rec, mutating, timeout_ms, guard_answered, g);
 }
 

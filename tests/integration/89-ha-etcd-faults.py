@@ -38,6 +38,18 @@
    stopped is taken up again"): the failover is done, one writable node,
    nothing acknowledged lost, the new primary published. Before that, the
    manager left the dead primary alone until an operator acted.
+5. A guard refused after the promotion, the lease still valid. The
+   leader's failover is in its post_promotion hook, which ends once every
+   connection to etcd is refused: the guards of every step after it
+   (verify, post_failover) fail at once (coord_guard_failed) and the
+   leader's failover ends with them undone; etcd answers again. The
+   failover must not be left half done (docs/ha.md, "A failover a guard
+   stopped is taken up again"): it is finished by the rules for an
+   operation left open - post_failover runs, the operation ends done in a
+   journal and in etcd, every replica follows the new primary, one writable
+   node, nothing acknowledged lost, one promotion in all. Before that, the
+   manager ended it done with post_failover never run and left it open in
+   etcd, for nobody to finish.
 
 The flavors given, else every flavor of the lab (labkit.ALL_FLAVORS)."""
 import os
@@ -236,6 +248,63 @@ def guard_refused(lab, etcd, ds, say, tmp):
                                                       primary, op["op"]))
 
 
+# ---- 5. a guard refused after the promotion ----------------------------------------------
+
+def steps_done(ds, op, step):
+    """(manager id, record) of every step_done of op's step on any manager."""
+    return [(hakit.manager_id(d), r) for d in ds for r in d.op_records(op)
+            if r.get("type") == "step_done" and r.get("step") == step]
+
+
+def guard_refused_late(lab, etcd, ds, say, tmp):
+    old, oid, rest = hakit.kill_primary_until_hook(lab, ds, "post_promotion", 60)
+    wait_for(lambda: os.path.exists(os.path.join(tmp, "pp-waiting")), 20, interval=0.02,
+             what="the post_promotion hook to wait for the refusal")
+    n_guard = len(old.events().get("coord_guard_failed", []))
+    hakit.refuse_etcd(lab, etcd)
+    open(os.path.join(tmp, "refused"), "w").close()
+    try:
+        # Every step after the hook meets the refusal: the leader's own end
+        # comes before etcd answers again.
+        first = old.wait_operation(1, timeout=30)
+    finally:
+        hakit.allow_etcd(lab)
+    op = first["op"]
+    refused = old.events().get("coord_guard_failed", [])[n_guard:]
+    check(any("hook:post_failover" in e for e in refused),
+          "post_failover's guard was refused: %s" % refused)
+    upto = []
+    for r in old.op_records(op):
+        upto.append(r)
+        if r.get("seq") == first.get("seq"):
+            break
+    check(not [r for r in upto if r.get("type") == "step_done"
+               and r.get("step") == "hook:post_failover"],
+          "%s ended %s (%s) with post_failover not run" % (oid, op, first["type"]))
+    fin = wait_for(lambda: steps_done(ds, op, "hook:post_failover"), 90, interval=0.3,
+                   what="post_failover of %s to run after all, once etcd answers" % op)
+    rec = wait_for(lambda: (lambda r: r if r and r.get("op") == op and r.get("type") == "done"
+                            else None)(etcd.get_json("/failoverd/v1/main/failover")), 60,
+                   interval=0.3, what="the end (done) of %s in etcd" % op)
+    by = [d for d in ds if hakit.manager_id(d) == rec["manager"]][0]
+    ends = [o for o in by.operations() if o.get("op") == op]
+    check(ends and ends[-1]["type"] == "done", "%s's journal ends %s done: %s"
+          % (rec["manager"], op, ends))
+    check(by.events().get("failover_resumed"), "%s says it finished %s (failover_resumed)"
+          % (rec["manager"], op))
+    primary = first["new_primary"]
+    promotions = [(hakit.manager_id(d), r["step"]) for d in ds for r in d.journal()
+                  if r.get("type") == "step_done" and r.get("step", "").startswith("promote:")]
+    check(promotions == [(oid, "promote:" + primary)], "one promotion in all: %s" % promotions)
+    begun = [b for bs in hakit.all_begins(ds).values() for b in bs if b.get("source") != "etcd"]
+    check(len(begun) == 1, "one failover begun in all: %s" % hakit.all_begins(ds))
+    hakit.check_one_writable_nothing_lost(lab, primary)
+    check_published(lab, etcd, primary)
+    say("%s's guards refused after %s's promotion of %s (%d refused): ended %s with "
+        "post_failover undone; %s finished it (post_failover by %s), done in etcd"
+        % (oid, op, primary, len(refused), first["type"], rec["manager"], fin[0][0]))
+
+
 def scenario(flavor):
     def say(msg):
         labkit.log("%s: %s" % (flavor, msg))
@@ -245,6 +314,9 @@ def scenario(flavor):
     hakit.with_managers(flavor, "ha89-quorum", no_quorum, say)
     hakit.with_managers(flavor, "ha89-guard", guard_refused, say, point="fence",
                         script="touch DIR/fence-waiting; i=0; while [ ! -e DIR/refused ] "
+                        "&& [ $i -lt 150 ]; do sleep 0.05; i=$((i+1)); done; exit 0")
+    hakit.with_managers(flavor, "ha89-late", guard_refused_late, say, point="post_promotion",
+                        script="touch DIR/pp-waiting; i=0; while [ ! -e DIR/refused ] "
                         "&& [ $i -lt 150 ]; do sleep 0.05; i=$((i+1)); done; exit 0")
 
 
