@@ -251,14 +251,30 @@ typedef struct {
     void *arg;
 } pending_sql_t;
 
+uint64_t exec__time_left(uint64_t timeout, uint64_t since, uint64_t now)
+{
+    uint64_t used = now > since ? now - since : 0;
+    return used < timeout ? timeout - used : 0;
+}
+
+/* The statement gets what its bound left after the connect. A connect that
+ * ended after the bound (the loop was stalled, the process stopped: the
+ * socket's answer is read before any timer runs) sends nothing: the bound is
+ * what keeps a step inside the leadership it started under (docs/ha.md). */
 static void after_connect(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *err, void *arg)
 {
     pending_sql_t *ps = arg;
+    uv_update_time(ps->loop);
+    uint64_t left = err ? 0 : exec__time_left(ps->timeout, ps->since, uv_now(ps->loop));
     if (err) {
         ps->done(c, res, err, ps->arg);
+    } else if (left == 0) {
+        dbconn_error_t e = {.kind = DBCONN_ERR_TIMEOUT};
+        snprintf(e.msg, sizeof e.msg,
+                 "connected to %s only after the statement's %llu ms had run out: not sent",
+                 dbconn_endpoint(c), (unsigned long long)ps->timeout);
+        ps->done(c, res, &e, ps->arg);
     } else {
-        uint64_t used = uv_now(ps->loop) - ps->since;
-        uint64_t left = used + 1 < ps->timeout ? ps->timeout - used : 1;
         if (dbconn_query(c, ps->sql, (unsigned)left, ps->done, ps->arg) != 0) {
             dbconn_error_t e = {.kind = DBCONN_ERR_LOST};
             snprintf(e.msg, sizeof e.msg, "the connection to %s is busy or closed",

@@ -83,6 +83,8 @@ dbconn_t *exec__conn_in(exec_t *x, dbconn_t **slot, int node, uint64_t timeout);
  * outcome either way. Non-zero, without calling done, when c is busy. */
 int exec__sql_on(uv_loop_t *loop, dbconn_t *c, const char *sql, uint64_t timeout, dbconn_cb done,
                  void *arg);
+/* What a bound of timeout ms begun at since has left at now; 0 once spent. */
+uint64_t exec__time_left(uint64_t timeout, uint64_t since, uint64_t now);
 /* sql on the step's node over the executor's connection; done gets r. A busy
  * connection ends the step. */
 void exec__run_sql(run_t *r, const char *sql, uint64_t timeout, dbconn_cb done);

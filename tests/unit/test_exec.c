@@ -414,3 +414,24 @@ Test(exec, a_step_whose_record_is_not_durable_does_not_run)
     plan_free(p);
     cluster_free(&c);
 }
+
+/* A statement whose connect ended after its bound is not sent (exec.c,
+ * after_connect): what the bound leaves, at each point. */
+uint64_t exec__time_left(uint64_t timeout, uint64_t since, uint64_t now);
+
+Test(exec_bound, what_a_statements_bound_leaves_after_its_connect)
+{
+    static const struct {
+        uint64_t timeout, since, now, left;
+    } rows[] = {
+        {2000, 1000, 1000, 2000}, /* connected at once */
+        {2000, 1000, 2999, 1},    /* one ms left: still sent */
+        {2000, 1000, 3000, 0},    /* spent exactly: not sent */
+        {2000, 1000, 7318, 0},    /* the process was stopped for seconds */
+        {2000, 1000, 900, 2000},  /* a clock that went back counts as no time used */
+        {0, 1000, 1000, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        cr_expect_eq(exec__time_left(rows[i].timeout, rows[i].since, rows[i].now), rows[i].left,
+                     "row %zu", i);
+}
