@@ -198,7 +198,7 @@ typedef enum { FO_EVGROUP_MONITOR, FO_EVGROUP_OPERATION, FO_EVGROUP_REJOIN, FO_E
     X(COORD_NO_QUORUM, "coord_no_quorum", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
       "`manager`, `term`, `reason`: the leader's lease ran out or expired (etcd unreachable, a minority, a stall); monitoring goes on, no operation starts or continues") \
     X(COORD_GUARD_FAILED, "coord_guard_failed", FO_EVGROUP_DAEMON, "error", "", FO_HOOK_NONE, \
-      "`manager`, `step`, `term`, `error`: the txn run before a step did not confirm this manager's term (another leads, etcd did not answer, the lease validity ran out): the step was not started, and the operation stops there") \
+      "`manager`, `step`, `term`, `error`: the txn run before a step did not confirm this manager's term (another leads, etcd did not answer, the lease validity ran out): the step was not started. Before the promotion the operation stops there (and a manager that still leads takes the dead primary up again afresh); past it, the remaining steps are skipped and the operation is left open in etcd, to be finished by whoever leads next, this manager included (docs/ha.md)") \
     X(PRIMARY_PARTITIONED, "primary_partitioned", FO_EVGROUP_MONITOR, "warning", "the primary", FO_HOOK_NONE, \
       "`manager`, `seen_by` (the managers that still reach the primary, \"m2, m3\"), `quorum`, `managers`: this manager can't reach the primary but most of the other managers with a fresh record do: this manager is cut off, not the primary; no failover. Once per episode (docs/ha.md)") \
     X(COORD_OP_FOUND, "coord_op_found", FO_EVGROUP_DAEMON, "warning; error when the record can't be read", "", FO_HOOK_NONE, \
