@@ -51,7 +51,7 @@
    manager ended it done with post_failover never run and left it open in
    etcd, for nobody to finish.
 
-The flavors given, else every flavor of the lab (labkit.ALL_FLAVORS)."""
+The flavors given, else MariaDB and MySQL (hakit.FLAVORS)."""
 import os
 import signal
 import sys
@@ -320,4 +320,4 @@ def scenario(flavor):
                         "&& [ $i -lt 150 ]; do sleep 0.05; i=$((i+1)); done; exit 0")
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])

@@ -265,4 +265,4 @@ def scenario(flavor):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])

@@ -73,4 +73,4 @@ def scenario(flavor):
                          lambda msg: labkit.log("%s: %s" % (flavor, msg)))
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])

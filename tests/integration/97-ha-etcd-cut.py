@@ -93,4 +93,4 @@ def scenario(flavor):
                     d.__exit__(*sys.exc_info())
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])

@@ -203,4 +203,4 @@ def scenario(flavor):
     manager_down(flavor, say)
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])

@@ -17,6 +17,11 @@ import labetcd  # noqa: E402
 import labmanagers  # noqa: E402
 
 TTL = labmanagers.TTL
+# The flavors the HA tests run by default. The coordination does not depend
+# on the server: MariaDB 10.11 and MySQL 9.7 cover both dialects of every
+# statement a failover sends, and MariaDB 11.8 runs in the failover tests and
+# the campaign (also with three managers: tests/campaign/run --managers 3).
+FLAVORS = ("mariadb", "mysql")
 
 
 def coordination(etcd, manager, ttl=TTL, endpoints=None):
