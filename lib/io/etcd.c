@@ -137,7 +137,8 @@ static bool connect_error(CURLcode rc)
  * client certificate (--client-cert-auth) ends a TLS 1.3 session right after
  * the handshake, and libcurl then fails sending or receiving: its message is
  * about the socket (or only the first of several notes, such as getpeername's),
- * so say what it most likely means, then libcurl's words. */
+ * so say what it most likely means, then libcurl's words; likewise for a
+ * server certificate that does not verify. */
 static void transfer_error(const req_t *r, CURLcode rc, char *out, size_t n)
 {
     const char *curl = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
@@ -146,11 +147,16 @@ static void transfer_error(const req_t *r, CURLcode rc, char *out, size_t n)
         curl_easy_getinfo(r->easy, CURLINFO_APPCONNECT_TIME_T, &tls_done) == CURLE_OK &&
         tls_done > 0) {
         if (*r->e->cert)
-            snprintf(out, n, "etcd ended the TLS session unanswered: does it accept the client "
-                             "certificate (etcd_cert)? (%.100s)", curl);
+            snprintf(out, n, "TLS session ended unanswered: etcd may not accept the client "
+                             "certificate (etcd_cert), or it stopped (%.100s)", curl);
         else
-            snprintf(out, n, "etcd ended the TLS session unanswered: it may demand a client "
-                             "certificate, and etcd_cert is not set (%.100s)", curl);
+            snprintf(out, n, "TLS session ended unanswered: etcd may demand a client "
+                             "certificate (etcd_cert unset), or it stopped (%.100s)", curl);
+        return;
+    }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        snprintf(out, n, "etcd's server certificate does not verify against %s (%.120s)",
+                 *r->e->ca ? "etcd_ca" : "the system's CAs (etcd_ca is not set)", curl);
         return;
     }
     snprintf(out, n, "%s", curl);
