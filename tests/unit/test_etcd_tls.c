@@ -276,6 +276,36 @@ Test(etcd_tls, a_manager_leads_over_tls, .init = start_etcd, .fini = stop_etcd, 
     test_close_loop(&loop);
 }
 
+static bool has_etcd_error(void *c)
+{
+    json_t *st = coord_status_json(c);
+    bool has = json_string_value(json_object_get(st, "etcd_error")) != NULL;
+    json_decref(st);
+    return has;
+}
+
+Test(etcd_tls, a_manager_with_the_wrong_ca_says_why_it_does_not_lead, .init = start_etcd,
+     .fini = stop_etcd, .timeout = 90)
+{
+    wait_up();
+    coord_t *a = manager(fx.etcd.endpoint, fx.other_ca, fx.cert, fx.key, "a");
+    cr_assert(test_run_until_fn(&loop, has_etcd_error, a, 10000), "an etcd error is shown");
+    cr_expect_neq(coord_role(a), COORD_LEADER);
+    json_t *st = coord_status_json(a);
+    const char *err = json_string_value(json_object_get(st, "etcd_error"));
+    cr_expect(strstr(err, "lease grant: ") && strstr(err, fx.etcd.endpoint) &&
+                  strstr(err, "does not verify against etcd_ca"),
+              "the status says what failed where: %s", err);
+    cr_expect(json_is_false(json_object_get(st, "etcd_ok")));
+    json_decref(st);
+    cr_expect(strstr(coord_why_not(a), "does not verify against etcd_ca"), "%s",
+              coord_why_not(a));
+    coord_close(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    coord_free(a);
+    test_close_loop(&loop);
+}
+
 /* A cluster "main" whose primary db1 is PRIMARY_HOST, all up. */
 static void cluster_init(cluster_t *c)
 {
