@@ -133,6 +133,35 @@ static bool connect_error(CURLcode rc)
            rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SEND_ERROR;
 }
 
+/* What went wrong with a transfer, for an error message.  etcd demanding a
+ * client certificate (--client-cert-auth) ends a TLS 1.3 session right after
+ * the handshake, and libcurl then fails sending or receiving: its message is
+ * about the socket (or only the first of several notes, such as getpeername's),
+ * so say what it most likely means, then libcurl's words; likewise for a
+ * server certificate that does not verify. */
+static void transfer_error(const req_t *r, CURLcode rc, char *out, size_t n)
+{
+    const char *curl = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
+    curl_off_t tls_done = 0;
+    if ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) &&
+        curl_easy_getinfo(r->easy, CURLINFO_APPCONNECT_TIME_T, &tls_done) == CURLE_OK &&
+        tls_done > 0) {
+        if (*r->e->cert)
+            snprintf(out, n, "TLS session ended unanswered: etcd may not accept the client "
+                             "certificate (etcd_cert), or it stopped (%.100s)", curl);
+        else
+            snprintf(out, n, "TLS session ended unanswered: etcd may demand a client "
+                             "certificate (etcd_cert unset), or it stopped (%.100s)", curl);
+        return;
+    }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        snprintf(out, n, "etcd's server certificate does not verify against %s (%.120s)",
+                 *r->e->ca ? "etcd_ca" : "the system's CAs (etcd_ca is not set)", curl);
+        return;
+    }
+    snprintf(out, n, "%s", curl);
+}
+
 static void finish(req_t *r, CURLcode rc)
 {
     etcd_t *e = r->e;
@@ -140,8 +169,9 @@ static void finish(req_t *r, CURLcode rc)
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
     etcd_reply_t rep = {.ok = false};
     if (rc != CURLE_OK) {
-        snprintf(rep.err, sizeof rep.err, "%.60s%s: %.160s", e->eps[e->cur], r->path,
-                 r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+        char why[sizeof rep.err];
+        transfer_error(r, rc, why, sizeof why);
+        snprintf(rep.err, sizeof rep.err, "%.60s%s: %.170s", e->eps[e->cur], r->path, why);
         e->cur = (e->cur + 1) % e->n_eps; /* next time, another member */
     } else if (!etcd_parse_reply(r->kind, r->resp.data ? r->resp.data : "", r->resp.len, &rep)) {
         char why[sizeof rep.err];
@@ -165,8 +195,9 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
     unlink_req(e, r);
     if (connect_error(rc) && r->tries < e->n_eps && !(r->watch && r->watch->cancelled)) {
-        log_debug("etcd: %s: %s; trying the next endpoint", e->eps[e->cur],
-                  r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+        char why[256];
+        transfer_error(r, rc, why, sizeof why);
+        log_debug("etcd: %s: %s; trying the next endpoint", e->eps[e->cur], why);
         e->cur = (e->cur + 1) % e->n_eps;
         curl_easy_cleanup(r->easy);
         r->easy = NULL;
@@ -176,10 +207,10 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     }
     if (r->watch) {
         if (!r->watch->cancelled && !r->watch->ended) {
-            char why[300];
-            snprintf(why, sizeof why, "watch stream ended: %.250s",
-                     rc != CURLE_OK ? (r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc))
-                                    : "closed by etcd");
+            char why[300], what[250] = "closed by etcd";
+            if (rc != CURLE_OK)
+                transfer_error(r, rc, what, sizeof what);
+            snprintf(why, sizeof why, "watch stream ended: %s", what);
             watch_end(r->watch, why);
         }
     } else {

@@ -74,8 +74,13 @@ static void on_grant(void *ud, const etcd_reply_t *r)
     coord_t *c = ud;
     c->granting = false;
     if (!r->ok || r->ttl <= 0) {
+        /* Said once per run of failed grants (e.g. TLS refused at start),
+         * not at every retry; the status always has the latest. */
+        bool again = strncmp(c->etcd_err, "lease grant: ", 13) == 0;
         c->etcd_ok = false;
         snprintf(c->etcd_err, sizeof c->etcd_err, "lease grant: %.200s", r->ok ? "no TTL" : r->err);
+        if (!again)
+            log_warn("etcd: %s; this manager can't lead until it gets a lease", c->etcd_err);
         return;
     }
     c->etcd_ok = true;

@@ -348,3 +348,121 @@ def move_leader(etcd, i, timeout=30):
                      "move-leader", "%x" % mid], timeout=15, env=dict(os.environ, ETCDCTL_API="3"))
     labkit.wait_for(lambda: leader_member(etcd, timeout) == i, timeout, interval=0.2,
                     what="etcd member e%d to lead" % i)
+
+
+# ---- etcd over TLS (88-ha-etcd-tls.py) --------------------------------------------------------
+
+class TlsEtcd(Etcd):
+    """The same cluster with TLS everywhere: clients and peers on https://,
+    each side showing a certificate of a throwaway CA in DIR/tls and
+    demanding one from the other (--client-cert-auth, --peer-client-cert-auth).
+    Each member has its own certificate and key (subjectAltName IP:127.0.0.1),
+    owned by its user id; the clients' (the managers', etcdctl's) is
+    client-cert.pem / client-key.pem, 0600, root's."""
+
+    def __init__(self, lab, members=3):
+        super().__init__(lab, members)
+        self.tls_dir = os.path.join(self.dir, "tls")
+        self.ca = os.path.join(self.tls_dir, "ca.pem")
+        self.cert = os.path.join(self.tls_dir, "client-cert.pem")
+        self.key = os.path.join(self.tls_dir, "client-key.pem")
+
+    def endpoints(self):
+        return ["https://127.0.0.1:%d" % (CLIENT_PORT + i) for i in range(self.n)]
+
+    def _argv(self, i):
+        argv = [a.replace("http://", "https://") for a in super()._argv(i)]
+        mcert, mkey = self._member_files(i)
+        return argv + ["--cert-file", mcert, "--key-file", mkey, "--trusted-ca-file", self.ca,
+                       "--client-cert-auth", "--peer-cert-file", mcert, "--peer-key-file", mkey,
+                       "--peer-trusted-ca-file", self.ca, "--peer-client-cert-auth"]
+
+    def _member_files(self, i):
+        return (os.path.join(self.tls_dir, "e%d-cert.pem" % i),
+                os.path.join(self.tls_dir, "e%d-key.pem" % i))
+
+    def _leaf(self, name, ext, cert, key):
+        csr = os.path.join(self.tls_dir, name + ".csr")
+        extfile = os.path.join(self.tls_dir, name + ".ext")
+        with open(extfile, "w") as f:
+            f.write(ext)
+        labkit.run(["openssl", "req", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
+                    "-subj", "/CN=" + name])
+        labkit.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
+                    os.path.join(self.tls_dir, "ca-key.pem"), "-CAcreateserial", "-out", cert,
+                    "-days", "30", "-extfile", extfile])
+        os.chmod(key, 0o600)
+
+    def make_certs(self):
+        os.makedirs(self.tls_dir, exist_ok=True)
+        os.chmod(self.tls_dir, 0o755)
+        labkit.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    os.path.join(self.tls_dir, "ca-key.pem"), "-out", self.ca, "-days", "30",
+                    "-subj", "/CN=failoverd lab %s etcd CA" % self.lab.name])
+        for i in range(self.n):
+            cert, key = self._member_files(i)
+            self._leaf("e%d" % i, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                       "keyUsage=digitalSignature,keyEncipherment\n"
+                       "extendedKeyUsage=serverAuth,clientAuth\n", cert, key)
+            os.chown(key, MEMBER_UID + i, MEMBER_UID + i)
+        self._leaf("client", "basicConstraints=CA:FALSE\n"
+                   "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+                   self.cert, self.key)
+
+    def start(self, timeout=60):
+        os.makedirs(self.dir, exist_ok=True)
+        self.make_certs()
+        return super().start(timeout)
+
+    def ctl(self, *args, check=True, timeout=15):
+        return super().ctl("--cacert", self.ca, "--cert", self.cert, "--key", self.key,
+                           *args, check=check, timeout=timeout)
+
+    def coordination_extra(self):
+        """The TLS settings of a manager's coordination group."""
+        return 'etcd_ca = "%s";\n  etcd_cert = "%s";\n  etcd_key = "%s";' % (
+            self.ca, self.cert, self.key)
+
+    def capture_start(self, path):
+        """tcpdump on the loopback of the namespace where etcd and the
+        managers run, of every member's client and peer port; ends with
+        capture_stop() (by its PID)."""
+        ports = "tcp portrange %d-%d or tcp portrange %d-%d" % (
+            CLIENT_PORT, CLIENT_PORT + self.n - 1, PEER_PORT, PEER_PORT + self.n - 1)
+        out = open(path + ".out", "wb")
+        # --immediate-mode: without it this kernel hands tcpdump nothing of a
+        # short capture.
+        self.capture = self.lab.popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n",
+                                       "-s", "0", "-w", path, ports],
+                                      stdin=subprocess.DEVNULL, stdout=out,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+
+        def listening():
+            if self.capture.poll() is not None:
+                raise labkit.LabError("tcpdump exited: " + open(path + ".out").read()[-300:])
+            return "listening on" in open(path + ".out").read()
+        labkit.wait_for(listening, 15, what="tcpdump to listen")
+        self.capture_path = path
+
+    def capture_stop(self):
+        """Ends the capture (SIGTERM: tcpdump writes what it holds); returns
+        its bytes."""
+        p, self.capture = getattr(self, "capture", None), None
+        if p is None:
+            return b""
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        with open(self.capture_path, "rb") as f:
+            return f.read()
+
+    def stop(self):
+        self.capture_stop()
+        super().stop()
