@@ -112,4 +112,4 @@ def scenario(flavor):
             check_capture(lab, etcd.capture_stop(), say)
 
 
-fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or labkit.ALL_FLAVORS)])
+fokit.run_main(lambda: [scenario(f) for f in (sys.argv[1:] or hakit.FLAVORS)])
