@@ -20,6 +20,7 @@
 #include "grants.h"
 #include "log.h"
 #include "observe.h"
+#include "pace.h"
 
 /* The account's grants are read on every new connection, when asked
  * (probe_check_grants: a reload), and at least this often: a revoked
@@ -503,7 +504,16 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
     return p;
 }
 
-void probe_start(probe_t *p) { schedule(p, 0); }
+/* The first cycle starts at the probe's own offset within its interval
+ * (pace.h): probes of many nodes then spread over the interval instead of
+ * starting, and staying, in one burst. */
+void probe_start(probe_t *p)
+{
+    buf_t key = BUF_INIT;
+    buf_printf(&key, "%s %s:%u", p->name, p->host, p->port);
+    schedule(p, pace_offset_ms(buf_str(&key), p->interval));
+    buf_free(&key);
+}
 
 void probe_check_grants(probe_t *p) { p->grants_due = true; }
 

@@ -32,6 +32,8 @@ typedef struct {
 typedef void (*probe_cb)(probe_t *p, observation_t *obs, void *ud);
 
 probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, void *ud);
+/* Starts probing: the first cycle at the probe's own offset within its
+ * interval (pace.h), the next ones every interval from there. */
 void probe_start(probe_t *p);
 /* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
 void probe_now(probe_t *p);
