@@ -16,6 +16,19 @@ static uint64_t key_hash(const char *key)
     return h;
 }
 
+pace_judgement_t pace_judge_timeout(const pace_timeout_t *t)
+{
+    if (t->looked_again)
+        return PACE_TIMEOUT_COUNTS;
+    if (t->took_ms > t->timeout_ms + t->timeout_ms / 2)
+        return PACE_AGAIN_LATE;
+    if (t->query_budget_ms && t->query_budget_ms < t->timeout_ms / 2)
+        return PACE_AGAIN_STARVED;
+    if (t->stalled)
+        return PACE_AGAIN_STALLED;
+    return PACE_TIMEOUT_COUNTS;
+}
+
 uint64_t pace_offset_ms(const char *key, uint64_t period_ms)
 {
     if (!key || period_ms == 0)

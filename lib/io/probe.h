@@ -26,6 +26,9 @@ typedef struct {
     uint64_t timeout_ms;
     uint64_t backoff_max_ms;
     const struct tls_cfg *tls; /* copied; NULL: disabled */
+    /* The loop guard's end of stall grace (uv_now ms; the daemon's, outlives
+     * the probe); NULL: none. A timeout while it runs is looked at again. */
+    const uint64_t *stalled_until;
 } probe_target_t;
 
 /* Called with every finished probe; the callee owns *obs (move it). */

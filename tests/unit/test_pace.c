@@ -48,3 +48,34 @@ Test(pace, a_fleet_of_similar_names_is_spread_over_the_period)
     for (int m = 0; m < 1000; m++)
         cr_assert_leq(ms[m], 6, "millisecond %d holds %u", m, ms[m]);
 }
+
+/* A probe timeout: the server's, or the daemon's wait for the CPU (bound
+ * 500 ms throughout). */
+typedef struct {
+    const char *what;
+    pace_timeout_t in;
+    pace_judgement_t want;
+} judge_row_t;
+
+Test(pace, a_timeout_caused_by_the_wait_for_the_cpu_is_looked_at_again_once)
+{
+    const judge_row_t rows[] = {
+        {"on time, full budget: the server's", {500, 500, 500, false, false}, PACE_TIMEOUT_COUNTS},
+        {"a little late: still the server's", {740, 500, 500, false, false}, PACE_TIMEOUT_COUNTS},
+        {"more than half a bound late", {751, 500, 500, false, false}, PACE_AGAIN_LATE},
+        {"a connect that timed out late", {1300, 500, 0, false, false}, PACE_AGAIN_LATE},
+        {"the query got a sliver", {500, 500, 1, false, false}, PACE_AGAIN_STARVED},
+        {"the query got just under half", {500, 500, 249, false, false}, PACE_AGAIN_STARVED},
+        {"the query got half", {500, 500, 250, false, false}, PACE_TIMEOUT_COUNTS},
+        {"a connect on time, no query yet", {500, 500, 0, false, false}, PACE_TIMEOUT_COUNTS},
+        {"on time, but the loop guard saw a stall", {500, 500, 500, true, false},
+         PACE_AGAIN_STALLED},
+        {"late and stalled: late says more", {900, 500, 500, true, false}, PACE_AGAIN_LATE},
+        {"the second look counts, late or not", {900, 500, 500, true, true}, PACE_TIMEOUT_COUNTS},
+        {"the second look counts, starved", {500, 500, 1, false, true}, PACE_TIMEOUT_COUNTS},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        pace_judgement_t got = pace_judge_timeout(&rows[i].in);
+        cr_assert_eq(got, rows[i].want, "%s: got %d, want %d", rows[i].what, got, rows[i].want);
+    }
+}
