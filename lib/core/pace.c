@@ -20,7 +20,7 @@ pace_judgement_t pace_judge_timeout(const pace_timeout_t *t)
 {
     if (t->looked_again)
         return PACE_TIMEOUT_COUNTS;
-    if (t->took_ms > t->timeout_ms + t->timeout_ms / 2)
+    if (t->took_ms > t->timeout_ms + t->timeout_ms / 10)
         return PACE_AGAIN_LATE;
     if (t->query_budget_ms && t->query_budget_ms < t->timeout_ms / 2)
         return PACE_AGAIN_STARVED;

@@ -25,7 +25,9 @@ uint64_t pace_offset_ms(const char *key, uint64_t period_ms);
  * the CPU? A deadline that passed while the loop waited is no evidence that
  * the server is slow, so such a timeout is looked at again - once, at once,
  * with the full budget - before it counts. It was the wait when the cycle
- * took more than half a timeout beyond its bound (the loop came late), when
+ * took more than a tenth of a timeout beyond its bound (the loop came late:
+ * on a machine that stalls, the servers on it stall with the loop, and their
+ * answers are not in yet when the loop's late timer fires), when
  * its query was sent with less than half the budget left (getting there used
  * the rest), or when the daemon's loop guard had seen a stall (the
  * loop_stall grace runs: the loop and the machine were held up). A server

@@ -61,8 +61,9 @@ Test(pace, a_timeout_caused_by_the_wait_for_the_cpu_is_looked_at_again_once)
 {
     const judge_row_t rows[] = {
         {"on time, full budget: the server's", {500, 500, 500, false, false}, PACE_TIMEOUT_COUNTS},
-        {"a little late: still the server's", {740, 500, 500, false, false}, PACE_TIMEOUT_COUNTS},
-        {"more than half a bound late", {751, 500, 500, false, false}, PACE_AGAIN_LATE},
+        {"a little late: still the server's", {550, 500, 500, false, false}, PACE_TIMEOUT_COUNTS},
+        {"more than a tenth of a bound late", {551, 500, 500, false, false}, PACE_AGAIN_LATE},
+        {"half a bound late", {751, 500, 500, false, false}, PACE_AGAIN_LATE},
         {"a connect that timed out late", {1300, 500, 0, false, false}, PACE_AGAIN_LATE},
         {"the query got a sliver", {500, 500, 1, false, false}, PACE_AGAIN_STARVED},
         {"the query got just under half", {500, 500, 249, false, false}, PACE_AGAIN_STARVED},
