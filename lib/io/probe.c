@@ -411,7 +411,12 @@ static void run_probe(probe_t *p)
     p->grants_in_query = p->grants_due || uv_now(p->loop) >= p->grants_at + GRANTS_EVERY_MS;
     if (p->grants_in_query)
         buf_puts(&sql, "; SHOW GRANTS");
-    p->query_budget = remaining(p);
+    /* The second look (look_again) gives its query the full budget even after
+     * a reconnect: the first look's timeout closed the connection, and when
+     * many nodes look again at once their connects queue for the thread pool;
+     * a query left with a sliver after that would say nothing about the
+     * server again. Bounded still: a connect and a query, a timeout each. */
+    p->query_budget = p->looked_again ? p->timeout : remaining(p);
     int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)p->query_budget, on_result, p);
     buf_free(&sql);
     if (rc != 0) {
