@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <mysql.h>
 #include <openssl/err.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,45 @@ static void on_poll(uv_poll_t *h, int status, int events)
     dbconn__drive(c, ready);
 }
 
+/* The deadline passed while the operation waited on its socket. The loop
+ * runs its timers before it polls for I/O, so after a turn that took long (the
+ * daemon waited for the CPU) an answer that came in time can be sitting unread
+ * in the socket. Look once, without waiting, before calling it a timeout: the
+ * readiness found, 0 for none (or looked already: the deadline stays a bound). */
+static int ready_at_deadline(dbconn_t *c)
+{
+    if (c->deadline_looked || !c->suspended || c->phase == PH_WORKER)
+        return 0;
+    c->deadline_looked = true;
+    my_socket fd = c->my ? mysql_get_socket(c->my) : INVALID_SOCKET;
+    struct pollfd pfd = {.fd = fd, .events = 0};
+    if (c->wait & MYSQL_WAIT_READ)
+        pfd.events |= POLLIN;
+    if (c->wait & MYSQL_WAIT_WRITE)
+        pfd.events |= POLLOUT;
+    if (fd == INVALID_SOCKET || !pfd.events || poll(&pfd, 1, 0) <= 0)
+        return 0;
+    int ready = 0;
+    if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+        ready |= c->wait & MYSQL_WAIT_READ;
+    if (pfd.revents & (POLLOUT | POLLHUP | POLLERR))
+        ready |= c->wait & MYSQL_WAIT_WRITE;
+    return ready;
+}
+
+/* The same for a connect on the thread pool: the worker's result reaches the
+ * loop after the timers too. A worker that has returned by the time the loop
+ * looks at the deadline is waited for (once, and it is already back). */
+static bool worker_back_at_deadline(dbconn_t *c)
+{
+    if (c->deadline_looked || c->phase != PH_WORKER || !c->job || c->job->abandoned ||
+        !atomic_load(&c->job->finished))
+        return false;
+    c->deadline_looked = true;
+    log_debug("dbconn %s: the connect had returned at the deadline", c->endpoint);
+    return true;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     dbconn_t *c = t->data;
@@ -475,12 +515,24 @@ static void on_timer(uv_timer_t *t)
 
     if (c->op == OP_NONE)
         return;
-    if (now >= c->deadline) {
+    if (now >= c->deadline && !c->kick) {
+        if (worker_back_at_deadline(c))
+            return; /* its result is on the way to job_done, in this turn of the loop */
+        int ready = ready_at_deadline(c);
+        if (ready) {
+            log_debug("dbconn %s: the answer was waiting at the deadline (%llu ms late)",
+                      c->endpoint, (unsigned long long)(now - c->deadline));
+            dbconn__drive(c, ready);
+            return;
+        }
         dbconn__fail_timeout(c);
         return;
     }
     if (c->kick) {
+        /* The operation starts only now: a loop that came to it late (it
+         * waited for the CPU) must not have spent its time. */
         c->kick = false;
+        c->deadline = now + c->timeout_ms;
         if (c->op == OP_CONNECT)
             dbconn__connect_first_step(c);
         else
@@ -536,6 +588,7 @@ static void op_begin(dbconn_t *c, op_t op, unsigned timeout_ms, dbconn_cb cb, vo
     uv_update_time(c->loop);
     c->deadline = uv_now(c->loop) + timeout_ms;
     c->kick = true;
+    c->deadline_looked = false;
     c->lib_due = 0;
     memset(&c->result, 0, sizeof(c->result));
     if (c->poll)

@@ -265,6 +265,7 @@ static void job_work(uv_work_t *req)
         (mysql_errno(j->my) == CR_CONNECTION_ERROR || mysql_errno(j->my) == CR_CONN_HOST_ERROR) &&
         ends_with(mysql_error(j->my), "(115)"))
         j->tcp_errno = tcp_connect_errno(j->addr, j->port, j->timeout_ms);
+    atomic_store(&j->finished, true); /* the loop may be late to hear it: dbconn.c */
 }
 
 static void job_free(conn_job_t *j)

@@ -9,6 +9,7 @@
 #define FAILOVERD_DBCONN_INT_H
 
 #include <mysql.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -62,6 +63,7 @@ typedef struct {
     unsigned timeout_ms;
     int tcp_errno;  /* why the TCP connect failed, when the library lost it */
     bool abandoned; /* the connection gave up on it */
+    atomic_bool finished; /* set by the worker when its connect returned */
 } conn_job_t;
 
 struct dbconn {
@@ -110,6 +112,7 @@ struct dbconn {
     int tcp_errno;   /* the worker's tcp_errno for the connect that failed */
     dbconn_idle_cb idle_cb; /* dbconn_watch_idle */
     void *idle_arg;
+    bool deadline_looked; /* this operation's socket was looked at once at its deadline */
 };
 
 /* dbconn.c: the driver. */

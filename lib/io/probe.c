@@ -20,6 +20,7 @@
 #include "grants.h"
 #include "log.h"
 #include "observe.h"
+#include "pace.h"
 
 /* The account's grants are read on every new connection, when asked
  * (probe_check_grants: a reload), and at least this often: a revoked
@@ -62,6 +63,7 @@ struct probe {
     uint64_t quick;           /* while not 0: cycles start this often (probe_set_quick) */
     uint64_t query_budget;    /* ms the query in flight was given */
     bool looked_again;        /* this cycle already started over once (look_again) */
+    const uint64_t *stalled_until; /* probe_target_t */
 };
 
 static void start_cycle(probe_t *p);
@@ -109,26 +111,29 @@ static void deliver(probe_t *p, observation_t *o)
 static void begin(probe_t *p);
 
 /* A deadline that passed while the loop waited for the CPU says nothing about
- * the server: the timer fired late (the cycle took far longer than its bound),
- * or the query was sent with only a sliver of the budget left because getting
- * there took the rest. Such a timeout is not a failure yet: the cycle starts
+ * the server (pace.h): such a timeout is not a failure yet. The cycle starts
  * over once, at once, with the full budget, and only its outcome counts. A
  * server that is really silent times out the second time as well, a probe
  * timeout later; one that answers was never down. */
 static bool look_again(probe_t *p, const dbconn_error_t *err)
 {
-    if (p->closing || p->looked_again || !err || err->kind != DBCONN_ERR_TIMEOUT)
+    if (p->closing || !err || err->kind != DBCONN_ERR_TIMEOUT)
         return false;
-    uint64_t took = uv_now(p->loop) - p->started;
-    bool late = took > p->timeout + p->timeout / 2;
-    bool starved = p->query_budget && p->query_budget < p->timeout / 2;
-    if (!late && !starved)
+    uint64_t now = uv_now(p->loop), took = now - p->started;
+    pace_timeout_t t = {.took_ms = took, .timeout_ms = p->timeout,
+                        .query_budget_ms = p->query_budget,
+                        .stalled = p->stalled_until && now < *p->stalled_until,
+                        .looked_again = p->looked_again};
+    pace_judgement_t j = pace_judge_timeout(&t);
+    if (j == PACE_TIMEOUT_COUNTS)
         return false;
-    log_info("probe %s: %s after %llu ms (bound %llu ms%s); looking again before calling it "
+    log_info("probe %s: %s after %llu ms (bound %llu ms, %s); looking again before calling it "
              "a failure",
              p->name, err->msg[0] ? err->msg : "timeout", (unsigned long long)took,
-             (unsigned long long)p->timeout, late ? ", the loop was late" : ", the query got what "
-                                                                            "was left of it");
+             (unsigned long long)p->timeout,
+             j == PACE_AGAIN_LATE      ? "the loop was late"
+             : j == PACE_AGAIN_STARVED ? "the query got what was left of it"
+                                       : "the daemon's loop stalled");
     p->looked_again = true;
     begin(p);
     return true;
@@ -406,7 +411,12 @@ static void run_probe(probe_t *p)
     p->grants_in_query = p->grants_due || uv_now(p->loop) >= p->grants_at + GRANTS_EVERY_MS;
     if (p->grants_in_query)
         buf_puts(&sql, "; SHOW GRANTS");
-    p->query_budget = remaining(p);
+    /* The second look (look_again) gives its query the full budget even after
+     * a reconnect: the first look's timeout closed the connection, and when
+     * many nodes look again at once their connects queue for the thread pool;
+     * a query left with a sliver after that would say nothing about the
+     * server again. Bounded still: a connect and a query, a timeout each. */
+    p->query_budget = p->looked_again ? p->timeout : remaining(p);
     int rc = dbconn_query(p->conn, buf_str(&sql), (unsigned)p->query_budget, on_result, p);
     buf_free(&sql);
     if (rc != 0) {
@@ -490,6 +500,7 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
     p->interval = t->interval_ms ? t->interval_ms : 500;
     p->timeout = t->timeout_ms ? t->timeout_ms : 500;
     p->backoff_max = t->backoff_max_ms ? t->backoff_max_ms : p->interval;
+    p->stalled_until = t->stalled_until;
     p->cb = cb;
     p->ud = ud;
     dbconn_opts_t o = {.host = p->host, .port = p->port, .user = p->user, .password = p->password,
@@ -503,7 +514,16 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
     return p;
 }
 
-void probe_start(probe_t *p) { schedule(p, 0); }
+/* The first cycle starts at the probe's own offset within its interval
+ * (pace.h): probes of many nodes then spread over the interval instead of
+ * starting, and staying, in one burst. */
+void probe_start(probe_t *p)
+{
+    buf_t key = BUF_INIT;
+    buf_printf(&key, "%s %s:%u", p->name, p->host, p->port);
+    schedule(p, pace_offset_ms(buf_str(&key), p->interval));
+    buf_free(&key);
+}
 
 void probe_check_grants(probe_t *p) { p->grants_due = true; }
 

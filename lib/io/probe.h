@@ -26,12 +26,17 @@ typedef struct {
     uint64_t timeout_ms;
     uint64_t backoff_max_ms;
     const struct tls_cfg *tls; /* copied; NULL: disabled */
+    /* The loop guard's end of stall grace (uv_now ms; the daemon's, outlives
+     * the probe); NULL: none. A timeout while it runs is looked at again. */
+    const uint64_t *stalled_until;
 } probe_target_t;
 
 /* Called with every finished probe; the callee owns *obs (move it). */
 typedef void (*probe_cb)(probe_t *p, observation_t *obs, void *ud);
 
 probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, void *ud);
+/* Starts probing: the first cycle at the probe's own offset within its
+ * interval (pace.h), the next ones every interval from there. */
 void probe_start(probe_t *p);
 /* Probe as soon as possible: now, or right after the probe in flight. Skips any backoff. */
 void probe_now(probe_t *p);

@@ -113,7 +113,8 @@ void monitor_start(monitor_t *m)
                             .interval_ms = m->interval,
                             .timeout_ms = m->timeout,
                             .backoff_max_ms = m->backoff_max,
-                            .tls = n->tls};
+                            .tls = n->tls,
+                            .stalled_until = m->stalled_until};
         probe_ctx_t *ctx = xmalloc(sizeof *ctx);
         ctx->m = m;
         ctx->idx = i;
