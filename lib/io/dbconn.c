@@ -515,7 +515,7 @@ static void on_timer(uv_timer_t *t)
 
     if (c->op == OP_NONE)
         return;
-    if (now >= c->deadline && !c->kick) {
+    if (now >= c->deadline && (!c->kick || !c->late_start)) {
         if (worker_back_at_deadline(c))
             return; /* its result is on the way to job_done, in this turn of the loop */
         int ready = ready_at_deadline(c);
@@ -532,7 +532,8 @@ static void on_timer(uv_timer_t *t)
         /* The operation starts only now: a loop that came to it late (it
          * waited for the CPU) must not have spent its time. */
         c->kick = false;
-        c->deadline = now + c->timeout_ms;
+        if (c->late_start)
+            c->deadline = now + c->timeout_ms;
         if (c->op == OP_CONNECT)
             dbconn__connect_first_step(c);
         else
@@ -561,6 +562,7 @@ dbconn_t *dbconn_new(uv_loop_t *loop, const dbconn_opts_t *o)
     c->database = dbconn__dup_or_null(o->database);
     c->init_sql = dbconn__dup_or_null(o->init_sql);
     c->tls = tls_cfg_dup(o->tls);
+    c->late_start = o->late_start;
     c->port = o->port ? o->port : DBCONN_DEFAULT_PORT;
     c->connect_timeout_ms =
         o->connect_timeout_ms ? o->connect_timeout_ms : DBCONN_DEFAULT_CONNECT_TIMEOUT_MS;

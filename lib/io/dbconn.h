@@ -101,6 +101,14 @@ typedef struct {
     const char *database;        /* NULL: none */
     unsigned connect_timeout_ms; /* whole connect: lookup, handshake, init_sql; 0: default */
     unsigned query_timeout_ms;   /* for dbconn_query(..., 0, ...); 0: default */
+    /* An operation the loop comes to only after its deadline (the daemon
+     * waited for the CPU, or was stopped) gets its whole time from when it
+     * really starts: for reads such as probes, whose late start says nothing
+     * about the server. Off (the default), such an operation is not started
+     * at all and ends as timed out: a statement that changes a server must
+     * never go out after the bound its caller gave it (a leader's step is
+     * bounded by its lease, docs/ha.md). */
+    bool late_start;
     /* Run after every connect, within the connect's deadline, e.g.
      * "SET SESSION sql_mode='', wait_timeout=60"; may hold several statements.
      * If it fails the connect fails. NULL: none. */

@@ -113,6 +113,7 @@ struct dbconn {
     dbconn_idle_cb idle_cb; /* dbconn_watch_idle */
     void *idle_arg;
     bool deadline_looked; /* this operation's socket was looked at once at its deadline */
+    bool late_start;      /* dbconn_opts_t */
 };
 
 /* dbconn.c: the driver. */

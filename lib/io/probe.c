@@ -506,7 +506,7 @@ probe_t *probe_create(uv_loop_t *loop, const probe_target_t *t, probe_cb cb, voi
     dbconn_opts_t o = {.host = p->host, .port = p->port, .user = p->user, .password = p->password,
                        .connect_timeout_ms = (unsigned)p->timeout,
                        .query_timeout_ms = (unsigned)p->timeout, .init_sql = PROBE_INIT_SQL,
-                       .tls = t->tls};
+                       .tls = t->tls, .late_start = true};
     p->conn = dbconn_new(loop, &o);
     dbconn_watch_idle(p->conn, on_idle_lost, p);
     uv_timer_init(loop, &p->timer);

@@ -60,17 +60,23 @@ static void capture_cb(dbconn_t *c, dbconn_result_t *res, const dbconn_error_t *
     snprintf(cap->value, sizeof cap->value, "%s", v ? v : "");
 }
 
-static dbconn_t *connected(void)
+static dbconn_t *connected_as(bool late_start)
 {
     dbconn_opts_t o = {.host = "127.0.0.1", .port = S.port, .user = MYSQLD_USER,
                        .password = MYSQLD_PASSWORD, .database = MYSQLD_DB,
-                       .connect_timeout_ms = 3000, .query_timeout_ms = 3000};
+                       .connect_timeout_ms = 3000, .query_timeout_ms = 3000,
+                       .late_start = late_start};
     dbconn_t *c = dbconn_new(&loop, &o);
     capture_t cap = {0};
     cr_assert_eq(dbconn_connect(c, capture_cb, &cap), 0);
     cr_assert(test_run_until(&loop, &cap.done, 5000), "connect did not finish");
     cr_assert(!cap.failed, "connect: %s", cap.err.msg);
     return c;
+}
+
+static dbconn_t *connected(void)
+{
+    return connected_as(true);
 }
 
 static void on_closed(void *arg) { *(bool *)arg = true; }
@@ -126,4 +132,29 @@ Test(dbconn_late, a_silent_server_still_times_out_at_the_deadline)
     cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "%s", cap.err.msg);
     cr_assert_lt(mysqld_now_ms() - t0, 1000, "the deadline did not bound the wait");
     close_conn(c);
+}
+
+/* Without late_start (the executor's connections: statements that change a
+ * server) an operation the loop comes to after its deadline is never sent. */
+Test(dbconn_late, a_statement_the_loop_comes_to_after_its_deadline_is_not_sent)
+{
+    dbconn_t *c = connected_as(false);
+    capture_t cap = {0};
+    cr_assert_eq(dbconn_query(c, "CREATE TABLE late_marker (x INT)", 100, capture_cb, &cap), 0);
+    usleep(300 * 1000); /* stopped between the request and its start */
+    cr_assert(test_run_until(&loop, &cap.done, 5000), "the query did not end");
+    cr_assert(cap.failed, "a statement went out after its bound");
+    cr_assert_eq(cap.err.kind, DBCONN_ERR_TIMEOUT, "%s", cap.err.msg);
+    close_conn(c);
+    dbconn_t *d = connected_as(false);
+    capture_t again = {0};
+    cr_assert_eq(dbconn_query(d,
+                              "SELECT COUNT(*) FROM information_schema.TABLES "
+                              "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'late_marker'",
+                              1000, capture_cb, &again),
+                 0);
+    cr_assert(test_run_until(&loop, &again.done, 5000), "the check did not finish");
+    cr_assert_not(again.failed, "%s", again.err.msg);
+    cr_assert_str_eq(again.value, "0", "the late statement ran on the server");
+    close_conn(d);
 }
