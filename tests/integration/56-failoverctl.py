@@ -61,6 +61,10 @@ def main():
             wait_for(lambda: d.cluster()["nodes"][0]["name"] == "primary-east-01"
                      and d.cluster()["primary"] == "primary-east-01", 15,
                      what="the renamed nodes")
+            # The renamed cluster's monitor starts afresh; each node's first
+            # probe comes at its own point of the probe interval.
+            wait_for(lambda: all(n.get("state") == "up" for n in d.cluster()["nodes"]), 15,
+                     what="every renamed node probed and up")
 
             both(d, ["status"], 0, "CLUSTER main", "primary-east-01")
             both(d, ["status", "main"], 0, "replica-west-03")
