@@ -171,6 +171,15 @@ static uint64_t get_uint(const dbconn_rs_t *rs, size_t row, const char *col, uin
     return col && dbconn_rs_uint(rs, row, col, &v) == DBCONN_VAL_OK ? v : dflt;
 }
 
+/* The probe's error for a node state column that is not a number; false. */
+static bool not_a_number(const dbconn_rs_t *ns, const char *name, observation_t *o)
+{
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
+    o->error = buf_steal(&b);
+    return false;
+}
+
 /* A number of the node state row: -1 when NULL; false (with o->error) when
  * the server sent something that is not a number. */
 static bool semisync_number(const dbconn_rs_t *ns, flavor_ns_col_t col, int64_t *out,
@@ -181,12 +190,7 @@ static bool semisync_number(const dbconn_rs_t *ns, flavor_ns_col_t col, int64_t 
     if (r == DBCONN_VAL_OK)
         return true;
     *out = -1;
-    if (r != DBCONN_VAL_BAD)
-        return true;
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
-    o->error = buf_steal(&b);
-    return false;
+    return r != DBCONN_VAL_BAD || not_a_number(ns, name, o);
 }
 
 /* The source side of semi-sync (model.h). Its state is known only where the
@@ -254,12 +258,7 @@ static bool parse_silence(const dbconn_rs_t *ns, observation_t *o)
         o->silent_ms = us > 0 ? (uint64_t)us / 1000 : 0;
         return true;
     }
-    if (r != DBCONN_VAL_BAD)
-        return true;
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "the node state's %s is not a number: \"%s\"", name, dbconn_rs_str(ns, 0, name));
-    o->error = buf_steal(&b);
-    return false;
+    return r != DBCONN_VAL_BAD || not_a_number(ns, name, o);
 }
 
 /* Fills o from the node state row; false (with o->error) when the row is unusable. */

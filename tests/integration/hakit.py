@@ -1,6 +1,7 @@
 """Several failoverd managers coordinated through the lab's etcd cluster
 (docs/ha.md): their configurations, and what their status and logs say."""
 import calendar
+import contextlib
 import os
 import re
 import shutil
@@ -229,17 +230,24 @@ def with_slow_hook(flavor, prefix, point, seconds, body, say):
                            semisync=True) as lab:
             with labetcd.Etcd(lab).start() as etcd:
                 extra = '    hooks = { %s = "%s"; timeout = "10s"; };' % (point, hook)
-                ds = managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)
-                try:
-                    start_all(ds)
-                    wait_primary_seen(ds)
+                with running(managers(lab, etcd, 3, vip_plugin=True, cluster_extra=extra)) as ds:
                     body(lab, ds, say)
-                    stop_all([d for d in ds if d.proc and d.proc.poll() is None])
-                finally:
-                    for d in ds:
-                        d.__exit__(*sys.exc_info())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(ds):
+    """The managers ds started, each having reached the primary; stopped at
+    the end (those still running), and cleaned up whatever happened."""
+    try:
+        start_all(ds)
+        wait_primary_seen(ds)
+        yield ds
+        stop_all([d for d in ds if d.proc and d.proc.poll() is None])
+    finally:
+        for d in ds:
+            d.__exit__(*sys.exc_info())
 
 
 def check_one_writable_nothing_lost(lab, primary):
@@ -297,18 +305,12 @@ def with_managers(flavor, prefix, body, say, point=None, seconds=0, rotate=False
                            semisync=True) as lab:
             with labetcd.Etcd(lab).start() as etcd:
                 eps = rotated_endpoints(etcd) if rotate else None
-                ds = managers(lab, etcd, 3, endpoints=eps, vip_plugin=True, cluster_extra=extra)
-                try:
-                    start_all(ds)
-                    wait_primary_seen(ds)
+                with running(managers(lab, etcd, 3, endpoints=eps, vip_plugin=True,
+                                      cluster_extra=extra)) as ds:
                     if script:
                         body(lab, etcd, ds, say, tmp)
                     else:
                         body(lab, etcd, ds, say)
-                    stop_all([d for d in ds if d.proc and d.proc.poll() is None])
-                finally:
-                    for d in ds:
-                        d.__exit__(*sys.exc_info())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
